@@ -1,0 +1,20 @@
+# Shared build settings for kvscope targets.
+
+# Warnings for our own code (not for third-party headers).
+function(kvscope_warnings target)
+  if(CMAKE_CXX_COMPILER_ID MATCHES "GNU|Clang")
+    target_compile_options(${target} PRIVATE -Wall -Wextra -Wpedantic -Wshadow -Wconversion
+                                             -Wno-sign-conversion)
+  endif()
+endfunction()
+
+# kvscope_add_test(NAME name SOURCES a.cpp ... LIBS lib ...)
+# A Catch2 test executable whose test cases are registered with CTest one by one.
+function(kvscope_add_test)
+  cmake_parse_arguments(T "" "NAME" "SOURCES;LIBS" ${ARGN})
+  add_executable(${T_NAME} ${T_SOURCES} ${PROJECT_SOURCE_DIR}/tests/catch_main.cpp)
+  target_link_libraries(${T_NAME} PRIVATE Catch2::Catch2 ${T_LIBS})
+  target_compile_definitions(${T_NAME} PRIVATE KVSCOPE_SOURCE_DIR="${PROJECT_SOURCE_DIR}")
+  kvscope_warnings(${T_NAME})
+  catch_discover_tests(${T_NAME} TEST_PREFIX "${T_NAME}:" PROPERTIES TIMEOUT 300)
+endfunction()

@@ -1,0 +1,48 @@
+#pragma once
+// Typed errors thrown by the kvscope libraries. The libraries never exit(); front ends catch
+// these, print what() on one line and exit with status 2.
+#include <stdexcept>
+#include <string>
+
+namespace kvscope {
+
+// Base of every kvscope error.
+class Error : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+// Bad input in a file or an argument: names where (file, flag), the key or position, what was
+// expected and what was found.
+class InputError : public Error {
+ public:
+  InputError(std::string where, std::string key, std::string expected, std::string found);
+  explicit InputError(const std::string& message) : Error(message) {}
+  const std::string& where() const noexcept { return where_; }
+  const std::string& key() const noexcept { return key_; }
+
+ private:
+  std::string where_;
+  std::string key_;
+};
+
+// A configuration that is well formed but inconsistent (heads that don't divide, producer maps
+// that point forward, ...). Same message shape as InputError.
+class ConfigError : public InputError {
+ public:
+  using InputError::InputError;
+};
+
+// Arithmetic that would overflow or produce a non-finite value.
+class NumericError : public Error {
+ public:
+  using Error::Error;
+};
+
+// I/O failure (missing file, unreadable, cannot write).
+class IoError : public Error {
+ public:
+  using Error::Error;
+};
+
+}  // namespace kvscope

@@ -1,0 +1,91 @@
+#pragma once
+// GPU description: datasheet figures (with their source) plus, when kvbench has measured the
+// part, the calibrated ceilings and efficiencies the timing model uses (`TimingParams`).
+#include <optional>
+#include <string>
+
+#include "kvscope/core/architecture.hpp"
+
+namespace kvscope {
+
+// Every parameter of the timing model that depends on the GPU. Each has a documented default
+// derived from the datasheet (shared/reference/harness_and_gpus.md §2-§5, §9) and is replaced by
+// `kvscope calibrate` with a fit to kvbench measurements. docs/model.md gives the formulas.
+struct TimingParams {
+  // Memory ceilings (B/s), measured with kvbench family 1 (read-only and copy kernels, >> L2).
+  double hbm_read_Bps = 0;
+  double hbm_copy_Bps = 0;
+  double l2_read_Bps = 0;
+  // L2 residency of a re-read (cross-layer KV reuse, family 4): hit fraction =
+  //   1 / (1 + exp(((footprint + intervening) / l2_capacity_B - 1) / l2_transition)).
+  double l2_capacity_B = 0;
+  double l2_transition = 0.15;
+  // Weight GEMMs (family 2): t = gemm_fixed_s + max(bytes / (gemm_bw_fraction * hbm_read),
+  //   flops / (gemm_compute_fraction * peak * M / (M + gemm_m_half))).
+  double gemm_bw_fraction = 0.90;
+  double gemm_fixed_s = 3e-6;
+  double gemm_compute_fraction = 0.80;
+  double gemm_m_half = 16.0;
+  // Decode attention (family 3): t = attn_fixed_s + max(bytes / (attn_bw_fraction * par *
+  //   hbm_read), flops / attn_compute_flops); par = min(1, work_units / attn_units_sat), with
+  //   work_units = batch * kv_heads * splits (split-KV as the harness kernel chooses it).
+  double attn_bw_fraction = 0.88;
+  double attn_fixed_s = 4e-6;
+  double attn_units_sat = 264;  // 2 x 132 SMs
+  double attn_compute_flops = 60e12;  // ceiling of the decode kernel's arithmetic (CUDA cores)
+  double attn_fp8_bw_fraction = 0.76;  // fp8 KV: dequantization lowers the achieved fraction
+  // Prefill attention (not fitted: families 1-5 do not measure it): fraction of dense peak.
+  double prefill_attn_compute_fraction = 0.40;
+  // Elementwise kernels (norms, RoPE, SiLU): fraction of the copy ceiling.
+  double elementwise_bw_fraction = 0.80;
+  // Per-kernel floor (family 5): graph replay and eager stream launch, and host CPU per launch.
+  double launch_graph_s = 1.3e-6;
+  double launch_stream_s = 2.5e-6;
+  double launch_cpu_s = 4e-6;
+  // Tensor-parallel all-reduce: t = latency + 2 (tp-1)/tp * bytes / bus_Bps (ring, nccl-tests).
+  double allreduce_latency_s = 8e-6;
+  double allreduce_bus_Bps = 0;
+};
+
+struct GpuCalibration {
+  std::string source;     // "kvbench 0.1.0 on NVIDIA H100 80GB HBM3, 2026-11-23"
+  std::string fitted_on;  // result files with their hashes
+  std::string date_utc;
+  bool borrowed = false;  // efficiencies borrowed from another calibrated GPU
+  std::string borrowed_from;
+  TimingParams params;
+};
+
+struct GpuSpec {
+  std::string id;     // kebab-case preset id ("h100-sxm")
+  std::string name;   // "NVIDIA H100 SXM5 80GB"
+  std::string vendor;
+  std::string architecture;  // "Hopper GH100 (sm_90)"
+  double memory_B = 0;                    // capacity as printed on the datasheet (GB = 1e9)
+  std::optional<double> memory_usable_B;  // measured device total when known
+  double hbm_bandwidth_Bps = 0;           // datasheet
+  double bf16_flops = 0;                  // dense (no 2:4 sparsity)
+  double fp8_flops = 0;                   // dense; 0 = not supported
+  double l2_cache_B = 0;                  // last-level cache size
+  int sm_count = 0;
+  double tdp_W = 0;
+  double interconnect_Bps = 0;  // scale-up link, total bidirectional as on the datasheet
+  std::string interconnect;     // "NVLink 4 (18 links)"
+  Provenance provenance;
+  std::optional<GpuCalibration> calibration;
+};
+
+void validate(const GpuSpec& gpu, const std::string& where);
+
+// Capacity the model plans with: the measured total if known, else the datasheet figure.
+inline double memory_capacity_B(const GpuSpec& g) { return g.memory_usable_B.value_or(g.memory_B); }
+
+// Datasheet-derived defaults (documented in docs/model.md): HBM read 0.90 x datasheet, copy
+// 0.88 x, L2 2.5 x HBM read, L2 capacity 0.75 x L2 size, all-reduce bus 0.40 x the link total.
+TimingParams default_timing_params(const GpuSpec& gpu);
+// The calibrated parameters when present, otherwise the defaults.
+TimingParams timing_params(const GpuSpec& gpu);
+// "calibrated (kvbench ...)", "calibrated, borrowed from h100-sxm", or "datasheet defaults".
+std::string timing_params_origin(const GpuSpec& gpu);
+
+}  // namespace kvscope
