@@ -1,0 +1,39 @@
+#pragma once
+// One design point, fully evaluated: memory, decode and prefill timing, and the serving view
+// (the batch that maximizes tokens/s within GPU memory and an optional latency limit).
+#include <cstdint>
+#include <string>
+
+#include "kvscope/core/architecture.hpp"
+#include "kvscope/core/gpu.hpp"
+#include "kvscope/core/workload.hpp"
+#include "kvscope/models/memory.hpp"
+#include "kvscope/models/profile.hpp"
+#include "kvscope/models/timing.hpp"
+
+namespace kvscope::models {
+
+struct Evaluation {
+  MemoryResult memory;
+  PhaseCost decode;
+  PhaseCost prefill;
+  double decode_step_s = 0;
+  double decode_tokens_per_s = 0;      // whole TP group
+  double tpot_s = 0;                   // time per output token = decode step
+  double prefill_s = 0;
+  double ttft_s = 0;                   // prefill of the batch + one decode step
+  double achieved_Bps = 0;             // HBM bytes of the decode step / its time
+  double bw_fraction = 0;              // of the measured (or default) read ceiling
+  std::int64_t max_throughput_batch = 0;
+  double max_throughput_tokens_per_s = 0;
+  double max_throughput_step_s = 0;
+  bool meets_tpot_limit = true;        // the workload's own batch meets the limit
+};
+
+// The workload must have been validated; p must have been built with w.tp.
+Evaluation evaluate(const ArchProfile& p, const GpuSpec& gpu, const TimingParams& t, const Workload& w);
+
+// Convenience for front ends: validates, builds the profile, evaluates.
+Evaluation evaluate(const Architecture& arch, const GpuSpec& gpu, const Workload& w);
+
+}  // namespace kvscope::models

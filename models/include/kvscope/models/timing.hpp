@@ -1,0 +1,66 @@
+#pragma once
+// Timing model: decode step and prefill on one GPU (per GPU under tensor parallelism).
+//
+// Every operation is timed by a roofline with *achievable* ceilings from TimingParams (measured
+// by kvbench, or datasheet defaults): t = fixed + max(bytes / achievable bandwidth,
+// FLOPs / achievable FLOP rate), plus a per-kernel launch floor. Every attention layer reads the
+// K/V it attends to; a CLA consumer reads its producer's K/V again from HBM except for the part
+// still resident in L2. docs/model.md states each formula and its source.
+#include <array>
+#include <cstdint>
+
+#include "kvscope/core/gpu.hpp"
+#include "kvscope/core/workload.hpp"
+#include "kvscope/models/profile.hpp"
+
+namespace kvscope::models {
+
+enum class Op : int { qkv_proj = 0, attention, o_proj, mlp, norms_elementwise, lm_head, allreduce };
+inline constexpr int kOpCount = 7;
+const char* op_name(Op op);  // "qkv_proj", "attention", ...
+
+struct OpCost {
+  double time_s = 0;
+  double bytes = 0;      // bytes moved through HBM (L2 hits excluded)
+  double flops = 0;
+  double kernels = 0;    // kernel launches (graph nodes)
+  double launch_s = 0;   // part of time_s that is per-kernel floor
+  double memory_s = 0;   // sum over kernels of the memory-roofline term
+  double compute_s = 0;  // sum over kernels of the compute-roofline term
+  bool compute_bound() const { return compute_s > memory_s; }
+};
+
+struct PhaseCost {
+  std::array<OpCost, kOpCount> ops{};
+  double time_s = 0;
+  double bytes = 0;
+  double flops = 0;
+  double kernels = 0;
+  double l2_saved_bytes = 0;  // KV bytes CLA consumers found in L2
+  const OpCost& op(Op o) const { return ops[static_cast<int>(o)]; }
+};
+
+// One decode step: `batch` requests, each attending to `context` positions.
+PhaseCost decode_step(const ArchProfile& p, const GpuSpec& gpu, const TimingParams& t, double batch, double context,
+                      Runtime runtime);
+// Prefill of `batch` prompts of `prompt` tokens (causal attention), logits for the last token.
+PhaseCost prefill(const ArchProfile& p, const GpuSpec& gpu, const TimingParams& t, double batch, double prompt,
+                  Runtime runtime);
+
+// Roofline pieces, exposed for tests and for the calibration fit.
+struct KernelTime {
+  double time_s = 0, memory_s = 0, compute_s = 0, bytes = 0, flops = 0;
+};
+// Weight GEMM Y[M,N] = X[M,K] W^T, bf16, weights streamed from HBM (cold), fixed cost included,
+// launch floor excluded.
+KernelTime gemm_time(const TimingParams& t, double peak_flops, double m, double n, double k);
+// Split-KV count the decode kernel picks: enough (request, head, split) units to fill the GPU,
+// each split at least 256 positions.
+double attention_splits(const TimingParams& t, double batch, double kv_heads, double positions);
+// Decode attention over `kv_bytes` of K/V (cold), launch floor excluded.
+KernelTime decode_attention_time(const TimingParams& t, double batch, double kv_heads, double q_heads, double positions,
+                                 double head_dim, double kv_bytes, bool fp8);
+// Fraction of a re-read of `footprint_B` that hits L2 after `intervening_B` other bytes streamed.
+double l2_hit_fraction(const TimingParams& t, double footprint_B, double intervening_B);
+
+}  // namespace kvscope::models

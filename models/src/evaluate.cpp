@@ -1,0 +1,58 @@
+#include "kvscope/models/evaluate.hpp"
+
+#include <algorithm>
+
+namespace kvscope::models {
+
+namespace {
+double step_time(const ArchProfile& p, const GpuSpec& gpu, const TimingParams& t, double batch, double context,
+                 Runtime rt) {
+  return decode_step(p, gpu, t, batch, context, rt).time_s;
+}
+}  // namespace
+
+Evaluation evaluate(const ArchProfile& p, const GpuSpec& gpu, const TimingParams& t, const Workload& w) {
+  Evaluation e;
+  const double b = static_cast<double>(w.batch);
+  const double s = static_cast<double>(w.context);
+  e.memory = evaluate_memory(p, gpu, w);
+  e.decode = decode_step(p, gpu, t, b, s, w.runtime);
+  e.prefill = prefill(p, gpu, t, b, static_cast<double>(w.prompt), w.runtime);
+  e.decode_step_s = e.decode.time_s;
+  e.tpot_s = e.decode_step_s;
+  e.decode_tokens_per_s = b / e.decode_step_s;
+  e.prefill_s = e.prefill.time_s;
+  e.ttft_s = e.prefill_s + e.decode_step_s;
+  e.achieved_Bps = e.decode.bytes / e.decode_step_s;
+  e.bw_fraction = e.achieved_Bps / t.hbm_read_Bps;
+  e.meets_tpot_limit = w.tpot_limit_s <= 0 || e.tpot_s <= w.tpot_limit_s;
+
+  // Serving view: decode step time grows with batch while tokens/s = B / step(B) keeps rising
+  // (the weight stream is shared), so the best batch is the largest that fits in memory and,
+  // with a latency limit, whose step still meets it (binary search; step(B) is monotone).
+  std::int64_t hi = e.memory.max_batch;
+  if (hi > 0 && w.tpot_limit_s > 0 && step_time(p, gpu, t, static_cast<double>(hi), s, w.runtime) > w.tpot_limit_s) {
+    std::int64_t lo = 0;  // invariant: step(lo) meets the limit (lo = 0: none does yet)
+    while (hi - lo > 1) {
+      const std::int64_t mid = lo + (hi - lo) / 2;
+      if (step_time(p, gpu, t, static_cast<double>(mid), s, w.runtime) <= w.tpot_limit_s) lo = mid; else hi = mid;
+    }
+    hi = lo;
+  }
+  e.max_throughput_batch = hi;
+  if (hi > 0) {
+    e.max_throughput_step_s = hi == w.batch ? e.decode_step_s : step_time(p, gpu, t, static_cast<double>(hi), s, w.runtime);
+    e.max_throughput_tokens_per_s = static_cast<double>(hi) / e.max_throughput_step_s;
+  }
+  return e;
+}
+
+Evaluation evaluate(const Architecture& arch, const GpuSpec& gpu, const Workload& w) {
+  validate(arch, arch.id.empty() ? "architecture" : arch.id);
+  validate(gpu, gpu.id.empty() ? "gpu" : gpu.id);
+  validate(w, "workload");
+  const ArchProfile p = make_profile(arch, w.tp);
+  return evaluate(p, gpu, timing_params(gpu), w);
+}
+
+}  // namespace kvscope::models

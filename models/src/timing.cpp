@@ -1,0 +1,260 @@
+#include "kvscope/models/timing.hpp"
+
+#include <algorithm>
+#include <cmath>
+
+namespace kvscope::models {
+
+namespace {
+constexpr double kAct = 2.0;  // bf16 activations, bytes per element
+constexpr double kMinSplitPositions = 256.0;
+
+struct Acc {
+  PhaseCost phase;
+  void add(Op op, const KernelTime& k, double kernels, double launch_each) {
+    OpCost& o = phase.ops[static_cast<int>(op)];
+    o.time_s += k.time_s + kernels * launch_each;
+    o.launch_s += kernels * launch_each;
+    o.bytes += k.bytes;
+    o.flops += k.flops;
+    o.kernels += kernels;
+    o.memory_s += k.memory_s;
+    o.compute_s += k.compute_s;
+  }
+};
+
+KernelTime scaled(KernelTime k, double f) {
+  k.time_s *= f, k.memory_s *= f, k.compute_s *= f, k.bytes *= f, k.flops *= f;
+  return k;
+}
+
+KernelTime elementwise(const TimingParams& t, double bytes) {
+  KernelTime k;
+  k.bytes = bytes;
+  k.memory_s = bytes / (t.elementwise_bw_fraction * t.hbm_copy_Bps);
+  k.time_s = k.memory_s;
+  return k;
+}
+
+KernelTime allreduce(const TimingParams& t, int tp, double bytes) {
+  KernelTime k;
+  k.bytes = bytes;
+  // Ring all-reduce moves 2 (tp-1)/tp of the buffer per GPU (nccl-tests bus bandwidth).
+  k.memory_s = 2.0 * (tp - 1) / tp * bytes / t.allreduce_bus_Bps;
+  k.time_s = t.allreduce_latency_s + k.memory_s;
+  return k;
+}
+
+double positions_read(const ArchProfile& p, double context, bool local) {
+  return local && p.window > 0 ? std::min(context, static_cast<double>(p.window)) : context;
+}
+
+void finish(PhaseCost& ph, const TimingParams& t, Runtime runtime) {
+  ph.time_s = ph.bytes = ph.flops = ph.kernels = 0;
+  for (const OpCost& o : ph.ops) {
+    ph.time_s += o.time_s;
+    ph.bytes += o.bytes;
+    ph.flops += o.flops;
+    ph.kernels += o.kernels;
+  }
+  // Eager launches are host-bound when the GPU work per kernel is shorter than the CPU's launch
+  // call: the step then takes kernels x launch_cpu_s.
+  if (runtime == Runtime::eager) ph.time_s = std::max(ph.time_s, ph.kernels * t.launch_cpu_s);
+}
+
+// Shared layer walk for decode (tokens = batch, one query per request) and prefill.
+struct Pass {
+  double tokens;     // rows of every GEMM
+  double requests;   // batch
+  double q_len;      // 1 for decode, prompt for prefill
+  double context;    // positions attended (decode) / prompt (prefill)
+  bool prefill;
+};
+
+PhaseCost run_pass(const ArchProfile& p, const GpuSpec& gpu, const TimingParams& t, const Pass& s, Runtime runtime) {
+  Acc acc{PhaseCost{}};
+  const double launch = runtime == Runtime::graph ? t.launch_graph_s : t.launch_stream_s;
+  const double peak = gpu.bf16_flops;
+  const double m = s.tokens;
+  const double d = p.d_model;
+  const double L = p.n_layers;
+
+  // QKV projections: producers compute Q, K, V; CLA consumers only Q.
+  acc.add(Op::qkv_proj, scaled(gemm_time(t, peak, m, p.q_dim_gpu + p.kv_dim_gpu, d), p.kv_layers), p.kv_layers, launch);
+  if (p.consumer_layers > 0) {
+    acc.add(Op::qkv_proj, scaled(gemm_time(t, peak, m, p.q_dim_gpu, d), p.consumer_layers), p.consumer_layers, launch);
+  }
+  // O projection; the residual add is fused in the GEMM epilogue (reads the residual: M*d).
+  KernelTime o = gemm_time(t, peak, m, d, p.o_in_gpu);
+  o.bytes += kAct * m * d;
+  o.memory_s += kAct * m * d / (t.gemm_bw_fraction * t.hbm_read_Bps);
+  o.time_s = t.gemm_fixed_s + std::max(o.memory_s, o.compute_s);
+  acc.add(Op::o_proj, scaled(o, L), L, launch);
+
+  // MLP: dense layers gate_up (fused) + down; MoE layers router + grouped experts.
+  if (p.dense_mlp_layers > 0) {
+    const double mats_up = p.mlp_matrices - 1.0;  // SwiGLU: gate+up fused (2); plain: up (1)
+    KernelTime up = gemm_time(t, peak, m, mats_up * p.ffn_gpu, d);
+    KernelTime down = gemm_time(t, peak, m, d, p.ffn_gpu);
+    down.bytes += kAct * m * d;
+    down.memory_s += kAct * m * d / (t.gemm_bw_fraction * t.hbm_read_Bps);
+    down.time_s = t.gemm_fixed_s + std::max(down.memory_s, down.compute_s);
+    acc.add(Op::mlp, scaled(up, p.dense_mlp_layers), p.dense_mlp_layers, launch);
+    acc.add(Op::mlp, scaled(down, p.dense_mlp_layers), p.dense_mlp_layers, launch);
+  }
+  if (p.moe_layers > 0) {
+    const double n = p.n_routed, k = p.n_active;
+    // Expected distinct experts touched by m tokens each choosing k of n uniformly.
+    const double touched = n * (1.0 - std::pow(1.0 - k / n, m)) + p.n_shared;
+    const double expert_tokens = m * (k + p.n_shared);
+    KernelTime ex;
+    ex.bytes = touched * p.w_expert_B + kAct * expert_tokens * (d * 2 + 3 * p.expert_ffn_gpu);
+    ex.flops = 2.0 * expert_tokens * 3.0 * d * p.expert_ffn_gpu;
+    const double per_expert_rows = expert_tokens / std::max(touched, 1.0);
+    ex.memory_s = ex.bytes / (t.gemm_bw_fraction * t.hbm_read_Bps);
+    ex.compute_s = ex.flops / (t.gemm_compute_fraction * peak * per_expert_rows / (per_expert_rows + t.gemm_m_half));
+    ex.time_s = 2.0 * t.gemm_fixed_s + std::max(ex.memory_s, ex.compute_s);
+    KernelTime router = gemm_time(t, peak, m, n, d);
+    acc.add(Op::mlp, scaled(ex, p.moe_layers), 2.0 * p.moe_layers, launch);
+    acc.add(Op::mlp, scaled(router, p.moe_layers), p.moe_layers, launch);
+  }
+
+  // Norms and elementwise: 2 RMSNorms, RoPE + KV append, SiLU*mul per layer.
+  const double ffn_live = p.moe_layers > 0 ? (p.n_active + p.n_shared) * p.expert_ffn_gpu : p.ffn_gpu;
+  const double kv_write = m * p.kv_elems_layer_gpu * p.kv_bytes_per_elem;
+  KernelTime norm = elementwise(t, 2.0 * kAct * m * d);
+  KernelTime rope_prod = elementwise(t, kAct * m * (2 * p.q_dim_gpu + p.kv_dim_gpu) + kv_write);
+  KernelTime rope_cons = elementwise(t, kAct * m * 2 * p.q_dim_gpu);
+  KernelTime act = elementwise(t, 3.0 * kAct * m * ffn_live);
+  acc.add(Op::norms_elementwise, scaled(norm, 2 * L + 1), 2 * L + 1, launch);
+  acc.add(Op::norms_elementwise, scaled(rope_prod, p.kv_layers), p.kv_layers, launch);
+  if (p.consumer_layers > 0) acc.add(Op::norms_elementwise, scaled(rope_cons, p.consumer_layers), p.consumer_layers, launch);
+  acc.add(Op::norms_elementwise, scaled(act, L), L, launch);
+
+  // Attention.
+  const double kvh = p.kv_heads_per_gpu;
+  const double qh = p.q_heads_per_gpu;
+  const double hd = p.mla ? p.kv_dim_gpu : p.head_dim;
+  const bool fp8 = p.kv_bytes_per_elem <= 1.0;
+  const double per_pos_B = p.kv_elems_layer_gpu * p.kv_bytes_per_elem;
+  // Per-layer weights streamed between a producer's attention and the next layer's: used for L2.
+  const double w_layer = (p.weight_bytes_gpu - p.w_embed_gpu_B) / L;
+  for (int local = 0; local < 2; ++local) {
+    const int layers = local ? p.read_local_layers : p.read_global_layers;
+    if (layers == 0) continue;
+    if (!s.prefill) {
+      const double pos = positions_read(p, s.context, local);
+      const double kv_bytes = s.requests * pos * per_pos_B;
+      KernelTime a = decode_attention_time(t, s.requests, p.mla ? 1.0 : kvh, qh, pos, hd, kv_bytes, fp8);
+      const double splits = attention_splits(t, s.requests, p.mla ? 1.0 : kvh, pos);
+      const double kernels = splits > 1 ? 2.0 : 1.0;
+      acc.add(Op::attention, scaled(a, layers), kernels * layers, launch);
+      // CLA consumers: the part of the producer's K/V still in L2 is read at L2 bandwidth.
+      for (const ConsumerGroup& g : p.consumers) {
+        if (g.local != static_cast<bool>(local)) continue;
+        const double h = l2_hit_fraction(t, kv_bytes, g.distance * (w_layer + kv_bytes) - kv_bytes);
+        if (h <= 0) continue;
+        const double saved = h * kv_bytes * g.count;
+        OpCost& oc = acc.phase.ops[static_cast<int>(Op::attention)];
+        const double eff = fp8 ? t.attn_fp8_bw_fraction : t.attn_bw_fraction;
+        const double dt = saved / (eff * t.hbm_read_Bps) - saved / t.l2_read_Bps;
+        oc.bytes -= saved;
+        oc.memory_s -= dt;
+        oc.time_s -= std::min(dt, std::max(0.0, a.memory_s - a.compute_s) * g.count);
+        acc.phase.l2_saved_bytes += saved;
+      }
+    } else {
+      // Causal prefill: query i attends to min(i, window) positions.
+      const double P = s.q_len;
+      const double w = local && p.window > 0 ? std::min(static_cast<double>(p.window), P) : P;
+      const double pairs = w * (w + 1) / 2 + (P - w) * w;  // sum_i min(i, w)
+      KernelTime a;
+      a.flops = 4.0 * s.requests * qh * pairs * (p.mla ? p.kv_dim_gpu : p.head_dim);
+      a.bytes = s.requests * P * (2 * kAct * p.q_dim_gpu + per_pos_B);
+      a.memory_s = a.bytes / (t.attn_bw_fraction * t.hbm_read_Bps);
+      a.compute_s = a.flops / (t.prefill_attn_compute_fraction * peak);
+      a.time_s = t.attn_fixed_s + std::max(a.memory_s, a.compute_s);
+      acc.add(Op::attention, scaled(a, layers), layers, launch);
+    }
+  }
+
+  // LM head on the last token of each request, then sampling over the logits.
+  KernelTime lm = gemm_time(t, peak, s.requests, p.vocab_gpu, d);
+  KernelTime sample = elementwise(t, 4.0 * s.requests * p.vocab_gpu);
+  acc.add(Op::lm_head, lm, 1, launch);
+  acc.add(Op::lm_head, sample, 1, launch);
+
+  // Tensor parallelism: all-reduce after O and after the MLP of every layer.
+  if (p.tp > 1) {
+    KernelTime ar = allreduce(t, p.tp, kAct * m * d);
+    acc.add(Op::allreduce, scaled(ar, 2 * L), 2 * L, launch);
+  }
+  finish(acc.phase, t, runtime);
+  return acc.phase;
+}
+}  // namespace
+
+const char* op_name(Op op) {
+  switch (op) {
+    case Op::qkv_proj: return "qkv_proj";
+    case Op::attention: return "attention";
+    case Op::o_proj: return "o_proj";
+    case Op::mlp: return "mlp";
+    case Op::norms_elementwise: return "norms_elementwise";
+    case Op::lm_head: return "lm_head";
+    case Op::allreduce: return "allreduce";
+  }
+  return "?";
+}
+
+KernelTime gemm_time(const TimingParams& t, double peak_flops, double m, double n, double k) {
+  KernelTime r;
+  r.bytes = kAct * (n * k + m * (n + k));
+  r.flops = 2.0 * m * n * k;
+  r.memory_s = r.bytes / (t.gemm_bw_fraction * t.hbm_read_Bps);
+  r.compute_s = r.flops / (t.gemm_compute_fraction * peak_flops * m / (m + t.gemm_m_half));
+  r.time_s = t.gemm_fixed_s + std::max(r.memory_s, r.compute_s);
+  return r;
+}
+
+double attention_splits(const TimingParams& t, double batch, double kv_heads, double positions) {
+  const double units = std::max(batch * kv_heads, 1.0);
+  const double want = std::ceil(t.attn_units_sat / units);
+  const double max_splits = std::max(1.0, std::floor(positions / kMinSplitPositions));
+  return std::clamp(want, 1.0, max_splits);
+}
+
+KernelTime decode_attention_time(const TimingParams& t, double batch, double kv_heads, double q_heads, double positions,
+                                 double head_dim, double kv_bytes, bool fp8) {
+  KernelTime r;
+  const double splits = attention_splits(t, batch, kv_heads, positions);
+  const double par = std::min(1.0, batch * kv_heads * splits / t.attn_units_sat);
+  // Q read, O written (bf16), plus fp32 partials of the split-KV combine.
+  r.bytes = kv_bytes + 2.0 * kAct * batch * q_heads * head_dim +
+            (splits > 1 ? 2.0 * 4.0 * batch * q_heads * splits * (head_dim + 2) : 0.0);
+  r.flops = 4.0 * batch * q_heads * positions * head_dim;
+  const double eff = fp8 ? t.attn_fp8_bw_fraction : t.attn_bw_fraction;
+  r.memory_s = r.bytes / (eff * par * t.hbm_read_Bps);
+  r.compute_s = r.flops / t.attn_compute_flops;
+  r.time_s = t.attn_fixed_s + std::max(r.memory_s, r.compute_s);
+  return r;
+}
+
+double l2_hit_fraction(const TimingParams& t, double footprint_B, double intervening_B) {
+  if (t.l2_capacity_B <= 0 || footprint_B <= 0) return 0.0;
+  const double x = ((footprint_B + std::max(intervening_B, 0.0)) / t.l2_capacity_B - 1.0) / t.l2_transition;
+  if (x > 40) return 0.0;
+  return 1.0 / (1.0 + std::exp(x));
+}
+
+PhaseCost decode_step(const ArchProfile& p, const GpuSpec& gpu, const TimingParams& t, double batch, double context,
+                      Runtime runtime) {
+  return run_pass(p, gpu, t, Pass{batch, batch, 1.0, context, false}, runtime);
+}
+
+PhaseCost prefill(const ArchProfile& p, const GpuSpec& gpu, const TimingParams& t, double batch, double prompt,
+                  Runtime runtime) {
+  return run_pass(p, gpu, t, Pass{batch * prompt, batch, prompt, prompt, true}, runtime);
+}
+
+}  // namespace kvscope::models
