@@ -1,0 +1,53 @@
+#pragma once
+// The named output fields of an evaluated design point. One registry serves the CLI's table,
+// CSV and JSON columns, sweep constraints (`max_context >= 32768`), Pareto objectives and the
+// GUI's axis drop-downs, so a name means the same thing everywhere.
+#include <cstdint>
+#include <string_view>
+#include <vector>
+
+#include "kvscope/core/workload.hpp"
+#include "kvscope/models/accuracy.hpp"
+#include "kvscope/models/evaluate.hpp"
+
+namespace kvscope::models {
+
+// Facts about an architecture that outputs report (one per architecture in a sweep).
+struct ArchFacts {
+  int n_layers = 0;
+  int n_q_heads = 0;
+  int n_kv_heads = 0;
+  int head_dim = 0;
+  int kv_layers = 0;
+  int cla_factor = 1;  // 0 = non-uniform pattern
+  double kv_bytes_per_element = 2;
+  std::int64_t window = 0;
+  AccuracyEstimate accuracy;
+};
+ArchFacts make_arch_facts(const Architecture& arch);
+
+struct PointResult {
+  std::uint32_t arch_index = 0;  // into the sweep's architecture table
+  std::uint32_t gpu_index = 0;   // into the sweep's GPU table
+  const ArchFacts* arch = nullptr;
+  Workload workload;
+  Evaluation eval;
+};
+
+enum class FieldKind { config, memory, timing, serving, accuracy };
+
+struct Field {
+  std::string_view name;  // "kv_bytes_per_token"
+  std::string_view unit;  // "B", "s", "tokens/s", "%", "" (count), "bool"
+  std::string_view help;
+  FieldKind kind;
+  double (*get)(const PointResult&);
+  bool log_scale_hint;    // plots: values span orders of magnitude
+};
+
+const std::vector<Field>& fields();
+const Field* find_field(std::string_view name);
+// Names of fields closest to `name` (edit distance), for "did you mean" messages.
+std::vector<std::string_view> closest_fields(std::string_view name, std::size_t n = 3);
+
+}  // namespace kvscope::models
