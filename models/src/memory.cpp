@@ -92,3 +92,34 @@ MemoryResult evaluate_memory(const ArchProfile& p, const GpuSpec& gpu, const Wor
 }
 
 }  // namespace kvscope::models
+
+namespace kvscope::models {
+
+std::vector<LayerRow> layer_breakdown(const Architecture& a, const ArchProfile& p, const Workload& w) {
+  std::vector<LayerRow> rows(static_cast<std::size_t>(a.n_layers));
+  const double ctx = static_cast<double>(w.context);
+  const double per_pos = p.kv_elems_layer_gpu * p.kv_bytes_per_elem;
+  auto local = [&](int i) { return !a.layer_kind.empty() && a.layer_kind[static_cast<std::size_t>(i)] == LayerKind::local; };
+  auto producer = [&](int i) { return a.kv_producer.empty() ? i : a.kv_producer[static_cast<std::size_t>(i)]; };
+  auto capped = [&](bool is_local) { return is_local && p.window > 0 ? std::min(ctx, static_cast<double>(p.window)) : ctx; };
+  for (int i = 0; i < a.n_layers; ++i) {
+    LayerRow& r = rows[static_cast<std::size_t>(i)];
+    r.layer = i;
+    r.producer = producer(i);
+    r.stores_kv = r.producer == i;
+    r.local = local(i);
+    r.positions_read = capped(r.local);
+    r.kv_read_bytes = static_cast<double>(w.batch) * r.positions_read * per_pos;
+    r.weight_bytes = (r.stores_kv ? p.w_qkv_producer_B : p.w_q_consumer_B) + p.w_o_B +
+                     (i >= a.n_layers - p.moe_layers ? (p.n_routed + p.n_shared) * p.w_expert_B : p.w_mlp_dense_B);
+  }
+  // A producer stores every position if any layer reading it is global, else `window`.
+  for (int i = 0; i < a.n_layers; ++i) {
+    LayerRow& prod = rows[static_cast<std::size_t>(producer(i))];
+    prod.positions_stored = std::max(prod.positions_stored, capped(local(i)));
+  }
+  for (auto& r : rows) r.kv_stored_bytes = static_cast<double>(w.batch) * r.positions_stored * per_pos;
+  return rows;
+}
+
+}  // namespace kvscope::models

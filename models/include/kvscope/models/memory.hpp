@@ -3,6 +3,7 @@
 // largest batch / longest context that fit. Formulas in docs/model.md §Memory.
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "kvscope/core/gpu.hpp"
 #include "kvscope/core/workload.hpp"
@@ -40,5 +41,24 @@ MemoryResult evaluate_memory(const ArchProfile& p, const GpuSpec& gpu, const Wor
 // Fast path for sweeps: only the numbers, no reason string.
 std::int64_t max_batch(const ArchProfile& p, double capacity_B, double reserve_B, double context);
 std::int64_t max_context(const ArchProfile& p, double capacity_B, double reserve_B, std::int64_t batch);
+
+}  // namespace kvscope::models
+
+namespace kvscope::models {
+
+// Per-layer view of memory and K/V traffic (one GPU) — what `kvscope eval --per-layer` prints
+// and the GUI's layer strip shows.
+struct LayerRow {
+  int layer = 0;
+  int producer = 0;           // layer whose K/V this layer attends to
+  bool stores_kv = false;
+  bool local = false;         // sliding-window layer
+  double positions_stored = 0;  // per request (0 when the layer stores nothing)
+  double positions_read = 0;    // per request, per decode step
+  double kv_stored_bytes = 0;   // batch x positions_stored x bytes per position
+  double kv_read_bytes = 0;     // per decode step
+  double weight_bytes = 0;
+};
+std::vector<LayerRow> layer_breakdown(const Architecture& arch, const ArchProfile& p, const Workload& w);
 
 }  // namespace kvscope::models

@@ -1,0 +1,182 @@
+// `kvscope eval`: one design point — memory, decode/prefill timing, serving view, accuracy.
+#include <fmt/format.h>
+
+#include "command.hpp"
+#include "design_flags.hpp"
+#include "kvscope/core/csv.hpp"
+#include "kvscope/core/design.hpp"
+#include "kvscope/core/loaders.hpp"
+#include "kvscope/models/evaluate.hpp"
+#include "kvscope/models/fields.hpp"
+#include "output.hpp"
+
+namespace kvscope::cli {
+
+namespace {
+
+struct EvalOptions {
+  DesignFlags design;
+  std::string format = "table";
+  std::string output;
+  bool per_layer = false;
+};
+
+boost::json::object ops_json(const models::PhaseCost& ph) {
+  boost::json::object o;
+  for (int i = 0; i < models::kOpCount; ++i) {
+    const auto& c = ph.ops[static_cast<std::size_t>(i)];
+    if (c.kernels == 0) continue;
+    o[models::op_name(static_cast<models::Op>(i))] = {
+        {"time_s", json_number(c.time_s)},       {"bytes", json_number(c.bytes)},
+        {"flops", json_number(c.flops)},         {"kernels", json_number(c.kernels)},
+        {"launch_s", json_number(c.launch_s)},   {"bound", c.compute_bound() ? "compute" : "memory"},
+        {"share", json_number(c.time_s / ph.time_s)}};
+  }
+  return o;
+}
+
+std::string ops_table(const models::PhaseCost& ph) {
+  Table t({"op", "time", "share", "HBM bytes", "FLOPs", "bound", "kernels"}, {false, true, true, true, true, false, true});
+  for (int i = 0; i < models::kOpCount; ++i) {
+    const auto& c = ph.ops[static_cast<std::size_t>(i)];
+    if (c.kernels == 0) continue;
+    t.add({models::op_name(static_cast<models::Op>(i)), human_time(c.time_s), fmt::format("{:.1f} %", 100 * c.time_s / ph.time_s),
+           human_bytes_short(c.bytes), human_count(c.flops), c.compute_bound() ? "compute" : "memory",
+           fmt::format("{:.0f}", c.kernels)});
+  }
+  t.add({"total", human_time(ph.time_s), "100 %", human_bytes_short(ph.bytes), human_count(ph.flops), "",
+         fmt::format("{:.0f}", ph.kernels)});
+  return t.str();
+}
+
+void run_eval(const EvalOptions& opt) {
+  const Format format = parse_format(opt.format);
+  const Scenario scenario = to_scenario(opt.design);
+  const SingleDesign d = resolve_single(scenario);
+  const models::ArchProfile profile = models::make_profile(d.arch, d.workload.tp);
+  const TimingParams params = timing_params(d.gpu);
+  const models::ArchFacts facts = models::make_arch_facts(d.arch);
+  models::PointResult p;
+  p.arch = &facts;
+  p.workload = d.workload;
+  p.eval = models::evaluate(profile, d.gpu, params, d.workload);
+  const auto& m = p.eval.memory;
+  const auto& acc = facts.accuracy;
+  const std::string variant = variant_name(d.arch);
+  const auto layers = opt.per_layer ? models::layer_breakdown(d.arch, profile, d.workload) : std::vector<models::LayerRow>{};
+
+  if (format == Format::json) {
+    boost::json::object o = point_json(p);
+    o["provenance"] = provenance_json(recorded_command_line());
+    o["model"] = d.arch.id;
+    o["model_name"] = d.arch.name;
+    o["variant"] = variant;
+    o["sharing"] = sharing_label(d.arch);
+    o["kv_dtype"] = to_string(d.arch.kv_dtype);
+    o["gpu"] = d.gpu.id;
+    o["gpu_name"] = d.gpu.name;
+    o["runtime"] = to_string(d.workload.runtime);
+    o["timing_params"] = timing_params_origin(d.gpu);
+    o["reason"] = m.reason;
+    o["val_ppl_kind"] = models::to_string(acc.val_ppl_kind);
+    o["ppl_delta_kind"] = models::to_string(acc.delta_kind);
+    o["accuracy_source"] = acc.source;
+    o["accuracy_caveat"] = acc.caveat;
+    o["accuracy_extrapolated"] = acc.extrapolated;
+    o["decode_ops"] = ops_json(p.eval.decode);
+    o["prefill_ops"] = ops_json(p.eval.prefill);
+    if (opt.per_layer) {
+      boost::json::array a;
+      for (const auto& r : layers) {
+        a.push_back({{"layer", r.layer}, {"producer", r.producer}, {"stores_kv", r.stores_kv}, {"local", r.local},
+                     {"positions_stored", json_number(r.positions_stored)}, {"positions_read", json_number(r.positions_read)},
+                     {"kv_stored_bytes", json_number(r.kv_stored_bytes)}, {"kv_read_bytes", json_number(r.kv_read_bytes)},
+                     {"weight_bytes", json_number(r.weight_bytes)}});
+      }
+      o["layers"] = std::move(a);
+    }
+    emit(pretty_json(o), opt.output);
+    return;
+  }
+  if (format == Format::csv) {
+    std::string head = "model,variant,gpu,kv_dtype,runtime,reason", row;
+    row = csv_escape(d.arch.id) + "," + csv_escape(variant) + "," + csv_escape(d.gpu.id) + "," + to_string(d.arch.kv_dtype) +
+          "," + to_string(d.workload.runtime) + "," + csv_escape(m.reason);
+    for (const auto& f : models::fields()) {
+      head += fmt::format(",{}", f.name);
+      const double v = f.get(p);
+      row += std::isfinite(v) ? fmt::format(",{}", v) : ",";
+    }
+    emit(head + "\n" + row + "\n", opt.output);
+    return;
+  }
+  std::string out;
+  out += fmt::format("kvscope {} — {} ({}, {} K/V) on {}\n", KVSCOPE_VERSION, d.arch.name.empty() ? d.arch.id : d.arch.name,
+                     variant, to_string(d.arch.kv_dtype), d.gpu.name);
+  out += fmt::format("timing parameters: {}\n", timing_params_origin(d.gpu));
+  out += fmt::format("workload: batch {}, context {}, prompt {}, tp {}, runtime {}{}\n\n", d.workload.batch, d.workload.context,
+                     d.workload.prompt, d.workload.tp, to_string(d.workload.runtime),
+                     d.workload.tpot_limit_s > 0 ? fmt::format(", TPOT limit {}", human_time(d.workload.tpot_limit_s)) : "");
+  Table mem({"memory (per GPU)", "value", "note"}, {false, true, false});
+  mem.add({"KV bytes per token", fmt::format("{:.0f} B", m.kv_bytes_per_token),
+           fmt::format("whole model; {} of {} layers store K/V", facts.kv_layers, d.arch.n_layers)});
+  if (d.workload.tp > 1) {
+    mem.add({"KV bytes per token per GPU", fmt::format("{:.0f} B", m.kv_bytes_per_token_gpu),
+             fmt::format("{} K/V heads per GPU{}", profile.kv_heads_per_gpu,
+                         d.arch.n_kv_heads < d.workload.tp ? " (replicated: fewer K/V heads than GPUs)" : "")});
+  }
+  mem.add({"KV cache", human_bytes(m.kv_cache_bytes), fmt::format("batch {} x context {}", d.workload.batch, d.workload.context)});
+  mem.add({"KV read per decode step", human_bytes(m.kv_read_bytes_per_step),
+           facts.kv_layers < d.arch.n_layers ? "every attention layer reads what it attends to (CLA shares storage, not reads)"
+                                             : "every attention layer reads its K/V"});
+  mem.add({"weights", human_bytes(m.weight_bytes), fmt::format("{} parameters", human_count(m.param_count))});
+  mem.add({"workspace + reserve", human_bytes(m.workspace_bytes + m.reserve_bytes), "activations + CUDA context/allocator"});
+  mem.add({"total / capacity", fmt::format("{} / {}", human_bytes_short(m.total_bytes), human_bytes_short(m.capacity_bytes)),
+           m.feasible ? "fits" : m.reason});
+  mem.add({"max batch", std::to_string(m.max_batch), fmt::format("at context {}", d.workload.context)});
+  mem.add({"max context", m.max_context >= models::kUnboundedContext ? "unbounded" : std::to_string(m.max_context),
+           fmt::format("at batch {}", d.workload.batch)});
+  out += mem.str() + "\n";
+  out += fmt::format("decode step: {} → {:.1f} tokens/s (TPOT {}), {:.0f} GB/s = {:.1f} % of the read ceiling\n",
+                     human_time(p.eval.decode_step_s), p.eval.decode_tokens_per_s, human_time(p.eval.tpot_s),
+                     p.eval.achieved_Bps / 1e9, 100 * p.eval.bw_fraction);
+  if (p.eval.decode.l2_saved_bytes > 0) {
+    out += fmt::format("  CLA consumers found {} of their producers' K/V in L2\n", human_bytes_short(p.eval.decode.l2_saved_bytes));
+  }
+  out += ops_table(p.eval.decode) + "\n";
+  out += fmt::format("prefill ({} x {} tokens): {} ; TTFT {}\n", d.workload.batch, d.workload.prompt, human_time(p.eval.prefill_s),
+                     human_time(p.eval.ttft_s));
+  out += ops_table(p.eval.prefill) + "\n";
+  out += fmt::format("serving view at context {}: best batch {} → {:.1f} tokens/s (TPOT {}){}\n", d.workload.context,
+                     p.eval.max_throughput_batch, p.eval.max_throughput_tokens_per_s, human_time(p.eval.max_throughput_step_s),
+                     d.workload.tpot_limit_s > 0 ? " within the TPOT limit" : ", limited by memory");
+  out += fmt::format("accuracy: val_ppl {} ({}), ppl change vs MHA/no sharing {} ({}){}\n  source: {}{}\n",
+                     std::isfinite(acc.val_ppl) ? fmt::format("{:.2f}", acc.val_ppl) : "n/a", models::to_string(acc.val_ppl_kind),
+                     std::isfinite(acc.ppl_delta_pct) ? fmt::format("{:+.2f} %", acc.ppl_delta_pct) : "n/a",
+                     models::to_string(acc.delta_kind), acc.extrapolated ? ", extrapolated beyond the fitted range" : "",
+                     acc.source, *acc.caveat ? fmt::format("\n  caveat: {}", acc.caveat) : "");
+  if (opt.per_layer) {
+    Table t({"layer", "reads K/V of", "stores", "kind", "positions stored", "KV stored", "KV read/step", "weights"},
+            {true, true, false, false, true, true, true, true});
+    for (const auto& r : layers) {
+      t.add({std::to_string(r.layer), std::to_string(r.producer), r.stores_kv ? "yes" : "-", r.local ? "local" : "global",
+             fmt::format("{:.0f}", r.positions_stored), human_bytes_short(r.kv_stored_bytes), human_bytes_short(r.kv_read_bytes),
+             human_bytes_short(r.weight_bytes)});
+    }
+    out += "\n" + t.str();
+  }
+  emit(out, opt.output);
+}
+
+const Registrar reg(10, [](CLI::App& app) {
+  auto opt = std::make_shared<EvalOptions>();
+  CLI::App* sub = app.add_subcommand("eval", "evaluate one design point: memory, decode/prefill time, serving view, accuracy");
+  add_design_flags(sub, opt->design, false);
+  sub->add_option("--format", opt->format, "table, json or csv [table]");
+  sub->add_option("-o,--output", opt->output, "write to this file (atomically) instead of stdout");
+  sub->add_flag("--per-layer", opt->per_layer, "add the per-layer breakdown (producer map, K/V stored and read)");
+  sub->callback([opt] { run_eval(*opt); });
+});
+
+}  // namespace
+}  // namespace kvscope::cli

@@ -1,0 +1,104 @@
+// `kvscope models` and `kvscope gpus`: the bundled presets with their key figures.
+#include <fmt/format.h>
+
+#include "command.hpp"
+#include "kvscope/core/csv.hpp"
+#include "kvscope/core/loaders.hpp"
+#include "kvscope/models/accuracy.hpp"
+#include "kvscope/models/memory.hpp"
+#include "kvscope/models/profile.hpp"
+#include "output.hpp"
+
+namespace kvscope::cli {
+namespace {
+
+struct ListOptions {
+  std::string format = "table";
+};
+
+void run_models(const ListOptions& o) {
+  const Format f = parse_format(o.format);
+  boost::json::array arr;
+  Table t({"id", "name", "layers", "d_model", "q/kv heads", "head_dim", "sharing", "KV B/token", "params", "published"},
+          {false, false, true, true, true, true, false, true, true, true});
+  std::string csv = "id,name,n_layers,d_model,n_q_heads,n_kv_heads,head_dim,sharing,variant,kv_bytes_per_token,param_count,published_params\n";
+  for (const Architecture& a : list_model_presets()) {
+    const models::ArchProfile p = models::make_profile(a, 1);
+    const double kv = p.kv_bytes_per_elem * p.kv_elems_layer_total * p.kv_layers;
+    const std::string sharing = sharing_label(a);
+    const std::string published = a.published_params ? human_count(*a.published_params) : "";
+    t.add({a.id, a.name, std::to_string(a.n_layers), std::to_string(a.d_model),
+           a.mla ? "MLA" : fmt::format("{}/{}", a.n_q_heads, a.n_kv_heads), std::to_string(a.head_dim), sharing,
+           fmt::format("{:.0f}", kv), human_count(p.params.total), published});
+    csv += fmt::format("{},{},{},{},{},{},{},{},{},{:.0f},{:.0f},{}\n", a.id, csv_escape(a.name), a.n_layers, a.d_model, a.n_q_heads,
+                       a.n_kv_heads, a.head_dim, sharing, variant_name(a), kv, p.params.total,
+                       a.published_params ? fmt::format("{:.0f}", *a.published_params) : "");
+    boost::json::object j;
+    j["id"] = a.id;
+    j["name"] = a.name;
+    j["n_layers"] = a.n_layers;
+    j["d_model"] = a.d_model;
+    j["n_q_heads"] = a.n_q_heads;
+    j["n_kv_heads"] = a.n_kv_heads;
+    j["head_dim"] = a.head_dim;
+    j["sharing"] = sharing;
+    j["variant"] = variant_name(a);
+    j["kv_bytes_per_token"] = json_number(kv);
+    j["param_count"] = json_number(p.params.total);
+    j["published_params"] = a.published_params ? json_number(*a.published_params) : boost::json::value(nullptr);
+    j["source"] = a.provenance.source;
+    arr.push_back(std::move(j));
+  }
+  if (f == Format::json) emit(pretty_json(arr), "");
+  else if (f == Format::csv) emit(csv, "");
+  else emit(t.str(), "");
+}
+
+void run_gpus(const ListOptions& o) {
+  const Format f = parse_format(o.format);
+  boost::json::array arr;
+  Table t({"id", "name", "memory", "HBM GB/s", "bf16 TFLOP/s", "L2", "SMs", "timing parameters"},
+          {false, false, true, true, true, true, true, false});
+  std::string csv = "id,name,memory_B,hbm_bandwidth_Bps,bf16_flops,l2_cache_B,sm_count,calibrated,source\n";
+  for (const GpuSpec& g : list_gpu_presets()) {
+    const std::string origin = timing_params_origin(g);
+    t.add({g.id, g.name, fmt::format("{:.0f} GB", g.memory_B / 1e9), fmt::format("{:.0f}", g.hbm_bandwidth_Bps / 1e9),
+           fmt::format("{:.1f}", g.bf16_flops / 1e12), human_bytes_short(g.l2_cache_B), std::to_string(g.sm_count),
+           g.calibration ? (g.calibration->borrowed ? "borrowed: " + g.calibration->borrowed_from : "calibrated (kvbench)")
+                         : "datasheet defaults"});
+    csv += fmt::format("{},{},{:.0f},{:.0f},{:.0f},{:.0f},{},{},{}\n", g.id, csv_escape(g.name), g.memory_B, g.hbm_bandwidth_Bps,
+                       g.bf16_flops, g.l2_cache_B, g.sm_count, g.calibration ? "true" : "false", csv_escape(g.provenance.source));
+    boost::json::object j;
+    j["id"] = g.id;
+    j["name"] = g.name;
+    j["memory_B"] = json_number(g.memory_B);
+    j["hbm_bandwidth_Bps"] = json_number(g.hbm_bandwidth_Bps);
+    j["bf16_flops"] = json_number(g.bf16_flops);
+    j["l2_cache_B"] = json_number(g.l2_cache_B);
+    j["sm_count"] = g.sm_count;
+    j["calibrated"] = g.calibration.has_value();
+    j["timing_params"] = origin;
+    j["source"] = g.provenance.source;
+    arr.push_back(std::move(j));
+  }
+  if (f == Format::json) emit(pretty_json(arr), "");
+  else if (f == Format::csv) emit(csv, "");
+  else emit(t.str(), "");
+}
+
+const Registrar reg_models(1, [](CLI::App& app) {
+  auto o = std::make_shared<ListOptions>();
+  CLI::App* sub = app.add_subcommand("models", "list the bundled model presets");
+  sub->add_option("--format", o->format, "table, json or csv [table]");
+  sub->callback([o] { run_models(*o); });
+});
+
+const Registrar reg_gpus(2, [](CLI::App& app) {
+  auto o = std::make_shared<ListOptions>();
+  CLI::App* sub = app.add_subcommand("gpus", "list the bundled GPU profiles");
+  sub->add_option("--format", o->format, "table, json or csv [table]");
+  sub->callback([o] { run_gpus(*o); });
+});
+
+}  // namespace
+}  // namespace kvscope::cli

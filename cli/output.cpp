@@ -1,0 +1,225 @@
+#include "output.hpp"
+
+#include <fmt/format.h>
+
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <ctime>
+
+#include "kvscope/core/error.hpp"
+#include "kvscope/core/json_util.hpp"
+#include "kvscope/core/units.hpp"
+
+namespace kvscope::cli {
+
+Format parse_format(const std::string& t) {
+  if (t == "table") return Format::table;
+  if (t == "json") return Format::json;
+  if (t == "csv") return Format::csv;
+  throw InputError("--format", "", "table, json or csv", fmt::format("'{}'", t));
+}
+
+std::string human_bytes_short(double b) {
+  using namespace units;
+  if (!std::isfinite(b)) return "n/a";
+  const double a = std::abs(b);
+  if (a >= kGiB) return fmt::format("{:.2f} GiB", b / kGiB);
+  if (a >= kMiB) return fmt::format("{:.2f} MiB", b / kMiB);
+  if (a >= kKiB) return fmt::format("{:.2f} KiB", b / kKiB);
+  return fmt::format("{:.0f} B", b);
+}
+
+std::string human_bytes(double b) {
+  if (!std::isfinite(b)) return "n/a";
+  if (std::abs(b) < 1024) return fmt::format("{:.0f} B", b);
+  const double gb = b / units::kGB;
+  std::string dec = std::abs(gb) >= 1 ? fmt::format("{:.2f} GB", gb)
+                    : std::abs(b) >= units::kMB ? fmt::format("{:.2f} MB", b / units::kMB)
+                                                : fmt::format("{:.2f} kB", b / units::kKB);
+  return fmt::format("{} ({})", dec, human_bytes_short(b));
+}
+
+std::string human_time(double s) {
+  if (!std::isfinite(s)) return "n/a";
+  if (s < 1e-3) return fmt::format("{:.1f} µs", s * 1e6);
+  if (s < 1.0) return fmt::format("{:.3f} ms", s * 1e3);
+  return fmt::format("{:.3f} s", s);
+}
+
+std::string human_count(double n) {
+  if (!std::isfinite(n)) return "n/a";
+  const double a = std::abs(n);
+  if (a >= 1e12) return fmt::format("{:.2f} T", n / 1e12);
+  if (a >= 1e9) return fmt::format("{:.2f} B", n / 1e9);
+  if (a >= 1e6) return fmt::format("{:.2f} M", n / 1e6);
+  if (a == std::floor(a)) return fmt::format("{:.0f}", n);
+  return fmt::format("{:.4g}", n);
+}
+
+std::string human_rate(double v, const char* unit) {
+  if (!std::isfinite(v)) return "n/a";
+  return fmt::format("{:.4g} {}", v, unit);
+}
+
+std::string human_field(const models::Field& f, double v) {
+  if (!std::isfinite(v)) return "n/a";
+  if (f.unit == "B") return human_bytes_short(v);
+  if (f.unit == "s") return human_time(v);
+  if (f.unit == "B/s") return fmt::format("{:.1f} GB/s", v / units::kGB);
+  if (f.unit == "bool") return v != 0 ? "yes" : "no";
+  if (f.unit == "%") return fmt::format("{:+.2f} %", v);
+  if (f.unit == "tokens/s") return fmt::format("{:.5g}", v);
+  if (f.name == "bandwidth_fraction") return fmt::format("{:.1f} %", v * 100);
+  return human_count(v);
+}
+
+boost::json::value json_number(double v) {
+  if (!std::isfinite(v)) return nullptr;
+  if (v == std::floor(v) && std::abs(v) < 9e15) return static_cast<std::int64_t>(v);
+  return v;
+}
+
+namespace {
+void pretty(const boost::json::value& v, std::string& out, int indent) {
+  const std::string pad(static_cast<std::size_t>(indent), ' ');
+  switch (v.kind()) {
+    case boost::json::kind::object: {
+      const auto& o = v.get_object();
+      if (o.empty()) {
+        out += "{}";
+        return;
+      }
+      out += "{\n";
+      std::size_t i = 0;
+      for (const auto& kv : o) {
+        out += pad + "  " + boost::json::serialize(boost::json::value(kv.key())) + ": ";
+        pretty(kv.value(), out, indent + 2);
+        out += ++i < o.size() ? ",\n" : "\n";
+      }
+      out += pad + "}";
+      return;
+    }
+    case boost::json::kind::array: {
+      const auto& a = v.get_array();
+      bool scalars = true;
+      for (const auto& e : a) scalars = scalars && !e.is_object() && !e.is_array();
+      if (a.empty() || (scalars && a.size() <= 64)) {
+        out += boost::json::serialize(v);
+        return;
+      }
+      out += "[\n";
+      for (std::size_t i = 0; i < a.size(); ++i) {
+        out += pad + "  ";
+        pretty(a[i], out, indent + 2);
+        out += i + 1 < a.size() ? ",\n" : "\n";
+      }
+      out += pad + "]";
+      return;
+    }
+    default:
+      out += boost::json::serialize(v);
+  }
+}
+}  // namespace
+
+std::string pretty_json(const boost::json::value& v) {
+  std::string out;
+  pretty(v, out, 0);
+  out += "\n";
+  return out;
+}
+
+boost::json::object point_json(const models::PointResult& p) {
+  boost::json::object o;
+  for (const auto& f : models::fields()) {
+    const double v = f.get(p);
+    if (f.unit == "bool") {
+      o[f.name] = v != 0;
+    } else {
+      o[f.name] = json_number(v);
+    }
+  }
+  return o;
+}
+
+std::string& recorded_command_line() {
+  static std::string cmd;
+  return cmd;
+}
+
+std::string command_line_of(int argc, char** argv) {
+  std::string s;
+  for (int i = 0; i < argc; ++i) {
+    if (i) s += ' ';
+    s += argv[i];
+  }
+  return s;
+}
+
+boost::json::object provenance_json(const std::string& command_line) {
+  boost::json::object o;
+  o["tool"] = "kvscope";
+  o["version"] = KVSCOPE_VERSION;
+  o["command"] = command_line;
+  const std::time_t now = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
+  std::tm tm{};
+  gmtime_r(&now, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  o["date_utc"] = buf;
+  return o;
+}
+
+Table::Table(std::vector<std::string> header, std::vector<bool> right_align)
+    : header_(std::move(header)), right_(std::move(right_align)) {
+  right_.resize(header_.size(), false);
+}
+
+void Table::add(std::vector<std::string> row) {
+  row.resize(header_.size());
+  rows_.push_back(std::move(row));
+}
+
+namespace {
+// Display width: count UTF-8 code points, not bytes (µ, –).
+std::size_t width(const std::string& s) {
+  std::size_t w = 0;
+  for (unsigned char c : s) w += (c & 0xC0) != 0x80 ? 1 : 0;
+  return w;
+}
+}  // namespace
+
+std::string Table::str() const {
+  std::vector<std::size_t> w(header_.size());
+  for (std::size_t c = 0; c < header_.size(); ++c) w[c] = width(header_[c]);
+  for (const auto& r : rows_) {
+    for (std::size_t c = 0; c < r.size(); ++c) w[c] = std::max(w[c], width(r[c]));
+  }
+  auto line = [&](const std::vector<std::string>& r) {
+    std::string s;
+    for (std::size_t c = 0; c < r.size(); ++c) {
+      const std::string pad(w[c] - width(r[c]), ' ');
+      s += right_[c] ? pad + r[c] : r[c] + (c + 1 < r.size() ? pad : "");
+      if (c + 1 < r.size()) s += "  ";
+    }
+    return s + "\n";
+  };
+  std::string out = line(header_);
+  std::string rule;
+  for (std::size_t c = 0; c < w.size(); ++c) rule += std::string(w[c], '-') + (c + 1 < w.size() ? "  " : "");
+  out += rule + "\n";
+  for (const auto& r : rows_) out += line(r);
+  return out;
+}
+
+void emit(const std::string& text, const std::string& path) {
+  if (path.empty() || path == "-") {
+    std::fwrite(text.data(), 1, text.size(), stdout);
+    std::fflush(stdout);
+    return;
+  }
+  write_file_atomically(path, text);
+}
+
+}  // namespace kvscope::cli

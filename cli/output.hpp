@@ -1,0 +1,49 @@
+#pragma once
+// Output formatting for the CLI: human units, aligned tables, pretty JSON, CSV, provenance.
+#include <boost/json.hpp>
+
+#include <string>
+#include <vector>
+
+#include "kvscope/models/fields.hpp"
+
+namespace kvscope::cli {
+
+enum class Format { table, json, csv };
+Format parse_format(const std::string& text);
+
+std::string human_bytes(double bytes);     // "1.07 GB (1.00 GiB)"
+std::string human_bytes_short(double bytes);  // "1.00 GiB"
+std::string human_time(double seconds);    // "12.3 µs", "4.56 ms", "1.20 s"
+std::string human_count(double n);         // "8.03 B", "512", "1.2 M"
+std::string human_rate(double per_s, const char* unit);  // "1,234 tokens/s"
+std::string human_field(const models::Field& f, double v);  // by the field's unit
+
+// JSON number that is null when not finite (no NaN/inf ever reaches an output).
+boost::json::value json_number(double v);
+std::string pretty_json(const boost::json::value& v);
+
+// All fields of a point as a JSON object (names from the field registry).
+boost::json::object point_json(const models::PointResult& p);
+
+// {"tool": "kvscope", "version": ..., "command": ..., "date_utc": ...}
+boost::json::object provenance_json(const std::string& command_line);
+std::string command_line_of(int argc, char** argv);
+std::string& recorded_command_line();  // set by main, read by commands
+
+class Table {
+ public:
+  explicit Table(std::vector<std::string> header, std::vector<bool> right_align = {});
+  void add(std::vector<std::string> row);
+  std::string str() const;
+
+ private:
+  std::vector<std::string> header_;
+  std::vector<bool> right_;
+  std::vector<std::vector<std::string>> rows_;
+};
+
+// Writes to stdout when path is empty or "-", else atomically to the file.
+void emit(const std::string& text, const std::string& path);
+
+}  // namespace kvscope::cli

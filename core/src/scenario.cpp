@@ -1,0 +1,189 @@
+#include "kvscope/core/scenario.hpp"
+
+#include <boost/json.hpp>
+#include <fmt/format.h>
+
+#include <charconv>
+#include <cmath>
+
+#include "kvscope/core/error.hpp"
+#include "kvscope/core/json_util.hpp"
+#include "kvscope/core/loaders.hpp"
+
+namespace kvscope {
+
+namespace {
+const std::vector<std::string> kArchFields = {"layers", "d_model", "q_heads", "kv_heads", "head_dim", "ffn", "vocab",
+                                              "cla", "kv_producers", "variant", "kv_dtype", "window", "layer_pattern"};
+const std::vector<std::string> kWorkloadFields = {"tp", "batch", "context", "prompt", "runtime", "tpot_limit_ms"};
+}  // namespace
+
+const std::string* Scenario::get(const std::string& name) const {
+  auto it = values.find(name);
+  return it == values.end() || it->second.empty() ? nullptr : &it->second;
+}
+
+const std::vector<std::string>& scenario_field_names() {
+  static const std::vector<std::string> names = [] {
+    std::vector<std::string> n = {"model"};
+    n.insert(n.end(), kArchFields.begin(), kArchFields.end());
+    n.push_back("gpu");
+    n.insert(n.end(), kWorkloadFields.begin(), kWorkloadFields.end());
+    return n;
+  }();
+  return names;
+}
+
+bool is_arch_field(const std::string& n) { return std::find(kArchFields.begin(), kArchFields.end(), n) != kArchFields.end(); }
+bool is_workload_field(const std::string& n) {
+  return std::find(kWorkloadFields.begin(), kWorkloadFields.end(), n) != kWorkloadFields.end();
+}
+
+std::string flag_of(const std::string& name) {
+  std::string f = "--" + name;
+  for (char& c : f) c = c == '_' ? '-' : c;
+  return f;
+}
+
+std::int64_t parse_int_value(const std::string& text, const std::string& flag, std::int64_t min, std::int64_t max) {
+  std::int64_t v = 0;
+  const char* b = text.data();
+  const char* e = b + text.size();
+  auto [ptr, ec] = std::from_chars(b, e, v);
+  if (text.empty() || ec == std::errc::result_out_of_range) {
+    throw InputError(flag, "", fmt::format("an integer in {}..{}", min, max), fmt::format("'{}'", text));
+  }
+  if (ec != std::errc() || ptr != e) {
+    if (text.find_first_of(",") != std::string::npos || text.find("..") != std::string::npos) {
+      throw InputError(flag, "", "a single value here (lists and ranges are for `kvscope sweep` / `pareto`)",
+                       fmt::format("'{}'", text));
+    }
+    throw InputError(flag, "", fmt::format("an integer in {}..{}", min, max), fmt::format("'{}'", text));
+  }
+  if (v < min || v > max) throw InputError(flag, "", fmt::format("an integer in {}..{}", min, max), std::to_string(v));
+  return v;
+}
+
+double parse_double_value(const std::string& text, const std::string& flag, double min, double max) {
+  double v = 0;
+  const char* b = text.data();
+  const char* e = b + text.size();
+  auto [ptr, ec] = std::from_chars(b, e, v);
+  if (text.empty() || ec != std::errc() || ptr != e || !std::isfinite(v) || v < min || v > max) {
+    throw InputError(flag, "", fmt::format("a number in {:g}..{:g}", min, max), fmt::format("'{}'", text));
+  }
+  return v;
+}
+
+void set_override(ArchOverrides& o, const std::string& n, const std::string& t) {
+  const std::string flag = flag_of(n);
+  auto i32 = [&](std::int64_t max) { return static_cast<int>(parse_int_value(t, flag, 1, max)); };
+  if (n == "layers") o.n_layers = i32(10000);
+  else if (n == "d_model") o.d_model = parse_int_value(t, flag, 1, 1000000);
+  else if (n == "q_heads") o.n_q_heads = i32(65536);
+  else if (n == "kv_heads") o.n_kv_heads = i32(65536);
+  else if (n == "head_dim") o.head_dim = i32(65536);
+  else if (n == "ffn") o.ffn_dim = parse_int_value(t, flag, 1, 10000000);
+  else if (n == "vocab") o.vocab = parse_int_value(t, flag, 1, 100000000);
+  else if (n == "cla") o.cla_factor = i32(10000);
+  else if (n == "kv_producers") o.kv_producers = t;
+  else if (n == "variant") o.variant = t;
+  else if (n == "kv_dtype") o.kv_dtype = parse_kv_dtype(t, flag);
+  else if (n == "window") o.window = parse_int_value(t, flag, 1, 100000000);
+  else if (n == "layer_pattern") o.layer_pattern = t;
+  else throw InputError(flag, "", "an architecture field", "an unknown name");
+}
+
+void set_workload(Workload& w, const std::string& n, const std::string& t) {
+  const std::string flag = flag_of(n);
+  if (n == "tp") w.tp = static_cast<int>(parse_int_value(t, flag, 1, 1024));
+  else if (n == "batch") w.batch = parse_int_value(t, flag, 1, 1000000);
+  else if (n == "context") w.context = parse_int_value(t, flag, 1, 100000000);
+  else if (n == "prompt") w.prompt = parse_int_value(t, flag, 1, 100000000);
+  else if (n == "runtime") w.runtime = parse_runtime(t, flag);
+  else if (n == "tpot_limit_ms") w.tpot_limit_s = parse_double_value(t, flag, 0, 1e9) * 1e-3;
+  else throw InputError(flag, "", "a workload field", "an unknown name");
+}
+
+SingleDesign resolve_single(const Scenario& s) {
+  SingleDesign d;
+  const std::string* model = s.get("model");
+  const Architecture base = load_architecture(model ? *model : "llama-3-8b");
+  ArchOverrides o;
+  for (const auto& n : kArchFields) {
+    if (const std::string* v = s.get(n)) set_override(o, n, *v);
+  }
+  d.arch = apply_overrides(base, o, s.source == "flags" ? std::string("flags") : s.source);
+  const std::string* gpu = s.get("gpu");
+  d.gpu = load_gpu(gpu ? *gpu : "h100-sxm");
+  d.workload.batch = 1;
+  d.workload.context = 8192;
+  d.workload.prompt = 2048;
+  for (const auto& n : kWorkloadFields) {
+    if (const std::string* v = s.get(n)) set_workload(d.workload, n, *v);
+  }
+  validate(d.workload, s.source);
+  return d;
+}
+
+Scenario parse_scenario(const std::string& text, const std::string& where) {
+  const boost::json::value v = parse_json_text(text, where);
+  if (!v.is_object()) throw InputError(where, "", "a JSON object", "another JSON value");
+  Scenario s;
+  s.source = where;
+  const auto& names = scenario_field_names();
+  for (const auto& kv : v.get_object()) {
+    const std::string key(kv.key());
+    const auto& val = kv.value();
+    if (key == "schema") {
+      if (!val.is_string() || val.get_string() != "kvscope-scenario/1") {
+        throw InputError(where, "schema", "'kvscope-scenario/1'", boost::json::serialize(val));
+      }
+    } else if (key == "constraints") {
+      if (!val.is_array()) throw InputError(where, key, "an array of strings like \"max_context >= 32768\"", boost::json::serialize(val));
+      for (std::size_t i = 0; i < val.get_array().size(); ++i) {
+        const auto& c = val.get_array()[i];
+        if (!c.is_string()) throw InputError(where, fmt::format("constraints[{}]", i), "a string", boost::json::serialize(c));
+        s.constraints.emplace_back(c.get_string());
+      }
+    } else if (key == "objectives") {
+      if (!val.is_string()) throw InputError(where, key, "a string like \"kv_bytes_per_token:min,val_ppl:min\"", boost::json::serialize(val));
+      s.objectives = std::string(val.get_string());
+    } else if (std::find(names.begin(), names.end(), key) != names.end()) {
+      if (val.is_string()) {
+        s.values[key] = std::string(val.get_string());
+      } else if (val.is_int64() || val.is_uint64()) {
+        s.values[key] = boost::json::serialize(val);
+      } else if (val.is_double() && std::isfinite(val.get_double())) {
+        s.values[key] = fmt::format("{}", val.get_double());
+      } else {
+        throw InputError(where, key, "a string or a number", boost::json::serialize(val));
+      }
+    } else {
+      std::string known;
+      for (const auto& n : names) known += (known.empty() ? "" : ", ") + n;
+      throw InputError(where, key, fmt::format("a known key (schema, constraints, objectives, {})", known), "an unknown key");
+    }
+  }
+  if (!v.get_object().contains("schema")) throw InputError(where, "schema", "'kvscope-scenario/1'", "no schema key");
+  return s;
+}
+
+Scenario load_scenario(const std::string& path) { return parse_scenario(read_text_file(path), path); }
+
+std::string scenario_to_json(const Scenario& s) {
+  boost::json::object o;
+  o["schema"] = "kvscope-scenario/1";
+  for (const auto& n : scenario_field_names()) {
+    if (const std::string* v = s.get(n)) o[n] = *v;
+  }
+  if (!s.constraints.empty()) {
+    boost::json::array a;
+    for (const auto& c : s.constraints) a.emplace_back(c);
+    o["constraints"] = std::move(a);
+  }
+  if (!s.objectives.empty()) o["objectives"] = s.objectives;
+  return boost::json::serialize(o) + "\n";
+}
+
+}  // namespace kvscope
