@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Runs every test: installs dependencies (Debian 12 packages), builds the `dev` preset (tests,
+# GUI, CUDA harness compiled when nvcc is present) and the `asan` preset (ASan + UBSan), and runs
+# the whole CTest suite in both. Exit status is non-zero on any failure.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/install-deps.sh
+export QT_QPA_PLATFORM=offscreen
+jobs=$(nproc)
+for preset in ${KVSCOPE_TEST_PRESETS:-dev asan}; do
+  echo "=== preset ${preset}: configure + build"
+  cmake --preset "${preset}" >/dev/null
+  cmake --build --preset "${preset}" -j "${jobs}"
+  echo "=== preset ${preset}: test"
+  ctest --preset "${preset}"
+done

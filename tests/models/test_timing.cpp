@@ -1,0 +1,256 @@
+// Timing model: hand-derived values per op class (derivations in comments) and properties.
+#include <catch2/catch.hpp>
+
+#include <random>
+
+#include "kvscope/core/design.hpp"
+#include "kvscope/models/evaluate.hpp"
+#include "kvscope/models/timing.hpp"
+
+using namespace kvscope;
+using namespace kvscope::models;
+
+namespace {
+
+// Round-number parameters so the derivations below can be done by hand.
+TimingParams round_params() {
+  TimingParams t;
+  t.hbm_read_Bps = 1e12;
+  t.hbm_copy_Bps = 1e12;
+  t.l2_read_Bps = 4e12;
+  t.l2_capacity_B = 0;  // L2 reuse off unless a test turns it on
+  t.gemm_bw_fraction = 0.5;
+  t.gemm_fixed_s = 1e-6;
+  t.gemm_compute_fraction = 0.5;
+  t.gemm_m_half = 0;
+  t.attn_bw_fraction = 0.5;
+  t.attn_fixed_s = 2e-6;
+  t.attn_units_sat = 264;
+  t.attn_compute_flops = 1e13;
+  t.attn_fp8_bw_fraction = 0.25;
+  t.prefill_attn_compute_fraction = 0.5;
+  t.elementwise_bw_fraction = 0.5;
+  t.launch_graph_s = 1e-6;
+  t.launch_stream_s = 3e-6;
+  t.launch_cpu_s = 5e-6;
+  t.allreduce_latency_s = 10e-6;
+  t.allreduce_bus_Bps = 1e11;
+  return t;
+}
+
+GpuSpec round_gpu() {
+  GpuSpec g;
+  g.id = "test-gpu";
+  g.memory_B = 80e9;
+  g.hbm_bandwidth_Bps = 1e12;
+  g.bf16_flops = 1e14;
+  g.l2_cache_B = 50 * 1048576.0;
+  g.sm_count = 132;
+  return g;
+}
+
+Architecture llama8b() {
+  Architecture a;
+  a.id = "llama-like";
+  a.n_layers = 32, a.d_model = 4096, a.n_q_heads = 32, a.n_kv_heads = 8, a.head_dim = 128, a.ffn_dim = 14336;
+  a.vocab = 128256;
+  return a;
+}
+
+}  // namespace
+
+TEST_CASE("GEMM: weight stream at small M, compute at large M", "[timing][gemm]") {
+  const TimingParams t = round_params();
+  // M=1, N=K=1000: bytes = 2 (N K + M (N + K)) = 2,004,000; memory = 2.004e6 / (0.5 x 1e12)
+  // = 4.008 us; FLOPs = 2 M N K = 2e6 at 0.5 x 1e14 -> 0.04 us; t = 1 us fixed + 4.008 us.
+  KernelTime k = gemm_time(t, 1e14, 1, 1000, 1000);
+  CHECK(k.bytes == 2004000);
+  CHECK(k.flops == 2e6);
+  CHECK(k.time_s == Approx(5.008e-6));
+  // M=4096, N=K=4096: FLOPs 1.374e11 / 5e13 = 2.749 ms; bytes 2 (16.8M + 4096 x 8192) = 100.7 MB
+  // / 5e11 = 0.201 ms -> compute bound.
+  k = gemm_time(t, 1e14, 4096, 4096, 4096);
+  CHECK(k.compute_s > k.memory_s);
+  CHECK(k.time_s == Approx(1e-6 + 2.0 * 4096.0 * 4096 * 4096 / 5e13));
+  // m_half: efficiency M / (M + m_half) halves the rate at M = m_half.
+  TimingParams h = t;
+  h.gemm_m_half = 4096;
+  CHECK(gemm_time(h, 1e14, 4096, 4096, 4096).compute_s == Approx(2 * k.compute_s));
+}
+
+TEST_CASE("decode attention: split-KV parallelism and bandwidth", "[timing][attention]") {
+  const TimingParams t = round_params();
+  // batch 4, 8 K/V heads, 1024 positions: units 32; want ceil(264/32) = 9 splits, at most
+  // 1024/256 = 4 -> 4 splits; parallel fraction 4 x 8 x 4 / 264 = 0.48485.
+  CHECK(attention_splits(t, 4, 8, 1024) == 4);
+  CHECK(attention_splits(t, 64, 8, 8192) == 1);
+  CHECK(attention_splits(t, 1, 8, 100) == 1);
+  // KV bytes 4 x 1024 x 2 x 8 x 128 x 2 = 16,777,216; Q+O 2 x 2 x 4 x 32 x 128 = 65,536;
+  // partials 2 x 4 B x 4 x 32 x 4 splits x 130 = 532,480 -> 17,375,232 B at 0.5 x 0.48485 x 1e12.
+  const double kv = 4.0 * 1024 * 2 * 8 * 128 * 2;
+  KernelTime a = decode_attention_time(t, 4, 8, 32, 1024, 128, kv, false);
+  CHECK(a.bytes == 17375232);
+  CHECK(a.flops == 4.0 * 4 * 32 * 1024 * 128);
+  CHECK(a.time_s == Approx(2e-6 + 17375232 / (0.5 * (128.0 / 264) * 1e12)));
+  // fp8 K/V: half the K/V bytes at the lower fp8 efficiency (0.25 here).
+  KernelTime f = decode_attention_time(t, 4, 8, 32, 1024, 128, kv / 2, true);
+  CHECK(f.memory_s == Approx((kv / 2 + 65536 + 532480) / (0.25 * (128.0 / 264) * 1e12)));
+  // Compute ceiling: g = 64 query heads per K/V head at batch 256 -> compute bound.
+  KernelTime c = decode_attention_time(t, 256, 1, 64, 8192, 128, 256.0 * 8192 * 2 * 128 * 2, false);
+  CHECK(c.compute_s > c.memory_s);
+}
+
+TEST_CASE("L2 hit fraction: resident when footprint + intervening << L2, gone when >>", "[timing][l2]") {
+  TimingParams t = round_params();
+  t.l2_capacity_B = 40e6;
+  t.l2_transition = 0.1;
+  CHECK(l2_hit_fraction(t, 1e6, 0) > 0.99);
+  CHECK(l2_hit_fraction(t, 20e6, 20e6) == Approx(0.5));
+  CHECK(l2_hit_fraction(t, 10e6, 200e6) < 1e-6);
+  CHECK(l2_hit_fraction(t, 0, 0) == 0);
+  t.l2_capacity_B = 0;
+  CHECK(l2_hit_fraction(t, 1e6, 0) == 0);
+}
+
+TEST_CASE("decode step: per-op bytes, kernel counts and totals", "[timing][decode]") {
+  const TimingParams t = round_params();
+  const GpuSpec g = round_gpu();
+  const Architecture a = llama8b();
+  const ArchProfile p = make_profile(a, 1);
+  const PhaseCost d = decode_step(p, g, t, 1, 4096, Runtime::graph);
+  // Kernels: per layer QKV 1, O 1, gate_up + down 2, 2 norms + RoPE/append + SiLU 4, attention
+  // with split-KV (ceil(264/8) = 33 wanted, 16 allowed) + combine 2 = 10; plus the final norm
+  // and LM head + sampling (3): 32 x 10 + 3 = 323.
+  CHECK(d.kernels == 323);
+  CHECK(d.op(Op::qkv_proj).bytes == Approx(32 * 2.0 * (4096.0 * 6144 + 1 * (4096 + 6144))));
+  CHECK(d.op(Op::mlp).bytes == Approx(32 * (2.0 * (28672.0 * 4096 + 28672 + 4096) + 2.0 * (4096.0 * 14336 + 4096 + 14336) + 2 * 4096)));
+  // Launch floor: every kernel pays launch_graph_s.
+  double launch = 0, total = 0, bytes = 0;
+  for (const auto& o : d.ops) {
+    launch += o.launch_s;
+    total += o.time_s;
+    bytes += o.bytes;
+  }
+  CHECK(launch == Approx(323e-6));
+  CHECK(d.time_s == Approx(total));
+  CHECK(d.bytes == Approx(bytes));
+  // Attention reads every layer's K/V: 32 x 4096 x 2 x 8 x 128 x 2 B.
+  CHECK(d.op(Op::attention).bytes > 32.0 * 4096 * 4096 * 2);
+  // Eager: host-bound when kernels x launch_cpu exceeds the GPU time.
+  TimingParams slow_cpu = t;
+  slow_cpu.launch_cpu_s = 1e-3;
+  CHECK(decode_step(p, g, slow_cpu, 1, 4096, Runtime::eager).time_s == Approx(323e-3));
+  // TP = 2: two all-reduces per layer of 2 x batch x d_model bytes.
+  const PhaseCost d2 = decode_step(make_profile(a, 2), g, t, 1, 4096, Runtime::graph);
+  CHECK(d2.op(Op::allreduce).kernels == 64);
+  CHECK(d2.op(Op::allreduce).time_s == Approx(64 * (10e-6 + 1e-6 + 2.0 * 1 / 2 * 8192 / 1e11)));
+}
+
+TEST_CASE("CLA: consumers skip K/V projections but still read K/V from HBM unless L2 holds it", "[timing][cla]") {
+  TimingParams t = round_params();
+  const GpuSpec g = round_gpu();
+  Architecture a = llama8b();
+  const PhaseCost base = decode_step(make_profile(a, 1), g, t, 8, 2048, Runtime::graph);
+  a.kv_producer = cla_producers(32, 2);
+  const PhaseCost cla = decode_step(make_profile(a, 1), g, t, 8, 2048, Runtime::graph);
+  // K/V reads unchanged (L2 off): CLA shares storage, not reads.
+  CHECK(cla.op(Op::attention).bytes == Approx(base.op(Op::attention).bytes));
+  // QKV weights: 16 layers lose their K and V projections (2 x 4096 x 1024 x 2 B each).
+  CHECK(base.op(Op::qkv_proj).bytes - cla.op(Op::qkv_proj).bytes == Approx(16 * 2.0 * 4096 * 2048 + 16 * 2.0 * 8 * 2048));
+  // With a large L2 and a tiny model, part of the consumer's read is served from L2.
+  t.l2_capacity_B = 1e12;
+  const PhaseCost hit = decode_step(make_profile(a, 1), g, t, 8, 2048, Runtime::graph);
+  CHECK(hit.l2_saved_bytes == Approx(16 * 8.0 * 2048 * 4096).epsilon(5e-3));
+  CHECK(hit.time_s < cla.time_s);
+}
+
+TEST_CASE("prefill: causal attention FLOPs and windowed layers", "[timing][prefill]") {
+  const TimingParams t = round_params();
+  const GpuSpec g = round_gpu();
+  Architecture a = llama8b();
+  const PhaseCost p = prefill(make_profile(a, 1), g, t, 2, 1000, Runtime::graph);
+  // Causal pairs per sequence: 1000 x 1001 / 2; FLOPs 4 x B x heads x pairs x head_dim per layer.
+  CHECK(p.op(Op::attention).flops == Approx(32 * 4.0 * 2 * 32 * (1000.0 * 1001 / 2) * 128));
+  // GEMM rows = B x P tokens; LM head only on the last token of each prompt.
+  CHECK(p.op(Op::lm_head).flops == Approx(2.0 * 2 * 128256 * 4096));
+  a.layer_kind = expand_layer_pattern("L", 32, "t");
+  a.window = 100;
+  const PhaseCost w = prefill(make_profile(a, 1), g, t, 2, 1000, Runtime::graph);
+  CHECK(w.op(Op::attention).flops == Approx(32 * 4.0 * 2 * 32 * (100.0 * 101 / 2 + 900 * 100) * 128));
+}
+
+TEST_CASE("properties over random valid configurations", "[timing][property]") {
+  std::mt19937 rng(12345);
+  const GpuSpec g = round_gpu();
+  const TimingParams t = round_params();
+  auto pick = [&](std::initializer_list<int> v) { return *(v.begin() + std::uniform_int_distribution<std::size_t>(0, v.size() - 1)(rng)); };
+  for (int trial = 0; trial < 300; ++trial) {
+    Architecture a;
+    a.n_layers = pick({4, 12, 20, 32, 40});
+    a.head_dim = pick({64, 128, 256});
+    a.n_q_heads = pick({8, 16, 32, 64});
+    a.d_model = static_cast<std::int64_t>(a.n_q_heads) * a.head_dim;
+    a.n_kv_heads = a.n_q_heads / pick({1, 2, 4, 8});
+    a.ffn_dim = a.d_model * 3;
+    a.vocab = pick({32000, 128256});
+    const int cla = pick({1, 2, 3, 4});
+    a.kv_producer = cla_producers(a.n_layers, cla);
+    const double batch = pick({1, 2, 8, 32, 128});
+    const double ctx = pick({128, 1024, 8192, 32768});
+    INFO("trial " << trial);
+    const ArchProfile p = make_profile(a, 1);
+    const double step = decode_step(p, g, t, batch, ctx, Runtime::graph).time_s;
+    // Time grows with batch and with context.
+    CHECK(decode_step(p, g, t, batch * 2, ctx, Runtime::graph).time_s > step);
+    CHECK(decode_step(p, g, t, batch, ctx * 2, Runtime::graph).time_s > step);
+    CHECK(prefill(p, g, t, batch, ctx * 2, Runtime::graph).time_s > prefill(p, g, t, batch, ctx, Runtime::graph).time_s);
+    // More K/V heads never less memory.
+    if (a.n_kv_heads < a.n_q_heads) {
+      Architecture more = a;
+      more.n_kv_heads = a.n_kv_heads * 2;
+      CHECK(make_profile(more, 1).kv_elems_layer_gpu > p.kv_elems_layer_gpu);
+    }
+    // A larger CLA factor never more K/V memory and never less attention traffic per stored byte.
+    if (cla < a.n_layers) {
+      Architecture bigger = a;
+      bigger.kv_producer = cla_producers(a.n_layers, cla + 1);
+      const ArchProfile q = make_profile(bigger, 1);
+      CHECK(q.kv_layers <= p.kv_layers);
+      const double traffic_per_stored_p = double(p.read_global_layers) / p.stored_global_layers;
+      const double traffic_per_stored_q = double(q.read_global_layers) / q.stored_global_layers;
+      CHECK(traffic_per_stored_q >= traffic_per_stored_p);
+    }
+    // Per-op breakdown conserves bytes and time.
+    const PhaseCost d = decode_step(p, g, t, batch, ctx, Runtime::graph);
+    double sum_t = 0, sum_b = 0;
+    for (const auto& o : d.ops) sum_t += o.time_s, sum_b += o.bytes;
+    CHECK(sum_t == Approx(d.time_s));
+    CHECK(sum_b == Approx(d.bytes));
+    CHECK(std::isfinite(d.time_s));
+  }
+}
+
+TEST_CASE("serving view: best batch fits in memory and meets the latency limit", "[timing][serving]") {
+  GpuSpec g = round_gpu();
+  g.bf16_flops = 1e15;
+  const TimingParams t = round_params();
+  Architecture a = llama8b();
+  Workload w;
+  w.context = 8192;
+  w.batch = 1;
+  const ArchProfile p = make_profile(a, 1);
+  Evaluation e = evaluate(p, g, t, w);
+  CHECK(e.max_throughput_batch == e.memory.max_batch);
+  CHECK(e.max_throughput_tokens_per_s > e.decode_tokens_per_s);
+  // CLA2 doubles the batch that fits and so the best throughput.
+  a.kv_producer = cla_producers(32, 2);
+  const Evaluation c = evaluate(make_profile(a, 1), g, t, w);
+  CHECK(c.memory.max_batch > e.memory.max_batch * 1.8);
+  CHECK(c.max_throughput_tokens_per_s > e.max_throughput_tokens_per_s);
+  // A latency limit picks the largest batch whose step meets it.
+  w.tpot_limit_s = e.decode_step_s * 1.5;
+  e = evaluate(p, g, t, w);
+  REQUIRE(e.max_throughput_batch > 0);
+  CHECK(e.max_throughput_step_s <= w.tpot_limit_s);
+  CHECK(decode_step(p, g, t, double(e.max_throughput_batch + 1), 8192, Runtime::graph).time_s > w.tpot_limit_s);
+}
