@@ -226,8 +226,13 @@ double attention_splits(const TimingParams& t, double batch, double kv_heads, do
 
 KernelTime decode_attention_time(const TimingParams& t, double batch, double kv_heads, double q_heads, double positions,
                                  double head_dim, double kv_bytes, bool fp8) {
+  return decode_attention_time_with_splits(t, batch, kv_heads, q_heads, positions, head_dim, kv_bytes, fp8,
+                                           attention_splits(t, batch, kv_heads, positions));
+}
+
+KernelTime decode_attention_time_with_splits(const TimingParams& t, double batch, double kv_heads, double q_heads,
+                                             double positions, double head_dim, double kv_bytes, bool fp8, double splits) {
   KernelTime r;
-  const double splits = attention_splits(t, batch, kv_heads, positions);
   const double par = std::min(1.0, batch * kv_heads * splits / t.attn_units_sat);
   // Q read, O written (bf16), plus fp32 partials of the split-KV combine.
   r.bytes = kv_bytes + 2.0 * kAct * batch * q_heads * head_dim +

@@ -60,6 +60,9 @@ double attention_splits(const TimingParams& t, double batch, double kv_heads, do
 // Decode attention over `kv_bytes` of K/V (cold), launch floor excluded.
 KernelTime decode_attention_time(const TimingParams& t, double batch, double kv_heads, double q_heads, double positions,
                                  double head_dim, double kv_bytes, bool fp8);
+// Same with the split count given (calibration uses the split count the harness recorded).
+KernelTime decode_attention_time_with_splits(const TimingParams& t, double batch, double kv_heads, double q_heads,
+                                             double positions, double head_dim, double kv_bytes, bool fp8, double splits);
 // Fraction of a re-read of `footprint_B` that hits L2 after `intervening_B` other bytes streamed.
 double l2_hit_fraction(const TimingParams& t, double footprint_B, double intervening_B);
 

@@ -1,0 +1,102 @@
+#pragma once
+// Calibration and validation against kvbench results (schema "kvbench-result/1", written by
+// harness/). `calibrate` fits TimingParams to microbenchmark families 1-5 (memory ceilings,
+// GEMMs, decode attention, cross-layer L2 reuse, launch cost) with robust least squares;
+// `validate` predicts every end-to-end point of family 6 (decode steps, prefills), which the fit
+// never sees, and reports the error. docs/model.md §4 says what each family pins down.
+#include <boost/json.hpp>
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "kvscope/core/architecture.hpp"
+#include "kvscope/core/gpu.hpp"
+#include "kvscope/core/workload.hpp"
+
+namespace kvscope::models {
+
+struct KvbenchDevice {
+  std::string name, uuid;
+  int sm_count = 0;
+  double l2_cache_B = 0;
+  double mem_total_B = 0;
+  double driver_peak_bandwidth_Bps = 0;
+};
+
+struct KvbenchPoint {
+  std::string family;  // memory, gemm, attention, attention_sdpa, cla_reuse, launch, decode_step, prefill
+  std::string name;
+  boost::json::object axes;
+  std::string l2_state;
+  double bytes_read_B = 0, bytes_written_B = 0, flop_count = 0;
+  double median_s = 0;
+  double rel_stdev = 0;
+  bool verified = true;
+
+  double num(const char* key, const std::string& where) const;   // axis as a number; throws when absent
+  std::string str(const char* key, const std::string& where) const;
+  bool has(const char* key) const { return axes.contains(key); }
+};
+
+struct KvbenchResults {
+  std::string path;
+  std::string sha256;     // of the file's bytes (provenance)
+  std::string harness_version, git_sha, mode, date_utc;
+  KvbenchDevice device;
+  std::vector<KvbenchPoint> points;
+  std::vector<const KvbenchPoint*> family(const std::string& f) const;
+};
+
+KvbenchResults parse_kvbench(const std::string& text, const std::string& where);
+KvbenchResults load_kvbench(const std::string& path);
+
+// Throws InputError when the results were measured on a different GPU than `gpu` describes
+// (SM count, L2 size and memory size compared with the profile).
+void check_same_gpu(const KvbenchResults& r, const GpuSpec& gpu);
+
+struct FamilyFit {
+  std::string family;
+  int points = 0;
+  double rms_rel_error = 0;  // of time, relative
+  double max_rel_error = 0;
+  std::string worst;         // label of the worst point
+  std::vector<std::string> params;  // which parameters this family set
+};
+
+struct CalibrationResult {
+  GpuCalibration calibration;
+  std::vector<FamilyFit> families;
+};
+
+// Fits on families 1-5 of every file (all from the same GPU). `base` supplies the datasheet
+// peak FLOP/s and the default parameters for anything a family does not determine.
+CalibrationResult calibrate(const std::vector<KvbenchResults>& results, const GpuSpec& base);
+
+// A family-6 point turned back into kvscope's inputs.
+struct E2ePoint {
+  std::string label;
+  std::string phase;  // "decode" or "prefill"
+  Architecture arch;
+  Workload workload;
+  double measured_s = 0;
+  double kernels = 0;
+};
+std::vector<E2ePoint> e2e_points(const KvbenchResults& r);
+
+struct ValidationRow {
+  E2ePoint point;
+  double predicted_s = 0;
+  double error_pct = 0;  // 100 (predicted - measured) / measured
+};
+struct ValidationReport {
+  std::vector<ValidationRow> rows;
+  double mape_pct = 0;
+  double worst_abs_pct = 0;
+  std::string worst_label;
+  double decode_mape_pct = 0, prefill_mape_pct = 0;
+};
+ValidationReport validate_against(const KvbenchResults& r, const GpuSpec& gpu);
+
+}  // namespace kvscope::models

@@ -1,0 +1,429 @@
+#include "kvscope/models/calibration.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cmath>
+#include <fstream>
+#include <sstream>
+
+#include "kvscope/core/error.hpp"
+#include "kvscope/core/json_util.hpp"
+#include "kvscope/core/sha256.hpp"
+#include "kvscope/models/evaluate.hpp"
+#include "kvscope/models/fit.hpp"
+#include "kvscope/models/timing.hpp"
+
+namespace kvscope::models {
+
+namespace bj = boost::json;
+
+namespace {
+constexpr int kMinPoints = 4;
+
+double as_number(const bj::value& v, const std::string& where, const std::string& key) {
+  if (v.is_int64()) return static_cast<double>(v.get_int64());
+  if (v.is_uint64()) return static_cast<double>(v.get_uint64());
+  if (v.is_double() && std::isfinite(v.get_double())) return v.get_double();
+  throw InputError(where, key, "a finite number", bj::serialize(v));
+}
+
+const bj::value& member(const bj::object& o, const char* key, const std::string& where, const std::string& path) {
+  auto it = o.find(key);
+  if (it == o.end()) throw InputError(where, path.empty() ? std::string(key) : path + "." + key, "a value", "missing key");
+  return it->value();
+}
+
+std::string as_string(const bj::value& v, const std::string& where, const std::string& key) {
+  if (!v.is_string()) throw InputError(where, key, "a string", bj::serialize(v));
+  return std::string(v.get_string());
+}
+
+double median(std::vector<double> v) {
+  if (v.empty()) return 0;
+  std::sort(v.begin(), v.end());
+  const std::size_t n = v.size();
+  return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+
+FamilyFit summarize(const std::string& family, const std::vector<double>& rel_errors, const std::vector<std::string>& labels,
+                    std::vector<std::string> params) {
+  FamilyFit f;
+  f.family = family;
+  f.points = static_cast<int>(rel_errors.size());
+  f.params = std::move(params);
+  double ss = 0;
+  for (std::size_t i = 0; i < rel_errors.size(); ++i) {
+    ss += rel_errors[i] * rel_errors[i];
+    if (std::abs(rel_errors[i]) >= f.max_rel_error) {
+      f.max_rel_error = std::abs(rel_errors[i]);
+      f.worst = labels[i];
+    }
+  }
+  f.rms_rel_error = rel_errors.empty() ? 0 : std::sqrt(ss / static_cast<double>(rel_errors.size()));
+  return f;
+}
+
+void require_points(const std::string& family, std::size_t n, int min = kMinPoints) {
+  if (static_cast<int>(n) < min) {
+    throw InputError(fmt::format("kvbench family '{}'", family), "", fmt::format("at least {} measured points to fit", min),
+                     fmt::format("{}", n));
+  }
+}
+}  // namespace
+
+double KvbenchPoint::num(const char* key, const std::string& where) const {
+  auto it = axes.find(key);
+  if (it == axes.end()) throw InputError(where, fmt::format("axes.{}", key), "a number", "missing key");
+  return as_number(it->value(), where, fmt::format("axes.{}", key));
+}
+
+std::string KvbenchPoint::str(const char* key, const std::string& where) const {
+  auto it = axes.find(key);
+  if (it == axes.end()) throw InputError(where, fmt::format("axes.{}", key), "a string", "missing key");
+  return as_string(it->value(), where, fmt::format("axes.{}", key));
+}
+
+std::vector<const KvbenchPoint*> KvbenchResults::family(const std::string& f) const {
+  std::vector<const KvbenchPoint*> out;
+  for (const auto& p : points) {
+    if (p.family == f) out.push_back(&p);
+  }
+  return out;
+}
+
+KvbenchResults parse_kvbench(const std::string& text, const std::string& where) {
+  const bj::value root = parse_json_text(text, where);
+  if (!root.is_object()) throw InputError(where, "", "a kvbench result object", "another JSON value");
+  const bj::object& o = root.get_object();
+  const std::string schema = as_string(member(o, "schema", where, ""), where, "schema");
+  if (schema != "kvbench-result/1") {
+    throw InputError(where, "schema", "'kvbench-result/1' (the schema this kvscope understands)", fmt::format("'{}'", schema));
+  }
+  KvbenchResults r;
+  r.path = where;
+  r.sha256 = sha256_hex(text);
+  const auto& h = member(o, "harness", where, "");
+  if (!h.is_object()) throw InputError(where, "harness", "an object", bj::serialize(h));
+  r.harness_version = as_string(member(h.get_object(), "version", where, "harness"), where, "harness.version");
+  if (auto* g = h.get_object().if_contains("git_sha"); g && g->is_string()) r.git_sha = std::string(g->get_string());
+  if (auto* m = h.get_object().if_contains("mode"); m && m->is_string()) r.mode = std::string(m->get_string());
+  const auto& d = member(o, "device", where, "");
+  if (!d.is_object()) throw InputError(where, "device", "an object", bj::serialize(d));
+  const auto& dev = d.get_object();
+  r.device.name = as_string(member(dev, "name", where, "device"), where, "device.name");
+  if (auto* u = dev.if_contains("uuid"); u && u->is_string()) r.device.uuid = std::string(u->get_string());
+  r.device.sm_count = static_cast<int>(as_number(member(dev, "sm_count", where, "device"), where, "device.sm_count"));
+  r.device.l2_cache_B = as_number(member(dev, "l2_cache_B", where, "device"), where, "device.l2_cache_B");
+  r.device.mem_total_B = as_number(member(dev, "mem_total_B", where, "device"), where, "device.mem_total_B");
+  if (auto* p = dev.if_contains("driver_peak_bandwidth_Bps"); p && !p->is_null()) {
+    r.device.driver_peak_bandwidth_Bps = as_number(*p, where, "device.driver_peak_bandwidth_Bps");
+  }
+  if (auto* run = o.if_contains("run"); run && run->is_object()) {
+    if (auto* dt = run->get_object().if_contains("date_utc"); dt && dt->is_string()) r.date_utc = std::string(dt->get_string());
+  }
+  const auto& b = member(o, "benchmarks", where, "");
+  if (!b.is_array()) throw InputError(where, "benchmarks", "an array", bj::serialize(b).substr(0, 40));
+  std::size_t i = 0;
+  for (const auto& v : b.get_array()) {
+    const std::string key = fmt::format("benchmarks[{}]", i++);
+    if (!v.is_object()) throw InputError(where, key, "an object", bj::serialize(v).substr(0, 40));
+    const auto& e = v.get_object();
+    KvbenchPoint p;
+    p.family = as_string(member(e, "family", where, key), where, key + ".family");
+    if (auto* n = e.if_contains("name"); n && n->is_string()) p.name = std::string(n->get_string());
+    const auto& axes = member(e, "axes", where, key);
+    if (!axes.is_object()) throw InputError(where, key + ".axes", "an object", bj::serialize(axes).substr(0, 40));
+    p.axes = axes.get_object();
+    if (auto* l = e.if_contains("l2_state"); l && l->is_string()) p.l2_state = std::string(l->get_string());
+    p.median_s = as_number(member(e, "median_s", where, key), where, key + ".median_s");
+    if (!(p.median_s > 0)) throw InputError(where, key + ".median_s", "a positive time in seconds", fmt::format("{}", p.median_s));
+    if (auto* x = e.if_contains("bytes_read_B"); x && !x->is_null()) p.bytes_read_B = as_number(*x, where, key + ".bytes_read_B");
+    if (auto* x = e.if_contains("bytes_written_B"); x && !x->is_null()) p.bytes_written_B = as_number(*x, where, key + ".bytes_written_B");
+    if (auto* x = e.if_contains("flop_count"); x && !x->is_null()) p.flop_count = as_number(*x, where, key + ".flop_count");
+    if (auto* x = e.if_contains("rel_stdev"); x && !x->is_null()) p.rel_stdev = as_number(*x, where, key + ".rel_stdev");
+    if (auto* x = e.if_contains("verified"); x && x->is_bool()) p.verified = x->get_bool();
+    r.points.push_back(std::move(p));
+  }
+  return r;
+}
+
+KvbenchResults load_kvbench(const std::string& path) { return parse_kvbench(read_text_file(path), path); }
+
+void check_same_gpu(const KvbenchResults& r, const GpuSpec& g) {
+  const double mem = memory_capacity_B(g);
+  const bool sm_ok = r.device.sm_count == g.sm_count;
+  const bool l2_ok = std::abs(r.device.l2_cache_B / g.l2_cache_B - 1.0) < 0.10;
+  const bool mem_ok = std::abs(r.device.mem_total_B / mem - 1.0) < 0.10;
+  if (!(sm_ok && l2_ok && mem_ok)) {
+    throw InputError(r.path, "device",
+                     fmt::format("results from a {} ({} SMs, {:.0f} MiB L2, {:.1f} GB)", g.name, g.sm_count, g.l2_cache_B / 1048576.0,
+                                 mem / 1e9),
+                     fmt::format("'{}' ({} SMs, {:.0f} MiB L2, {:.1f} GB)", r.device.name, r.device.sm_count,
+                                 r.device.l2_cache_B / 1048576.0, r.device.mem_total_B / 1e9));
+  }
+}
+
+CalibrationResult calibrate(const std::vector<KvbenchResults>& results, const GpuSpec& base) {
+  if (results.empty()) throw InputError("kvscope calibrate", "", "at least one kvbench result file", "none");
+  for (const auto& r : results) check_same_gpu(r, base);
+  auto all = [&](const std::string& family) {
+    std::vector<const KvbenchPoint*> out;
+    for (const auto& r : results) {
+      for (const auto* p : r.family(family)) {
+        if (p->verified) out.push_back(p);
+      }
+    }
+    return out;
+  };
+  CalibrationResult out;
+  TimingParams t = default_timing_params(base);
+  const double l2 = results.front().device.l2_cache_B;
+  const std::string where = "kvbench";
+
+  // Family 1: memory ceilings. Plateaus = medians over footprints far beyond (HBM) or well
+  // inside (L2) the cache.
+  {
+    const auto mem = all("memory");
+    require_points("memory", mem.size());
+    std::vector<double> read_hbm, copy_hbm, read_l2;
+    for (const auto* p : mem) {
+      const double f = p->num("footprint_B", where);
+      const std::string k = p->str("kernel", where);
+      const double bw = (p->bytes_read_B + p->bytes_written_B) / p->median_s;
+      if (f >= 8 * l2 && k == "read") read_hbm.push_back(bw);
+      if (f >= 8 * l2 && k == "copy") copy_hbm.push_back(bw);
+      if (f <= 0.25 * l2 && k == "read" && p->l2_state != "cold") read_l2.push_back(bw);
+    }
+    require_points("memory (read, footprint >= 8 x L2)", read_hbm.size(), 1);
+    t.hbm_read_Bps = median(read_hbm);
+    if (!copy_hbm.empty()) t.hbm_copy_Bps = median(copy_hbm);
+    if (!read_l2.empty()) t.l2_read_Bps = std::max(median(read_l2), t.hbm_read_Bps);
+    // Residuals: each read point against the fitted curve (L2 residency below).
+    out.families.push_back(summarize("memory", {}, {}, {"hbm_read_Bps", "hbm_copy_Bps", "l2_read_Bps"}));
+  }
+
+  // Family 4 (and 1's warm footprint sweep): L2 residency C, tau of the logistic hit model.
+  {
+    struct Obs {
+      double footprint, intervening, hit;
+      std::string label;
+    };
+    std::vector<Obs> obs;
+    const auto reuse = all("cla_reuse");
+    std::map<std::pair<double, double>, double> first;
+    for (const auto* p : reuse) {
+      if (p->str("read", where) == "first") first[{p->num("kv_bytes", where), p->num("intervening_B", where)}] = p->median_s;
+    }
+    for (const auto* p : reuse) {
+      if (p->str("read", where) != "second") continue;
+      const double f = p->num("kv_bytes", where), w = p->num("intervening_B", where);
+      auto it = first.find({f, w});
+      if (it == first.end()) continue;
+      // t1 = t0 + F/BW_hbm, t2 = t0 + F (1-h)/BW_hbm + F h/BW_l2 -> h = (t1 - t2) / (F/BW_hbm - F/BW_l2).
+      const double denom = f / t.hbm_read_Bps - f / t.l2_read_Bps;
+      const double h = std::clamp((it->second - p->median_s) / denom, 0.0, 1.0);
+      obs.push_back({f, w, h, fmt::format("reuse F={:.0f} MiB W={:.0f} MiB", f / 1048576, w / 1048576)});
+    }
+    if (obs.empty()) {
+      // Fall back on the warm read sweep of family 1: time(F) = F (h/BW_l2 + (1-h)/BW_hbm).
+      for (const auto* p : all("memory")) {
+        if (p->str("kernel", where) != "read" || p->l2_state == "cold") continue;
+        const double f = p->num("footprint_B", where);
+        if (f < 0.1 * l2 || f > 8 * l2) continue;
+        const double inv = p->median_s / f;  // s per byte
+        const double h = std::clamp((1 / t.hbm_read_Bps - inv) / (1 / t.hbm_read_Bps - 1 / t.l2_read_Bps), 0.0, 1.0);
+        obs.push_back({f, 0, h, fmt::format("read F={:.0f} MiB", f / 1048576)});
+      }
+    }
+    if (obs.size() >= 3) {
+      auto res = [&](std::span<const double> q, std::span<double> r) {
+        TimingParams tt = t;
+        tt.l2_capacity_B = q[0];
+        tt.l2_transition = q[1];
+        for (std::size_t i = 0; i < obs.size(); ++i) r[i] = l2_hit_fraction(tt, obs[i].footprint, obs[i].intervening) - obs[i].hit;
+      };
+      const std::vector<double> lo = {0.2 * l2, 0.02}, hi = {2.0 * l2, 1.0};
+      const NonlinearFit fit = robust_least_squares(res, {0.75 * l2, 0.15}, lo, hi, obs.size(), 0.1);
+      t.l2_capacity_B = fit.params[0];
+      t.l2_transition = fit.params[1];
+      std::vector<double> errs(obs.size());
+      res(fit.params, errs);
+      std::vector<std::string> labels;
+      for (const auto& o : obs) labels.push_back(o.label);
+      out.families.push_back(summarize("cla_reuse (L2 hit fraction, absolute)", errs, labels, {"l2_capacity_B", "l2_transition"}));
+    }
+  }
+
+  // Family 2: weight GEMMs, cold weights. Residual = log(predicted / measured).
+  {
+    const auto g = all("gemm");
+    require_points("gemm", g.size());
+    std::vector<double> m, n, k, y;
+    std::vector<std::string> labels;
+    for (const auto* p : g) {
+      m.push_back(p->num("M", where));
+      n.push_back(p->num("N", where));
+      k.push_back(p->num("K", where));
+      y.push_back(p->median_s);
+      labels.push_back(fmt::format("gemm M={} N={} K={}", m.back(), n.back(), k.back()));
+    }
+    auto res = [&](std::span<const double> q, std::span<double> r) {
+      TimingParams tt = t;
+      tt.gemm_bw_fraction = q[0], tt.gemm_fixed_s = q[1], tt.gemm_compute_fraction = q[2], tt.gemm_m_half = q[3];
+      for (std::size_t i = 0; i < y.size(); ++i) r[i] = std::log(gemm_time(tt, base.bf16_flops, m[i], n[i], k[i]).time_s / y[i]);
+    };
+    const std::vector<double> lo = {0.2, 0.0, 0.05, 0.0}, hi = {1.2, 50e-6, 1.0, 4096};
+    const NonlinearFit fit = robust_least_squares(
+        res, {t.gemm_bw_fraction, t.gemm_fixed_s, t.gemm_compute_fraction, t.gemm_m_half}, lo, hi, y.size());
+    t.gemm_bw_fraction = fit.params[0], t.gemm_fixed_s = fit.params[1], t.gemm_compute_fraction = fit.params[2];
+    t.gemm_m_half = fit.params[3];
+    std::vector<double> errs(y.size());
+    res(fit.params, errs);
+    for (double& e : errs) e = std::expm1(e);
+    out.families.push_back(summarize("gemm", errs, labels, {"gemm_bw_fraction", "gemm_fixed_s", "gemm_compute_fraction", "gemm_m_half"}));
+  }
+
+  // Family 3: decode attention, with the split count the harness used.
+  {
+    struct A {
+      double b, kvh, qh, s, d, kv_bytes, splits, y;
+      bool fp8;
+      std::string label;
+    };
+    std::vector<A> pts;
+    for (const auto* p : all("attention")) {
+      if (p->has("variant") && p->str("variant", where) != "full") continue;
+      A a;
+      a.b = p->num("batch", where), a.kvh = p->num("n_kv_heads", where), a.s = p->num("kv_len", where);
+      a.qh = a.kvh * p->num("group_size", where), a.d = p->num("head_dim", where);
+      a.fp8 = p->str("kv_dtype", where) == "fp8";
+      a.kv_bytes = a.b * a.s * 2 * a.kvh * a.d * (a.fp8 ? 1.0 : 2.0);
+      a.splits = p->has("splits") ? p->num("splits", where) : 1.0;
+      a.y = p->median_s;
+      a.label = fmt::format("attn B={} S={} kv={} g={} d={} {}", a.b, a.s, a.kvh, a.qh / a.kvh, a.d, a.fp8 ? "fp8" : "bf16");
+      pts.push_back(a);
+    }
+    require_points("attention", pts.size());
+    auto res = [&](std::span<const double> q, std::span<double> r) {
+      TimingParams tt = t;
+      tt.attn_bw_fraction = q[0], tt.attn_fixed_s = q[1], tt.attn_units_sat = q[2], tt.attn_compute_flops = q[3];
+      tt.attn_fp8_bw_fraction = q[4];
+      for (std::size_t i = 0; i < pts.size(); ++i) {
+        const A& a = pts[i];
+        r[i] = std::log(decode_attention_time_with_splits(tt, a.b, a.kvh, a.qh, a.s, a.d, a.kv_bytes, a.fp8, a.splits).time_s / a.y);
+      }
+    };
+    const std::vector<double> lo = {0.2, 0.0, 8, 1e12, 0.1}, hi = {1.2, 100e-6, 8.0 * base.sm_count, 1e15, 1.2};
+    const NonlinearFit fit = robust_least_squares(
+        res, {t.attn_bw_fraction, t.attn_fixed_s, t.attn_units_sat, t.attn_compute_flops, t.attn_fp8_bw_fraction}, lo, hi,
+        pts.size());
+    t.attn_bw_fraction = fit.params[0], t.attn_fixed_s = fit.params[1], t.attn_units_sat = fit.params[2];
+    t.attn_compute_flops = fit.params[3], t.attn_fp8_bw_fraction = fit.params[4];
+    std::vector<double> errs(pts.size());
+    res(fit.params, errs);
+    std::vector<std::string> labels;
+    for (auto& e : errs) e = std::expm1(e);
+    for (const auto& a : pts) labels.push_back(a.label);
+    out.families.push_back(summarize("attention", errs, labels,
+                                     {"attn_bw_fraction", "attn_fixed_s", "attn_units_sat", "attn_compute_flops", "attn_fp8_bw_fraction"}));
+  }
+
+  // Family 5: launch cost per kernel.
+  {
+    std::vector<double> graph, stream, cpu;
+    for (const auto* p : all("launch")) {
+      const double kernels = p->has("kernels") ? p->num("kernels", where) : 1.0;
+      const std::string mode = p->str("mode", where);
+      const double per = p->median_s / kernels;
+      if (mode == "graph") graph.push_back(per);
+      if (mode == "stream") stream.push_back(per);
+      if (mode == "host_cpu") cpu.push_back(per);
+    }
+    require_points("launch (graph)", graph.size(), 1);
+    t.launch_graph_s = median(graph);
+    if (!stream.empty()) t.launch_stream_s = median(stream);
+    if (!cpu.empty()) t.launch_cpu_s = median(cpu);
+    out.families.push_back(summarize("launch", {}, {}, {"launch_graph_s", "launch_stream_s", "launch_cpu_s"}));
+  }
+
+  GpuCalibration& c = out.calibration;
+  c.params = t;
+  const auto& r0 = results.front();
+  c.source = fmt::format("kvbench {} on {} ({})", r0.harness_version, r0.device.name, r0.date_utc);
+  c.date_utc = r0.date_utc;
+  for (const auto& r : results) {
+    if (!c.fitted_on.empty()) c.fitted_on += "; ";
+    c.fitted_on += fmt::format("{} sha256:{}", r.path, r.sha256);
+  }
+  return out;
+}
+
+std::vector<E2ePoint> e2e_points(const KvbenchResults& r) {
+  std::vector<E2ePoint> out;
+  std::size_t i = 0;
+  for (const auto& p : r.points) {
+    ++i;
+    if (p.family != "decode_step" && p.family != "prefill") continue;
+    if (!p.verified) continue;
+    const std::string where = fmt::format("{} benchmarks[{}]", r.path, i - 1);
+    E2ePoint e;
+    e.phase = p.family == "decode_step" ? "decode" : "prefill";
+    Architecture& a = e.arch;
+    a.id = p.has("model_label") ? p.str("model_label", where) : p.name;
+    a.name = a.id;
+    a.n_layers = static_cast<int>(p.num("n_layers", where));
+    a.d_model = static_cast<std::int64_t>(p.num("d_model", where));
+    a.n_q_heads = static_cast<int>(p.num("n_q_heads", where));
+    a.n_kv_heads = static_cast<int>(p.num("n_kv_heads", where));
+    a.head_dim = static_cast<int>(p.num("head_dim", where));
+    a.ffn_dim = static_cast<std::int64_t>(p.num("ffn_dim", where));
+    a.vocab = static_cast<std::int64_t>(p.num("vocab", where));
+    if (auto* t = p.axes.if_contains("tied_embeddings"); t && t->is_bool()) a.tied_embeddings = t->get_bool();
+    if (auto* kp = p.axes.if_contains("kv_producers"); kp && kp->is_array()) {
+      for (const auto& v : kp->get_array()) a.kv_producer.push_back(static_cast<int>(as_number(v, where, "axes.kv_producers")));
+    }
+    if (p.has("kv_dtype")) a.kv_dtype = parse_kv_dtype(p.str("kv_dtype", where), where);
+    a.sharing = sharing_label(a);
+    validate(a, where);
+    e.workload.batch = static_cast<std::int64_t>(p.num("batch", where));
+    e.workload.context = p.has("context") ? static_cast<std::int64_t>(p.num("context", where)) : 1;
+    e.workload.prompt = p.has("prompt") ? std::max<std::int64_t>(1, static_cast<std::int64_t>(p.num("prompt", where))) : 1;
+    e.workload.runtime = p.has("runtime") ? parse_runtime(p.str("runtime", where), where) : Runtime::graph;
+    e.measured_s = p.median_s;
+    e.kernels = p.has("kernels_per_step") ? p.num("kernels_per_step", where) : 0;
+    e.label = e.phase == "decode" ? fmt::format("{} decode B={} S={}", a.id, e.workload.batch, e.workload.context)
+                                  : fmt::format("{} prefill B={} P={}", a.id, e.workload.batch, e.workload.prompt);
+    out.push_back(std::move(e));
+  }
+  return out;
+}
+
+ValidationReport validate_against(const KvbenchResults& r, const GpuSpec& gpu) {
+  check_same_gpu(r, gpu);
+  ValidationReport rep;
+  const TimingParams t = timing_params(gpu);
+  double sum = 0, sum_d = 0, sum_p = 0;
+  int n_d = 0, n_p = 0;
+  for (auto& e : e2e_points(r)) {
+    const ArchProfile prof = make_profile(e.arch, 1);
+    ValidationRow row;
+    row.predicted_s = e.phase == "decode"
+                          ? decode_step(prof, gpu, t, double(e.workload.batch), double(e.workload.context), e.workload.runtime).time_s
+                          : prefill(prof, gpu, t, double(e.workload.batch), double(e.workload.prompt), e.workload.runtime).time_s;
+    row.error_pct = 100.0 * (row.predicted_s - e.measured_s) / e.measured_s;
+    row.point = std::move(e);
+    const double a = std::abs(row.error_pct);
+    sum += a;
+    if (row.point.phase == "decode") sum_d += a, ++n_d; else sum_p += a, ++n_p;
+    if (a >= rep.worst_abs_pct) rep.worst_abs_pct = a, rep.worst_label = row.point.label;
+    rep.rows.push_back(std::move(row));
+  }
+  if (rep.rows.empty()) throw InputError(r.path, "benchmarks", "end-to-end points (family decode_step / prefill)", "none");
+  rep.mape_pct = sum / static_cast<double>(rep.rows.size());
+  rep.decode_mape_pct = n_d ? sum_d / n_d : 0;
+  rep.prefill_mape_pct = n_p ? sum_p / n_p : 0;
+  return rep;
+}
+
+}  // namespace kvscope::models
