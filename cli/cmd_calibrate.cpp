@@ -1,0 +1,185 @@
+// `kvscope calibrate` and `kvscope validate`: close the loop with kvbench measurements.
+#include <fmt/format.h>
+
+#include <cmath>
+
+#include "command.hpp"
+#include "kvscope/core/error.hpp"
+#include "kvscope/core/json_util.hpp"
+#include "kvscope/core/loaders.hpp"
+#include "kvscope/models/calibration.hpp"
+#include "output.hpp"
+#include "plotting.hpp"
+
+namespace kvscope::cli {
+namespace {
+
+struct CalibrateOptions {
+  std::vector<std::string> results;
+  std::string gpu;
+  std::string output;
+  std::string format = "table";
+};
+
+std::string param_table(const TimingParams& t, const TimingParams& d) {
+  Table tab({"parameter", "calibrated", "datasheet default"}, {false, true, true});
+  auto row = [&](const char* name, double v, double dv, double scale, const char* unit) {
+    tab.add({name, fmt::format("{:.4g} {}", v * scale, unit), fmt::format("{:.4g} {}", dv * scale, unit)});
+  };
+  row("hbm_read", t.hbm_read_Bps, d.hbm_read_Bps, 1e-9, "GB/s");
+  row("hbm_copy", t.hbm_copy_Bps, d.hbm_copy_Bps, 1e-9, "GB/s");
+  row("l2_read", t.l2_read_Bps, d.l2_read_Bps, 1e-9, "GB/s");
+  row("l2_capacity", t.l2_capacity_B, d.l2_capacity_B, 1.0 / 1048576, "MiB");
+  row("l2_transition", t.l2_transition, d.l2_transition, 1, "");
+  row("gemm_bw_fraction", t.gemm_bw_fraction, d.gemm_bw_fraction, 1, "");
+  row("gemm_fixed", t.gemm_fixed_s, d.gemm_fixed_s, 1e6, "µs");
+  row("gemm_compute_fraction", t.gemm_compute_fraction, d.gemm_compute_fraction, 1, "");
+  row("gemm_m_half", t.gemm_m_half, d.gemm_m_half, 1, "rows");
+  row("attn_bw_fraction", t.attn_bw_fraction, d.attn_bw_fraction, 1, "");
+  row("attn_fixed", t.attn_fixed_s, d.attn_fixed_s, 1e6, "µs");
+  row("attn_units_sat", t.attn_units_sat, d.attn_units_sat, 1, "CTAs");
+  row("attn_compute", t.attn_compute_flops, d.attn_compute_flops, 1e-12, "TFLOP/s");
+  row("attn_fp8_bw_fraction", t.attn_fp8_bw_fraction, d.attn_fp8_bw_fraction, 1, "");
+  row("launch_graph", t.launch_graph_s, d.launch_graph_s, 1e6, "µs");
+  row("launch_stream", t.launch_stream_s, d.launch_stream_s, 1e6, "µs");
+  row("launch_cpu", t.launch_cpu_s, d.launch_cpu_s, 1e6, "µs");
+  return tab.str();
+}
+
+void run_calibrate(const CalibrateOptions& o) {
+  if (o.gpu.empty()) throw InputError("--gpu", "", "the GPU preset or profile the results were measured on", "nothing");
+  GpuSpec gpu = load_gpu(o.gpu);
+  std::vector<models::KvbenchResults> results;
+  for (const auto& path : o.results) results.push_back(models::load_kvbench(path));
+  const models::CalibrationResult c = models::calibrate(results, gpu);
+  const TimingParams defaults = default_timing_params(gpu);
+  gpu.calibration = c.calibration;
+  std::string out = fmt::format("calibrated {} from {} file(s): {}\n\n", gpu.id, results.size(), c.calibration.source);
+  Table fam({"family", "points", "rms error", "max error", "worst point", "sets"}, {false, true, true, true, false, false});
+  for (const auto& f : c.families) {
+    std::string params;
+    for (const auto& p : f.params) params += (params.empty() ? "" : ", ") + p;
+    fam.add({f.family, f.points ? std::to_string(f.points) : "plateau", f.points ? fmt::format("{:.2f} %", 100 * f.rms_rel_error) : "-",
+             f.points ? fmt::format("{:.2f} %", 100 * f.max_rel_error) : "-", f.worst, params});
+  }
+  out += fam.str() + "\n" + param_table(c.calibration.params, defaults);
+  if (!o.output.empty()) {
+    write_file_atomically(o.output, pretty_json(to_json(gpu)));
+    out += fmt::format("\nwrote {}\n", o.output);
+  }
+  if (parse_format(o.format) == Format::json) {
+    boost::json::object j;
+    j["provenance"] = provenance_json(recorded_command_line());
+    j["profile"] = to_json(gpu);
+    boost::json::array fams;
+    for (const auto& f : c.families) {
+      fams.push_back({{"family", f.family}, {"points", f.points}, {"rms_rel_error", json_number(f.rms_rel_error)},
+                      {"max_rel_error", json_number(f.max_rel_error)}, {"worst", f.worst}});
+    }
+    j["families"] = std::move(fams);
+    emit(pretty_json(j), "");
+  } else {
+    emit(out, "");
+  }
+}
+
+struct ValidateOptions {
+  std::vector<std::string> results;
+  std::string gpu;
+  std::string format = "table";
+  std::string plot;
+  double max_mape = 0;
+  double max_worst = 0;
+};
+
+void run_validate(const ValidateOptions& o) {
+  if (o.gpu.empty()) throw InputError("--gpu", "", "a GPU preset or calibrated profile", "nothing");
+  const GpuSpec gpu = load_gpu(o.gpu);
+  const Format f = o.format == "markdown" ? Format::table : parse_format(o.format);
+  std::vector<models::ValidationReport> reports;
+  std::vector<std::string> names;
+  for (const auto& path : o.results) {
+    reports.push_back(models::validate_against(models::load_kvbench(path), gpu));
+    names.push_back(path);
+  }
+  bool failed = false;
+  std::string text;
+  boost::json::array jr;
+  std::vector<double> meas, pred;
+  std::vector<std::string> labels;
+  for (std::size_t i = 0; i < reports.size(); ++i) {
+    const auto& r = reports[i];
+    const bool md = o.format == "markdown";
+    text += fmt::format("{}{} vs {} ({})\n\n", md ? "### " : "", names[i], gpu.id, timing_params_origin(gpu));
+    if (md) {
+      text += "| point | measured | predicted | error |\n|---|---:|---:|---:|\n";
+    }
+    Table t({"point", "measured", "predicted", "error"}, {false, true, true, true});
+    for (const auto& row : r.rows) {
+      meas.push_back(row.point.measured_s);
+      pred.push_back(row.predicted_s);
+      labels.push_back(row.point.label);
+      if (md) {
+        text += fmt::format("| {} | {} | {} | {:+.1f} % |\n", row.point.label, human_time(row.point.measured_s),
+                            human_time(row.predicted_s), row.error_pct);
+      } else {
+        t.add({row.point.label, human_time(row.point.measured_s), human_time(row.predicted_s), fmt::format("{:+.1f} %", row.error_pct)});
+      }
+      jr.push_back({{"file", names[i]}, {"point", row.point.label}, {"phase", row.point.phase},
+                    {"measured_s", json_number(row.point.measured_s)}, {"predicted_s", json_number(row.predicted_s)},
+                    {"error_pct", json_number(row.error_pct)}});
+    }
+    if (!md) text += t.str();
+    text += fmt::format("\n{} points: mean absolute error {:.2f} % (decode {:.2f} %, prefill {:.2f} %), worst {:.2f} % ({})\n\n",
+                        r.rows.size(), r.mape_pct, r.decode_mape_pct, r.prefill_mape_pct, r.worst_abs_pct, r.worst_label);
+    if ((o.max_mape > 0 && r.mape_pct > o.max_mape) || (o.max_worst > 0 && r.worst_abs_pct > o.max_worst)) failed = true;
+  }
+  if (!o.plot.empty()) {
+    write_validation_plot(o.plot, meas, pred, labels, fmt::format("kvscope validate — {} ({})", gpu.id, timing_params_origin(gpu)),
+                          recorded_command_line());
+    text += fmt::format("wrote {}\n", o.plot);
+  }
+  if (f == Format::json) {
+    boost::json::object j;
+    j["provenance"] = provenance_json(recorded_command_line());
+    j["gpu"] = gpu.id;
+    j["rows"] = std::move(jr);
+    boost::json::array summary;
+    for (std::size_t i = 0; i < reports.size(); ++i) {
+      summary.push_back({{"file", names[i]}, {"mape_pct", json_number(reports[i].mape_pct)},
+                         {"worst_abs_pct", json_number(reports[i].worst_abs_pct)}, {"worst", reports[i].worst_label}});
+    }
+    j["summary"] = std::move(summary);
+    emit(pretty_json(j), "");
+  } else {
+    emit(text, "");
+  }
+  if (failed) {
+    throw Error(fmt::format("validation error above the limit (mean > {:g} % or worst > {:g} %)", o.max_mape, o.max_worst));
+  }
+}
+
+const Registrar reg_cal(40, [](CLI::App& app) {
+  auto o = std::make_shared<CalibrateOptions>();
+  CLI::App* sub = app.add_subcommand("calibrate", "fit a GPU profile's timing parameters to kvbench results (families 1-5)");
+  sub->add_option("results", o->results, "kvbench result JSON files (kvbench-result/1)")->required()->check(CLI::ExistingFile);
+  sub->add_option("--gpu", o->gpu, "GPU preset or profile the results were measured on")->required();
+  sub->add_option("-o,--output", o->output, "write the calibrated profile JSON here (atomically)");
+  sub->add_option("--format", o->format, "table or json [table]");
+  sub->callback([o] { run_calibrate(*o); });
+});
+
+const Registrar reg_val(41, [](CLI::App& app) {
+  auto o = std::make_shared<ValidateOptions>();
+  CLI::App* sub = app.add_subcommand("validate", "predict kvbench's end-to-end decode/prefill points (family 6) and report the error");
+  sub->add_option("results", o->results, "kvbench result JSON files")->required()->check(CLI::ExistingFile);
+  sub->add_option("--gpu", o->gpu, "GPU preset or calibrated profile")->required();
+  sub->add_option("--format", o->format, "table, markdown or json [table]");
+  sub->add_option("--plot", o->plot, "measured vs predicted plot (.svg or .png)");
+  sub->add_option("--max-mape", o->max_mape, "exit 2 when the mean absolute error (%) exceeds this");
+  sub->add_option("--max-worst", o->max_worst, "exit 2 when the worst absolute error (%) exceeds this");
+  sub->callback([o] { run_validate(*o); });
+});
+
+}  // namespace
+}  // namespace kvscope::cli
