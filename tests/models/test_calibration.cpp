@@ -1,0 +1,208 @@
+// Calibration: fit synthetic kvbench results generated from known parameters and recover them;
+// refuse other GPUs, unknown schemas and too few points; validation of end-to-end points.
+#include <catch2/catch.hpp>
+
+#include <boost/json.hpp>
+
+#include <random>
+
+#include "kvscope/core/error.hpp"
+#include "kvscope/models/calibration.hpp"
+#include "kvscope/models/evaluate.hpp"
+#include "kvscope/models/timing.hpp"
+
+using namespace kvscope;
+using namespace kvscope::models;
+namespace bj = boost::json;
+
+namespace {
+
+GpuSpec h100() {
+  GpuSpec g;
+  g.id = "h100-sxm";
+  g.name = "NVIDIA H100 SXM5 80GB";
+  g.memory_B = 80e9;
+  g.memory_usable_B = 81559.0 * 1048576;
+  g.hbm_bandwidth_Bps = 3.35e12;
+  g.bf16_flops = 989.4e12;
+  g.l2_cache_B = 50.0 * 1048576;
+  g.sm_count = 132;
+  g.interconnect_Bps = 900e9;
+  return g;
+}
+
+TimingParams truth() {
+  TimingParams t = default_timing_params(h100());
+  t.hbm_read_Bps = 3.05e12;
+  t.hbm_copy_Bps = 2.90e12;
+  t.l2_read_Bps = 9.1e12;
+  t.l2_capacity_B = 38e6;
+  t.l2_transition = 0.12;
+  t.gemm_bw_fraction = 0.87;
+  t.gemm_fixed_s = 4.5e-6;
+  t.gemm_compute_fraction = 0.72;
+  t.gemm_m_half = 40;
+  t.attn_bw_fraction = 0.83;
+  t.attn_fixed_s = 6e-6;
+  t.attn_units_sat = 300;
+  t.attn_compute_flops = 45e12;
+  t.attn_fp8_bw_fraction = 0.66;
+  t.launch_graph_s = 1.4e-6;
+  t.launch_stream_s = 2.6e-6;
+  t.launch_cpu_s = 3.2e-6;
+  return t;
+}
+
+bj::object device_json(const GpuSpec& g) {
+  return {{"name", "NVIDIA H100 80GB HBM3"}, {"uuid", "GPU-test"}, {"sm_count", g.sm_count}, {"l2_cache_B", g.l2_cache_B},
+          {"mem_total_B", *g.memory_usable_B}, {"driver_peak_bandwidth_Bps", 3.352e12}};
+}
+
+// A kvbench-result/1 document whose times follow `t` exactly, times (1 + noise).
+std::string synthetic(const TimingParams& t, const GpuSpec& g, double noise, unsigned seed) {
+  std::mt19937 rng(seed);
+  std::normal_distribution<double> n(0.0, noise);
+  auto jitter = [&](double v) { return v * (1.0 + n(rng)); };
+  bj::array b;
+  auto add = [&](const char* family, bj::object axes, double time, double bytes_r = 0, double bytes_w = 0, const char* l2 = "cold") {
+    b.push_back({{"family", family}, {"name", family}, {"axes", std::move(axes)}, {"l2_state", l2}, {"median_s", time},
+                 {"bytes_read_B", bytes_r}, {"bytes_written_B", bytes_w}, {"flop_count", 0}, {"verified", true}});
+  };
+  const double l2 = g.l2_cache_B;
+  for (double f : {1e6, 4e6, 8e6, 16e6, 24e6, 32e6, 40e6, 48e6, 64e6, 96e6, 128e6, 256e6, 1e9, 4e9}) {
+    // Warm re-read of a buffer of f bytes: L2 hit per the logistic model.
+    const double h = l2_hit_fraction(t, f, 0);
+    const double time = f * (h / t.l2_read_Bps + (1 - h) / t.hbm_read_Bps);
+    add("memory", {{"kernel", "read"}, {"footprint_B", f}}, jitter(time), f, 0, f < 8 * l2 ? "warm" : "cold");
+    if (f >= 8 * l2) add("memory", {{"kernel", "copy"}, {"footprint_B", f}}, jitter(f / t.hbm_copy_Bps), f / 2, f / 2);
+  }
+  for (double m : {1, 2, 4, 8, 16, 32, 64, 128, 256, 512}) {
+    for (auto nk : std::vector<std::pair<double, double>>{{6144, 4096}, {4096, 4096}, {28672, 4096}, {4096, 14336}, {128256, 4096}}) {
+      add("gemm", {{"M", m}, {"N", nk.first}, {"K", nk.second}, {"label", "x"}, {"weight_sets", 8}},
+          jitter(gemm_time(t, g.bf16_flops, m, nk.first, nk.second).time_s));
+    }
+  }
+  for (double batch : {1, 4, 16, 64}) {
+    for (double s : {512, 2048, 8192, 32768}) {
+      for (double kvh : {1, 8, 32}) {
+        for (double grp : {1, 4, 8}) {
+          for (const char* dt : {"bf16", "fp8"}) {
+            const bool fp8 = std::string(dt) == "fp8";
+            const double kv = batch * s * 2 * kvh * 128 * (fp8 ? 1 : 2);
+            const double splits = attention_splits(t, batch, kvh, s);
+            add("attention",
+                {{"batch", batch}, {"kv_len", s}, {"n_kv_heads", kvh}, {"group_size", grp}, {"head_dim", 128}, {"kv_dtype", dt},
+                 {"splits", splits}, {"variant", "full"}},
+                jitter(decode_attention_time_with_splits(t, batch, kvh, kvh * grp, s, 128, kv, fp8, splits).time_s));
+          }
+        }
+      }
+    }
+  }
+  for (double f : {4e6, 16e6, 32e6, 64e6}) {
+    for (double w : {0.0, 8e6, 64e6, 256e6}) {
+      const double t1 = 5e-6 + f / t.hbm_read_Bps;
+      const double h = l2_hit_fraction(t, f, w);
+      const double t2 = 5e-6 + f * (1 - h) / t.hbm_read_Bps + f * h / t.l2_read_Bps;
+      add("cla_reuse", {{"kv_bytes", f}, {"intervening_B", w}, {"read", "first"}}, t1);
+      add("cla_reuse", {{"kv_bytes", f}, {"intervening_B", w}, {"read", "second"}}, t2);
+    }
+  }
+  add("launch", {{"mode", "graph"}, {"kernels", 1000}}, jitter(1000 * t.launch_graph_s));
+  add("launch", {{"mode", "stream"}, {"kernels", 1000}}, jitter(1000 * t.launch_stream_s));
+  add("launch", {{"mode", "host_cpu"}, {"kernels", 1000}}, jitter(1000 * t.launch_cpu_s));
+  bj::object root = {{"schema", "kvbench-result/1"},
+                     {"harness", {{"version", "0.1.0"}, {"git_sha", "test"}, {"mode", "full"}}},
+                     {"device", device_json(g)},
+                     {"run", {{"date_utc", "2026-11-23T00:00:00Z"}}},
+                     {"benchmarks", std::move(b)}};
+  return bj::serialize(root);
+}
+
+}  // namespace
+
+TEST_CASE("calibration recovers known parameters from synthetic kvbench results", "[calibration]") {
+  const GpuSpec g = h100();
+  const TimingParams t = truth();
+  for (double noise : {0.0, 0.01}) {
+    INFO("noise " << noise);
+    const KvbenchResults r = parse_kvbench(synthetic(t, g, noise, 7), "synthetic.json");
+    const CalibrationResult c = calibrate({r}, g);
+    const TimingParams& f = c.calibration.params;
+    const double tol = noise == 0 ? 0.01 : 0.05;
+    CHECK(f.hbm_read_Bps == Approx(t.hbm_read_Bps).epsilon(tol));
+    CHECK(f.hbm_copy_Bps == Approx(t.hbm_copy_Bps).epsilon(tol));
+    CHECK(f.gemm_bw_fraction == Approx(t.gemm_bw_fraction).epsilon(tol));
+    CHECK(f.gemm_compute_fraction == Approx(t.gemm_compute_fraction).epsilon(2 * tol));
+    CHECK(f.attn_bw_fraction == Approx(t.attn_bw_fraction).epsilon(tol));
+    CHECK(f.attn_fp8_bw_fraction == Approx(t.attn_fp8_bw_fraction).epsilon(tol));
+    CHECK(f.launch_graph_s == Approx(t.launch_graph_s).epsilon(tol));
+    CHECK(f.launch_stream_s == Approx(t.launch_stream_s).epsilon(tol));
+    CHECK(f.l2_capacity_B == Approx(t.l2_capacity_B).epsilon(0.05));
+    if (noise == 0) {
+      CHECK(f.gemm_fixed_s == Approx(t.gemm_fixed_s).epsilon(0.05));
+      CHECK(f.attn_fixed_s == Approx(t.attn_fixed_s).epsilon(0.05));
+      CHECK(f.gemm_m_half == Approx(t.gemm_m_half).epsilon(0.05));
+    }
+    for (const auto& fam : c.families) {
+      if (fam.points > 0 && fam.family != "cla_reuse (L2 hit fraction, absolute)") CHECK(fam.rms_rel_error < 3 * noise + 1e-3);
+    }
+    CHECK_THAT(c.calibration.fitted_on, Catch::Contains("synthetic.json sha256:"));
+  }
+}
+
+TEST_CASE("calibration refuses other GPUs, unknown schemas and too few points", "[calibration][errors]") {
+  const GpuSpec g = h100();
+  const std::string good = synthetic(truth(), g, 0, 1);
+  GpuSpec h200 = g;
+  h200.id = "h200";
+  h200.name = "NVIDIA H200 SXM 141GB";
+  h200.memory_usable_B = 143771.0 * 1048576;
+  h200.l2_cache_B = 60.0 * 1048576;
+  REQUIRE_THROWS_WITH(calibrate({parse_kvbench(good, "h100.json")}, h200),
+                      Catch::Contains("h100.json: 'device': expected results from a NVIDIA H200 SXM 141GB") &&
+                          Catch::Contains("found 'NVIDIA H100 80GB HBM3'"));
+  std::string bad = good;
+  bad.replace(bad.find("kvbench-result/1"), 16, "kvbench-result/9");
+  REQUIRE_THROWS_WITH(parse_kvbench(bad, "r.json"),
+                      Catch::Contains("r.json: 'schema': expected 'kvbench-result/1' (the schema this kvscope understands), found 'kvbench-result/9'"));
+  bj::object few = {{"schema", "kvbench-result/1"}, {"harness", {{"version", "0.1.0"}}}, {"device", device_json(g)},
+                    {"benchmarks", bj::array{}}};
+  REQUIRE_THROWS_WITH(calibrate({parse_kvbench(bj::serialize(few), "few.json")}, g),
+                      Catch::Contains("kvbench family 'memory': expected at least 4 measured points to fit, found 0"));
+  REQUIRE_THROWS_WITH(parse_kvbench("{\"schema\": \"kvbench-result/1\"}", "x.json"), Catch::Contains("x.json: 'harness'"));
+  REQUIRE_THROWS_WITH(parse_kvbench("[1,2]", "y.json"), Catch::Contains("y.json: expected a kvbench result object"));
+}
+
+TEST_CASE("validation predicts end-to-end points with the profile's parameters", "[calibration][validate]") {
+  GpuSpec g = h100();
+  const TimingParams t = truth();
+  GpuCalibration cal;
+  cal.params = t;
+  g.calibration = cal;
+  // Build family-6 points whose measured time is the model's own prediction: zero error.
+  bj::array b;
+  Architecture a;
+  a.n_layers = 16, a.d_model = 2048, a.n_q_heads = 32, a.n_kv_heads = 8, a.head_dim = 64, a.ffn_dim = 8192, a.vocab = 128256;
+  a.tied_embeddings = true;
+  a.kv_producer = cla_producers(16, 2);
+  const ArchProfile p = make_profile(a, 1);
+  bj::array prod;
+  for (int v : a.kv_producer) prod.push_back(v);
+  for (double batch : {1, 32}) {
+    const double step = decode_step(p, g, t, batch, 2048, Runtime::graph).time_s;
+    b.push_back({{"family", "decode_step"},
+                 {"name", "e2e"},
+                 {"median_s", step},
+                 {"axes",
+                  {{"model_label", "llama-3.2-1b-GQA8-CLA2"}, {"n_layers", 16}, {"d_model", 2048}, {"n_q_heads", 32}, {"n_kv_heads", 8},
+                   {"head_dim", 64}, {"ffn_dim", 8192}, {"vocab", 128256}, {"tied_embeddings", true}, {"kv_producers", prod},
+                   {"batch", batch}, {"context", 2048}, {"prompt", 0}, {"kv_dtype", "bf16"}, {"runtime", "graph"}}}});
+  }
+  bj::object root = {{"schema", "kvbench-result/1"}, {"harness", {{"version", "0.1.0"}}}, {"device", device_json(g)},
+                     {"benchmarks", std::move(b)}};
+  const ValidationReport rep = validate_against(parse_kvbench(bj::serialize(root), "e2e.json"), g);
+  REQUIRE(rep.rows.size() == 2);
+  CHECK(rep.mape_pct == Approx(0).margin(1e-9));
+  CHECK(rep.rows[0].point.arch.kv_producer == a.kv_producer);
+}
