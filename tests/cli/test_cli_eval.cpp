@@ -1,0 +1,112 @@
+// `kvscope eval`, `models`, `gpus`, `paper` through the real binary.
+#include <catch2/catch.hpp>
+
+#include <boost/json.hpp>
+
+#include <cmath>
+
+#include "cli_runner.hpp"
+#include "kvscope/core/csv.hpp"
+#include "kvscope/core/embedded_data.hpp"
+
+namespace bj = boost::json;
+
+namespace {
+bj::value parse(const std::string& s) { return bj::parse(s); }
+double num(const bj::value& v, const char* key) {
+  const auto& x = v.at(key);
+  return x.is_int64() ? double(x.get_int64()) : x.is_uint64() ? double(x.get_uint64()) : x.get_double();
+}
+}  // namespace
+
+TEST_CASE("eval with no flags evaluates Llama-3-8B on an H100 SXM", "[cli][eval]") {
+  const CliResult r = run_kvscope({"eval", "--format", "json"});
+  REQUIRE(r.status == 0);
+  INFO(r.err);
+  const bj::value j = parse(r.out);
+  CHECK(j.at("model").as_string() == "llama-3-8b");
+  CHECK(j.at("gpu").as_string() == "h100-sxm");
+  CHECK(num(j, "kv_bytes_per_token") == 131072);
+  for (const char* key : {"kv_cache_bytes", "weight_bytes", "param_count", "max_batch", "max_context", "decode_step_s",
+                          "decode_tokens_per_s", "prefill_s", "ttft_s", "max_throughput_tokens_per_s", "max_throughput_batch"}) {
+    INFO(key);
+    CHECK(num(j, key) > 0);
+  }
+  CHECK(j.at("feasible").as_bool());
+  CHECK(j.at("reason").as_string() == "");
+  CHECK(j.at("provenance").at("tool").as_string() == "kvscope");
+  // Table form has the per-op breakdown.
+  const CliResult t = run_kvscope({"eval"});
+  REQUIRE(t.status == 0);
+  CHECK_THAT(t.out, Catch::Contains("attention") && Catch::Contains("qkv_proj") && Catch::Contains("serving view"));
+}
+
+TEST_CASE("paper golden through the CLI: all 29 rows reproduce KV bytes/token", "[cli][paper]") {
+  std::string csv;
+  for (const auto& f : kvscope::embedded_files()) {
+    if (f.path == "paper/cla_paper_results.csv") csv = std::string(f.content);
+  }
+  const auto t = kvscope::parse_csv(csv, "csv");
+  REQUIRE(t.rows.size() == 29);
+  for (const auto& row : t.rows) {
+    const std::string model = row[t.column("model_size", "")] == "1B" ? "cla-paper-1b" : "cla-paper-3b";
+    const std::string name = row[t.column("config_name", "")];
+    INFO(model << " " << name);
+    const CliResult r = run_kvscope({"eval", "--model", model, "--variant", name, "--q-heads", row[t.column("n_query_heads", "")],
+                                     "--format", "json"});
+    REQUIRE(r.status == 0);
+    const bj::value j = parse(r.out);
+    CHECK(num(j, "kv_bytes_per_token") == std::stod(row[t.column("kv_bytes_per_token", "")]));
+    CHECK(j.at("variant").as_string() == name);
+  }
+}
+
+TEST_CASE("eval reports infeasible points as results with a reason", "[cli][eval]") {
+  const CliResult r = run_kvscope({"eval", "--batch", "512", "--context", "32768", "--format", "json"});
+  REQUIRE(r.status == 0);
+  const bj::value j = parse(r.out);
+  CHECK_FALSE(j.at("feasible").as_bool());
+  CHECK_THAT(std::string(j.at("reason").as_string()), Catch::Contains("exceeds free HBM by") && Catch::Contains("GiB"));
+}
+
+TEST_CASE("eval flags override the preset; TP replicates K/V heads", "[cli][eval]") {
+  const CliResult r = run_kvscope({"eval", "--model", "llama-3-70b", "--gpu", "h200", "--tp", "16", "--kv-heads", "8", "--format", "json"});
+  REQUIRE(r.status == 0);
+  const bj::value j = parse(r.out);
+  // 8 K/V heads on 16 GPUs: one head per GPU (replicated), 2 x 1 x 128 x 80 layers x 2 B.
+  CHECK(num(j, "kv_bytes_per_token_gpu") == 2 * 1 * 128 * 80 * 2);
+  const CliResult c = run_kvscope({"eval", "--cla", "2", "--format", "json"});
+  REQUIRE(c.status == 0);
+  CHECK(num(parse(c.out), "kv_bytes_per_token") == 65536);
+}
+
+TEST_CASE("models and gpus list presets with ids", "[cli][list]") {
+  const CliResult m = run_kvscope({"models", "--format", "json"});
+  REQUIRE(m.status == 0);
+  const auto models = parse(m.out).as_array();
+  CHECK(models.size() >= 15);
+  bool has_llama = false;
+  for (const auto& x : models) has_llama = has_llama || x.at("id").as_string() == "llama-3-8b";
+  CHECK(has_llama);
+  const CliResult g = run_kvscope({"gpus", "--format", "json"});
+  REQUIRE(g.status == 0);
+  bool has_h200 = false;
+  for (const auto& x : parse(g.out).as_array()) has_h200 = has_h200 || x.at("id").as_string() == "h200";
+  CHECK(has_h200);
+  CHECK(run_kvscope({"models"}).status == 0);
+  CHECK(run_kvscope({"gpus", "--format", "csv"}).status == 0);
+}
+
+TEST_CASE("paper: Table 1 and its Pareto frontier", "[cli][paper]") {
+  const CliResult r = run_kvscope({"paper", "--format", "json"});
+  REQUIRE(r.status == 0);
+  const bj::value j = parse(r.out);
+  std::vector<std::string> front;
+  for (const auto& x : j.at("frontier").as_array()) front.emplace_back(x.as_string());
+  // Non-dominated (KV bytes/token, val ppl) rows of Table 1, worked out by hand from the table:
+  // 163840/13.15, 40960/13.36, 20480/13.48, 10240/13.51, 5120/13.60, 3600/13.73, 3584/13.77, 2560/13.89.
+  CHECK(front == std::vector<std::string>{"H128-MHA", "H128-GQA4", "H256-MQA-CLA2", "H128-MQA-CLA2", "H90-MQA-CLA2",
+                                          "H64-MQA-CLA2", "H128-GQA4-CLA2", "H128-MQA-CLA3"});
+  CHECK(j.at("rows").as_array().size() == 20);
+  for (const auto& row : j.at("rows").as_array()) CHECK(num(row, "kv_bytes_per_token") == num(row, "kv_bytes_per_token_paper"));
+}
