@@ -1,0 +1,167 @@
+#pragma once
+// Design-space explorer: evaluate every point of a Cartesian product of architectures (base
+// models x architecture-override alternatives), GPUs and workloads, filter by constraints, and
+// keep the Pareto frontier of the objectives (and optionally every point).
+//
+// Point order. Points are numbered by a flattened index, outermost axis first:
+//   model, n_layers, d_model, n_q_heads, n_kv_heads, head_dim, ffn_dim, vocab, cla_factor,
+//   kv_producers, variant, kv_dtype, window, layer_pattern   (together: the "architecture"),
+//   tp, gpu, runtime, tpot_limit, prompt, context, batch     (batch innermost).
+// Results (the sink's blocks, `points`, the frontier) are in ascending index order whatever the
+// number of threads, so output is deterministic.
+//
+// Speed. Architecture, ArchProfile and accuracy are built once per (architecture, tp); the inner
+// loops reuse them, the serving view (best batch under memory and TPOT limit) once per context
+// row and the prefill once per (prompt, batch). Per point: one decode-step evaluation, no
+// allocation, no string formatting. Values are bit-identical to models::evaluate() (the tests
+// compare every field); only MemoryResult::reason is left empty in sweep points (formatting it
+// per point would cost more than the evaluation) - SweepResult::point() re-evaluates one point
+// with the reason.
+//
+// Invalid combinations (K/V heads that do not divide query heads, tp that does not divide the
+// heads, ...) are skipped and counted by reason; valid points that do not fit in memory are
+// results (eval.memory.feasible = false), not skips.
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "kvscope/core/architecture.hpp"
+#include "kvscope/core/constraints.hpp"
+#include "kvscope/core/design.hpp"
+#include "kvscope/core/gpu.hpp"
+#include "kvscope/core/workload.hpp"
+#include "kvscope/models/fields.hpp"
+#include "kvscope/models/profile.hpp"
+
+namespace kvscope::models {
+
+// Alternatives per ArchOverrides field; an empty vector keeps the base model's value.
+struct OverrideAxes {
+  std::vector<int> n_layers;
+  std::vector<std::int64_t> d_model;
+  std::vector<int> n_q_heads;
+  std::vector<int> n_kv_heads;
+  std::vector<int> head_dim;
+  std::vector<std::int64_t> ffn_dim;
+  std::vector<std::int64_t> vocab;
+  std::vector<int> cla_factor;
+  std::vector<std::string> kv_producers;
+  std::vector<std::string> variant;
+  std::vector<KvDtype> kv_dtype;
+  std::vector<std::int64_t> window;
+  std::vector<std::string> layer_pattern;
+};
+
+// Workload axes; an empty vector means the single default (batch 1, context 8192, prompt 2048,
+// tp 1, graph, no TPOT limit).
+struct WorkloadAxes {
+  std::vector<std::int64_t> batch;
+  std::vector<std::int64_t> context;
+  std::vector<std::int64_t> prompt;
+  std::vector<int> tp;
+  std::vector<Runtime> runtime;
+  std::vector<double> tpot_limit_s;
+  double runtime_reserve_B = Workload{}.runtime_reserve_B;
+};
+
+struct SweepSpec {
+  std::vector<Architecture> models;  // base architectures (the front end resolves ids / files)
+  OverrideAxes overrides;
+  std::vector<GpuSpec> gpus;
+  WorkloadAxes workload;
+  std::vector<std::string> constraints;  // "max_context >= 32768", ... (all must hold)
+  std::string objectives;                // "kv_bytes_per_token:min,val_ppl:min"; empty: no frontier
+  std::string where = "sweep";           // flag or scenario file, for messages
+};
+
+// Set one axis from a scenario field and its flag text ("kv_heads", "1,2,4,8"), with the value
+// bounds of the single-point flags (scenario.hpp). Returns false for "model" and "gpu", which
+// the caller resolves to Architecture / GpuSpec; throws InputError for other unknown names.
+bool set_axis(SweepSpec& spec, const std::string& name, const std::string& text);
+
+// Number of points of the Cartesian product (skipped ones included). Throws InputError when it
+// does not fit in 64 bits.
+std::uint64_t point_count(const SweepSpec& spec);
+
+enum class KeepPoints { frontier, all };
+
+struct SweepProgress {
+  std::uint64_t done = 0;   // points processed (evaluated, filtered or skipped)
+  std::uint64_t total = 0;
+  double fraction = 0;      // done / total
+  double points_per_s = 0;  // since the start
+  double elapsed_s = 0;
+};
+
+struct SweepOptions {
+  unsigned threads = 0;  // 0 = std::thread::hardware_concurrency()
+  KeepPoints keep = KeepPoints::frontier;
+  // Called with consecutive blocks of the points that pass the constraints, in index order, from
+  // the thread that called explore() (never concurrently). `indices` are the points' indices.
+  std::function<void(std::span<const PointResult> points, std::span<const std::uint64_t> indices)> sink;
+  std::size_t block_points = 4096;  // points per work chunk when points are kept or sunk
+  // Called from the calling thread about every progress_interval_s, and once at the end.
+  std::function<void(const SweepProgress&)> progress;
+  double progress_interval_s = 0.2;
+  // Set (e.g. by a SIGINT handler) to stop: the result then covers the first `completed`
+  // points exactly and says `partial`.
+  const std::atomic<bool>* cancel = nullptr;
+};
+
+struct SkipReason {
+  std::string reason;   // the error with its numbers replaced by '#': groups alike combinations
+  std::string example;  // the first full message, naming the combination
+  std::uint64_t count = 0;
+};
+
+// Per-sweep tables that PointResult's small indices point into.
+struct SweepTables {
+  std::vector<std::string> arch_names;  // "llama-3-8b kv_heads=4 cla=2"
+  std::vector<ArchFacts> arch_facts;    // PointResult::arch points into this
+  std::vector<std::string> gpu_ids;
+  std::vector<int> tp_values;
+};
+
+struct SweepResult {
+  std::uint64_t total = 0;         // points in the Cartesian product
+  std::uint64_t completed = 0;     // points processed: total, or fewer when partial
+  bool partial = false;            // cancelled: everything below covers indices [0, completed)
+  std::uint64_t evaluated = 0;     // completed - skipped
+  std::uint64_t skipped = 0;
+  std::vector<SkipReason> skipped_by_reason;  // most frequent first
+  std::uint64_t filtered_out = 0;  // evaluated but failing a constraint
+  std::uint64_t kept = 0;          // evaluated and passing every constraint
+  std::uint64_t infeasible = 0;    // among kept: does not fit in GPU memory
+  double elapsed_s = 0;
+  unsigned threads = 0;
+  std::vector<Constraint> constraints;
+  std::vector<Objective> objectives;
+  // Pareto frontier of the kept points over the objectives (NaN objectives never on it), ascending
+  // index; records fully evaluated (memory.reason filled).
+  std::vector<std::uint64_t> frontier_indices;
+  std::vector<PointResult> frontier;
+  // KeepPoints::all: every kept point, ascending index (memory.reason empty).
+  std::vector<std::uint64_t> point_indices;
+  std::vector<PointResult> points;
+  std::shared_ptr<const SweepTables> tables;  // keeps PointResult::arch valid
+
+  // Re-evaluates one point by its index with models::evaluate (reason included). Throws
+  // InputError for an index out of range or a skipped (invalid) combination.
+  PointResult point(std::uint64_t index) const;
+  // Names for a point: "llama-3-8b kv_heads=4", "h100-sxm".
+  const std::string& arch_name(const PointResult& p) const { return tables->arch_names[p.arch_index]; }
+  const std::string& gpu_id(const PointResult& p) const { return tables->gpu_ids[p.gpu_index]; }
+
+  std::shared_ptr<const void> state;  // what point() needs (profiles, GPUs, axes)
+};
+
+// Runs the sweep. Throws InputError / ConfigError for a malformed spec (empty models or GPUs,
+// unknown constraint or objective fields, out-of-range axis values) before evaluating anything.
+SweepResult explore(const SweepSpec& spec, const SweepOptions& options = {});
+
+}  // namespace kvscope::models
