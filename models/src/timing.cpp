@@ -235,11 +235,14 @@ KernelTime decode_attention_time_with_splits(const TimingParams& t, double batch
   KernelTime r;
   const double par = std::min(1.0, batch * kv_heads * splits / t.attn_units_sat);
   // Q read, O written (bf16), plus fp32 partials of the split-KV combine.
-  r.bytes = kv_bytes + 2.0 * kAct * batch * q_heads * head_dim +
-            (splits > 1 ? 2.0 * 4.0 * batch * q_heads * splits * (head_dim + 2) : 0.0);
+  const double other = 2.0 * kAct * batch * q_heads * head_dim +
+                       (splits > 1 ? 2.0 * 4.0 * batch * q_heads * splits * (head_dim + 2) : 0.0);
+  r.bytes = kv_bytes + other;
   r.flops = 4.0 * batch * q_heads * positions * head_dim;
   const double eff = fp8 ? t.attn_fp8_bw_fraction : t.attn_bw_fraction;
-  r.memory_s = r.bytes / (eff * par * t.hbm_read_Bps);
+  // Only the K/V stream is limited by how many (request, head, split) units run at once; the
+  // small Q/O and split-partial traffic is spread over every CTA.
+  r.memory_s = kv_bytes / (eff * par * t.hbm_read_Bps) + other / (eff * t.hbm_read_Bps);
   r.compute_s = r.flops / t.attn_compute_flops;
   r.time_s = t.attn_fixed_s + std::max(r.memory_s, r.compute_s);
   return r;

@@ -83,7 +83,8 @@ TEST_CASE("eval flags override the preset; TP replicates K/V heads", "[cli][eval
 TEST_CASE("models and gpus list presets with ids", "[cli][list]") {
   const CliResult m = run_kvscope({"models", "--format", "json"});
   REQUIRE(m.status == 0);
-  const auto models = parse(m.out).as_array();
+  const bj::value models_json = parse(m.out);
+  const auto& models = models_json.as_array();
   CHECK(models.size() >= 15);
   bool has_llama = false;
   for (const auto& x : models) has_llama = has_llama || x.at("id").as_string() == "llama-3-8b";
@@ -91,7 +92,8 @@ TEST_CASE("models and gpus list presets with ids", "[cli][list]") {
   const CliResult g = run_kvscope({"gpus", "--format", "json"});
   REQUIRE(g.status == 0);
   bool has_h200 = false;
-  for (const auto& x : parse(g.out).as_array()) has_h200 = has_h200 || x.at("id").as_string() == "h200";
+  const bj::value gpus = parse(g.out);
+  for (const auto& x : gpus.as_array()) has_h200 = has_h200 || x.at("id").as_string() == "h200";
   CHECK(has_h200);
   CHECK(run_kvscope({"models"}).status == 0);
   CHECK(run_kvscope({"gpus", "--format", "csv"}).status == 0);

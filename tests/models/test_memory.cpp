@@ -217,7 +217,9 @@ TEST_CASE("parameter counts reproduce the published sizes within 1%", "[memory][
     INFO(a.id);
     const ParamCount c = count_params(a);
     CHECK(std::abs(c.total / *a.published_params - 1.0) < 0.01);
-    if (a.published_active_params) CHECK(std::abs(c.active / *a.published_active_params - 1.0) < 0.01);
+    // Active parameters (MoE) are published rounded ("37B activated" for DeepSeek-V3, whose count
+    // from its config is 37.55B, as the reference CSV also computes): checked within 2%.
+    if (a.published_active_params) CHECK(std::abs(c.active / *a.published_active_params - 1.0) < 0.02);
     ++checked;
   }
   CHECK(checked >= 10);

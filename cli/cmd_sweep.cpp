@@ -1,0 +1,344 @@
+// `kvscope sweep`, `kvscope pareto` and `kvscope explore`: evaluate a design space (every eval
+// flag takes a list or range), filter by constraints, keep the Pareto frontier, plot it.
+#include <fmt/format.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+#include <cmath>
+#include <cstring>
+#include <csignal>
+#include <cstdio>
+#include <filesystem>
+
+#include "command.hpp"
+#include "design_flags.hpp"
+#include "kvscope/core/constraints.hpp"
+#include "kvscope/core/csv.hpp"
+#include "kvscope/core/error.hpp"
+#include "kvscope/models/explore.hpp"
+#include "kvscope/models/scenario_sweep.hpp"
+#include "output.hpp"
+#include "plotting.hpp"
+
+namespace kvscope::cli {
+namespace {
+
+std::atomic<bool> g_cancel{false};
+extern "C" void on_sigint(int) { g_cancel.store(true); }
+
+// Installs the SIGINT handler for the duration of a sweep: the sweep stops at the next block
+// and the partial result is written (and says it is partial).
+struct SigintGuard {
+  void (*previous)(int);
+  SigintGuard() : previous(std::signal(SIGINT, on_sigint)) { g_cancel.store(false); }
+  ~SigintGuard() { std::signal(SIGINT, previous); }
+};
+
+struct SweepOptionsCli {
+  DesignFlags design;
+  std::string format = "table";
+  std::string output;
+  std::string plot;
+  unsigned threads = 0;
+  bool quiet = false;
+  std::size_t max_rows = 40;
+};
+
+// Output file written while the sweep streams: a temporary file in the target folder, renamed
+// over the target only when complete (or when a SIGINT-interrupted sweep has written its
+// partial trailer), so the target is always either the previous file or a complete one.
+class StreamFile {
+ public:
+  explicit StreamFile(const std::string& path) : path_(path) {
+    if (path.empty() || path == "-") {
+      f_ = stdout;
+      return;
+    }
+    tmp_ = fmt::format("{}.tmp.{}", path, static_cast<long>(::getpid()));
+    f_ = std::fopen(tmp_.c_str(), "wb");
+    if (!f_) throw IoError(fmt::format("cannot write '{}': {}", tmp_, std::strerror(errno)));
+  }
+  ~StreamFile() {
+    if (f_ && f_ != stdout) {
+      std::fclose(f_);
+      std::remove(tmp_.c_str());
+    }
+  }
+  void write(const std::string& s) {
+    if (std::fwrite(s.data(), 1, s.size(), f_) != s.size()) throw IoError(fmt::format("write failed on '{}'", path_));
+  }
+  void commit() {
+    if (f_ == stdout) {
+      std::fflush(stdout);
+      return;
+    }
+    if (std::fflush(f_) != 0 || ::fsync(::fileno(f_)) != 0 || std::fclose(f_) != 0) {
+      f_ = nullptr;
+      throw IoError(fmt::format("cannot finish '{}'", tmp_));
+    }
+    f_ = nullptr;
+    std::error_code ec;
+    std::filesystem::rename(tmp_, path_, ec);
+    if (ec) throw IoError(fmt::format("cannot rename '{}' to '{}': {}", tmp_, path_, ec.message()));
+  }
+
+ private:
+  std::string path_, tmp_;
+  std::FILE* f_ = nullptr;
+};
+
+std::string csv_header() {
+  std::string h = "index,configuration,model,gpu,kv_dtype_bytes,reason";
+  for (const auto& f : models::fields()) h += fmt::format(",{}", f.name);
+  return h + "\n";
+}
+
+std::string csv_row(const models::SweepResult& r, std::uint64_t index, const models::PointResult& p) {
+  std::string s = fmt::format("{},{},{},{},{}", index, csv_escape(models::configuration_name(r, p)), csv_escape(r.arch_name(p)),
+                              csv_escape(r.gpu_id(p)), p.arch->kv_bytes_per_element);
+  s += "," + csv_escape(p.eval.memory.reason);
+  for (const auto& f : models::fields()) {
+    const double v = f.get(p);
+    s += std::isfinite(v) ? fmt::format(",{}", v) : ",";
+  }
+  return s + "\n";
+}
+
+boost::json::object point_entry(const models::SweepResult& r, std::uint64_t index, const models::PointResult& p) {
+  boost::json::object o = point_json(p);
+  o["index"] = index;
+  o["configuration"] = models::configuration_name(r, p);
+  o["model"] = r.arch_name(p);
+  o["gpu"] = r.gpu_id(p);
+  o["reason"] = p.eval.memory.reason;
+  o["val_ppl_kind"] = models::to_string(p.arch->accuracy.val_ppl_kind);
+  o["ppl_delta_kind"] = models::to_string(p.arch->accuracy.delta_kind);
+  o["accuracy_source"] = p.arch->accuracy.source;
+  return o;
+}
+
+boost::json::object counts_json(const models::SweepResult& r) {
+  boost::json::array reasons;
+  for (const auto& s : r.skipped_by_reason) reasons.push_back({{"reason", s.reason}, {"example", s.example}, {"count", s.count}});
+  return {{"total", r.total},       {"completed", r.completed},       {"partial", r.partial},   {"evaluated", r.evaluated},
+          {"skipped", r.skipped},   {"skipped_by_reason", reasons},   {"filtered_out", r.filtered_out},
+          {"kept", r.kept},         {"infeasible", r.infeasible},     {"threads", r.threads},
+          {"elapsed_s", json_number(r.elapsed_s)}};
+}
+
+std::string counts_text(const models::SweepResult& r) {
+  std::string s = fmt::format("{} points{}: {} evaluated, {} skipped, {} filtered out by constraints, {} kept ({} do not fit in memory) — {:.2f} s on {} thread(s)\n",
+                              r.total, r.partial ? fmt::format(" (PARTIAL: interrupted after {})", r.completed) : "", r.evaluated,
+                              r.skipped, r.filtered_out, r.kept, r.infeasible, r.elapsed_s, r.threads);
+  for (const auto& k : r.skipped_by_reason) s += fmt::format("  skipped {} x: {}  (e.g. {})\n", k.count, k.reason, k.example);
+  return s;
+}
+
+models::SweepOptions sweep_options(const SweepOptionsCli& o) {
+  models::SweepOptions so;
+  so.threads = o.threads;
+  so.cancel = &g_cancel;
+  if (!o.quiet && ::isatty(STDERR_FILENO)) {
+    so.progress = [](const models::SweepProgress& p) {
+      std::fprintf(stderr, "\r  %5.1f %%  %llu / %llu points  %.3g points/s  ", 100 * p.fraction,
+                   static_cast<unsigned long long>(p.done), static_cast<unsigned long long>(p.total), p.points_per_s);
+    };
+  }
+  return so;
+}
+
+void end_progress(const SweepOptionsCli& o) {
+  if (!o.quiet && ::isatty(STDERR_FILENO)) std::fprintf(stderr, "\r%60s\r", "");
+}
+
+void run_sweep(const SweepOptionsCli& o) {
+  const Format format = parse_format(o.format);
+  const Scenario scenario = to_scenario(o.design);
+  const models::SweepSpec spec = models::sweep_spec_from_scenario(scenario);
+  models::SweepOptions so = sweep_options(o);
+  SigintGuard guard;
+  StreamFile out(o.output);
+  const std::string prov = fmt::format("kvscope {} sweep — {} — {}", KVSCOPE_VERSION, recorded_command_line(),
+                                       provenance_json("").at("date_utc").as_string().c_str());
+  std::size_t shown = 0;
+  Table table({"#", "configuration", "KV B/token", "KV cache", "max batch", "step", "tokens/s", "best tokens/s", "ppl Δ", "fits"},
+              {true, false, true, true, true, true, true, true, true, false});
+  std::vector<models::PointResult> buffered;
+  std::vector<std::uint64_t> buffered_idx;
+  bool first_json = true;
+  if (format == Format::csv) out.write("# " + prov + "\n" + csv_header());
+  if (format == Format::json) {
+    boost::json::object head{{"provenance", provenance_json(recorded_command_line())}};
+    std::string h = boost::json::serialize(head);
+    h.pop_back();  // reopen the object to stream "points"
+    out.write(h + ",\"points\":[\n");
+  }
+  // Points arrive in index order, block by block; buffer until the result's tables exist.
+  so.keep = models::KeepPoints::frontier;
+  so.sink = [&](std::span<const models::PointResult> pts, std::span<const std::uint64_t> idx) {
+    buffered.insert(buffered.end(), pts.begin(), pts.end());
+    buffered_idx.insert(buffered_idx.end(), idx.begin(), idx.end());
+  };
+  models::SweepResult r = models::explore(spec, so);
+  end_progress(o);
+  for (std::size_t i = 0; i < buffered.size(); ++i) {
+    const auto& p = buffered[i];
+    if (format == Format::csv) {
+      out.write(csv_row(r, buffered_idx[i], p));
+    } else if (format == Format::json) {
+      out.write(std::string(first_json ? "" : ",\n") + boost::json::serialize(point_entry(r, buffered_idx[i], p)));
+      first_json = false;
+    } else if (shown < o.max_rows) {
+      const auto& a = p.arch->accuracy;
+      table.add({std::to_string(buffered_idx[i]), models::configuration_name(r, p), fmt::format("{:.0f}", p.eval.memory.kv_bytes_per_token),
+                 human_bytes_short(p.eval.memory.kv_cache_bytes), std::to_string(p.eval.memory.max_batch),
+                 human_time(p.eval.decode_step_s), fmt::format("{:.4g}", p.eval.decode_tokens_per_s),
+                 fmt::format("{:.4g}", p.eval.max_throughput_tokens_per_s),
+                 std::isfinite(a.ppl_delta_pct) ? fmt::format("{:+.2f} %", a.ppl_delta_pct) : "n/a",
+                 p.eval.memory.feasible ? "yes" : "no"});
+      ++shown;
+    }
+  }
+  if (format == Format::csv) {
+    if (r.partial) out.write(fmt::format("# partial: {} of {} points (interrupted)\n", r.completed, r.total));
+  } else if (format == Format::json) {
+    out.write("\n],\"counts\":" + boost::json::serialize(counts_json(r)) + "}\n");
+  } else {
+    std::string s = table.str();
+    if (buffered.size() > shown) s += fmt::format("(showing {} of {} points; use --format csv or json for all)\n", shown, buffered.size());
+    out.write(s + "\n" + counts_text(r));
+  }
+  out.commit();
+  if (r.partial) std::fprintf(stderr, "kvscope: interrupted — wrote a partial result (%llu of %llu points)\n",
+                              static_cast<unsigned long long>(r.completed), static_cast<unsigned long long>(r.total));
+}
+
+struct PlotSample {
+  std::vector<double> x, y;
+  std::uint64_t stride = 1;
+};
+
+void run_pareto(const SweepOptionsCli& o) {
+  const Format format = parse_format(o.format);
+  Scenario scenario = to_scenario(o.design);
+  if (scenario.objectives.empty()) {
+    throw InputError("--objectives", "", "two or more objectives like kv_bytes_per_token:min,val_ppl:min", "none");
+  }
+  const models::SweepSpec spec = models::sweep_spec_from_scenario(scenario);
+  models::SweepOptions so = sweep_options(o);
+  SigintGuard guard;
+  // Faded points for the plot: every point's two plotted objectives, sampled with a stride so
+  // at most ~200k points are drawn.
+  PlotSample sample;
+  const std::uint64_t total = models::point_count(spec);
+  sample.stride = std::max<std::uint64_t>(1, total / 200000);
+  std::vector<const models::Field*> obj;
+  models::SweepResult r;
+  if (!o.plot.empty()) {
+    so.sink = [&](std::span<const models::PointResult> pts, std::span<const std::uint64_t> idx) {
+      for (std::size_t i = 0; i < pts.size(); ++i) {
+        if (idx[i] % sample.stride != 0 || obj.size() < 2) continue;
+        sample.x.push_back(obj[0]->get(pts[i]));
+        sample.y.push_back(obj[1]->get(pts[i]));
+      }
+    };
+    // Objective fields are known before the sweep: parse them here for the sink.
+    std::vector<std::string_view> known;
+    for (const auto& f : models::fields()) known.push_back(f.name);
+    for (const auto& ob : parse_objectives(scenario.objectives, "--objectives", known)) obj.push_back(models::find_field(ob.field));
+  }
+  so.keep = models::KeepPoints::frontier;
+  r = models::explore(spec, so);
+  end_progress(o);
+  if (format == Format::json) {
+    boost::json::object j;
+    j["provenance"] = provenance_json(recorded_command_line());
+    boost::json::array objs, front, cons;
+    for (const auto& ob : r.objectives) objs.push_back({{"field", ob.field}, {"sense", ob.sense == Sense::minimize ? "min" : "max"}});
+    for (const auto& c : r.constraints) cons.push_back(boost::json::value(c.text));
+    for (std::size_t i = 0; i < r.frontier.size(); ++i) front.push_back(point_entry(r, r.frontier_indices[i], r.frontier[i]));
+    j["objectives"] = std::move(objs);
+    j["constraints"] = std::move(cons);
+    j["counts"] = counts_json(r);
+    j["frontier"] = std::move(front);
+    emit(pretty_json(j), o.output);
+  } else if (format == Format::csv) {
+    std::string s = fmt::format("# kvscope {} pareto — {}\n", KVSCOPE_VERSION, recorded_command_line()) + csv_header();
+    for (std::size_t i = 0; i < r.frontier.size(); ++i) s += csv_row(r, r.frontier_indices[i], r.frontier[i]);
+    if (r.partial) s += fmt::format("# partial: {} of {} points (interrupted)\n", r.completed, r.total);
+    emit(s, o.output);
+  } else {
+    std::vector<std::string> head = {"#", "configuration"};
+    std::vector<bool> right = {true, false};
+    for (const auto& ob : r.objectives) {
+      head.push_back(fmt::format("{} ({})", ob.field, ob.sense == Sense::minimize ? "min" : "max"));
+      right.push_back(true);
+    }
+    Table t(head, right);
+    for (std::size_t i = 0; i < r.frontier.size(); ++i) {
+      std::vector<std::string> row = {std::to_string(r.frontier_indices[i]), models::configuration_name(r, r.frontier[i])};
+      for (const auto& ob : r.objectives) {
+        const models::Field* f = models::find_field(ob.field);
+        row.push_back(human_field(*f, f->get(r.frontier[i])));
+      }
+      t.add(row);
+    }
+    emit(fmt::format("Pareto frontier ({} points)\n", r.frontier.size()) + t.str() + "\n" + counts_text(r), o.output);
+  }
+  if (!o.plot.empty()) {
+    if (r.objectives.size() < 2) throw InputError("--plot", "", "two objectives to plot", std::to_string(r.objectives.size()));
+    const models::Field* fx = models::find_field(r.objectives[0].field);
+    const models::Field* fy = models::find_field(r.objectives[1].field);
+    ParetoPlot pp;
+    pp.all_x = sample.x;
+    pp.all_y = sample.y;
+    for (const auto& p : r.frontier) {
+      pp.front_x.push_back(fx->get(p));
+      pp.front_y.push_back(fy->get(p));
+      pp.front_labels.push_back(r.arch_name(p));
+    }
+    pp.x_title = field_title(*fx);
+    pp.x_unit = std::string(fx->unit);
+    pp.x_log = fx->log_scale_hint;
+    pp.y_title = field_title(*fy);
+    pp.y_unit = std::string(fy->unit);
+    pp.y_log = fy->log_scale_hint;
+    pp.title = fmt::format("Pareto frontier: {} vs {}", fx->name, fy->name);
+    pp.subtitle = fmt::format("{} points evaluated, {} on the frontier{}", r.evaluated, r.frontier.size(),
+                              sample.stride > 1 ? fmt::format(" (every {}th point drawn)", sample.stride) : "");
+    pp.footnote = fmt::format("kvscope {} — {}", KVSCOPE_VERSION, recorded_command_line());
+    write_pareto_plot(o.plot, pp);
+  }
+}
+
+void add_common(CLI::App* sub, SweepOptionsCli& o, bool with_objectives) {
+  add_design_flags(sub, o.design, true);
+  sub->add_option("--constraint", o.design.constraints, "keep points where this holds, e.g. 'max_context >= 32768' (repeatable)");
+  if (with_objectives) {
+    sub->add_option("--objectives", o.design.objectives, "objectives, e.g. kv_bytes_per_token:min,val_ppl:min");
+    sub->add_option("--plot", o.plot, "write the frontier plot (.svg or .png)");
+  }
+  sub->add_option("--format", o.format, "table, csv or json [table]");
+  sub->add_option("-o,--output", o.output, "write here (atomically) instead of stdout");
+  sub->add_option("--threads", o.threads, "worker threads [all cores]");
+  sub->add_flag("-q,--quiet", o.quiet, "no progress on stderr");
+}
+
+const Registrar reg_sweep(20, [](CLI::App& app) {
+  auto o = std::make_shared<SweepOptionsCli>();
+  CLI::App* sub = app.add_subcommand("sweep", "evaluate every point of a design space (lists and ranges for any eval flag)");
+  add_common(sub, *o, false);
+  sub->add_option("--rows", o->max_rows, "rows shown in table format [40]");
+  sub->callback([o] { run_sweep(*o); });
+});
+
+const Registrar reg_pareto(21, [](CLI::App& app) {
+  auto o = std::make_shared<SweepOptionsCli>();
+  CLI::App* sub = app.add_subcommand("pareto", "the Pareto frontier of a design space over two or more objectives");
+  add_common(sub, *o, true);
+  sub->callback([o] { run_pareto(*o); });
+});
+
+}  // namespace
+}  // namespace kvscope::cli
