@@ -1,0 +1,193 @@
+// `kvscope explore` — the default question answered end to end (README's main job): for a
+// model on a GPU at a long context, which head/layer-sharing choices are on the frontier of KV
+// memory vs. estimated quality, and of tokens/s vs. latency — and how much throughput the memory
+// saved buys. Writes tables, JSON and plots to --out-dir.
+#include <fmt/format.h>
+
+#include <filesystem>
+#include <map>
+
+#include "command.hpp"
+#include "kvscope/core/loaders.hpp"
+#include "kvscope/models/explore.hpp"
+#include "kvscope/models/scenario_sweep.hpp"
+#include "output.hpp"
+#include "plotting.hpp"
+
+namespace kvscope::cli {
+namespace {
+
+struct ExploreOptions {
+  std::string model = "llama-3-8b";
+  std::string gpu = "h100-sxm";
+  std::string context = "32768";
+  std::string batch = "1..1024:x2";
+  std::string out_dir = "out";
+  std::string plot_ext = "svg";
+  unsigned threads = 0;
+};
+
+// "H128-GQA4-CLA2" from the facts a sweep keeps per architecture.
+std::string short_name(const models::ArchFacts& a) {
+  std::string mech = a.n_kv_heads == a.n_q_heads ? "MHA" : a.n_kv_heads == 1 ? "MQA" : fmt::format("GQA{}", a.n_kv_heads);
+  std::string s = fmt::format("H{}-{}", a.head_dim, mech);
+  if (a.cla_factor > 1) s += fmt::format("-CLA{}", a.cla_factor);
+  if (a.cla_factor == 0) s += fmt::format("-KV{}of{}", a.kv_layers, a.n_layers);
+  return s;
+}
+
+std::string divisors_list(int n) {
+  std::string s;
+  for (int d = 1; d <= n; ++d) {
+    if (n % d == 0) s += (s.empty() ? "" : ",") + std::to_string(d);
+  }
+  return s;
+}
+
+void run_explore(const ExploreOptions& o) {
+  const Architecture base = load_architecture(o.model);
+  std::filesystem::create_directories(o.out_dir);
+  const std::string kv_heads = divisors_list(base.n_q_heads);
+  const std::string footnote = fmt::format("kvscope {} — {} — timing: {}", KVSCOPE_VERSION, recorded_command_line(),
+                                           timing_params_origin(load_gpu(o.gpu)));
+  std::string report = fmt::format("kvscope explore: {} on {} at context {}\n", base.name, o.gpu, o.context);
+  report += fmt::format("design space: K/V heads {{{}}} x CLA factor {{1,2,3,4}} (bf16 K/V); batch {}\n\n", kv_heads, o.batch);
+  boost::json::object out;
+  out["provenance"] = provenance_json(recorded_command_line());
+
+  // 1. KV memory vs. estimated quality (one point per architecture).
+  Scenario s1;
+  s1.source = "explore";
+  s1.values = {{"model", o.model}, {"gpu", o.gpu}, {"kv_heads", kv_heads}, {"cla", "1,2,3,4"}, {"context", o.context}, {"batch", "1"}};
+  s1.objectives = "kv_bytes_per_token:min,ppl_delta:min";
+  models::SweepOptions so;
+  so.threads = o.threads;
+  so.keep = models::KeepPoints::all;
+  const models::SweepResult r1 = models::explore(models::sweep_spec_from_scenario(s1), so);
+  Table t1({"configuration", "KV B/token", "ppl Δ vs MHA", "accuracy", "max batch @ ctx", "best tokens/s", "frontier"},
+           {false, true, true, false, true, true, false});
+  std::map<std::uint64_t, bool> on_front;
+  for (auto i : r1.frontier_indices) on_front[i] = true;
+  ParetoPlot p1;
+  boost::json::array j1;
+  for (std::size_t i = 0; i < r1.points.size(); ++i) {
+    const auto& p = r1.points[i];
+    const bool front = on_front.count(r1.point_indices[i]) > 0;
+    const auto& a = p.arch->accuracy;
+    t1.add({short_name(*p.arch), fmt::format("{:.0f}", p.eval.memory.kv_bytes_per_token), fmt::format("{:+.2f} %", a.ppl_delta_pct),
+            models::to_string(a.delta_kind), std::to_string(p.eval.memory.max_batch),
+            fmt::format("{:.0f}", p.eval.max_throughput_tokens_per_s), front ? "frontier" : ""});
+    p1.all_x.push_back(p.eval.memory.kv_bytes_per_token);
+    p1.all_y.push_back(a.ppl_delta_pct);
+    if (front) {
+      p1.front_x.push_back(p.eval.memory.kv_bytes_per_token);
+      p1.front_y.push_back(a.ppl_delta_pct);
+      p1.front_labels.push_back(short_name(*p.arch));
+    }
+    boost::json::object e = point_json(p);
+    e["configuration"] = short_name(*p.arch);
+    e["on_frontier"] = front;
+    e["ppl_delta_kind"] = models::to_string(a.delta_kind);
+    e["accuracy_source"] = a.source;
+    j1.push_back(std::move(e));
+  }
+  report += "1. KV memory vs. estimated quality (ppl Δ: the CLA paper's 1B fit applied relatively; see `kvscope paper`)\n";
+  report += t1.str() + "\n";
+  out["memory_vs_quality"] = std::move(j1);
+  p1.x_title = "KV bytes per token";
+  p1.x_unit = "B";
+  p1.x_log = true;
+  p1.y_title = "perplexity change vs. MHA, no sharing (estimated)";
+  p1.y_unit = "%";
+  p1.title = fmt::format("{}: KV memory vs. estimated quality", base.name);
+  p1.subtitle = "head sharing (MHA→GQA→MQA) × layer sharing (CLA 1–4); frontier = non-dominated";
+  p1.footnote = footnote;
+  const std::string plot1 = (std::filesystem::path(o.out_dir) / ("explore-memory-quality." + o.plot_ext)).string();
+  write_pareto_plot(plot1, p1);
+
+  // 2. Tokens/s vs. latency across batch sizes, only points that fit in memory.
+  Scenario s2 = s1;
+  s2.values["batch"] = o.batch;
+  s2.constraints = {"feasible == 1"};
+  s2.objectives = "decode_tokens_per_s:max,tpot_s:min";
+  const models::SweepResult r2 = models::explore(models::sweep_spec_from_scenario(s2), so);
+  Table t2({"configuration", "batch", "tokens/s", "TPOT", "KV cache"}, {false, true, true, true, true});
+  ParetoPlot p2;
+  boost::json::array j2;
+  std::map<std::uint64_t, bool> front2;
+  for (auto i : r2.frontier_indices) front2[i] = true;
+  std::map<std::string, LinesPlot::Line> lines;
+  for (std::size_t i = 0; i < r2.points.size(); ++i) {
+    const auto& p = r2.points[i];
+    p2.all_x.push_back(p.eval.decode_tokens_per_s);
+    p2.all_y.push_back(p.eval.tpot_s * 1e3);
+    auto& line = lines[short_name(*p.arch)];
+    line.name = short_name(*p.arch);
+    line.x.push_back(static_cast<double>(p.workload.batch));
+    line.y.push_back(p.eval.decode_tokens_per_s);
+    if (!front2.count(r2.point_indices[i])) continue;
+    p2.front_x.push_back(p.eval.decode_tokens_per_s);
+    p2.front_y.push_back(p.eval.tpot_s * 1e3);
+    p2.front_labels.push_back(fmt::format("{} B={}", short_name(*p.arch), p.workload.batch));
+    t2.add({short_name(*p.arch), std::to_string(p.workload.batch), fmt::format("{:.0f}", p.eval.decode_tokens_per_s),
+            human_time(p.eval.tpot_s), human_bytes_short(p.eval.memory.kv_cache_bytes)});
+    boost::json::object e = point_json(p);
+    e["configuration"] = short_name(*p.arch);
+    j2.push_back(std::move(e));
+  }
+  report += fmt::format("2. tokens/s vs. time per output token at context {} (frontier over {} feasible points, {} did not fit)\n",
+                        o.context, r2.kept, r2.filtered_out);
+  report += t2.str() + "\n";
+  out["throughput_vs_latency_frontier"] = std::move(j2);
+  p2.x_title = "decode throughput";
+  p2.x_unit = "tokens/s";
+  p2.x_log = true;
+  p2.y_title = "time per output token";
+  p2.y_unit = "ms";
+  p2.y_log = true;
+  p2.title = fmt::format("{} on {}: throughput vs. latency at context {}", base.name, o.gpu, o.context);
+  p2.subtitle = "every (sharing choice, batch) that fits in memory; frontier = max tokens/s for its latency";
+  p2.footnote = footnote;
+  const std::string plot2 = (std::filesystem::path(o.out_dir) / ("explore-throughput-latency." + o.plot_ext)).string();
+  write_pareto_plot(plot2, p2);
+
+  // 3. Throughput vs. batch per configuration: where CLA's capacity gain becomes tokens/s.
+  LinesPlot p3;
+  for (auto& [name, line] : lines) {
+    if (name.find("CLA3") != std::string::npos) continue;  // keep the chart readable
+    p3.lines.push_back({name, line.x, line.y});
+  }
+  p3.x_title = "batch";
+  p3.x_log = true;
+  p3.y_title = "decode throughput";
+  p3.y_unit = "tokens/s";
+  p3.y_log = true;
+  p3.title = fmt::format("{} on {}: throughput vs. batch at context {}", base.name, o.gpu, o.context);
+  p3.subtitle = "each line ends where the KV cache no longer fits: CLA and fewer K/V heads buy batch, batch buys tokens/s";
+  p3.footnote = footnote;
+  const std::string plot3 = (std::filesystem::path(o.out_dir) / ("explore-throughput-vs-batch." + o.plot_ext)).string();
+  write_lines_plot(plot3, p3);
+
+  const std::string json_path = (std::filesystem::path(o.out_dir) / "explore.json").string();
+  emit(pretty_json(out), json_path);
+  const std::string report_path = (std::filesystem::path(o.out_dir) / "explore.txt").string();
+  emit(report, report_path);
+  report += fmt::format("wrote {}, {}, {}, {}, {}\n", plot1, plot2, plot3, json_path, report_path);
+  emit(report, "");
+}
+
+const Registrar reg(25, [](CLI::App& app) {
+  auto o = std::make_shared<ExploreOptions>();
+  CLI::App* sub = app.add_subcommand("explore", "the default question: KV memory vs. quality and tokens/s vs. latency for sharing choices");
+  sub->add_option("--model", o->model, "model preset or JSON file [llama-3-8b]");
+  sub->add_option("--gpu", o->gpu, "GPU preset or profile [h100-sxm]");
+  sub->add_option("--context", o->context, "positions each request holds [32768]");
+  sub->add_option("--batch", o->batch, "batch sizes for the throughput frontier [1..1024:x2]");
+  sub->add_option("--out-dir", o->out_dir, "folder for plots, JSON and the report [out]");
+  sub->add_option("--plot-format", o->plot_ext, "svg or png [svg]")->check(CLI::IsMember({"svg", "png"}));
+  sub->add_option("--threads", o->threads, "worker threads [all cores]");
+  sub->callback([o] { run_explore(*o); });
+});
+
+}  // namespace
+}  // namespace kvscope::cli
