@@ -9,7 +9,7 @@ PKGS=(
   build-essential cmake ninja-build pkg-config git
   libboost1.81-dev libboost-json1.81-dev
   libfmt-dev libcli11-dev catch2
-  qt6-base-dev qt6-charts-dev qt6-svg-dev libgl-dev
+  qt6-base-dev qt6-charts-dev qt6-svg-dev libqt6opengl6-dev libgl-dev
   qt6-qpa-plugins xvfb xauth
   clang-14 libclang-rt-14-dev
 )

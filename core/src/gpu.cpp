@@ -43,6 +43,23 @@ TimingParams default_timing_params(const GpuSpec& g) {
   return p;
 }
 
+GpuCalibration borrow_calibration(const GpuSpec& target, const GpuSpec& ref) {
+  GpuCalibration c = *ref.calibration;
+  TimingParams& p = c.params;
+  const double bw = target.hbm_bandwidth_Bps / ref.hbm_bandwidth_Bps;
+  p.hbm_read_Bps *= bw;
+  p.hbm_copy_Bps *= bw;
+  p.l2_read_Bps *= bw;
+  p.l2_capacity_B *= target.l2_cache_B / ref.l2_cache_B;
+  p.attn_units_sat *= static_cast<double>(target.sm_count) / ref.sm_count;
+  p.attn_compute_flops *= target.bf16_flops / ref.bf16_flops;
+  p.allreduce_bus_Bps = default_timing_params(target).allreduce_bus_Bps;
+  c.borrowed = true;
+  c.borrowed_from = ref.id;
+  c.source = fmt::format("borrowed from {} ({}), scaled by datasheet ratios", ref.id, ref.calibration->source);
+  return c;
+}
+
 TimingParams timing_params(const GpuSpec& g) {
   return g.calibration ? g.calibration->params : default_timing_params(g);
 }

@@ -478,7 +478,9 @@ bj::value to_json(const GpuSpec& g) {
   return o;
 }
 
-GpuSpec load_gpu(const std::string& preset_or_path) {
+namespace {
+
+GpuSpec load_gpu_exact(const std::string& preset_or_path) {
   if (looks_like_path(preset_or_path)) {
     return parse_gpu(parse_json_text(read_text_file(preset_or_path), preset_or_path), preset_or_path);
   }
@@ -489,6 +491,42 @@ GpuSpec load_gpu(const std::string& preset_or_path) {
     return g;
   }
   unknown_preset("GPU", preset_or_path, embedded_ids("gpus"), "gpus");
+}
+
+// First word of the architecture ("Hopper GH100 (sm_90)" -> "Hopper").
+std::string family_of(const GpuSpec& g) { return g.architecture.substr(0, g.architecture.find(' ')); }
+
+// An uncalibrated NVIDIA GPU borrows the efficiencies of the nearest calibrated preset: the same
+// architecture family if one is calibrated, else the calibrated NVIDIA part closest in HBM
+// bandwidth. Other vendors keep datasheet defaults (kvbench is CUDA-only).
+void borrow_if_uncalibrated(GpuSpec& g) {
+  if (g.calibration || g.vendor != "NVIDIA") return;
+  const GpuSpec* best = nullptr;
+  std::vector<GpuSpec> calibrated;
+  for (const auto& id : embedded_ids("gpus")) {
+    GpuSpec c = load_gpu_exact(id);
+    if (c.calibration && !c.calibration->borrowed && c.vendor == g.vendor && c.id != g.id) calibrated.push_back(std::move(c));
+  }
+  for (const auto& c : calibrated) {
+    const bool same = family_of(c) == family_of(g);
+    if (!best) {
+      best = &c;
+      continue;
+    }
+    const bool best_same = family_of(*best) == family_of(g);
+    const double d = std::abs(std::log(c.hbm_bandwidth_Bps / g.hbm_bandwidth_Bps));
+    const double db = std::abs(std::log(best->hbm_bandwidth_Bps / g.hbm_bandwidth_Bps));
+    if ((same && !best_same) || (same == best_same && d < db)) best = &c;
+  }
+  if (best) g.calibration = borrow_calibration(g, *best);
+}
+
+}  // namespace
+
+GpuSpec load_gpu(const std::string& preset_or_path) {
+  GpuSpec g = load_gpu_exact(preset_or_path);
+  borrow_if_uncalibrated(g);
+  return g;
 }
 
 // ======================================================================================

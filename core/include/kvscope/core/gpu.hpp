@@ -83,6 +83,10 @@ inline double memory_capacity_B(const GpuSpec& g) { return g.memory_usable_B.val
 // Datasheet-derived defaults (documented in docs/model.md): HBM read 0.90 x datasheet, copy
 // 0.88 x, L2 2.5 x HBM read, L2 capacity 0.75 x L2 size, all-reduce bus 0.40 x the link total.
 TimingParams default_timing_params(const GpuSpec& gpu);
+// Efficiencies of a calibrated `reference` applied to `target`: fractions, fixed costs and launch
+// floors copied; ceilings scaled by the ratio of the two datasheets (HBM, L2 size, SM count,
+// link). Marked borrowed, naming the reference.
+GpuCalibration borrow_calibration(const GpuSpec& target, const GpuSpec& reference);
 // The calibrated parameters when present, otherwise the defaults.
 TimingParams timing_params(const GpuSpec& gpu);
 // "calibrated (kvbench ...)", "calibrated, borrowed from h100-sxm", or "datasheet defaults".
