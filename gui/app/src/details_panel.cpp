@@ -1,0 +1,226 @@
+#include "details_panel.hpp"
+
+#include <QComboBox>
+#include <QHBoxLayout>
+#include <QHeaderView>
+#include <QLabel>
+#include <QPushButton>
+#include <QSplitter>
+#include <QTableWidget>
+#include <QVBoxLayout>
+
+#include "design_model.hpp"
+#include "format.hpp"
+#include "kvscope/models/fields.hpp"
+#include "kvscope/models/timing.hpp"
+
+namespace kvscope::gui {
+
+namespace {
+QString qs(std::string_view s) { return QString::fromUtf8(s.data(), static_cast<qsizetype>(s.size())); }
+
+QTableWidget* make_table(QWidget* parent, const char* name, const QStringList& headers, const QString& tip) {
+  auto* t = new QTableWidget(parent);
+  t->setObjectName(name);
+  t->setColumnCount(static_cast<int>(headers.size()));
+  t->setHorizontalHeaderLabels(headers);
+  t->verticalHeader()->setVisible(false);
+  t->verticalHeader()->setDefaultSectionSize(20);
+  t->setEditTriggers(QAbstractItemView::NoEditTriggers);
+  t->setSelectionBehavior(QAbstractItemView::SelectRows);
+  t->setAlternatingRowColors(true);
+  t->horizontalHeader()->setStretchLastSection(true);
+  t->setToolTip(tip);
+  return t;
+}
+
+QTableWidgetItem* item(const QString& text, bool right = false) {
+  auto* i = new QTableWidgetItem(text);
+  if (right) i->setTextAlignment(Qt::AlignRight | Qt::AlignVCenter);
+  return i;
+}
+
+// The figures compared across pinned designs.
+const char* const kPinFields[] = {"n_kv_heads",  "head_dim",       "kv_layers",           "kv_bytes_per_token",
+                                  "kv_cache_bytes", "max_batch",    "max_context",         "tpot_s",
+                                  "decode_tokens_per_s", "ttft_s",  "max_throughput_tokens_per_s", "max_throughput_batch",
+                                  "ppl_delta",   "val_ppl"};
+}  // namespace
+
+DetailsPanel::DetailsPanel(DesignModel* model, QWidget* parent) : QWidget(parent), model_(model) {
+  setObjectName("details_panel");
+  auto* v = new QVBoxLayout(this);
+  v->setContentsMargins(4, 4, 4, 4);
+  header_ = new QLabel(this);
+  header_->setObjectName("details_header");
+  header_->setWordWrap(true);
+  header_->setTextFormat(Qt::RichText);
+  v->addWidget(header_);
+
+  auto* split = new QSplitter(Qt::Vertical, this);
+  figures_ = make_table(split, "figures_table", {tr("figure"), tr("value")},
+                        tr("Every output field of `kvscope eval` for the current design (hover a row for its meaning)."));
+  split->addWidget(figures_);
+
+  auto* opsbox = new QWidget(split);
+  auto* ov = new QVBoxLayout(opsbox);
+  ov->setContentsMargins(0, 0, 0, 0);
+  auto* orow = new QHBoxLayout;
+  auto* ol = new QLabel(tr("Per-op &breakdown of the"), opsbox);
+  phase_ = new QComboBox(opsbox);
+  phase_->setObjectName("ops_phase");
+  phase_->addItem(tr("decode step"));
+  phase_->addItem(tr("prefill"));
+  phase_->setToolTip(tr("Which phase the per-op table shows."));
+  ol->setBuddy(phase_);
+  orow->addWidget(ol);
+  orow->addWidget(phase_);
+  orow->addStretch(1);
+  ov->addLayout(orow);
+  ops_ = make_table(opsbox, "ops_table", {tr("op"), tr("time"), tr("share"), tr("HBM bytes"), tr("FLOPs"), tr("bound")},
+                    tr("Each operation class of the phase: modelled time, its share, HBM bytes, FLOPs and which "
+                       "roofline term bounds it."));
+  ov->addWidget(ops_);
+  split->addWidget(opsbox);
+
+  auto* pinbox = new QWidget(split);
+  auto* pv = new QVBoxLayout(pinbox);
+  pv->setContentsMargins(0, 0, 0, 0);
+  auto* prow = new QHBoxLayout;
+  auto* pin = new QPushButton(tr("&Pin current"), pinbox);
+  pin->setObjectName("pin_button");
+  pin->setToolTip(tr("Keep the current design for comparison (Ctrl+P). Pinned designs also appear in the throughput view."));
+  auto* unpin = new QPushButton(tr("&Unpin"), pinbox);
+  unpin->setObjectName("unpin_button");
+  unpin->setToolTip(tr("Remove the pinned design whose column is selected."));
+  auto* clear = new QPushButton(tr("Clear pins"), pinbox);
+  clear->setObjectName("clear_pins_button");
+  clear->setToolTip(tr("Remove every pinned design."));
+  prow->addWidget(pin);
+  prow->addWidget(unpin);
+  prow->addWidget(clear);
+  prow->addStretch(1);
+  pv->addLayout(prow);
+  pins_ = make_table(pinbox, "pins_table", {tr("figure")}, tr("The current design next to the pinned ones."));
+  pins_->setSelectionBehavior(QAbstractItemView::SelectColumns);
+  pv->addWidget(pins_);
+  split->addWidget(pinbox);
+  split->setStretchFactor(0, 3);
+  split->setStretchFactor(1, 2);
+  split->setStretchFactor(2, 2);
+  v->addWidget(split, 1);
+
+  connect(pin, &QPushButton::clicked, model_, &DesignModel::pinCurrent);
+  connect(unpin, &QPushButton::clicked, this, [this] {
+    const int c = pins_->currentColumn();
+    if (c >= 2) model_->unpin(c - 2);
+  });
+  connect(clear, &QPushButton::clicked, model_, &DesignModel::clearPins);
+  connect(phase_, &QComboBox::currentIndexChanged, this, &DetailsPanel::refreshOps);
+  connect(model_, &DesignModel::evaluated, this, &DetailsPanel::refresh);
+  connect(model_, &DesignModel::pinsChanged, this, &DetailsPanel::refreshPins);
+  refresh();
+}
+
+void DetailsPanel::refresh() {
+  auto d = model_->current();
+  if (!d) return;
+  const auto& a = d->design.arch;
+  const auto& acc = d->facts.accuracy;
+  const auto& m = d->eval.memory;
+  QString h = QStringLiteral("<b>%1</b> — %2, %3 K/V, %4<br>on %5 (%6)<br>")
+                  .arg(QString::fromStdString(a.name.empty() ? a.id : a.name).toHtmlEscaped(),
+                       QString::fromStdString(variant_name(a)), QString::fromStdString(to_string(a.kv_dtype)),
+                       QString::fromStdString(sharing_label(a)), QString::fromStdString(d->design.gpu.name).toHtmlEscaped(),
+                       QString::fromStdString(timing_params_origin(d->design.gpu)).toHtmlEscaped());
+  h += m.feasible ? QStringLiteral("<span style='color:#1b7837'>fits: %1 of %2</span>")
+                        .arg(format_bytes(m.total_bytes), format_bytes(m.capacity_bytes))
+                  : QStringLiteral("<span style='color:#b00020'>%1</span>").arg(QString::fromStdString(m.reason).toHtmlEscaped());
+  h += QStringLiteral("<br>accuracy: %1 — %2").arg(models::to_string(acc.val_ppl_kind), QString::fromUtf8(acc.source).toHtmlEscaped());
+  if (*acc.caveat) h += QStringLiteral("<br><i>%1</i>").arg(QString::fromUtf8(acc.caveat).toHtmlEscaped());
+  if (!model_->valid()) h = "<span style='color:#b00020'>" + tr("inputs invalid; showing the last valid design") + "</span><br>" + h;
+  header_->setText(h);
+
+  const models::PointResult p = d->point();
+  const auto& fields = models::fields();
+  figures_->setRowCount(static_cast<int>(fields.size()));
+  for (std::size_t i = 0; i < fields.size(); ++i) {
+    const auto& f = fields[i];
+    auto* n = item(qs(f.name));
+    n->setToolTip(qs(f.help));
+    figures_->setItem(static_cast<int>(i), 0, n);
+    auto* val = item(format_value(f.get(p), f.unit), true);
+    val->setToolTip(QString::number(f.get(p), 'g', 10) + " " + qs(f.unit));
+    figures_->setItem(static_cast<int>(i), 1, val);
+  }
+  figures_->resizeColumnToContents(0);
+  figures_->horizontalHeader()->setSectionResizeMode(1, QHeaderView::Stretch);
+  refreshOps();
+  refreshPins();
+}
+
+void DetailsPanel::refreshOps() {
+  auto d = model_->current();
+  if (!d) return;
+  const models::PhaseCost& ph = phase_->currentIndex() == 1 ? d->eval.prefill : d->eval.decode;
+  ops_->setRowCount(0);
+  for (int i = 0; i < models::kOpCount; ++i) {
+    const auto& c = ph.ops[static_cast<std::size_t>(i)];
+    if (c.kernels == 0) continue;
+    const int r = ops_->rowCount();
+    ops_->insertRow(r);
+    ops_->setItem(r, 0, item(models::op_name(static_cast<models::Op>(i))));
+    ops_->setItem(r, 1, item(format_time(c.time_s), true));
+    ops_->setItem(r, 2, item(QString::number(100 * c.time_s / ph.time_s, 'f', 1) + " %", true));
+    ops_->setItem(r, 3, item(format_bytes(c.bytes), true));
+    ops_->setItem(r, 4, item(format_count(c.flops), true));
+    ops_->setItem(r, 5, item(c.compute_bound() ? tr("compute") : tr("memory")));
+  }
+  const int r = ops_->rowCount();
+  ops_->insertRow(r);
+  ops_->setItem(r, 0, item(tr("total")));
+  ops_->setItem(r, 1, item(format_time(ph.time_s), true));
+  ops_->setItem(r, 2, item("100 %", true));
+  ops_->setItem(r, 3, item(format_bytes(ph.bytes), true));
+  ops_->setItem(r, 4, item(format_count(ph.flops), true));
+  ops_->setItem(r, 5, item(QString()));
+  for (int c = 0; c < ops_->columnCount(); ++c) ops_->item(r, c)->setFont([] {
+      QFont f;
+      f.setBold(true);
+      return f;
+    }());
+  ops_->resizeColumnsToContents();
+}
+
+void DetailsPanel::refreshPins() {
+  auto cur = model_->current();
+  const auto& pins = model_->pins();
+  QStringList headers = {tr("figure"), tr("current")};
+  for (std::size_t i = 0; i < pins.size(); ++i) headers << tr("pin %1").arg(i + 1);
+  pins_->setColumnCount(static_cast<int>(headers.size()));
+  pins_->setHorizontalHeaderLabels(headers);
+  const int nf = static_cast<int>(std::size(kPinFields));
+  pins_->setRowCount(nf + 1);
+  pins_->setItem(0, 0, item(tr("configuration")));
+  auto column = [&](int col, const DesignPoint* d) {
+    if (!d) return;
+    auto* lab = item(d->label());
+    lab->setToolTip(d->label());
+    pins_->setItem(0, col, lab);
+    const models::PointResult p = d->point();
+    for (int r = 0; r < nf; ++r) {
+      const models::Field* f = models::find_field(kPinFields[r]);
+      pins_->setItem(r + 1, col, item(f ? format_value(f->get(p), f->unit) : QString(), true));
+    }
+  };
+  for (int r = 0; r < nf; ++r) {
+    auto* n = item(kPinFields[r]);
+    if (const models::Field* f = models::find_field(kPinFields[r])) n->setToolTip(qs(f->help));
+    pins_->setItem(r + 1, 0, n);
+  }
+  column(1, cur.get());
+  for (std::size_t i = 0; i < pins.size(); ++i) column(static_cast<int>(i) + 2, pins[i].point.get());
+  pins_->resizeColumnsToContents();
+}
+
+}  // namespace kvscope::gui

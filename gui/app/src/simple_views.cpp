@@ -1,0 +1,94 @@
+#include "simple_views.hpp"
+
+#include <QCheckBox>
+#include <QComboBox>
+#include <QHBoxLayout>
+#include <QLabel>
+#include <QVBoxLayout>
+
+#include "chart_panel.hpp"
+#include "design_model.hpp"
+#include "view_specs.hpp"
+
+namespace kvscope::gui {
+
+DesignView::DesignView(DesignModel* model, QWidget* parent) : QWidget(parent), model_(model) {
+  auto* v = new QVBoxLayout(this);
+  v->setContentsMargins(4, 4, 4, 4);
+  controls_ = new QHBoxLayout;
+  v->addLayout(controls_);
+  chart_ = new ChartPanel(this);
+  v->addWidget(chart_, 1);
+}
+
+MemoryView::MemoryView(DesignModel* model, QWidget* parent) : DesignView(model, parent) {
+  setObjectName("memory_view");
+  axis_ = new QComboBox(this);
+  axis_->setObjectName("memory_axis");
+  axis_->addItem(tr("as batch grows (at the workload's context)"), 0);
+  axis_->addItem(tr("as context grows (at the workload's batch)"), 1);
+  axis_->setToolTip(tr("Which workload dimension grows along the horizontal axis."));
+  auto* l = new QLabel(tr("&Memory"), this);
+  l->setBuddy(axis_);
+  controls_->addWidget(l);
+  controls_->addWidget(axis_);
+  controls_->addStretch(1);
+  connect(axis_, &QComboBox::currentIndexChanged, this, &MemoryView::refresh);
+}
+
+void MemoryView::refresh() {
+  if (auto d = model_->current()) chart_->setSpec(memory_spec(*d, axis_->currentIndex() == 1));
+}
+
+ThroughputView::ThroughputView(DesignModel* model, QWidget* parent) : DesignView(model, parent) {
+  setObjectName("throughput_view");
+  compare_cla_ = new QCheckBox(tr("compare &CLA factors of the current design"), this);
+  compare_cla_->setObjectName("compare_cla");
+  compare_cla_->setChecked(true);
+  compare_cla_->setToolTip(tr("Add the current design with CLA 1, 2, 3, 4 as extra lines: CLA's smaller cache admits a "
+                              "larger batch, which is where its capacity gain becomes tokens/s. Pin designs "
+                              "(Ctrl+P) to add them too."));
+  controls_->addWidget(compare_cla_);
+  controls_->addStretch(1);
+  connect(compare_cla_, &QCheckBox::toggled, this, &ThroughputView::refresh);
+}
+
+void ThroughputView::refresh() {
+  if (!model_->current()) return;
+  chart_->setSpec(throughput_spec(throughput_lines(model_->current(), model_->pins(), compare_cla_->isChecked())));
+}
+
+RooflineView::RooflineView(DesignModel* model, QWidget* parent) : DesignView(model, parent) {
+  setObjectName("roofline_view");
+  phase_ = new QComboBox(this);
+  phase_->setObjectName("roofline_phase");
+  phase_->addItem(tr("decode step"), 0);
+  phase_->addItem(tr("prefill"), 1);
+  phase_->setToolTip(tr("Which phase's operations to place on the roofline."));
+  auto* l = new QLabel(tr("&Phase"), this);
+  l->setBuddy(phase_);
+  controls_->addWidget(l);
+  controls_->addWidget(phase_);
+  controls_->addStretch(1);
+  connect(phase_, &QComboBox::currentIndexChanged, this, &RooflineView::refresh);
+}
+
+void RooflineView::refresh() {
+  if (auto d = model_->current()) chart_->setSpec(roofline_spec(*d, phase_->currentIndex() == 1));
+}
+
+PaperView::PaperView(DesignModel* model, QWidget* parent) : DesignView(model, parent) {
+  setObjectName("paper_view");
+  auto* l = new QLabel(tr("Validation perplexity of the CLA paper's 1B models (bundled data/paper). The current design is "
+                          "starred when it is a paper shape (model cla-paper-1b)."),
+                       this);
+  l->setWordWrap(true);
+  controls_->addWidget(l, 1);
+}
+
+void PaperView::refresh() {
+  auto d = model_->current();
+  chart_->setSpec(paper_spec(d.get()));
+}
+
+}  // namespace kvscope::gui

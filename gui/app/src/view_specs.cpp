@@ -1,0 +1,291 @@
+#include "view_specs.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <set>
+
+#include "kvscope/core/design.hpp"
+#include "kvscope/core/error.hpp"
+#include "kvscope/core/loaders.hpp"
+#include "kvscope/models/accuracy.hpp"
+#include "kvscope/models/fields.hpp"
+#include "kvscope/models/memory.hpp"
+#include "kvscope/models/timing.hpp"
+
+namespace kvscope::gui {
+
+namespace {
+
+plot::Axis field_axis(std::string_view name, bool log) {
+  plot::Axis a;
+  a.title = std::string(name);
+  if (const models::Field* f = models::find_field(name)) {
+    if (f->unit != "bool") a.unit = std::string(f->unit);
+  }
+  a.scale = log ? plot::Scale::log10 : plot::Scale::linear;
+  return a;
+}
+
+std::string workload_text(const Workload& w) {
+  return "batch " + std::to_string(w.batch) + ", context " + std::to_string(w.context) + ", tp " + std::to_string(w.tp);
+}
+
+}  // namespace
+
+Sense default_sense(std::string_view f) {
+  for (std::string_view m : {"tokens_per_s", "max_batch", "max_context", "feasible", "bandwidth", "l2_saved"}) {
+    if (f.find(m) != std::string_view::npos) return Sense::maximize;
+  }
+  return Sense::minimize;
+}
+
+ParetoPlot pareto_plot(const SweepData& data, const ParetoChoice& c, const DesignPoint* current) {
+  ParetoPlot out;
+  const int cx = field_column(c.x_field), cy = field_column(c.y_field), cf = field_column("feasible");
+  if (cx < 0 || cy < 0) throw InputError("pareto", "axis", "a field of the registry", c.x_field + " / " + c.y_field);
+  plot::ParetoData pd;
+  std::vector<double> keys;
+  const std::size_t n = data.rows();
+  out.rows.reserve(n);
+  pd.all_x.reserve(n);
+  pd.all_y.reserve(n);
+  for (std::size_t r = 0; r < n; ++r) {
+    const double x = data.value(r, static_cast<std::size_t>(cx)), y = data.value(r, static_cast<std::size_t>(cy));
+    const bool ok = std::isfinite(x) && std::isfinite(y) && (!c.x_log || x > 0) && (!c.y_log || y > 0) &&
+                    (!c.feasible_only || cf < 0 || data.value(r, static_cast<std::size_t>(cf)) != 0);
+    if (!ok) {
+      ++out.hidden;
+      continue;
+    }
+    out.rows.push_back(r);
+    pd.all_x.push_back(x);
+    pd.all_y.push_back(y);
+    keys.push_back(x);
+    keys.push_back(y);
+  }
+  const Sense senses[2] = {c.x_sense, c.y_sense};
+  std::vector<std::size_t> front = pareto_front(keys, senses);
+  std::sort(front.begin(), front.end(), [&](std::size_t a, std::size_t b) {
+    return pd.all_x[a] != pd.all_x[b] ? pd.all_x[a] < pd.all_x[b] : pd.all_y[a] < pd.all_y[b];
+  });
+  for (std::size_t i : front) {
+    out.frontier_rows.push_back(out.rows[i]);
+    pd.frontier_x.push_back(pd.all_x[i]);
+    pd.frontier_y.push_back(pd.all_y[i]);
+    pd.frontier_labels.push_back(data.configuration(out.rows[i]).toStdString());
+  }
+  pd.label_frontier = false;
+  if (current) {
+    const models::PointResult p = current->point();
+    const double x = models::find_field(c.x_field)->get(p), y = models::find_field(c.y_field)->get(p);
+    if (std::isfinite(x) && std::isfinite(y) && (!c.x_log || x > 0) && (!c.y_log || y > 0)) pd.current = plot::Point{x, y};
+  }
+  pd.all_name = "swept designs (" + std::to_string(out.rows.size()) + ")";
+  pd.frontier_name = "Pareto frontier (" + std::to_string(front.size()) + ")";
+  pd.current_label = "current";
+  const auto sense = [](Sense s) { return s == Sense::minimize ? "min" : "max"; };
+  std::string sub = std::to_string(data.evaluated) + " points evaluated in " +
+                    std::to_string(static_cast<int>(std::lround(data.elapsed_s * 1000))) + " ms";
+  if (data.skipped) sub += ", " + std::to_string(data.skipped) + " invalid combinations skipped";
+  if (out.hidden) sub += ", " + std::to_string(out.hidden) + " not drawn (out of memory or n/a)";
+  out.spec = plot::pareto_chart(pd, field_axis(c.x_field, c.x_log), field_axis(c.y_field, c.y_log),
+                                "Design space: " + c.x_field + " (" + sense(c.x_sense) + ") vs " + c.y_field + " (" +
+                                    sense(c.y_sense) + ")",
+                                sub);
+  out.spec.non_positive_on_log = plot::NonPositive::drop;
+  return out;
+}
+
+plot::ChartSpec memory_spec(const DesignPoint& d, bool vs_context) {
+  const auto& m = d.eval.memory;
+  Workload w = d.design.workload;
+  std::vector<double> xs;
+  if (vs_context) {
+    const double hi = m.max_context >= models::kUnboundedContext
+                          ? std::max<double>(4.0 * static_cast<double>(w.context), 262144.0)
+                          : std::clamp(2.0 * static_cast<double>(m.max_context), 4096.0, 1e8);
+    for (int i = 0; i <= 80; ++i) xs.push_back(std::max(1.0, std::round(hi * i / 80.0)));
+  } else {
+    const double hi = std::max(8.0, 2.0 * static_cast<double>(std::max<std::int64_t>(m.max_batch, 1)));
+    for (int i = 0; i <= 80; ++i) xs.push_back(std::max(1.0, std::round(hi * i / 80.0)));
+  }
+  xs.erase(std::unique(xs.begin(), xs.end()), xs.end());
+  plot::MemoryChartData md;
+  md.x = xs;
+  plot::MemoryStack weights{"weights", {}}, kv{"K/V cache", {}}, ws{"workspace + reserve", {}};
+  for (double x : xs) {
+    if (vs_context) w.context = static_cast<std::int64_t>(x);
+    else w.batch = static_cast<std::int64_t>(x);
+    const models::MemoryResult r = models::evaluate_memory(d.profile, d.design.gpu, w);
+    weights.y.push_back(r.weight_bytes / 1e9);
+    kv.y.push_back(r.kv_cache_bytes / 1e9);
+    ws.y.push_back((r.workspace_bytes + r.reserve_bytes) / 1e9);
+  }
+  md.stacks = {weights, kv, ws};
+  md.capacity = m.capacity_bytes / 1e9;
+  md.capacity_label = d.design.gpu.id + " capacity";
+  if (vs_context) {
+    if (m.max_context < models::kUnboundedContext && m.max_context > 0) md.run_out_x = static_cast<double>(m.max_context);
+    md.run_out_label = "max context";
+  } else if (m.max_batch > 0) {
+    md.run_out_x = static_cast<double>(m.max_batch);
+    md.run_out_label = "max batch";
+  }
+  plot::Axis x{vs_context ? "context" : "batch", vs_context ? "positions" : "", plot::Scale::linear, 0.0, xs.back(), false};
+  plot::Axis y{"memory per GPU", "GB", plot::Scale::linear, {}, {}, true};
+  const std::string at = vs_context ? "batch " + std::to_string(w.batch) : "context " + std::to_string(w.context);
+  return plot::memory_chart(md, x, y, "Memory: " + d.label().toStdString(),
+                            "at " + at + ", tp " + std::to_string(w.tp) + "; " + d.design.gpu.name);
+}
+
+std::vector<ThroughputLine> throughput_lines(const std::shared_ptr<const DesignPoint>& current,
+                                             const std::vector<DesignModel::Pin>& pins, bool compare_cla) {
+  std::vector<ThroughputLine> out;
+  if (current) out.push_back({"current: " + current->label(), current});
+  for (const auto& p : pins) out.push_back({"pinned: " + p.label, p.point});
+  if (compare_cla && current) {
+    const int own = cla_factor_of(current->design.arch);
+    for (int c : {1, 2, 3, 4}) {
+      if (c == own || c > current->design.arch.n_layers) continue;
+      Scenario s = current->scenario;
+      s.values.erase("kv_producers");
+      s.values.erase("variant");
+      s.values["cla"] = std::to_string(c);
+      try {
+        auto pt = evaluate_scenario(s);
+        out.push_back({QStringLiteral("CLA%1 of current").arg(c), pt});
+      } catch (const Error&) {
+      }
+    }
+  }
+  return out;
+}
+
+plot::ChartSpec throughput_spec(const std::vector<ThroughputLine>& lines) {
+  std::vector<plot::NamedLine> nl;
+  std::string ctx;
+  for (const auto& l : lines) {
+    const DesignPoint& d = *l.point;
+    plot::NamedLine line;
+    line.name = l.name.toStdString();
+    const std::int64_t maxb = d.eval.memory.max_batch;
+    if (ctx.empty()) ctx = "context " + std::to_string(d.design.workload.context);
+    if (maxb < 1) {
+      line.name += " (does not fit)";
+      nl.push_back(line);
+      continue;
+    }
+    std::vector<std::int64_t> bs;
+    for (std::int64_t b = 1; b < maxb; b *= 2) bs.push_back(b);
+    bs.push_back(maxb);
+    for (std::int64_t b : bs) {
+      Workload w = d.design.workload;
+      w.batch = b;
+      const models::Evaluation e = models::evaluate(d.profile, d.design.gpu, d.params, w);
+      line.x.push_back(static_cast<double>(b));
+      line.y.push_back(e.decode_tokens_per_s);
+      line.labels.push_back(b == maxb ? "max B=" + std::to_string(b) : std::string());
+    }
+    nl.push_back(line);
+  }
+  plot::Axis x{"batch", "", plot::Scale::log10, {}, {}, false};
+  plot::Axis y{"decode throughput", "tokens/s", plot::Scale::log10, {}, {}, false};
+  return plot::lines_chart(nl, x, y, "Decode throughput vs batch (lines end where memory runs out)",
+                           ctx + "; CLA's smaller cache admits larger batches");
+}
+
+plot::ChartSpec roofline_spec(const DesignPoint& d, bool prefill) {
+  const models::PhaseCost& ph = prefill ? d.eval.prefill : d.eval.decode;
+  std::vector<plot::RooflineOp> ops;
+  for (int i = 0; i < models::kOpCount; ++i) {
+    const models::OpCost& c = ph.ops[static_cast<std::size_t>(i)];
+    if (c.kernels == 0 || c.bytes <= 0 || c.flops <= 0 || c.time_s <= 0) continue;
+    ops.push_back({models::op_name(static_cast<models::Op>(i)), c.flops / c.bytes, c.flops / c.time_s});
+  }
+  plot::RooflineCeilings ceil;
+  ceil.peak_flops_per_s = d.design.gpu.bf16_flops;
+  ceil.hbm_bytes_per_s = d.params.hbm_read_Bps;
+  if (d.params.l2_read_Bps > 0) ceil.l2_bytes_per_s = d.params.l2_read_Bps;
+  ceil.peak_name = "bf16 dense peak";
+  ceil.hbm_name = "HBM read";
+  ceil.l2_name = "L2 read";
+  if (ops.empty()) ops.push_back({"(no ops)", 1.0, 1.0});
+  return plot::roofline_chart(ops, ceil,
+                              std::string(prefill ? "Prefill" : "Decode step") + " roofline: " + d.label().toStdString(),
+                              d.design.gpu.name + " — timing parameters: " + timing_params_origin(d.design.gpu) + "; " +
+                                  workload_text(d.design.workload));
+}
+
+plot::ChartSpec paper_spec(const DesignPoint* current) {
+  const models::AccuracyModel& acc = models::AccuracyModel::bundled();
+  plot::Series measured{"measured (Table 1)", plot::SeriesStyle::points, {}, {}, {}, true, {}, {}};
+  std::vector<double> keys;
+  std::set<std::string> measured_names;
+  for (const auto& r : acc.rows()) {
+    if (r.model_size != "1B" || !r.design_space || !std::isfinite(r.val_ppl)) continue;
+    measured.x.push_back(r.kv_bytes_per_token);
+    measured.y.push_back(r.val_ppl);
+    measured.labels.push_back(r.config);
+    measured_names.insert(r.config);
+    keys.push_back(r.kv_bytes_per_token);
+    keys.push_back(r.val_ppl);
+  }
+  const Sense senses[2] = {Sense::minimize, Sense::minimize};
+  std::vector<std::size_t> front = pareto_front(keys, senses);
+  plot::Series frontier{"measured frontier", plot::SeriesStyle::frontier, {}, {}, {}, false, {}, {}};
+  for (std::size_t i : front) {
+    frontier.x.push_back(measured.x[i]);
+    frontier.y.push_back(measured.y[i]);
+  }
+  // The fit's estimates for shapes the paper did not train (uniform sharing of the 1B base).
+  plot::Series estimated{"estimated by the fit (not trained)", plot::SeriesStyle::faded_points, {}, {}, {}, false, {}, {}};
+  try {
+    const Architecture base = load_architecture("cla-paper-1b");
+    GpuSpec gpu = load_gpu("h100-sxm");
+    for (int h : {64, 128, 256, 512}) {
+      const int q = static_cast<int>(base.d_model / h);
+      for (int kv = q; kv >= 1; --kv) {
+        if (q % kv) continue;
+        const std::string mech = kv == q ? "MHA" : kv == 1 ? "MQA" : "GQA" + std::to_string(kv);
+        for (int c : {1, 2, 3, 4}) {
+          const std::string v = "H" + std::to_string(h) + "-" + mech + (c > 1 ? "-CLA" + std::to_string(c) : "");
+          if (measured_names.count(v)) continue;
+          ArchOverrides o;
+          o.variant = v;
+          try {
+            const Architecture a = apply_overrides(base, o, "paper view");
+            const models::AccuracyEstimate e = acc.estimate(a);
+            if (e.val_ppl_kind != models::AccuracyKind::estimated || !std::isfinite(e.val_ppl)) continue;
+            const models::ArchProfile p = models::make_profile(a, 1);
+            const models::MemoryResult m = models::evaluate_memory(p, gpu, Workload{});
+            estimated.x.push_back(m.kv_bytes_per_token);
+            estimated.y.push_back(e.val_ppl);
+          } catch (const Error&) {
+          }
+        }
+      }
+    }
+  } catch (const Error&) {
+  }
+  plot::ChartSpec spec;
+  spec.title = "CLA paper, 1B design space: validation perplexity vs K/V bytes per token";
+  spec.subtitle = "Brandon et al. 2024 (arXiv 2405.12981) Table 1; estimates from kvscope's fit (" +
+                  std::to_string(acc.fit_points()) + " points, rms " + std::to_string(acc.fit_rms()).substr(0, 5) + ")";
+  spec.x = {"K/V bytes per token", "B", plot::Scale::log10, {}, {}, false};
+  spec.y = {"validation perplexity", "", plot::Scale::linear, {}, {}, false};
+  if (!estimated.x.empty()) spec.series.push_back(estimated);
+  spec.series.push_back(frontier);
+  spec.series.push_back(measured);
+  if (current) {
+    const auto& a = current->facts.accuracy;
+    if (std::isfinite(a.val_ppl) && current->eval.memory.kv_bytes_per_token > 0) {
+      plot::Series cur{std::string("current (") + models::to_string(a.val_ppl_kind) + ")", plot::SeriesStyle::current,
+                       {current->eval.memory.kv_bytes_per_token}, {a.val_ppl}, {}, false, {}, {}};
+      spec.series.push_back(cur);
+    }
+  }
+  spec.footnote = "measured: the paper's trained models; estimated: ppl = c0 + c1 x1 + c2 x1^2 + c3 x2 fitted to Table 1";
+  return spec;
+}
+
+}  // namespace kvscope::gui
