@@ -390,6 +390,7 @@ std::vector<E2ePoint> e2e_points(const KvbenchResults& r) {
     e.workload.context = p.has("context") ? static_cast<std::int64_t>(p.num("context", where)) : 1;
     e.workload.prompt = p.has("prompt") ? std::max<std::int64_t>(1, static_cast<std::int64_t>(p.num("prompt", where))) : 1;
     e.workload.runtime = p.has("runtime") ? parse_runtime(p.str("runtime", where), where) : Runtime::graph;
+    validate(e.workload, where);  // batch 0 / negative / huge context: an error, not a NaN prediction
     e.measured_s = p.median_s;
     e.kernels = p.has("kernels_per_step") ? p.num("kernels_per_step", where) : 0;
     e.label = e.phase == "decode" ? fmt::format("{} decode B={} S={}", a.id, e.workload.batch, e.workload.context)
