@@ -2,7 +2,11 @@
 
 #include <fmt/format.h>
 
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <cstdlib>
 
 #include "kvscope/core/error.hpp"
 
@@ -22,6 +26,12 @@ std::string field_title(const models::Field& f) {
 #ifdef KVSCOPE_WITH_PLOT
 namespace {
 void render(const std::string& path, plot::ChartSpec spec) {
+  // Qt warns on every start without a runtime dir (CI, containers); give it a private one.
+  if (!std::getenv("XDG_RUNTIME_DIR")) {
+    const std::string dir = fmt::format("/tmp/kvscope-runtime-{}", static_cast<long>(::getuid()));
+    ::mkdir(dir.c_str(), 0700);
+    ::setenv("XDG_RUNTIME_DIR", dir.c_str(), 0);
+  }
   try {
     plot::OffscreenApp app;
     plot::render_to_file(spec, path);

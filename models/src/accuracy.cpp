@@ -17,7 +17,7 @@ namespace {
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 constexpr const char* kTable1 = "CLA paper arXiv v1 Table 1 (1B, LR 3e-4), measured";
 constexpr const char* kTable56 = "CLA paper arXiv v1 Tables 5+6 (3B, tuned LR), measured";
-constexpr const char* kFit1B = "estimated: fit on CLA paper 1B Table 1 uniform rows (ppl = c0 + c1 x1 + c2 x1^2 + c3 x2)";
+constexpr const char* kFit1B = "estimated: fit on CLA paper 1B Table 1 uniform rows (ppl = c0 + c1 x1^2 + c2 x2)";
 constexpr const char* kFitRel = "estimated: CLA paper 1B fit applied relatively (vs. same model, MHA, no sharing)";
 
 double features_x1(const Architecture& a) {
@@ -102,17 +102,17 @@ AccuracyModel::AccuracyModel(std::vector<PaperRow> rows) : rows_(std::move(rows)
     // The paper's rule n_q * d_head = d_model (2048) defines x1 from the per-layer K/V width.
     const double x1 = std::log2(2.0 * r.n_kv_heads * r.head_dim / (2.0 * 2048.0));
     const double x2 = std::log2(static_cast<double>(r.n_layers) / r.kv_layers);
-    x.insert(x.end(), {1.0, x1, x1 * x1, x2});
+    x.insert(x.end(), {1.0, x1 * x1, x2});
     y.push_back(r.val_ppl);
     x1_min_ = std::min(x1_min_, x1);
     x1_max_ = std::max(x1_max_, x1);
     x2_max_ = std::max(x2_max_, x2);
   }
   n_fit_ = static_cast<int>(y.size());
-  coef_ = linear_least_squares(x, y, 4);
+  coef_ = linear_least_squares(x, y, 3);
   double ss = 0;
   for (std::size_t i = 0; i < y.size(); ++i) {
-    const double e = y[i] - predict(x[i * 4 + 1], x[i * 4 + 3]);
+    const double e = y[i] - (coef_[0] + coef_[1] * x[i * 3 + 1] + coef_[2] * x[i * 3 + 2]);
     ss += e * e;
     max_abs_ = std::max(max_abs_, std::abs(e));
   }
@@ -120,7 +120,7 @@ AccuracyModel::AccuracyModel(std::vector<PaperRow> rows) : rows_(std::move(rows)
 }
 
 double AccuracyModel::predict(double x1, double x2) const {
-  return coef_[0] + coef_[1] * x1 + coef_[2] * x1 * x1 + coef_[3] * x2;
+  return coef_[0] + coef_[1] * x1 * x1 + coef_[2] * x2;
 }
 
 const PaperRow* AccuracyModel::find_measured(const Architecture& a) const {

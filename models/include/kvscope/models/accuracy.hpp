@@ -4,7 +4,8 @@
 // trained, the measured validation perplexity is returned, labelled `measured` with its table.
 // Otherwise an estimate from a least-squares fit on the paper's 1B design-space points (Table 1,
 // uniform sharing only), labelled `estimated`:
-//   ppl = c0 + c1 x1 + c2 x1^2 + c3 x2,
+//   ppl = c0 + c1 x1^2 + c2 x2   (no linear x1 term, so removing K/V width never *improves*
+//   the estimate: the quadratic's vertex sits at MHA),
 //   x1 = log2(K/V elements per token per storing layer / (2 d_model))  (0 for MHA with
 //        n_q head_dim = d_model; -4 for MQA at head_dim 128 in the 1B model),
 //   x2 = log2(n_layers / storing layers)                             (1 for CLA2).
