@@ -35,9 +35,10 @@ Items gpu_items() {
   Items items;
   try {
     for (const GpuSpec& g : list_gpu_presets()) {
-      const bool cal = g.calibration.has_value();
-      items.append({QString::fromStdString(g.id) + (cal ? QStringLiteral("  ✓ calibrated") : QStringLiteral("  (datasheet defaults)")),
-                    QString::fromStdString(g.id)});
+      const QString mark = !g.calibration              ? QStringLiteral("  (datasheet defaults)")
+                           : g.calibration->borrowed ? QStringLiteral("  ≈ borrowed calibration")
+                                                     : QStringLiteral("  ✓ calibrated");
+      items.append({QString::fromStdString(g.id) + mark, QString::fromStdString(g.id)});
     }
   } catch (const Error&) {
   }

@@ -97,9 +97,9 @@ void SweepModel::resetAxes() {
 
 void SweepModel::setAxis(const QString& name, const QString& text) {
   const std::string n = name.toStdString(), t = text.trimmed().toStdString();
+  user_set_[n] = true;
   if (axes_[n] == t) return;
   axes_[n] = t;
-  user_set_[n] = true;
   validateAxes();
   emit axesChanged();
   schedule();
