@@ -153,9 +153,13 @@ void run_explore(const ExploreOptions& o) {
 
   // 3. Throughput vs. batch per configuration: where CLA's capacity gain becomes tokens/s.
   LinesPlot p3;
-  for (auto& [name, line] : lines) {
-    if (name.find("CLA3") != std::string::npos) continue;  // keep the chart readable
-    p3.lines.push_back({name, line.x, line.y});
+  // Keep the chart readable: MHA, the model's own K/V heads and MQA, each with CLA 1, 2 and 4.
+  for (const auto& p : r1.points) {
+    const auto& a = *p.arch;
+    const bool heads = a.n_kv_heads == base.n_q_heads || a.n_kv_heads == base.n_kv_heads || a.n_kv_heads == 1;
+    const bool cla = a.cla_factor == 1 || a.cla_factor == 2 || a.cla_factor == 4;
+    auto it = lines.find(short_name(a));
+    if (heads && cla && it != lines.end()) p3.lines.push_back({it->first, it->second.x, it->second.y});
   }
   p3.x_title = "batch";
   p3.x_log = true;
