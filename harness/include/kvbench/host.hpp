@@ -100,8 +100,8 @@ double kv_bytes(const AttnShape& a);  // B S 2 H_kv d e
 Traffic decode_attention_traffic(const AttnShape& a);
 // The KV-read-only variant: reads KV and Q, writes the split partials' checksum only.
 Traffic kv_read_traffic(const AttnShape& a);
-// Split count: enough CTAs to fill ctas_per_sm x SMs (at least 2 x SMs), at least min_keys keys per split,
-// at most max_splits. Throws on non-positive arguments.
+// Split-KV count: minimises wave quantisation, ceil(B H_kv s / (SMs ctas_per_sm)) / s, over s in
+// [1, min(max_splits, kv_len / min_keys)], taking the fewest splits within 5 % of the best. Throws on arguments < 1.
 std::int64_t choose_splits(std::int64_t batch, std::int64_t n_kv_heads, std::int64_t kv_len, int sm_count, int ctas_per_sm,
                            std::int64_t min_keys = 256, std::int64_t max_splits = 128);
 // Rotating buffer sets so that sets x bytes >= factor x L2 (FlashInfer's rule); at least 1.

@@ -111,6 +111,7 @@ struct Measured {
   std::vector<double> clocks_kHz;               // per accepted sample (NaN when unknown)
   int discarded_throttled = 0;
   int unknown_clock = 0;
+  double wall_s = 0;  // host wall time of the whole measurement (warm-up included)
   kvbench::StopReason reason = kvbench::StopReason::none;
   double clock_mean_kHz() const;
 };

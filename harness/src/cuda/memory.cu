@@ -131,7 +131,9 @@ void run_memory(Ctx& c) {
         }
         CK_LAUNCH();
       };
-      const Measured m = measure(c, work);
+      kvbench::StopRule rule = c.rule;
+      rule.max_samples = 100;
+      const Measured m = measure(c, work, {}, 2, &rule);
       // Spot check of the output (first and last 4 KiB of the written array) against the inputs.
       bool ok = true;
       if (k != kvbench::MemKernel::read) {
