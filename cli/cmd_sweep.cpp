@@ -164,8 +164,6 @@ void run_sweep(const SweepOptionsCli& o) {
   std::size_t shown = 0;
   Table table({"#", "configuration", "KV B/token", "KV cache", "max batch", "step", "tokens/s", "best tokens/s", "ppl Δ", "fits"},
               {true, false, true, true, true, true, true, true, true, false});
-  std::vector<models::PointResult> buffered;
-  std::vector<std::uint64_t> buffered_idx;
   bool first_json = true;
   if (format == Format::csv) out.write("# " + prov + "\n" + csv_header());
   if (format == Format::json) {
@@ -174,39 +172,42 @@ void run_sweep(const SweepOptionsCli& o) {
     h.pop_back();  // reopen the object to stream "points"
     out.write(h + ",\"points\":[\n");
   }
-  // Points arrive in index order, block by block; buffer until the result's tables exist.
+  // Rows are written as blocks arrive (in index order), so a sweep larger than memory streams
+  // to the file; only the table format keeps its first rows.
+  const models::SweepResult* names = nullptr;
   so.keep = models::KeepPoints::frontier;
+  so.on_start = [&](const models::SweepResult& r0) { names = &r0; };
+  std::uint64_t streamed = 0;
   so.sink = [&](std::span<const models::PointResult> pts, std::span<const std::uint64_t> idx) {
-    buffered.insert(buffered.end(), pts.begin(), pts.end());
-    buffered_idx.insert(buffered_idx.end(), idx.begin(), idx.end());
+    for (std::size_t i = 0; i < pts.size(); ++i) {
+      const auto& p = pts[i];
+      ++streamed;
+      if (format == Format::csv) {
+        out.write(csv_row(*names, idx[i], p));
+      } else if (format == Format::json) {
+        out.write(std::string(first_json ? "" : ",\n") + boost::json::serialize(point_entry(*names, idx[i], p)));
+        first_json = false;
+      } else if (shown < o.max_rows) {
+        const auto& a = p.arch->accuracy;
+        table.add({std::to_string(idx[i]), models::configuration_name(*names, p),
+                   fmt::format("{:.0f}", p.eval.memory.kv_bytes_per_token), human_bytes_short(p.eval.memory.kv_cache_bytes),
+                   std::to_string(p.eval.memory.max_batch), human_time(p.eval.decode_step_s),
+                   fmt::format("{:.4g}", p.eval.decode_tokens_per_s), fmt::format("{:.4g}", p.eval.max_throughput_tokens_per_s),
+                   std::isfinite(a.ppl_delta_pct) ? fmt::format("{:+.2f} %", a.ppl_delta_pct) : "n/a",
+                   p.eval.memory.feasible ? "yes" : "no"});
+        ++shown;
+      }
+    }
   };
   models::SweepResult r = models::explore(spec, so);
   end_progress(o);
-  for (std::size_t i = 0; i < buffered.size(); ++i) {
-    const auto& p = buffered[i];
-    if (format == Format::csv) {
-      out.write(csv_row(r, buffered_idx[i], p));
-    } else if (format == Format::json) {
-      out.write(std::string(first_json ? "" : ",\n") + boost::json::serialize(point_entry(r, buffered_idx[i], p)));
-      first_json = false;
-    } else if (shown < o.max_rows) {
-      const auto& a = p.arch->accuracy;
-      table.add({std::to_string(buffered_idx[i]), models::configuration_name(r, p), fmt::format("{:.0f}", p.eval.memory.kv_bytes_per_token),
-                 human_bytes_short(p.eval.memory.kv_cache_bytes), std::to_string(p.eval.memory.max_batch),
-                 human_time(p.eval.decode_step_s), fmt::format("{:.4g}", p.eval.decode_tokens_per_s),
-                 fmt::format("{:.4g}", p.eval.max_throughput_tokens_per_s),
-                 std::isfinite(a.ppl_delta_pct) ? fmt::format("{:+.2f} %", a.ppl_delta_pct) : "n/a",
-                 p.eval.memory.feasible ? "yes" : "no"});
-      ++shown;
-    }
-  }
   if (format == Format::csv) {
     if (r.partial) out.write(fmt::format("# partial: {} of {} points (interrupted)\n", r.completed, r.total));
   } else if (format == Format::json) {
     out.write("\n],\"counts\":" + boost::json::serialize(counts_json(r)) + "}\n");
   } else {
     std::string s = table.str();
-    if (buffered.size() > shown) s += fmt::format("(showing {} of {} points; use --format csv or json for all)\n", shown, buffered.size());
+    if (streamed > shown) s += fmt::format("(showing {} of {} points; use --format csv or json for all)\n", shown, streamed);
     out.write(s + "\n" + counts_text(r));
   }
   out.commit();

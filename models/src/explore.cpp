@@ -619,6 +619,7 @@ SweepResult explore(const SweepSpec& spec, const SweepOptions& opt) {
   res.objectives = s.objectives;
   res.tables = s.tables;
   res.state = st;
+  if (opt.on_start) opt.on_start(res);
 
   const bool keep_points = opt.keep == KeepPoints::all || static_cast<bool>(opt.sink);
   // Chunks: small enough to balance threads and bound the buffered points, large enough that

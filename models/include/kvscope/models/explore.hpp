@@ -111,6 +111,9 @@ struct SweepOptions {
   // Set (e.g. by a SIGINT handler) to stop: the result then covers the first `completed`
   // points exactly and says `partial`.
   const std::atomic<bool>* cancel = nullptr;
+  // Called once before any point is evaluated, with the result's tables (names, facts) in place
+  // but no counts yet: lets a sink write complete rows while the sweep streams.
+  std::function<void(const struct SweepResult&)> on_start;
 };
 
 struct SkipReason {
