@@ -218,10 +218,20 @@ KernelTime gemm_time(const TimingParams& t, double peak_flops, double m, double 
 }
 
 double attention_splits(const TimingParams& t, double batch, double kv_heads, double positions) {
+  // The split-KV choice of kvbench's decode kernel (harness/src/host/formulas.cpp choose_splits):
+  // CTAs run in waves of `slots`; the time of the K/V stream is proportional to waves(s) / s =
+  // ceil(units s / slots) / s; take the fewest splits within 5 % of the best, each split at least
+  // 256 positions, at most 128 splits.
   const double units = std::max(batch * kv_heads, 1.0);
-  const double want = std::ceil(t.attn_units_sat / units);
-  const double max_splits = std::max(1.0, std::floor(positions / kMinSplitPositions));
-  return std::clamp(want, 1.0, max_splits);
+  const double slots = std::max(t.attn_units_sat, 1.0);
+  const double s_max = std::clamp(std::floor(positions / kMinSplitPositions), 1.0, 128.0);
+  auto cost = [&](double s) { return std::ceil(units * s / slots) / s; };
+  double best = cost(1);
+  for (double s = 2; s <= s_max; ++s) best = std::min(best, cost(s));
+  for (double s = 1; s <= s_max; ++s) {
+    if (cost(s) <= 1.05 * best) return s;
+  }
+  return s_max;
 }
 
 KernelTime decode_attention_time(const TimingParams& t, double batch, double kv_heads, double q_heads, double positions,
