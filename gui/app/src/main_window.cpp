@@ -162,7 +162,8 @@ bool MainWindow::setView(const QString& name) {
   const int i = static_cast<int>(viewNames().indexOf(name));
   if (i < 0) return false;
   tabs_->setCurrentIndex(i);
-  refreshVisible();
+  if (i == 0) pareto_->redrawNow();
+  else refreshVisible();
   return true;
 }
 

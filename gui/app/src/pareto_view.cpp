@@ -4,6 +4,8 @@
 #include <QCheckBox>
 #include <QComboBox>
 #include <QCursor>
+#include <QTimer>
+#include <QElapsedTimer>
 #include <QGridLayout>
 #include <QHBoxLayout>
 #include <QLabel>
@@ -231,17 +233,31 @@ void ParetoView::readChoice() {
 }
 
 void ParetoView::redraw() {
+  // Coalesced: several changes in one event-loop turn draw once.
+  if (redraw_pending_) return;
+  redraw_pending_ = true;
+  QTimer::singleShot(0, this, [this] {
+    redraw_pending_ = false;
+    redrawNow();
+  });
+}
+
+void ParetoView::redrawNow() {
   if (!data_) {
     chart_->showMessage(tr("waiting for the sweep…"));
     return;
   }
   auto cur = design_->current();
+  QElapsedTimer timer;
+  timer.start();
   plot_ = pareto_plot(*data_, choice_, cur.get());
+  if (qEnvironmentVariableIsSet("KVSCOPE_GUI_TIMING")) qInfo("pareto_plot: %lld ms", static_cast<long long>(timer.restart()));
   if (plot_.rows.empty()) {
     chart_->showMessage(tr("no swept point has finite values for both objectives (%1 hidden)").arg(plot_.hidden));
     return;
   }
   QChart* c = chart_->setSpec(plot_.spec, ChartPanel::openGlThreshold());
+  if (qEnvironmentVariableIsSet("KVSCOPE_GUI_TIMING")) qInfo("build_chart: %lld ms", static_cast<long long>(timer.restart()));
   status_->setText(tr("%1 points in %2 ms · %3 on the frontier · %4 skipped%5")
                        .arg(data_->evaluated)
                        .arg(data_->elapsed_s * 1000, 0, 'f', 0)

@@ -40,7 +40,9 @@ class ParetoView : public QWidget {
   // The sweep row nearest to a point of the chart's value space, or -1.
   long long rowAt(double x, double y) const;
   QString describeRow(std::size_t row) const;
+  // Redraws on the next event-loop turn (changes in one turn draw once); redrawNow() at once.
   void redraw();
+  void redrawNow();
 
  signals:
   void pointChosen(qulonglong row);
@@ -61,6 +63,7 @@ class ParetoView : public QWidget {
   QLabel* status_;
   QProgressBar* progress_;
   bool updating_ = false;
+  bool redraw_pending_ = false;
 };
 
 }  // namespace kvscope::gui

@@ -72,9 +72,38 @@ ParetoPlot pareto_plot(const SweepData& data, const ParetoChoice& c, const Desig
     out.frontier_rows.push_back(out.rows[i]);
     pd.frontier_x.push_back(pd.all_x[i]);
     pd.frontier_y.push_back(pd.all_y[i]);
-    pd.frontier_labels.push_back(data.configuration(out.rows[i]).toStdString());
   }
   pd.label_frontier = false;
+  // Level of detail: faded points closer than a screen pixel overlap exactly, so one point per
+  // cell of a 1200 x 800 grid (in axis space, log-aware) is drawn; hover and click still search
+  // every row. Keeps a 10^5-point redraw well under a second without OpenGL.
+  {
+    auto tx = [&](double v) { return c.x_log ? std::log10(v) : v; };
+    auto ty = [&](double v) { return c.y_log ? std::log10(v) : v; };
+    double x0 = 1e300, x1 = -1e300, y0 = 1e300, y1 = -1e300;
+    for (std::size_t i = 0; i < pd.all_x.size(); ++i) {
+      x0 = std::min(x0, tx(pd.all_x[i]));
+      x1 = std::max(x1, tx(pd.all_x[i]));
+      y0 = std::min(y0, ty(pd.all_y[i]));
+      y1 = std::max(y1, ty(pd.all_y[i]));
+    }
+    constexpr int kW = 1200, kH = 800;
+    const double sx = x1 > x0 ? (kW - 1) / (x1 - x0) : 0, sy = y1 > y0 ? (kH - 1) / (y1 - y0) : 0;
+    std::vector<bool> taken(static_cast<std::size_t>(kW) * kH, false);
+    std::vector<double> dx, dy;
+    for (std::size_t i = 0; i < pd.all_x.size(); ++i) {
+      const auto cx = static_cast<std::size_t>((tx(pd.all_x[i]) - x0) * sx);
+      const auto cy = static_cast<std::size_t>((ty(pd.all_y[i]) - y0) * sy);
+      const std::size_t cell = cy * kW + cx;
+      if (taken[cell]) continue;
+      taken[cell] = true;
+      dx.push_back(pd.all_x[i]);
+      dy.push_back(pd.all_y[i]);
+      out.drawn_rows.push_back(out.rows[i]);
+    }
+    pd.all_x = std::move(dx);
+    pd.all_y = std::move(dy);
+  }
   if (current) {
     const models::PointResult p = current->point();
     const double x = models::find_field(c.x_field)->get(p), y = models::find_field(c.y_field)->get(p);

@@ -28,7 +28,8 @@ struct ParetoChoice {
 
 struct ParetoPlot {
   plot::ChartSpec spec;
-  std::vector<std::size_t> rows;           // sweep rows drawn, in the order of the "all" series
+  std::vector<std::size_t> rows;           // usable sweep rows (finite, feasible if asked), ascending
+  std::vector<std::size_t> drawn_rows;     // the rows the "all" series draws (one per screen cell)
   std::vector<std::size_t> frontier_rows;  // sweep rows on the frontier, in the order drawn (by x)
   std::size_t hidden = 0;                  // rows left out (infeasible, NaN, <= 0 on a log axis)
 };
