@@ -178,11 +178,11 @@ PhaseCost run_pass(const ArchProfile& p, const GpuSpec& gpu, const TimingParams&
     }
   }
 
-  // LM head on the last token of each request, then sampling over the logits.
-  KernelTime lm = gemm_time(t, peak, s.requests, p.vocab_gpu, d);
-  KernelTime sample = elementwise(t, 4.0 * s.requests * p.vocab_gpu);
-  acc.add(Op::lm_head, lm, 1, launch);
-  acc.add(Op::lm_head, sample, 1, launch);
+  // Token embedding gather (a row of d per token, read and written), and the LM head on the
+  // last token of each request (bf16 logits; sampling is left to the serving engine, as in
+  // kvbench's end-to-end step).
+  acc.add(Op::norms_elementwise, elementwise(t, 2.0 * kAct * m * d), 1, launch);
+  acc.add(Op::lm_head, gemm_time(t, peak, s.requests, p.vocab_gpu, d), 1, launch);
 
   // Tensor parallelism: all-reduce after O and after the MLP of every layer.
   if (p.tp > 1) {

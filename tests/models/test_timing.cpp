@@ -119,8 +119,8 @@ TEST_CASE("decode step: per-op bytes, kernel counts and totals", "[timing][decod
   const ArchProfile p = make_profile(a, 1);
   const PhaseCost d = decode_step(p, g, t, 1, 4096, Runtime::graph);
   // Kernels: per layer QKV 1, O 1, gate_up + down 2, 2 norms + RoPE/append + SiLU 4, attention
-  // with split-KV (ceil(264/8) = 33 wanted, 16 allowed) + combine 2 = 10; plus the final norm
-  // and LM head + sampling (3): 32 x 10 + 3 = 323.
+  // with split-KV (16 splits: one wave) + combine 2 = 10; plus the embedding gather, the final
+  // norm and the LM head (3): 32 x 10 + 3 = 323.
   CHECK(d.kernels == 323);
   CHECK(d.op(Op::qkv_proj).bytes == Approx(32 * 2.0 * (4096.0 * 6144 + 1 * (4096 + 6144))));
   CHECK(d.op(Op::mlp).bytes == Approx(32 * (2.0 * (28672.0 * 4096 + 28672 + 4096) + 2.0 * (4096.0 * 14336 + 4096 + 14336) + 2 * 4096)));
