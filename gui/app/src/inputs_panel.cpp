@@ -149,12 +149,12 @@ InputsPanel::InputsPanel(DesignModel* model, QWidget* parent) : QWidget(parent),
   reset->setObjectName("reset_overrides");
   reset->setToolTip(tr("Clear every override and go back to the model preset's shape (keeps model, GPU and workload)."));
   connect(reset, &QPushButton::clicked, this, [this] {
-    std::map<std::string, std::string> v;
+    std::map<std::string, std::string> cleared;
     for (const char* f : {"layers", "d_model", "q_heads", "kv_heads", "head_dim", "ffn", "vocab", "cla", "kv_producers",
                           "variant", "kv_dtype", "window", "layer_pattern"}) {
-      v[f] = "";
+      cleared[f] = "";
     }
-    model_->setValues(v);
+    model_->setValues(cleared);
   });
   v->addWidget(reset);
   v->addStretch(1);

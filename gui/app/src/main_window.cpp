@@ -214,8 +214,8 @@ bool MainWindow::exportChart(const QString& path, QString* error) {
 }
 
 bool MainWindow::exportSweepCsv(const QString& path, QString* error) {
-  auto data = sweep_->result();
-  if (!data) {
+  auto sweep_data = sweep_->result();
+  if (!sweep_data) {
     if (error) *error = tr("no sweep has finished yet");
     return false;
   }
@@ -228,12 +228,12 @@ bool MainWindow::exportSweepCsv(const QString& path, QString* error) {
   QByteArray out = "index,configuration";
   for (const auto& fd : fields) out += "," + QByteArray(fd.name.data(), static_cast<qsizetype>(fd.name.size()));
   out += "\n";
-  for (std::size_t r = 0; r < data->rows(); ++r) {
-    QString conf = data->configuration(r);
+  for (std::size_t r = 0; r < sweep_data->rows(); ++r) {
+    QString conf = sweep_data->configuration(r);
     conf.replace('"', "\"\"");
-    out += QByteArray::number(static_cast<qulonglong>(data->indices[r])) + ",\"" + conf.toUtf8() + "\"";
+    out += QByteArray::number(static_cast<qulonglong>(sweep_data->indices[r])) + ",\"" + conf.toUtf8() + "\"";
     for (std::size_t c = 0; c < fields.size(); ++c) {
-      const double v = data->value(r, c);
+      const double v = sweep_data->value(r, c);
       out += ",";
       if (std::isfinite(v)) out += QByteArray::number(v, 'g', 12);
     }
