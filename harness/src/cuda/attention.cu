@@ -8,6 +8,7 @@
 // end, and split-KV partials (fp32 O, max, sum) are combined by a second kernel.
 #include <algorithm>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <random>
 
@@ -20,8 +21,11 @@ constexpr int NW = 4;                 // warps per CTA
 constexpr int TK = 16 * NW;           // keys per tile
 // Pipeline stages: bf16 keeps 2 (3 CTAs per SM at D = 128 keep enough bytes in flight); fp8 tiles are
 // half the bytes, so 3 stages with the next-but-one tile issued before the current one is computed.
+#ifndef KVBENCH_BF16_STAGES
+#define KVBENCH_BF16_STAGES 2
+#endif
 template <bool FP8>
-constexpr int kStages = FP8 ? 3 : 2;
+constexpr int kStages = FP8 ? 3 : KVBENCH_BF16_STAGES;
 
 template <bool FP8>
 struct KvTraits;
@@ -55,8 +59,15 @@ struct Layout {
 
 __device__ __forceinline__ unsigned smem_u32(const void* p) { return static_cast<unsigned>(__cvta_generic_to_shared(p)); }
 
-__device__ __forceinline__ void cp_async16(void* dst, const void* src, bool valid) {
-  asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(smem_u32(dst)), "l"(src), "r"(valid ? 16 : 0));
+// hint: 0 none, 1 L2::128B prefetch, 2 L2::256B prefetch.
+__device__ __forceinline__ void cp_async16(void* dst, const void* src, bool valid, int hint) {
+  if (hint == 1) {
+    asm volatile("cp.async.cg.shared.global.L2::128B [%0], [%1], 16, %2;\n" ::"r"(smem_u32(dst)), "l"(src), "r"(valid ? 16 : 0));
+  } else if (hint == 2) {
+    asm volatile("cp.async.cg.shared.global.L2::256B [%0], [%1], 16, %2;\n" ::"r"(smem_u32(dst)), "l"(src), "r"(valid ? 16 : 0));
+  } else {
+    asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(smem_u32(dst)), "l"(src), "r"(valid ? 16 : 0));
+  }
 }
 __device__ __forceinline__ void cp_commit() { asm volatile("cp.async.commit_group;\n" ::); }
 template <int N>
@@ -157,8 +168,8 @@ __global__ void __launch_bounds__(NW * 32) k_attn(const AttnParams p) {
       const int row = c / CH, col = c % CH;
       const bool valid = k0 + row < kv_end;
       const std::size_t off = valid ? std::size_t(k0 + row) * L::row_B + col * 16 : 0;
-      cp_async16(ks + row * L::pitch + col * 16, kg + off, valid);
-      cp_async16(vs + row * L::pitch + col * 16, vg + off, valid);
+      cp_async16(ks + row * L::pitch + col * 16, kg + off, valid, p.cp_hint);
+      cp_async16(vs + row * L::pitch + col * 16, vg + off, valid, p.cp_hint);
     }
   };
   if (n_tiles > 0) load_tile(0);
@@ -517,7 +528,19 @@ void plan_splits(AttnParams& p, int requested) {
   p.splits = (p.kv_len + p.keys_per_split - 1) / p.keys_per_split;
 }
 
-int launch_attention(const AttnParams& p, bool fp8, bool read_only, cudaStream_t s) {
+int attn_cp_hint() {
+  static const int hint = [] {
+    const char* e = std::getenv("KVBENCH_CP_HINT");
+    if (!e) return kDefaultCpHint;
+    const std::string v = e;
+    return v == "256" ? 2 : v == "128" ? 1 : 0;
+  }();
+  return hint;
+}
+
+int launch_attention(const AttnParams& p_in, bool fp8, bool read_only, cudaStream_t s) {
+  AttnParams p = p_in;
+  p.cp_hint = attn_cp_hint();
   const bool prefill = p.causal != 0;
   const int mt = read_only ? 1 : choose_mt(p.D, p.g, prefill);
   dim3 grid;
@@ -779,6 +802,8 @@ void run_attention(Ctx& c) {
     rec.set("kernel", ro ? "kv-read roofline: same tiling and cp.async loads, no softmax/MMA"
                          : "kvbench mma.sync m16n8k16 split-KV decode (4 warps, 64-key tiles, 2-stage cp.async)");
     rec.set("kernels_launched", (!ro && p.splits > 1) ? 2 : 1);
+    rec.set("cp_async_l2_prefetch", attn_cp_hint() == 2 ? "L2::256B" : attn_cp_hint() == 1 ? "L2::128B" : "none");
+    rec.set("pipeline_stages", cf.fp8 ? 3 : KVBENCH_BF16_STAGES);
     rec.set("fraction_of_copy_ceiling", c.ceil.hbm_copy_Bps > 0 ? (t.bytes_read + t.bytes_written) / med / c.ceil.hbm_copy_Bps : Json());
     rec.set("fraction_of_read_ceiling", c.ceil.hbm_read_Bps > 0 ? (t.bytes_read + t.bytes_written) / med / c.ceil.hbm_read_Bps : Json());
     rec.set("fraction_of_driver_peak", (t.bytes_read + t.bytes_written) / med / c.dev.driver_peak_Bps);

@@ -19,7 +19,10 @@ struct AttnParams {
   int past = 0;
   float scale_log2 = 0;     // softmax scale * log2(e) * k_scale
   float v_scale = 1;
+  int cp_hint = 0;          // cp.async L2 prefetch hint: 0 none, 1 L2::128B, 2 L2::256B (set by launch_attention)
 };
+constexpr int kDefaultCpHint = 0;
+int attn_cp_hint();  // KVBENCH_CP_HINT=none|128|256 overrides the default (experiments)
 
 struct AttnKernelInfo {
   int mt = 1;             // 16-row m-tiles per CTA (query rows = 16 mt)
