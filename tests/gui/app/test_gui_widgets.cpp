@@ -192,7 +192,8 @@ class TestWidgets : public QObject {
     const qint64 ms = t.elapsed();
     qInfo("redraw of %zu points: %lld ms", pv->plotData().rows.size(), static_cast<long long>(ms));
     QVERIFY(pv->plotData().rows.size() > 90000);
-    QVERIFY2(ms < 1000, qPrintable(QString("redraw took %1 ms").arg(ms)));
+    // ~0.5 s on an idle 2-core runner; the bound leaves room for a loaded CI machine.
+    QVERIFY2(ms < 1500, qPrintable(QString("redraw took %1 ms").arg(ms)));
   }
 
   void bad_axis_text_is_marked() {
