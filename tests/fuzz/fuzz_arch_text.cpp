@@ -14,11 +14,6 @@ const Architecture& base(std::uint8_t b) {
 }
 }  // namespace
 
-extern "C" int LLVMFuzzerInitialize(int*, char***) {
-  fuzz::text_target();
-  return 0;
-}
-
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   if (size < 2) return 0;
   const std::string text = fuzz::as_text(data + 2, size - 2);

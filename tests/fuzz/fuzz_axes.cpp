@@ -8,11 +8,6 @@
 
 using namespace kvscope;
 
-extern "C" int LLVMFuzzerInitialize(int*, char***) {
-  fuzz::text_target();
-  return 0;
-}
-
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   if (size < 1) return 0;
   const std::string text = fuzz::as_text(data + 1, size - 1);

@@ -10,11 +10,6 @@
 
 using namespace kvscope;
 
-extern "C" int LLVMFuzzerInitialize(int*, char***) {
-  fuzz::text_target();
-  return 0;
-}
-
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   if (size < 1) return 0;
   static const std::vector<std::string_view> known = [] {
