@@ -538,6 +538,12 @@ int attn_cp_hint() {
   return hint;
 }
 
+int split_ctas_per_sm(int occupancy) {
+  const char* e = std::getenv("KVBENCH_SPLIT_CTAS_PER_SM");
+  const int v = e ? std::atoi(e) : 0;
+  return v > 0 ? v : occupancy;
+}
+
 int launch_attention(const AttnParams& p_in, bool fp8, bool read_only, cudaStream_t s) {
   AttnParams p = p_in;
   p.cp_hint = attn_cp_hint();
@@ -748,12 +754,14 @@ void run_attention(Ctx& c) {
     AttnParams p;
     p.B = cf.B, p.T = 1, p.Hkv = cf.Hkv, p.g = cf.g, p.Hq = cf.Hkv * cf.g, p.D = cf.D, p.S_cap = cf.S, p.kv_len = cf.S;
     p.scale_log2 = float(1.4426950408889634 / std::sqrt(double(cf.D)));
-    const std::int64_t req = kvbench::choose_splits(cf.B, cf.Hkv, cf.S, c.dev.sm_count, ki.ctas_per_sm);
+    const int split_cps = split_ctas_per_sm(ki.ctas_per_sm);
+    const std::int64_t req = kvbench::choose_splits(cf.B, cf.Hkv, cf.S, c.dev.sm_count, split_cps);
     plan_splits(p, static_cast<int>(req));
     if (std::size_t(p.B) * p.Hq * p.splits * p.D * 4 > PO.bytes) plan_splits(p, 1);
     sh.splits = p.splits;
     axes.set("splits", p.splits);
     axes.set("ctas_per_sm", ki.ctas_per_sm);
+    axes.set("split_heuristic_ctas_per_sm", split_cps);
     axes.set("ctas", static_cast<long long>(p.splits) * p.B * p.Hkv);
     axes.set("rotation_sets", R);
     const std::size_t half = static_cast<std::size_t>(kvb / 2);
@@ -838,7 +846,7 @@ void run_cla_reuse(Ctx& c) {
     AttnParams p;
     p.B = B, p.T = 1, p.Hkv = Hkv, p.g = g, p.Hq = Hkv * g, p.D = D, p.S_cap = S, p.kv_len = S;
     p.scale_log2 = float(1.4426950408889634 / std::sqrt(double(D)));
-    plan_splits(p, static_cast<int>(kvbench::choose_splits(B, Hkv, S, c.dev.sm_count, ki.ctas_per_sm)));
+    plan_splits(p, static_cast<int>(kvbench::choose_splits(B, Hkv, S, c.dev.sm_count, split_ctas_per_sm(ki.ctas_per_sm))));
     const double kvb = double(B) * S * 2 * Hkv * D * 2;
     p.k = KV.p, p.v = KV.as<char>() + static_cast<std::size_t>(kvb / 2), p.q = Q.p, p.o = O.p;
     p.part_o = PO.as<float>(), p.part_ml = PML.as<float>();

@@ -21,8 +21,10 @@ struct AttnParams {
   float v_scale = 1;
   int cp_hint = 0;          // cp.async L2 prefetch hint: 0 none, 1 L2::128B, 2 L2::256B (set by launch_attention)
 };
-constexpr int kDefaultCpHint = 0;
-int attn_cp_hint();  // KVBENCH_CP_HINT=none|128|256 overrides the default (experiments)
+constexpr int kDefaultCpHint = 1;  // L2::128B: +2.6 % median bandwidth at >= 1 GB on H100 (attn_variants.sh)
+int attn_cp_hint();
+// CTAs per SM assumed by the split heuristic: the kernel's occupancy unless KVBENCH_SPLIT_CTAS_PER_SM is set.
+int split_ctas_per_sm(int occupancy);  // KVBENCH_CP_HINT=none|128|256 overrides the default (experiments)
 
 struct AttnKernelInfo {
   int mt = 1;             // 16-row m-tiles per CTA (query rows = 16 mt)

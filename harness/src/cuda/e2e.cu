@@ -242,7 +242,7 @@ void run_e2e(Ctx& c) {
         base.T = s.P, base.S_cap = s.P, base.kv_len = s.P, base.causal = 1, base.past = 0;
       } else {
         base.T = 1, base.S_cap = s.ctx, base.kv_len = s.ctx;
-        plan_splits(base, static_cast<int>(kvbench::choose_splits(s.B, s.Hkv, s.ctx, c.dev.sm_count, ki.ctas_per_sm)));
+        plan_splits(base, static_cast<int>(kvbench::choose_splits(s.B, s.Hkv, s.ctx, c.dev.sm_count, split_ctas_per_sm(ki.ctas_per_sm))));
         while (std::size_t(s.B) * m.Hq * base.splits * m.hd * 4 > a.part_o.bytes && base.splits > 1) plan_splits(base, base.splits / 2);
       }
       axes.set("attention_splits", base.splits);
