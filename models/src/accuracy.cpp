@@ -150,8 +150,11 @@ AccuracyEstimate AccuracyModel::estimate(const Architecture& a) const {
   const bool local = std::any_of(a.layer_kind.begin(), a.layer_kind.end(), [](LayerKind k) { return k == LayerKind::local; });
   if (local) e.caveat = "sliding-window layers not in the paper's data: their effect is not estimated";
   if (a.kv_dtype != KvDtype::bf16 && a.kv_dtype != KvDtype::fp16) {
-    e.caveat = local ? "K/V quantization and sliding windows not in the paper's data: not estimated"
-                     : "K/V quantization not in the paper's data: its effect is not estimated";
+    // No quality data for quantized K/V in the paper: scoring it like bf16 would put every int4
+    // cache on the frontier for free. Say so instead.
+    e.source = "unavailable: K/V quantization is outside the CLA paper's data";
+    e.caveat = "the quality cost of fp8/int8/int4 K/V is not estimated";
+    return e;
   }
   const double x1 = features_x1(a), x2 = features_x2(a);
   e.extrapolated = x1 < x1_min_ - 1e-9 || x1 > x1_max_ + 1e-9 || x2 > x2_max_ + 1e-9;
