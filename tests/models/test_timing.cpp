@@ -245,7 +245,7 @@ TEST_CASE("serving view: best batch fits in memory and meets the latency limit",
   // CLA2 doubles the batch that fits and so the best throughput.
   a.kv_producer = cla_producers(32, 2);
   const Evaluation c = evaluate(make_profile(a, 1), g, t, w);
-  CHECK(c.memory.max_batch > e.memory.max_batch * 1.8);
+  CHECK(double(c.memory.max_batch) > double(e.memory.max_batch) * 1.8);
   CHECK(c.max_throughput_tokens_per_s > e.max_throughput_tokens_per_s);
   // A latency limit picks the largest batch whose step meets it.
   w.tpot_limit_s = e.decode_step_s * 1.5;
