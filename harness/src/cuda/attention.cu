@@ -726,8 +726,8 @@ void run_attention(Ctx& c) {
   DevBuf PO(std::size_t(64) << 20), PML(std::size_t(4) << 20), CS(std::size_t(4) << 20);
   fill_bf16(Q.p, Q.bytes / 2, 41, -1, 1, c.stream);
   kvbench::StopRule rule = c.rule;
-  rule.max_samples = 100;
-  rule.max_time_s = c.opt.quick ? 0.05 : 0.1;
+  rule.max_samples = c.opt.quick ? 100 : 200;
+  rule.max_time_s = c.opt.quick ? 0.05 : 0.15;
   int idx = 0;
   for (const auto& cf : cfgs) {
     ++idx;

@@ -149,7 +149,7 @@ void run_e2e(Ctx& c) {
   const bool quick = c.opt.quick;
   std::vector<const ModelDef*> models = {&kLlama1B, &kLlama8B};
   kvbench::StopRule rule = c.rule;
-  rule.max_time_s = quick ? 0.1 : 0.25;
+  rule.max_time_s = quick ? 0.1 : 0.4;
   rule.max_samples = 100;
   for (const ModelDef* md : models) {
     const ModelDef& m = *md;

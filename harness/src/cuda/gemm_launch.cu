@@ -45,8 +45,8 @@ void run_gemm(Ctx& c) {
   CK(cudaStreamSynchronize(c.stream));
   std::mt19937_64 rng(5);
   kvbench::StopRule rule = c.rule;
-  rule.max_samples = 100;
-  rule.max_time_s = c.opt.quick ? 0.05 : 0.1;
+  rule.max_samples = c.opt.quick ? 100 : 200;
+  rule.max_time_s = c.opt.quick ? 0.05 : 0.2;
   for (const auto& s : shapes) {
     const double set_B = 2.0 * s.N * s.K;
     const int R = static_cast<int>(kvbench::rotation_sets(set_B, double(c.dev.l2_B)));

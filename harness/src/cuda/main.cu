@@ -76,7 +76,7 @@ int main(int argc, char** argv) {
   c.rule.max_samples = 200;
   c.rule.max_rel_stdev = 0.005;
   c.rule.min_time_s = 0.02;
-  c.rule.max_time_s = c.opt.quick ? 0.1 : 0.2;
+  c.rule.max_time_s = c.opt.quick ? 0.1 : 0.3;
   std::printf("kvbench %s (%s) on %s: %d SMs, L2 %.1f MiB, %.1f GB, driver peak %.1f GB/s, SM clock max %.0f MHz\n", kvbench::kVersion,
               c.opt.mode.c_str(), c.dev.name.c_str(), c.dev.sm_count, c.dev.l2_B / 1048576.0, c.dev.mem_total_B / 1e9,
               c.dev.driver_peak_Bps / 1e9, c.dev.sm_clock_max_kHz / 1e3);

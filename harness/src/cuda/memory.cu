@@ -132,7 +132,7 @@ void run_memory(Ctx& c) {
         CK_LAUNCH();
       };
       kvbench::StopRule rule = c.rule;
-      rule.max_samples = 100;
+      rule.max_samples = c.opt.quick ? 100 : 200;
       const Measured m = measure(c, work, {}, 2, &rule);
       // Spot check of the output (first and last 4 KiB of the written array) against the inputs.
       bool ok = true;
