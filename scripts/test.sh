@@ -14,3 +14,9 @@ for preset in ${KVSCOPE_TEST_PRESETS:-dev asan}; do
   echo "=== preset ${preset}: test"
   ctest --preset "${preset}"
 done
+# libFuzzer targets (clang 14, ASan + UBSan), 15 s each over their seed corpora; ~2-3 min on
+# 2 cores including the build. KVSCOPE_SKIP_FUZZ=1 skips it.
+if [[ -z "${KVSCOPE_SKIP_FUZZ:-}" ]]; then
+  echo "=== fuzz: build + run every target for 15 s"
+  bash tests/fuzz/run.sh 15
+fi

@@ -96,8 +96,8 @@ Architecture apply_overrides(const Architecture& base, const ArchOverrides& o, c
   if (o.kv_dtype) a.kv_dtype = *o.kv_dtype;
   if (o.layer_pattern) a.layer_kind = expand_layer_pattern(*o.layer_pattern, a.n_layers, where);
   if (o.window) a.window = *o.window;
+  validate(a, where);  // before sharing_label: it indexes kv_producer by layer
   a.sharing = sharing_label(a);
-  validate(a, where);
   return a;
 }
 

@@ -384,8 +384,8 @@ std::vector<E2ePoint> e2e_points(const KvbenchResults& r) {
       for (const auto& v : kp->get_array()) a.kv_producer.push_back(static_cast<int>(as_number(v, where, "axes.kv_producers")));
     }
     if (p.has("kv_dtype")) a.kv_dtype = parse_kv_dtype(p.str("kv_dtype", where), where);
+    validate(a, where);  // before sharing_label: it indexes kv_producer by layer
     a.sharing = sharing_label(a);
-    validate(a, where);
     e.workload.batch = static_cast<std::int64_t>(p.num("batch", where));
     e.workload.context = p.has("context") ? static_cast<std::int64_t>(p.num("context", where)) : 1;
     e.workload.prompt = p.has("prompt") ? std::max<std::int64_t>(1, static_cast<std::int64_t>(p.num("prompt", where))) : 1;

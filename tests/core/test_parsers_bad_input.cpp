@@ -336,6 +336,20 @@ TEST_CASE("fuzzer regressions", "[parsers][bad-input][fuzz]") {
   for (const auto& c : calls) REQUIRE_THROWS_AS(c(), InputError);
 }
 
+// fuzz_cli_values "producers-shorter-than-layers" (ASan heap-buffer-overflow): apply_overrides
+// labelled the sharing pattern (sharing_label -> stores_kv indexes kv_producer by layer) before
+// validate() had checked that the map has one entry per layer. Fixed by validating first.
+TEST_CASE("fuzzer regression: a producer map shorter than the layer count is an error, not an overflow", "[parsers][bad-input][fuzz]") {
+  for (const char* id : {"llama-3-70b", "llama-3-8b", "cla-paper-1b"}) {
+    ArchOverrides o;
+    o.kv_producers = "8";
+    REQUIRE_THROWS_WITH(apply_overrides(preset(id), o, "flags"),
+                        Catch::Contains("flags: 'kv_producers': expected one entry per layer (") && Catch::Contains("found 1 entries"));
+    o.kv_producers = "0,0";
+    REQUIRE_THROWS_WITH(apply_overrides(preset(id), o, "flags"), Catch::Contains("found 2 entries"));
+  }
+}
+
 TEST_CASE("fuzzer regressions: error messages stay on one line", "[parsers][bad-input][fuzz][!mayfail]") {
   auto message = [](const std::function<void()>& f) -> std::string {
     try {
