@@ -1,6 +1,6 @@
 // Family 3 (decode attention), family 4 (cross-layer reuse) and the attention kernels.
 //
-// Kernel: one CTA per (split or query block, KV head, request); 4 warps. Each 64-key tile of K and V is
+// Kernel: one CTA per (split or query block, KV head, request); 4 warps (2 at head_dim 256). Each 64-key (32) tile of K and V is
 // loaded once (cp.async 16-byte copies, 2 stages in flight) into shared memory and serves all g query heads
 // of the group: the g heads (decode) or the g heads x tokens (prefill) form the M rows of tensor-core MMAs
 // (mma.sync m16n8k16, bf16; fp16 for fp8-e4m3 KV after an exact e4m3 -> fp16 conversion in shared memory).
@@ -17,8 +17,6 @@
 namespace kvb {
 namespace {
 
-constexpr int NW = 4;                 // warps per CTA
-constexpr int TK = 16 * NW;           // keys per tile
 // Pipeline stages: bf16 keeps 2 (3 CTAs per SM at D = 128 keep enough bytes in flight); fp8 tiles are
 // half the bytes, so 3 stages with the next-but-one tile issued before the current one is computed.
 #ifndef KVBENCH_BF16_STAGES
@@ -45,6 +43,9 @@ struct KvTraits<true> {
 template <int D, bool FP8, int MT>
 struct Layout {
   static constexpr int ROWS = 16 * MT;
+  // Warps per CTA (each takes 16 keys of a tile): 4, or 2 at head_dim 256 so that two CTAs fit per SM.
+  static constexpr int NW = D == 256 ? 2 : 4;
+  static constexpr int TK = 16 * NW;  // keys per tile
   static constexpr int row_B = D * KvTraits<FP8>::bytes;     // one key row in global memory
   static constexpr int pitch = row_B + 16;                   // smem pitch (bank stagger, 16 B aligned)
   static constexpr int cpitch = (D + 8) * 2;                 // compute-type pitch (Q, fp8 conversion buffers)
@@ -131,8 +132,9 @@ __device__ __forceinline__ RowMap map_row(const AttnParams& p, int r, int ROWS) 
 }
 
 template <int D, bool FP8, int MT, bool RO>
-__global__ void __launch_bounds__(NW * 32) k_attn(const AttnParams p) {
+__global__ void __launch_bounds__(Layout<D, FP8, MT>::NW * 32) k_attn(const AttnParams p) {
   using L = Layout<D, FP8, MT>;
+  constexpr int NW = L::NW, TK = L::TK;
   using Store = typename KvTraits<FP8>::Store;
   using Comp = typename KvTraits<FP8>::Comp;
   constexpr int ROWS = L::ROWS;
@@ -451,7 +453,7 @@ void launch_t(const AttnParams& p, cudaStream_t s, dim3 grid) {
     CK(cudaFuncSetAttribute(k_attn<D, FP8, MT, RO>, cudaFuncAttributeMaxDynamicSharedMemorySize, L::smem_B));
     attr = true;
   }
-  k_attn<D, FP8, MT, RO><<<grid, NW * 32, L::smem_B, s>>>(p);
+  k_attn<D, FP8, MT, RO><<<grid, L::NW * 32, L::smem_B, s>>>(p);
   CK_LAUNCH();
 }
 
@@ -460,7 +462,7 @@ int occupancy_t() {
   using L = Layout<D, FP8, MT>;
   CK(cudaFuncSetAttribute(k_attn<D, FP8, MT, RO>, cudaFuncAttributeMaxDynamicSharedMemorySize, L::smem_B));
   int n = 0;
-  CK(cudaOccupancyMaxActiveBlocksPerMultiprocessor(&n, k_attn<D, FP8, MT, RO>, NW * 32, L::smem_B));
+  CK(cudaOccupancyMaxActiveBlocksPerMultiprocessor(&n, k_attn<D, FP8, MT, RO>, L::NW * 32, L::smem_B));
   return n;
 }
 
