@@ -179,7 +179,25 @@ void ParetoAccumulator::insert_block(std::span<const std::uint64_t> ids, std::sp
     throw InputError("ParetoAccumulator::insert_block", "ids", fmt::format("one id per row ({} rows)", n),
                      fmt::format("{} ids", ids.size()));
   }
-  for (std::size_t i : pareto_front(values, senses_)) insert(ids[i], values.subspan(i * m, m));
+  // Front of (current front + block) in one pass: O((f + n) log(f + n)) for 2 objectives, where
+  // inserting the block's survivors one by one would cost O(f) each. Dominance over the union is
+  // the same relation, so the result is the one insert() would reach.
+  std::vector<double> all(keys_);
+  all.reserve(keys_.size() + values.size());
+  for (std::size_t i = 0; i < n; ++i) {
+    for (std::size_t j = 0; j < m; ++j) all.push_back(key_of(values[i * m + j], senses_[j]));
+  }
+  const std::vector<Sense> minimize(m, Sense::minimize);
+  const std::vector<std::size_t> keep = pareto_front(all, minimize);
+  const std::size_t f = ids_.size();
+  std::vector<std::uint64_t> new_ids;
+  new_ids.reserve(keep.size());
+  keys_.clear();
+  for (std::size_t k : keep) {
+    new_ids.push_back(k < f ? ids_[k] : ids[k - f]);
+    keys_.insert(keys_.end(), all.begin() + static_cast<std::ptrdiff_t>(k * m), all.begin() + static_cast<std::ptrdiff_t>((k + 1) * m));
+  }
+  ids_ = std::move(new_ids);
 }
 
 void ParetoAccumulator::merge(const ParetoAccumulator& other) {

@@ -714,9 +714,7 @@ SweepResult explore(const SweepSpec& spec, const SweepOptions& opt) {
       res.kept += slot->kept;
       res.infeasible += slot->infeasible;
       for (std::size_t r = 0; r < skip_counts.size(); ++r) skip_counts[r] += slot->skip_counts[r];
-      for (std::size_t k = 0; k < slot->cand_ids.size(); ++k) {
-        front.insert(slot->cand_ids[k], std::span(slot->cand_values).subspan(k * s.senses.size(), s.senses.size()));
-      }
+      if (!slot->cand_ids.empty()) front.insert_block(slot->cand_ids, slot->cand_values);
       if (opt.sink && !slot->points.empty()) opt.sink(slot->points, slot->point_ids);
       if (opt.keep == KeepPoints::all) {
         res.point_indices.insert(res.point_indices.end(), slot->point_ids.begin(), slot->point_ids.end());

@@ -37,8 +37,9 @@ class ParetoAccumulator {
 
   // Insert one point (point.size() == objectives()). Returns true when it is on the current front.
   bool insert(std::uint64_t id, std::span<const double> point);
-  // Insert n points: ids[i] with values row i of the row-major n x m block. The block's own front
-  // is computed first (pareto_front), so only its survivors are compared with the frontier.
+  // Insert n points: ids[i] with values row i of the row-major n x m block. The new front is
+  // pareto_front() of (current front + block), so a block costs O((f + n) log(f + n)) for two
+  // objectives instead of O(f) per point; prefer it to insert() for bulk data.
   void insert_block(std::span<const std::uint64_t> ids, std::span<const double> values);
   // Insert every point of another accumulator's front (merging per-thread accumulators).
   void merge(const ParetoAccumulator& other);
