@@ -79,7 +79,8 @@ std::string decode_point(const std::string& from = "", const std::string& to = "
 
 std::string scenario(const std::string& body) { return R"({"schema": "kvscope-scenario/1", )" + body + "}"; }
 
-const std::string kBinary("\x7f" "ELF\x02\x01\x01\x00\x00\x00\xff\xfe\x00\x13", 16);
+constexpr char kBinaryBytes[] = "\x7f" "ELF\x02\x01\x01\x00\x00\x00\xff\xfe\x00\x13";
+const std::string kBinary(kBinaryBytes, sizeof kBinaryBytes - 1);
 
 std::vector<BadInput> table() {
   using V = std::vector<std::string>;
