@@ -31,6 +31,7 @@ std::string param_table(const TimingParams& t, const TimingParams& d) {
   row("l2_read", t.l2_read_Bps, d.l2_read_Bps, 1e-9, "GB/s");
   row("l2_capacity", t.l2_capacity_B, d.l2_capacity_B, 1.0 / 1048576, "MiB");
   row("l2_transition", t.l2_transition, d.l2_transition, 1, "");
+  row("compute_clock_ratio", t.compute_clock_ratio, d.compute_clock_ratio, 1, "");
   row("gemm_bw_fraction", t.gemm_bw_fraction, d.gemm_bw_fraction, 1, "");
   row("gemm_fixed", t.gemm_fixed_s, d.gemm_fixed_s, 1e6, "µs");
   row("gemm_compute_fraction", t.gemm_compute_fraction, d.gemm_compute_fraction, 1, "");
@@ -40,9 +41,11 @@ std::string param_table(const TimingParams& t, const TimingParams& d) {
   row("attn_units_sat", t.attn_units_sat, d.attn_units_sat, 1, "CTAs");
   row("attn_compute", t.attn_compute_flops, d.attn_compute_flops, 1e-12, "TFLOP/s");
   row("attn_fp8_bw_fraction", t.attn_fp8_bw_fraction, d.attn_fp8_bw_fraction, 1, "");
+  row("prefill_attn_compute_fraction", t.prefill_attn_compute_fraction, d.prefill_attn_compute_fraction, 1, "");
   row("launch_graph", t.launch_graph_s, d.launch_graph_s, 1e6, "µs");
   row("launch_stream", t.launch_stream_s, d.launch_stream_s, 1e6, "µs");
   row("launch_cpu", t.launch_cpu_s, d.launch_cpu_s, 1e6, "µs");
+  row("launch_event", t.launch_event_s, d.launch_event_s, 1e6, "µs");
   return tab.str();
 }
 

@@ -52,6 +52,8 @@ GpuCalibration borrow_calibration(const GpuSpec& target, const GpuSpec& ref) {
   p.l2_read_Bps *= bw;
   p.l2_capacity_B *= target.l2_cache_B / ref.l2_cache_B;
   p.attn_units_sat *= static_cast<double>(target.sm_count) / ref.sm_count;
+  // Per-clock compute rates scale with the datasheet peak; the clock ratio (power limit under
+  // tensor load) is kept: same architecture family.
   p.attn_compute_flops *= target.bf16_flops / ref.bf16_flops;
   p.allreduce_bus_Bps = default_timing_params(target).allreduce_bus_Bps;
   c.borrowed = true;

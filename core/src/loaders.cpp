@@ -356,6 +356,7 @@ const std::vector<CalKey>& cal_keys() {
       {"l2_read_GBps", &T::l2_read_Bps, units::kGB, 0, 1e6, true},
       {"l2_capacity_MiB", &T::l2_capacity_B, units::kMiB, 0, 1e6, true},
       {"l2_transition", &T::l2_transition, 1, 0, 10, true},
+      {"compute_clock_ratio", &T::compute_clock_ratio, 1, 0, 1.5, true},
       {"gemm_bw_fraction", &T::gemm_bw_fraction, 1, 0, 2, true},
       {"gemm_fixed_us", &T::gemm_fixed_s, units::kMicro, 0, 1e6, false},
       {"gemm_compute_fraction", &T::gemm_compute_fraction, 1, 0, 2, true},
@@ -370,6 +371,7 @@ const std::vector<CalKey>& cal_keys() {
       {"launch_graph_us", &T::launch_graph_s, units::kMicro, 0, 1e6, false},
       {"launch_stream_us", &T::launch_stream_s, units::kMicro, 0, 1e6, false},
       {"launch_cpu_us", &T::launch_cpu_s, units::kMicro, 0, 1e6, false},
+      {"launch_event_us", &T::launch_event_s, units::kMicro, 0, 1e6, false},
       {"allreduce_latency_us", &T::allreduce_latency_s, units::kMicro, 0, 1e6, false},
       {"allreduce_bus_GBps", &T::allreduce_bus_Bps, units::kGB, 0, 1e6, true},
   };

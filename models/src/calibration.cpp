@@ -64,6 +64,18 @@ FamilyFit summarize(const std::string& family, const std::vector<double>& rel_er
   return f;
 }
 
+// A one-launch sample less what the event timer adds (family 5, event_single); never below
+// 10 % of the sample, so a noisy timer measurement cannot make a time negative.
+double event_corrected(const KvbenchPoint& p, const TimingParams& t) {
+  return std::max(p.median_s - t.launch_event_s, 0.1 * p.median_s);
+}
+
+// The SM clock kvbench read during the point over the device's maximum clock (1 when unknown).
+double clock_ratio(const KvbenchPoint& p, double clock_max_Hz) {
+  if (!(p.sm_clock_mean_Hz > 0) || !(clock_max_Hz > 0)) return 1.0;
+  return std::clamp(p.sm_clock_mean_Hz / clock_max_Hz, 0.2, 1.2);
+}
+
 void require_points(const std::string& family, std::size_t n, int min = kMinPoints) {
   if (static_cast<int>(n) < min) {
     throw InputError(fmt::format("kvbench family '{}'", family), "", fmt::format("at least {} measured points to fit", min),
@@ -119,6 +131,9 @@ KvbenchResults parse_kvbench(const std::string& text, const std::string& where) 
   if (auto* p = dev.if_contains("driver_peak_bandwidth_Bps"); p && !p->is_null()) {
     r.device.driver_peak_bandwidth_Bps = as_number(*p, where, "device.driver_peak_bandwidth_Bps");
   }
+  if (auto* c = dev.if_contains("sm_clock_max_kHz"); c && !c->is_null()) {
+    r.device.sm_clock_max_Hz = 1e3 * as_number(*c, where, "device.sm_clock_max_kHz");
+  }
   if (auto* run = o.if_contains("run"); run && run->is_object()) {
     if (auto* dt = run->get_object().if_contains("date_utc"); dt && dt->is_string()) r.date_utc = std::string(dt->get_string());
   }
@@ -143,6 +158,11 @@ KvbenchResults parse_kvbench(const std::string& text, const std::string& where) 
     if (auto* x = e.if_contains("flop_count"); x && !x->is_null()) p.flop_count = as_number(*x, where, key + ".flop_count");
     if (auto* x = e.if_contains("rel_stdev"); x && !x->is_null()) p.rel_stdev = as_number(*x, where, key + ".rel_stdev");
     if (auto* x = e.if_contains("verified"); x && x->is_bool()) p.verified = x->get_bool();
+    if (auto* x = e.if_contains("sm_clock_mean_kHz"); x && !x->is_null()) {
+      const double khz = as_number(*x, where, key + ".sm_clock_mean_kHz");
+      if (!(khz >= 0 && khz < 1e8)) throw InputError(where, key + ".sm_clock_mean_kHz", "a clock in kHz (0 to 1e8)", fmt::format("{}", khz));
+      p.sm_clock_mean_Hz = 1e3 * khz;
+    }
     r.points.push_back(std::move(p));
   }
   return r;
@@ -179,6 +199,7 @@ CalibrationResult calibrate(const std::vector<KvbenchResults>& results, const Gp
   CalibrationResult out;
   TimingParams t = default_timing_params(base);
   const double l2 = results.front().device.l2_cache_B;
+  const double clock_max = results.front().device.sm_clock_max_Hz;
   const std::string where = "kvbench";
 
   // Family 1: memory ceilings. Plateaus = medians over footprints far beyond (HBM) or well
@@ -255,23 +276,53 @@ CalibrationResult calibrate(const std::vector<KvbenchResults>& results, const Gp
     }
   }
 
+  // Family 5 first: launch cost per kernel, and what the timer adds to one-launch samples (taken
+  // off the family 2/3 samples below, so that their fixed costs are in-graph costs).
+  {
+    std::vector<double> graph, stream, cpu, event;
+    for (const auto* p : all("launch")) {
+      const double kernels = p->has("kernels") ? p->num("kernels", where) : 1.0;
+      const std::string mode = p->str("mode", where);
+      const double per = p->median_s / kernels;
+      if (mode == "graph") graph.push_back(per);
+      if (mode == "stream") stream.push_back(per);
+      if (mode == "host_cpu") cpu.push_back(per);
+      if (mode == "event_single") event.push_back(per);
+    }
+    require_points("launch (graph)", graph.size(), 1);
+    t.launch_graph_s = median(graph);
+    if (!stream.empty()) t.launch_stream_s = median(stream);
+    if (!cpu.empty()) t.launch_cpu_s = median(cpu);
+    // Older result files lack event_single: then nothing is taken off the samples below.
+    t.launch_event_s = event.empty() ? 0.0 : median(event);
+    out.families.push_back(summarize("launch", {}, {}, {"launch_graph_s", "launch_stream_s", "launch_cpu_s", "launch_event_s"}));
+  }
+
   // Family 2: weight GEMMs, cold weights. Residual = log(predicted / measured).
   {
     const auto g = all("gemm");
     require_points("gemm", g.size());
-    std::vector<double> m, n, k, y;
+    std::vector<double> m, n, k, y, clock, sustained;
     std::vector<std::string> labels;
     for (const auto* p : g) {
       m.push_back(p->num("M", where));
       n.push_back(p->num("N", where));
       k.push_back(p->num("K", where));
-      y.push_back(p->median_s);
+      y.push_back(event_corrected(*p, t));
+      clock.push_back(clock_ratio(*p, clock_max));
+      if (m.back() >= 2048 && p->sm_clock_mean_Hz > 0) sustained.push_back(clock.back());
       labels.push_back(fmt::format("gemm M={} N={} K={}", m.back(), n.back(), k.back()));
     }
+    // The clock compute-bound work settles at (power limit): GEMMs of >= 2048 rows run long
+    // enough at full tensor load. Without such points the datasheet clock is kept.
+    if (!sustained.empty()) t.compute_clock_ratio = median(sustained);
+    // Fitted per clock: each point's compute term at the clock kvbench read during it.
     auto res = [&](std::span<const double> q, std::span<double> r) {
       TimingParams tt = t;
       tt.gemm_bw_fraction = q[0], tt.gemm_fixed_s = q[1], tt.gemm_compute_fraction = q[2], tt.gemm_m_half = q[3];
-      for (std::size_t i = 0; i < y.size(); ++i) r[i] = std::log(gemm_time(tt, base.bf16_flops, m[i], n[i], k[i]).time_s / y[i]);
+      for (std::size_t i = 0; i < y.size(); ++i) {
+        r[i] = std::log(gemm_time(tt, base.bf16_flops * clock[i], m[i], n[i], k[i]).time_s / y[i]);
+      }
     };
     const std::vector<double> lo = {0.2, 0.0, 0.05, 0.0}, hi = {1.2, 50e-6, 1.0, 4096};
     const NonlinearFit fit = robust_least_squares(
@@ -281,7 +332,8 @@ CalibrationResult calibrate(const std::vector<KvbenchResults>& results, const Gp
     std::vector<double> errs(y.size());
     res(fit.params, errs);
     for (double& e : errs) e = std::expm1(e);
-    out.families.push_back(summarize("gemm", errs, labels, {"gemm_bw_fraction", "gemm_fixed_s", "gemm_compute_fraction", "gemm_m_half"}));
+    out.families.push_back(summarize("gemm", errs, labels,
+                                     {"gemm_bw_fraction", "gemm_fixed_s", "gemm_compute_fraction", "gemm_m_half", "compute_clock_ratio"}));
   }
 
   // Family 3: decode attention, with the split count the harness used.
@@ -300,11 +352,19 @@ CalibrationResult calibrate(const std::vector<KvbenchResults>& results, const Gp
       a.fp8 = p->str("kv_dtype", where) == "fp8";
       a.kv_bytes = a.b * a.s * 2 * a.kvh * a.d * (a.fp8 ? 1.0 : 2.0);
       a.splits = p->has("splits") ? p->num("splits", where) : 1.0;
-      a.y = p->median_s;
+      a.y = event_corrected(*p, t);
       a.label = fmt::format("attn B={} S={} kv={} g={} d={} {}", a.b, a.s, a.kvh, a.qh / a.kvh, a.d, a.fp8 ? "fp8" : "bf16");
       pts.push_back(a);
     }
     require_points("attention", pts.size());
+    // Start the compute ceiling just above the highest padded-MMA rate any bf16 point reached: it
+    // binds only where a point is compute-bound, so a start below that rate can leave the fit in
+    // a local minimum where fp8 points (limited by their own dequantization rate) hold it down.
+    for (const A& a : pts) {
+      if (a.fp8) continue;
+      const double rows = 16.0 * std::ceil(a.qh / a.kvh / 16.0);
+      t.attn_compute_flops = std::max(t.attn_compute_flops, 1.1 * 4.0 * a.b * a.kvh * rows * a.s * a.d / a.y);
+    }
     auto res = [&](std::span<const double> q, std::span<double> r) {
       TimingParams tt = t;
       tt.attn_bw_fraction = q[0], tt.attn_fixed_s = q[1], tt.attn_units_sat = q[2], tt.attn_compute_flops = q[3];
@@ -329,22 +389,47 @@ CalibrationResult calibrate(const std::vector<KvbenchResults>& results, const Gp
                                      {"attn_bw_fraction", "attn_fixed_s", "attn_units_sat", "attn_compute_flops", "attn_fp8_bw_fraction"}));
   }
 
-  // Family 5: launch cost per kernel.
+  // Family 3b: causal prefill attention (the same kernel in prefill mode); compute-bound, so one
+  // parameter: the fraction of the clock-scaled dense peak its executed FLOPs reach.
   {
-    std::vector<double> graph, stream, cpu;
-    for (const auto* p : all("launch")) {
-      const double kernels = p->has("kernels") ? p->num("kernels", where) : 1.0;
-      const std::string mode = p->str("mode", where);
-      const double per = p->median_s / kernels;
-      if (mode == "graph") graph.push_back(per);
-      if (mode == "stream") stream.push_back(per);
-      if (mode == "host_cpu") cpu.push_back(per);
+    struct P {
+      double b, qh, prompt, d, kv_bytes, clock, y;
+      std::string label;
+    };
+    std::vector<P> pts;
+    for (const auto* p : all("attention_prefill")) {
+      P a;
+      a.b = p->num("batch", where), a.prompt = p->num("prompt", where), a.d = p->num("head_dim", where);
+      const double kvh = p->num("n_kv_heads", where);
+      a.qh = kvh * p->num("group_size", where);
+      a.kv_bytes = a.b * a.prompt * 2 * kvh * a.d * 2.0;
+      a.clock = clock_ratio(*p, clock_max);
+      a.y = event_corrected(*p, t);
+      a.label = fmt::format("prefill attn B={} P={} kv={} g={} d={}", a.b, a.prompt, kvh, a.qh / kvh, a.d);
+      pts.push_back(a);
     }
-    require_points("launch (graph)", graph.size(), 1);
-    t.launch_graph_s = median(graph);
-    if (!stream.empty()) t.launch_stream_s = median(stream);
-    if (!cpu.empty()) t.launch_cpu_s = median(cpu);
-    out.families.push_back(summarize("launch", {}, {}, {"launch_graph_s", "launch_stream_s", "launch_cpu_s"}));
+    if (!pts.empty()) {
+      require_points("attention_prefill", pts.size(), 3);
+      auto res = [&](std::span<const double> q, std::span<double> r) {
+        TimingParams tt = t;
+        tt.prefill_attn_compute_fraction = q[0];
+        for (std::size_t i = 0; i < pts.size(); ++i) {
+          const P& a = pts[i];
+          const double bytes = a.kv_bytes + 2 * 2.0 * a.b * a.prompt * a.qh * a.d;
+          const double pairs = a.prompt * (a.prompt + 1) / 2;
+          r[i] = std::log(prefill_attention_time(tt, base.bf16_flops * a.clock, a.b, a.qh, a.prompt, pairs, a.d, bytes).time_s / a.y);
+        }
+      };
+      const std::vector<double> x0 = {t.prefill_attn_compute_fraction}, lo = {0.01}, hi = {1.5};
+      const NonlinearFit fit = robust_least_squares(res, x0, lo, hi, pts.size());
+      t.prefill_attn_compute_fraction = fit.params[0];
+      std::vector<double> errs(pts.size());
+      res(fit.params, errs);
+      std::vector<std::string> labels;
+      for (auto& e : errs) e = std::expm1(e);
+      for (const auto& a : pts) labels.push_back(a.label);
+      out.families.push_back(summarize("attention_prefill", errs, labels, {"prefill_attn_compute_fraction"}));
+    }
   }
 
   GpuCalibration& c = out.calibration;

@@ -8,6 +8,11 @@ namespace kvscope::models {
 namespace {
 constexpr double kAct = 2.0;  // bf16 activations, bytes per element
 constexpr double kMinSplitPositions = 256.0;
+// Tensor-core attention kernels (mma.sync m16n8k16, as kvbench's) compute 16 query rows per MMA
+// tile: a KV head's g query heads are padded up to a multiple of 16 in decode.
+constexpr double kMmaRows = 16.0;
+// Keys per K/V tile: a causal prefill also computes the masked half of each diagonal tile.
+constexpr double kAttnTileKeys = 64.0;
 
 struct Acc {
   PhaseCost phase;
@@ -74,7 +79,8 @@ struct Pass {
 PhaseCost run_pass(const ArchProfile& p, const GpuSpec& gpu, const TimingParams& t, const Pass& s, Runtime runtime) {
   Acc acc{PhaseCost{}};
   const double launch = runtime == Runtime::graph ? t.launch_graph_s : t.launch_stream_s;
-  const double peak = gpu.bf16_flops;
+  // Compute-bound work runs at the power-limited clock (TimingParams::compute_clock_ratio).
+  const double peak = gpu.bf16_flops * t.compute_clock_ratio;
   const double m = s.tokens;
   const double d = p.d_model;
   const double L = p.n_layers;
@@ -168,12 +174,8 @@ PhaseCost run_pass(const ArchProfile& p, const GpuSpec& gpu, const TimingParams&
       const double P = s.q_len;
       const double w = local && p.window > 0 ? std::min(static_cast<double>(p.window), P) : P;
       const double pairs = w * (w + 1) / 2 + (P - w) * w;  // sum_i min(i, w)
-      KernelTime a;
-      a.flops = 4.0 * s.requests * qh * pairs * (p.mla ? p.kv_dim_gpu : p.head_dim);
-      a.bytes = s.requests * P * (2 * kAct * p.q_dim_gpu + per_pos_B);
-      a.memory_s = a.bytes / (t.attn_bw_fraction * t.hbm_read_Bps);
-      a.compute_s = a.flops / (t.prefill_attn_compute_fraction * peak);
-      a.time_s = t.attn_fixed_s + std::max(a.memory_s, a.compute_s);
+      KernelTime a = prefill_attention_time(t, peak, s.requests, qh, P, pairs, p.mla ? p.kv_dim_gpu : p.head_dim,
+                                            s.requests * P * (2 * kAct * p.q_dim_gpu + per_pos_B));
       acc.add(Op::attention, scaled(a, layers), layers, launch);
     }
   }
@@ -249,13 +251,27 @@ KernelTime decode_attention_time_with_splits(const TimingParams& t, double batch
                        (splits > 1 ? 2.0 * 4.0 * batch * q_heads * splits * (head_dim + 2) : 0.0);
   r.bytes = kv_bytes + other;
   r.flops = 4.0 * batch * q_heads * positions * head_dim;
+  const double g = q_heads / std::max(kv_heads, 1.0);
+  const double mma_flops = 4.0 * batch * kv_heads * kMmaRows * std::ceil(g / kMmaRows) * positions * head_dim;
   const double eff = fp8 ? t.attn_fp8_bw_fraction : t.attn_bw_fraction;
   // Only the K/V stream is limited by how many (request, head, split) units run at once; the
   // small Q/O and split-partial traffic is spread over every CTA.
   r.memory_s = kv_bytes / (eff * par * t.hbm_read_Bps) + other / (eff * t.hbm_read_Bps);
-  r.compute_s = r.flops / t.attn_compute_flops;
+  r.compute_s = mma_flops / t.attn_compute_flops;
   r.time_s = t.attn_fixed_s + std::max(r.memory_s, r.compute_s);
   return r;
+}
+
+KernelTime prefill_attention_time(const TimingParams& t, double peak_flops, double batch, double q_heads, double prompt,
+                                  double pairs, double head_dim, double bytes) {
+  KernelTime a;
+  a.flops = 4.0 * batch * q_heads * pairs * head_dim;
+  const double executed = 4.0 * batch * q_heads * (pairs + prompt * kAttnTileKeys / 2) * head_dim;
+  a.bytes = bytes;
+  a.memory_s = a.bytes / (t.attn_bw_fraction * t.hbm_read_Bps);
+  a.compute_s = executed / (t.prefill_attn_compute_fraction * peak_flops);
+  a.time_s = t.attn_fixed_s + std::max(a.memory_s, a.compute_s);
+  return a;
 }
 
 double l2_hit_fraction(const TimingParams& t, double footprint_B, double intervening_B) {

@@ -62,6 +62,16 @@ TEST_CASE("decode attention bytes and FLOPs", "[harness][formulas]") {
   }
 }
 
+TEST_CASE("causal prefill attention bytes and FLOPs by hand", "[harness][formulas]") {
+  // B=2 prompts of P=3 tokens, 2 KV heads x g 4, d 64: query t attends to t+1 positions -> 6 pairs.
+  const AttnShape a{2, 3, 2, 4, 64, 2.0, 1};
+  const Traffic t = prefill_attention_traffic(a);
+  CHECK(t.flops == 4.0 * 2 * 8 * 64 * 6);
+  CHECK(t.bytes_read == 2.0 * 3 * 2 * 2 * 64 * 2 + 2.0 * 8 * 3 * 64 * 2);
+  CHECK(t.bytes_written == 2.0 * 8 * 3 * 64 * 2);
+  CHECK_THROWS_AS(prefill_attention_traffic(AttnShape{1, 0, 1, 1, 64, 2, 1}), std::invalid_argument);
+}
+
 TEST_CASE("split-KV heuristic: wave quantisation", "[harness][formulas]") {
   struct Row {
     std::int64_t B, H, S;

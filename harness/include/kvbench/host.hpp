@@ -98,6 +98,10 @@ double kv_bytes(const AttnShape& a);  // B S 2 H_kv d e
 // Decode attention, q_len = 1: KV + Q read, O written (bf16), split partials (fp32 O + m + l)
 // written and read back by the combine step. FLOPs 4 B H_q S d (QK^T and PV).
 Traffic decode_attention_traffic(const AttnShape& a);
+// Causal prefill attention over a prompt of kv_len tokens (query t attends to positions 0..t):
+// Q, K, V read once, O written (bf16 Q/O). FLOPs 4 B H_q d P(P+1)/2 (the useful QK^T and PV
+// products; the tiled kernel also computes the masked part of the diagonal tiles).
+Traffic prefill_attention_traffic(const AttnShape& a);
 // The KV-read-only variant: reads KV and Q, writes the split partials' checksum only.
 Traffic kv_read_traffic(const AttnShape& a);
 // Split-KV count: minimises wave quantisation, ceil(B H_kv s / (SMs ctas_per_sm)) / s, over s in

@@ -826,6 +826,81 @@ void run_attention(Ctx& c) {
   if (c.checkpoint) c.checkpoint();
 }
 
+// ---------------------------------------------------------------- family 3b: causal prefill attention
+// The same kernel in prefill mode (one CTA per query block x KV head x request, causal mask), as the
+// end-to-end prefill runs it: its compute rate is what prefill attention costs. Buffers are reused
+// across samples (compute-bound: the Q/K/V traffic is a few percent of the time at any L2 state).
+void run_attention_prefill(Ctx& c) {
+  struct Cfg {
+    int B, P, Hkv, g, D;
+  };
+  std::vector<Cfg> cfgs;
+  const std::vector<int> Ps = c.opt.quick ? std::vector<int>{512, 2048} : std::vector<int>{256, 512, 1024, 2048, 4096};
+  const std::vector<int> Bs = c.opt.quick ? std::vector<int>{1} : std::vector<int>{1, 4};
+  const std::vector<std::pair<int, int>> heads = c.opt.quick ? std::vector<std::pair<int, int>>{{8, 4}}
+                                                             : std::vector<std::pair<int, int>>{{8, 4}, {32, 1}, {1, 32}, {8, 8}};
+  for (int B : Bs)
+    for (int P : Ps)
+      for (auto [hkv, g] : heads) {
+        cfgs.push_back({B, P, hkv, g, 128});
+        if (!c.opt.quick && hkv == 8 && g == 4) cfgs.push_back({B, P, hkv, g, 64});
+      }
+  std::size_t max_q = 0, max_kv = 0;
+  for (const auto& cf : cfgs) {
+    max_q = std::max(max_q, std::size_t(cf.B) * cf.P * cf.Hkv * cf.g * cf.D * 2);
+    max_kv = std::max(max_kv, std::size_t(cf.B) * cf.P * cf.Hkv * cf.D * 2 * 2);
+  }
+  DevBuf Q(max_q), O(max_q), KV(max_kv);
+  kvbench::StopRule rule = c.rule;
+  rule.max_samples = c.opt.quick ? 50 : 100;
+  rule.max_time_s = c.opt.quick ? 0.05 : 0.15;
+  int idx = 0;
+  for (const auto& cf : cfgs) {
+    ++idx;
+    Json axes = Json::object();
+    axes.set("batch", cf.B), axes.set("prompt", cf.P), axes.set("n_kv_heads", cf.Hkv), axes.set("group_size", cf.g);
+    axes.set("head_dim", cf.D), axes.set("kv_dtype", "bf16");
+    const AttnKernelInfo ki = attn_kernel_info(cf.D, false, cf.g, true, false);
+    if (!ki.supported) {
+      c.skip("attention_prefill", axes, ki.why);
+      continue;
+    }
+    const int rows = 16 * ki.mt;
+    axes.set("mma_rows_per_cta", rows);
+    axes.set("tokens_per_cta", rows / cf.g);
+    axes.set("ctas_per_sm", ki.ctas_per_sm);
+    AttnParams p;
+    p.B = cf.B, p.T = cf.P, p.Hkv = cf.Hkv, p.g = cf.g, p.Hq = cf.Hkv * cf.g, p.D = cf.D, p.S_cap = cf.P, p.kv_len = cf.P;
+    p.past = 0, p.causal = 1;
+    p.scale_log2 = float(1.4426950408889634 / std::sqrt(double(cf.D)));
+    const std::size_t kv_half = std::size_t(cf.B) * cf.P * cf.Hkv * cf.D * 2;
+    fill_bf16(KV.p, 2 * kv_half / 2, 3000 + idx, -2, 2, c.stream);
+    fill_bf16(Q.p, std::size_t(cf.B) * cf.P * p.Hq * cf.D, 4000 + idx, -1, 1, c.stream);
+    p.k = KV.p, p.v = KV.as<char>() + kv_half, p.q = Q.p, p.o = O.p;
+    const Measured m = measure(c, [&](int, cudaStream_t s, Marker&) { launch_attention(p, false, false, s); }, {}, 2, &rule);
+    CK(cudaMemsetAsync(O.p, 0xff, std::size_t(cf.B) * cf.P * p.Hq * cf.D * 2, c.stream));
+    launch_attention(p, false, false, c.stream);
+    CK(cudaStreamSynchronize(c.stream));
+    const double err = verify_attention(p, false, 1, 2, idx);
+    const bool ok = err < 2e-2;
+    if (!ok) {
+      ++c.failed_checks;
+      std::printf("  CHECK FAILED: prefill attention rel error %.3g\n", err);
+    }
+    const kvbench::AttnShape sh{cf.B, cf.P, cf.Hkv, cf.g, cf.D, 2.0, 1};
+    const kvbench::Traffic t = kvbench::prefill_attention_traffic(sh);
+    const double med = kvbench::summarize(m.samples).median;
+    Json rec = make_record(c, "attention_prefill", "prefill_attention_mma", axes, "warm", t.bytes_read, t.bytes_written, t.flops,
+                           m.samples, m, ok, err);
+    rec.set("kernel", "kvbench mma.sync m16n8k16 causal prefill (query block x KV head x request per CTA)");
+    rec.set("kernels_launched", 1);
+    c.add(std::move(rec));
+    std::printf("  prefill attn B=%d P=%5d Hkv=%2d g=%2d D=%3d  %9.2f us  %6.1f TFLOP/s  err %.1e\n", cf.B, cf.P, cf.Hkv, cf.g, cf.D,
+                med * 1e6, t.flops / med / 1e12, err);
+  }
+  if (c.checkpoint) c.checkpoint();
+}
+
 // ---------------------------------------------------------------- family 4: cross-layer reuse
 void run_cla_reuse(Ctx& c) {
   const double MiB = 1048576.0;

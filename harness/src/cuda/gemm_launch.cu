@@ -29,7 +29,10 @@ std::vector<GemmShape> gemm_shapes(bool quick) {
 
 void run_gemm(Ctx& c) {
   const auto shapes = gemm_shapes(c.opt.quick);
-  const std::vector<int> Ms = c.opt.quick ? std::vector<int>{1, 32, 128, 512} : std::vector<int>{1, 2, 4, 8, 16, 32, 64, 128, 256, 512};
+  // M = 1..512 spans decode batches; 1024..8192 are prefill rows (B x P), where the GEMMs are compute-bound
+  // long enough for the SM clock to settle at its power-limited value (recorded per sample).
+  const std::vector<int> Ms = c.opt.quick ? std::vector<int>{1, 32, 128, 512, 4096}
+                                          : std::vector<int>{1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096, 8192};
   const int maxM = *std::max_element(Ms.begin(), Ms.end());
   std::size_t arena_B = 0, maxN = 0, maxK = 0;
   for (const auto& s : shapes) {
@@ -120,6 +123,23 @@ __global__ void k_empty() {}
 }  // namespace
 
 void run_launch(Ctx& c) {
+  // One empty kernel between the two events, queued behind the blocking kernel like every other family's
+  // sample: what the timer itself adds to a one-launch sample (event records, launch latency, the empty
+  // kernel's own run). kvscope calibrate subtracts it from gemm / attention samples before fitting the
+  // per-kernel costs that apply inside a CUDA graph.
+  {
+    const Measured m = measure(c, [&](int, cudaStream_t s, Marker&) {
+      k_empty<<<1, 32, 0, s>>>();
+      CK_LAUNCH();
+    });
+    Json axes = Json::object();
+    axes.set("mode", "event_single");
+    axes.set("kernels", 1);
+    axes.set("kernel", "empty<<<1,32>>>");
+    c.add(make_record(c, "launch", "launch_event_single_empty", std::move(axes), "warm", 0, 0, 0, m.samples, m, true,
+                      std::numeric_limits<double>::quiet_NaN()));
+    std::printf("  launch event-timed single kernel  %.3f us\n", kvbench::summarize(m.samples).median * 1e6);
+  }
   const std::vector<int> counts = c.opt.quick ? std::vector<int>{200} : std::vector<int>{100, 1000};
   for (int n : counts) {
     // Stream: n back-to-back launches between two events, no blocking kernel (a blocked queue of n launches

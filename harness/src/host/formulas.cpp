@@ -83,6 +83,17 @@ Traffic decode_attention_traffic(const AttnShape& a) {
   return t;
 }
 
+Traffic prefill_attention_traffic(const AttnShape& a) {
+  const double kv = kv_bytes(a);
+  const double p = static_cast<double>(a.kv_len);
+  const double q = static_cast<double>(a.batch * a.n_q_heads()) * p * static_cast<double>(a.head_dim) * 2;
+  Traffic t;
+  t.bytes_read = kv + q;
+  t.bytes_written = q;
+  t.flops = 4.0 * static_cast<double>(a.batch * a.n_q_heads()) * static_cast<double>(a.head_dim) * p * (p + 1) / 2;
+  return t;
+}
+
 Traffic kv_read_traffic(const AttnShape& a) {
   const double kv = kv_bytes(a);
   Traffic t;

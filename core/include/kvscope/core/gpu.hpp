@@ -20,21 +20,27 @@ struct TimingParams {
   //   1 / (1 + exp(((footprint + intervening) / l2_capacity_B - 1) / l2_transition)).
   double l2_capacity_B = 0;
   double l2_transition = 0.15;
+  // SM clock of sustained tensor-core work over the maximum boost clock (family 2: the clocks
+  // kvbench read during the compute-bound GEMMs, M >= 2048). Compute ceilings below are per
+  // clock at the maximum clock; compute-bound work runs at this fraction of it (power limit).
+  double compute_clock_ratio = 1.0;
   // Weight GEMMs (family 2): t = gemm_fixed_s + max(bytes / (gemm_bw_fraction * hbm_read),
-  //   flops / (gemm_compute_fraction * peak * M / (M + gemm_m_half))).
+  //   flops / (gemm_compute_fraction * peak * compute_clock_ratio * M / (M + gemm_m_half))).
   double gemm_bw_fraction = 0.90;
   double gemm_fixed_s = 3e-6;
   double gemm_compute_fraction = 0.80;
   double gemm_m_half = 16.0;
   // Decode attention (family 3): t = attn_fixed_s + max(bytes / (attn_bw_fraction * par *
-  //   hbm_read), flops / attn_compute_flops); par = min(1, work_units / attn_units_sat), with
-  //   work_units = batch * kv_heads * splits (split-KV as the harness kernel chooses it).
+  //   hbm_read), mma_flops / attn_compute_flops); par = min(1, work_units / attn_units_sat),
+  //   with work_units = batch * kv_heads * splits (split-KV as the harness kernel chooses it);
+  //   mma_flops counts the g query heads of a KV head padded to the 16-row MMA tile.
   double attn_bw_fraction = 0.88;
   double attn_fixed_s = 4e-6;
   double attn_units_sat = 264;  // 2 x 132 SMs
-  double attn_compute_flops = 60e12;  // ceiling of the decode kernel's arithmetic (CUDA cores)
+  double attn_compute_flops = 60e12;  // ceiling of the decode kernel's padded MMA + softmax work
   double attn_fp8_bw_fraction = 0.76;  // fp8 KV: dequantization lowers the achieved fraction
-  // Prefill attention (not fitted: families 1-5 do not measure it): fraction of dense peak.
+  // Causal prefill attention (family 3b): executed FLOPs (incl. the masked half of diagonal
+  // tiles) over prefill_attn_compute_fraction * peak * compute_clock_ratio.
   double prefill_attn_compute_fraction = 0.40;
   // Elementwise kernels (norms, RoPE, SiLU): fraction of the copy ceiling.
   double elementwise_bw_fraction = 0.80;
@@ -42,6 +48,10 @@ struct TimingParams {
   double launch_graph_s = 1.3e-6;
   double launch_stream_s = 2.5e-6;
   double launch_cpu_s = 4e-6;
+  // What the timer adds to a one-launch, event-timed microbenchmark sample (family 5,
+  // event_single). Only used by calibration: it is taken off family 2/3 samples so that their
+  // fixed costs are those of a kernel inside a CUDA graph. 0 = not measured.
+  double launch_event_s = 0;
   // Tensor-parallel all-reduce: t = latency + 2 (tp-1)/tp * bytes / bus_Bps (ring, nccl-tests).
   double allreduce_latency_s = 8e-6;
   double allreduce_bus_Bps = 0;

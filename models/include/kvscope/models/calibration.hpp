@@ -23,6 +23,7 @@ struct KvbenchDevice {
   double l2_cache_B = 0;
   double mem_total_B = 0;
   double driver_peak_bandwidth_Bps = 0;
+  double sm_clock_max_Hz = 0;  // 0 = not recorded
 };
 
 struct KvbenchPoint {
@@ -33,6 +34,7 @@ struct KvbenchPoint {
   double bytes_read_B = 0, bytes_written_B = 0, flop_count = 0;
   double median_s = 0;
   double rel_stdev = 0;
+  double sm_clock_mean_Hz = 0;  // mean SM clock over the accepted samples; 0 = not recorded
   bool verified = true;
 
   double num(const char* key, const std::string& where) const;   // axis as a number; throws when absent

@@ -64,6 +64,10 @@ KernelTime decode_attention_time(const TimingParams& t, double batch, double kv_
 KernelTime decode_attention_time_with_splits(const TimingParams& t, double batch, double kv_heads, double q_heads,
                                              double positions, double head_dim, double kv_bytes, bool fp8, double splits);
 // Fraction of a re-read of `footprint_B` that hits L2 after `intervening_B` other bytes streamed.
+// Causal prefill attention: `pairs` (query, key) products per head (sum of positions attended),
+// `bytes` of Q/K/V/O traffic; compute at peak_flops (already clock-scaled).
+KernelTime prefill_attention_time(const TimingParams& t, double peak_flops, double batch, double q_heads, double prompt,
+                                  double pairs, double head_dim, double bytes);
 double l2_hit_fraction(const TimingParams& t, double footprint_B, double intervening_B);
 
 }  // namespace kvscope::models
