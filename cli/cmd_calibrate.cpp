@@ -41,6 +41,7 @@ std::string param_table(const TimingParams& t, const TimingParams& d) {
   row("attn_units_sat", t.attn_units_sat, d.attn_units_sat, 1, "CTAs");
   row("attn_compute", t.attn_compute_flops, d.attn_compute_flops, 1e-12, "TFLOP/s");
   row("attn_fp8_bw_fraction", t.attn_fp8_bw_fraction, d.attn_fp8_bw_fraction, 1, "");
+  row("attn_combine_per_split", t.attn_combine_per_split_s, d.attn_combine_per_split_s, 1e6, "µs");
   row("prefill_attn_compute_fraction", t.prefill_attn_compute_fraction, d.prefill_attn_compute_fraction, 1, "");
   row("launch_graph", t.launch_graph_s, d.launch_graph_s, 1e6, "µs");
   row("launch_stream", t.launch_stream_s, d.launch_stream_s, 1e6, "µs");

@@ -366,6 +366,7 @@ const std::vector<CalKey>& cal_keys() {
       {"attn_units_sat", &T::attn_units_sat, 1, 0, 1e9, true},
       {"attn_compute_TFLOPS", &T::attn_compute_flops, units::kTera, 0, 1e6, true},
       {"attn_fp8_bw_fraction", &T::attn_fp8_bw_fraction, 1, 0, 2, true},
+      {"attn_combine_per_split_us", &T::attn_combine_per_split_s, units::kMicro, 0, 1e6, false},
       {"prefill_attn_compute_fraction", &T::prefill_attn_compute_fraction, 1, 0, 2, true},
       {"elementwise_bw_fraction", &T::elementwise_bw_fraction, 1, 0, 2, true},
       {"launch_graph_us", &T::launch_graph_s, units::kMicro, 0, 1e6, false},

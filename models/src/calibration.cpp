@@ -368,25 +368,27 @@ CalibrationResult calibrate(const std::vector<KvbenchResults>& results, const Gp
     auto res = [&](std::span<const double> q, std::span<double> r) {
       TimingParams tt = t;
       tt.attn_bw_fraction = q[0], tt.attn_fixed_s = q[1], tt.attn_units_sat = q[2], tt.attn_compute_flops = q[3];
-      tt.attn_fp8_bw_fraction = q[4];
+      tt.attn_fp8_bw_fraction = q[4], tt.attn_combine_per_split_s = q[5];
       for (std::size_t i = 0; i < pts.size(); ++i) {
         const A& a = pts[i];
         r[i] = std::log(decode_attention_time_with_splits(tt, a.b, a.kvh, a.qh, a.s, a.d, a.kv_bytes, a.fp8, a.splits).time_s / a.y);
       }
     };
-    const std::vector<double> lo = {0.2, 0.0, 8, 1e12, 0.1}, hi = {1.2, 100e-6, 8.0 * base.sm_count, 1e15, 1.2};
-    const NonlinearFit fit = robust_least_squares(
-        res, {t.attn_bw_fraction, t.attn_fixed_s, t.attn_units_sat, t.attn_compute_flops, t.attn_fp8_bw_fraction}, lo, hi,
-        pts.size());
+    const std::vector<double> lo = {0.2, 0.0, 8, 1e12, 0.1, 0.0}, hi = {1.2, 100e-6, 8.0 * base.sm_count, 1e15, 1.2, 5e-6};
+    const NonlinearFit fit = robust_least_squares(res,
+                                                  {t.attn_bw_fraction, t.attn_fixed_s, t.attn_units_sat, t.attn_compute_flops,
+                                                   t.attn_fp8_bw_fraction, t.attn_combine_per_split_s},
+                                                  lo, hi, pts.size());
     t.attn_bw_fraction = fit.params[0], t.attn_fixed_s = fit.params[1], t.attn_units_sat = fit.params[2];
-    t.attn_compute_flops = fit.params[3], t.attn_fp8_bw_fraction = fit.params[4];
+    t.attn_compute_flops = fit.params[3], t.attn_fp8_bw_fraction = fit.params[4], t.attn_combine_per_split_s = fit.params[5];
     std::vector<double> errs(pts.size());
     res(fit.params, errs);
     std::vector<std::string> labels;
     for (auto& e : errs) e = std::expm1(e);
     for (const auto& a : pts) labels.push_back(a.label);
     out.families.push_back(summarize("attention", errs, labels,
-                                     {"attn_bw_fraction", "attn_fixed_s", "attn_units_sat", "attn_compute_flops", "attn_fp8_bw_fraction"}));
+                                     {"attn_bw_fraction", "attn_fixed_s", "attn_units_sat", "attn_compute_flops", "attn_fp8_bw_fraction",
+                                      "attn_combine_per_split_s"}));
   }
 
   // Family 3b: causal prefill attention (the same kernel in prefill mode); compute-bound, so one

@@ -258,7 +258,8 @@ KernelTime decode_attention_time_with_splits(const TimingParams& t, double batch
   // small Q/O and split-partial traffic is spread over every CTA.
   r.memory_s = kv_bytes / (eff * par * t.hbm_read_Bps) + other / (eff * t.hbm_read_Bps);
   r.compute_s = mma_flops / t.attn_compute_flops;
-  r.time_s = t.attn_fixed_s + std::max(r.memory_s, r.compute_s);
+  const double combine_s = splits > 1 ? splits * t.attn_combine_per_split_s : 0.0;
+  r.time_s = t.attn_fixed_s + std::max(r.memory_s, r.compute_s) + combine_s;
   return r;
 }
 

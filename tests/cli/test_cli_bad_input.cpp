@@ -60,7 +60,7 @@ const std::string kCalibration = R"("calibration": {"source": "kvbench test", "f
  "date_utc": "2026-01-01T00:00:00Z", "hbm_read_GBps": 3000, "hbm_copy_GBps": 2900, "l2_read_GBps": 7500,
  "l2_capacity_MiB": 37.5, "l2_transition": 0.15, "gemm_bw_fraction": 0.9, "gemm_fixed_us": 3,
  "gemm_compute_fraction": 0.8, "gemm_m_half": 16, "attn_bw_fraction": 0.88, "attn_fixed_us": 4,
- "attn_units_sat": 264, "attn_compute_TFLOPS": 60, "attn_fp8_bw_fraction": 0.76,
+ "attn_units_sat": 264, "attn_compute_TFLOPS": 60, "attn_fp8_bw_fraction": 0.76, "attn_combine_per_split_us": 0.1,
  "prefill_attn_compute_fraction": 0.4, "elementwise_bw_fraction": 0.8, "launch_graph_us": 1.3,
  "launch_stream_us": 2.5, "launch_cpu_us": 4, "launch_event_us": 2, "compute_clock_ratio": 0.8, "allreduce_latency_us": 8, "allreduce_bus_GBps": 360})";
 std::string gpu_cal(const std::string& from, const std::string& to) {

@@ -145,6 +145,7 @@ void run_gemm(Ctx& c);
 void run_launch(Ctx& c);
 void run_attention(Ctx& c);
 void run_attention_prefill(Ctx& c);
+void run_elementwise(Ctx& c);
 void run_cla_reuse(Ctx& c);
 void run_e2e(Ctx& c);
 // Correctness checks (host fp64 references). Return the number of failures; print one line each.

@@ -1,5 +1,9 @@
 #include <cstdio>
+#include <algorithm>
+#include <limits>
 #include <random>
+#include <string>
+#include <vector>
 
 #include "layers.cuh"
 
@@ -232,4 +236,81 @@ int check_layers(Ctx& c) {
   return failures;
 }
 
+}  // namespace kvb
+
+// ---------------------------------------------------------------- family 5b: elementwise kernels in a graph
+// The decode/prefill stack's own small kernels (embedding gather, RMSNorm, RoPE + KV append, SiLU*mul) at
+// the row counts of the end-to-end sweep, each as 20 back-to-back launches captured in one CUDA graph: the
+// per-kernel time inside a graph (launch gap included) is what the stack pays for them. Buffers are reused,
+// as the stack's activations are (written by the previous kernel, so L2-warm where they fit).
+namespace kvb {
+void run_elementwise(Ctx& c) {
+  constexpr int kChain = 20;
+  const std::vector<int> rows_list = c.opt.quick ? std::vector<int>{1, 128, 2048} : std::vector<int>{1, 8, 32, 128, 512, 2048, 8192};
+  struct Shape {
+    const char* kernel;
+    const char* model;
+    int d, F, Hq, Hkv, D;
+  };
+  const std::vector<Shape> shapes = {
+      {"rmsnorm", "llama-3-8b", 4096, 0, 0, 0, 0},     {"rmsnorm", "llama-3.2-1b", 2048, 0, 0, 0, 0},
+      {"silu_mul", "llama-3-8b", 0, 14336, 0, 0, 0},   {"silu_mul", "llama-3.2-1b", 0, 8192, 0, 0, 0},
+      {"rope_append", "llama-3-8b", 0, 0, 32, 8, 128}, {"rope_append", "llama-3.2-1b", 0, 0, 32, 8, 64},
+      {"embed", "llama-3-8b", 4096, 0, 0, 0, 0},       {"embed", "llama-3.2-1b", 2048, 0, 0, 0, 0},
+  };
+  const int max_rows = *std::max_element(rows_list.begin(), rows_list.end());
+  // Largest per-row footprints: SiLU*mul reads 2F and writes F (F = 14336); RoPE reads (Hq + 2 Hkv) D.
+  DevBuf in(std::size_t(max_rows) * 2 * 14336 * 2), out(std::size_t(max_rows) * 14336 * 2), w(4096 * 2);
+  DevBuf kc(std::size_t(max_rows) * 8 * 128 * 2), vc(std::size_t(max_rows) * 8 * 128 * 2), tok(std::size_t(max_rows) * 4);
+  DevBuf emb(std::size_t(1024) * 4096 * 2);
+  fill_bf16(in.p, in.bytes / 2, 71, -1, 1, c.stream), fill_bf16(w.p, 4096, 72, 0.5f, 1.5f, c.stream);
+  fill_bf16(emb.p, emb.bytes / 2, 73, -1, 1, c.stream);
+  {
+    std::vector<int> t(max_rows);
+    std::mt19937 rng(74);
+    for (int& x : t) x = static_cast<int>(rng() % 1024);
+    CK(cudaMemcpy(tok.p, t.data(), t.size() * 4, cudaMemcpyHostToDevice));
+  }
+  CK(cudaStreamSynchronize(c.stream));
+  for (const auto& sh : shapes) {
+    for (int rows : rows_list) {
+      const std::string k = sh.kernel;
+      double rd = 0, wr = 0;
+      auto launch = [&](cudaStream_t s) {
+        if (k == "rmsnorm") rmsnorm(in.p, w.p, out.p, rows, sh.d, 1, 0, s);
+        if (k == "silu_mul") silu_mul(in.p, out.p, rows, sh.F, s);
+        if (k == "rope_append") rope_append(in.p, out.p, kc.p, vc.p, rows, 1, sh.Hq, sh.Hkv, sh.D, 1, 0, 500000.0f, s);
+        if (k == "embed") embed(tok.as<int>(), emb.p, out.p, rows, sh.d, s);
+      };
+      if (k == "rmsnorm") rd = 2.0 * rows * sh.d + 2.0 * sh.d, wr = 2.0 * rows * sh.d;
+      if (k == "silu_mul") rd = 2.0 * rows * 2 * sh.F, wr = 2.0 * rows * sh.F;
+      if (k == "rope_append") rd = 2.0 * rows * (sh.Hq + 2 * sh.Hkv) * sh.D, wr = 2.0 * rows * (sh.Hq + 2 * sh.Hkv) * sh.D;
+      if (k == "embed") rd = 2.0 * rows * sh.d + 4.0 * rows, wr = 2.0 * rows * sh.d;
+      cudaGraph_t g;
+      cudaGraphExec_t ge;
+      CK(cudaStreamBeginCapture(c.stream, cudaStreamCaptureModeThreadLocal));
+      for (int i = 0; i < kChain; ++i) launch(c.stream);
+      CK(cudaStreamEndCapture(c.stream, &g));
+      CK(cudaGraphInstantiate(&ge, g, 0));
+      CK(cudaGraphUpload(ge, c.stream));
+      const Measured m = measure(c, [&](int, cudaStream_t s, Marker&) { CK(cudaGraphLaunch(ge, s)); });
+      CK(cudaGraphExecDestroy(ge));
+      CK(cudaGraphDestroy(g));
+      Json axes = Json::object();
+      axes.set("kernel", sh.kernel), axes.set("model", sh.model), axes.set("rows", rows), axes.set("kernels", kChain);
+      if (sh.d) axes.set("d_model", sh.d);
+      if (sh.F) axes.set("ffn_dim", sh.F);
+      if (sh.D) axes.set("n_q_heads", sh.Hq), axes.set("n_kv_heads", sh.Hkv), axes.set("head_dim", sh.D);
+      // Bytes and samples are for all kChain kernels of the graph.
+      Json rec = make_record(c, "elementwise", std::string("graph_") + sh.kernel, std::move(axes), "warm", kChain * rd, kChain * wr, 0,
+                             m.samples, m, true, std::numeric_limits<double>::quiet_NaN());
+      rec.set("protocol", "20 launches of the kernel captured in one CUDA graph, replayed; median_s is for all 20");
+      c.add(std::move(rec));
+      const double med = kvbench::summarize(m.samples).median / kChain;
+      std::printf("  elementwise %-11s %-12s rows=%5d  %8.2f us/kernel  %7.1f GB/s\n", sh.kernel, sh.model, rows, med * 1e6,
+                  (rd + wr) / med / 1e9);
+    }
+  }
+  if (c.checkpoint) c.checkpoint();
+}
 }  // namespace kvb

@@ -15,7 +15,7 @@ void usage() {
   std::puts(
       "kvbench [--quick|--full] [--out-json FILE] [--out-csv FILE] [--families LIST] [--check-only]\n"
       "        [--git-sha SHA] [--notes TEXT]\n"
-      "families: memory,launch,gemm,attention,attention_prefill,cla_reuse,e2e (default: all, in that order)");
+      "families: memory,launch,elementwise,gemm,attention,attention_prefill,cla_reuse,e2e (default: all, in that order)");
 }
 }  // namespace
 
@@ -44,7 +44,7 @@ int main(int argc, char** argv) {
       std::stringstream ss(next());
       std::string f;
       while (std::getline(ss, f, ',')) {
-        if (f != "memory" && f != "launch" && f != "gemm" && f != "attention" && f != "attention_prefill" && f != "cla_reuse" && f != "e2e") {
+        if (f != "memory" && f != "launch" && f != "elementwise" && f != "gemm" && f != "attention" && f != "attention_prefill" && f != "cla_reuse" && f != "e2e") {
           std::fprintf(stderr, "kvbench: unknown family '%s'\n", f.c_str());
           return 2;
         }
@@ -171,7 +171,7 @@ int main(int argc, char** argv) {
     const char* name;
     void (*fn)(Ctx&);
   };
-  const Fam fams[] = {{"memory", run_memory}, {"launch", run_launch}, {"gemm", run_gemm},
+  const Fam fams[] = {{"memory", run_memory}, {"launch", run_launch}, {"elementwise", run_elementwise}, {"gemm", run_gemm},
                       {"attention", run_attention}, {"attention_prefill", run_attention_prefill}, {"cla_reuse", run_cla_reuse}, {"e2e", run_e2e}};
   for (const auto& f : fams) {
     if (!c.opt.wants(f.name)) continue;

@@ -39,6 +39,9 @@ struct TimingParams {
   double attn_units_sat = 264;  // 2 x 132 SMs
   double attn_compute_flops = 60e12;  // ceiling of the decode kernel's padded MMA + softmax work
   double attn_fp8_bw_fraction = 0.76;  // fp8 KV: dequantization lowers the achieved fraction
+  // Split-KV combine: each output element walks the splits' partials in turn, one L2 round trip
+  // per split, so the combine kernel costs splits x this (family 3, points with many splits).
+  double attn_combine_per_split_s = 0.1e-6;
   // Causal prefill attention (family 3b): executed FLOPs (incl. the masked half of diagonal
   // tiles) over prefill_attn_compute_fraction * peak * compute_clock_ratio.
   double prefill_attn_compute_fraction = 0.40;
