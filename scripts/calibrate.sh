@@ -21,9 +21,11 @@ out=data/calibration/VALIDATION.md
 } > "$out.tmp"
 for gpu in h100-sxm h200; do
   dir=data/calibration/$gpu
-  full=$(ls "$dir"/kvbench-full-*.json 2>/dev/null | grep -v sdpa | head -n 1 || true)
+  full=$(ls "$dir"/kvbench-full-*.json 2>/dev/null | sort | tail -n 1 || true)
   [ -n "$full" ] || { echo "no full kvbench result in $dir" >&2; continue; }
-  "$kv" calibrate "$full" --gpu "$gpu" -o "data/gpus/$gpu.json"
+  # Fitted on families 1-5 of every kvbench file of this GPU (the full run and the elementwise run).
+  mapfile -t fit_files < <(ls "$dir"/kvbench-*.json | sort)
+  "$kv" calibrate "${fit_files[@]}" --gpu "$gpu" -o "data/gpus/$gpu.json"
   echo "## $gpu" >> "$out.tmp"
   echo >> "$out.tmp"
   echo "Regenerate: \`kvscope validate $full --gpu data/gpus/$gpu.json --format markdown\`" >> "$out.tmp"

@@ -1,6 +1,7 @@
 #include "kvscope/models/calibration.hpp"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <algorithm>
 #include <cmath>
@@ -298,6 +299,38 @@ CalibrationResult calibrate(const std::vector<KvbenchResults>& results, const Gp
     out.families.push_back(summarize("launch", {}, {}, {"launch_graph_s", "launch_stream_s", "launch_cpu_s", "launch_event_s"}));
   }
 
+  // Family 5b: the stack's elementwise kernels, 20 per CUDA graph. Per-kernel time less the
+  // graph launch gap (added back per kernel by the timing model) against fixed + bytes / rate.
+  for (const bool is_rope : {false, true}) {
+    std::vector<double> bytes, y;
+    std::vector<std::string> labels;
+    for (const auto* p : all("elementwise")) {
+      const std::string k = p->str("kernel", where);
+      if ((k == "rope_append") != is_rope) continue;
+      const double n = p->num("kernels", where);
+      bytes.push_back((p->bytes_read_B + p->bytes_written_B) / n);
+      y.push_back(std::max(p->median_s / n - t.launch_graph_s, 0.05 * p->median_s / n));
+      labels.push_back(fmt::format("{} {} rows={}", k, p->str("model", where), p->num("rows", where)));
+    }
+    if (y.empty()) continue;
+    require_points(is_rope ? "elementwise (rope_append)" : "elementwise", y.size(), 3);
+    auto res = [&](std::span<const double> q, std::span<double> r) {
+      TimingParams tt = t;
+      tt.elementwise_bw_fraction = tt.rope_bw_fraction = q[0];
+      tt.elementwise_fixed_s = tt.rope_fixed_s = q[1];
+      for (std::size_t i = 0; i < y.size(); ++i) r[i] = std::log(elementwise_time(tt, bytes[i]).time_s / y[i]);
+    };
+    const std::vector<double> x0 = {0.8, 1e-6}, lo = {0.05, 0.0}, hi = {2.0, 50e-6};
+    const NonlinearFit fit = robust_least_squares(res, x0, lo, hi, y.size());
+    (is_rope ? t.rope_bw_fraction : t.elementwise_bw_fraction) = fit.params[0];
+    (is_rope ? t.rope_fixed_s : t.elementwise_fixed_s) = fit.params[1];
+    std::vector<double> errs(y.size());
+    res(fit.params, errs);
+    for (auto& e : errs) e = std::expm1(e);
+    out.families.push_back(is_rope ? summarize("elementwise (rope_append)", errs, labels, {"rope_bw_fraction", "rope_fixed_s"})
+                                   : summarize("elementwise", errs, labels, {"elementwise_bw_fraction", "elementwise_fixed_s"}));
+  }
+
   // Family 2: weight GEMMs, cold weights. Residual = log(predicted / measured).
   {
     const auto g = all("gemm");
@@ -437,8 +470,13 @@ CalibrationResult calibrate(const std::vector<KvbenchResults>& results, const Gp
   GpuCalibration& c = out.calibration;
   c.params = t;
   const auto& r0 = results.front();
-  c.source = fmt::format("kvbench {} on {} ({})", r0.harness_version, r0.device.name, r0.date_utc);
-  c.date_utc = r0.date_utc;
+  std::vector<std::string> dates;
+  for (const auto& r : results) {
+    if (std::find(dates.begin(), dates.end(), r.date_utc) == dates.end()) dates.push_back(r.date_utc);
+  }
+  std::sort(dates.begin(), dates.end());
+  c.source = fmt::format("kvbench {} on {} (runs {})", r0.harness_version, r0.device.name, fmt::join(dates, ", "));
+  c.date_utc = dates.back();
   for (const auto& r : results) {
     if (!c.fitted_on.empty()) c.fitted_on += "; ";
     c.fitted_on += fmt::format("{} sha256:{}", r.path, r.sha256);

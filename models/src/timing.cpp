@@ -33,14 +33,6 @@ KernelTime scaled(KernelTime k, double f) {
   return k;
 }
 
-KernelTime elementwise(const TimingParams& t, double bytes) {
-  KernelTime k;
-  k.bytes = bytes;
-  k.memory_s = bytes / (t.elementwise_bw_fraction * t.hbm_copy_Bps);
-  k.time_s = k.memory_s;
-  return k;
-}
-
 KernelTime allreduce(const TimingParams& t, int tp, double bytes) {
   KernelTime k;
   k.bytes = bytes;
@@ -128,10 +120,10 @@ PhaseCost run_pass(const ArchProfile& p, const GpuSpec& gpu, const TimingParams&
   // Norms and elementwise: 2 RMSNorms, RoPE + KV append, SiLU*mul per layer.
   const double ffn_live = p.moe_layers > 0 ? (p.n_active + p.n_shared) * p.expert_ffn_gpu : p.ffn_gpu;
   const double kv_write = m * p.kv_elems_layer_gpu * p.kv_bytes_per_elem;
-  KernelTime norm = elementwise(t, 2.0 * kAct * m * d);
-  KernelTime rope_prod = elementwise(t, kAct * m * (2 * p.q_dim_gpu + p.kv_dim_gpu) + kv_write);
-  KernelTime rope_cons = elementwise(t, kAct * m * 2 * p.q_dim_gpu);
-  KernelTime act = elementwise(t, 3.0 * kAct * m * ffn_live);
+  KernelTime norm = elementwise_time(t, 2.0 * kAct * m * d);
+  KernelTime rope_prod = rope_time(t, kAct * m * (2 * p.q_dim_gpu + p.kv_dim_gpu) + kv_write);
+  KernelTime rope_cons = rope_time(t, kAct * m * 2 * p.q_dim_gpu);
+  KernelTime act = elementwise_time(t, 3.0 * kAct * m * ffn_live);
   acc.add(Op::norms_elementwise, scaled(norm, 2 * L + 1), 2 * L + 1, launch);
   acc.add(Op::norms_elementwise, scaled(rope_prod, p.kv_layers), p.kv_layers, launch);
   if (p.consumer_layers > 0) acc.add(Op::norms_elementwise, scaled(rope_cons, p.consumer_layers), p.consumer_layers, launch);
@@ -183,7 +175,7 @@ PhaseCost run_pass(const ArchProfile& p, const GpuSpec& gpu, const TimingParams&
   // Token embedding gather (a row of d per token, read and written), and the LM head on the
   // last token of each request (bf16 logits; sampling is left to the serving engine, as in
   // kvbench's end-to-end step).
-  acc.add(Op::norms_elementwise, elementwise(t, 2.0 * kAct * m * d), 1, launch);
+  acc.add(Op::norms_elementwise, elementwise_time(t, 2.0 * kAct * m * d), 1, launch);
   acc.add(Op::lm_head, gemm_time(t, peak, s.requests, p.vocab_gpu, d), 1, launch);
 
   // Tensor parallelism: all-reduce after O and after the MLP of every layer.
@@ -273,6 +265,22 @@ KernelTime prefill_attention_time(const TimingParams& t, double peak_flops, doub
   a.compute_s = executed / (t.prefill_attn_compute_fraction * peak_flops);
   a.time_s = t.attn_fixed_s + std::max(a.memory_s, a.compute_s);
   return a;
+}
+
+KernelTime elementwise_time(const TimingParams& t, double bytes) {
+  KernelTime k;
+  k.bytes = bytes;
+  k.memory_s = bytes / (t.elementwise_bw_fraction * t.hbm_copy_Bps);
+  k.time_s = t.elementwise_fixed_s + k.memory_s;
+  return k;
+}
+
+KernelTime rope_time(const TimingParams& t, double bytes) {
+  KernelTime k;
+  k.bytes = bytes;
+  k.memory_s = bytes / (t.rope_bw_fraction * t.hbm_copy_Bps);
+  k.time_s = t.rope_fixed_s + k.memory_s;
+  return k;
 }
 
 double l2_hit_fraction(const TimingParams& t, double footprint_B, double intervening_B) {

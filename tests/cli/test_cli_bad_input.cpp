@@ -61,7 +61,7 @@ const std::string kCalibration = R"("calibration": {"source": "kvbench test", "f
  "l2_capacity_MiB": 37.5, "l2_transition": 0.15, "gemm_bw_fraction": 0.9, "gemm_fixed_us": 3,
  "gemm_compute_fraction": 0.8, "gemm_m_half": 16, "attn_bw_fraction": 0.88, "attn_fixed_us": 4,
  "attn_units_sat": 264, "attn_compute_TFLOPS": 60, "attn_fp8_bw_fraction": 0.76, "attn_combine_per_split_us": 0.1,
- "prefill_attn_compute_fraction": 0.4, "elementwise_bw_fraction": 0.8, "launch_graph_us": 1.3,
+ "prefill_attn_compute_fraction": 0.4, "elementwise_bw_fraction": 0.8, "elementwise_fixed_us": 1, "rope_bw_fraction": 0.5, "rope_fixed_us": 4, "launch_graph_us": 1.3,
  "launch_stream_us": 2.5, "launch_cpu_us": 4, "launch_event_us": 2, "compute_clock_ratio": 0.8, "allreduce_latency_us": 8, "allreduce_bus_GBps": 360})";
 std::string gpu_cal(const std::string& from, const std::string& to) {
   return sub(kGpu, "\"tdp_W\": 700", "\"tdp_W\": 700, " + sub(kCalibration, from, to));

@@ -44,7 +44,7 @@ const char* kCalibration = R"({
   "l2_transition": 0.15, "gemm_bw_fraction": 0.9, "gemm_fixed_us": 3, "gemm_compute_fraction": 0.8,
   "gemm_m_half": 16, "attn_bw_fraction": 0.88, "attn_fixed_us": 4, "attn_units_sat": 264,
   "attn_compute_TFLOPS": 60, "attn_fp8_bw_fraction": 0.76, "attn_combine_per_split_us": 0.1, "prefill_attn_compute_fraction": 0.4,
-  "elementwise_bw_fraction": 0.8, "launch_graph_us": 1.3, "launch_stream_us": 2.5, "launch_cpu_us": 4, "launch_event_us": 2, "compute_clock_ratio": 0.8,
+  "elementwise_bw_fraction": 0.8, "elementwise_fixed_us": 1, "rope_bw_fraction": 0.5, "rope_fixed_us": 4, "launch_graph_us": 1.3, "launch_stream_us": 2.5, "launch_cpu_us": 4, "launch_event_us": 2, "compute_clock_ratio": 0.8,
   "allreduce_latency_us": 8, "allreduce_bus_GBps": 360
 })";
 
@@ -186,6 +186,7 @@ void check_same(const GpuSpec& a, const GpuSpec& b) {
                    &TimingParams::attn_bw_fraction, &TimingParams::attn_fixed_s, &TimingParams::attn_units_sat,
                    &TimingParams::attn_compute_flops, &TimingParams::attn_fp8_bw_fraction, &TimingParams::attn_combine_per_split_s,
                    &TimingParams::prefill_attn_compute_fraction, &TimingParams::elementwise_bw_fraction,
+                   &TimingParams::elementwise_fixed_s, &TimingParams::rope_bw_fraction, &TimingParams::rope_fixed_s,
                    &TimingParams::launch_graph_s, &TimingParams::launch_stream_s, &TimingParams::launch_cpu_s,
                    &TimingParams::launch_event_s, &TimingParams::compute_clock_ratio, &TimingParams::allreduce_latency_s, &TimingParams::allreduce_bus_Bps}) {
       CHECK(same(p.*f, q.*f));

@@ -45,8 +45,13 @@ struct TimingParams {
   // Causal prefill attention (family 3b): executed FLOPs (incl. the masked half of diagonal
   // tiles) over prefill_attn_compute_fraction * peak * compute_clock_ratio.
   double prefill_attn_compute_fraction = 0.40;
-  // Elementwise kernels (norms, RoPE, SiLU): fraction of the copy ceiling.
+  // Elementwise kernels inside a graph (family 5b): t = fixed + bytes / (fraction * hbm_copy),
+  // launch gap added separately. Norms, SiLU*mul and the embedding gather share one pair;
+  // RoPE + K/V append (per-row CTAs doing the rotation's trigonometry) has its own.
   double elementwise_bw_fraction = 0.80;
+  double elementwise_fixed_s = 1e-6;
+  double rope_bw_fraction = 0.80;
+  double rope_fixed_s = 1e-6;
   // Per-kernel floor (family 5): graph replay and eager stream launch, and host CPU per launch.
   double launch_graph_s = 1.3e-6;
   double launch_stream_s = 2.5e-6;

@@ -86,7 +86,8 @@
 //     gemm_bw_fraction, gemm_compute_fraction, attn_bw_fraction, attn_fp8_bw_fraction,
 //     prefill_attn_compute_fraction, elementwise_bw_fraction   fractions     (0, 1.5]
 //     gemm_fixed_us, attn_fixed_us, launch_graph_us, launch_stream_us, launch_cpu_us, launch_event_us,
-//     attn_combine_per_split_us,
+//     attn_combine_per_split_us, elementwise_fixed_us, rope_fixed_us,
+//     rope_bw_fraction                                fraction               (0, 2]
 //     allreduce_latency_us                            µs    -> *_s           [0, 1e6]
 //     gemm_m_half                                     rows (plain)           [0, 1e9]
 //     attn_units_sat                                  work units (plain)     (0, 1e9]

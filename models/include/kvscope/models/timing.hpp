@@ -68,6 +68,10 @@ KernelTime decode_attention_time_with_splits(const TimingParams& t, double batch
 // `bytes` of Q/K/V/O traffic; compute at peak_flops (already clock-scaled).
 KernelTime prefill_attention_time(const TimingParams& t, double peak_flops, double batch, double q_heads, double prompt,
                                   double pairs, double head_dim, double bytes);
+// Elementwise kernels inside a graph (norms, SiLU*mul, embedding gather) and RoPE + K/V append:
+// fixed + bytes / (fraction * hbm_copy); the launch gap is added by the caller.
+KernelTime elementwise_time(const TimingParams& t, double bytes);
+KernelTime rope_time(const TimingParams& t, double bytes);
 double l2_hit_fraction(const TimingParams& t, double footprint_B, double intervening_B);
 
 }  // namespace kvscope::models
