@@ -400,6 +400,8 @@ GpuCalibration read_calibration(JsonObjectReader& c) {
   } else if (c.has("borrowed_from")) {
     c.fail("borrowed_from", "no 'borrowed_from' unless \"borrowed\": true", describe_json(*c.get("borrowed_from")));
   }
+  // Every parameter key is valid: a missing one must not be blamed on a later, valid key.
+  for (const CalKey& k : cal_keys()) c.know({k.key});
   for (const CalKey& k : cal_keys()) {
     const double v = c.required_double(k.key, k.min, k.max);
     if (k.min_exclusive && v <= k.min) c.fail(k.key, fmt::format("a positive number <= {:g}", k.max), describe_json(*c.get(k.key)));

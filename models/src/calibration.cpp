@@ -40,6 +40,15 @@ std::string as_string(const bj::value& v, const std::string& where, const std::s
   return std::string(v.get_string());
 }
 
+// A JSON number that must be a whole number in [lo, hi]: checked before the cast, since a
+// double outside the integer's range makes the cast undefined behaviour.
+std::int64_t as_whole(double v, std::int64_t lo, std::int64_t hi, const std::string& where, const std::string& key) {
+  if (!(v >= static_cast<double>(lo) && v <= static_cast<double>(hi)) || v != std::floor(v)) {
+    throw InputError(where, key, fmt::format("a whole number in [{}, {}]", lo, hi), fmt::format("{}", v));
+  }
+  return static_cast<std::int64_t>(v);
+}
+
 double median(std::vector<double> v) {
   if (v.empty()) return 0;
   std::sort(v.begin(), v.end());
@@ -126,7 +135,8 @@ KvbenchResults parse_kvbench(const std::string& text, const std::string& where) 
   const auto& dev = d.get_object();
   r.device.name = as_string(member(dev, "name", where, "device"), where, "device.name");
   if (auto* u = dev.if_contains("uuid"); u && u->is_string()) r.device.uuid = std::string(u->get_string());
-  r.device.sm_count = static_cast<int>(as_number(member(dev, "sm_count", where, "device"), where, "device.sm_count"));
+  r.device.sm_count = static_cast<int>(
+      as_whole(as_number(member(dev, "sm_count", where, "device"), where, "device.sm_count"), 1, 1 << 20, where, "device.sm_count"));
   r.device.l2_cache_B = as_number(member(dev, "l2_cache_B", where, "device"), where, "device.l2_cache_B");
   r.device.mem_total_B = as_number(member(dev, "mem_total_B", where, "device"), where, "device.mem_total_B");
   if (auto* p = dev.if_contains("driver_peak_bandwidth_Bps"); p && !p->is_null()) {
@@ -408,10 +418,15 @@ CalibrationResult calibrate(const std::vector<KvbenchResults>& results, const Gp
       }
     };
     const std::vector<double> lo = {0.2, 0.0, 8, 1e12, 0.1, 0.0}, hi = {1.2, 100e-6, 8.0 * base.sm_count, 1e15, 1.2, 5e-6};
-    const NonlinearFit fit = robust_least_squares(res,
-                                                  {t.attn_bw_fraction, t.attn_fixed_s, t.attn_units_sat, t.attn_compute_flops,
-                                                   t.attn_fp8_bw_fraction, t.attn_combine_per_split_s},
-                                                  lo, hi, pts.size());
+    // The max() of memory and compute terms makes the loss kinked: start from three compute
+    // ceilings around the data-driven one and keep the best fit.
+    NonlinearFit fit;
+    for (const double scale : {1.0, 0.8, 1.5}) {
+      const std::vector<double> x0 = {t.attn_bw_fraction,          t.attn_fixed_s,         t.attn_units_sat,
+                                      t.attn_compute_flops * scale, t.attn_fp8_bw_fraction, t.attn_combine_per_split_s};
+      NonlinearFit f = robust_least_squares(res, x0, lo, hi, pts.size(), 0.05, 500);
+      if (fit.params.empty() || f.rms < fit.rms) fit = std::move(f);
+    }
     t.attn_bw_fraction = fit.params[0], t.attn_fixed_s = fit.params[1], t.attn_units_sat = fit.params[2];
     t.attn_compute_flops = fit.params[3], t.attn_fp8_bw_fraction = fit.params[4], t.attn_combine_per_split_s = fit.params[5];
     std::vector<double> errs(pts.size());
@@ -497,23 +512,28 @@ std::vector<E2ePoint> e2e_points(const KvbenchResults& r) {
     Architecture& a = e.arch;
     a.id = p.has("model_label") ? p.str("model_label", where) : p.name;
     a.name = a.id;
-    a.n_layers = static_cast<int>(p.num("n_layers", where));
-    a.d_model = static_cast<std::int64_t>(p.num("d_model", where));
-    a.n_q_heads = static_cast<int>(p.num("n_q_heads", where));
-    a.n_kv_heads = static_cast<int>(p.num("n_kv_heads", where));
-    a.head_dim = static_cast<int>(p.num("head_dim", where));
-    a.ffn_dim = static_cast<std::int64_t>(p.num("ffn_dim", where));
-    a.vocab = static_cast<std::int64_t>(p.num("vocab", where));
+    // Range-checked before any cast; validate() below then applies the model's own rules.
+    constexpr std::int64_t kIntMax = 1 << 30, kBig = std::int64_t{1} << 50;
+    auto whole = [&](const char* key, std::int64_t hi) { return as_whole(p.num(key, where), 0, hi, where, fmt::format("axes.{}", key)); };
+    a.n_layers = static_cast<int>(whole("n_layers", kIntMax));
+    a.d_model = whole("d_model", kBig);
+    a.n_q_heads = static_cast<int>(whole("n_q_heads", kIntMax));
+    a.n_kv_heads = static_cast<int>(whole("n_kv_heads", kIntMax));
+    a.head_dim = static_cast<int>(whole("head_dim", kIntMax));
+    a.ffn_dim = whole("ffn_dim", kBig);
+    a.vocab = whole("vocab", kBig);
     if (auto* t = p.axes.if_contains("tied_embeddings"); t && t->is_bool()) a.tied_embeddings = t->get_bool();
     if (auto* kp = p.axes.if_contains("kv_producers"); kp && kp->is_array()) {
-      for (const auto& v : kp->get_array()) a.kv_producer.push_back(static_cast<int>(as_number(v, where, "axes.kv_producers")));
+      for (const auto& v : kp->get_array()) {
+        a.kv_producer.push_back(static_cast<int>(as_whole(as_number(v, where, "axes.kv_producers"), 0, kIntMax, where, "axes.kv_producers")));
+      }
     }
     if (p.has("kv_dtype")) a.kv_dtype = parse_kv_dtype(p.str("kv_dtype", where), where);
     validate(a, where);  // before sharing_label: it indexes kv_producer by layer
     a.sharing = sharing_label(a);
-    e.workload.batch = static_cast<std::int64_t>(p.num("batch", where));
-    e.workload.context = p.has("context") ? static_cast<std::int64_t>(p.num("context", where)) : 1;
-    e.workload.prompt = p.has("prompt") ? std::max<std::int64_t>(1, static_cast<std::int64_t>(p.num("prompt", where))) : 1;
+    e.workload.batch = whole("batch", kBig);
+    e.workload.context = p.has("context") ? whole("context", kBig) : 1;
+    e.workload.prompt = p.has("prompt") ? std::max<std::int64_t>(1, whole("prompt", kBig)) : 1;
     e.workload.runtime = p.has("runtime") ? parse_runtime(p.str("runtime", where), where) : Runtime::graph;
     validate(e.workload, where);  // batch 0 / negative / huge context: an error, not a NaN prediction
     e.measured_s = p.median_s;

@@ -11,6 +11,17 @@ double step_time(const ArchProfile& p, const GpuSpec& gpu, const TimingParams& t
 }
 }  // namespace
 
+void derive_step_metrics(Evaluation& e, double batch, const TimingParams& t, double tpot_limit_s) {
+  e.decode_step_s = e.decode.time_s;
+  e.tpot_s = e.decode_step_s;
+  e.decode_tokens_per_s = batch / e.decode_step_s;
+  e.prefill_s = e.prefill.time_s;
+  e.ttft_s = e.prefill_s + e.decode_step_s;
+  e.achieved_Bps = e.decode.bytes / e.decode_step_s;
+  e.bw_fraction = e.achieved_Bps / t.hbm_read_Bps;
+  e.meets_tpot_limit = tpot_limit_s <= 0 || e.tpot_s <= tpot_limit_s;
+}
+
 Evaluation evaluate(const ArchProfile& p, const GpuSpec& gpu, const TimingParams& t, const Workload& w) {
   Evaluation e;
   const double b = static_cast<double>(w.batch);
@@ -18,14 +29,7 @@ Evaluation evaluate(const ArchProfile& p, const GpuSpec& gpu, const TimingParams
   e.memory = evaluate_memory(p, gpu, w);
   e.decode = decode_step(p, gpu, t, b, s, w.runtime);
   e.prefill = prefill(p, gpu, t, b, static_cast<double>(w.prompt), w.runtime);
-  e.decode_step_s = e.decode.time_s;
-  e.tpot_s = e.decode_step_s;
-  e.decode_tokens_per_s = b / e.decode_step_s;
-  e.prefill_s = e.prefill.time_s;
-  e.ttft_s = e.prefill_s + e.decode_step_s;
-  e.achieved_Bps = e.decode.bytes / e.decode_step_s;
-  e.bw_fraction = e.achieved_Bps / t.hbm_read_Bps;
-  e.meets_tpot_limit = w.tpot_limit_s <= 0 || e.tpot_s <= w.tpot_limit_s;
+  derive_step_metrics(e, b, t, w.tpot_limit_s);
 
   // Serving view: decode step time grows with batch while tokens/s = B / step(B) keeps rising
   // (the weight stream is shared), so the best batch is the largest that fits in memory and,

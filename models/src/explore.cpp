@@ -400,14 +400,7 @@ struct Worker {
       e.prefill = prefill(p, gpu, t, b, static_cast<double>(w.prompt), w.runtime);
       r.max_context = max_context(p, cap, w.runtime_reserve_B, w.batch);
     }
-    e.decode_step_s = e.decode.time_s;
-    e.tpot_s = e.decode_step_s;
-    e.decode_tokens_per_s = b / e.decode_step_s;
-    e.prefill_s = e.prefill.time_s;
-    e.ttft_s = e.prefill_s + e.decode_step_s;
-    e.achieved_Bps = e.decode.bytes / e.decode_step_s;
-    e.bw_fraction = e.achieved_Bps / t.hbm_read_Bps;
-    e.meets_tpot_limit = w.tpot_limit_s <= 0 || e.tpot_s <= w.tpot_limit_s;
+    derive_step_metrics(e, b, t, w.tpot_limit_s);
     e.max_throughput_batch = best_batch;
     e.max_throughput_step_s = best_step_s;
     e.max_throughput_tokens_per_s = best_tokens_per_s;

@@ -4,6 +4,7 @@
 #include <string>
 
 #include "kvscope/core/design.hpp"
+#include "kvscope/core/json_util.hpp"
 
 namespace kvscope::models {
 
@@ -84,18 +85,6 @@ const std::vector<Field> kFields = {
      [](P p) { return p.arch->accuracy.ppl_delta_pct; }, false},
 };
 
-std::size_t edit_distance(std::string_view a, std::string_view b) {
-  std::vector<std::size_t> prev(b.size() + 1), cur(b.size() + 1);
-  for (std::size_t j = 0; j <= b.size(); ++j) prev[j] = j;
-  for (std::size_t i = 1; i <= a.size(); ++i) {
-    cur[0] = i;
-    for (std::size_t j = 1; j <= b.size(); ++j) {
-      cur[j] = std::min({prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1)});
-    }
-    std::swap(prev, cur);
-  }
-  return prev[b.size()];
-}
 }  // namespace
 
 const std::vector<Field>& fields() { return kFields; }

@@ -51,9 +51,10 @@ std::vector<double> linear_least_squares(std::span<const double> x, std::span<co
   return solve(std::move(ata), std::move(atb), k);
 }
 
-NonlinearFit robust_least_squares(const std::function<void(std::span<const double>, std::span<double>)>& residuals,
-                                  std::vector<double> p, std::span<const double> lower, std::span<const double> upper,
-                                  std::size_t n, double huber_delta, int max_iterations) {
+namespace {
+NonlinearFit robust_least_squares_unit(const std::function<void(std::span<const double>, std::span<double>)>& residuals,
+                                       std::vector<double> p, std::span<const double> lower, std::span<const double> upper,
+                                       std::size_t n, double huber_delta, int max_iterations) {
   const std::size_t k = p.size();
   auto clamp = [&](std::vector<double>& q) {
     for (std::size_t j = 0; j < k; ++j) q[j] = std::clamp(q[j], lower[j], upper[j]);
@@ -133,6 +134,28 @@ NonlinearFit robust_least_squares(const std::function<void(std::span<const doubl
     out.max_abs = std::max(out.max_abs, std::abs(v));
   }
   out.rms = n ? std::sqrt(ss / static_cast<double>(n)) : 0.0;
+  return out;
+}
+}  // namespace
+
+NonlinearFit robust_least_squares(const std::function<void(std::span<const double>, std::span<double>)>& residuals,
+                                  std::vector<double> p, std::span<const double> lower, std::span<const double> upper,
+                                  std::size_t n, double huber_delta, int max_iterations) {
+  // Work on parameters scaled to O(1): a ceiling of 1e14 FLOP/s next to a fraction of 0.9 would
+  // otherwise get a Jacobian column ~1e-14, and the damping would freeze it where it started.
+  const std::size_t k = p.size();
+  std::vector<double> scale(k), u(k), lo(k), hi(k);
+  for (std::size_t j = 0; j < k; ++j) {
+    scale[j] = std::abs(p[j]) > 0 ? std::abs(p[j]) : std::max({std::abs(lower[j]), std::abs(upper[j]), 1e-300});
+    u[j] = p[j] / scale[j], lo[j] = lower[j] / scale[j], hi[j] = upper[j] / scale[j];
+  }
+  std::vector<double> q(k);
+  auto unit = [&](std::span<const double> x, std::span<double> r) {
+    for (std::size_t j = 0; j < k; ++j) q[j] = x[j] * scale[j];
+    residuals(q, r);
+  };
+  NonlinearFit out = robust_least_squares_unit(unit, std::move(u), lo, hi, n, huber_delta, max_iterations);
+  for (std::size_t j = 0; j < k; ++j) out.params[j] *= scale[j];
   return out;
 }
 

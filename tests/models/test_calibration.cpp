@@ -45,8 +45,16 @@ TimingParams truth() {
   t.attn_bw_fraction = 0.83;
   t.attn_fixed_s = 6e-6;
   t.attn_units_sat = 300;
-  t.attn_compute_flops = 45e12;
+  t.attn_compute_flops = 70e12;  // g = 32 (32 MMA rows per K/V head) is compute-bound at this rate
   t.attn_fp8_bw_fraction = 0.66;
+  t.attn_combine_per_split_s = 0.14e-6;
+  t.prefill_attn_compute_fraction = 0.12;
+  t.compute_clock_ratio = 0.8;
+  t.elementwise_bw_fraction = 0.7;
+  t.elementwise_fixed_s = 1.2e-6;
+  t.rope_bw_fraction = 0.4;
+  t.rope_fixed_s = 3.5e-6;
+  t.launch_event_s = 3e-6;
   t.launch_graph_s = 1.4e-6;
   t.launch_stream_s = 2.6e-6;
   t.launch_cpu_s = 3.2e-6;
@@ -55,7 +63,7 @@ TimingParams truth() {
 
 bj::object device_json(const GpuSpec& g) {
   return {{"name", "NVIDIA H100 80GB HBM3"}, {"uuid", "GPU-test"}, {"sm_count", g.sm_count}, {"l2_cache_B", g.l2_cache_B},
-          {"mem_total_B", *g.memory_usable_B}, {"driver_peak_bandwidth_Bps", 3.352e12}};
+          {"mem_total_B", *g.memory_usable_B}, {"driver_peak_bandwidth_Bps", 3.352e12}, {"sm_clock_max_kHz", 1980000}};
 }
 
 // A kvbench-result/1 document whose times follow `t` exactly, times (1 + noise).
@@ -64,10 +72,14 @@ std::string synthetic(const TimingParams& t, const GpuSpec& g, double noise, uns
   std::normal_distribution<double> n(0.0, noise);
   auto jitter = [&](double v) { return v * (1.0 + n(rng)); };
   bj::array b;
+  double clock_kHz = 1980000;  // the SM clock "read" during the next point added
   auto add = [&](const char* family, bj::object axes, double time, double bytes_r = 0, double bytes_w = 0, const char* l2 = "cold") {
     b.push_back({{"family", family}, {"name", family}, {"axes", std::move(axes)}, {"l2_state", l2}, {"median_s", time},
-                 {"bytes_read_B", bytes_r}, {"bytes_written_B", bytes_w}, {"flop_count", 0}, {"verified", true}});
+                 {"bytes_read_B", bytes_r}, {"bytes_written_B", bytes_w}, {"flop_count", 0}, {"verified", true},
+                 {"sm_clock_mean_kHz", clock_kHz}});
   };
+  // One-launch microbenchmark samples carry the event timer's overhead (family 5, event_single).
+  const double ev = t.launch_event_s;
   const double l2 = g.l2_cache_B;
   for (double f : {1e6, 4e6, 8e6, 16e6, 24e6, 32e6, 40e6, 48e6, 64e6, 96e6, 128e6, 256e6, 1e9, 4e9}) {
     // Warm re-read of a buffer of f bytes: L2 hit per the logistic model.
@@ -76,16 +88,42 @@ std::string synthetic(const TimingParams& t, const GpuSpec& g, double noise, uns
     add("memory", {{"kernel", "read"}, {"footprint_B", f}}, jitter(time), f, 0, f < 8 * l2 ? "warm" : "cold");
     if (f >= 8 * l2) add("memory", {{"kernel", "copy"}, {"footprint_B", f}}, jitter(f / t.hbm_copy_Bps), f / 2, f / 2);
   }
-  for (double m : {1, 2, 4, 8, 16, 32, 64, 128, 256, 512}) {
+  for (double m : {1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096, 8192}) {
+    // Clocks fall with M as tensor load rises; from 2048 rows on, the sustained (power-limited) one.
+    const double ratio = m >= 2048 ? t.compute_clock_ratio : 1.0 - (1.0 - t.compute_clock_ratio) * std::log2(m) / 11.0;
+    clock_kHz = 1980000 * ratio;
     for (auto nk : std::vector<std::pair<double, double>>{{6144, 4096}, {4096, 4096}, {28672, 4096}, {4096, 14336}, {128256, 4096}}) {
       add("gemm", {{"M", m}, {"N", nk.first}, {"K", nk.second}, {"label", "x"}, {"weight_sets", 8}},
-          jitter(gemm_time(t, g.bf16_flops, m, nk.first, nk.second).time_s));
+          jitter(ev + gemm_time(t, g.bf16_flops * ratio, m, nk.first, nk.second).time_s));
+    }
+  }
+  clock_kHz = 1980000 * t.compute_clock_ratio;
+  for (double batch : {1, 4}) {
+    for (double p : {256, 512, 1024, 2048, 4096}) {
+      for (double grp : {1, 4, 32}) {
+        const double kvh = 32 / grp, qh = 32, d = 128;
+        const double bytes = batch * p * 2 * kvh * d * 2 + 2 * 2.0 * batch * p * qh * d;
+        add("attention_prefill",
+            {{"batch", batch}, {"prompt", p}, {"n_kv_heads", kvh}, {"group_size", grp}, {"head_dim", d}, {"kv_dtype", "bf16"}},
+            jitter(ev + prefill_attention_time(t, g.bf16_flops * t.compute_clock_ratio, batch, qh, p, p * (p + 1) / 2, d, bytes).time_s));
+      }
+    }
+  }
+  clock_kHz = 1980000;
+  for (double rows : {1, 8, 32, 128, 512, 2048, 8192}) {
+    for (const char* k : {"rmsnorm", "silu_mul", "rope_append"}) {
+      const bool is_rope = std::string(k) == "rope_append";
+      const double bytes = rows * (is_rope ? 12288 : std::string(k) == "rmsnorm" ? 16384 : 86016);
+      const double per = (is_rope ? rope_time(t, bytes) : elementwise_time(t, bytes)).time_s + t.launch_graph_s;
+      add("elementwise", {{"kernel", k}, {"model", "x"}, {"rows", rows}, {"kernels", 20}}, jitter(20 * per), 20 * bytes / 2, 20 * bytes / 2,
+          "warm");
     }
   }
   for (double batch : {1, 4, 16, 64}) {
     for (double s : {512, 2048, 8192, 32768}) {
       for (double kvh : {1, 8, 32}) {
-        for (double grp : {1, 4, 8}) {
+        for (double grp : {1, 4, 8, 32}) {
+          if (grp == 32 && kvh != 1) continue;
           for (const char* dt : {"bf16", "fp8"}) {
             const bool fp8 = std::string(dt) == "fp8";
             const double kv = batch * s * 2 * kvh * 128 * (fp8 ? 1 : 2);
@@ -93,7 +131,7 @@ std::string synthetic(const TimingParams& t, const GpuSpec& g, double noise, uns
             add("attention",
                 {{"batch", batch}, {"kv_len", s}, {"n_kv_heads", kvh}, {"group_size", grp}, {"head_dim", 128}, {"kv_dtype", dt},
                  {"splits", splits}, {"variant", "full"}},
-                jitter(decode_attention_time_with_splits(t, batch, kvh, kvh * grp, s, 128, kv, fp8, splits).time_s));
+                jitter(ev + decode_attention_time_with_splits(t, batch, kvh, kvh * grp, s, 128, kv, fp8, splits).time_s));
           }
         }
       }
@@ -111,6 +149,7 @@ std::string synthetic(const TimingParams& t, const GpuSpec& g, double noise, uns
   add("launch", {{"mode", "graph"}, {"kernels", 1000}}, jitter(1000 * t.launch_graph_s));
   add("launch", {{"mode", "stream"}, {"kernels", 1000}}, jitter(1000 * t.launch_stream_s));
   add("launch", {{"mode", "host_cpu"}, {"kernels", 1000}}, jitter(1000 * t.launch_cpu_s));
+  add("launch", {{"mode", "event_single"}, {"kernels", 1}}, jitter(t.launch_event_s));
   bj::object root = {{"schema", "kvbench-result/1"},
                      {"harness", {{"version", "0.1.0"}, {"git_sha", "test"}, {"mode", "full"}}},
                      {"device", device_json(g)},
@@ -139,12 +178,22 @@ TEST_CASE("calibration recovers known parameters from synthetic kvbench results"
     CHECK(f.launch_graph_s == Approx(t.launch_graph_s).epsilon(tol));
     CHECK(f.launch_stream_s == Approx(t.launch_stream_s).epsilon(tol));
     CHECK(f.l2_capacity_B == Approx(t.l2_capacity_B).epsilon(0.05));
+    CHECK(f.launch_event_s == Approx(t.launch_event_s).epsilon(tol));
+    CHECK(f.compute_clock_ratio == Approx(t.compute_clock_ratio).epsilon(tol));
+    CHECK(f.prefill_attn_compute_fraction == Approx(t.prefill_attn_compute_fraction).epsilon(tol));
+    CHECK(f.attn_compute_flops == Approx(t.attn_compute_flops).epsilon(2 * tol));
+    CHECK(f.elementwise_bw_fraction == Approx(t.elementwise_bw_fraction).epsilon(2 * tol));
+    CHECK(f.rope_bw_fraction == Approx(t.rope_bw_fraction).epsilon(2 * tol));
     if (noise == 0) {
       CHECK(f.gemm_fixed_s == Approx(t.gemm_fixed_s).epsilon(0.05));
       CHECK(f.attn_fixed_s == Approx(t.attn_fixed_s).epsilon(0.05));
       CHECK(f.gemm_m_half == Approx(t.gemm_m_half).epsilon(0.05));
+      CHECK(f.attn_combine_per_split_s == Approx(t.attn_combine_per_split_s).epsilon(0.05));
+      CHECK(f.elementwise_fixed_s == Approx(t.elementwise_fixed_s).epsilon(0.05));
+      CHECK(f.rope_fixed_s == Approx(t.rope_fixed_s).epsilon(0.05));
     }
     for (const auto& fam : c.families) {
+      INFO(fam.family << " worst " << fam.worst);
       if (fam.points > 0 && fam.family != "cla_reuse (L2 hit fraction, absolute)") CHECK(fam.rms_rel_error < 3 * noise + 1e-3);
     }
     CHECK_THAT(c.calibration.fitted_on, Catch::Contains("synthetic.json sha256:"));
@@ -205,4 +254,25 @@ TEST_CASE("validation predicts end-to-end points with the profile's parameters",
   REQUIRE(rep.rows.size() == 2);
   CHECK(rep.mape_pct == Approx(0).margin(1e-9));
   CHECK(rep.rows[0].point.arch.kv_producer == a.kv_producer);
+}
+
+TEST_CASE("e2e points: numbers outside an integer's range are errors, not casts", "[calibration][errors]") {
+  // Fuzzer regression (UBSan float-cast-overflow): values are range-checked before the cast.
+  struct Row {
+    const char* key;
+    double value;
+  };
+  for (const Row& row : {Row{"n_layers", 7.8e95}, Row{"d_model", -1}, Row{"batch", 2.5}, Row{"context", 1e300}, Row{"head_dim", 1e10}}) {
+    CAPTURE(row.key, row.value);
+    bj::object axes = {{"model_label", "m"}, {"n_layers", 2},  {"d_model", 256},  {"n_q_heads", 4}, {"n_kv_heads", 2},
+                       {"head_dim", 64},     {"ffn_dim", 512}, {"vocab", 1000},   {"batch", 1},     {"context", 128}};
+    axes[row.key] = row.value;
+    bj::array b;
+    b.push_back({{"family", "decode_step"}, {"name", "e2e"}, {"median_s", 1e-3}, {"axes", axes}});
+    bj::object root = {{"schema", "kvbench-result/1"}, {"harness", {{"version", "0.1.0"}}}, {"device", device_json(h100())},
+                       {"benchmarks", std::move(b)}};
+    const KvbenchResults r = parse_kvbench(bj::serialize(root), "bad.json");
+    CHECK_THROWS_WITH(e2e_points(r), Catch::Matchers::Contains(std::string("axes.") + row.key) &&
+                                         Catch::Matchers::Contains("a whole number"));
+  }
 }

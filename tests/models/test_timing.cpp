@@ -29,7 +29,12 @@ TimingParams round_params() {
   t.attn_compute_flops = 1e13;
   t.attn_fp8_bw_fraction = 0.25;
   t.prefill_attn_compute_fraction = 0.5;
+  t.attn_combine_per_split_s = 0.1e-6;
   t.elementwise_bw_fraction = 0.5;
+  t.elementwise_fixed_s = 0;
+  t.rope_bw_fraction = 0.5;
+  t.rope_fixed_s = 0;
+  t.compute_clock_ratio = 1;
   t.launch_graph_s = 1e-6;
   t.launch_stream_s = 3e-6;
   t.launch_cpu_s = 5e-6;
@@ -91,10 +96,24 @@ TEST_CASE("decode attention: split-KV parallelism and bandwidth", "[timing][atte
   KernelTime a = decode_attention_time(t, 4, 8, 32, 1024, 128, kv, false);
   CHECK(a.bytes == 17375232);
   CHECK(a.flops == 4.0 * 4 * 32 * 1024 * 128);
-  CHECK(a.time_s == Approx(2e-6 + 16777216 / (0.5 * (128.0 / 264) * 1e12) + (65536 + 532480) / (0.5 * 1e12)));
+  // + the split-KV combine: 4 splits x 0.1 us.
+  CHECK(a.time_s == Approx(2e-6 + 16777216 / (0.5 * (128.0 / 264) * 1e12) + (65536 + 532480) / (0.5 * 1e12) + 4 * 0.1e-6));
   // fp8 K/V: half the K/V bytes at the lower fp8 efficiency (0.25 here).
   KernelTime f = decode_attention_time(t, 4, 8, 32, 1024, 128, kv / 2, true);
   CHECK(f.memory_s == Approx(kv / 2 / (0.25 * (128.0 / 264) * 1e12) + (65536 + 532480) / (0.25 * 1e12)));
+  // Tensor-core row padding: a K/V head's g query heads fill 16-row MMA tiles, so g = 1, 4 and 16
+  // execute the same 4 x B x n_kv x 16 x S x d FLOPs and g = 32 twice that.
+  const double s16 = decode_attention_time_with_splits(t, 8, 4, 4 * 16, 4096, 128, 1e6, false, 1).compute_s;
+  CHECK(s16 == Approx(4.0 * 8 * 4 * 16 * 4096 * 128 / 1e13));
+  CHECK(decode_attention_time_with_splits(t, 8, 4, 4 * 1, 4096, 128, 1e6, false, 1).compute_s == Approx(s16));
+  CHECK(decode_attention_time_with_splits(t, 8, 4, 4 * 4, 4096, 128, 1e6, false, 1).compute_s == Approx(s16));
+  CHECK(decode_attention_time_with_splits(t, 8, 4, 4 * 32, 4096, 128, 1e6, false, 1).compute_s == Approx(2 * s16));
+  // Causal prefill, P = 1024, 32 heads, d 128, batch 2: executed pairs = P(P+1)/2 + P x 64 / 2
+  // (masked half of the diagonal 64-key tiles), at 0.5 x peak x clock ratio.
+  const double pairs = 1024.0 * 1025 / 2;
+  KernelTime pf = prefill_attention_time(t, 1e15 * 0.8, 2, 32, 1024, pairs, 128, 1e6);
+  CHECK(pf.flops == 4.0 * 2 * 32 * pairs * 128);
+  CHECK(pf.compute_s == Approx(4.0 * 2 * 32 * (pairs + 1024 * 32) * 128 / (0.5 * 1e15 * 0.8)));
   // Compute ceiling: g = 64 query heads per K/V head at batch 256 -> compute bound.
   KernelTime c = decode_attention_time(t, 256, 1, 64, 8192, 128, 256.0 * 8192 * 2 * 128 * 2, false);
   CHECK(c.compute_s > c.memory_s);

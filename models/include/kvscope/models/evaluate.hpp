@@ -33,6 +33,11 @@ struct Evaluation {
 // The workload must have been validated; p must have been built with w.tp.
 Evaluation evaluate(const ArchProfile& p, const GpuSpec& gpu, const TimingParams& t, const Workload& w);
 
+// The per-step figures derived from e.decode and e.prefill (TPOT, tokens/s, TTFT, achieved
+// bandwidth and its fraction of the read ceiling, latency check): one definition for evaluate()
+// and the explorer's memoized path.
+void derive_step_metrics(Evaluation& e, double batch, const TimingParams& t, double tpot_limit_s);
+
 // Convenience for front ends: validates, builds the profile, evaluates.
 Evaluation evaluate(const Architecture& arch, const GpuSpec& gpu, const Workload& w);
 
