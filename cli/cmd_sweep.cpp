@@ -211,8 +211,15 @@ void run_sweep(const SweepOptionsCli& o) {
     out.write(s + "\n" + counts_text(r));
   }
   out.commit();
-  if (r.partial) std::fprintf(stderr, "kvscope: interrupted — wrote a partial result (%llu of %llu points)\n",
-                              static_cast<unsigned long long>(r.completed), static_cast<unsigned long long>(r.total));
+  if (r.skipped > 0 && format != Format::table && !o.quiet) {
+    // The table prints these counts; csv / json keep them out of stdout's rows, so say it here.
+    std::fprintf(stderr, "kvscope: %s", counts_text(r).c_str());
+  }
+  if (r.partial) {
+    std::fprintf(stderr, "kvscope: interrupted — wrote a partial result (%llu of %llu points)\n",
+                 static_cast<unsigned long long>(r.completed), static_cast<unsigned long long>(r.total));
+    throw Interrupted{};
+  }
 }
 
 struct PlotSample {
@@ -310,6 +317,11 @@ void run_pareto(const SweepOptionsCli& o) {
                               sample.stride > 1 ? fmt::format(" (every {}th point drawn)", sample.stride) : "");
     pp.footnote = fmt::format("kvscope {} — {}", KVSCOPE_VERSION, recorded_command_line());
     write_pareto_plot(o.plot, pp);
+  }
+  if (r.partial) {
+    std::fprintf(stderr, "kvscope: interrupted — wrote the frontier of a partial sweep (%llu of %llu points)\n",
+                 static_cast<unsigned long long>(r.completed), static_cast<unsigned long long>(r.total));
+    throw Interrupted{};
   }
 }
 

@@ -9,6 +9,10 @@
 
 namespace kvscope::cli {
 
+// Thrown after a command has written its partial result because SIGINT stopped the work:
+// main() exits 130 (128 + SIGINT, the shell convention) so scripts can tell it from a full run.
+struct Interrupted {};
+
 using Setup = std::function<void(CLI::App& app)>;
 
 struct CommandSpec {

@@ -37,6 +37,8 @@ int main(int argc, char** argv) {
     if (e.get_exit_code() == 0) return app.exit(e);
     std::fprintf(stderr, "kvscope: %s\n", e.what());
     return 2;
+  } catch (const kvscope::cli::Interrupted&) {
+    return 130;  // the command already said what it wrote
   } catch (const kvscope::Error& e) {
     std::fprintf(stderr, "kvscope: %s\n", e.what());
     return 2;

@@ -111,8 +111,13 @@ std::vector<int> parse_producer_list(const std::string& text, const std::string&
     int value = 0;
     auto [ptr, ec] = std::from_chars(item.data(), item.data() + item.size(), value);
     if (item.empty() || ec != std::errc() || ptr != item.data() + item.size() || value < 0) {
-      throw InputError(where, fmt::format("kv-producers[{}]", out.size()), "a non-negative layer index",
-                       fmt::format("'{}'", item));
+      // A lone word is most likely a misspelt pattern name: say what the names are.
+      const bool word = out.empty() && end == text.size() && !item.empty() && std::isalpha(static_cast<unsigned char>(item[0]));
+      if (word) {
+        throw InputError(where, "kv_producers", "a layer map like 0,0,2,2 or one of KeepEnds, DenseFront, DenseBack",
+                         fmt::format("'{}'", item));
+      }
+      throw InputError(where, fmt::format("kv_producers[{}]", out.size()), "a non-negative layer index", fmt::format("'{}'", item));
     }
     out.push_back(value);
     if (end == text.size()) break;

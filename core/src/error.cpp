@@ -15,6 +15,10 @@ std::string compose(const std::string& where, const std::string& key, const std:
 }  // namespace
 
 InputError::InputError(std::string where, std::string key, std::string expected, std::string found)
-    : Error(compose(where, key, expected, found)), where_(std::move(where)), key_(std::move(key)) {}
+    : Error(compose(where, key, expected, found)),
+      where_(std::move(where)),
+      key_(std::move(key)),
+      expected_(std::move(expected)),
+      found_(std::move(found)) {}
 
 }  // namespace kvscope

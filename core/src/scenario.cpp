@@ -113,7 +113,28 @@ SingleDesign resolve_single(const Scenario& s) {
   for (const auto& n : kArchFields) {
     if (const std::string* v = s.get(n)) set_override(o, n, *v);
   }
-  d.arch = apply_overrides(base, o, s.source == "flags" ? std::string("flags") : s.source);
+  if (s.source == "flags") {
+    // Name the command-line flag the user typed, not the architecture field it set.
+    try {
+      d.arch = apply_overrides(base, o, "flags");
+    } catch (const InputError& e) {
+      // Architecture field -> the scenario field (and flag) that sets it.
+      static const std::vector<std::pair<std::string, std::string>> kFieldOf = {
+          {"n_layers", "layers"},   {"d_model", "d_model"},           {"n_q_heads", "q_heads"}, {"n_kv_heads", "kv_heads"},
+          {"head_dim", "head_dim"}, {"ffn_dim", "ffn"},               {"vocab", "vocab"},       {"kv_producers", "kv_producers"},
+          {"window", "window"},     {"layer_pattern", "layer_pattern"}, {"variant", "variant"}, {"kv_dtype", "kv_dtype"},
+          {"cla", "cla"},           {"kv-producers", "kv_producers"}};
+      const std::string key = e.key().substr(0, e.key().find('['));
+      auto it = std::find_if(kFieldOf.begin(), kFieldOf.end(), [&](const auto& p) { return p.first == key; });
+      if (e.expected().empty() || it == kFieldOf.end()) throw;
+      // A field the user did not give but a --variant set is the variant's doing.
+      if (!s.get(it->second) && s.get("variant")) throw ConfigError("--variant", e.key(), e.expected(), e.found());
+      const std::string index = e.key().size() > key.size() ? "entry " + e.key().substr(key.size() + 1, e.key().size() - key.size() - 2) : "";
+      throw ConfigError(flag_of(it->second), index, e.expected(), e.found());
+    }
+  } else {
+    d.arch = apply_overrides(base, o, s.source);
+  }
   const std::string* gpu = s.get("gpu");
   d.gpu = load_gpu(gpu ? *gpu : "h100-sxm");
   d.workload.batch = 1;

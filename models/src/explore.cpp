@@ -327,6 +327,8 @@ struct Worker {
   std::uint64_t group = 1;  // generation; entries with another generation are stale
   std::vector<std::uint64_t> cache_gen;
   std::vector<PhaseCost> cache_prefill;
+  std::vector<PhaseCost> cache_decode_static;  // decode step without attention, per batch value
+  std::vector<SplitMemo> split_memo;           // split-KV choices per batch value (any group)
   std::vector<std::int64_t> cache_max_context;
 
   explicit Worker(const State& st) : s(st) {
@@ -336,6 +338,8 @@ struct Worker {
     if (use_cache) {
       cache_gen.assign(s.n_batch, 0);
       cache_prefill.resize(s.n_batch);
+      cache_decode_static.resize(s.n_batch);
+      split_memo.resize(s.n_batch);
       cache_max_context.resize(s.n_batch);
     }
   }
@@ -387,16 +391,19 @@ struct Worker {
     r.max_batch = max_batch_mem;
     r.feasible = r.total_bytes <= r.capacity_bytes;
 
-    e.decode = decode_step(p, gpu, t, b, ctx, w.runtime);
     if (use_cache) {
       if (cache_gen[batch_i] != group) {
         cache_prefill[batch_i] = prefill(p, gpu, t, b, static_cast<double>(w.prompt), w.runtime);
+        cache_decode_static[batch_i] = decode_step_static(p, gpu, t, b, w.runtime);
         cache_max_context[batch_i] = max_context(p, cap, w.runtime_reserve_B, w.batch);
         cache_gen[batch_i] = group;
       }
+      // Only attention depends on the context: bit-identical to decode_step() (timing.hpp).
+      e.decode = decode_step_from_static(cache_decode_static[batch_i], p, gpu, t, b, ctx, w.runtime, &split_memo[batch_i]);
       e.prefill = cache_prefill[batch_i];
       r.max_context = cache_max_context[batch_i];
     } else {
+      e.decode = decode_step(p, gpu, t, b, ctx, w.runtime);
       e.prefill = prefill(p, gpu, t, b, static_cast<double>(w.prompt), w.runtime);
       r.max_context = max_context(p, cap, w.runtime_reserve_B, w.batch);
     }

@@ -68,8 +68,10 @@ struct Pass {
   bool prefill;
 };
 
-PhaseCost run_pass(const ArchProfile& p, const GpuSpec& gpu, const TimingParams& t, const Pass& s, Runtime runtime) {
-  Acc acc{PhaseCost{}};
+// Everything but attention (its own op slot): the part of a step that does not depend on the
+// context. Contributions to a slot keep the order of the full pass, so static + attention +
+// finish is bit-identical however the two parts are computed.
+void add_static(Acc& acc, const ArchProfile& p, const GpuSpec& gpu, const TimingParams& t, const Pass& s, Runtime runtime) {
   const double launch = runtime == Runtime::graph ? t.launch_graph_s : t.launch_stream_s;
   // Compute-bound work runs at the power-limited clock (TimingParams::compute_clock_ratio).
   const double peak = gpu.bf16_flops * t.compute_clock_ratio;
@@ -129,6 +131,25 @@ PhaseCost run_pass(const ArchProfile& p, const GpuSpec& gpu, const TimingParams&
   if (p.consumer_layers > 0) acc.add(Op::norms_elementwise, scaled(rope_cons, p.consumer_layers), p.consumer_layers, launch);
   acc.add(Op::norms_elementwise, scaled(act, L), L, launch);
 
+  // Token embedding gather (a row of d per token, read and written), and the LM head on the
+  // last token of each request (bf16 logits; sampling is left to the serving engine, as in
+  // kvbench's end-to-end step).
+  acc.add(Op::norms_elementwise, elementwise_time(t, 2.0 * kAct * m * d), 1, launch);
+  acc.add(Op::lm_head, gemm_time(t, peak, s.requests, p.vocab_gpu, d), 1, launch);
+
+  // Tensor parallelism: all-reduce after O and after the MLP of every layer.
+  if (p.tp > 1) {
+    KernelTime ar = allreduce(t, p.tp, kAct * m * d);
+    acc.add(Op::allreduce, scaled(ar, 2 * L), 2 * L, launch);
+  }
+}
+
+// Attention of every attention layer (decode: split-KV over the context; prefill: causal).
+void add_attention(Acc& acc, const ArchProfile& p, const GpuSpec& gpu, const TimingParams& t, const Pass& s, Runtime runtime,
+                   SplitMemo* memo) {
+  const double launch = runtime == Runtime::graph ? t.launch_graph_s : t.launch_stream_s;
+  const double peak = gpu.bf16_flops * t.compute_clock_ratio;
+  const double L = p.n_layers;
   // Attention.
   const double kvh = p.kv_heads_per_gpu;
   const double qh = p.q_heads_per_gpu;
@@ -143,8 +164,9 @@ PhaseCost run_pass(const ArchProfile& p, const GpuSpec& gpu, const TimingParams&
     if (!s.prefill) {
       const double pos = positions_read(p, s.context, local);
       const double kv_bytes = s.requests * pos * per_pos_B;
-      KernelTime a = decode_attention_time(t, s.requests, p.mla ? 1.0 : kvh, qh, pos, hd, kv_bytes, fp8);
-      const double splits = attention_splits(t, s.requests, p.mla ? 1.0 : kvh, pos);
+      const double splits = memo ? memo->splits(t, s.requests, p.mla ? 1.0 : kvh, pos)
+                                 : attention_splits(t, s.requests, p.mla ? 1.0 : kvh, pos);
+      KernelTime a = decode_attention_time_with_splits(t, s.requests, p.mla ? 1.0 : kvh, qh, pos, hd, kv_bytes, fp8, splits);
       const double kernels = splits > 1 ? 2.0 : 1.0;
       acc.add(Op::attention, scaled(a, layers), kernels * layers, launch);
       // CLA consumers: the part of the producer's K/V still in L2 is read at L2 bandwidth.
@@ -172,17 +194,12 @@ PhaseCost run_pass(const ArchProfile& p, const GpuSpec& gpu, const TimingParams&
     }
   }
 
-  // Token embedding gather (a row of d per token, read and written), and the LM head on the
-  // last token of each request (bf16 logits; sampling is left to the serving engine, as in
-  // kvbench's end-to-end step).
-  acc.add(Op::norms_elementwise, elementwise_time(t, 2.0 * kAct * m * d), 1, launch);
-  acc.add(Op::lm_head, gemm_time(t, peak, s.requests, p.vocab_gpu, d), 1, launch);
+}
 
-  // Tensor parallelism: all-reduce after O and after the MLP of every layer.
-  if (p.tp > 1) {
-    KernelTime ar = allreduce(t, p.tp, kAct * m * d);
-    acc.add(Op::allreduce, scaled(ar, 2 * L), 2 * L, launch);
-  }
+PhaseCost run_pass(const ArchProfile& p, const GpuSpec& gpu, const TimingParams& t, const Pass& s, Runtime runtime) {
+  Acc acc{PhaseCost{}};
+  add_static(acc, p, gpu, t, s, runtime);
+  add_attention(acc, p, gpu, t, s, runtime, nullptr);
   finish(acc.phase, t, runtime);
   return acc.phase;
 }
@@ -211,14 +228,10 @@ KernelTime gemm_time(const TimingParams& t, double peak_flops, double m, double 
   return r;
 }
 
-double attention_splits(const TimingParams& t, double batch, double kv_heads, double positions) {
-  // The split-KV choice of kvbench's decode kernel (harness/src/host/formulas.cpp choose_splits):
-  // CTAs run in waves of `slots`; the time of the K/V stream is proportional to waves(s) / s =
-  // ceil(units s / slots) / s; take the fewest splits within 5 % of the best, each split at least
-  // 256 positions, at most 128 splits.
-  const double units = std::max(batch * kv_heads, 1.0);
+namespace {
+// The split choice for `units` = requests x K/V heads and at most `s_max` splits.
+double splits_for(const TimingParams& t, double units, double s_max) {
   const double slots = std::max(t.attn_units_sat, 1.0);
-  const double s_max = std::clamp(std::floor(positions / kMinSplitPositions), 1.0, 128.0);
   auto cost = [&](double s) { return std::ceil(units * s / slots) / s; };
   double best = cost(1);
   for (double s = 2; s <= s_max; ++s) best = std::min(best, cost(s));
@@ -226,6 +239,42 @@ double attention_splits(const TimingParams& t, double batch, double kv_heads, do
     if (cost(s) <= 1.05 * best) return s;
   }
   return s_max;
+}
+double max_splits(double positions) { return std::clamp(std::floor(positions / kMinSplitPositions), 1.0, 128.0); }
+}  // namespace
+
+double attention_splits(const TimingParams& t, double batch, double kv_heads, double positions) {
+  // The split-KV choice of kvbench's decode kernel (harness/src/host/formulas.cpp choose_splits):
+  // CTAs run in waves of `slots`; the time of the K/V stream is proportional to waves(s) / s =
+  // ceil(units s / slots) / s; take the fewest splits within 5 % of the best, each split at least
+  // 256 positions, at most 128 splits.
+  return splits_for(t, std::max(batch * kv_heads, 1.0), max_splits(positions));
+}
+
+double SplitMemo::splits(const TimingParams& t, double batch, double kv_heads, double positions) {
+  const double units = std::max(batch * kv_heads, 1.0);
+  if (units != units_ || &t != params_) {
+    units_ = units, params_ = &t;
+    by_max_.fill(0);
+  }
+  const double s_max = max_splits(positions);
+  std::uint8_t& v = by_max_[static_cast<std::size_t>(s_max)];
+  if (v == 0) v = static_cast<std::uint8_t>(splits_for(t, units, s_max));
+  return v;
+}
+
+PhaseCost decode_step_static(const ArchProfile& p, const GpuSpec& gpu, const TimingParams& t, double batch, Runtime runtime) {
+  Acc acc{PhaseCost{}};
+  add_static(acc, p, gpu, t, Pass{batch, batch, 1.0, 0.0, false}, runtime);
+  return acc.phase;
+}
+
+PhaseCost decode_step_from_static(const PhaseCost& static_part, const ArchProfile& p, const GpuSpec& gpu, const TimingParams& t,
+                                  double batch, double context, Runtime runtime, SplitMemo* memo) {
+  Acc acc{static_part};
+  add_attention(acc, p, gpu, t, Pass{batch, batch, 1.0, context, false}, runtime, memo);
+  finish(acc.phase, t, runtime);
+  return acc.phase;
 }
 
 KernelTime decode_attention_time(const TimingParams& t, double batch, double kv_heads, double q_heads, double positions,

@@ -99,10 +99,10 @@ TEST_CASE("producer maps: bad items, forward pointers, out of range, non-produce
   };
   run_table({
       {"empty list", [] { (void)parse_producer_list("", "--kv-producers"); }, "--kv-producers: 'kv-producers': expected a list of layer indices like 0,0,2,2, found an empty list"},
-      {"letters", [] { (void)parse_producer_list("a,b", "--kv-producers"); }, "'kv-producers[0]': expected a non-negative layer index, found 'a'"},
-      {"negative", [] { (void)parse_producer_list("0,-1", "--kv-producers"); }, "'kv-producers[1]': expected a non-negative layer index, found '-1'"},
-      {"empty item", [] { (void)parse_producer_list("0,,2", "--kv-producers"); }, "'kv-producers[1]': expected a non-negative layer index, found ''"},
-      {"int overflow", [] { (void)parse_producer_list("0,99999999999999", "--kv-producers"); }, "'kv-producers[1]': expected a non-negative layer index"},
+      {"letters", [] { (void)parse_producer_list("a,b", "--kv-producers"); }, "'kv_producers[0]': expected a non-negative layer index, found 'a'"},
+      {"negative", [] { (void)parse_producer_list("0,-1", "--kv-producers"); }, "'kv_producers[1]': expected a non-negative layer index, found '-1'"},
+      {"empty item", [] { (void)parse_producer_list("0,,2", "--kv-producers"); }, "'kv_producers[1]': expected a non-negative layer index, found ''"},
+      {"int overflow", [] { (void)parse_producer_list("0,99999999999999", "--kv-producers"); }, "'kv_producers[1]': expected a non-negative layer index"},
       {"fraction", [] { (void)parse_producer_list("0,0.5", "--kv-producers"); }, "found '0.5'"},
       {"too few entries", map(4, "0,0,2"), "flags: 'kv_producers': expected one entry per layer (4), found 3 entries"},
       {"too many entries", map(4, "0,0,2,2,4"), "'kv_producers': expected one entry per layer (4), found 5 entries"},

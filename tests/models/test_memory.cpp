@@ -115,7 +115,7 @@ TEST_CASE("invalid layer sharing is rejected with a message naming the field", "
   REQUIRE_THROWS_WITH(apply_overrides(paper_base("1B"), o, "--variant"), Catch::Contains("bad part 'XQA'"));
   o.variant = "H0-MQA";
   REQUIRE_THROWS_WITH(apply_overrides(paper_base("1B"), o, "--variant"), Catch::Contains("bad part 'H0'"));
-  REQUIRE_THROWS_WITH(parse_producer_list("0,0,x", "--kv-producers"), Catch::Contains("kv-producers[2]': expected a non-negative layer index, found 'x'"));
+  REQUIRE_THROWS_WITH(parse_producer_list("0,0,x", "--kv-producers"), Catch::Contains("kv_producers[2]': expected a non-negative layer index, found 'x'"));
 }
 
 TEST_CASE("tensor parallelism splits K/V heads, replicating when fewer heads than GPUs", "[memory][tp]") {

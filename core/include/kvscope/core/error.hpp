@@ -20,10 +20,15 @@ class InputError : public Error {
   explicit InputError(const std::string& message) : Error(message) {}
   const std::string& where() const noexcept { return where_; }
   const std::string& key() const noexcept { return key_; }
+  // Empty when the error was built from a message alone.
+  const std::string& expected() const noexcept { return expected_; }
+  const std::string& found() const noexcept { return found_; }
 
  private:
   std::string where_;
   std::string key_;
+  std::string expected_;
+  std::string found_;
 };
 
 // A configuration that is well formed but inconsistent (heads that don't divide, producer maps

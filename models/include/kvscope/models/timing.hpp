@@ -43,6 +43,23 @@ struct PhaseCost {
 // One decode step: `batch` requests, each attending to `context` positions.
 PhaseCost decode_step(const ArchProfile& p, const GpuSpec& gpu, const TimingParams& t, double batch, double context,
                       Runtime runtime);
+// Remembers split-KV choices for one (batch x K/V heads) across contexts: a sweep that holds the
+// batch fixed and walks the context asks for at most 128 distinct answers. Same values as
+// attention_splits().
+class SplitMemo {
+ public:
+  double splits(const TimingParams& t, double batch, double kv_heads, double positions);
+
+ private:
+  double units_ = -1;
+  const TimingParams* params_ = nullptr;
+  std::array<std::uint8_t, 129> by_max_{};  // splits (1..128) by the most allowed; 0 = not yet
+};
+// decode_step() in two parts, for sweeps: the context-independent part (every op but attention,
+// not yet summed), then attention added and the phase summed. Bit-identical to decode_step().
+PhaseCost decode_step_static(const ArchProfile& p, const GpuSpec& gpu, const TimingParams& t, double batch, Runtime runtime);
+PhaseCost decode_step_from_static(const PhaseCost& static_part, const ArchProfile& p, const GpuSpec& gpu, const TimingParams& t,
+                                  double batch, double context, Runtime runtime, SplitMemo* memo = nullptr);
 // Prefill of `batch` prompts of `prompt` tokens (causal attention), logits for the last token.
 PhaseCost prefill(const ArchProfile& p, const GpuSpec& gpu, const TimingParams& t, double batch, double prompt,
                   Runtime runtime);
@@ -63,7 +80,6 @@ KernelTime decode_attention_time(const TimingParams& t, double batch, double kv_
 // Same with the split count given (calibration uses the split count the harness recorded).
 KernelTime decode_attention_time_with_splits(const TimingParams& t, double batch, double kv_heads, double q_heads,
                                              double positions, double head_dim, double kv_bytes, bool fp8, double splits);
-// Fraction of a re-read of `footprint_B` that hits L2 after `intervening_B` other bytes streamed.
 // Causal prefill attention: `pairs` (query, key) products per head (sum of positions attended),
 // `bytes` of Q/K/V/O traffic; compute at peak_flops (already clock-scaled).
 KernelTime prefill_attention_time(const TimingParams& t, double peak_flops, double batch, double q_heads, double prompt,
@@ -72,6 +88,7 @@ KernelTime prefill_attention_time(const TimingParams& t, double peak_flops, doub
 // fixed + bytes / (fraction * hbm_copy); the launch gap is added by the caller.
 KernelTime elementwise_time(const TimingParams& t, double bytes);
 KernelTime rope_time(const TimingParams& t, double bytes);
+// Fraction of a re-read of `footprint_B` that hits L2 after `intervening_B` other bytes streamed.
 double l2_hit_fraction(const TimingParams& t, double footprint_B, double intervening_B);
 
 }  // namespace kvscope::models
