@@ -4,6 +4,8 @@
 // SiLU * mul, down GEMM + residual. Then final RMSNorm and the LM head. Weights random bf16, KV cache random.
 #include <algorithm>
 #include <cstdio>
+#include <cstdlib>
+#include <string>
 
 #include "attention.cuh"
 #include "layers.cuh"
@@ -17,6 +19,10 @@ struct ModelDef {
 };
 const ModelDef kLlama8B{"llama-3-8b", 32, 4096, 32, 128, 14336, 128256, false};
 const ModelDef kLlama1B{"llama-3.2-1b", 16, 2048, 32, 64, 8192, 128256, true};
+// Hold-out shapes (KVBENCH_E2E_SET=holdout): never used to design or check the cost model before
+// they were measured; they test it on layer counts, widths and vocabularies it has not seen.
+const ModelDef kQwen3B{"qwen2.5-3b", 36, 2048, 16, 128, 11008, 151936, true};
+const ModelDef kLlama2_13B{"llama-2-13b", 40, 5120, 40, 128, 13824, 32000, false};
 constexpr float kRopeTheta = 500000.f;
 
 struct Weights {
@@ -147,7 +153,10 @@ Json model_axes(const StepCfg& s) {
 
 void run_e2e(Ctx& c) {
   const bool quick = c.opt.quick;
-  std::vector<const ModelDef*> models = {&kLlama1B, &kLlama8B};
+  const char* set = std::getenv("KVBENCH_E2E_SET");
+  const bool holdout = set && std::string(set) == "holdout";
+  std::vector<const ModelDef*> models = holdout ? std::vector<const ModelDef*>{&kQwen3B, &kLlama2_13B}
+                                                : std::vector<const ModelDef*>{&kLlama1B, &kLlama8B};
   kvbench::StopRule rule = c.rule;
   rule.max_time_s = quick ? 0.1 : 0.4;
   rule.max_samples = 100;
@@ -158,7 +167,9 @@ void run_e2e(Ctx& c) {
       std::string tag;
       int hkv;
     };
-    const std::vector<Sharing> sharings = {{"MHA", m.Hq}, {"GQA8", 8}, {"MQA", 1}};
+    std::vector<Sharing> sharings = {{"MHA", m.Hq}, {"GQA8", 8}, {"MQA", 1}};
+    if (md == &kQwen3B) sharings = {{"GQA2", 2}, {"MQA", 1}, {"GQA8", 8}};  // g = 8, 16, 2
+    if (md == &kLlama2_13B) sharings = {{"MHA", 40}};                      // 40 heads: g = 1 only (powers of 2)
     auto add = [&](const Sharing& sh, int cla, int B, int ctx, int P) {
       StepCfg s;
       s.m = md, s.Hkv = sh.hkv, s.cla = cla, s.B = B, s.ctx = ctx, s.P = P, s.prefill = P > 0;
@@ -170,7 +181,13 @@ void run_e2e(Ctx& c) {
       s.shape.validate();
       cfgs.push_back(std::move(s));
     };
-    if (quick) {
+    if (holdout) {
+      for (const auto& sh : sharings)
+        for (int cla : {1, 2})
+          for (int B : {1, 16, 64})
+            for (int ctx : {1024, 4096, 32768}) add(sh, cla, B, ctx, 0);
+      for (auto [B, P] : std::vector<std::pair<int, int>>{{1, 1024}, {2, 4096}}) add(sharings[0], 1, B, 0, P);
+    } else if (quick) {
       if (md == &kLlama1B) {
         for (int cla : {1, 2})
           for (int B : {1, 32})
