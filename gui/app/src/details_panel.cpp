@@ -136,7 +136,16 @@ void DetailsPanel::refresh() {
   h += m.feasible ? QStringLiteral("<span style='color:#1b7837'>fits: %1 of %2</span>")
                         .arg(format_bytes(m.total_bytes), format_bytes(m.capacity_bytes))
                   : QStringLiteral("<span style='color:#b00020'>%1</span>").arg(QString::fromStdString(m.reason).toHtmlEscaped());
-  h += QStringLiteral("<br>accuracy: %1 — %2").arg(models::to_string(acc.val_ppl_kind), QString::fromUtf8(acc.source).toHtmlEscaped());
+  // Name what is known: the absolute perplexity (paper models), else the relative change.
+  if (acc.val_ppl_kind != models::AccuracyKind::unavailable) {
+    h += QStringLiteral("<br>accuracy: val ppl %1 (%2) — %3")
+             .arg(QString::number(acc.val_ppl, 'f', 3), models::to_string(acc.val_ppl_kind), QString::fromUtf8(acc.source).toHtmlEscaped());
+  } else if (acc.delta_kind != models::AccuracyKind::unavailable) {
+    h += QStringLiteral("<br>accuracy: ppl change %1 % (%2) — %3")
+             .arg(QString::asprintf("%+.2f", acc.ppl_delta_pct), models::to_string(acc.delta_kind), QString::fromUtf8(acc.source).toHtmlEscaped());
+  } else {
+    h += QStringLiteral("<br>accuracy: unavailable — %1").arg(QString::fromUtf8(acc.source).toHtmlEscaped());
+  }
   if (*acc.caveat) h += QStringLiteral("<br><i>%1</i>").arg(QString::fromUtf8(acc.caveat).toHtmlEscaped());
   if (!model_->valid()) h = "<span style='color:#b00020'>" + tr("inputs invalid; showing the last valid design") + "</span><br>" + h;
   header_->setText(h);
