@@ -1,7 +1,9 @@
 #include "kvscope/models/timing.hpp"
 
 #include <algorithm>
+#include <array>
 #include <cmath>
+#include <limits>
 
 namespace kvscope::models {
 
@@ -230,15 +232,32 @@ KernelTime gemm_time(const TimingParams& t, double peak_flops, double m, double 
 
 namespace {
 // The split choice for `units` = requests x K/V heads and at most `s_max` splits.
-double splits_for(const TimingParams& t, double units, double s_max) {
-  const double slots = std::max(t.attn_units_sat, 1.0);
-  auto cost = [&](double s) { return std::ceil(units * s / slots) / s; };
-  double best = cost(1);
-  for (double s = 2; s <= s_max; ++s) best = std::min(best, cost(s));
-  for (double s = 1; s <= s_max; ++s) {
-    if (cost(s) <= 1.05 * best) return s;
+double splits_search(double units, double slots, double s_max) {
+  std::array<double, 129> cost;
+  double best = std::numeric_limits<double>::infinity();
+  for (int s = 1; s <= static_cast<int>(s_max); ++s) {
+    cost[s] = std::ceil(units * s / slots) / s;
+    best = std::min(best, cost[s]);
+  }
+  for (int s = 1; s <= static_cast<int>(s_max); ++s) {
+    if (cost[s] <= 1.05 * best) return s;
   }
   return s_max;
+}
+
+// A pure function of (units, slots, s_max) that sweeps ask for millions of times (the serving
+// view's batch search walks the same batches for every context): a small per-thread
+// direct-mapped cache of exact keys, so cached and computed answers are identical.
+double splits_for(const TimingParams& t, double units, double s_max) {
+  const double slots = std::max(t.attn_units_sat, 1.0);
+  struct Entry {
+    double units = -1, slots = -1, s_max = -1, result = 0;
+  };
+  thread_local std::array<Entry, 4096> cache;
+  const std::size_t h = (static_cast<std::size_t>(units) * 131 + static_cast<std::size_t>(s_max)) & (cache.size() - 1);
+  Entry& e = cache[h];
+  if (e.units != units || e.slots != slots || e.s_max != s_max) e = Entry{units, slots, s_max, splits_search(units, slots, s_max)};
+  return e.result;
 }
 double max_splits(double positions) { return std::clamp(std::floor(positions / kMinSplitPositions), 1.0, 128.0); }
 }  // namespace
