@@ -81,8 +81,10 @@ void run_calibrate(const CalibrateOptions& o) {
     j["profile"] = to_json(gpu);
     boost::json::array fams;
     for (const auto& f : c.families) {
+      boost::json::array pts;
+      for (const auto& [label, err] : f.residuals) pts.push_back({{"point", label}, {"rel_error", json_number(err)}});
       fams.push_back({{"family", f.family}, {"points", f.points}, {"rms_rel_error", json_number(f.rms_rel_error)},
-                      {"max_rel_error", json_number(f.max_rel_error)}, {"worst", f.worst}});
+                      {"max_rel_error", json_number(f.max_rel_error)}, {"worst", f.worst}, {"residuals", std::move(pts)}});
     }
     j["families"] = std::move(fams);
     emit(pretty_json(j), "");

@@ -71,6 +71,7 @@ FamilyFit summarize(const std::string& family, const std::vector<double>& rel_er
     }
   }
   f.rms_rel_error = rel_errors.empty() ? 0 : std::sqrt(ss / static_cast<double>(rel_errors.size()));
+  for (std::size_t i = 0; i < rel_errors.size(); ++i) f.residuals.emplace_back(labels[i], rel_errors[i]);
   return f;
 }
 

@@ -65,6 +65,9 @@ struct FamilyFit {
   double max_rel_error = 0;
   std::string worst;         // label of the worst point
   std::vector<std::string> params;  // which parameters this family set
+  // Every point's label and relative error (predicted / measured - 1; for cla_reuse the
+  // absolute error of the hit fraction), in the order the results listed them.
+  std::vector<std::pair<std::string, double>> residuals;
 };
 
 struct CalibrationResult {
