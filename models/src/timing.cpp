@@ -335,20 +335,22 @@ KernelTime prefill_attention_time(const TimingParams& t, double peak_flops, doub
   return a;
 }
 
-KernelTime elementwise_time(const TimingParams& t, double bytes) {
+namespace {
+KernelTime streaming_kernel(double fixed_s, double bw_fraction, double copy_Bps, double bytes) {
   KernelTime k;
   k.bytes = bytes;
-  k.memory_s = bytes / (t.elementwise_bw_fraction * t.hbm_copy_Bps);
-  k.time_s = t.elementwise_fixed_s + k.memory_s;
+  k.memory_s = bytes / (bw_fraction * copy_Bps);
+  k.time_s = fixed_s + k.memory_s;
   return k;
+}
+}  // namespace
+
+KernelTime elementwise_time(const TimingParams& t, double bytes) {
+  return streaming_kernel(t.elementwise_fixed_s, t.elementwise_bw_fraction, t.hbm_copy_Bps, bytes);
 }
 
 KernelTime rope_time(const TimingParams& t, double bytes) {
-  KernelTime k;
-  k.bytes = bytes;
-  k.memory_s = bytes / (t.rope_bw_fraction * t.hbm_copy_Bps);
-  k.time_s = t.rope_fixed_s + k.memory_s;
-  return k;
+  return streaming_kernel(t.rope_fixed_s, t.rope_bw_fraction, t.hbm_copy_Bps, bytes);
 }
 
 double l2_hit_fraction(const TimingParams& t, double footprint_B, double intervening_B) {
