@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cctype>
 #include <cmath>
+#include <cstdlib>
 #include <map>
 #include <mutex>
 
@@ -122,7 +123,8 @@ bj::value number(double v) {
 // x_SI / unit, rounded to 15 significant digits when that reproduces x_SI after * unit.
 double to_unit(double si, double unit) {
   const double raw = si / unit;
-  const double rounded = std::stod(fmt::format("{:.15g}", raw));
+  // strtod, not stod: a subnormal (a fuzzer found 4.2e-320) is ERANGE, which stod throws.
+  const double rounded = std::strtod(fmt::format("{:.15g}", raw).c_str(), nullptr);
   return rounded * unit == si ? rounded : raw;
 }
 
@@ -382,10 +384,14 @@ const std::vector<CalKey>& cal_keys() {
   return keys;
 }
 
-// A quantity in (0, max] or, with allow_zero, [0, max].
-double read_quantity(JsonObjectReader& r, const char* key, double max, bool allow_zero) {
+// A quantity in [min, max] or, with allow_zero, also exactly 0. The floor keeps typos and
+// subnormal values (a fuzzer found bf16_dense_TFLOPS = 3.6e-318) from reaching a division whose
+// result overflows to inf.
+double read_quantity(JsonObjectReader& r, const char* key, double min, double max, bool allow_zero) {
   const double v = r.required_double(key, 0, max);
-  if (v == 0 && !allow_zero) r.fail(key, fmt::format("a positive number <= {:g}", max), "0");
+  if (v < min && !(allow_zero && v == 0)) {
+    r.fail(key, fmt::format("{}a number in [{:g}, {:g}]", allow_zero ? "0 or " : "", min, max), describe_json(*r.get(key)));
+  }
   return v;
 }
 
@@ -404,7 +410,8 @@ GpuCalibration read_calibration(JsonObjectReader& c) {
   for (const CalKey& k : cal_keys()) c.know({k.key});
   for (const CalKey& k : cal_keys()) {
     const double v = c.required_double(k.key, k.min, k.max);
-    if (k.min_exclusive && v <= k.min) c.fail(k.key, fmt::format("a positive number <= {:g}", k.max), describe_json(*c.get(k.key)));
+    // Positive parameters have a floor of 1e-6 (in the key's unit): a subnormal would make a time inf.
+    if (k.min_exclusive && v < 1e-6) c.fail(k.key, fmt::format("a number in [1e-06, {:g}]", k.max), describe_json(*c.get(k.key)));
     cal.params.*k.field = v * k.unit;
   }
   c.finish();
@@ -422,19 +429,19 @@ GpuSpec parse_gpu(const bj::value& v, const std::string& where) {
   g.vendor = r.required_string("vendor");
   g.architecture = r.required_string("architecture");
   const std::optional<std::string> form_factor = r.optional_string("form_factor");
-  g.memory_B = read_quantity(r, "memory_GB", 1e6, false) * units::kGB;
+  g.memory_B = read_quantity(r, "memory_GB", 1e-3, 1e6, false) * units::kGB;
   if (auto u = r.optional_double("memory_usable_MiB", 0, 1e9)) {
-    if (*u <= 0) r.fail("memory_usable_MiB", "a positive number <= 1e+09", describe_json(*r.get("memory_usable_MiB")));
+    if (*u < 1) r.fail("memory_usable_MiB", "a number in [1, 1e+09]", describe_json(*r.get("memory_usable_MiB")));
     g.memory_usable_B = *u * units::kMiB;
   }
-  g.hbm_bandwidth_Bps = read_quantity(r, "hbm_bandwidth_GBps", 1e6, false) * units::kGB;
-  g.bf16_flops = read_quantity(r, "bf16_dense_TFLOPS", 1e6, false) * units::kTera;
-  g.fp8_flops = read_quantity(r, "fp8_dense_TFLOPS", 1e6, true) * units::kTera;
-  g.l2_cache_B = read_quantity(r, "l2_cache_MiB", 1e6, false) * units::kMiB;
+  g.hbm_bandwidth_Bps = read_quantity(r, "hbm_bandwidth_GBps", 1e-3, 1e6, false) * units::kGB;
+  g.bf16_flops = read_quantity(r, "bf16_dense_TFLOPS", 1e-6, 1e6, false) * units::kTera;
+  g.fp8_flops = read_quantity(r, "fp8_dense_TFLOPS", 1e-6, 1e6, true) * units::kTera;
+  g.l2_cache_B = read_quantity(r, "l2_cache_MiB", 1e-3, 1e6, false) * units::kMiB;
   g.sm_count = static_cast<int>(r.required_int("sm_count", 1, 1000000));
-  g.tdp_W = read_quantity(r, "tdp_W", 1e5, true);
+  g.tdp_W = read_quantity(r, "tdp_W", 1e-3, 1e5, true);
   g.interconnect = r.required_string("interconnect");
-  g.interconnect_Bps = read_quantity(r, "interconnect_GBps", 1e6, true) * units::kGB;
+  g.interconnect_Bps = read_quantity(r, "interconnect_GBps", 1e-3, 1e6, true) * units::kGB;
 
   JsonObjectReader s = r.required_object("source");
   g.provenance.source = s.required_string("url");

@@ -204,7 +204,7 @@ std::vector<BadInput> table() {
        2, "model.json"},
       {V{"eval", "--model", "{FILE}"}, kGpu, "model.json: 'schema': expected 'kvscope-model/1'", 2, "model.json", "a GPU profile given as --model"},
       // ---- --gpu FILE ---------------------------------------------------------------------
-      {V{"eval", "--gpu", "{FILE}"}, gpu("\"memory_GB\": 80", "\"memory_GB\": 0"), "gpu.json: 'memory_GB': expected a positive number <= 1e+06, found 0",
+      {V{"eval", "--gpu", "{FILE}"}, gpu("\"memory_GB\": 80", "\"memory_GB\": 0"), "gpu.json: 'memory_GB': expected a number in [0.001, 1e+06], found 0",
        2, "gpu.json"},
       {V{"eval", "--gpu", "{FILE}"}, gpu("\"memory_GB\": 80", "\"memory_GB\": -80"), "gpu.json: 'memory_GB': expected a number in 0..1e+06, found -80",
        2, "gpu.json"},
