@@ -138,13 +138,13 @@ void DetailsPanel::refresh() {
                   : QStringLiteral("<span style='color:#b00020'>%1</span>").arg(QString::fromStdString(m.reason).toHtmlEscaped());
   // Name what is known: the absolute perplexity (paper models), else the relative change.
   if (acc.val_ppl_kind != models::AccuracyKind::unavailable) {
-    h += QStringLiteral("<br>accuracy: val ppl %1 (%2) — %3")
-             .arg(QString::number(acc.val_ppl, 'f', 3), models::to_string(acc.val_ppl_kind), QString::fromUtf8(acc.source).toHtmlEscaped());
+    // The source text starts with its kind ("measured: ...", "estimated: ...").
+    h += QStringLiteral("<br>accuracy: val ppl %1 — %2").arg(QString::number(acc.val_ppl, 'f', 3), QString::fromUtf8(acc.source).toHtmlEscaped());
   } else if (acc.delta_kind != models::AccuracyKind::unavailable) {
-    h += QStringLiteral("<br>accuracy: ppl change %1 % (%2) — %3")
-             .arg(QString::asprintf("%+.2f", acc.ppl_delta_pct), models::to_string(acc.delta_kind), QString::fromUtf8(acc.source).toHtmlEscaped());
+    h += QStringLiteral("<br>accuracy: ppl change %1 % — %2")
+             .arg(QString::asprintf("%+.2f", acc.ppl_delta_pct), QString::fromUtf8(acc.source).toHtmlEscaped());
   } else {
-    h += QStringLiteral("<br>accuracy: unavailable — %1").arg(QString::fromUtf8(acc.source).toHtmlEscaped());
+    h += QStringLiteral("<br>accuracy: %1").arg(QString::fromUtf8(acc.source).toHtmlEscaped());
   }
   if (*acc.caveat) h += QStringLiteral("<br><i>%1</i>").arg(QString::fromUtf8(acc.caveat).toHtmlEscaped());
   if (!model_->valid()) h = "<span style='color:#b00020'>" + tr("inputs invalid; showing the last valid design") + "</span><br>" + h;
