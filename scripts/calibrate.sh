@@ -19,6 +19,11 @@ out=data/calibration/VALIDATION.md
   echo "Goal: <= 5 % mean and <= 15 % worst absolute error."
   echo
 } > "$out.tmp"
+# One validation section: heading, the command that regenerates it, the markdown table.
+section() {  # section HEADING RESULTS PROFILE PLOT
+  { echo "$1"; echo; echo "Regenerate: \`kvscope validate $2 --gpu $3 --format markdown\`"; echo; } >> "$out.tmp"
+  "$kv" validate "$2" --gpu "$3" --format markdown --plot "$4" | grep -v '^wrote ' >> "$out.tmp"
+}
 for gpu in h100-sxm h200; do
   dir=data/calibration/$gpu
   full=$(ls "$dir"/kvbench-full-*.json 2>/dev/null | sort | tail -n 1 || true)
@@ -26,22 +31,12 @@ for gpu in h100-sxm h200; do
   # Fitted on families 1-5 of every kvbench file of this GPU (the full run and the elementwise run).
   mapfile -t fit_files < <(ls "$dir"/kvbench-*.json | sort)
   "$kv" calibrate "${fit_files[@]}" --gpu "$gpu" -o "data/gpus/$gpu.json"
-  echo "## $gpu" >> "$out.tmp"
-  echo >> "$out.tmp"
-  echo "Regenerate: \`kvscope validate $full --gpu data/gpus/$gpu.json --format markdown\`" >> "$out.tmp"
-  echo >> "$out.tmp"
-  "$kv" validate "$full" --gpu "data/gpus/$gpu.json" --format markdown --plot "data/calibration/validation-$gpu.svg" \
-    | grep -v '^wrote ' >> "$out.tmp"
+  section "## $gpu" "$full" "data/gpus/$gpu.json" "data/calibration/validation-$gpu.svg"
   # Hold-out shapes (Qwen2.5-3B, Llama-2-13B; KVBENCH_E2E_SET=holdout), measured after the model
   # was built: nothing was designed or fitted with them in view.
   for ho in $(ls "$dir"/holdout-e2e-*.json 2>/dev/null | sort); do
     echo >> "$out.tmp"
-    echo "### $gpu hold-out shapes" >> "$out.tmp"
-    echo >> "$out.tmp"
-    echo "Regenerate: \`kvscope validate $ho --gpu data/gpus/$gpu.json --format markdown\`" >> "$out.tmp"
-    echo >> "$out.tmp"
-    "$kv" validate "$ho" --gpu "data/gpus/$gpu.json" --format markdown --plot "data/calibration/holdout-$gpu.svg" \
-      | grep -v '^wrote ' >> "$out.tmp"
+    section "### $gpu hold-out shapes" "$ho" "data/gpus/$gpu.json" "data/calibration/holdout-$gpu.svg"
   done
 done
 mv "$out.tmp" "$out"
