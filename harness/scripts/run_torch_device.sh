@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# One device call for the torch stacks:  bash harness/scripts/run_torch_device.sh PHASE
+#   PHASE = micro   : full microbenchmark families (launch, elementwise, gemm, attention, prefill attention)
+#                     after a quick end-to-end shake-out of the step code
+#   PHASE = e2e     : full end-to-end families, main set then hold-out set
+# Results (JSON + logs) go to $OUT (or ./torch-out). Env: KVBENCH_GIT_SHA, TORCH_BENCH_BUDGET_S.
+set -uo pipefail
+phase=${1:-micro}
+root=$(cd "$(dirname "$0")/../.." && pwd)
+out=${OUT:-$root/torch-out}
+mkdir -p "$out"
+export PYTHONUNBUFFERED=1
+sha=${KVBENCH_GIT_SHA:-$(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo unknown)}
+tb="$root/harness/scripts/torch_bench.py"
+echo "== torch device run: phase=$phase sha=$sha host=$(hostname) date=$(date -u +%FT%TZ)"
+nvidia-smi --query-gpu=name,memory.total,clocks.max.sm,clocks.sm,power.limit,ecc.mode.current --format=csv 2>&1 | head -3
+python3 -c 'import torch; print("torch", torch.__version__, "cuda", torch.version.cuda, "cudnn", torch.backends.cudnn.version())'
+rc=0
+case "$phase" in
+  micro)
+    python3 "$tb" --mode quick --families e2e --out-json "$out/torch-e2e-quick.json" --git-sha "$sha" --budget-s 60 \
+      2>&1 | tee "$out/torch-e2e-quick.log" | tail -40 || rc=1
+    python3 "$tb" --mode full --families launch,elementwise,gemm,attention,attention_prefill \
+      --out-json "$out/torch-micro.json" --git-sha "$sha" --budget-s "${TORCH_BENCH_BUDGET_S:-430}" \
+      --notes "torch stacks: microbenchmark families" >"$out/torch-micro.log" 2>&1 || rc=1
+    grep -E "^==|Traceback|Error" "$out/torch-micro.log" | tail -40
+    ;;
+  e2e)
+    python3 "$tb" --mode full --families e2e --set main --out-json "$out/torch-e2e-main.json" --git-sha "$sha" \
+      --budget-s "${TORCH_BENCH_BUDGET_S:-300}" --notes "torch stacks: end-to-end, main set" >"$out/torch-e2e-main.log" 2>&1 || rc=1
+    grep -E "^==|Traceback|Error" "$out/torch-e2e-main.log" | tail -20
+    python3 "$tb" --mode full --families e2e --set holdout --out-json "$out/torch-e2e-holdout.json" --git-sha "$sha" \
+      --budget-s "${TORCH_BENCH_BUDGET_S2:-200}" --notes "torch stacks: end-to-end, hold-out set" >"$out/torch-e2e-holdout.log" 2>&1 || rc=1
+    grep -E "^==|Traceback|Error" "$out/torch-e2e-holdout.log" | tail -20
+    ;;
+  *) echo "usage: $0 micro|e2e" >&2; exit 2 ;;
+esac
+ls -la "$out"
+exit $rc

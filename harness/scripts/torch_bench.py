@@ -1,0 +1,954 @@
+#!/usr/bin/env python3
+"""kvbench's torch families: the kernels of a decode step / prefill *as eager PyTorch runs them*.
+
+The stacks measured here ("torch-flash", "torch-cudnn") are the ones users run when they write a
+transformer in plain PyTorch and capture a step in a CUDA graph:
+
+  embedding     F.embedding                                  (1 kernel)
+  rms_norm      F.rms_norm(x, (d,), w, eps)
+  qkv / o / mlp F.linear (cuBLAS / cuBLASLt through at::linear), no bias
+  rope          Hugging Face style: x*cos + cat(-x2, x1)*sin on q and k (5 kernels per tensor)
+  kv_append     cache[:, :, pos:pos+P].copy_(k) and the same for v (2 kernels)
+  attention     F.scaled_dot_product_attention, backend forced (FLASH_ATTENTION or
+                CUDNN_ATTENTION); decode: q_len 1, enable_gqa; prefill: is_causal
+  residual_add  h + x (a separate kernel: no fused epilogue)
+  silu_mul      F.silu(gate) * up on the two halves of the gate_up output (2 kernels)
+  lm_head       F.linear on the last token of each request
+
+Families (schema "kvbench-result/1", the same protocol as kvbench where it applies):
+  torch_launch            graphs of N tiny kernels: the in-graph cost per kernel and per replay
+  torch_gemm              F.linear over M x (N, K) projection shapes, cold weights (rotated sets)
+  torch_attention         SDPA decode over batch x context x (Hkv, g) x head_dim, cold K/V
+  torch_attention_prefill SDPA causal prefill over batch x prompt x (Hkv, g) x head_dim
+  torch_elementwise       each elementwise op of the step at rows x widths, 20 per graph
+  decode_step / prefill   the whole step, one CUDA graph (what kvscope validate predicts)
+
+Timing: every measurement is a CUDA graph replay (R repetitions of the op captured in one graph,
+time / R: the in-graph cost a step sees, launch gap included), queued behind torch.cuda._sleep so
+that host submission stays out of the CUDA-event interval; SM clock read through NVML after each
+sample, samples under 75 % of the maximum clock dropped and counted; stop at rel. stdev < 0.5 %
+after >= 20 ms measured, or at a time / sample cap. Random data everywhere (never zeros).
+Bytes and FLOPs per record come from the formulas in this file, never from the kernels.
+"""
+import argparse
+import datetime
+import json
+import math
+import os
+import socket
+import statistics
+import sys
+import time
+import traceback
+
+import torch
+import torch.nn.functional as F
+
+try:
+    from torch.nn.attention import SDPBackend, sdpa_kernel
+except Exception:  # pragma: no cover - old PyTorch
+    SDPBackend = None
+    sdpa_kernel = None
+
+VERSION = "0.2.0"
+ACT = 2  # bf16 bytes per element
+DEV = torch.device("cuda")
+BF16 = torch.bfloat16
+
+
+# ----------------------------------------------------------------------------------------------
+# statistics, clocks, timing
+
+
+def quantile(v, q):
+    s = sorted(v)
+    pos = q * (len(s) - 1)
+    lo = int(math.floor(pos))
+    hi = min(lo + 1, len(s) - 1)
+    return s[lo] + (s[hi] - s[lo]) * (pos - lo)
+
+
+def summarize(v):
+    mean = sum(v) / len(v)
+    sd = statistics.stdev(v) if len(v) > 1 else 0.0
+    return dict(median_s=quantile(v, 0.5), mean_s=mean, stdev_s=sd, q1_s=quantile(v, 0.25), q3_s=quantile(v, 0.75),
+                min_s=min(v), rel_stdev=sd / mean if mean else 0.0, sample_count=len(v))
+
+
+class Nvml:
+    def __init__(self):
+        self.h = None
+        self.max_kHz = float("nan")
+        self.info = {}
+        try:
+            import pynvml
+            pynvml.nvmlInit()
+            self.nv = pynvml
+            idx = torch.cuda.current_device()
+            self.h = pynvml.nvmlDeviceGetHandleByIndex(idx)
+            self.max_kHz = pynvml.nvmlDeviceGetMaxClockInfo(self.h, pynvml.NVML_CLOCK_SM) * 1000.0
+            try:
+                mem_mhz = pynvml.nvmlDeviceGetMaxClockInfo(self.h, pynvml.NVML_CLOCK_MEM)
+                bus = pynvml.nvmlDeviceGetMemoryBusWidth(self.h)
+                self.info["mem_clock_kHz"] = mem_mhz * 1000
+                self.info["bus_width_bits"] = bus
+                self.info["driver_peak_bandwidth_Bps"] = 2.0 * mem_mhz * 1e6 * bus / 8
+            except Exception:
+                pass
+            try:
+                self.info["power_limit_W"] = pynvml.nvmlDeviceGetPowerManagementLimit(self.h) / 1000.0
+            except Exception:
+                pass
+            try:
+                v = pynvml.nvmlSystemGetDriverVersion()
+                self.info["driver_version"] = v.decode() if isinstance(v, bytes) else v
+            except Exception:
+                pass
+            try:
+                cur, _ = pynvml.nvmlDeviceGetEccMode(self.h)
+                self.info["ecc_enabled"] = bool(cur)
+            except Exception:
+                pass
+        except Exception as e:  # no NVML: clocks unknown, nothing dropped
+            print(f"torch_bench: NVML unavailable ({e}); SM clock not sampled", flush=True)
+            self.h = None
+
+    def sm_kHz(self):
+        if self.h is None:
+            return float("nan")
+        try:
+            return self.nv.nvmlDeviceGetClockInfo(self.h, self.nv.NVML_CLOCK_SM) * 1000.0
+        except Exception:
+            return float("nan")
+
+
+class Rule:
+    def __init__(self, quick):
+        self.min_samples = 5 if quick else 8
+        self.max_samples = 60 if quick else 120
+        self.min_time_s = 0.02
+        self.max_time_s = 0.08 if quick else 0.2
+        self.max_wall_s = 2.0 if quick else 4.0
+        self.max_rel_stdev = 0.005
+
+
+def side_stream_warmup(fn, n=2):
+    """Runs fn n times on a side stream (cuBLAS handles, lazy modules) and returns the last output."""
+    s = torch.cuda.Stream()
+    s.wait_stream(torch.cuda.current_stream())
+    out = None
+    with torch.cuda.stream(s):
+        for _ in range(n):
+            out = fn()
+    torch.cuda.current_stream().wait_stream(s)
+    torch.cuda.synchronize()
+    return out
+
+
+def capture(fn_list):
+    """One CUDA graph holding every callable of fn_list in order (each already warmed up)."""
+    g = torch.cuda.CUDAGraph()
+    with torch.cuda.graph(g):
+        outs = [f() for f in fn_list]
+    torch.cuda.synchronize()
+    return g, outs
+
+
+class Timer:
+    def __init__(self, nvml, rule):
+        self.nvml = nvml
+        self.rule = rule
+        self.ev0 = torch.cuda.Event(enable_timing=True)
+        self.ev1 = torch.cuda.Event(enable_timing=True)
+
+    def time_graph(self, g, per, min_samples=None, max_time_s=None, warm=2):
+        """Median time of one replay / per. Returns (summary, samples, clocks, dropped, stop)."""
+        rule = self.rule
+        min_s = min_samples or rule.min_samples
+        cap = max_time_s or rule.max_time_s
+        for _ in range(warm):
+            g.replay()
+        torch.cuda.synchronize()
+        samples, clocks, dropped = [], [], 0
+        acc, wall0, stop = 0.0, time.time(), "cap"
+        while True:
+            torch.cuda._sleep(200000)  # ~100 us: the replay is queued before the start event fires
+            self.ev0.record()
+            g.replay()
+            self.ev1.record()
+            self.ev1.synchronize()
+            clk = self.nvml.sm_kHz()
+            t = self.ev0.elapsed_time(self.ev1) * 1e-3
+            if not math.isnan(clk) and not math.isnan(self.nvml.max_kHz) and clk < 0.75 * self.nvml.max_kHz:
+                dropped += 1
+                if time.time() - wall0 > rule.max_wall_s * 2:
+                    stop = "throttled"
+                    break
+                continue
+            samples.append(t / per)
+            clocks.append(clk)
+            acc += t
+            n = len(samples)
+            if n >= rule.max_samples:
+                stop = "max_samples"
+                break
+            if n >= min_s:
+                rs = statistics.stdev(samples) / (sum(samples) / n)
+                if acc >= rule.min_time_s and rs < rule.max_rel_stdev:
+                    stop = "converged"
+                    break
+                if acc >= cap or time.time() - wall0 > rule.max_wall_s:
+                    stop = "cap"
+                    break
+        if not samples:
+            return None, [], [], dropped, stop
+        return summarize(samples), samples, clocks, dropped, stop
+
+
+def record(family, name, axes, summ, samples, clocks, dropped, stop, rd, wr, fl, verified, err, extra=None):
+    kc = [c for c in clocks if not math.isnan(c)]
+    r = {"family": family, "name": name, "axes": axes, "l2_state": "cold", "bytes_read_B": rd, "bytes_written_B": wr,
+         "flop_count": fl, "samples_s": samples, **summ, "discarded_throttled_count": dropped,
+         "sm_clock_mean_kHz": (sum(kc) / len(kc)) if kc else None, "stop_reason": stop,
+         "achieved_Bps": (rd + wr) / summ["median_s"], "achieved_flops": fl / summ["median_s"],
+         "verified": bool(verified), "max_rel_error": err}
+    if extra:
+        r.update(extra)
+    return r
+
+
+def rel_err(a, b):
+    a = a.float()
+    b = b.float()
+    n = b.norm().item()
+    return (a - b).norm().item() / n if n > 0 else float("inf")
+
+
+def count_kernels(fn):
+    """Kernels one eager call of fn launches (torch.profiler); None if the profiler fails."""
+    try:
+        from torch.profiler import ProfilerActivity, profile
+        torch.cuda.synchronize()
+        with profile(activities=[ProfilerActivity.CUDA]) as prof:
+            fn()
+            torch.cuda.synchronize()
+        n = 0
+        for e in prof.events():
+            dt = str(getattr(e, "device_type", ""))
+            if "CUDA" in dt and not e.name.startswith(("Memcpy", "Memset", "cudaMemcpy", "cudaMemset")):
+                n += 1
+        return n
+    except Exception:
+        return None
+
+
+def sdpa(q, k, v, backend, causal, gqa):
+    kw = dict(is_causal=causal)
+    if gqa:
+        kw["enable_gqa"] = True
+    if sdpa_kernel is None:
+        return F.scaled_dot_product_attention(q, k, v, **kw)
+    with sdpa_kernel([getattr(SDPBackend, backend)]):
+        return F.scaled_dot_product_attention(q, k, v, **kw)
+
+
+def ref_attention(q, k, v, causal):
+    """fp32 reference for request 0: q [1,Hq,Lq,D], k/v [1,Hkv,S,D]."""
+    g = q.shape[1] // k.shape[1]
+    qf = q.float()
+    kf = k.float().repeat_interleave(g, dim=1)
+    vf = v.float().repeat_interleave(g, dim=1)
+    s = qf @ kf.transpose(-1, -2) / math.sqrt(q.shape[-1])
+    if causal:
+        Lq, S = q.shape[2], k.shape[2]
+        mask = torch.ones(Lq, S, dtype=torch.bool, device=q.device).tril(S - Lq)
+        s = s.masked_fill(~mask, float("-inf"))
+    return torch.softmax(s, dim=-1) @ vf
+
+
+# ----------------------------------------------------------------------------------------------
+# the step's elementwise ops, exactly as the e2e step runs them (one definition for both)
+
+
+def rope(x, cos, sin):
+    half = x.shape[-1] // 2
+    x1 = x[..., :half]
+    x2 = x[..., half:]
+    return x * cos + torch.cat((-x2, x1), dim=-1) * sin
+
+
+def silu_mul(gu):
+    gate, up = gu.chunk(2, dim=-1)
+    return F.silu(gate) * up
+
+
+# Bytes each op moves (read + written), bf16, from its definition above. `rows` tokens.
+def bytes_rms_norm(rows, d):
+    return ACT * (2 * rows * d + d)
+
+
+def bytes_residual_add(rows, d):
+    return ACT * 3 * rows * d
+
+
+def bytes_silu_mul(rows, f):
+    return ACT * 5 * rows * f  # silu: read f, write f; mul: read 2f, write f
+
+
+def bytes_rope(rows, heads, hd):
+    # x*cos (2), -x2 (1), cat (2), *sin (2), add (3) in units of rows*heads*hd elements
+    return ACT * 10 * rows * heads * hd
+
+
+def bytes_kv_append(rows, kv_heads, hd):
+    return ACT * 2 * 2 * rows * kv_heads * hd  # K and V: read + write each
+
+
+def bytes_embedding(rows, d):
+    return ACT * 2 * rows * d
+
+
+# ----------------------------------------------------------------------------------------------
+
+
+class Bench:
+    def __init__(self, args):
+        self.args = args
+        self.quick = args.mode == "quick"
+        self.nvml = Nvml()
+        self.rule = Rule(self.quick)
+        self.timer = Timer(self.nvml, self.rule)
+        p = torch.cuda.get_device_properties(0)
+        self.props = p
+        self.l2 = int(getattr(p, "L2_cache_size", 50 * 2**20))
+        self.sms = p.multi_processor_count
+        self.records, self.skipped, self.errors = [], [], []
+        self.t_start = time.time()
+        self.deadline = self.t_start + args.budget_s
+        self.date = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+        torch.manual_seed(args.seed)
+
+    def out_of_time(self):
+        return time.time() > self.deadline
+
+    def skip(self, family, axes, reason):
+        self.skipped.append({"family": family, "axes": axes, "reason": reason})
+
+    def device_json(self):
+        p = self.props
+        d = {"name": p.name, "uuid": str(getattr(p, "uuid", "")), "compute_capability": f"{p.major}.{p.minor}",
+             "sm_count": p.multi_processor_count, "l2_cache_B": self.l2, "mem_total_B": p.total_memory,
+             "sm_clock_max_kHz": self.nvml.max_kHz if not math.isnan(self.nvml.max_kHz) else None}
+        d.update(self.nvml.info)
+        return d
+
+    def write(self, final):
+        a = self.args
+        root = {
+            "schema": "kvbench-result/1",
+            "harness": {"version": VERSION, "tool": "harness/scripts/torch_bench.py", "git_sha": a.git_sha, "mode": a.mode,
+                        "set": a.set, "command_line": " ".join(sys.argv), "torch": torch.__version__,
+                        "torch_cuda": torch.version.cuda, "cudnn": torch.backends.cudnn.version(),
+                        "cublas": "through torch (at::linear)", "stacks": a.stacks.split(",")},
+            "device": self.device_json(),
+            "run": {"date_utc": self.date, "host": socket.gethostname(), "complete": final,
+                    "duration_s": time.time() - self.t_start, "notes": a.notes, "errors": self.errors,
+                    "protocol": {
+                        "timer": "CUDA events around one CUDA-graph replay holding R repetitions of the op (time / R), "
+                                 "queued behind torch.cuda._sleep; the whole step is one graph for decode_step/prefill",
+                        "clock": "NVML SM clock after each sample; samples under 75% of the max SM clock dropped",
+                        "stop_rule": f"min {self.rule.min_samples} samples; stop at rel stdev < {self.rule.max_rel_stdev} after "
+                                     f"{self.rule.min_time_s} s measured, or {self.rule.max_time_s} s / {self.rule.max_samples} "
+                                     f"samples / {self.rule.max_wall_s} s wall",
+                        "l2": "gemm/attention: weight or K/V sets rotated across the R repetitions (>= 5 x L2 where memory "
+                              "allows); elementwise: buffers reused (activations are L2-warm in a step); e2e: footprint >> L2",
+                        "data": "random normal bf16, never zeros"}},
+            "ceilings": {},
+            "benchmarks": self.records,
+            "skipped": self.skipped,
+        }
+        tmp = a.out_json + ".tmp"
+        with open(tmp, "w") as f:
+            json.dump(root, f, indent=None, allow_nan=False, default=lambda x: None, separators=(",", ":"))
+        os.replace(tmp, a.out_json)
+
+    # ------------------------------------------------------------------------------------------
+    def fam_launch(self):
+        x = torch.zeros(1, device=DEV)
+        for n in [1, 20, 100]:
+            fns = [lambda: x.add_(1.0) for _ in range(n)]
+            side_stream_warmup(lambda: x.add_(1.0))
+            g, _ = capture(fns)
+            summ, smp, clk, dr, stop = self.timer.time_graph(g, 1)
+            axes = {"mode": "graph", "kernels": n}
+            self.records.append(record("torch_launch", f"torch_graph_{n}", axes, summ, smp, clk, dr, stop, 0, 0, 0, True, 0.0))
+            print(f"  launch graph n={n:4d} {summ['median_s']*1e6:8.2f} us", flush=True)
+            del g
+
+    # ------------------------------------------------------------------------------------------
+    def gemm_shapes(self):
+        S = [
+            ("llama-3-8b", "qkv_gqa8", 6144, 4096), ("llama-3-8b", "q_only", 4096, 4096), ("llama-3-8b", "qkv_mqa", 4352, 4096),
+            ("llama-3-8b", "o", 4096, 4096), ("llama-3-8b", "gate_up", 28672, 4096), ("llama-3-8b", "down", 4096, 14336),
+            ("llama-3-8b", "lm_head", 128256, 4096),
+            ("llama-3.2-1b", "qkv_gqa8", 3072, 2048), ("llama-3.2-1b", "o", 2048, 2048),
+            ("llama-3.2-1b", "gate_up", 16384, 2048), ("llama-3.2-1b", "down", 2048, 8192),
+            ("llama-3.2-1b", "lm_head", 128256, 2048),
+            ("qwen2.5-3b", "qkv_gqa2", 2560, 2048), ("qwen2.5-3b", "gate_up", 22016, 2048), ("qwen2.5-3b", "down", 2048, 11008),
+            ("llama-2-13b", "qkv_mha", 15360, 5120), ("llama-2-13b", "gate_up", 27648, 5120), ("llama-2-13b", "down", 5120, 13824),
+            ("hd256-9b", "qkv", 8192, 3584), ("hd256-9b", "o", 3584, 4096),
+        ]
+        if self.quick:
+            S = [s for s in S if s[0] in ("llama-3-8b", "llama-3.2-1b")][:6]
+        return S
+
+    def fam_gemm(self):
+        Ms = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096, 8192, 16384]
+        if self.quick:
+            Ms = [1, 16, 128, 1024, 8192]
+        for (model, label, N, K) in self.gemm_shapes():
+            wb = N * K * ACT
+            R = int(min(32, max(2, math.ceil(5 * self.l2 / wb))))
+            ws = [torch.randn(N, K, device=DEV, dtype=BF16) * (1.0 / math.sqrt(K)) for _ in range(R)]
+            for M in Ms:
+                if self.out_of_time():
+                    self.skip("torch_gemm", {"M": M, "N": N, "K": K}, "time budget")
+                    continue
+                if label == "lm_head" and M > 1024:
+                    continue
+                axes = {"M": M, "N": N, "K": K, "label": label, "model": model, "weight_sets": R}
+                try:
+                    x = torch.randn(M, K, device=DEV, dtype=BF16)
+                    reps = R if M * N * K < 2e11 else 2
+                    fns = [(lambda i=i: F.linear(x, ws[i % R])) for i in range(reps)]
+                    side_stream_warmup(fns[0])
+                    g, outs = capture(fns)
+                    g.replay()
+                    torch.cuda.synchronize()
+                    # verify 16 random outputs of the first repetition against fp64
+                    idx_m = torch.randint(0, M, (16,), device=DEV)
+                    idx_n = torch.randint(0, N, (16,), device=DEV)
+                    ref = (x[idx_m].double() * ws[0][idx_n].double()).sum(-1)
+                    got = outs[0][idx_m, idx_n].double()
+                    err = ((got - ref).norm() / ref.norm().clamp_min(1e-30)).item()
+                    summ, smp, clk, dr, stop = self.timer.time_graph(g, reps)
+                    if summ is None:
+                        self.skip("torch_gemm", axes, "every sample throttled")
+                        continue
+                    rd = ACT * (N * K + M * K)
+                    wr = ACT * M * N
+                    self.records.append(record("torch_gemm", f"torch_linear_{label}", axes, summ, smp, clk, dr, stop, rd, wr,
+                                               2.0 * M * N * K, err < 2e-2, err))
+                    print(f"  gemm {model:12s} {label:9s} M={M:6d} N={N:6d} K={K:6d} {summ['median_s']*1e6:10.2f} us "
+                          f"{(rd+wr)/summ['median_s']/1e9:7.0f} GB/s {2*M*N*K/summ['median_s']/1e12:6.1f} TF/s", flush=True)
+                    del g, outs, x
+                except torch.OutOfMemoryError:
+                    self.skip("torch_gemm", axes, "out of GPU memory")
+                    torch.cuda.empty_cache()
+            del ws
+            torch.cuda.empty_cache()
+
+    # ------------------------------------------------------------------------------------------
+    def attn_backends(self):
+        b = []
+        for s in self.args.stacks.split(","):
+            if s == "torch-flash":
+                b.append(("FLASH_ATTENTION", "torch-flash"))
+            elif s == "torch-cudnn":
+                b.append(("CUDNN_ATTENTION", "torch-cudnn"))
+        return b
+
+    def fam_attention(self):
+        Bs = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024]
+        Ss = [512, 2048, 8192, 32768, 131072]
+        cfgs = [(8, 4, 128), (32, 1, 128), (1, 32, 128), (8, 8, 128), (2, 8, 128), (8, 4, 64), (32, 1, 64), (8, 2, 256),
+                (4, 4, 256)]
+        if self.quick:
+            Bs, Ss, cfgs = [1, 16, 256], [512, 8192], [(8, 4, 128), (1, 32, 128)]
+        cap_B = self.args.attn_max_kv_gb * 1e9
+        for backend, stack in self.attn_backends():
+            for (Hkv, g, D) in cfgs:
+                if stack == "torch-cudnn" and (D != 128 or Hkv == 2):
+                    continue
+                for B in Bs:
+                    for S in Ss:
+                        kvb = B * S * 2 * Hkv * D * ACT
+                        axes = {"batch": B, "kv_len": S, "n_kv_heads": Hkv, "group_size": g, "head_dim": D, "kv_dtype": "bf16",
+                                "backend": backend.lower(), "stack": stack}
+                        if kvb > cap_B:
+                            continue
+                        if stack == "torch-cudnn" and B not in (1, 4, 16, 64, 256, 1024):
+                            continue
+                        if self.out_of_time():
+                            self.skip("torch_attention", axes, "time budget")
+                            continue
+                        self.one_decode_attention(backend, stack, B, S, Hkv, g, D, kvb, axes)
+
+    def one_decode_attention(self, backend, stack, B, S, Hkv, g, D, kvb, axes):
+        Hq = Hkv * g
+        R = int(min(16, max(1, math.ceil(5 * self.l2 / kvb))))
+        axes["rotation_sets"] = R
+        try:
+            # q as the step makes it: a view of the projection output [B, 1, Hq*D] as [B, Hq, 1, D]
+            qs = torch.randn(B, 1, Hq * D, device=DEV, dtype=BF16).view(B, 1, Hq, D).transpose(1, 2)
+            ks = [torch.randn(B, Hkv, S, D, device=DEV, dtype=BF16) for _ in range(R)]
+            vs = [torch.randn(B, Hkv, S, D, device=DEV, dtype=BF16) for _ in range(R)]
+        except torch.OutOfMemoryError:
+            self.skip("torch_attention", axes, "out of GPU memory")
+            torch.cuda.empty_cache()
+            return
+        gqa = g > 1
+        try:
+            out = sdpa(qs, ks[0], vs[0], backend, False, gqa)
+            torch.cuda.synchronize()
+        except Exception as e:
+            self.skip("torch_attention", axes, f"{backend} does not run this shape: {str(e).splitlines()[0][:200]}")
+            del qs, ks, vs
+            torch.cuda.empty_cache()
+            return
+        try:
+            ref = ref_attention(qs[:1], ks[0][:1], vs[0][:1], False)
+            err = rel_err(out[:1], ref)
+            fns = [(lambda i=i: sdpa(qs, ks[i % R], vs[i % R], backend, False, gqa)) for i in range(R)]
+            side_stream_warmup(fns[0])
+            kern = count_kernels(fns[0])
+            gr, _ = capture(fns)
+            summ, smp, clk, dr, stop = self.timer.time_graph(gr, R)
+            del gr
+        except Exception as e:
+            self.skip("torch_attention", axes, f"capture/timing failed: {str(e).splitlines()[0][:200]}")
+            del qs, ks, vs
+            torch.cuda.empty_cache()
+            return
+        if summ is None:
+            self.skip("torch_attention", axes, "every sample throttled")
+            return
+        rd = kvb + ACT * B * Hq * D
+        wr = ACT * B * Hq * D
+        fl = 4.0 * B * Hq * S * D
+        self.records.append(record("torch_attention", f"sdpa_{backend.lower()}_decode", axes, summ, smp, clk, dr, stop, rd, wr, fl,
+                                   math.isfinite(err) and err < 2e-2, err,
+                                   {"kv_bytes_B": kvb, "kernels_per_call": kern}))
+        print(f"  attn {stack:11s} B={B:5d} S={S:6d} Hkv={Hkv:2d} g={g:2d} D={D:3d} {summ['median_s']*1e6:10.2f} us "
+              f"{(rd+wr)/summ['median_s']/1e9:7.0f} GB/s k={kern} err {err:.1e}", flush=True)
+        del qs, ks, vs, out
+        torch.cuda.empty_cache()
+
+    # ------------------------------------------------------------------------------------------
+    def fam_attention_prefill(self):
+        Ps = [128, 256, 512, 1024, 2048, 4096, 8192, 16384, 32768, 65536]
+        cfgs = [(8, 4, 128), (32, 1, 128), (1, 32, 128), (8, 8, 128), (8, 4, 64), (32, 1, 64), (8, 2, 256), (16, 1, 256)]
+        Bs = [1, 4]
+        if self.quick:
+            Ps, cfgs, Bs = [512, 4096, 16384], [(8, 4, 128), (8, 2, 256)], [1]
+        for backend, stack in self.attn_backends():
+            for (Hkv, g, D) in cfgs:
+                if stack == "torch-cudnn" and D not in (128, 256):
+                    continue
+                for B in Bs:
+                    for P in Ps:
+                        if B > 1 and P > 16384:
+                            continue
+                        if stack == "torch-cudnn" and P not in (512, 2048, 8192, 16384, 32768):
+                            continue
+                        axes = {"batch": B, "prompt": P, "n_kv_heads": Hkv, "group_size": g, "head_dim": D,
+                                "backend": backend.lower(), "stack": stack}
+                        if self.out_of_time():
+                            self.skip("torch_attention_prefill", axes, "time budget")
+                            continue
+                        self.one_prefill_attention(backend, stack, B, P, Hkv, g, D, axes)
+
+    def one_prefill_attention(self, backend, stack, B, P, Hkv, g, D, axes):
+        Hq = Hkv * g
+        try:
+            q = torch.randn(B, P, Hq, D, device=DEV, dtype=BF16).transpose(1, 2)
+            k = torch.randn(B, P, Hkv, D, device=DEV, dtype=BF16).transpose(1, 2)
+            v = torch.randn(B, P, Hkv, D, device=DEV, dtype=BF16).transpose(1, 2)
+        except torch.OutOfMemoryError:
+            self.skip("torch_attention_prefill", axes, "out of GPU memory")
+            torch.cuda.empty_cache()
+            return
+        gqa = g > 1
+        try:
+            out = sdpa(q, k, v, backend, True, gqa)
+            torch.cuda.synchronize()
+        except Exception as e:
+            self.skip("torch_attention_prefill", axes, f"{backend} does not run this shape: {str(e).splitlines()[0][:200]}")
+            return
+        try:
+            # reference on request 0, the last 64 queries (full causal rows)
+            nq = min(64, P)
+            ref = ref_attention(q[:1, :, P - nq:], k[:1], v[:1], True)
+            err = rel_err(out[:1, :, P - nq:], ref)
+            flops_one = 4.0 * B * Hq * D * P * (P + 1) / 2
+            R = int(max(1, min(16, math.ceil(2e11 / flops_one))))
+            fns = [(lambda: sdpa(q, k, v, backend, True, gqa)) for _ in range(R)]
+            side_stream_warmup(fns[0], 1)
+            gr, _ = capture(fns)
+            summ, smp, clk, dr, stop = self.timer.time_graph(gr, R, min_samples=3 if P >= 32768 else None)
+            del gr
+        except Exception as e:
+            self.skip("torch_attention_prefill", axes, f"capture/timing failed: {str(e).splitlines()[0][:200]}")
+            return
+        if summ is None:
+            self.skip("torch_attention_prefill", axes, "every sample throttled")
+            return
+        rd = ACT * B * P * (Hq + 2 * Hkv) * D
+        wr = ACT * B * P * Hq * D
+        fl = 4.0 * B * Hq * D * P * (P + 1) / 2  # useful causal FLOPs
+        self.records.append(record("torch_attention_prefill", f"sdpa_{backend.lower()}_causal", axes, summ, smp, clk, dr, stop, rd, wr,
+                                   fl, math.isfinite(err) and err < 2e-2, err, {"repetitions": R}))
+        print(f"  prefill-attn {stack:11s} B={B} P={P:6d} Hkv={Hkv:2d} g={g:2d} D={D:3d} {summ['median_s']*1e3:9.3f} ms "
+              f"{fl/summ['median_s']/1e12:6.1f} TF/s err {err:.1e}", flush=True)
+        del q, k, v, out
+        torch.cuda.empty_cache()
+
+    # ------------------------------------------------------------------------------------------
+    def fam_elementwise(self):
+        rows_list = [1, 4, 16, 64, 256, 1024, 4096, 16384, 32768]
+        if self.quick:
+            rows_list = [1, 64, 4096]
+        n = 20
+        widths = [("llama-3-8b", 4096, 14336, 32, 8, 128), ("llama-3.2-1b", 2048, 8192, 32, 8, 64)]
+        for (model, d, f, hq, hkv, hd) in widths:
+            for rows in rows_list:
+                if self.out_of_time():
+                    self.skip("torch_elementwise", {"rows": rows, "model": model}, "time budget")
+                    continue
+                x = torch.randn(rows, d, device=DEV, dtype=BF16)
+                y = torch.randn(rows, d, device=DEV, dtype=BF16)
+                w = torch.randn(d, device=DEV, dtype=BF16)
+                gu = torch.randn(rows, 2 * f, device=DEV, dtype=BF16)
+                # q/k as views of a projection output [rows, (hq + 2 hkv) hd], heads-major as the step does
+                qkv = torch.randn(1, rows, (hq + 2 * hkv) * hd, device=DEV, dtype=BF16)
+                q = qkv[..., :hq * hd].view(1, rows, hq, hd).transpose(1, 2)
+                k = qkv[..., hq * hd:(hq + hkv) * hd].view(1, rows, hkv, hd).transpose(1, 2)
+                vv = qkv[..., (hq + hkv) * hd:].view(1, rows, hkv, hd).transpose(1, 2)
+                cos = torch.randn(1, 1, rows, hd, device=DEV, dtype=BF16)
+                sin = torch.randn(1, 1, rows, hd, device=DEV, dtype=BF16)
+                kc = torch.randn(1, hkv, rows + 16, hd, device=DEV, dtype=BF16)
+                vc = torch.randn(1, hkv, rows + 16, hd, device=DEV, dtype=BF16)
+                ids = torch.randint(0, 128256, (rows,), device=DEV)
+                emb = torch.randn(128256, d, device=DEV, dtype=BF16)
+                ops = {
+                    "rms_norm": (lambda: F.rms_norm(x, (d,), w, 1e-5), bytes_rms_norm(rows, d), {"d_model": d}),
+                    "residual_add": (lambda: x + y, bytes_residual_add(rows, d), {"d_model": d}),
+                    "silu_mul": (lambda: silu_mul(gu), bytes_silu_mul(rows, f), {"ffn_dim": f}),
+                    "rope_qk": (lambda: (rope(q, cos, sin), rope(k, cos, sin)), bytes_rope(rows, hq + hkv, hd),
+                                {"n_q_heads": hq, "n_kv_heads": hkv, "head_dim": hd}),
+                    "rope_q": (lambda: rope(q, cos, sin), bytes_rope(rows, hq, hd), {"n_q_heads": hq, "head_dim": hd}),
+                    "kv_append": (lambda: (kc[:, :, 8:8 + rows].copy_(k), vc[:, :, 8:8 + rows].copy_(vv)),
+                                  bytes_kv_append(rows, hkv, hd), {"n_kv_heads": hkv, "head_dim": hd}),
+                    "embedding": (lambda: F.embedding(ids, emb), bytes_embedding(rows, d), {"d_model": d}),
+                }
+                for name, (fn, nbytes, ax) in ops.items():
+                    axes = {"kernel": name, "model": model, "rows": rows, "kernels": n, **ax}
+                    try:
+                        side_stream_warmup(fn)
+                        kern = count_kernels(fn)
+                        g, _ = capture([fn] * n)
+                        summ, smp, clk, dr, stop = self.timer.time_graph(g, n)
+                        del g
+                    except Exception as e:
+                        self.skip("torch_elementwise", axes, f"failed: {str(e).splitlines()[0][:200]}")
+                        continue
+                    if summ is None:
+                        self.skip("torch_elementwise", axes, "every sample throttled")
+                        continue
+                    axes["kernels_per_op"] = kern
+                    # per-op record; bytes/flops per op (the timer divides by n)
+                    self.records.append(record("torch_elementwise", f"torch_{name}", axes, summ, smp, clk, dr, stop,
+                                               nbytes, 0, 0, True, 0.0))
+                    print(f"  elementwise {model:12s} {name:12s} rows={rows:6d} {summ['median_s']*1e6:8.2f} us/op k={kern}",
+                          flush=True)
+                del x, y, gu, qkv, kc, vc, emb
+                torch.cuda.empty_cache()
+
+    # ------------------------------------------------------------------------------------------
+    # end to end: the step as the stack runs it, one CUDA graph
+    def e2e_models(self):
+        def m(label, L, d, hq, hkv, hd, f, V, tied, prod):
+            return dict(label=label, L=L, d=d, hq=hq, hkv=hkv, hd=hd, f=f, V=V, tied=tied, prod=prod)
+
+        def cla(L, c):
+            return [c * (i // c) for i in range(L)]
+
+        def keep_ends(L):
+            # the CLA paper's KeepEnds: layer 0 own, pairs (1,2),(3,4)..., a leftover last layer own
+            p, i = [0], 1
+            while i < L:
+                if i + 1 < L - 1:
+                    p += [i, i]
+                    i += 2
+                else:
+                    p.append(i)
+                    i += 1
+            return p
+
+        if self.args.set == "main":
+            ms = [
+                m("llama-3-8b-GQA8-CLA1", 32, 4096, 32, 8, 128, 14336, 128256, False, cla(32, 1)),
+                m("llama-3-8b-GQA8-CLA2", 32, 4096, 32, 8, 128, 14336, 128256, False, cla(32, 2)),
+                m("llama-3-8b-MQA-CLA1", 32, 4096, 32, 1, 128, 14336, 128256, False, cla(32, 1)),
+                m("llama-3-8b-MHA-CLA1", 32, 4096, 32, 32, 128, 14336, 128256, False, cla(32, 1)),
+                m("llama-3.2-1b-GQA8-CLA1", 16, 2048, 32, 8, 64, 8192, 128256, True, cla(16, 1)),
+                m("llama-3.2-1b-GQA8-CLA2", 16, 2048, 32, 8, 64, 8192, 128256, True, cla(16, 2)),
+                m("llama-3.2-1b-MQA-CLA1", 16, 2048, 32, 1, 64, 8192, 128256, True, cla(16, 1)),
+            ]
+        else:  # holdout: shapes never used while building the model
+            ms = [
+                m("qwen2.5-3b-GQA2-CLA1", 36, 2048, 16, 2, 128, 11008, 151936, True, cla(36, 1)),
+                m("qwen2.5-3b-GQA2-CLA2", 36, 2048, 16, 2, 128, 11008, 151936, True, cla(36, 2)),
+                m("gemma-2-2b-shape-GQA4-CLA1", 26, 2304, 8, 4, 256, 9216, 256000, True, cla(26, 1)),
+                m("llama-2-13b-MHA-CLA1", 40, 5120, 40, 40, 128, 13824, 32000, False, cla(40, 1)),
+                m("mistral-7b-GQA8-KeepEnds", 32, 4096, 32, 8, 128, 14336, 32768, False, keep_ends(32)),
+                m("llama-3-8b-GQA4-CLA3", 32, 4096, 32, 4, 128, 14336, 128256, False, cla(32, 3)),
+            ]
+        if self.quick:
+            ms = ms[:2]
+        return ms
+
+    def fam_e2e(self):
+        dec_B = [1, 8, 32, 128, 256, 512, 1024]
+        dec_S = [512, 2048, 8192, 32768, 131072]
+        pre = [(1, 512), (1, 2048), (1, 8192), (1, 16384), (1, 32768), (4, 2048), (4, 8192)]
+        if self.set_is_holdout():
+            dec_B = [1, 4, 16, 64, 256, 768]
+            dec_S = [1024, 4096, 16384, 65536]
+            pre = [(1, 1024), (1, 4096), (1, 16384), (1, 24576), (2, 4096)]
+        if self.quick:
+            dec_B, dec_S, pre = [1, 256], [2048], [(1, 2048), (1, 16384)]
+        mem_cap = self.args.e2e_max_mem_gb * 1e9
+        stacks = self.attn_backends()
+        for mdl in self.e2e_models():
+            if self.out_of_time():
+                self.skip("decode_step", {"model_label": mdl["label"]}, "time budget")
+                continue
+            try:
+                W = Weights(mdl)
+            except torch.OutOfMemoryError:
+                self.skip("decode_step", {"model_label": mdl["label"]}, "weights: out of GPU memory")
+                torch.cuda.empty_cache()
+                continue
+            for backend, stack in stacks:
+                # cuDNN end to end on a subset (the main stack is torch-flash)
+                sub = stack != "torch-flash"
+                for B in dec_B:
+                    for S in dec_S:
+                        if sub and (B, S) not in ((1, 2048), (32, 8192), (256, 2048), (8, 32768), (4, 4096), (64, 16384),
+                                                  (256, 1024)):
+                            continue
+                        kv = B * S * W.kv_bytes_per_token
+                        if W.bytes + kv + self.act_bytes(mdl, B) > mem_cap:
+                            self.skip("decode_step", {"model_label": mdl["label"], "batch": B, "context": S, "stack": stack},
+                                      f"does not fit: weights {W.bytes/1e9:.1f} GB + KV {kv/1e9:.1f} GB > {mem_cap/1e9:.0f} GB")
+                            continue
+                        if self.out_of_time():
+                            self.skip("decode_step", {"model_label": mdl["label"], "batch": B, "context": S, "stack": stack},
+                                      "time budget")
+                            continue
+                        self.one_step(W, mdl, backend, stack, B, S, 1, False)
+                for (B, P) in pre:
+                    if sub and (B, P) not in ((1, 2048), (1, 16384), (1, 4096)):
+                        continue
+                    if self.out_of_time():
+                        self.skip("prefill", {"model_label": mdl["label"], "batch": B, "prompt": P, "stack": stack}, "time budget")
+                        continue
+                    self.one_step(W, mdl, backend, stack, B, P, P, True)
+            del W
+            torch.cuda.empty_cache()
+
+    def set_is_holdout(self):
+        return self.args.set == "holdout"
+
+    @staticmethod
+    def act_bytes(mdl, rows):
+        return ACT * rows * (4 * mdl["d"] + 3 * mdl["f"] + (mdl["hq"] + 2 * mdl["hkv"]) * mdl["hd"]) + 4 * rows * mdl["V"]
+
+    def one_step(self, W, mdl, backend, stack, B, S, P, prefill):
+        fam = "prefill" if prefill else "decode_step"
+        axes = {"model_label": mdl["label"], "n_layers": mdl["L"], "d_model": mdl["d"], "n_q_heads": mdl["hq"],
+                "n_kv_heads": mdl["hkv"], "head_dim": mdl["hd"], "ffn_dim": mdl["f"], "vocab": mdl["V"],
+                "tied_embeddings": mdl["tied"], "kv_producers": mdl["prod"], "batch": B, "context": S,
+                "prompt": P if prefill else 0, "kv_dtype": "bf16", "runtime": "graph", "stack": stack,
+                "backend": backend.lower()}
+        try:
+            step = Step(W, mdl, backend, B, S, P, prefill)
+            logits_eager = step.warmup().clone()
+            kern = count_kernels(step.run) if (not prefill or P <= 8192) else None
+            g = torch.cuda.CUDAGraph()
+            with torch.cuda.graph(g):
+                out = step.run()
+            g.replay()
+            torch.cuda.synchronize()
+            err = rel_err(out, logits_eager)
+            ok = math.isfinite(err) and err < 3e-2
+            long_ = prefill and P >= 16384
+            summ, smp, clk, dr, stop = self.timer.time_graph(g, 1, min_samples=3 if long_ else None,
+                                                             max_time_s=0.6 if long_ else None, warm=1 if long_ else 2)
+            del g, out
+        except torch.OutOfMemoryError:
+            self.skip(fam, axes, "out of GPU memory")
+            torch.cuda.empty_cache()
+            return
+        except Exception as e:
+            self.skip(fam, axes, f"failed: {type(e).__name__}: {str(e).splitlines()[0][:200]}")
+            self.errors.append(traceback.format_exc()[-600:])
+            torch.cuda.empty_cache()
+            return
+        finally:
+            try:
+                del step
+            except Exception:
+                pass
+        if summ is None:
+            self.skip(fam, axes, "every sample throttled")
+            return
+        axes["kernels_per_step"] = kern
+        kvb_read = sum(B * S * 2 * mdl["hkv"] * mdl["hd"] * ACT for _ in range(mdl["L"])) if not prefill else 0
+        self.records.append(record(fam, mdl["label"] + ("-prefill" if prefill else "-decode"), axes, summ, smp, clk, dr, stop,
+                                   W.bytes + kvb_read, 0, 0, ok, err,
+                                   {"weights_allocated_B": W.bytes, "kv_cache_B": B * S * W.kv_bytes_per_token,
+                                    "verification": "logits of the graph replay vs an eager run of the same step"}))
+        print(f"  {fam:11s} {stack:11s} {mdl['label']:28s} B={B:5d} {'P' if prefill else 'S'}={S:6d} "
+              f"{summ['median_s']*1e3:9.3f} ms k={kern} err {err:.1e}", flush=True)
+        torch.cuda.empty_cache()
+
+    def run(self):
+        fams = self.args.families.split(",")
+        table = [("launch", self.fam_launch), ("gemm", self.fam_gemm), ("attention", self.fam_attention),
+                 ("attention_prefill", self.fam_attention_prefill), ("elementwise", self.fam_elementwise), ("e2e", self.fam_e2e)]
+        for name, fn in table:
+            if name not in fams and "all" not in fams:
+                continue
+            t0 = time.time()
+            print(f"== torch family {name} (t={t0 - self.t_start:.0f} s)", flush=True)
+            try:
+                fn()
+            except Exception:
+                tb = traceback.format_exc()
+                print(tb, flush=True)
+                self.errors.append(f"family {name}: " + tb[-1500:])
+            torch.cuda.empty_cache()
+            print(f"== family {name} done in {time.time() - t0:.0f} s; {len(self.records)} records", flush=True)
+            self.write(False)
+        self.write(True)
+
+
+class Weights:
+    """Distinct bf16 weights for every layer (a real step streams each layer's own matrices)."""
+
+    def __init__(self, m):
+        d, hq, hkv, hd, f, V, L = m["d"], m["hq"], m["hkv"], m["hd"], m["f"], m["V"], m["L"]
+        qd, kvd = hq * hd, hkv * hd
+        s = 1.0 / math.sqrt(d)
+
+        def r(*shape, scale=s):
+            return torch.randn(*shape, device=DEV, dtype=BF16) * scale
+
+        self.emb = r(V, d, scale=1.0)
+        self.lm = self.emb if m["tied"] else r(V, d)
+        self.norm_f = 1 + 0.1 * r(d, scale=1.0)
+        self.layers = []
+        nbytes = ACT * (V * d * (1 if m["tied"] else 2) + d)
+        for i in range(L):
+            producer = m["prod"][i] == i
+            ly = {"n1": 1 + 0.1 * r(d, scale=1.0), "n2": 1 + 0.1 * r(d, scale=1.0),
+                  "wqkv": r(qd + 2 * kvd, d) if producer else r(qd, d), "wo": r(d, qd, scale=1.0 / math.sqrt(qd)),
+                  "wgu": r(2 * f, d), "wd": r(d, f, scale=1.0 / math.sqrt(f)), "producer": producer}
+            nbytes += ACT * (ly["wqkv"].numel() + ly["wo"].numel() + ly["wgu"].numel() + ly["wd"].numel() + 2 * d)
+            self.layers.append(ly)
+        self.bytes = nbytes
+        self.kv_bytes_per_token = sum(2 * kvd * ACT for i in range(L) if m["prod"][i] == i)
+
+
+class Step:
+    """One decode step (P = 1 new token per request at position S-1) or one prefill (P tokens)."""
+
+    def __init__(self, W, m, backend, B, S, P, prefill):
+        self.W, self.m, self.backend, self.B, self.S, self.P, self.prefill = W, m, backend, B, S, P, prefill
+        d, hq, hkv, hd, L = m["d"], m["hq"], m["hkv"], m["hd"], m["L"]
+        self.qd, self.kvd = hq * hd, hkv * hd
+        # K/V caches [B, Hkv, S, D] for producer layers, filled with random history
+        self.kc, self.vc = {}, {}
+        for i in range(L):
+            if m["prod"][i] == i:
+                self.kc[i] = torch.randn(B, hkv, S, hd, device=DEV, dtype=BF16)
+                self.vc[i] = torch.randn(B, hkv, S, hd, device=DEV, dtype=BF16)
+        self.ids = torch.randint(0, m["V"], (B, P), device=DEV)
+        self.pos = 0 if prefill else S - 1
+        # RoPE tables (max positions S) and the positions of this step's tokens
+        inv = 1.0 / (10000 ** (torch.arange(0, hd, 2, device=DEV).float() / hd))
+        t = torch.arange(S, device=DEV).float()
+        fr = torch.outer(t, inv)
+        emb = torch.cat((fr, fr), dim=-1)
+        self.cos_t = emb.cos().to(BF16)
+        self.sin_t = emb.sin().to(BF16)
+        self.positions = torch.arange(self.pos, self.pos + P, device=DEV).unsqueeze(0).expand(B, P).contiguous()
+
+    def warmup(self):
+        return side_stream_warmup(self.run, 1)
+
+    def run(self):
+        W, m, B, P = self.W, self.m, self.B, self.P
+        d, hq, hkv, hd = m["d"], m["hq"], m["hkv"], m["hd"]
+        qd, kvd = self.qd, self.kvd
+        h = F.embedding(self.ids, W.emb)  # [B, P, d]
+        cos = F.embedding(self.positions, self.cos_t).unsqueeze(1)  # [B, 1, P, hd]
+        sin = F.embedding(self.positions, self.sin_t).unsqueeze(1)
+        end = self.pos + P
+        for i, ly in enumerate(W.layers):
+            x = F.rms_norm(h, (d,), ly["n1"], 1e-5)
+            qkv = F.linear(x, ly["wqkv"])
+            q = qkv[..., :qd].view(B, P, hq, hd).transpose(1, 2)
+            q = rope(q, cos, sin)
+            if ly["producer"]:
+                k = qkv[..., qd:qd + kvd].view(B, P, hkv, hd).transpose(1, 2)
+                v = qkv[..., qd + kvd:].view(B, P, hkv, hd).transpose(1, 2)
+                k = rope(k, cos, sin)
+                self.kc[i][:, :, self.pos:end].copy_(k)
+                self.vc[i][:, :, self.pos:end].copy_(v)
+            p = m["prod"][i]
+            K = self.kc[p][:, :, :end]
+            V = self.vc[p][:, :, :end]
+            a = sdpa(q, K, V, self.backend, self.prefill, hq != hkv)
+            a = a.transpose(1, 2).reshape(B, P, qd)
+            h = h + F.linear(a, ly["wo"])
+            x = F.rms_norm(h, (d,), ly["n2"], 1e-5)
+            h = h + F.linear(silu_mul(F.linear(x, ly["wgu"])), ly["wd"])
+        h = F.rms_norm(h[:, -1, :], (d,), W.norm_f, 1e-5)
+        return F.linear(h, W.lm)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--mode", choices=["quick", "full"], default="full")
+    ap.add_argument("--families", default="all", help="comma list of launch,gemm,attention,attention_prefill,elementwise,e2e")
+    ap.add_argument("--set", choices=["main", "holdout"], default="main", help="end-to-end shape set")
+    ap.add_argument("--stacks", default="torch-flash,torch-cudnn")
+    ap.add_argument("--out-json", required=True)
+    ap.add_argument("--git-sha", default="unknown")
+    ap.add_argument("--notes", default="")
+    ap.add_argument("--seed", type=int, default=1234)
+    ap.add_argument("--budget-s", type=float, default=480.0, help="skip (and record) what remains after this many seconds")
+    ap.add_argument("--attn-max-kv-gb", type=float, default=12.0)
+    ap.add_argument("--e2e-max-mem-gb", type=float, default=120.0)
+    args = ap.parse_args()
+    if not torch.cuda.is_available():
+        print("torch_bench: no CUDA device", file=sys.stderr)
+        return 2
+    torch.backends.cuda.matmul.allow_tf32 = False
+    b = Bench(args)
+    print(f"== torch_bench {VERSION} on {b.props.name}: torch {torch.__version__} cuda {torch.version.cuda} "
+          f"cudnn {torch.backends.cudnn.version()} mode={args.mode} families={args.families} set={args.set}", flush=True)
+    b.run()
+    bad = [r for r in b.records if not r["verified"]]
+    print(f"== torch_bench done: {len(b.records)} records, {len(b.skipped)} skipped, {len(bad)} unverified, "
+          f"{len(b.errors)} errors, {time.time() - b.t_start:.0f} s", flush=True)
+    for r in bad[:20]:
+        print(f"   unverified: {r['family']} {r['name']} {r['axes']} err {r['max_rel_error']}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
