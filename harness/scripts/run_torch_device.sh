@@ -2,6 +2,7 @@
 # One device call for the torch stacks:  bash harness/scripts/run_torch_device.sh PHASE
 #   PHASE = micro   : full microbenchmark families (launch, elementwise, gemm, attention, prefill attention)
 #                     after a quick end-to-end shake-out of the step code
+#   PHASE = micro-only : the microbenchmark families alone
 #   PHASE = e2e     : full end-to-end families, main set then hold-out set
 # Results (JSON + logs) go to $OUT (or ./torch-out). Env: KVBENCH_GIT_SHA, TORCH_BENCH_BUDGET_S.
 set -uo pipefail
@@ -17,6 +18,12 @@ nvidia-smi --query-gpu=name,memory.total,clocks.max.sm,clocks.sm,power.limit,ecc
 python3 -c 'import torch; print("torch", torch.__version__, "cuda", torch.version.cuda, "cudnn", torch.backends.cudnn.version())'
 rc=0
 case "$phase" in
+  micro-only)
+    python3 "$tb" --mode full --families launch,elementwise,gemm,attention,attention_prefill \
+      --out-json "$out/torch-micro.json" --git-sha "$sha" --budget-s "${TORCH_BENCH_BUDGET_S:-430}" \
+      --notes "torch stacks: microbenchmark families" >"$out/torch-micro.log" 2>&1 || rc=1
+    grep -E "^==|Traceback|Error|separator" "$out/torch-micro.log" | tail -40
+    ;;
   micro)
     python3 "$tb" --mode quick --families e2e --out-json "$out/torch-e2e-quick.json" --git-sha "$sha" --budget-s 60 \
       2>&1 | tee "$out/torch-e2e-quick.log" | tail -40 || rc=1
@@ -33,7 +40,7 @@ case "$phase" in
       --budget-s "${TORCH_BENCH_BUDGET_S2:-200}" --notes "torch stacks: end-to-end, hold-out set" >"$out/torch-e2e-holdout.log" 2>&1 || rc=1
     grep -E "^==|Traceback|Error" "$out/torch-e2e-holdout.log" | tail -20
     ;;
-  *) echo "usage: $0 micro|e2e" >&2; exit 2 ;;
+  *) echo "usage: $0 micro|micro-only|e2e" >&2; exit 2 ;;
 esac
 ls -la "$out"
 exit $rc

@@ -50,7 +50,7 @@ except Exception:  # pragma: no cover - old PyTorch
     SDPBackend = None
     sdpa_kernel = None
 
-VERSION = "0.2.0"
+VERSION = "0.3.0"
 ACT = 2  # bf16 bytes per element
 DEV = torch.device("cuda")
 BF16 = torch.bfloat16
@@ -145,11 +145,29 @@ def side_stream_warmup(fn, n=2):
     return out
 
 
-def capture(fn_list):
-    """One CUDA graph holding every callable of fn_list in order (each already warmed up)."""
+SEP = {}
+
+
+def separator():
+    """A tiny dependent kernel (1-element add_) placed after every repetition of an op: in a step
+    an op is always preceded and followed by a *different* kernel, and back-to-back repetitions of
+    one kernel can overlap their prologue / epilogue (programmatic dependent launch in cuBLAS and
+    friends) in a way the step never sees. Its own cost (a graph of separators alone) is taken off."""
+    if "t" not in SEP:
+        SEP["t"] = torch.zeros(1, device=DEV)
+    SEP["t"].add_(1.0)
+
+
+def capture(fn_list, interleave=True):
+    """One CUDA graph holding every callable of fn_list in order (each already warmed up), each
+    followed by the separator kernel when `interleave`."""
     g = torch.cuda.CUDAGraph()
+    outs = []
     with torch.cuda.graph(g):
-        outs = [f() for f in fn_list]
+        for f in fn_list:
+            outs.append(f())
+            if interleave:
+                separator()
     torch.cuda.synchronize()
     return g, outs
 
@@ -161,8 +179,21 @@ class Timer:
         self.ev0 = torch.cuda.Event(enable_timing=True)
         self.ev1 = torch.cuda.Event(enable_timing=True)
 
-    def time_graph(self, g, per, min_samples=None, max_time_s=None, warm=2):
-        """Median time of one replay / per. Returns (summary, samples, clocks, dropped, stop)."""
+    def separator_s(self):
+        """In-graph cost of one separator kernel (a graph of 100 alone), measured once."""
+        if "cost" not in SEP:
+            separator()
+            torch.cuda.synchronize()
+            g, _ = capture([lambda: None] * 100, interleave=True)
+            summ = self.time_graph(g, 100, net=False)[0]
+            SEP["cost"] = summ["median_s"]
+            print(f"  separator kernel: {SEP['cost']*1e6:.3f} us in graph", flush=True)
+        return SEP["cost"]
+
+    def time_graph(self, g, per, min_samples=None, max_time_s=None, warm=2, net=True):
+        """Median time of one replay / per, less one separator per repetition when `net`.
+        Returns (summary, samples, clocks, dropped, stop)."""
+        sep = self.separator_s() if net else 0.0
         rule = self.rule
         min_s = min_samples or rule.min_samples
         cap = max_time_s or rule.max_time_s
@@ -185,7 +216,7 @@ class Timer:
                     stop = "throttled"
                     break
                 continue
-            samples.append(t / per)
+            samples.append(t / per - sep)
             clocks.append(clk)
             acc += t
             n = len(samples)
@@ -354,8 +385,10 @@ class Bench:
             "run": {"date_utc": self.date, "host": socket.gethostname(), "complete": final,
                     "duration_s": time.time() - self.t_start, "notes": a.notes, "errors": self.errors,
                     "protocol": {
-                        "timer": "CUDA events around one CUDA-graph replay holding R repetitions of the op (time / R), "
-                                 "queued behind torch.cuda._sleep; the whole step is one graph for decode_step/prefill",
+                        "timer": "CUDA events around one CUDA-graph replay holding R repetitions of the op, each followed by "
+                                 "a 1-element add_ separator kernel (time / R less the separator's own in-graph cost, measured "
+                                 "by a graph of 100 separators), queued behind torch.cuda._sleep; the whole step is one graph "
+                                 "for decode_step/prefill (no separator)",
                         "clock": "NVML SM clock after each sample; samples under 75% of the max SM clock dropped",
                         "stop_rule": f"min {self.rule.min_samples} samples; stop at rel stdev < {self.rule.max_rel_stdev} after "
                                      f"{self.rule.min_time_s} s measured, or {self.rule.max_time_s} s / {self.rule.max_samples} "
@@ -375,11 +408,23 @@ class Bench:
     # ------------------------------------------------------------------------------------------
     def fam_launch(self):
         x = torch.zeros(1, device=DEV)
+        self.timer.separator_s()
+        # alternating: a cycle of 4 different tiny kernels (what a step's kernel sequence does)
+        cyc = [lambda: x.add_(1.0), lambda: x.mul_(1.0), lambda: x.sub_(0.5), lambda: x.abs_()]
+        for c in cyc:
+            side_stream_warmup(c)
+        for n in [20, 100]:
+            g, _ = capture([cyc[i % 4] for i in range(n)], interleave=False)
+            summ, smp, clk, dr, stop = self.timer.time_graph(g, 1, net=False)
+            axes = {"mode": "graph_alternating", "kernels": n}
+            self.records.append(record("torch_launch", f"torch_graph_alt_{n}", axes, summ, smp, clk, dr, stop, 0, 0, 0, True, 0.0))
+            print(f"  launch graph alternating n={n:4d} {summ['median_s']*1e6:8.2f} us", flush=True)
+            del g
         for n in [1, 20, 100]:
             fns = [lambda: x.add_(1.0) for _ in range(n)]
             side_stream_warmup(lambda: x.add_(1.0))
-            g, _ = capture(fns)
-            summ, smp, clk, dr, stop = self.timer.time_graph(g, 1)
+            g, _ = capture(fns, interleave=False)
+            summ, smp, clk, dr, stop = self.timer.time_graph(g, 1, net=False)
             axes = {"mode": "graph", "kernels": n}
             self.records.append(record("torch_launch", f"torch_graph_{n}", axes, summ, smp, clk, dr, stop, 0, 0, 0, True, 0.0))
             print(f"  launch graph n={n:4d} {summ['median_s']*1e6:8.2f} us", flush=True)
@@ -459,10 +504,10 @@ class Bench:
         return b
 
     def fam_attention(self):
-        Bs = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024]
+        Bs = [1, 2, 4, 8, 16, 24, 32, 48, 64, 96, 128, 192, 256, 512, 1024]
         Ss = [512, 2048, 8192, 32768, 131072]
-        cfgs = [(8, 4, 128), (32, 1, 128), (1, 32, 128), (8, 8, 128), (2, 8, 128), (8, 4, 64), (32, 1, 64), (8, 2, 256),
-                (4, 4, 256)]
+        cfgs = [(8, 4, 128), (32, 1, 128), (1, 32, 128), (8, 8, 128), (2, 8, 128), (16, 2, 128), (4, 8, 128), (8, 4, 64),
+                (32, 1, 64), (2, 16, 64), (8, 2, 256), (4, 4, 256)]
         if self.quick:
             Bs, Ss, cfgs = [1, 16, 256], [512, 8192], [(8, 4, 128), (1, 32, 128)]
         cap_B = self.args.attn_max_kv_gb * 1e9
@@ -609,7 +654,8 @@ class Bench:
         if self.quick:
             rows_list = [1, 64, 4096]
         n = 20
-        widths = [("llama-3-8b", 4096, 14336, 32, 8, 128), ("llama-3.2-1b", 2048, 8192, 32, 8, 64)]
+        widths = [("llama-3-8b", 4096, 14336, 32, 8, 128), ("llama-3.2-1b", 2048, 8192, 32, 8, 64),
+                  ("qwen2.5-3b", 2048, 11008, 16, 2, 128), ("llama-2-13b", 5120, 13824, 40, 40, 128)]
         for (model, d, f, hq, hkv, hd) in widths:
             for rows in rows_list:
                 if self.out_of_time():
@@ -785,7 +831,7 @@ class Bench:
             ok = math.isfinite(err) and err < 3e-2
             long_ = prefill and P >= 16384
             summ, smp, clk, dr, stop = self.timer.time_graph(g, 1, min_samples=3 if long_ else None,
-                                                             max_time_s=0.6 if long_ else None, warm=1 if long_ else 2)
+                                                             max_time_s=0.6 if long_ else None, warm=1 if long_ else 2, net=False)
             del g, out
         except torch.OutOfMemoryError:
             self.skip(fam, axes, "out of GPU memory")
