@@ -19,9 +19,10 @@ struct CalibrateOptions {
   std::string gpu;
   std::string output;
   std::string format = "table";
+  std::string stack = "kvbench";
 };
 
-std::string param_table(const TimingParams& t, const TimingParams& d) {
+std::string param_table(const TimingParams& t, const TimingParams& d, bool eager) {
   Table tab({"parameter", "calibrated", "datasheet default"}, {false, true, true});
   auto row = [&](const char* name, double v, double dv, double scale, const char* unit) {
     tab.add({name, fmt::format("{:.4g} {}", v * scale, unit), fmt::format("{:.4g} {}", dv * scale, unit)});
@@ -51,6 +52,21 @@ std::string param_table(const TimingParams& t, const TimingParams& d) {
   row("launch_stream", t.launch_stream_s, d.launch_stream_s, 1e6, "µs");
   row("launch_cpu", t.launch_cpu_s, d.launch_cpu_s, 1e6, "µs");
   row("launch_event", t.launch_event_s, d.launch_event_s, 1e6, "µs");
+  if (eager) {
+    row("add_bw_fraction", t.add_bw_fraction, d.add_bw_fraction, 1, "");
+    row("add_fixed", t.add_fixed_s, d.add_fixed_s, 1e6, "µs");
+    row("act_bw_fraction", t.act_bw_fraction, d.act_bw_fraction, 1, "");
+    row("act_fixed", t.act_fixed_s, d.act_fixed_s, 1e6, "µs");
+    row("append_bw_fraction", t.append_bw_fraction, d.append_bw_fraction, 1, "");
+    row("append_fixed", t.append_fixed_s, d.append_fixed_s, 1e6, "µs");
+    row("embed_bw_fraction", t.embed_bw_fraction, d.embed_bw_fraction, 1, "");
+    row("embed_fixed", t.embed_fixed_s, d.embed_fixed_s, 1e6, "µs");
+    row("prefill_attn_fraction_d64", t.prefill_attn_fraction_d64, d.prefill_attn_fraction_d64, 1, "");
+    row("prefill_attn_fraction_d256", t.prefill_attn_fraction_d256, d.prefill_attn_fraction_d256, 1, "");
+    row("prefill_attn_units_sat", t.prefill_attn_units_sat, d.prefill_attn_units_sat, 1, "CTAs");
+    row("prefill_attn_fixed", t.prefill_attn_fixed_s, d.prefill_attn_fixed_s, 1e6, "µs");
+    row("prefill_attn_clock_ratio", t.prefill_attn_clock_ratio, d.prefill_attn_clock_ratio, 1, "");
+  }
   return tab.str();
 }
 
@@ -59,10 +75,15 @@ void run_calibrate(const CalibrateOptions& o) {
   GpuSpec gpu = load_gpu(o.gpu);
   std::vector<models::KvbenchResults> results;
   for (const auto& path : o.results) results.push_back(models::load_kvbench(path));
-  const models::CalibrationResult c = models::calibrate(results, gpu);
+  const StackDef& stack = find_stack(o.stack, "--stack");
+  const models::CalibrationResult c = models::calibrate_stack(results, gpu, stack.id);
   const TimingParams defaults = default_timing_params(gpu);
-  gpu.calibration = c.calibration;
-  std::string out = fmt::format("calibrated {} from {} file(s): {}\n\n", gpu.id, results.size(), c.calibration.source);
+  if (stack.id == "kvbench") {
+    gpu.calibration = c.calibration;
+  } else {
+    gpu.stack_calibrations[stack.id] = c.calibration;
+  }
+  std::string out = fmt::format("calibrated {} for stack {} from {} file(s): {}\n\n", gpu.id, stack.id, results.size(), c.calibration.source);
   Table fam({"family", "points", "rms error", "max error", "worst point", "sets"}, {false, true, true, true, false, false});
   for (const auto& f : c.families) {
     std::string params;
@@ -70,7 +91,7 @@ void run_calibrate(const CalibrateOptions& o) {
     fam.add({f.family, f.points ? std::to_string(f.points) : "plateau", f.points ? fmt::format("{:.2f} %", 100 * f.rms_rel_error) : "-",
              f.points ? fmt::format("{:.2f} %", 100 * f.max_rel_error) : "-", f.worst, params});
   }
-  out += fam.str() + "\n" + param_table(c.calibration.params, defaults);
+  out += fam.str() + "\n" + param_table(c.calibration.params, defaults, !stack.fused_elementwise);
   if (!o.output.empty()) {
     write_file_atomically(o.output, pretty_json(to_json(gpu)));
     out += fmt::format("\nwrote {}\n", o.output);
@@ -100,6 +121,7 @@ struct ValidateOptions {
   std::string plot;
   double max_mape = 0;
   double max_worst = 0;
+  std::string stack = "kvbench";
 };
 
 void run_validate(const ValidateOptions& o) {
@@ -109,7 +131,7 @@ void run_validate(const ValidateOptions& o) {
   std::vector<models::ValidationReport> reports;
   std::vector<std::string> names;
   for (const auto& path : o.results) {
-    reports.push_back(models::validate_against(models::load_kvbench(path), gpu));
+    reports.push_back(models::validate_against(models::load_kvbench(path), gpu, o.stack));
     names.push_back(path);
   }
   bool failed = false;
@@ -120,7 +142,7 @@ void run_validate(const ValidateOptions& o) {
   for (std::size_t i = 0; i < reports.size(); ++i) {
     const auto& r = reports[i];
     const bool md = o.format == "markdown";
-    text += fmt::format("{}{} vs {} ({})\n\n", md ? "### " : "", names[i], gpu.id, timing_params_origin(gpu));
+    text += fmt::format("{}{} vs {} ({})\n\n", md ? "### " : "", names[i], gpu.id, stack_timing(gpu, o.stack).origin);
     if (md) {
       text += "| point | measured | predicted | error |\n|---|---:|---:|---:|\n";
     }
@@ -145,7 +167,7 @@ void run_validate(const ValidateOptions& o) {
     if ((o.max_mape > 0 && r.mape_pct > o.max_mape) || (o.max_worst > 0 && r.worst_abs_pct > o.max_worst)) failed = true;
   }
   if (!o.plot.empty()) {
-    write_validation_plot(o.plot, meas, pred, labels, fmt::format("kvscope validate — {} ({})", gpu.id, timing_params_origin(gpu)),
+    write_validation_plot(o.plot, meas, pred, labels, fmt::format("kvscope validate — {}, stack {}", gpu.id, o.stack),
                           recorded_command_line());
     text += fmt::format("wrote {}\n", o.plot);
   }
@@ -153,6 +175,8 @@ void run_validate(const ValidateOptions& o) {
     boost::json::object j;
     j["provenance"] = provenance_json(recorded_command_line());
     j["gpu"] = gpu.id;
+    j["stack"] = o.stack;
+    j["timing"] = stack_timing(gpu, o.stack).origin;
     j["rows"] = std::move(jr);
     boost::json::array summary;
     for (std::size_t i = 0; i < reports.size(); ++i) {
@@ -179,6 +203,8 @@ const Registrar reg_cal(40, [](CLI::App& app) {
   sub->add_option("--gpu", o->gpu, "GPU preset or profile the results were measured on")->required();
   sub->add_option("-o,--output", o->output, "write the calibrated profile JSON here (atomically)");
   sub->add_option("--format", o->format, "table or json [table]");
+  sub->add_option("--stack", o->stack, "kernel stack the results measure: kvbench (kvbench files) or torch-flash / torch-cudnn "
+                                       "(torch_bench files; hardware ceilings from --gpu's kvbench calibration) [kvbench]");
   sub->callback([o] { run_calibrate(*o); });
 });
 
@@ -191,6 +217,7 @@ const Registrar reg_val(41, [](CLI::App& app) {
   sub->add_option("--plot", o->plot, "measured vs predicted plot (.svg or .png)");
   sub->add_option("--max-mape", o->max_mape, "exit 2 when the mean absolute error (%) exceeds this");
   sub->add_option("--max-worst", o->max_worst, "exit 2 when the worst absolute error (%) exceeds this");
+  sub->add_option("--stack", o->stack, "kernel stack whose end-to-end points are predicted (axes.stack of the records) [kvbench]");
   sub->callback([o] { run_validate(*o); });
 });
 

@@ -54,7 +54,8 @@ void run_eval(const EvalOptions& opt) {
   const Scenario scenario = to_scenario(opt.design);
   const SingleDesign d = resolve_single(scenario);
   const models::ArchProfile profile = models::make_profile(d.arch, d.workload.tp);
-  const TimingParams params = timing_params(d.gpu);
+  const StackTiming st = stack_timing(d.gpu, d.workload.stack);
+  const TimingParams& params = st.params;
   const models::ArchFacts facts = models::make_arch_facts(d.arch);
   models::PointResult p;
   p.arch = &facts;
@@ -76,7 +77,8 @@ void run_eval(const EvalOptions& opt) {
     o["gpu"] = d.gpu.id;
     o["gpu_name"] = d.gpu.name;
     o["runtime"] = to_string(d.workload.runtime);
-    o["timing_params"] = timing_params_origin(d.gpu);
+    o["stack"] = st.stack;
+    o["timing_params"] = st.origin;
     o["reason"] = m.reason;
     o["val_ppl_kind"] = models::to_string(acc.val_ppl_kind);
     o["ppl_delta_kind"] = models::to_string(acc.delta_kind);
@@ -99,9 +101,9 @@ void run_eval(const EvalOptions& opt) {
     return;
   }
   if (format == Format::csv) {
-    std::string head = "model,variant,gpu,kv_dtype,runtime,reason", row;
-    row = csv_escape(d.arch.id) + "," + csv_escape(variant) + "," + csv_escape(d.gpu.id) + "," + to_string(d.arch.kv_dtype) +
-          "," + to_string(d.workload.runtime) + "," + csv_escape(m.reason);
+    std::string head = "model,variant,gpu,stack,kv_dtype,runtime,reason", row;
+    row = csv_escape(d.arch.id) + "," + csv_escape(variant) + "," + csv_escape(d.gpu.id) + "," + st.stack + "," +
+          to_string(d.arch.kv_dtype) + "," + to_string(d.workload.runtime) + "," + csv_escape(m.reason);
     for (const auto& f : models::fields()) {
       head += fmt::format(",{}", f.name);
       const double v = f.get(p);
@@ -113,9 +115,9 @@ void run_eval(const EvalOptions& opt) {
   std::string out;
   out += fmt::format("kvscope {} — {} ({}, {} K/V) on {}\n", KVSCOPE_VERSION, d.arch.name.empty() ? d.arch.id : d.arch.name,
                      variant, to_string(d.arch.kv_dtype), d.gpu.name);
-  out += fmt::format("timing parameters: {}\n", timing_params_origin(d.gpu));
-  out += fmt::format("workload: batch {}, context {}, prompt {}, tp {}, runtime {}{}\n\n", d.workload.batch, d.workload.context,
-                     d.workload.prompt, d.workload.tp, to_string(d.workload.runtime),
+  out += fmt::format("timing parameters: {}\n", st.origin);
+  out += fmt::format("workload: batch {}, context {}, prompt {}, tp {}, stack {}, runtime {}{}\n\n", d.workload.batch,
+                     d.workload.context, d.workload.prompt, d.workload.tp, st.stack, to_string(d.workload.runtime),
                      d.workload.tpot_limit_s > 0 ? fmt::format(", TPOT limit {}", human_time(d.workload.tpot_limit_s)) : "");
   Table mem({"memory (per GPU)", "value", "note"}, {false, true, false});
   mem.add({"KV bytes per token", fmt::format("{:.0f} B", m.kv_bytes_per_token),

@@ -67,7 +67,8 @@ void run_gpus(const ListOptions& o) {
            g.calibration ? (g.calibration->borrowed ? "borrowed: " + g.calibration->borrowed_from : "calibrated (kvbench)")
                          : "datasheet defaults"});
     csv += fmt::format("{},{},{:.0f},{:.0f},{:.0f},{:.0f},{},{},{}\n", g.id, csv_escape(g.name), g.memory_B, g.hbm_bandwidth_Bps,
-                       g.bf16_flops, g.l2_cache_B, g.sm_count, g.calibration ? "true" : "false", csv_escape(g.provenance.source));
+                       g.bf16_flops, g.l2_cache_B, g.sm_count, g.calibration && !g.calibration->borrowed ? "true" : "false",
+                       csv_escape(g.provenance.source));
     boost::json::object j;
     j["id"] = g.id;
     j["name"] = g.name;
@@ -76,7 +77,9 @@ void run_gpus(const ListOptions& o) {
     j["bf16_flops"] = json_number(g.bf16_flops);
     j["l2_cache_B"] = json_number(g.l2_cache_B);
     j["sm_count"] = g.sm_count;
-    j["calibrated"] = g.calibration.has_value();
+    // Measured on this GPU (a borrowed profile is not).
+    j["calibrated"] = g.calibration.has_value() && !g.calibration->borrowed;
+    j["borrowed_from"] = g.calibration && g.calibration->borrowed ? boost::json::value(g.calibration->borrowed_from) : nullptr;
     j["timing_params"] = origin;
     j["source"] = g.provenance.source;
     arr.push_back(std::move(j));
@@ -85,6 +88,57 @@ void run_gpus(const ListOptions& o) {
   else if (f == Format::csv) emit(csv, "");
   else emit(t.str(), "");
 }
+
+void run_stacks(const ListOptions& o) {
+  const Format f = parse_format(o.format);
+  const std::vector<GpuSpec> gpus = list_gpu_presets();
+  boost::json::array arr;
+  std::string text;
+  std::string csv = "stack,gpu,calibrated,borrowed_from,origin\n";
+  for (const StackDef& s : stacks()) {
+    boost::json::object j;
+    j["id"] = s.id;
+    j["description"] = s.name;
+    j["stands_for"] = s.stands_for;
+    j["measured_by"] = s.measured_by;
+    j["not_measured"] = s.not_measured;
+    j["default"] = s.id == default_stack_id();
+    j["quantized_kv_kernel"] = s.quantized_kv_kernel;
+    text += fmt::format("{}{}\n  {}\n  stands for: {}\n  measured by: {}\n  not measured: {}\n", s.id,
+                        s.id == default_stack_id() ? " (default)" : "", s.name, s.stands_for, s.measured_by, s.not_measured);
+    Table t({"gpu", "status", "parameters"}, {false, false, false});
+    boost::json::array per_gpu;
+    for (const GpuSpec& g : gpus) {
+      const StackTiming st = stack_timing(g, s.id);
+      const std::string status = st.calibrated ? "calibrated" : (st.borrowed ? "borrowed from " + st.borrowed_from : "not measured");
+      t.add({g.id, status, st.origin});
+      csv += fmt::format("{},{},{},{},{}\n", s.id, g.id, st.calibrated ? "true" : "false", st.borrowed_from, csv_escape(st.origin));
+      per_gpu.push_back({{"gpu", g.id}, {"calibrated", st.calibrated}, {"borrowed", st.borrowed},
+                         {"borrowed_from", st.borrowed ? boost::json::value(st.borrowed_from) : nullptr}, {"origin", st.origin}});
+    }
+    j["gpus"] = std::move(per_gpu);
+    arr.push_back(std::move(j));
+    text += t.str() + "\n";
+  }
+  if (f == Format::json) {
+    boost::json::object root;
+    root["provenance"] = provenance_json(recorded_command_line());
+    root["default"] = default_stack_id();
+    root["stacks"] = std::move(arr);
+    emit(pretty_json(root), "");
+  } else if (f == Format::csv) {
+    emit(csv, "");
+  } else {
+    emit(text, "");
+  }
+}
+
+const Registrar reg_stacks(3, [](CLI::App& app) {
+  auto o = std::make_shared<ListOptions>();
+  CLI::App* sub = app.add_subcommand("stacks", "list the kernel stacks and, per GPU, whether each is calibrated or borrowed");
+  sub->add_option("--format", o->format, "table, json or csv [table]");
+  sub->callback([o] { run_stacks(*o); });
+});
 
 const Registrar reg_models(1, [](CLI::App& app) {
   auto o = std::make_shared<ListOptions>();

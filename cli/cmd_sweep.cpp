@@ -89,14 +89,14 @@ class StreamFile {
 };
 
 std::string csv_header() {
-  std::string h = "index,configuration,model,gpu,kv_dtype_bytes,reason";
+  std::string h = "index,configuration,model,gpu,stack,kv_dtype_bytes,reason";
   for (const auto& f : models::fields()) h += fmt::format(",{}", f.name);
   return h + "\n";
 }
 
 std::string csv_row(const models::SweepResult& r, std::uint64_t index, const models::PointResult& p) {
-  std::string s = fmt::format("{},{},{},{},{}", index, csv_escape(models::configuration_name(r, p)), csv_escape(r.arch_name(p)),
-                              csv_escape(r.gpu_id(p)), p.arch->kv_bytes_per_element);
+  std::string s = fmt::format("{},{},{},{},{},{}", index, csv_escape(models::configuration_name(r, p)), csv_escape(r.arch_name(p)),
+                              csv_escape(r.gpu_id(p)), r.stack_id(p), p.arch->kv_bytes_per_element);
   s += "," + csv_escape(p.eval.memory.reason);
   for (const auto& f : models::fields()) {
     const double v = f.get(p);
@@ -111,6 +111,7 @@ boost::json::object point_entry(const models::SweepResult& r, std::uint64_t inde
   o["configuration"] = models::configuration_name(r, p);
   o["model"] = r.arch_name(p);
   o["gpu"] = r.gpu_id(p);
+  o["stack"] = r.stack_id(p);
   o["reason"] = p.eval.memory.reason;
   o["val_ppl_kind"] = models::to_string(p.arch->accuracy.val_ppl_kind);
   o["ppl_delta_kind"] = models::to_string(p.arch->accuracy.delta_kind);

@@ -28,6 +28,7 @@ const FlagHelp kHelp[] = {
     {"context", "positions each request holds and attends to in a decode step [8192]"},
     {"prompt", "prompt tokens per request, for prefill / TTFT [2048]"},
     {"runtime", "kernel launch model: graph (CUDA-graph replay) or eager [graph]"},
+    {"stack", "kernel stack: torch-flash, torch-cudnn or kvbench (`kvscope stacks`) [torch-flash]"},
     {"tpot_limit_ms", "latency limit per output token for the serving view, in ms [none]"},
 };
 }  // namespace

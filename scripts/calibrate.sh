@@ -31,12 +31,37 @@ for gpu in h100-sxm h200; do
   # Fitted on families 1-5 of every kvbench file of this GPU (the full run and the elementwise run).
   mapfile -t fit_files < <(ls "$dir"/kvbench-*.json | sort)
   "$kv" calibrate "${fit_files[@]}" --gpu "$gpu" -o "data/gpus/$gpu.json"
+  # Kernel stacks measured by harness/scripts/torch_bench.py (the newest protocol's microbenchmark
+  # file): each fitted on its own families, on top of the kvbench hardware ceilings just written.
+  micro=$(ls "$dir"/torch-micro-v3-*.json 2>/dev/null | sort | tail -n 1 || true)
+  if [ -n "$micro" ]; then
+    for stack in torch-flash torch-cudnn; do
+      "$kv" calibrate "$micro" --gpu "data/gpus/$gpu.json" --stack "$stack" -o "data/gpus/$gpu.json" >/dev/null
+    done
+  fi
   section "## $gpu" "$full" "data/gpus/$gpu.json" "data/calibration/validation-$gpu.svg"
   # Hold-out shapes (Qwen2.5-3B, Llama-2-13B; KVBENCH_E2E_SET=holdout), measured after the model
   # was built: nothing was designed or fitted with them in view.
   for ho in $(ls "$dir"/holdout-e2e-*.json 2>/dev/null | sort); do
     echo >> "$out.tmp"
     section "### $gpu hold-out shapes" "$ho" "data/gpus/$gpu.json" "data/calibration/holdout-$gpu.svg"
+  done
+done
+# Kernel stacks: the end-to-end torch steps (main and hold-out shape sets), never fitted.
+stack_section() {  # stack_section HEADING RESULTS PROFILE STACK PLOT
+  { echo "$1"; echo; echo "Regenerate: \`kvscope validate $2 --gpu $3 --stack $4 --format markdown\`"; echo; } >> "$out.tmp"
+  "$kv" validate "$2" --gpu "$3" --stack "$4" --format markdown --plot "$5" | grep -v '^wrote ' >> "$out.tmp"
+}
+for gpu in h100-sxm h200; do
+  dir=data/calibration/$gpu
+  for stack in torch-flash torch-cudnn; do
+    for set in main holdout; do
+      f=$(ls "$dir"/torch-e2e-$set-*.json 2>/dev/null | sort | tail -n 1 || true)
+      [ -n "$f" ] || continue
+      echo >> "$out.tmp"
+      stack_section "## $gpu, stack $stack, $set shapes" "$f" "data/gpus/$gpu.json" "$stack" \
+        "data/calibration/validation-$gpu-$stack-$set.svg"
+    done
   done
 done
 mv "$out.tmp" "$out"

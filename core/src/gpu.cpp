@@ -62,6 +62,80 @@ GpuCalibration borrow_calibration(const GpuSpec& target, const GpuSpec& ref) {
   return c;
 }
 
+GpuCalibration borrow_stack_calibration(const GpuSpec& target, const GpuSpec& ref, const GpuCalibration& stack_cal) {
+  GpuCalibration c = stack_cal;
+  TimingParams& p = c.params;
+  // The efficiencies (fractions, fixed costs) are the reference's; the parallelism and per-clock
+  // compute ceilings scale with SMs and datasheet peak; the hardware part is the target's own.
+  p.attn_units_sat *= static_cast<double>(target.sm_count) / ref.sm_count;
+  if (p.prefill_attn_units_sat > 0) p.prefill_attn_units_sat *= static_cast<double>(target.sm_count) / ref.sm_count;
+  p.attn_compute_flops *= target.bf16_flops / ref.bf16_flops;
+  const TimingParams hw = target.calibration ? target.calibration->params : borrow_calibration(target, ref).params;
+  copy_hardware(p, hw);
+  c.borrowed = true;
+  c.borrowed_from = ref.id;
+  c.source = fmt::format("borrowed from {} ({})", ref.id, stack_cal.source);
+  return c;
+}
+
+void copy_hardware(TimingParams& t, const TimingParams& hw) {
+  t.hbm_read_Bps = hw.hbm_read_Bps;
+  t.hbm_copy_Bps = hw.hbm_copy_Bps;
+  t.l2_read_Bps = hw.l2_read_Bps;
+  t.l2_capacity_B = hw.l2_capacity_B;
+  t.l2_transition = hw.l2_transition;
+  t.compute_clock_ratio = hw.compute_clock_ratio;
+  t.launch_graph_s = hw.launch_graph_s;
+  t.launch_stream_s = hw.launch_stream_s;
+  t.launch_cpu_s = hw.launch_cpu_s;
+  t.launch_event_s = hw.launch_event_s;
+  t.allreduce_latency_s = hw.allreduce_latency_s;
+  t.allreduce_bus_Bps = hw.allreduce_bus_Bps;
+}
+
+namespace {
+void set_structure(TimingParams& t, const StackDef& s, const GpuSpec& g) {
+  t.attn_kernel = s.decode_attn;
+  t.prefill_kernel = s.prefill_attn;
+  t.fused_elementwise = s.fused_elementwise;
+  t.quantized_kv_kernel = s.quantized_kv_kernel;
+  t.sm_count = g.sm_count;
+}
+}  // namespace
+
+StackTiming stack_timing(const GpuSpec& g, const std::string& stack) {
+  const StackDef& def = find_stack(stack, "--stack");
+  StackTiming r;
+  r.stack = def.id;
+  if (def.id == "kvbench") {
+    r.params = timing_params(g);
+    r.calibrated = g.calibration && !g.calibration->borrowed;
+    r.borrowed = g.calibration && g.calibration->borrowed;
+    r.borrowed_from = r.borrowed ? g.calibration->borrowed_from : "";
+    r.origin = fmt::format("stack kvbench: {}", timing_params_origin(g));
+  } else if (auto it = g.stack_calibrations.find(def.id); it != g.stack_calibrations.end()) {
+    const GpuCalibration& c = it->second;
+    r.params = c.params;
+    // The hardware part always comes from this GPU's own (kvbench) calibration when it has one.
+    if (g.calibration) copy_hardware(r.params, g.calibration->params);
+    r.calibrated = !c.borrowed;
+    r.borrowed = c.borrowed;
+    r.borrowed_from = c.borrowed_from;
+    r.origin = c.borrowed ? fmt::format("stack {}: efficiencies borrowed from {} (measured there), {}", def.id, c.borrowed_from,
+                                        g.calibration && !g.calibration->borrowed ? "this GPU's measured ceilings"
+                                                                                  : "ceilings scaled by datasheet")
+                          : fmt::format("stack {}: calibrated: {}", def.id, c.source);
+  } else {
+    // No GPU measured this stack: the kvbench stack's parameters with the stack's structure. Said
+    // in every output; efficiencies of FA2-class kernels are then not measured.
+    r.params = timing_params(g);
+    r.origin = fmt::format("stack {}: NOT measured on any GPU; kvbench efficiencies with the stack's kernel structure ({})",
+                           def.id, timing_params_origin(g));
+  }
+  set_structure(r.params, def, g);
+  return r;
+}
+
 TimingParams timing_params(const GpuSpec& g) {
   return g.calibration ? g.calibration->params : default_timing_params(g);
 }

@@ -339,6 +339,12 @@ std::string JsonObjectReader::key_path(std::string_view key) const {
   return path_.empty() ? std::string(key) : path_ + "." + std::string(key);
 }
 
+std::vector<std::string> JsonObjectReader::keys() const {
+  std::vector<std::string> out;
+  for (const auto& kv : *obj_) out.emplace_back(kv.key());
+  return out;
+}
+
 void JsonObjectReader::know(std::initializer_list<std::string_view> keys) {
   for (auto k : keys) {
     if (std::find(known_.begin(), known_.end(), k) == known_.end()) known_.emplace_back(k);

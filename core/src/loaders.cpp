@@ -347,6 +347,7 @@ struct CalKey {
   double min;   // exclusive when min_exclusive
   double max;
   bool min_exclusive;
+  bool optional = false;  // keys added after kvscope-gpu/1 profiles were written: default when absent
 };
 
 // The calibration block's keys, in output order (the mapping documented in loaders.hpp).
@@ -380,6 +381,19 @@ const std::vector<CalKey>& cal_keys() {
       {"launch_event_us", &T::launch_event_s, units::kMicro, 0, 1e6, false},
       {"allreduce_latency_us", &T::allreduce_latency_s, units::kMicro, 0, 1e6, false},
       {"allreduce_bus_GBps", &T::allreduce_bus_Bps, units::kGB, 0, 1e6, true},
+      {"add_bw_fraction", &T::add_bw_fraction, 1, 0, 3, true, true},
+      {"add_fixed_us", &T::add_fixed_s, units::kMicro, 0, 1e6, false, true},
+      {"act_bw_fraction", &T::act_bw_fraction, 1, 0, 3, true, true},
+      {"act_fixed_us", &T::act_fixed_s, units::kMicro, 0, 1e6, false, true},
+      {"append_bw_fraction", &T::append_bw_fraction, 1, 0, 3, true, true},
+      {"append_fixed_us", &T::append_fixed_s, units::kMicro, 0, 1e6, false, true},
+      {"embed_bw_fraction", &T::embed_bw_fraction, 1, 0, 3, true, true},
+      {"embed_fixed_us", &T::embed_fixed_s, units::kMicro, 0, 1e6, false, true},
+      {"prefill_attn_fraction_d64", &T::prefill_attn_fraction_d64, 1, 0, 2, false, true},
+      {"prefill_attn_fraction_d256", &T::prefill_attn_fraction_d256, 1, 0, 2, false, true},
+      {"prefill_attn_units_sat", &T::prefill_attn_units_sat, 1, 0, 1e9, false, true},
+      {"prefill_attn_fixed_us", &T::prefill_attn_fixed_s, units::kMicro, 0, 1e6, false, true},
+      {"prefill_attn_clock_ratio", &T::prefill_attn_clock_ratio, 1, 0, 1.5, false, true},
   };
   return keys;
 }
@@ -409,6 +423,7 @@ GpuCalibration read_calibration(JsonObjectReader& c) {
   // Every parameter key is valid: a missing one must not be blamed on a later, valid key.
   for (const CalKey& k : cal_keys()) c.know({k.key});
   for (const CalKey& k : cal_keys()) {
+    if (k.optional && !c.has(k.key)) continue;
     const double v = c.required_double(k.key, k.min, k.max);
     // Positive parameters have a floor of 1e-6 (in the key's unit): a subnormal would make a time inf.
     if (k.min_exclusive && v < 1e-6) c.fail(k.key, fmt::format("a number in [1e-06, {:g}]", k.max), describe_json(*c.get(k.key)));
@@ -456,6 +471,16 @@ GpuSpec parse_gpu(const bj::value& v, const std::string& where) {
   if (evidence) append(fmt::format("Evidence: {}.", *evidence));
 
   if (auto c = r.optional_object("calibration")) g.calibration = read_calibration(*c);
+  if (auto st = r.optional_object("stacks")) {
+    // {"torch-flash": {calibration block}, ...}: one fit per kernel stack other than kvbench.
+    for (const std::string& id : st->keys()) {
+      if (id == "kvbench") st->fail(id, "a stack other than kvbench (its parameters are the 'calibration' block)", "'kvbench'");
+      const StackDef& def = find_stack(id, where + " stacks");
+      JsonObjectReader sc = st->required_object(id.c_str());
+      g.stack_calibrations[def.id] = read_calibration(sc);
+    }
+    st->finish();
+  }
   r.finish();
   validate(g, where);
   return g;
@@ -490,6 +515,18 @@ bj::value to_json(const GpuSpec& g) {
     for (const CalKey& k : cal_keys()) j[k.key] = number(to_unit(c.params.*k.field, k.unit));
     o["calibration"] = std::move(j);
   }
+  bj::object stacks_json;
+  for (const auto& [id, c] : g.stack_calibrations) {
+    if (c.borrowed) continue;  // borrowed at load time: not part of the profile
+    bj::object j;
+    j["source"] = c.source;
+    j["fitted_on"] = c.fitted_on;
+    j["date_utc"] = c.date_utc;
+    j["borrowed"] = false;
+    for (const CalKey& k : cal_keys()) j[k.key] = number(to_unit(c.params.*k.field, k.unit));
+    stacks_json[id] = std::move(j);
+  }
+  if (!stacks_json.empty()) o["stacks"] = std::move(stacks_json);
   return o;
 }
 
@@ -536,11 +573,43 @@ void borrow_if_uncalibrated(GpuSpec& g) {
   if (best) g.calibration = borrow_calibration(g, *best);
 }
 
+// Every stack that some calibrated preset measured and this GPU did not: borrowed from the
+// nearest preset that measured it (same rule as above), keeping this GPU's own hardware part.
+// All of a stack's efficiencies come from one reference, never a mix of fits and defaults.
+void borrow_missing_stacks(GpuSpec& g) {
+  if (!g.calibration) return;
+  std::vector<GpuSpec> refs;
+  for (const auto& id : embedded_ids("gpus")) {
+    if (id == g.id) continue;
+    GpuSpec c = load_gpu_exact(id);
+    if (!c.stack_calibrations.empty()) refs.push_back(std::move(c));
+  }
+  for (const StackDef& s : stacks()) {
+    if (s.id == "kvbench" || g.stack_calibrations.count(s.id)) continue;
+    const GpuSpec* best = nullptr;
+    for (const auto& c : refs) {
+      auto it = c.stack_calibrations.find(s.id);
+      if (it == c.stack_calibrations.end() || it->second.borrowed) continue;
+      const bool same = family_of(c) == family_of(g);
+      if (!best) {
+        best = &c;
+        continue;
+      }
+      const bool best_same = family_of(*best) == family_of(g);
+      const double d = std::abs(std::log(c.hbm_bandwidth_Bps / g.hbm_bandwidth_Bps));
+      const double db = std::abs(std::log(best->hbm_bandwidth_Bps / g.hbm_bandwidth_Bps));
+      if ((same && !best_same) || (same == best_same && d < db)) best = &c;
+    }
+    if (best) g.stack_calibrations[s.id] = borrow_stack_calibration(g, *best, best->stack_calibrations.at(s.id));
+  }
+}
+
 }  // namespace
 
 GpuSpec load_gpu(const std::string& preset_or_path) {
   GpuSpec g = load_gpu_exact(preset_or_path);
   borrow_if_uncalibrated(g);
+  borrow_missing_stacks(g);
   return g;
 }
 

@@ -15,7 +15,7 @@ namespace kvscope {
 namespace {
 const std::vector<std::string> kArchFields = {"layers", "d_model", "q_heads", "kv_heads", "head_dim", "ffn", "vocab",
                                               "cla", "kv_producers", "variant", "kv_dtype", "window", "layer_pattern"};
-const std::vector<std::string> kWorkloadFields = {"tp", "batch", "context", "prompt", "runtime", "tpot_limit_ms"};
+const std::vector<std::string> kWorkloadFields = {"tp", "batch", "context", "prompt", "runtime", "stack", "tpot_limit_ms"};
 }  // namespace
 
 const std::string* Scenario::get(const std::string& name) const {
@@ -101,6 +101,7 @@ void set_workload(Workload& w, const std::string& n, const std::string& t) {
   else if (n == "context") w.context = parse_int_value(t, flag, 1, 100000000);
   else if (n == "prompt") w.prompt = parse_int_value(t, flag, 1, 100000000);
   else if (n == "runtime") w.runtime = parse_runtime(t, flag);
+  else if (n == "stack") w.stack = find_stack(t, flag).id;
   else if (n == "tpot_limit_ms") w.tpot_limit_s = parse_double_value(t, flag, 0, 1e9) * 1e-3;
   else throw InputError(flag, "", "a workload field", "an unknown name");
 }

@@ -11,6 +11,7 @@
 #include "kvscope/core/error.hpp"
 #include "kvscope/core/json_util.hpp"
 #include "kvscope/core/sha256.hpp"
+#include "kvscope/core/stack.hpp"
 #include "kvscope/models/evaluate.hpp"
 #include "kvscope/models/fit.hpp"
 #include "kvscope/models/timing.hpp"
@@ -500,6 +501,222 @@ CalibrationResult calibrate(const std::vector<KvbenchResults>& results, const Gp
   return out;
 }
 
+CalibrationResult calibrate_stack(const std::vector<KvbenchResults>& results, const GpuSpec& base, const std::string& stack) {
+  const StackDef& def = find_stack(stack, "--stack");
+  if (def.id == "kvbench") return calibrate(results, base);
+  if (results.empty()) throw InputError("kvscope calibrate", "", "at least one torch_bench result file", "none");
+  if (!base.calibration || base.calibration->borrowed) {
+    throw InputError("--gpu", "", fmt::format("a GPU whose hardware ceilings are calibrated (kvbench) before stack {} is fitted", def.id),
+                     fmt::format("'{}' ({})", base.id, timing_params_origin(base)));
+  }
+  for (const auto& r : results) check_same_gpu(r, base);
+  const std::string where = "torch_bench";
+  auto all = [&](const std::string& family, bool stack_only) {
+    std::vector<const KvbenchPoint*> out;
+    for (const auto& r : results) {
+      for (const auto* p : r.family(family)) {
+        if (!p->verified) continue;
+        if (stack_only && (!p->has("stack") || p->str("stack", where) != def.id)) continue;
+        out.push_back(p);
+      }
+    }
+    return out;
+  };
+  CalibrationResult out;
+  TimingParams t = stack_timing(base, def.id).params;  // structure set; efficiencies refitted below
+  copy_hardware(t, base.calibration->params);
+  const double clock_max = results.front().device.sm_clock_max_Hz;
+  const double gap = t.launch_graph_s;  // every torch record is an in-graph time: kernels x gap included
+
+  // torch_elementwise: each op class as the step runs it, 20 per graph; per-op time less its
+  // kernels' launch gaps against fixed + bytes / (fraction * copy).
+  struct Ew {
+    const char* kernel;
+    double TimingParams::*frac;
+    double TimingParams::*fixed;
+    const char* frac_name;
+    const char* fixed_name;
+  };
+  const Ew classes[] = {
+      {"rms_norm", &TimingParams::elementwise_bw_fraction, &TimingParams::elementwise_fixed_s, "elementwise_bw_fraction", "elementwise_fixed_s"},
+      {"residual_add", &TimingParams::add_bw_fraction, &TimingParams::add_fixed_s, "add_bw_fraction", "add_fixed_s"},
+      {"silu_mul", &TimingParams::act_bw_fraction, &TimingParams::act_fixed_s, "act_bw_fraction", "act_fixed_s"},
+      {"rope_q", &TimingParams::rope_bw_fraction, &TimingParams::rope_fixed_s, "rope_bw_fraction", "rope_fixed_s"},
+      {"kv_append", &TimingParams::append_bw_fraction, &TimingParams::append_fixed_s, "append_bw_fraction", "append_fixed_s"},
+      {"embedding", &TimingParams::embed_bw_fraction, &TimingParams::embed_fixed_s, "embed_bw_fraction", "embed_fixed_s"},
+  };
+  const auto ew = all("torch_elementwise", false);
+  for (const Ew& c : classes) {
+    std::vector<double> bytes, y;
+    std::vector<std::string> labels;
+    for (const auto* p : ew) {
+      if (p->str("kernel", where) != c.kernel) continue;
+      const double k = p->has("kernels_per_op") && !p->axes.at("kernels_per_op").is_null() ? p->num("kernels_per_op", where) : 1.0;
+      bytes.push_back(p->bytes_read_B + p->bytes_written_B);
+      y.push_back(std::max(p->median_s - k * gap, 0.05 * p->median_s));
+      labels.push_back(fmt::format("{} {} rows={}", c.kernel, p->str("model", where), p->num("rows", where)));
+    }
+    require_points(fmt::format("torch_elementwise ({})", c.kernel), y.size(), 3);
+    auto res = [&](std::span<const double> q, std::span<double> r) {
+      for (std::size_t i = 0; i < y.size(); ++i) r[i] = std::log((q[1] * 1e-6 + bytes[i] / (q[0] * t.hbm_copy_Bps)) / y[i]);
+    };
+    const NonlinearFit fit = robust_least_squares(res, std::vector<double>{0.8, 2.0}, std::vector<double>{0.05, 0.0}, std::vector<double>{3.0, 100.0}, y.size());
+    t.*c.frac = fit.params[0];
+    t.*c.fixed = fit.params[1] * 1e-6;
+    std::vector<double> errs(y.size());
+    res(fit.params, errs);
+    for (auto& e : errs) e = std::expm1(e);
+    out.families.push_back(summarize(fmt::format("torch_elementwise ({})", c.kernel), errs, labels, {c.frac_name, c.fixed_name}));
+  }
+
+  // torch_gemm: F.linear, cold weights; y less one launch gap.
+  {
+    const auto g = all("torch_gemm", false);
+    require_points("torch_gemm", g.size());
+    std::vector<double> m, n, k, y, clock;
+    std::vector<std::string> labels;
+    for (const auto* p : g) {
+      m.push_back(p->num("M", where));
+      n.push_back(p->num("N", where));
+      k.push_back(p->num("K", where));
+      y.push_back(std::max(p->median_s - gap, 0.1 * p->median_s));
+      clock.push_back(clock_ratio(*p, clock_max));
+      labels.push_back(fmt::format("gemm M={} N={} K={}", m.back(), n.back(), k.back()));
+    }
+    auto res = [&](std::span<const double> q, std::span<double> r) {
+      TimingParams tt = t;
+      tt.gemm_bw_fraction = q[0], tt.gemm_fixed_s = q[1] * 1e-6, tt.gemm_compute_fraction = q[2], tt.gemm_m_half = q[3];
+      for (std::size_t i = 0; i < y.size(); ++i) r[i] = std::log(gemm_time(tt, base.bf16_flops * clock[i], m[i], n[i], k[i]).time_s / y[i]);
+    };
+    const NonlinearFit fit = robust_least_squares(res, std::vector<double>{0.9, 3.0, 0.8, 32.0}, std::vector<double>{0.2, 0.0, 0.05, 0.0},
+                                                  std::vector<double>{1.2, 50.0, 1.0, 4096}, y.size());
+    t.gemm_bw_fraction = fit.params[0], t.gemm_fixed_s = fit.params[1] * 1e-6, t.gemm_compute_fraction = fit.params[2];
+    t.gemm_m_half = fit.params[3];
+    std::vector<double> errs(y.size());
+    res(fit.params, errs);
+    for (double& e : errs) e = std::expm1(e);
+    out.families.push_back(summarize("torch_gemm", errs, labels, {"gemm_bw_fraction", "gemm_fixed_s", "gemm_compute_fraction", "gemm_m_half"}));
+  }
+
+  // torch_attention: SDPA decode of this stack's backend; the kernel's structure (row packing,
+  // tiles, splits) is in packed_decode_attention_time, the fit sets its efficiencies.
+  {
+    struct A {
+      double b, kvh, qh, s, d, kv_bytes, y;
+      std::string label;
+    };
+    std::vector<A> pts;
+    for (const auto* p : all("torch_attention", true)) {
+      A a;
+      a.b = p->num("batch", where), a.kvh = p->num("n_kv_heads", where), a.s = p->num("kv_len", where);
+      a.qh = a.kvh * p->num("group_size", where), a.d = p->num("head_dim", where);
+      a.kv_bytes = a.b * a.s * 2 * a.kvh * a.d * 2.0;
+      a.y = p->median_s;
+      a.label = fmt::format("attn B={} S={} kv={} g={} d={}", a.b, a.s, a.kvh, a.qh / a.kvh, a.d);
+      pts.push_back(a);
+    }
+    require_points(fmt::format("torch_attention (stack {})", def.id), pts.size());
+    auto res = [&](std::span<const double> q, std::span<double> r) {
+      TimingParams tt = t;
+      tt.attn_bw_fraction = q[0], tt.attn_fixed_s = q[1] * 1e-6, tt.attn_units_sat = q[2] * base.sm_count;
+      tt.attn_compute_flops = q[3] * 1e12, tt.attn_combine_per_split_s = q[4] * 1e-6;
+      for (std::size_t i = 0; i < pts.size(); ++i) {
+        const A& a = pts[i];
+        double splits = 1;
+        const double model = packed_decode_attention_time(tt, a.b, a.kvh, a.qh, a.s, a.d, a.kv_bytes, &splits).time_s;
+        r[i] = std::log((model + (splits > 1 ? 2.0 : 1.0) * gap) / a.y);
+      }
+    };
+    const std::vector<double> lo = {0.2, 0.0, 0.05, 10, 0.0}, hi = {1.3, 100.0, 8.0, 2000, 5.0};
+    NonlinearFit fit;
+    for (const double c0 : {300.0, 600.0, 150.0}) {
+      NonlinearFit f = robust_least_squares(res, std::vector<double>{0.9, 5.0, 1.0, c0, 0.2}, lo, hi, pts.size(), 0.05, 500);
+      if (fit.params.empty() || f.rms < fit.rms) fit = std::move(f);
+    }
+    t.attn_bw_fraction = fit.params[0], t.attn_fixed_s = fit.params[1] * 1e-6, t.attn_units_sat = fit.params[2] * base.sm_count;
+    t.attn_compute_flops = fit.params[3] * 1e12, t.attn_combine_per_split_s = fit.params[4] * 1e-6;
+    std::vector<double> errs(pts.size());
+    res(fit.params, errs);
+    std::vector<std::string> labels;
+    for (auto& e : errs) e = std::expm1(e);
+    for (const auto& a : pts) labels.push_back(a.label);
+    out.families.push_back(summarize("torch_attention", errs, labels,
+                                     {"attn_bw_fraction", "attn_fixed_s", "attn_units_sat", "attn_compute_flops", "attn_combine_per_split_s"}));
+  }
+
+  // torch_attention_prefill: causal SDPA; compute fraction per head_dim at each point's clock,
+  // CTA parallelism and fixed cost; the attention clock = median over prompts >= 16384.
+  {
+    struct P {
+      double b, qh, prompt, d, bytes, clock, y;
+      std::string label;
+    };
+    std::vector<P> pts;
+    std::vector<double> long_clock;
+    for (const auto* p : all("torch_attention_prefill", true)) {
+      P a;
+      a.b = p->num("batch", where), a.prompt = p->num("prompt", where), a.d = p->num("head_dim", where);
+      const double kvh = p->num("n_kv_heads", where);
+      a.qh = kvh * p->num("group_size", where);
+      a.bytes = p->bytes_read_B + p->bytes_written_B;
+      a.clock = clock_ratio(*p, clock_max);
+      if (a.prompt >= 16384 && p->sm_clock_mean_Hz > 0) long_clock.push_back(a.clock);
+      a.y = std::max(p->median_s - gap, 0.1 * p->median_s);
+      a.label = fmt::format("prefill attn B={} P={} kv={} g={} d={}", a.b, a.prompt, kvh, a.qh / kvh, a.d);
+      pts.push_back(a);
+    }
+    require_points(fmt::format("torch_attention_prefill (stack {})", def.id), pts.size());
+    bool has64 = false, has256 = false;
+    for (const P& a : pts) has64 |= a.d <= 64, has256 |= a.d >= 256;
+    auto res = [&](std::span<const double> q, std::span<double> r) {
+      TimingParams tt = t;
+      tt.prefill_attn_compute_fraction = q[0], tt.prefill_attn_fraction_d64 = has64 ? q[1] : 0;
+      tt.prefill_attn_fraction_d256 = has256 ? q[2] : 0, tt.prefill_attn_units_sat = q[3] * base.sm_count;
+      tt.prefill_attn_fixed_s = q[4] * 1e-6;
+      for (std::size_t i = 0; i < pts.size(); ++i) {
+        const P& a = pts[i];
+        tt.prefill_attn_clock_ratio = a.clock;
+        const double pairs = a.prompt * (a.prompt + 1) / 2;
+        r[i] = std::log(tiled_prefill_attention_time(tt, base.bf16_flops, a.b, a.qh, a.prompt, pairs, a.d, a.bytes).time_s / a.y);
+      }
+    };
+    const NonlinearFit fit = robust_least_squares(res, std::vector<double>{0.4, 0.4, 0.4, 1.0, 5.0}, std::vector<double>{0.02, 0.02, 0.02, 0.05, 0.0},
+                                                  std::vector<double>{1.5, 1.5, 1.5, 20.0, 200.0},
+                                                  pts.size());
+    t.prefill_attn_compute_fraction = fit.params[0];
+    t.prefill_attn_fraction_d64 = has64 ? fit.params[1] : 0;
+    t.prefill_attn_fraction_d256 = has256 ? fit.params[2] : 0;
+    t.prefill_attn_units_sat = fit.params[3] * base.sm_count;
+    t.prefill_attn_fixed_s = fit.params[4] * 1e-6;
+    t.prefill_attn_clock_ratio = long_clock.empty() ? t.compute_clock_ratio : median(long_clock);
+    std::vector<double> errs(pts.size());
+    res(fit.params, errs);
+    std::vector<std::string> labels;
+    for (auto& e : errs) e = std::expm1(e);
+    for (const auto& a : pts) labels.push_back(a.label);
+    out.families.push_back(summarize("torch_attention_prefill", errs, labels,
+                                     {"prefill_attn_compute_fraction", "prefill_attn_fraction_d64", "prefill_attn_fraction_d256",
+                                      "prefill_attn_units_sat", "prefill_attn_fixed_s", "prefill_attn_clock_ratio"}));
+  }
+
+  GpuCalibration& c = out.calibration;
+  c.params = t;
+  const auto& r0 = results.front();
+  std::vector<std::string> dates;
+  for (const auto& r : results) {
+    if (std::find(dates.begin(), dates.end(), r.date_utc) == dates.end()) dates.push_back(r.date_utc);
+  }
+  std::sort(dates.begin(), dates.end());
+  c.source = fmt::format("torch_bench {} on {}, stack {} (runs {}); hardware part: {}", r0.harness_version, r0.device.name, def.id,
+                         fmt::join(dates, ", "), base.calibration->source);
+  c.date_utc = dates.back();
+  for (const auto& r : results) {
+    if (!c.fitted_on.empty()) c.fitted_on += "; ";
+    c.fitted_on += fmt::format("{} sha256:{}", r.path, r.sha256);
+  }
+  return out;
+}
+
 std::vector<E2ePoint> e2e_points(const KvbenchResults& r) {
   std::vector<E2ePoint> out;
   std::size_t i = 0;
@@ -538,7 +755,8 @@ std::vector<E2ePoint> e2e_points(const KvbenchResults& r) {
     e.workload.runtime = p.has("runtime") ? parse_runtime(p.str("runtime", where), where) : Runtime::graph;
     validate(e.workload, where);  // batch 0 / negative / huge context: an error, not a NaN prediction
     e.measured_s = p.median_s;
-    e.kernels = p.has("kernels_per_step") ? p.num("kernels_per_step", where) : 0;
+    e.stack = p.has("stack") ? p.str("stack", where) : "kvbench";
+    e.kernels = p.has("kernels_per_step") && !p.axes.at("kernels_per_step").is_null() ? p.num("kernels_per_step", where) : 0;
     e.label = e.phase == "decode" ? fmt::format("{} decode B={} S={}", a.id, e.workload.batch, e.workload.context)
                                   : fmt::format("{} prefill B={} P={}", a.id, e.workload.batch, e.workload.prompt);
     out.push_back(std::move(e));
@@ -546,13 +764,15 @@ std::vector<E2ePoint> e2e_points(const KvbenchResults& r) {
   return out;
 }
 
-ValidationReport validate_against(const KvbenchResults& r, const GpuSpec& gpu) {
+ValidationReport validate_against(const KvbenchResults& r, const GpuSpec& gpu, const std::string& stack) {
   check_same_gpu(r, gpu);
   ValidationReport rep;
-  const TimingParams t = timing_params(gpu);
+  const StackTiming st = stack_timing(gpu, stack);
+  const TimingParams& t = st.params;
   double sum = 0, sum_d = 0, sum_p = 0;
   int n_d = 0, n_p = 0;
   for (auto& e : e2e_points(r)) {
+    if (e.stack != st.stack) continue;
     const ArchProfile prof = make_profile(e.arch, 1);
     ValidationRow row;
     row.predicted_s = e.phase == "decode"
@@ -566,7 +786,12 @@ ValidationReport validate_against(const KvbenchResults& r, const GpuSpec& gpu) {
     if (a >= rep.worst_abs_pct) rep.worst_abs_pct = a, rep.worst_label = row.point.label;
     rep.rows.push_back(std::move(row));
   }
-  if (rep.rows.empty()) throw InputError(r.path, "benchmarks", "end-to-end points (family decode_step / prefill)", "none");
+  if (rep.rows.empty()) {
+    throw InputError(r.path, "benchmarks",
+                     st.stack == "kvbench" ? std::string("end-to-end points (family decode_step / prefill)")
+                                           : fmt::format("end-to-end points (family decode_step / prefill) of stack {}", st.stack),
+                     "none");
+  }
   rep.mape_pct = sum / static_cast<double>(rep.rows.size());
   rep.decode_mape_pct = n_d ? sum_d / n_d : 0;
   rep.prefill_mape_pct = n_p ? sum_p / n_p : 0;

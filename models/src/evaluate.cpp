@@ -56,7 +56,7 @@ Evaluation evaluate(const Architecture& arch, const GpuSpec& gpu, const Workload
   validate(gpu, gpu.id.empty() ? "gpu" : gpu.id);
   validate(w, "workload");
   const ArchProfile p = make_profile(arch, w.tp);
-  return evaluate(p, gpu, timing_params(gpu), w);
+  return evaluate(p, gpu, stack_timing(gpu, w.stack).params, w);
 }
 
 }  // namespace kvscope::models

@@ -109,6 +109,7 @@ struct State {
   double reserve_B = 0;
   std::vector<GpuSpec> gpus;
   std::vector<TimingParams> tparams;
+  std::vector<std::string> stack_of;  // by GPU-axis index: the stack of that (GPU, stack) pair
   std::vector<double> capacity_B;
   std::vector<ProfileEntry> profiles;  // [combo * n_tp + tp_i]
   std::shared_ptr<SweepTables> tables;
@@ -147,6 +148,7 @@ void fill_workload(const State& s, const Cursor& c, Workload& w) {
   w.prompt = s.ax.prompt[c.prompt];
   w.tp = s.ax.tp[c.tp];
   w.runtime = s.ax.runtime[c.rt];
+  w.stack = s.stack_of[c.gpu];
   w.tpot_limit_s = s.ax.tpot[c.tpot];
   w.runtime_reserve_B = s.reserve_B;
 }
@@ -222,6 +224,7 @@ void build_profiles(const SweepSpec& spec, State& s, unsigned threads) {
   tables->arch_facts.resize(s.n_combo);
   tables->tp_values = s.ax.tp;
   for (const GpuSpec& g : s.gpus) tables->gpu_ids.push_back(g.id);
+  tables->stack_ids = s.stack_of;
   s.profiles.resize(s.n_combo * s.n_tp);
   std::vector<std::string> errors(s.n_combo * s.n_tp);  // full message per invalid entry
 
@@ -279,11 +282,19 @@ std::shared_ptr<State> make_state(const SweepSpec& spec, unsigned threads) {
   if (spec.gpus.empty()) throw InputError(spec.where, "gpu", "at least one GPU", "none");
   s->ax = resolve_axes(spec.workload, spec.where);
   s->reserve_B = spec.workload.runtime_reserve_B;
+  std::vector<std::string> stack_axis = spec.workload.stack;
+  if (stack_axis.empty()) stack_axis.push_back(Workload{}.stack);
+  for (std::string& st : stack_axis) st = find_stack(st, spec.where + " stack axis").id;
+  // The GPU axis runs over (GPU, stack) pairs: each pair has its own parameters, so every cache
+  // keyed by the GPU index stays valid.
   for (const GpuSpec& g : spec.gpus) {
     validate(g, g.id.empty() ? spec.where + " gpu" : g.id);
-    s->gpus.push_back(g);
-    s->tparams.push_back(timing_params(g));
-    s->capacity_B.push_back(memory_capacity_B(g));
+    for (const std::string& st : stack_axis) {
+      s->gpus.push_back(g);
+      s->tparams.push_back(stack_timing(g, st).params);
+      s->stack_of.push_back(st);
+      s->capacity_B.push_back(memory_capacity_B(g));
+    }
   }
   std::vector<std::string_view> names;
   for (const Field& f : fields()) names.push_back(f.name);
@@ -537,6 +548,7 @@ PointResult evaluate_index(const State& s, std::uint64_t index) {
   pr.gpu_index = static_cast<std::uint32_t>(c.gpu);
   pr.arch = &s.tables->arch_facts[c.combo];
   fill_workload(s, c, pr.workload);
+
   pr.eval = evaluate(entry.profile, s.gpus[c.gpu], s.tparams[c.gpu], pr.workload);
   return pr;
 }
@@ -581,6 +593,9 @@ bool set_axis(SweepSpec& spec, const std::string& name, const std::string& text)
   else if (name == "runtime") {
     w.runtime.clear();
     for (const std::string& v : parse_string_axis(text, flag)) w.runtime.push_back(parse_runtime(v, flag));
+  } else if (name == "stack") {
+    w.stack.clear();
+    for (const std::string& v : parse_string_axis(text, flag)) w.stack.push_back(find_stack(v, flag).id);
   } else if (name == "tpot_limit_ms") {
     w.tpot_limit_s.clear();
     for (double v : parse_double_axis(text, flag, 0, 1e9)) w.tpot_limit_s.push_back(v * 1e-3);
@@ -594,7 +609,7 @@ std::uint64_t point_count(const SweepSpec& spec) {
   std::uint64_t n = spec.models.size();
   for (std::size_t z : override_sizes(spec.overrides)) n = mul_checked(n, std::max<std::size_t>(z, 1), spec.where);
   const WorkloadAxes& w = spec.workload;
-  for (std::size_t z : {at_least_one(w.tp), spec.gpus.size(), at_least_one(w.runtime), at_least_one(w.tpot_limit_s),
+  for (std::size_t z : {at_least_one(w.tp), spec.gpus.size() * at_least_one(w.stack), at_least_one(w.runtime), at_least_one(w.tpot_limit_s),
                         at_least_one(w.prompt), at_least_one(w.context), at_least_one(w.batch)}) {
     n = mul_checked(n, z, spec.where);
   }

@@ -28,8 +28,8 @@ SweepSpec sweep_spec_from_scenario(const Scenario& s) {
 
 std::string configuration_name(const SweepResult& r, const PointResult& p) {
   const Workload& w = p.workload;
-  return fmt::format("{} | {} | tp={} B={} S={} P={}{}", r.arch_name(p), r.gpu_id(p), w.tp, w.batch, w.context, w.prompt,
-                     w.runtime == Runtime::eager ? " eager" : "");
+  return fmt::format("{} | {} {} | tp={} B={} S={} P={}{}", r.arch_name(p), r.gpu_id(p), r.stack_id(p), w.tp, w.batch, w.context,
+                     w.prompt, w.runtime == Runtime::eager ? " eager" : "");
 }
 
 }  // namespace kvscope::models

@@ -58,7 +58,17 @@ void finish(PhaseCost& ph, const TimingParams& t, Runtime runtime) {
   }
   // Eager launches are host-bound when the GPU work per kernel is shorter than the CPU's launch
   // call: the step then takes kernels x launch_cpu_s.
-  if (runtime == Runtime::eager) ph.time_s = std::max(ph.time_s, ph.kernels * t.launch_cpu_s);
+  // The host-bound excess is the launch calls' time: it is attributed to the ops by their kernel
+  // counts, so the per-op breakdown still sums to the step.
+  if (runtime == Runtime::eager && ph.kernels * t.launch_cpu_s > ph.time_s && ph.kernels > 0) {
+    const double extra = ph.kernels * t.launch_cpu_s - ph.time_s;
+    for (OpCost& o : ph.ops) {
+      const double share = extra * o.kernels / ph.kernels;
+      o.time_s += share;
+      o.launch_s += share;
+    }
+    ph.time_s = ph.kernels * t.launch_cpu_s;
+  }
 }
 
 // Shared layer walk for decode (tokens = batch, one query per request) and prefill.
@@ -69,6 +79,9 @@ struct Pass {
   double context;    // positions attended (decode) / prompt (prefill)
   bool prefill;
 };
+
+void add_fused_elementwise(Acc& acc, const ArchProfile& p, const TimingParams& t, const Pass& s, double launch, double ffn_live);
+void add_eager_elementwise(Acc& acc, const ArchProfile& p, const TimingParams& t, const Pass& s, double launch, double ffn_live);
 
 // Everything but attention (its own op slot): the part of a step that does not depend on the
 // context. Contributions to a slot keep the order of the full pass, so static + attention +
@@ -86,11 +99,15 @@ void add_static(Acc& acc, const ArchProfile& p, const GpuSpec& gpu, const Timing
   if (p.consumer_layers > 0) {
     acc.add(Op::qkv_proj, scaled(gemm_time(t, peak, m, p.q_dim_gpu, d), p.consumer_layers), p.consumer_layers, launch);
   }
-  // O projection; the residual add is fused in the GEMM epilogue (reads the residual: M*d).
+  // O projection; kvbench fuses the residual add in the GEMM epilogue (reads the residual: M*d),
+  // eager PyTorch adds it with a separate kernel (counted with the elementwise ops below).
+  const bool fused = t.fused_elementwise;
   KernelTime o = gemm_time(t, peak, m, d, p.o_in_gpu);
-  o.bytes += kAct * m * d;
-  o.memory_s += kAct * m * d / (t.gemm_bw_fraction * t.hbm_read_Bps);
-  o.time_s = t.gemm_fixed_s + std::max(o.memory_s, o.compute_s);
+  if (fused) {
+    o.bytes += kAct * m * d;
+    o.memory_s += kAct * m * d / (t.gemm_bw_fraction * t.hbm_read_Bps);
+    o.time_s = t.gemm_fixed_s + std::max(o.memory_s, o.compute_s);
+  }
   acc.add(Op::o_proj, scaled(o, L), L, launch);
 
   // MLP: dense layers gate_up (fused) + down; MoE layers router + grouped experts.
@@ -98,9 +115,11 @@ void add_static(Acc& acc, const ArchProfile& p, const GpuSpec& gpu, const Timing
     const double mats_up = p.mlp_matrices - 1.0;  // SwiGLU: gate+up fused (2); plain: up (1)
     KernelTime up = gemm_time(t, peak, m, mats_up * p.ffn_gpu, d);
     KernelTime down = gemm_time(t, peak, m, d, p.ffn_gpu);
-    down.bytes += kAct * m * d;
-    down.memory_s += kAct * m * d / (t.gemm_bw_fraction * t.hbm_read_Bps);
-    down.time_s = t.gemm_fixed_s + std::max(down.memory_s, down.compute_s);
+    if (fused) {
+      down.bytes += kAct * m * d;
+      down.memory_s += kAct * m * d / (t.gemm_bw_fraction * t.hbm_read_Bps);
+      down.time_s = t.gemm_fixed_s + std::max(down.memory_s, down.compute_s);
+    }
     acc.add(Op::mlp, scaled(up, p.dense_mlp_layers), p.dense_mlp_layers, launch);
     acc.add(Op::mlp, scaled(down, p.dense_mlp_layers), p.dense_mlp_layers, launch);
   }
@@ -121,8 +140,26 @@ void add_static(Acc& acc, const ArchProfile& p, const GpuSpec& gpu, const Timing
     acc.add(Op::mlp, scaled(router, p.moe_layers), p.moe_layers, launch);
   }
 
-  // Norms and elementwise: 2 RMSNorms, RoPE + KV append, SiLU*mul per layer.
   const double ffn_live = p.moe_layers > 0 ? (p.n_active + p.n_shared) * p.expert_ffn_gpu : p.ffn_gpu;
+  if (!fused) {
+    add_eager_elementwise(acc, p, t, s, launch, ffn_live);
+  } else {
+    add_fused_elementwise(acc, p, t, s, launch, ffn_live);
+  }
+  acc.add(Op::lm_head, gemm_time(t, peak, s.requests, p.vocab_gpu, d), 1, launch);
+
+  // Tensor parallelism: all-reduce after O and after the MLP of every layer.
+  if (p.tp > 1) {
+    KernelTime ar = allreduce(t, p.tp, kAct * m * d);
+    acc.add(Op::allreduce, scaled(ar, 2 * L), 2 * L, launch);
+  }
+}
+
+// kvbench's fused step: 2 RMSNorms, RoPE + KV append (one kernel), SiLU*mul per layer.
+void add_fused_elementwise(Acc& acc, const ArchProfile& p, const TimingParams& t, const Pass& s, double launch, double ffn_live) {
+  const double m = s.tokens;
+  const double d = p.d_model;
+  const double L = p.n_layers;
   const double kv_write = m * p.kv_elems_layer_gpu * p.kv_bytes_per_elem;
   KernelTime norm = elementwise_time(t, 2.0 * kAct * m * d);
   KernelTime rope_prod = rope_time(t, kAct * m * (2 * p.q_dim_gpu + p.kv_dim_gpu) + kv_write);
@@ -137,13 +174,47 @@ void add_static(Acc& acc, const ArchProfile& p, const GpuSpec& gpu, const Timing
   // last token of each request (bf16 logits; sampling is left to the serving engine, as in
   // kvbench's end-to-end step).
   acc.add(Op::norms_elementwise, elementwise_time(t, 2.0 * kAct * m * d), 1, launch);
-  acc.add(Op::lm_head, gemm_time(t, peak, s.requests, p.vocab_gpu, d), 1, launch);
+}
 
-  // Tensor parallelism: all-reduce after O and after the MLP of every layer.
-  if (p.tp > 1) {
-    KernelTime ar = allreduce(t, p.tp, kAct * m * d);
-    acc.add(Op::allreduce, scaled(ar, 2 * L), 2 * L, launch);
-  }
+// PyTorch eager, one kernel per op as harness/scripts/torch_bench.py's step runs them (bytes are
+// that file's bytes_* formulas): F.rms_norm 2 M d; residual add 3 M d (2 per layer); silu * mul
+// 5 M f (2 kernels); HF RoPE 10 M h d per tensor (5 kernels: mul, neg, cat, mul, add) on Q of
+// every layer and K of producers; K/V append by copy_ 2 M kv (2 kernels); embedding gather 2 M d
+// plus the cos / sin table gathers 2 M h_d each; the final norm on the last token only.
+void add_eager_elementwise(Acc& acc, const ArchProfile& p, const TimingParams& t, const Pass& s, double launch, double ffn_live) {
+  const double m = s.tokens;
+  const double d = p.d_model;
+  const double L = p.n_layers;
+  const double hd = p.mla ? p.kv_dim_gpu : p.head_dim;
+  auto op = [](double fixed, double frac, double copy_Bps, double bytes) {
+    KernelTime k;
+    k.bytes = bytes;
+    k.memory_s = bytes / (frac * copy_Bps);
+    k.time_s = fixed + k.memory_s;
+    return k;
+  };
+  const double c = t.hbm_copy_Bps;
+  const KernelTime norm = op(t.elementwise_fixed_s, t.elementwise_bw_fraction, c, kAct * 2 * m * d);
+  const KernelTime norm_last = op(t.elementwise_fixed_s, t.elementwise_bw_fraction, c, kAct * 2 * s.requests * d);
+  const KernelTime add = op(t.add_fixed_s, t.add_bw_fraction, c, kAct * 3 * m * d);
+  const KernelTime act = op(t.act_fixed_s, t.act_bw_fraction, c, kAct * 5 * m * ffn_live);
+  const KernelTime rope_q = op(t.rope_fixed_s, t.rope_bw_fraction, c, kAct * 10 * m * p.q_dim_gpu);
+  const KernelTime rope_k = op(t.rope_fixed_s, t.rope_bw_fraction, c, kAct * 10 * m * p.kv_dim_gpu / 2);
+  // copy_ of K and of V into the cache: read bf16, write the cache's element size.
+  const double kv_elems = m * p.kv_elems_layer_gpu;
+  const KernelTime append = op(t.append_fixed_s, t.append_bw_fraction, c, kv_elems * (kAct + p.kv_bytes_per_elem));
+  const KernelTime embed = op(t.embed_fixed_s, t.embed_bw_fraction, c, kAct * 2 * m * d);
+  const KernelTime table = op(t.embed_fixed_s, t.embed_bw_fraction, c, kAct * 2 * m * hd);
+  acc.add(Op::norms_elementwise, scaled(norm, 2 * L), 2 * L, launch);
+  acc.add(Op::norms_elementwise, norm_last, 1, launch);
+  acc.add(Op::norms_elementwise, scaled(add, 2 * L), 2 * L, launch);
+  acc.add(Op::norms_elementwise, scaled(act, L), 2 * L, launch);
+  acc.add(Op::norms_elementwise, scaled(rope_q, L), 5 * L, launch);
+  acc.add(Op::norms_elementwise, scaled(rope_k, p.kv_layers), 5.0 * p.kv_layers, launch);
+  // K and V are two copies of half the bytes each: same total, two kernels.
+  acc.add(Op::norms_elementwise, scaled(append, p.kv_layers), 2.0 * p.kv_layers, launch);
+  acc.add(Op::norms_elementwise, embed, 1, launch);
+  acc.add(Op::norms_elementwise, scaled(table, 2), 2, launch);
 }
 
 // Attention of every attention layer (decode: split-KV over the context; prefill: causal).
@@ -165,11 +236,31 @@ void add_attention(Acc& acc, const ArchProfile& p, const GpuSpec& gpu, const Tim
     if (layers == 0) continue;
     if (!s.prefill) {
       const double pos = positions_read(p, s.context, local);
-      const double kv_bytes = s.requests * pos * per_pos_B;
-      const double splits = memo ? memo->splits(t, s.requests, p.mla ? 1.0 : kvh, pos)
-                                 : attention_splits(t, s.requests, p.mla ? 1.0 : kvh, pos);
-      KernelTime a = decode_attention_time_with_splits(t, s.requests, p.mla ? 1.0 : kvh, qh, pos, hd, kv_bytes, fp8, splits);
-      const double kernels = splits > 1 ? 2.0 : 1.0;
+      double kv_bytes = s.requests * pos * per_pos_B;
+      const double heads = p.mla ? 1.0 : kvh;
+      if (!t.quantized_kv_kernel && p.kv_bytes_per_elem < kAct) {
+        // No quantized-K/V attention kernel in this stack (PyTorch SDPA): each attention layer
+        // first casts the cache it reads to bf16 (one copy kernel: read b, write 2 B per element),
+        // then attention reads bf16.
+        const double bf16_bytes = kv_bytes * kAct / p.kv_bytes_per_elem;
+        KernelTime cast;
+        cast.bytes = kv_bytes + bf16_bytes;
+        cast.memory_s = cast.bytes / (t.append_bw_fraction * t.hbm_copy_Bps);
+        cast.time_s = t.append_fixed_s + cast.memory_s;
+        acc.add(Op::attention, scaled(cast, layers), layers, launch);
+        kv_bytes = bf16_bytes;
+      }
+      double kernels = 1;
+      KernelTime a;
+      if (t.attn_kernel == DecodeAttnKernel::kvbench) {
+        const double splits = memo ? memo->splits(t, s.requests, heads, pos) : attention_splits(t, s.requests, heads, pos);
+        a = decode_attention_time_with_splits(t, s.requests, heads, qh, pos, hd, kv_bytes, fp8, splits);
+        kernels = splits > 1 ? 2.0 : 1.0;
+      } else {
+        double splits = 1;
+        a = packed_decode_attention_time(t, s.requests, heads, qh, pos, hd, kv_bytes, &splits);
+        kernels = splits > 1 ? 2.0 : 1.0;
+      }
       acc.add(Op::attention, scaled(a, layers), kernels * layers, launch);
       // CLA consumers: the part of the producer's K/V still in L2 is read at L2 bandwidth.
       for (const ConsumerGroup& g : p.consumers) {
@@ -190,8 +281,11 @@ void add_attention(Acc& acc, const ArchProfile& p, const GpuSpec& gpu, const Tim
       const double P = s.q_len;
       const double w = local && p.window > 0 ? std::min(static_cast<double>(p.window), P) : P;
       const double pairs = w * (w + 1) / 2 + (P - w) * w;  // sum_i min(i, w)
-      KernelTime a = prefill_attention_time(t, peak, s.requests, qh, P, pairs, p.mla ? p.kv_dim_gpu : p.head_dim,
-                                            s.requests * P * (2 * kAct * p.q_dim_gpu + per_pos_B));
+      const double bytes = s.requests * P * (2 * kAct * p.q_dim_gpu + per_pos_B);
+      KernelTime a = t.prefill_kernel == PrefillAttnKernel::kvbench
+                         ? prefill_attention_time(t, peak, s.requests, qh, P, pairs, p.mla ? p.kv_dim_gpu : p.head_dim, bytes)
+                         : tiled_prefill_attention_time(t, gpu.bf16_flops, s.requests, qh, P, pairs, p.mla ? p.kv_dim_gpu : p.head_dim,
+                                                        bytes);
       acc.add(Op::attention, scaled(a, layers), layers, launch);
     }
   }
@@ -332,6 +426,123 @@ KernelTime prefill_attention_time(const TimingParams& t, double peak_flops, doub
   a.memory_s = a.bytes / (t.attn_bw_fraction * t.hbm_read_Bps);
   a.compute_s = executed / (t.prefill_attn_compute_fraction * peak_flops);
   a.time_s = t.attn_fixed_s + std::max(a.memory_s, a.compute_s);
+  return a;
+}
+
+double fa2_splits(double units, double slots, double n_blocks) {
+  // flash_api.cpp num_splits_heuristic (FlashAttention-2 as vendored in PyTorch): one split when
+  // the (batch x heads x m-blocks) units nearly fill the SMs; otherwise the fewest splits whose
+  // wave efficiency n_waves / ceil(n_waves) is within 85 % of the best, over splits that change
+  // the blocks per split, at most min(128, slots, n_blocks).
+  if (units >= 0.8 * slots) return 1;
+  const int max_s = static_cast<int>(std::min({128.0, slots, std::max(n_blocks, 1.0)}));
+  auto eligible = [&](int sp) {
+    return sp == 1 || std::ceil(n_blocks / sp) != std::ceil(n_blocks / (sp - 1));
+  };
+  auto eff = [&](int sp) {
+    const double waves = units * sp / slots;
+    return waves / std::ceil(waves);
+  };
+  double best = 0;
+  for (int sp = 1; sp <= max_s; ++sp) {
+    if (eligible(sp)) best = std::max(best, eff(sp));
+  }
+  for (int sp = 1; sp <= max_s; ++sp) {
+    if (eligible(sp) && eff(sp) >= 0.85 * best) return sp;
+  }
+  return 1;
+}
+
+namespace {
+// FA2's K/V block per split-KV CTA (run_mha_fwd_splitkv_dispatch: 256 / 128 / 64 keys for
+// head_dim <= 64 / <= 128 / larger).
+double fa2_block_n(double head_dim) { return head_dim <= 64 ? 256.0 : (head_dim <= 128 ? 128.0 : 64.0); }
+
+// A pure function of (units, n_blocks, slots), asked for millions of times in sweeps: a small
+// per-thread direct-mapped cache of exact keys (cached and computed answers are identical).
+double fa2_splits_cached(double units, double slots, double n_blocks) {
+  struct Entry {
+    double units = -1, slots = -1, n_blocks = -1, result = 0;
+  };
+  thread_local std::array<Entry, 4096> cache;
+  const std::size_t h =
+      (static_cast<std::size_t>(units) * 131 + static_cast<std::size_t>(std::min(n_blocks, 1e6)) * 7) & (cache.size() - 1);
+  Entry& e = cache[h];
+  if (e.units != units || e.slots != slots || e.n_blocks != n_blocks) e = Entry{units, slots, n_blocks, fa2_splits(units, slots, n_blocks)};
+  return e.result;
+}
+}  // namespace
+
+KernelTime packed_decode_attention_time(const TimingParams& t, double batch, double kv_heads, double q_heads, double positions,
+                                        double head_dim, double kv_bytes, double* splits_out) {
+  // q_len 1 with GQA: the g query heads of a KV head become the rows of one tile (FA2's
+  // seqlenq_ngroups_swapped; cuDNN likewise), so a CTA serves (request, KV head). MHA (g = 1):
+  // one row per (request, head).
+  const bool packed = q_heads > kv_heads;
+  const double rows = packed ? q_heads / kv_heads : 1.0;
+  const double heads = packed ? kv_heads : q_heads;
+  const double slots = 2.0 * t.sm_count;
+  double splits = 1, tile_rows = 64;
+  if (t.attn_kernel == DecodeAttnKernel::fa2) {
+    const double m_blocks = std::ceil(rows / 64.0);
+    splits = fa2_splits_cached(batch * heads * m_blocks, slots, std::ceil(positions / fa2_block_n(head_dim)));
+    // Unsplit, FA2 runs its standard forward kernel: 128-row tiles for head_dim <= 128 (64 above);
+    // split-KV uses 64-row tiles. Padded rows are computed: at large batch the unsplit kernel is
+    // compute-bound on 128 / g times the useful FLOPs.
+    tile_rows = splits > 1 ? 64.0 : (head_dim <= 128 ? 128.0 : 64.0);
+  } else {
+    // cuDNN: 64-row tiles; it splits K/V when (request, head) tiles do not fill the GPU (the same
+    // rule as FA2's is assumed: cuDNN's heuristic is not public).
+    splits = fa2_splits_cached(batch * heads * std::ceil(rows / 64.0), slots, std::ceil(positions / 128.0));
+  }
+  if (splits_out) *splits_out = splits;
+  const double tiles = std::ceil(rows / tile_rows);
+  KernelTime r;
+  const double other = 2.0 * kAct * batch * q_heads * head_dim +
+                       (splits > 1 ? 2.0 * 4.0 * batch * q_heads * splits * (head_dim + 2) : 0.0);
+  r.bytes = kv_bytes + other;
+  r.flops = 4.0 * batch * q_heads * positions * head_dim;
+  const double executed = 4.0 * batch * heads * tiles * tile_rows * positions * head_dim;
+  const double ctas = batch * heads * tiles * splits;
+  const double par = std::min(1.0, ctas / t.attn_units_sat);
+  r.memory_s = kv_bytes / (t.attn_bw_fraction * par * t.hbm_read_Bps) + other / (t.attn_bw_fraction * t.hbm_read_Bps);
+  // The tile math runs at the rate of the same FA2 forward kernel's prefill at this head_dim
+  // (measured per head_dim; attn_compute_flops is the head_dim-128 rate), and CTAs run in waves
+  // of 2 per SM: a partial last wave idles the rest.
+  const double rate = t.attn_compute_flops * prefill_attn_fraction(t, head_dim) / prefill_attn_fraction(t, 128.0);
+  const double waves = ctas / slots;
+  const double quant = 1.0;  // wave quantisation: not applied (no single CTAs-per-SM fits every head_dim; see docs/model.md)
+  r.compute_s = executed / rate * quant;
+  const double combine_s = splits > 1 ? splits * t.attn_combine_per_split_s : 0.0;
+  r.time_s = t.attn_fixed_s + std::max(r.memory_s, r.compute_s) + combine_s;
+  return r;
+}
+
+double prefill_attn_fraction(const TimingParams& t, double head_dim) {
+  const double f128 = t.prefill_attn_compute_fraction;
+  const double f64 = t.prefill_attn_fraction_d64 > 0 ? t.prefill_attn_fraction_d64 : f128;
+  const double f256 = t.prefill_attn_fraction_d256 > 0 ? t.prefill_attn_fraction_d256 : f128;
+  // Measured at head_dim 64, 128 and 256; linear in log2(head_dim) between, constant outside.
+  const double x = std::log2(std::clamp(head_dim, 64.0, 256.0));
+  return x <= 7.0 ? f64 + (f128 - f64) * (x - 6.0) : f128 + (f256 - f128) * (x - 7.0);
+}
+
+KernelTime tiled_prefill_attention_time(const TimingParams& t, double peak_flops, double batch, double q_heads, double prompt,
+                                        double pairs, double head_dim, double bytes) {
+  // FA2 forward (flash_fwd_launch_template.h): 128-query tiles for head_dim <= 128, 64 above;
+  // causal blocks skip fully masked K/V blocks, and each diagonal tile computes its masked half
+  // (about prompt x tile / 2 extra pairs per head). cuDNN: 128-row tiles assumed.
+  const double tile = (t.prefill_kernel == PrefillAttnKernel::fa2 && head_dim > 128) ? 64.0 : 128.0;
+  KernelTime a;
+  a.flops = 4.0 * batch * q_heads * pairs * head_dim;
+  const double executed = 4.0 * batch * q_heads * (pairs + prompt * tile / 2) * head_dim;
+  const double ctas = batch * q_heads * std::ceil(prompt / tile);
+  const double par = t.prefill_attn_units_sat > 0 ? std::min(1.0, ctas / t.prefill_attn_units_sat) : 1.0;
+  const double clock = t.prefill_attn_clock_ratio > 0 ? t.prefill_attn_clock_ratio : t.compute_clock_ratio;
+  a.bytes = bytes;
+  a.memory_s = a.bytes / (t.attn_bw_fraction * t.hbm_read_Bps);
+  a.compute_s = executed / (prefill_attn_fraction(t, head_dim) * peak_flops * clock * par);
+  a.time_s = t.prefill_attn_fixed_s + std::max(a.memory_s, a.compute_s);
   return a;
 }
 

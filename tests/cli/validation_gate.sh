@@ -14,9 +14,16 @@ trap 'rm -rf "$tmp"' EXIT
 mapfile -t files < <(ls "$dir"/kvbench-*.json | sort)
 full=$(ls "$dir"/kvbench-full-*.json | sort | tail -n 1)
 "$kv" calibrate "${files[@]}" --gpu "$gpu" -o "$tmp/profile.json" >/dev/null
+micro=$(ls "$dir"/torch-micro-v3-*.json 2>/dev/null | sort | tail -n 1 || true)
+if [ -n "$micro" ]; then
+  for stack in torch-flash torch-cudnn; do
+    "$kv" calibrate "$micro" --gpu "$tmp/profile.json" --stack "$stack" -o "$tmp/profile.json" >/dev/null
+  done
+fi
 # The shipped profile's calibrated numbers must equal the fresh fit's (relative 1e-6: the fit
 # may differ in the last bits between compilers and build types).
-extract() { sed -n '/"calibration"/,/}/p' "$1" | grep -E '^ *"[A-Za-z0-9_]+": *-?[0-9.]+(E[-+]?[0-9]+)?,?$' | tr -d ' ",' | tr ':' ' '; }
+# Every number from the calibration block to the end (the stacks blocks too), keyed by its line.
+extract() { sed -n '/"calibration"/,$p' "$1" | grep -nE '^ *"[A-Za-z0-9_]+": *-?[0-9.]+(E[-+]?[0-9]+)?,?$' | tr -d ' ",' | tr ':' ' ' | awk '{print $1 "_" $2, $3}'; }
 if ! awk 'NR == FNR { want[$1] = $2; next }
           { if (!($1 in want)) { print "missing " $1; bad = 1; next }
             d = $2 - want[$1]; if (d < 0) d = -d; m = $2 < 0 ? -$2 : $2; if (m < 1) m = 1
@@ -29,4 +36,13 @@ fi
 # The hold-out shapes (never fitted, measured after the model was built) under the same goal.
 for ho in $(ls "$dir"/holdout-e2e-*.json 2>/dev/null | sort); do
   "$kv" validate "$ho" --gpu "$tmp/profile.json" --max-mape 5 --max-worst 15 | grep "points: mean absolute error"
+done
+# Kernel stacks (harness/scripts/torch_bench.py end-to-end steps, never fitted). Limits per stack
+# are set just above what the committed model reaches (data/calibration/VALIDATION.md), so a
+# model change that makes them worse fails; the issue's goal (3 % mean, 10 % worst) is not met yet.
+for stack in torch-flash torch-cudnn; do
+  for f in $(ls "$dir"/torch-e2e-main-*.json "$dir"/torch-e2e-holdout-*.json 2>/dev/null | sort); do
+    case $stack in torch-flash) mape=5 worst=15 ;; *) mape=6 worst=22 ;; esac
+    "$kv" validate "$f" --gpu "$tmp/profile.json" --stack "$stack" --max-mape $mape --max-worst $worst | grep "points: mean absolute error"
+  done
 done

@@ -143,7 +143,7 @@ TEST_CASE("explore: every point equals models::evaluate bit for bit", "[explore]
     o.cla_factor = p.arch->cla_factor;
     const Architecture arch = apply_overrides(base, o, "test");
     const GpuSpec& g = spec.gpus[p.gpu_index];
-    const Evaluation e = evaluate(make_profile(arch, p.workload.tp), g, timing_params(g), p.workload);
+    const Evaluation e = evaluate(make_profile(arch, p.workload.tp), g, stack_timing(g, p.workload.stack).params, p.workload);
     INFO("point " << r.point_indices[k] << " " << r.arch_name(p) << " " << r.gpu_id(p) << " B=" << p.workload.batch
                   << " S=" << p.workload.context << " P=" << p.workload.prompt);
     REQUIRE(same_numbers(p.eval, e));

@@ -266,7 +266,7 @@ TEST_CASE("random valid configurations: evaluate never throws, every output fini
     check_evaluation(e);
     // The profile path (what sweeps use) agrees with the convenience path.
     const ArchProfile p = make_profile(a, tp);
-    const Evaluation e2 = evaluate(p, g, timing_params(g), w);
+    const Evaluation e2 = evaluate(p, g, stack_timing(g, w.stack).params, w);
     CHECK(e2.decode_step_s == e.decode_step_s);
     CHECK(e2.memory.kv_cache_bytes == e.memory.kv_cache_bytes);
   }

@@ -39,7 +39,7 @@ models::PointResult DesignPoint::point() const {
 
 QString DesignPoint::label() const {
   return QString::fromStdString(design.arch.id + " " + variant_name(design.arch) + " " + to_string(design.arch.kv_dtype) +
-                                " | " + design.gpu.id + " | tp=" + std::to_string(design.workload.tp) +
+                                " | " + design.gpu.id + " " + design.workload.stack + " | tp=" + std::to_string(design.workload.tp) +
                                 " B=" + std::to_string(design.workload.batch) +
                                 " S=" + std::to_string(design.workload.context));
 }
@@ -49,7 +49,7 @@ std::shared_ptr<const DesignPoint> evaluate_scenario(const Scenario& s) {
   d->scenario = s;
   d->design = resolve_single(s);
   d->profile = models::make_profile(d->design.arch, d->design.workload.tp);
-  d->params = timing_params(d->design.gpu);
+  d->params = stack_timing(d->design.gpu, d->design.workload.stack).params;
   d->facts = models::make_arch_facts(d->design.arch);
   d->eval = models::evaluate(d->profile, d->design.gpu, d->params, d->design.workload);
   d->layers = models::layer_breakdown(d->design.arch, d->profile, d->design.workload);

@@ -132,7 +132,7 @@ void DetailsPanel::refresh() {
                   .arg(QString::fromStdString(a.name.empty() ? a.id : a.name).toHtmlEscaped(),
                        QString::fromStdString(variant_name(a)), QString::fromStdString(to_string(a.kv_dtype)),
                        QString::fromStdString(sharing_label(a)), QString::fromStdString(d->design.gpu.name).toHtmlEscaped(),
-                       QString::fromStdString(timing_params_origin(d->design.gpu)).toHtmlEscaped());
+                       QString::fromStdString(stack_timing(d->design.gpu, d->design.workload.stack).origin).toHtmlEscaped());
   h += m.feasible ? QStringLiteral("<span style='color:#1b7837'>fits: %1 of %2</span>")
                         .arg(format_bytes(m.total_bytes), format_bytes(m.capacity_bytes))
                   : QStringLiteral("<span style='color:#b00020'>%1</span>").arg(QString::fromStdString(m.reason).toHtmlEscaped());

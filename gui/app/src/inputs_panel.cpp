@@ -144,6 +144,10 @@ InputsPanel::InputsPanel(DesignModel* model, QWidget* parent) : QWidget(parent),
   place(wl, new FieldEditor("runtime", tr("Runtime"),
                             tr("How the decode step is launched (--runtime): graph = CUDA graph replay, eager = stream launches."),
                             simple_items({"graph", "eager"}, tr("graph (default)")), false));
+  place(wl, new FieldEditor("stack", tr("&Stack"),
+                            tr("Kernel stack that runs the step (--stack; `kvscope stacks`): torch-flash = PyTorch eager ops + "
+                               "SDPA flash, torch-cudnn = the same with cuDNN attention, kvbench = hand-fused reference kernels."),
+                            simple_items({"torch-flash", "torch-cudnn", "kvbench"}, tr("torch-flash (default)")), false));
 
   auto* reset = new QPushButton(tr("&Reset overrides"), this);
   reset->setObjectName("reset_overrides");

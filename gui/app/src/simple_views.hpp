@@ -48,6 +48,7 @@ class ThroughputView : public DesignView {
 
  private:
   QCheckBox* compare_cla_;
+  QCheckBox* compare_stacks_;
 };
 
 // Every op of a decode step (or prefill) against the GPU's ceilings.

@@ -168,7 +168,7 @@ plot::ChartSpec memory_spec(const DesignPoint& d, bool vs_context) {
 }
 
 std::vector<ThroughputLine> throughput_lines(const std::shared_ptr<const DesignPoint>& current,
-                                             const std::vector<DesignModel::Pin>& pins, bool compare_cla) {
+                                             const std::vector<DesignModel::Pin>& pins, bool compare_cla, bool compare_stacks) {
   std::vector<ThroughputLine> out;
   if (current) out.push_back({"current: " + current->label(), current});
   for (const auto& p : pins) out.push_back({"pinned: " + p.label, p.point});
@@ -183,6 +183,17 @@ std::vector<ThroughputLine> throughput_lines(const std::shared_ptr<const DesignP
       try {
         auto pt = evaluate_scenario(s);
         out.push_back({QStringLiteral("CLA%1 of current").arg(c), pt});
+      } catch (const Error&) {
+      }
+    }
+  }
+  if (compare_stacks && current) {
+    for (const StackDef& st : stacks()) {
+      if (st.id == current->design.workload.stack) continue;
+      Scenario s = current->scenario;
+      s.values["stack"] = st.id;
+      try {
+        out.push_back({QString::fromStdString("stack " + st.id + " of current"), evaluate_scenario(s)});
       } catch (const Error&) {
       }
     }
@@ -241,7 +252,7 @@ plot::ChartSpec roofline_spec(const DesignPoint& d, bool prefill) {
   if (ops.empty()) ops.push_back({"(no ops)", 1.0, 1.0});
   return plot::roofline_chart(ops, ceil,
                               std::string(prefill ? "Prefill" : "Decode step") + " roofline: " + d.label().toStdString(),
-                              d.design.gpu.name + " — timing parameters: " + timing_params_origin(d.design.gpu) + "; " +
+                              d.design.gpu.name + " — timing parameters: " + stack_timing(d.design.gpu, d.design.workload.stack).origin + "; " +
                                   workload_text(d.design.workload));
 }
 

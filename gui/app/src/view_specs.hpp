@@ -46,7 +46,7 @@ struct ThroughputLine {
   std::shared_ptr<const DesignPoint> point;
 };
 std::vector<ThroughputLine> throughput_lines(const std::shared_ptr<const DesignPoint>& current,
-                                             const std::vector<DesignModel::Pin>& pins, bool compare_cla);
+                                             const std::vector<DesignModel::Pin>& pins, bool compare_cla, bool compare_stacks = false);
 plot::ChartSpec throughput_spec(const std::vector<ThroughputLine>& lines);
 // Each op of the decode step (or prefill) against the GPU's ceilings.
 plot::ChartSpec roofline_spec(const DesignPoint& d, bool prefill);

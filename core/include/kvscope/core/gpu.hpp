@@ -5,6 +5,8 @@
 #include <string>
 
 #include "kvscope/core/architecture.hpp"
+#include "kvscope/core/stack.hpp"
+#include <map>
 
 namespace kvscope {
 
@@ -63,7 +65,40 @@ struct TimingParams {
   // Tensor-parallel all-reduce: t = latency + 2 (tp-1)/tp * bytes / bus_Bps (ring, nccl-tests).
   double allreduce_latency_s = 8e-6;
   double allreduce_bus_Bps = 0;
+
+  // ---- Stacks that run their elementwise ops as separate eager kernels (torch-*; family
+  // torch_elementwise). Each op class: t = fixed + bytes / (fraction * hbm_copy), launch gap added
+  // per kernel. Norms use elementwise_*, RoPE (per tensor) rope_*. Unused by fused stacks.
+  double add_bw_fraction = 0.80;  // residual add h + x
+  double add_fixed_s = 1e-6;
+  double act_bw_fraction = 0.80;  // silu(gate) * up on the halves of the gate_up output
+  double act_fixed_s = 1e-6;
+  double append_bw_fraction = 0.80;  // K/V append by copy_ (and a quantized cache's bf16 cast)
+  double append_fixed_s = 1e-6;
+  double embed_bw_fraction = 0.80;  // embedding / RoPE-table gathers
+  double embed_fixed_s = 1e-6;
+  // ---- Prefill attention of FA2-class kernels (family torch_attention_prefill): the compute
+  // fraction of clock-scaled peak depends on head_dim (kernel traits differ): d = 128 uses
+  // prefill_attn_compute_fraction, d <= 64 and d >= 256 these (0 = same as d = 128; between, log2
+  // interpolation). Work is spread over CTAs of (request, q head, query block); par = min(1, CTAs /
+  // prefill_attn_units_sat) (0 = always 1). The clock attention sustains (0 = compute_clock_ratio).
+  double prefill_attn_fraction_d64 = 0;
+  double prefill_attn_fraction_d256 = 0;
+  double prefill_attn_units_sat = 0;
+  double prefill_attn_fixed_s = 4e-6;
+  double prefill_attn_clock_ratio = 0;
+
+  // ---- Structure of the stack (not fitted; set from the StackDef and the GPU by stack_timing()).
+  DecodeAttnKernel attn_kernel = DecodeAttnKernel::kvbench;
+  PrefillAttnKernel prefill_kernel = PrefillAttnKernel::kvbench;
+  bool fused_elementwise = true;
+  bool quantized_kv_kernel = true;
+  double sm_count = 132;  // FA2's split heuristic counts 2 CTAs per SM
 };
+
+// Copies the hardware part of `hw` (memory and L2 ceilings, L2 residency, clock ratio, launch
+// floors, all-reduce) into `t`, leaving the stack's efficiencies.
+void copy_hardware(TimingParams& t, const TimingParams& hw);
 
 struct GpuCalibration {
   std::string source;     // "kvbench 0.1.0 on NVIDIA H100 80GB HBM3, 2026-11-23"
@@ -72,6 +107,16 @@ struct GpuCalibration {
   bool borrowed = false;  // efficiencies borrowed from another calibrated GPU
   std::string borrowed_from;
   TimingParams params;
+};
+
+// The parameters of one (GPU, stack) pair and where they come from.
+struct StackTiming {
+  TimingParams params;
+  std::string stack;
+  bool calibrated = false;  // measured on this GPU with this stack
+  bool borrowed = false;    // the stack's efficiencies come from another GPU's measurement
+  std::string borrowed_from;
+  std::string origin;       // one line for every output
 };
 
 struct GpuSpec {
@@ -90,7 +135,10 @@ struct GpuSpec {
   double interconnect_Bps = 0;  // scale-up link, total bidirectional as on the datasheet
   std::string interconnect;     // "NVLink 4 (18 links)"
   Provenance provenance;
-  std::optional<GpuCalibration> calibration;
+  std::optional<GpuCalibration> calibration;  // the kvbench stack (and the hardware ceilings)
+  // Other stacks measured on this GPU (or borrowed at load time), by stack id. Their hardware
+  // fields equal `calibration`'s; the efficiencies are the stack's own fit.
+  std::map<std::string, GpuCalibration> stack_calibrations;
 };
 
 void validate(const GpuSpec& gpu, const std::string& where);
@@ -105,9 +153,18 @@ TimingParams default_timing_params(const GpuSpec& gpu);
 // floors copied; ceilings scaled by the ratio of the two datasheets (HBM, L2 size, SM count,
 // link). Marked borrowed, naming the reference.
 GpuCalibration borrow_calibration(const GpuSpec& target, const GpuSpec& reference);
+// A stack calibration of `reference` applied to `target`: efficiencies copied, attention
+// parallelism and compute ceilings scaled by SM count and datasheet peak, the hardware part taken
+// from the target's own calibration (or borrowed as above when it has none). Marked borrowed.
+GpuCalibration borrow_stack_calibration(const GpuSpec& target, const GpuSpec& reference, const GpuCalibration& stack_calibration);
 // The calibrated parameters when present, otherwise the defaults.
 TimingParams timing_params(const GpuSpec& gpu);
 // "calibrated (kvbench ...)", "calibrated, borrowed from h100-sxm", or "datasheet defaults".
 std::string timing_params_origin(const GpuSpec& gpu);
+// The parameters a prediction on `gpu` with kernel stack `stack` uses: kvbench = `calibration`;
+// another stack = its own calibration on this GPU, else (set at load time) one borrowed from the
+// nearest GPU that measured it, with this GPU's own hardware ceilings. Structure fields from the
+// StackDef. Throws InputError for an unknown stack.
+StackTiming stack_timing(const GpuSpec& gpu, const std::string& stack);
 
 }  // namespace kvscope

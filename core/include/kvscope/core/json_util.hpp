@@ -109,6 +109,8 @@ class JsonObjectReader {
   std::vector<std::int64_t> required_int_array(std::string_view key, std::int64_t min, std::int64_t max,
                                                std::size_t min_size, std::size_t max_size);
 
+  // The object's keys in document order (for maps keyed by name, e.g. a GPU's "stacks").
+  std::vector<std::string> keys() const;
   // Declare keys as known without reading them (for did-you-mean on conditional keys).
   void know(std::initializer_list<std::string_view> keys);
   // Throws InputError naming the first key (in document order) that no accessor consumed.

@@ -3,6 +3,8 @@
 #include <cstdint>
 #include <string>
 
+#include "kvscope/core/stack.hpp"
+
 namespace kvscope {
 
 enum class Runtime { graph, eager };  // decode step replayed as a CUDA graph, or launched eagerly
@@ -15,6 +17,7 @@ struct Workload {
   std::int64_t prompt = 2048;   // prompt tokens per request for prefill / TTFT
   int tp = 1;                   // tensor-parallel degree
   Runtime runtime = Runtime::graph;
+  std::string stack = default_stack_id();  // kernel stack that runs the step (core/stack.hpp)
   double tpot_limit_s = 0;      // optional latency limit per output token (0 = none)
   // Memory held back from the KV cache: CUDA context, cuBLAS workspace, allocator slack.
   // Default 1 GiB, a documented assumption (docs/model.md): CUDA context + cuBLAS workspace +

@@ -78,6 +78,11 @@ struct CalibrationResult {
 // Fits on families 1-5 of every file (all from the same GPU). `base` supplies the datasheet
 // peak FLOP/s and the default parameters for anything a family does not determine.
 CalibrationResult calibrate(const std::vector<KvbenchResults>& results, const GpuSpec& base);
+// Fits a kernel stack other than kvbench (torch-flash, torch-cudnn) on the torch families of
+// `results` (torch_gemm, torch_elementwise, and torch_attention / torch_attention_prefill records
+// whose axes.stack is `stack`). The hardware part (memory, L2, clock, launch) is `base`'s own
+// calibration, which must exist. The result's calibration holds the full parameter set.
+CalibrationResult calibrate_stack(const std::vector<KvbenchResults>& results, const GpuSpec& base, const std::string& stack);
 
 // A family-6 point turned back into kvscope's inputs.
 struct E2ePoint {
@@ -87,6 +92,7 @@ struct E2ePoint {
   Workload workload;
   double measured_s = 0;
   double kernels = 0;
+  std::string stack = "kvbench";  // the kernel stack that ran it (axes.stack)
 };
 std::vector<E2ePoint> e2e_points(const KvbenchResults& r);
 
@@ -102,6 +108,8 @@ struct ValidationReport {
   std::string worst_label;
   double decode_mape_pct = 0, prefill_mape_pct = 0;
 };
-ValidationReport validate_against(const KvbenchResults& r, const GpuSpec& gpu);
+// Predicts the end-to-end points of `r` measured with `stack` (axes.stack; points without one are
+// kvbench's) using stack_timing(gpu, stack).
+ValidationReport validate_against(const KvbenchResults& r, const GpuSpec& gpu, const std::string& stack = "kvbench");
 
 }  // namespace kvscope::models

@@ -6,7 +6,7 @@
 // Point order. Points are numbered by a flattened index, outermost axis first:
 //   model, n_layers, d_model, n_q_heads, n_kv_heads, head_dim, ffn_dim, vocab, cla_factor,
 //   kv_producers, variant, kv_dtype, window, layer_pattern   (together: the "architecture"),
-//   tp, gpu, runtime, tpot_limit, prompt, context, batch     (batch innermost).
+//   tp, gpu x stack (stack inner), runtime, tpot_limit, prompt, context, batch (batch innermost).
 // Results (the sink's blocks, `points`, the frontier) are in ascending index order whatever the
 // number of threads, so output is deterministic.
 //
@@ -66,6 +66,7 @@ struct WorkloadAxes {
   std::vector<int> tp;
   std::vector<Runtime> runtime;
   std::vector<double> tpot_limit_s;
+  std::vector<std::string> stack;  // kernel stacks; empty = the default stack
   double runtime_reserve_B = Workload{}.runtime_reserve_B;
 };
 
@@ -126,7 +127,8 @@ struct SkipReason {
 struct SweepTables {
   std::vector<std::string> arch_names;  // "llama-3-8b kv_heads=4 cla=2"
   std::vector<ArchFacts> arch_facts;    // PointResult::arch points into this
-  std::vector<std::string> gpu_ids;
+  std::vector<std::string> gpu_ids;    // by gpu_index: each GPU once per stack
+  std::vector<std::string> stack_ids;  // by gpu_index: the stack of that (GPU, stack) entry
   std::vector<int> tp_values;
 };
 
@@ -159,6 +161,7 @@ struct SweepResult {
   // Names for a point: "llama-3-8b kv_heads=4", "h100-sxm".
   const std::string& arch_name(const PointResult& p) const { return tables->arch_names[p.arch_index]; }
   const std::string& gpu_id(const PointResult& p) const { return tables->gpu_ids[p.gpu_index]; }
+  const std::string& stack_id(const PointResult& p) const { return tables->stack_ids[p.gpu_index]; }
 
   std::shared_ptr<const void> state;  // what point() needs (profiles, GPUs, axes)
 };

@@ -71,6 +71,21 @@ struct KernelTime {
 // Weight GEMM Y[M,N] = X[M,K] W^T, bf16, weights streamed from HBM (cold), fixed cost included,
 // launch floor excluded.
 KernelTime gemm_time(const TimingParams& t, double peak_flops, double m, double n, double k);
+// FlashAttention-2's split count (flash_api.cpp num_splits_heuristic) for `units` = batch x
+// heads x m-blocks CTAs, `slots` = 2 x SMs, `n_blocks` K/V blocks per (request, head).
+double fa2_splits(double units, double slots, double n_blocks);
+// Decode attention of stacks that pack a KV head's query heads into the rows of one tile (FA2,
+// cuDNN; t.attn_kernel says which): splits, tile padding and CTA parallelism from the kernel's
+// structure, efficiencies from t. Launch floor excluded; the split count used is stored in
+// *splits_out when given.
+KernelTime packed_decode_attention_time(const TimingParams& t, double batch, double kv_heads, double q_heads, double positions,
+                                        double head_dim, double kv_bytes, double* splits_out = nullptr);
+// Causal prefill attention of tiled FA2 / cuDNN kernels, `peak_flops` the unscaled dense peak
+// (the stack's attention clock ratio is applied inside).
+KernelTime tiled_prefill_attention_time(const TimingParams& t, double peak_flops, double batch, double q_heads, double prompt,
+                                        double pairs, double head_dim, double bytes);
+// The prefill-attention compute fraction at this head_dim (measured at 64 / 128 / 256).
+double prefill_attn_fraction(const TimingParams& t, double head_dim);
 // Split-KV count the decode kernel picks: enough (request, head, split) units to fill the GPU,
 // each split at least 256 positions.
 double attention_splits(const TimingParams& t, double batch, double kv_heads, double positions);
