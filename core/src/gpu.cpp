@@ -121,9 +121,10 @@ StackTiming stack_timing(const GpuSpec& g, const std::string& stack) {
     r.calibrated = !c.borrowed;
     r.borrowed = c.borrowed;
     r.borrowed_from = c.borrowed_from;
-    r.origin = c.borrowed ? fmt::format("stack {}: efficiencies borrowed from {} (measured there), {}", def.id, c.borrowed_from,
-                                        g.calibration && !g.calibration->borrowed ? "this GPU's measured ceilings"
-                                                                                  : "ceilings scaled by datasheet")
+    r.origin = c.borrowed ? fmt::format("stack {}: efficiencies borrowed from {} (measured there); {}", def.id, c.borrowed_from,
+                                        g.calibration && !g.calibration->borrowed
+                                            ? "this GPU's ceilings " + timing_params_origin(g)
+                                            : "ceilings scaled by datasheet")
                           : fmt::format("stack {}: calibrated: {}", def.id, c.source);
   } else {
     // No GPU measured this stack: the kvbench stack's parameters with the stack's structure. Said

@@ -548,29 +548,37 @@ GpuSpec load_gpu_exact(const std::string& preset_or_path) {
 // First word of the architecture ("Hopper GH100 (sm_90)" -> "Hopper").
 std::string family_of(const GpuSpec& g) { return g.architecture.substr(0, g.architecture.find(' ')); }
 
-// An uncalibrated NVIDIA GPU borrows the efficiencies of the nearest calibrated preset: the same
-// architecture family if one is calibrated, else the calibrated NVIDIA part closest in HBM
-// bandwidth. Other vendors keep datasheet defaults (kvbench is CUDA-only).
+// An uncalibrated GPU borrows the efficiencies of the nearest calibrated preset: the same
+// architecture family if one is calibrated, else the calibrated part closest in HBM bandwidth.
+// Other vendors borrow too (no harness has run on them: kvbench and torch_bench are CUDA), so that
+// every op of a prediction uses one measured GPU's efficiencies rather than a mix of defaults and
+// fits; the origin line says the efficiencies come from another vendor's part.
 void borrow_if_uncalibrated(GpuSpec& g) {
-  if (g.calibration || g.vendor != "NVIDIA") return;
+  if (g.calibration) return;
   const GpuSpec* best = nullptr;
   std::vector<GpuSpec> calibrated;
   for (const auto& id : embedded_ids("gpus")) {
     GpuSpec c = load_gpu_exact(id);
-    if (c.calibration && !c.calibration->borrowed && c.vendor == g.vendor && c.id != g.id) calibrated.push_back(std::move(c));
+    if (c.calibration && !c.calibration->borrowed && c.id != g.id) calibrated.push_back(std::move(c));
   }
   for (const auto& c : calibrated) {
-    const bool same = family_of(c) == family_of(g);
+    const bool same = family_of(c) == family_of(g) && c.vendor == g.vendor;
     if (!best) {
       best = &c;
       continue;
     }
-    const bool best_same = family_of(*best) == family_of(g);
+    const bool best_same = family_of(*best) == family_of(g) && best->vendor == g.vendor;
     const double d = std::abs(std::log(c.hbm_bandwidth_Bps / g.hbm_bandwidth_Bps));
     const double db = std::abs(std::log(best->hbm_bandwidth_Bps / g.hbm_bandwidth_Bps));
     if ((same && !best_same) || (same == best_same && d < db)) best = &c;
   }
-  if (best) g.calibration = borrow_calibration(g, *best);
+  if (best) {
+    g.calibration = borrow_calibration(g, *best);
+    if (best->vendor != g.vendor) {
+      g.calibration->source = fmt::format("borrowed across vendors from {} {} ({}): no {} GPU has been measured", best->vendor, best->id,
+                                          best->calibration->source, g.vendor);
+    }
+  }
 }
 
 // Every stack that some calibrated preset measured and this GPU did not: borrowed from the

@@ -523,8 +523,14 @@ CalibrationResult calibrate_stack(const std::vector<KvbenchResults>& results, co
     return out;
   };
   CalibrationResult out;
-  TimingParams t = stack_timing(base, def.id).params;  // structure set; efficiencies refitted below
-  copy_hardware(t, base.calibration->params);
+  // Start from the GPU's own kvbench parameters (whatever stacks the profile already holds, so the
+  // fit does not depend on them) with this stack's kernel structure.
+  TimingParams t = base.calibration->params;
+  {
+    const TimingParams s = stack_timing(base, def.id).params;
+    t.attn_kernel = s.attn_kernel, t.prefill_kernel = s.prefill_kernel, t.fused_elementwise = s.fused_elementwise;
+    t.quantized_kv_kernel = s.quantized_kv_kernel, t.sm_count = s.sm_count;
+  }
   const double clock_max = results.front().device.sm_clock_max_Hz;
   const double gap = t.launch_graph_s;  // every torch record is an in-graph time: kernels x gap included
 
