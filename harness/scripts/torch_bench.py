@@ -50,7 +50,7 @@ except Exception:  # pragma: no cover - old PyTorch
     SDPBackend = None
     sdpa_kernel = None
 
-VERSION = "0.3.0"
+VERSION = "0.3.1"
 ACT = 2  # bf16 bytes per element
 DEV = torch.device("cuda")
 BF16 = torch.bfloat16
@@ -158,16 +158,24 @@ def separator():
     SEP["t"].add_(1.0)
 
 
-def capture(fn_list, interleave=True):
+def flush():
+    """Reads 2 x L2 (a sum over a 128 MiB buffer): what a step's weight stream does to L2 between
+    two layers, so the next op finds its small operands (norm weights, RoPE tables) in DRAM."""
+    if "f" not in SEP:
+        SEP["f"] = torch.randn(64 * 2**20, device=DEV, dtype=BF16)
+    return SEP["f"].sum()
+
+
+def capture(fn_list, interleave=True, sep=None):
     """One CUDA graph holding every callable of fn_list in order (each already warmed up), each
-    followed by the separator kernel when `interleave`."""
+    followed by the separator kernel (or `sep`) when `interleave`."""
     g = torch.cuda.CUDAGraph()
     outs = []
     with torch.cuda.graph(g):
         for f in fn_list:
             outs.append(f())
             if interleave:
-                separator()
+                (sep or separator)()
     torch.cuda.synchronize()
     return g, outs
 
@@ -190,10 +198,20 @@ class Timer:
             print(f"  separator kernel: {SEP['cost']*1e6:.3f} us in graph", flush=True)
         return SEP["cost"]
 
-    def time_graph(self, g, per, min_samples=None, max_time_s=None, warm=2, net=True):
-        """Median time of one replay / per, less one separator per repetition when `net`.
-        Returns (summary, samples, clocks, dropped, stop)."""
-        sep = self.separator_s() if net else 0.0
+    def flush_s(self):
+        """In-graph cost of one L2 flush (a graph of 20 alone), measured once."""
+        if "fcost" not in SEP:
+            flush()
+            torch.cuda.synchronize()
+            g, _ = capture([lambda: None] * 20, interleave=True, sep=flush)
+            SEP["fcost"] = self.time_graph(g, 20, net=False)[0]["median_s"]
+            print(f"  L2 flush: {SEP['fcost']*1e6:.3f} us in graph", flush=True)
+        return SEP["fcost"]
+
+    def time_graph(self, g, per, min_samples=None, max_time_s=None, warm=2, net=True, cold=False):
+        """Median time of one replay / per, less one separator (or L2 flush when `cold`) per
+        repetition when `net`. Returns (summary, samples, clocks, dropped, stop)."""
+        sep = (self.flush_s() if cold else self.separator_s()) if net else 0.0
         rule = self.rule
         min_s = min_samples or rule.min_samples
         cap = max_time_s or rule.max_time_s
@@ -688,12 +706,16 @@ class Bench:
                     "embedding": (lambda: F.embedding(ids, emb), bytes_embedding(rows, d), {"d_model": d}),
                 }
                 for name, (fn, nbytes, ax) in ops.items():
-                    axes = {"kernel": name, "model": model, "rows": rows, "kernels": n, **ax}
+                  # warm: buffers reused (L2-resident where they fit); cold: an L2 flush between
+                  # repetitions, as between two layers of a step (decode-sized rows only)
+                  for l2 in (["warm", "cold"] if (self.args.cold_elementwise and rows <= 1024) else ["warm"]):
+                    axes = {"kernel": name, "model": model, "rows": rows, "kernels": n, "l2": l2, **ax}
                     try:
                         side_stream_warmup(fn)
                         kern = count_kernels(fn)
-                        g, _ = capture([fn] * n)
-                        summ, smp, clk, dr, stop = self.timer.time_graph(g, n)
+                        cold = l2 == "cold"
+                        g, _ = capture([fn] * (8 if cold else n), sep=flush if cold else None)
+                        summ, smp, clk, dr, stop = self.timer.time_graph(g, 8 if cold else n, cold=cold)
                         del g
                     except Exception as e:
                         self.skip("torch_elementwise", axes, f"failed: {str(e).splitlines()[0][:200]}")
@@ -702,10 +724,12 @@ class Bench:
                         self.skip("torch_elementwise", axes, "every sample throttled")
                         continue
                     axes["kernels_per_op"] = kern
+                    axes["kernels"] = 8 if cold else n
                     # per-op record; bytes/flops per op (the timer divides by n)
-                    self.records.append(record("torch_elementwise", f"torch_{name}", axes, summ, smp, clk, dr, stop,
-                                               nbytes, 0, 0, True, 0.0))
-                    print(f"  elementwise {model:12s} {name:12s} rows={rows:6d} {summ['median_s']*1e6:8.2f} us/op k={kern}",
+                    rec = record("torch_elementwise", f"torch_{name}", axes, summ, smp, clk, dr, stop, nbytes, 0, 0, True, 0.0)
+                    rec["l2_state"] = l2
+                    self.records.append(rec)
+                    print(f"  elementwise {l2:4s} {model:12s} {name:12s} rows={rows:6d} {summ['median_s']*1e6:8.2f} us/op k={kern}",
                           flush=True)
                 del x, y, gu, qkv, kc, vc, emb
                 torch.cuda.empty_cache()
@@ -979,6 +1003,7 @@ def main():
     ap.add_argument("--budget-s", type=float, default=480.0, help="skip (and record) what remains after this many seconds")
     ap.add_argument("--attn-max-kv-gb", type=float, default=12.0)
     ap.add_argument("--e2e-max-mem-gb", type=float, default=120.0)
+    ap.add_argument("--cold-elementwise", action="store_true", help="also time elementwise ops after an L2 flush (rows <= 1024)")
     args = ap.parse_args()
     if not torch.cuda.is_available():
         print("torch_bench: no CUDA device", file=sys.stderr)
