@@ -15,9 +15,10 @@ mapfile -t files < <(ls "$dir"/kvbench-*.json | sort)
 full=$(ls "$dir"/kvbench-full-*.json | sort | tail -n 1)
 "$kv" calibrate "${files[@]}" --gpu "$gpu" -o "$tmp/profile.json" >/dev/null
 micro=$(ls "$dir"/torch-micro-v3-*.json 2>/dev/null | sort | tail -n 1 || true)
+cold=$(ls "$dir"/torch-elementwise-cold-*.json 2>/dev/null | sort | tail -n 1 || true)
 if [ -n "$micro" ]; then
   for stack in torch-flash torch-cudnn; do
-    "$kv" calibrate "$micro" --gpu "$tmp/profile.json" --stack "$stack" -o "$tmp/profile.json" >/dev/null
+    "$kv" calibrate "$micro" $cold --gpu "$tmp/profile.json" --stack "$stack" -o "$tmp/profile.json" >/dev/null
   done
 fi
 # The shipped profile's calibrated numbers must equal the fresh fit's (relative 1e-6: the fit
