@@ -1,0 +1,162 @@
+// Kernel stacks: structure of the FA2 / cuDNN / eager paths (hand-derived values), the split
+// heuristic, and how a (GPU, stack) pair resolves its parameters.
+#include <catch2/catch.hpp>
+
+#include "kvscope/core/error.hpp"
+#include "kvscope/core/loaders.hpp"
+#include "kvscope/core/stack.hpp"
+#include "kvscope/models/profile.hpp"
+#include "kvscope/models/timing.hpp"
+
+using namespace kvscope;
+using namespace kvscope::models;
+
+namespace {
+TimingParams fa2_params() {
+  TimingParams t;
+  t.hbm_read_Bps = 1e12;
+  t.hbm_copy_Bps = 1e12;
+  t.attn_bw_fraction = 0.5;
+  t.attn_fixed_s = 0;
+  t.attn_units_sat = 1;  // parallelism never limits: isolates the tile arithmetic
+  t.attn_compute_flops = 1e14;
+  t.attn_combine_per_split_s = 0;
+  t.prefill_attn_compute_fraction = 0.5;
+  t.attn_kernel = DecodeAttnKernel::fa2;
+  t.sm_count = 132;
+  return t;
+}
+}  // namespace
+
+TEST_CASE("stacks: the registry, the default and unknown ids", "[stack]") {
+  std::vector<std::string> ids;
+  for (const StackDef& s : stacks()) ids.push_back(s.id);
+  CHECK(ids == std::vector<std::string>{"kvbench", "torch-flash", "torch-cudnn"});
+  CHECK(std::string(default_stack_id()) == "torch-flash");
+  CHECK(find_stack("torch-cudnn", "--stack").decode_attn == DecodeAttnKernel::cudnn);
+  CHECK_FALSE(find_stack("torch-flash", "--stack").quantized_kv_kernel);
+  CHECK(find_stack("kvbench", "--stack").fused_elementwise);
+  struct Bad {
+    const char* id;
+  };
+  for (const Bad& b : {Bad{"torch"}, Bad{""}, Bad{"TORCH-FLASH"}, Bad{"flash"}}) {
+    INFO(b.id);
+    try {
+      find_stack(b.id, "--stack");
+      FAIL("accepted");
+    } catch (const InputError& e) {
+      CHECK_THAT(e.what(), Catch::Contains("--stack") && Catch::Contains("kvbench, torch-flash, torch-cudnn") &&
+                               Catch::Contains(std::string("'") + b.id + "'"));
+    }
+  }
+}
+
+TEST_CASE("fa2_splits follows FlashAttention-2's num_splits_heuristic", "[stack][timing]") {
+  struct Row {
+    double units, slots, n_blocks, splits;
+  };
+  // Derivations: units >= 0.8 slots -> 1. units 32, 4 blocks: eff(s) = 32 s / 264 for s = 1, 2, 4
+  // (3 is not eligible: ceil(4/3) = ceil(4/2)); best 0.485 at 4, the first >= 0.85 x best is 4.
+  // units 100, 64 blocks: eff(1..5) = .379 .758 .568 .758 .947; best is >= .99 (s = 21), the
+  // first >= 0.85 x best is 5. One block: one split whatever the units.
+  for (const Row& r : {Row{240, 264, 64, 1}, Row{212, 264, 64, 1}, Row{32, 264, 4, 4}, Row{100, 264, 64, 5}, Row{8, 264, 1, 1}}) {
+    INFO(r.units << " units, " << r.n_blocks << " blocks");
+    CHECK(fa2_splits(r.units, r.slots, r.n_blocks) == r.splits);
+  }
+}
+
+TEST_CASE("packed decode attention: rows packed per KV head, 128-row tiles unsplit, 64-row split", "[stack][timing]") {
+  const TimingParams t = fa2_params();
+  const double S = 8192, d = 128;
+  // B = 32, 8 KV heads, g = 4: units = 256 >= 211 -> unsplit, one 128-row tile per (request, KV
+  // head): executed = 4 x 32 x 8 x 128 x S x d FLOPs; useful = 4 x 32 x 32 x S x d.
+  double splits = 0;
+  KernelTime k = packed_decode_attention_time(t, 32, 8, 32, S, d, 32 * S * 2 * 8 * d * 2, &splits);
+  CHECK(splits == 1);
+  CHECK(k.compute_s == Approx(4.0 * 32 * 8 * 128 * S * d / 1e14));
+  CHECK(k.flops == Approx(4.0 * 32 * 32 * S * d));
+  // B = 2: units 16 -> split (64 K/V blocks of 128): 64-row tiles, so a quarter of the padding.
+  k = packed_decode_attention_time(t, 2, 8, 32, S, d, 2 * S * 2 * 8 * d * 2, &splits);
+  CHECK(splits > 1);
+  CHECK(k.compute_s == Approx(4.0 * 2 * 8 * 64 * S * d / 1e14));
+  // MHA (g = 1): one row per (request, head), padded to a 128-row tile when unsplit.
+  k = packed_decode_attention_time(t, 16, 32, 32, S, d, 16 * S * 2 * 32 * d * 2, &splits);
+  CHECK(splits == 1);
+  CHECK(k.compute_s == Approx(4.0 * 16 * 32 * 128 * S * d / 1e14));
+  // Memory term: K/V bytes at the attention fraction of the read ceiling.
+  CHECK(k.memory_s >= 16 * S * 2 * 32 * d * 2 / (0.5 * 1e12));
+}
+
+TEST_CASE("eager stacks: kernel counts of a decode step follow the op list", "[stack][timing]") {
+  Architecture a;
+  a.id = "four";
+  a.n_layers = 4, a.d_model = 1024, a.n_q_heads = 8, a.n_kv_heads = 2, a.head_dim = 128, a.ffn_dim = 4096;
+  a.vocab = 1000;
+  const ArchProfile p = make_profile(a, 1);
+  GpuSpec g;
+  g.bf16_flops = 1e14;
+  g.sm_count = 132;
+  TimingParams t = fa2_params();
+  t.attn_units_sat = 264;
+  t.fused_elementwise = false;
+  // Per layer: 4 GEMMs, 2 norms, 2 residual adds, silu + mul, 5 + 5 RoPE kernels, 2 K/V copies,
+  // attention (1 kernel at 1 split); per step: embedding, 2 RoPE-table gathers, final norm, LM head.
+  // B = 64 x 2 KV heads = 128 units < 211 -> the attention splits (2 kernels) at S = 8192.
+  const PhaseCost c = decode_step(p, g, t, 64, 8192, Runtime::graph);
+  CHECK(c.kernels == 4 * (4 + 2 + 2 + 2 + 10 + 2 + 2) + 5);
+  t.fused_elementwise = true;
+  t.attn_kernel = DecodeAttnKernel::kvbench;
+  const PhaseCost f = decode_step(p, g, t, 64, 8192, Runtime::graph);
+  CHECK(f.kernels < c.kernels);
+}
+
+TEST_CASE("no quantized K/V kernel: a cast to bf16 before attention, said by the bytes", "[stack][timing]") {
+  Architecture a;
+  a.id = "four";
+  a.n_layers = 4, a.d_model = 1024, a.n_q_heads = 8, a.n_kv_heads = 2, a.head_dim = 128, a.ffn_dim = 4096;
+  a.vocab = 1000;
+  a.kv_dtype = KvDtype::fp8;
+  const ArchProfile p = make_profile(a, 1);
+  GpuSpec g;
+  g.bf16_flops = 1e14;
+  g.sm_count = 132;
+  TimingParams t = fa2_params();
+  t.quantized_kv_kernel = false;
+  const PhaseCost q = decode_step(p, g, t, 8, 4096, Runtime::graph);
+  // K/V of one layer: 8 x 4096 x 2 x 2 x 128 x 1 B (fp8); the cast reads it and writes bf16 (2x),
+  // then attention reads the bf16 copy: 1 + 2 + 2 = 5 x the fp8 bytes per layer.
+  const double kv_fp8 = 8.0 * 4096 * 2 * 2 * 128;
+  CHECK(q.op(Op::attention).bytes >= 4 * 5 * kv_fp8);
+  t.quantized_kv_kernel = true;
+  const PhaseCost k = decode_step(p, g, t, 8, 4096, Runtime::graph);
+  CHECK(k.op(Op::attention).bytes < 4 * 1.5 * kv_fp8);
+}
+
+TEST_CASE("stack_timing: measured, borrowed with own ceilings, across vendors", "[stack][gpu]") {
+  const GpuSpec h200 = load_gpu("h200");
+  const StackTiming m = stack_timing(h200, "torch-flash");
+  CHECK(m.calibrated);
+  CHECK_FALSE(m.borrowed);
+  CHECK_FALSE(m.params.fused_elementwise);
+  CHECK(m.params.attn_kernel == DecodeAttnKernel::fa2);
+  CHECK(m.params.sm_count == h200.sm_count);
+  CHECK_THAT(m.origin, Catch::Contains("torch_bench"));
+  // The H100 has no torch measurement: efficiencies from the H200's fit, ceilings its own.
+  const GpuSpec h100 = load_gpu("h100-sxm");
+  const StackTiming b = stack_timing(h100, "torch-flash");
+  CHECK_FALSE(b.calibrated);
+  CHECK(b.borrowed);
+  CHECK(b.borrowed_from == "h200");
+  CHECK(b.params.hbm_read_Bps == h100.calibration->params.hbm_read_Bps);
+  CHECK(b.params.act_bw_fraction == m.params.act_bw_fraction);
+  CHECK_THAT(b.origin, Catch::Contains("borrowed from h200") && Catch::Contains("calibrated: kvbench"));
+  // kvbench is the GPU's own calibration, unchanged.
+  CHECK(stack_timing(h100, "kvbench").params.attn_compute_flops == h100.calibration->params.attn_compute_flops);
+  // A GPU of another vendor borrows one measured GPU's efficiencies and says so.
+  const GpuSpec mi = load_gpu("mi300x");
+  REQUIRE(mi.calibration);
+  CHECK(mi.calibration->borrowed);
+  CHECK_THAT(mi.calibration->source, Catch::Contains("across vendors"));
+  CHECK(stack_timing(mi, "torch-flash").borrowed);
+  CHECK_THROWS_WITH(stack_timing(h200, "fa3"), Catch::Contains("--stack") && Catch::Contains("'fa3'"));
+}
