@@ -531,8 +531,10 @@ class Bench:
         cap_B = self.args.attn_max_kv_gb * 1e9
         for backend, stack in self.attn_backends():
             for (Hkv, g, D) in cfgs:
-                if stack == "torch-cudnn" and (D != 128 or Hkv == 2):
+                if stack == "torch-cudnn" and (D != 128 or Hkv == 2) and not self.args.cudnn_all:
                     continue
+                if self.args.cudnn_all and D == 128:
+                    continue  # --cudnn-all adds the head_dims the default cuDNN grid leaves out
                 for B in Bs:
                     for S in Ss:
                         kvb = B * S * 2 * Hkv * D * ACT
@@ -1003,6 +1005,7 @@ def main():
     ap.add_argument("--budget-s", type=float, default=480.0, help="skip (and record) what remains after this many seconds")
     ap.add_argument("--attn-max-kv-gb", type=float, default=12.0)
     ap.add_argument("--e2e-max-mem-gb", type=float, default=120.0)
+    ap.add_argument("--cudnn-all", action="store_true", help="cuDNN decode attention at head_dim 64 / 256 too (with --stacks torch-cudnn)")
     ap.add_argument("--cold-elementwise", action="store_true", help="also time elementwise ops after an L2 flush (rows <= 1024)")
     args = ap.parse_args()
     if not torch.cuda.is_available():
