@@ -33,11 +33,10 @@ for gpu in h100-sxm h200; do
   "$kv" calibrate "${fit_files[@]}" --gpu "$gpu" -o "data/gpus/$gpu.json"
   # Kernel stacks measured by harness/scripts/torch_bench.py (the newest protocol's microbenchmark
   # file): each fitted on its own families, on top of the kvbench hardware ceilings just written.
-  micro=$(ls "$dir"/torch-micro-v3-*.json 2>/dev/null | sort | tail -n 1 || true)
-  cold=$(ls "$dir"/torch-elementwise-cold-*.json 2>/dev/null | sort | tail -n 1 || true)
-  if [ -n "$micro" ]; then
+  mapfile -t torch_files < <(grep -v '^#' data/calibration/torch-fit-files.txt | while read -r pat; do ls "$dir"/$pat 2>/dev/null; done | sort)
+  if [ ${#torch_files[@]} -gt 0 ]; then
     for stack in torch-flash torch-cudnn; do
-      "$kv" calibrate "$micro" $cold --gpu "data/gpus/$gpu.json" --stack "$stack" -o "data/gpus/$gpu.json" >/dev/null
+      "$kv" calibrate "${torch_files[@]}" --gpu "data/gpus/$gpu.json" --stack "$stack" -o "data/gpus/$gpu.json" >/dev/null
     done
   fi
   section "## $gpu" "$full" "data/gpus/$gpu.json" "data/calibration/validation-$gpu.svg"

@@ -390,6 +390,8 @@ const std::vector<CalKey>& cal_keys() {
       {"embed_bw_fraction", &T::embed_bw_fraction, 1, 0, 3, true, true},
       {"embed_fixed_us", &T::embed_fixed_s, units::kMicro, 0, 1e6, false, true},
       {"prefill_attn_fraction_d64", &T::prefill_attn_fraction_d64, 1, 0, 2, false, true},
+      {"attn_bw_fraction_d64", &T::attn_bw_fraction_d64, 1, 0, 2, false, true},
+      {"attn_bw_fraction_d256", &T::attn_bw_fraction_d256, 1, 0, 2, false, true},
       {"prefill_attn_fraction_d256", &T::prefill_attn_fraction_d256, 1, 0, 2, false, true},
       {"prefill_attn_units_sat", &T::prefill_attn_units_sat, 1, 0, 1e9, false, true},
       {"prefill_attn_fixed_us", &T::prefill_attn_fixed_s, units::kMicro, 0, 1e6, false, true},

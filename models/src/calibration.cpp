@@ -630,10 +630,13 @@ CalibrationResult calibrate_stack(const std::vector<KvbenchResults>& results, co
       pts.push_back(a);
     }
     require_points(fmt::format("torch_attention (stack {})", def.id), pts.size());
+    bool a64 = false, a256 = false;
+    for (const A& a : pts) a64 |= a.d <= 64, a256 |= a.d >= 256;
     auto res = [&](std::span<const double> q, std::span<double> r) {
       TimingParams tt = t;
       tt.attn_bw_fraction = q[0], tt.attn_fixed_s = q[1] * 1e-6, tt.attn_units_sat = q[2] * base.sm_count;
       tt.attn_compute_flops = q[3] * 1e12, tt.attn_combine_per_split_s = q[4] * 1e-6;
+      tt.attn_bw_fraction_d64 = a64 ? q[5] : 0, tt.attn_bw_fraction_d256 = a256 ? q[6] : 0;
       for (std::size_t i = 0; i < pts.size(); ++i) {
         const A& a = pts[i];
         double splits = 1;
@@ -641,21 +644,23 @@ CalibrationResult calibrate_stack(const std::vector<KvbenchResults>& results, co
         r[i] = std::log((model + (splits > 1 ? 2.0 : 1.0) * gap) / a.y);
       }
     };
-    const std::vector<double> lo = {0.2, 0.0, 0.05, 10, 0.0}, hi = {1.3, 100.0, 8.0, 2000, 5.0};
+    const std::vector<double> lo = {0.2, 0.0, 0.05, 10, 0.0, 0.2, 0.2}, hi = {1.3, 100.0, 8.0, 2000, 5.0, 1.3, 1.3};
     NonlinearFit fit;
     for (const double c0 : {300.0, 600.0, 150.0}) {
-      NonlinearFit f = robust_least_squares(res, std::vector<double>{0.9, 5.0, 1.0, c0, 0.2}, lo, hi, pts.size(), 0.05, 500);
+      NonlinearFit f = robust_least_squares(res, std::vector<double>{0.9, 5.0, 1.0, c0, 0.2, 0.9, 0.9}, lo, hi, pts.size(), 0.05, 500);
       if (fit.params.empty() || f.rms < fit.rms) fit = std::move(f);
     }
     t.attn_bw_fraction = fit.params[0], t.attn_fixed_s = fit.params[1] * 1e-6, t.attn_units_sat = fit.params[2] * base.sm_count;
     t.attn_compute_flops = fit.params[3] * 1e12, t.attn_combine_per_split_s = fit.params[4] * 1e-6;
+    t.attn_bw_fraction_d64 = a64 ? fit.params[5] : 0, t.attn_bw_fraction_d256 = a256 ? fit.params[6] : 0;
     std::vector<double> errs(pts.size());
     res(fit.params, errs);
     std::vector<std::string> labels;
     for (auto& e : errs) e = std::expm1(e);
     for (const auto& a : pts) labels.push_back(a.label);
     out.families.push_back(summarize("torch_attention", errs, labels,
-                                     {"attn_bw_fraction", "attn_fixed_s", "attn_units_sat", "attn_compute_flops", "attn_combine_per_split_s"}));
+                                     {"attn_bw_fraction", "attn_fixed_s", "attn_units_sat", "attn_compute_flops", "attn_combine_per_split_s",
+                                      "attn_bw_fraction_d64", "attn_bw_fraction_d256"}));
   }
 
   // torch_attention_prefill: causal SDPA; compute fraction per head_dim at each point's clock,

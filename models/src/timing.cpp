@@ -491,8 +491,10 @@ KernelTime packed_decode_attention_time(const TimingParams& t, double batch, dou
     // compute-bound on 128 / g times the useful FLOPs.
     tile_rows = splits > 1 ? 64.0 : (head_dim <= 128 ? 128.0 : 64.0);
   } else {
-    // cuDNN: 64-row tiles; it splits K/V when (request, head) tiles do not fill the GPU (the same
-    // rule as FA2's is assumed: cuDNN's heuristic is not public).
+    // cuDNN: rows padded to the 16-row MMA granularity (its decode rates at g = 2 exclude 64-row
+    // padding: that would need more than the dense peak); it splits K/V when (request, head)
+    // tiles do not fill the GPU (FA2's rule is assumed: cuDNN's heuristic is not public).
+    tile_rows = 16;
     splits = fa2_splits_cached(batch * heads * std::ceil(rows / 64.0), slots, std::ceil(positions / 128.0));
   }
   if (splits_out) *splits_out = splits;
@@ -505,7 +507,8 @@ KernelTime packed_decode_attention_time(const TimingParams& t, double batch, dou
   const double executed = 4.0 * batch * heads * tiles * tile_rows * positions * head_dim;
   const double ctas = batch * heads * tiles * splits;
   const double par = std::min(1.0, ctas / t.attn_units_sat);
-  r.memory_s = kv_bytes / (t.attn_bw_fraction * par * t.hbm_read_Bps) + other / (t.attn_bw_fraction * t.hbm_read_Bps);
+  const double bw = by_head_dim(t.attn_bw_fraction_d64, t.attn_bw_fraction, t.attn_bw_fraction_d256, head_dim);
+  r.memory_s = kv_bytes / (bw * par * t.hbm_read_Bps) + other / (bw * t.hbm_read_Bps);
   // The tile math runs at the rate of the same FA2 forward kernel's prefill at this head_dim
   // (measured per head_dim; attn_compute_flops is the head_dim-128 rate), and CTAs run in waves
   // of 2 per SM: a partial last wave idles the rest.
@@ -518,13 +521,16 @@ KernelTime packed_decode_attention_time(const TimingParams& t, double batch, dou
   return r;
 }
 
-double prefill_attn_fraction(const TimingParams& t, double head_dim) {
-  const double f128 = t.prefill_attn_compute_fraction;
-  const double f64 = t.prefill_attn_fraction_d64 > 0 ? t.prefill_attn_fraction_d64 : f128;
-  const double f256 = t.prefill_attn_fraction_d256 > 0 ? t.prefill_attn_fraction_d256 : f128;
+double by_head_dim(double at64, double at128, double at256, double head_dim) {
+  const double f64 = at64 > 0 ? at64 : at128;
+  const double f256 = at256 > 0 ? at256 : at128;
   // Measured at head_dim 64, 128 and 256; linear in log2(head_dim) between, constant outside.
   const double x = std::log2(std::clamp(head_dim, 64.0, 256.0));
-  return x <= 7.0 ? f64 + (f128 - f64) * (x - 6.0) : f128 + (f256 - f128) * (x - 7.0);
+  return x <= 7.0 ? f64 + (at128 - f64) * (x - 6.0) : at128 + (f256 - at128) * (x - 7.0);
+}
+
+double prefill_attn_fraction(const TimingParams& t, double head_dim) {
+  return by_head_dim(t.prefill_attn_fraction_d64, t.prefill_attn_compute_fraction, t.prefill_attn_fraction_d256, head_dim);
 }
 
 KernelTime tiled_prefill_attention_time(const TimingParams& t, double peak_flops, double batch, double q_heads, double prompt,

@@ -83,6 +83,11 @@ struct TimingParams {
   // interpolation). Work is spread over CTAs of (request, q head, query block); par = min(1, CTAs /
   // prefill_attn_units_sat) (0 = always 1). The clock attention sustains (0 = compute_clock_ratio).
   double prefill_attn_fraction_d64 = 0;
+  // Decode attention of packed (FA2 / cuDNN) kernels: the K/V stream's fraction of the read ceiling
+  // at head_dim 64 and 256 (0 = attn_bw_fraction, the head_dim-128 value; log2 interpolation
+  // between): tiles of 256-wide rows keep fewer loads in flight per CTA (cuDNN: 3.6 vs 4.6 TB/s).
+  double attn_bw_fraction_d64 = 0;
+  double attn_bw_fraction_d256 = 0;
   double prefill_attn_fraction_d256 = 0;
   double prefill_attn_units_sat = 0;
   double prefill_attn_fixed_s = 4e-6;

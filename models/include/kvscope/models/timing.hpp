@@ -84,6 +84,9 @@ KernelTime packed_decode_attention_time(const TimingParams& t, double batch, dou
 // (the stack's attention clock ratio is applied inside).
 KernelTime tiled_prefill_attention_time(const TimingParams& t, double peak_flops, double batch, double q_heads, double prompt,
                                         double pairs, double head_dim, double bytes);
+// A quantity measured at head_dim 64 / 128 / 256 (0 = the 128 value) at this head_dim: linear in
+// log2(head_dim) between the measured points, constant outside.
+double by_head_dim(double at64, double at128, double at256, double head_dim);
 // The prefill-attention compute fraction at this head_dim (measured at 64 / 128 / 256).
 double prefill_attn_fraction(const TimingParams& t, double head_dim);
 // Split-KV count the decode kernel picks: enough (request, head, split) units to fill the GPU,
