@@ -27,7 +27,7 @@ TEST_CASE("stacks --format json lists every stack and its status per GPU", "[cli
   CHECK(j.at("provenance").as_object().contains("version"));
 }
 
-TEST_CASE("--stack: every output names the stack, a bad one is one clear line", "[cli][stack]") {
+TEST_CASE("stack flag: every output names the stack, a bad one is one clear line", "[cli][stack]") {
   const CliResult e = run_kvscope({"eval", "--gpu", "h200", "--stack", "torch-cudnn", "--format", "json"});
   REQUIRE(e.status == 0);
   const bj::value j = bj::parse(e.out);
