@@ -32,19 +32,9 @@ except Exception:  # pragma: no cover
 VERSION = "0.1.0"
 
 
-def quantile(v, q):
-    s = sorted(v)
-    pos = q * (len(s) - 1)
-    lo = int(math.floor(pos))
-    hi = min(lo + 1, len(s) - 1)
-    return s[lo] + (s[hi] - s[lo]) * (pos - lo)
-
-
-def summarize(v):
-    mean = sum(v) / len(v)
-    sd = statistics.stdev(v) if len(v) > 1 else 0.0
-    return dict(median_s=quantile(v, 0.5), mean_s=mean, stdev_s=sd, q1_s=quantile(v, 0.25), q3_s=quantile(v, 0.75),
-                min_s=min(v), rel_stdev=sd / mean if mean else 0.0, sample_count=len(v))
+# One definition of the statistics for both torch scripts.
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from torch_bench import quantile, summarize  # noqa: E402
 
 
 class Nvml:

@@ -88,6 +88,23 @@ double clock_ratio(const KvbenchPoint& p, double clock_max_Hz) {
   return std::clamp(p.sm_clock_mean_Hz / clock_max_Hz, 0.2, 1.2);
 }
 
+// Fills date_utc (the newest run) and fitted_on (every file with its hash); returns the runs'
+// dates, sorted and comma-separated, for the source line.
+std::string set_provenance(GpuCalibration& c, const std::vector<KvbenchResults>& results) {
+  std::vector<std::string> dates;
+  for (const auto& r : results) {
+    if (std::find(dates.begin(), dates.end(), r.date_utc) == dates.end()) dates.push_back(r.date_utc);
+  }
+  std::sort(dates.begin(), dates.end());
+  c.date_utc = dates.back();
+  c.fitted_on.clear();
+  for (const auto& r : results) {
+    if (!c.fitted_on.empty()) c.fitted_on += "; ";
+    c.fitted_on += fmt::format("{} sha256:{}", r.path, r.sha256);
+  }
+  return fmt::format("{}", fmt::join(dates, ", "));
+}
+
 void require_points(const std::string& family, std::size_t n, int min = kMinPoints) {
   if (static_cast<int>(n) < min) {
     throw InputError(fmt::format("kvbench family '{}'", family), "", fmt::format("at least {} measured points to fit", min),
@@ -486,18 +503,8 @@ CalibrationResult calibrate(const std::vector<KvbenchResults>& results, const Gp
 
   GpuCalibration& c = out.calibration;
   c.params = t;
-  const auto& r0 = results.front();
-  std::vector<std::string> dates;
-  for (const auto& r : results) {
-    if (std::find(dates.begin(), dates.end(), r.date_utc) == dates.end()) dates.push_back(r.date_utc);
-  }
-  std::sort(dates.begin(), dates.end());
-  c.source = fmt::format("kvbench {} on {} (runs {})", r0.harness_version, r0.device.name, fmt::join(dates, ", "));
-  c.date_utc = dates.back();
-  for (const auto& r : results) {
-    if (!c.fitted_on.empty()) c.fitted_on += "; ";
-    c.fitted_on += fmt::format("{} sha256:{}", r.path, r.sha256);
-  }
+  const std::string runs = set_provenance(c, results);
+  c.source = fmt::format("kvbench {} on {} (runs {})", results.front().harness_version, results.front().device.name, runs);
   return out;
 }
 
@@ -720,19 +727,9 @@ CalibrationResult calibrate_stack(const std::vector<KvbenchResults>& results, co
 
   GpuCalibration& c = out.calibration;
   c.params = t;
-  const auto& r0 = results.front();
-  std::vector<std::string> dates;
-  for (const auto& r : results) {
-    if (std::find(dates.begin(), dates.end(), r.date_utc) == dates.end()) dates.push_back(r.date_utc);
-  }
-  std::sort(dates.begin(), dates.end());
-  c.source = fmt::format("torch_bench {} on {}, stack {} (runs {}); hardware part: {}", r0.harness_version, r0.device.name, def.id,
-                         fmt::join(dates, ", "), base.calibration->source);
-  c.date_utc = dates.back();
-  for (const auto& r : results) {
-    if (!c.fitted_on.empty()) c.fitted_on += "; ";
-    c.fitted_on += fmt::format("{} sha256:{}", r.path, r.sha256);
-  }
+  const std::string runs = set_provenance(c, results);
+  c.source = fmt::format("torch_bench {} on {}, stack {} (runs {}); hardware part: {}", results.front().harness_version,
+                         results.front().device.name, def.id, runs, base.calibration->source);
   return out;
 }
 
