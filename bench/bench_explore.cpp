@@ -76,12 +76,13 @@ struct Row {
   std::string note;
 };
 
-Row run_sweep(std::int64_t batches, unsigned threads) {
-  const SweepSpec spec = spec_with(batches);
+Row run_sweep(std::int64_t batches, unsigned threads, const std::string& stack = "") {
+  SweepSpec spec = spec_with(batches);
+  if (!stack.empty()) spec.workload.stack = {stack};
   SweepOptions opt;
   opt.threads = threads;
   const SweepResult r = explore(spec, opt);
-  return {"explore (full eval + frontier)", r.total, threads, r.elapsed_s,
+  return {stack.empty() ? std::string("explore (full eval + frontier)") : "explore, stack " + stack, r.total, threads, r.elapsed_s,
           fmt::format("{} kept, {} on the frontier", r.kept, r.frontier.size())};
 }
 
@@ -180,6 +181,8 @@ int main(int argc, char** argv) {
     print(run_sweep(b, 1));
     if (cores > 1) print(run_sweep(b, cores));
   }
+  // Kernel stacks side by side in one run (same points; the default stack is torch-flash).
+  for (const char* st : {"kvbench", "torch-flash", "torch-cudnn"}) print(run_sweep(quick ? 16 : 163, 1, st));
   print(run_plain(quick ? 100000 : 1000000));
   for (std::size_t n : quick ? std::vector<std::size_t>{100000, 1000000} : std::vector<std::size_t>{1000000, 10000000}) {
     print(run_pareto(n, 2, true));

@@ -3,7 +3,9 @@
 #include <algorithm>
 #include <array>
 #include <cmath>
+#include <cstdint>
 #include <limits>
+#include <vector>
 
 namespace kvscope::models {
 
@@ -464,9 +466,13 @@ double fa2_splits_cached(double units, double slots, double n_blocks) {
   struct Entry {
     double units = -1, slots = -1, n_blocks = -1, result = 0;
   };
-  thread_local std::array<Entry, 4096> cache;
-  const std::size_t h =
-      (static_cast<std::size_t>(units) * 131 + static_cast<std::size_t>(std::min(n_blocks, 1e6)) * 7) & (cache.size() - 1);
+  // A sweep's working set is (batch x heads) x contexts distinct keys: tens of thousands.
+  thread_local std::vector<Entry> cache(std::size_t{1} << 16);
+  std::uint64_t key = static_cast<std::uint64_t>(units) * 0x9E3779B97F4A7C15ull ^ static_cast<std::uint64_t>(std::min(n_blocks, 1e9));
+  key ^= key >> 29;
+  key *= 0xBF58476D1CE4E5B9ull;
+  key ^= key >> 32;
+  const std::size_t h = static_cast<std::size_t>(key) & (cache.size() - 1);
   Entry& e = cache[h];
   if (e.units != units || e.slots != slots || e.n_blocks != n_blocks) e = Entry{units, slots, n_blocks, fa2_splits(units, slots, n_blocks)};
   return e.result;
@@ -524,6 +530,10 @@ KernelTime packed_decode_attention_time(const TimingParams& t, double batch, dou
 double by_head_dim(double at64, double at128, double at256, double head_dim) {
   const double f64 = at64 > 0 ? at64 : at128;
   const double f256 = at256 > 0 ? at256 : at128;
+  // The measured head_dims themselves (most models) without the logarithm: sweeps ask per point.
+  if (head_dim == 128) return at128;
+  if (head_dim <= 64) return f64;
+  if (head_dim >= 256) return f256;
   // Measured at head_dim 64, 128 and 256; linear in log2(head_dim) between, constant outside.
   const double x = std::log2(std::clamp(head_dim, 64.0, 256.0));
   return x <= 7.0 ? f64 + (at128 - f64) * (x - 6.0) : at128 + (f256 - at128) * (x - 7.0);
