@@ -22,6 +22,7 @@ struct ExploreOptions {
   std::string gpu = "h100-sxm";
   std::string context = "32768";
   std::string batch = "1..1024:x2";
+  std::string stack = default_stack_id();
   std::string out_dir = "out";
   std::string plot_ext = "svg";
   unsigned threads = 0;
@@ -49,7 +50,7 @@ void run_explore(const ExploreOptions& o) {
   std::filesystem::create_directories(o.out_dir);
   const std::string kv_heads = divisors_list(base.n_q_heads);
   const std::string footnote = fmt::format("kvscope {} — {} — timing: {}", KVSCOPE_VERSION, recorded_command_line(),
-                                           timing_params_origin(load_gpu(o.gpu)));
+                                           stack_timing(load_gpu(o.gpu), o.stack).origin);
   std::string report = fmt::format("kvscope explore: {} on {} at context {}\n", base.name, o.gpu, o.context);
   report += fmt::format("design space: K/V heads {{{}}} x CLA factor {{1,2,3,4}} (bf16 K/V); batch {}\n\n", kv_heads, o.batch);
   boost::json::object out;
@@ -58,7 +59,8 @@ void run_explore(const ExploreOptions& o) {
   // 1. KV memory vs. estimated quality (one point per architecture).
   Scenario s1;
   s1.source = "explore";
-  s1.values = {{"model", o.model}, {"gpu", o.gpu}, {"kv_heads", kv_heads}, {"cla", "1,2,3,4"}, {"context", o.context}, {"batch", "1"}};
+  s1.values = {{"model", o.model}, {"gpu", o.gpu},         {"kv_heads", kv_heads}, {"cla", "1,2,3,4"},
+               {"context", o.context}, {"batch", "1"}, {"stack", o.stack}};
   s1.objectives = "kv_bytes_per_token:min,ppl_delta:min";
   models::SweepOptions so;
   so.threads = o.threads;
@@ -187,6 +189,7 @@ const Registrar reg(25, [](CLI::App& app) {
   sub->add_option("--gpu", o->gpu, "GPU preset or profile [h100-sxm]");
   sub->add_option("--context", o->context, "positions each request holds [32768]");
   sub->add_option("--batch", o->batch, "batch sizes for the throughput frontier [1..1024:x2]");
+  sub->add_option("--stack", o->stack, "kernel stack: torch-flash, torch-cudnn or kvbench [torch-flash]");
   sub->add_option("--out-dir", o->out_dir, "folder for plots, JSON and the report [out]");
   sub->add_option("--plot-format", o->plot_ext, "svg or png [svg]")->check(CLI::IsMember({"svg", "png"}));
   sub->add_option("--threads", o->threads, "worker threads [all cores]");
