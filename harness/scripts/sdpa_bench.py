@@ -34,30 +34,13 @@ VERSION = "0.1.0"
 
 # One definition of the statistics for both torch scripts.
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from torch_bench import Nvml as _TorchBenchNvml  # noqa: E402
 from torch_bench import quantile, summarize  # noqa: E402
 
 
-class Nvml:
-    def __init__(self, uuid):
-        self.h = None
-        try:
-            import pynvml
-            pynvml.nvmlInit()
-            self.nv = pynvml
-            self.h = pynvml.nvmlDeviceGetHandleByUUID(uuid) if uuid else pynvml.nvmlDeviceGetHandleByIndex(0)
-            self.max_kHz = pynvml.nvmlDeviceGetMaxClockInfo(self.h, pynvml.NVML_CLOCK_SM) * 1000.0
-        except Exception as e:  # no NVML: clocks unknown, nothing dropped
-            print(f"sdpa: NVML unavailable ({e}); SM clock not sampled", flush=True)
-            self.h = None
-            self.max_kHz = float("nan")
-
-    def sm_kHz(self):
-        if self.h is None:
-            return float("nan")
-        try:
-            return self.nv.nvmlDeviceGetClockInfo(self.h, self.nv.NVML_CLOCK_SM) * 1000.0
-        except Exception:
-            return float("nan")
+def Nvml(_uuid=None):
+    """NVML SM clock reader (torch_bench's; the device is torch's current one)."""
+    return _TorchBenchNvml()
 
 
 def run_sdpa(q, k, v, backend, gqa):
