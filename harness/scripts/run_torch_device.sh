@@ -4,6 +4,8 @@
 #                     after a quick end-to-end shake-out of the step code
 #   PHASE = micro-only : the microbenchmark families alone
 #   PHASE = e2e     : full end-to-end families, main set then hold-out set
+#   PHASE = fp8     : fp8 GEMMs (torch._scaled_mm) + activation casts, then end-to-end steps with fp8 weights
+#   PHASE = holdout2: the second end-to-end hold-out set (head_dim 96, odd group sizes, a 12B shape)
 # Results (JSON + logs) go to $OUT (or ./torch-out). Env: KVBENCH_GIT_SHA, TORCH_BENCH_BUDGET_S.
 set -uo pipefail
 phase=${1:-micro}
@@ -40,7 +42,22 @@ case "$phase" in
       --budget-s "${TORCH_BENCH_BUDGET_S2:-200}" --notes "torch stacks: end-to-end, hold-out set" >"$out/torch-e2e-holdout.log" 2>&1 || rc=1
     grep -E "^==|Traceback|Error" "$out/torch-e2e-holdout.log" | tail -20
     ;;
-  *) echo "usage: $0 micro|micro-only|e2e" >&2; exit 2 ;;
+  fp8)
+    python3 "$tb" --mode full --families gemm_fp8 --out-json "$out/torch-gemm-fp8.json" --git-sha "$sha" \
+      --budget-s "${TORCH_BENCH_BUDGET_S:-200}" --notes "fp8 weight GEMMs (torch._scaled_mm)" >"$out/torch-gemm-fp8.log" 2>&1 || rc=1
+    grep -E "^==|Traceback|Error|refused" "$out/torch-gemm-fp8.log" | tail -20
+    python3 "$tb" --mode full --families e2e --set fp8w --stacks torch-flash --out-json "$out/torch-e2e-fp8w.json" \
+      --git-sha "$sha" --budget-s "${TORCH_BENCH_BUDGET_S2:-200}" --notes "end-to-end steps, fp8 weights" \
+      >"$out/torch-e2e-fp8w.log" 2>&1 || rc=1
+    grep -E "^==|Traceback|Error" "$out/torch-e2e-fp8w.log" | tail -20
+    ;;
+  holdout2)
+    python3 "$tb" --mode full --families e2e --set holdout2 --stacks torch-flash --out-json "$out/torch-e2e-holdout2.json" \
+      --git-sha "$sha" --budget-s "${TORCH_BENCH_BUDGET_S:-420}" --notes "torch stacks: end-to-end, second hold-out set" \
+      >"$out/torch-e2e-holdout2.log" 2>&1 || rc=1
+    grep -E "^==|Traceback|Error" "$out/torch-e2e-holdout2.log" | tail -20
+    ;;
+  *) echo "usage: $0 micro|micro-only|e2e|fp8|holdout2" >&2; exit 2 ;;
 esac
 ls -la "$out"
 exit $rc

@@ -50,10 +50,22 @@ except Exception:  # pragma: no cover - old PyTorch
     SDPBackend = None
     sdpa_kernel = None
 
-VERSION = "0.3.1"
+VERSION = "0.4.0"
 ACT = 2  # bf16 bytes per element
 DEV = torch.device("cuda")
 BF16 = torch.bfloat16
+FP8 = getattr(torch, "float8_e4m3fn", None)
+
+
+def fp8_linear(x, w8, one):
+    """What an fp8-weight linear is in plain PyTorch: the activation cast to e4m3 (one kernel,
+    static scale 1: rms-normed activations lie well inside e4m3's +-448) and torch._scaled_mm
+    (cuBLASLt fp8 GEMM, per-tensor scales, bf16 out). w8 is [N, K] row-major, so w8.t() is the
+    column-major [K, N] operand cuBLASLt wants."""
+    shp = x.shape
+    x2 = x.reshape(-1, shp[-1]).to(FP8)
+    y = torch._scaled_mm(x2, w8.t(), scale_a=one, scale_b=one, out_dtype=BF16)
+    return y.view(*shp[:-1], w8.shape[0])
 
 
 # ----------------------------------------------------------------------------------------------
@@ -511,6 +523,79 @@ class Bench:
             del ws
             torch.cuda.empty_cache()
 
+    def fam_gemm_fp8(self):
+        """torch._scaled_mm (cuBLASLt e4m3 x e4m3 -> bf16) over the same shapes as torch_gemm; the
+        activation cast to fp8 is timed separately (torch_fp8_cast) since a step pays it once per
+        linear input. M values torch refuses are recorded as skipped with the reason."""
+        if FP8 is None or not hasattr(torch, "_scaled_mm"):
+            self.skip("torch_gemm_fp8", {}, "this PyTorch has no float8 / _scaled_mm")
+            return
+        Ms = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096, 8192, 16384]
+        if self.quick:
+            Ms = [1, 16, 128, 1024, 8192]
+        one = torch.ones((), device=DEV, dtype=torch.float32)
+        for (model, label, N, K) in self.gemm_shapes():
+            wb = N * K
+            R = int(min(32, max(2, math.ceil(5 * self.l2 / wb))))
+            ws = [(torch.randn(N, K, device=DEV, dtype=BF16) * (1.0 / math.sqrt(K))).to(FP8) for _ in range(R)]
+            for M in Ms:
+                if self.out_of_time():
+                    self.skip("torch_gemm_fp8", {"M": M, "N": N, "K": K}, "time budget")
+                    continue
+                if label == "lm_head" and M > 1024:
+                    continue
+                axes = {"M": M, "N": N, "K": K, "label": label, "model": model, "weight_sets": R, "weight_dtype": "fp8_e4m3",
+                        "activation_dtype": "fp8_e4m3", "scales": "per-tensor"}
+                try:
+                    x = torch.randn(M, K, device=DEV, dtype=BF16).to(FP8)
+                    reps = R if M * N * K < 2e11 else 2
+                    fns = [(lambda i=i: torch._scaled_mm(x, ws[i % R].t(), scale_a=one, scale_b=one, out_dtype=BF16))
+                           for i in range(reps)]
+                    side_stream_warmup(fns[0])
+                    g, outs = capture(fns)
+                    g.replay()
+                    torch.cuda.synchronize()
+                    idx_m = torch.randint(0, M, (16,), device=DEV)
+                    idx_n = torch.randint(0, N, (16,), device=DEV)
+                    ref = (x[idx_m].double() * ws[0][idx_n].double()).sum(-1)
+                    got = outs[0][idx_m, idx_n].double()
+                    err = ((got - ref).norm() / ref.norm().clamp_min(1e-30)).item()
+                    summ, smp, clk, dr, stop = self.timer.time_graph(g, reps)
+                    if summ is None:
+                        self.skip("torch_gemm_fp8", axes, "every sample throttled")
+                        continue
+                    rd = N * K + M * K
+                    wr = ACT * M * N
+                    self.records.append(record("torch_gemm_fp8", f"torch_scaled_mm_{label}", axes, summ, smp, clk, dr, stop, rd,
+                                               wr, 2.0 * M * N * K, err < 2e-2, err))
+                    print(f"  gemm8 {model:12s} {label:9s} M={M:6d} N={N:6d} K={K:6d} {summ['median_s']*1e6:10.2f} us "
+                          f"{(rd+wr)/summ['median_s']/1e9:7.0f} GB/s {2*M*N*K/summ['median_s']/1e12:6.1f} TF/s", flush=True)
+                    del g, outs, x
+                except torch.OutOfMemoryError:
+                    self.skip("torch_gemm_fp8", axes, "out of GPU memory")
+                    torch.cuda.empty_cache()
+                except RuntimeError as e:
+                    self.skip("torch_gemm_fp8", axes, f"refused: {str(e).splitlines()[0][:200]}")
+                    torch.cuda.empty_cache()
+            del ws
+            torch.cuda.empty_cache()
+        # the activation cast (bf16 -> e4m3), rows x K, 20 per graph like the elementwise family
+        for K in [2048, 4096, 5120, 14336]:
+            for M in [1, 8, 64, 256, 1024, 4096, 16384]:
+                x = torch.randn(M, K, device=DEV, dtype=BF16)
+                fns = [lambda: x.to(FP8) for _ in range(20)]
+                side_stream_warmup(fns[0])
+                g, outs = capture(fns)
+                summ, smp, clk, dr, stop = self.timer.time_graph(g, 20)
+                if summ is None:
+                    continue
+                ok = bool(torch.allclose(outs[0].float(), x.float(), rtol=0.07, atol=1e-2))
+                axes = {"rows": M, "width": K, "op": "fp8_cast"}
+                self.records.append(record("torch_fp8_cast", "torch_fp8_cast", axes, summ, smp, clk, dr, stop, ACT * M * K, M * K,
+                                           0, ok, 0.0))
+                print(f"  fp8 cast M={M:6d} K={K:6d} {summ['median_s']*1e6:8.2f} us", flush=True)
+                del g, outs, x
+
     # ------------------------------------------------------------------------------------------
     def attn_backends(self):
         b = []
@@ -767,6 +852,22 @@ class Bench:
                 m("llama-3.2-1b-GQA8-CLA2", 16, 2048, 32, 8, 64, 8192, 128256, True, cla(16, 2)),
                 m("llama-3.2-1b-MQA-CLA1", 16, 2048, 32, 1, 64, 8192, 128256, True, cla(16, 1)),
             ]
+        elif self.args.set == "holdout2":  # second hold-out (session 6): head_dim 96, odd group sizes, a 12B shape
+            ms = [
+                m("phi-3-mini-shape-MHA-hd96", 32, 3072, 32, 32, 96, 8192, 32064, False, cla(32, 1)),
+                m("qwen2.5-7b-shape-GQA7", 28, 3584, 28, 4, 128, 18944, 152064, False, cla(28, 1)),
+                m("llama-3.2-3b-shape-GQA3-CLA2", 28, 3072, 24, 8, 128, 8192, 128256, True, cla(28, 2)),
+                m("mistral-nemo-12b-shape-GQA4", 40, 5120, 32, 8, 128, 14336, 131072, False, cla(40, 1)),
+                m("llama-3.2-1b-MQA-CLA4", 16, 2048, 32, 1, 64, 8192, 128256, True, cla(16, 4)),
+            ]
+        elif self.args.set == "fp8w":  # fp8 weights (e4m3, per-tensor scales) on the main shapes
+            ms = [
+                m("llama-3-8b-GQA8-CLA1-fp8w", 32, 4096, 32, 8, 128, 14336, 128256, False, cla(32, 1)),
+                m("llama-3-8b-GQA8-CLA2-fp8w", 32, 4096, 32, 8, 128, 14336, 128256, False, cla(32, 2)),
+                m("llama-3.2-1b-GQA8-CLA1-fp8w", 16, 2048, 32, 8, 64, 8192, 128256, True, cla(16, 1)),
+            ]
+            for x in ms:
+                x["wdt"] = "fp8"
         else:  # holdout: shapes never used while building the model
             ms = [
                 m("qwen2.5-3b-GQA2-CLA1", 36, 2048, 16, 2, 128, 11008, 151936, True, cla(36, 1)),
@@ -788,6 +889,14 @@ class Bench:
             dec_B = [1, 4, 16, 64, 256, 768]
             dec_S = [1024, 4096, 16384, 65536]
             pre = [(1, 1024), (1, 4096), (1, 16384), (1, 24576), (2, 4096)]
+        if self.args.set == "holdout2":
+            dec_B = [1, 3, 12, 48, 100, 200, 384]
+            dec_S = [700, 3000, 12000, 50000]
+            pre = [(1, 768), (1, 3000), (1, 12000), (2, 6000), (1, 20000)]
+        if self.args.set == "fp8w":
+            dec_B = [1, 16, 64, 256]
+            dec_S = [1024, 8192]
+            pre = [(1, 1024), (1, 4096), (1, 16384)]
         if self.quick:
             dec_B, dec_S, pre = [1, 256], [2048], [(1, 2048), (1, 16384)]
         mem_cap = self.args.e2e_max_mem_gb * 1e9
@@ -805,6 +914,8 @@ class Bench:
             for backend, stack in stacks:
                 # cuDNN end to end on a subset (the main stack is torch-flash)
                 sub = stack != "torch-flash"
+                if sub and self.args.set in ("holdout2", "fp8w"):
+                    continue
                 for B in dec_B:
                     for S in dec_S:
                         if sub and (B, S) not in ((1, 2048), (32, 8192), (256, 2048), (8, 32768), (4, 4096), (64, 16384),
@@ -842,7 +953,8 @@ class Bench:
         axes = {"model_label": mdl["label"], "n_layers": mdl["L"], "d_model": mdl["d"], "n_q_heads": mdl["hq"],
                 "n_kv_heads": mdl["hkv"], "head_dim": mdl["hd"], "ffn_dim": mdl["f"], "vocab": mdl["V"],
                 "tied_embeddings": mdl["tied"], "kv_producers": mdl["prod"], "batch": B, "context": S,
-                "prompt": P if prefill else 0, "kv_dtype": "bf16", "runtime": "graph", "stack": stack,
+                "prompt": P if prefill else 0, "kv_dtype": "bf16", "weight_dtype": mdl.get("wdt", "bf16"), "runtime": "graph",
+                "stack": stack,
                 "backend": backend.lower()}
         try:
             step = Step(W, mdl, backend, B, S, P, prefill)
@@ -888,7 +1000,7 @@ class Bench:
 
     def run(self):
         fams = self.args.families.split(",")
-        table = [("launch", self.fam_launch), ("gemm", self.fam_gemm), ("attention", self.fam_attention),
+        table = [("launch", self.fam_launch), ("gemm", self.fam_gemm), ("gemm_fp8", self.fam_gemm_fp8), ("attention", self.fam_attention),
                  ("attention_prefill", self.fam_attention_prefill), ("elementwise", self.fam_elementwise), ("e2e", self.fam_e2e)]
         for name, fn in table:
             if name not in fams and "all" not in fams:
@@ -922,13 +1034,19 @@ class Weights:
         self.lm = self.emb if m["tied"] else r(V, d)
         self.norm_f = 1 + 0.1 * r(d, scale=1.0)
         self.layers = []
+        self.fp8 = m.get("wdt") == "fp8"
+        self.one = torch.ones((), device=DEV, dtype=torch.float32)
         nbytes = ACT * (V * d * (1 if m["tied"] else 2) + d)
+        wbytes = 1 if self.fp8 else ACT  # projection weights; embedding, LM head and norms stay bf16
         for i in range(L):
             producer = m["prod"][i] == i
             ly = {"n1": 1 + 0.1 * r(d, scale=1.0), "n2": 1 + 0.1 * r(d, scale=1.0),
                   "wqkv": r(qd + 2 * kvd, d) if producer else r(qd, d), "wo": r(d, qd, scale=1.0 / math.sqrt(qd)),
                   "wgu": r(2 * f, d), "wd": r(d, f, scale=1.0 / math.sqrt(f)), "producer": producer}
-            nbytes += ACT * (ly["wqkv"].numel() + ly["wo"].numel() + ly["wgu"].numel() + ly["wd"].numel() + 2 * d)
+            nbytes += wbytes * (ly["wqkv"].numel() + ly["wo"].numel() + ly["wgu"].numel() + ly["wd"].numel()) + ACT * 2 * d
+            if self.fp8:
+                for k in ("wqkv", "wo", "wgu", "wd"):
+                    ly[k] = ly[k].to(FP8)
             self.layers.append(ly)
         self.bytes = nbytes
         self.kv_bytes_per_token = sum(2 * kvd * ACT for i in range(L) if m["prod"][i] == i)
@@ -969,9 +1087,10 @@ class Step:
         cos = F.embedding(self.positions, self.cos_t).unsqueeze(1)  # [B, 1, P, hd]
         sin = F.embedding(self.positions, self.sin_t).unsqueeze(1)
         end = self.pos + P
+        lin = (lambda a, w: fp8_linear(a, w, W.one)) if W.fp8 else F.linear
         for i, ly in enumerate(W.layers):
             x = F.rms_norm(h, (d,), ly["n1"], 1e-5)
-            qkv = F.linear(x, ly["wqkv"])
+            qkv = lin(x, ly["wqkv"])
             q = qkv[..., :qd].view(B, P, hq, hd).transpose(1, 2)
             q = rope(q, cos, sin)
             if ly["producer"]:
@@ -985,9 +1104,9 @@ class Step:
             V = self.vc[p][:, :, :end]
             a = sdpa(q, K, V, self.backend, self.prefill, hq != hkv)
             a = a.transpose(1, 2).reshape(B, P, qd)
-            h = h + F.linear(a, ly["wo"])
+            h = h + lin(a, ly["wo"])
             x = F.rms_norm(h, (d,), ly["n2"], 1e-5)
-            h = h + F.linear(silu_mul(F.linear(x, ly["wgu"])), ly["wd"])
+            h = h + lin(silu_mul(lin(x, ly["wgu"])), ly["wd"])
         h = F.rms_norm(h[:, -1, :], (d,), W.norm_f, 1e-5)
         return F.linear(h, W.lm)
 
@@ -995,8 +1114,8 @@ class Step:
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--mode", choices=["quick", "full"], default="full")
-    ap.add_argument("--families", default="all", help="comma list of launch,gemm,attention,attention_prefill,elementwise,e2e")
-    ap.add_argument("--set", choices=["main", "holdout"], default="main", help="end-to-end shape set")
+    ap.add_argument("--families", default="all", help="comma list of launch,gemm,gemm_fp8,attention,attention_prefill,elementwise,e2e")
+    ap.add_argument("--set", choices=["main", "holdout", "holdout2", "fp8w"], default="main", help="end-to-end shape set")
     ap.add_argument("--stacks", default="torch-flash,torch-cudnn")
     ap.add_argument("--out-json", required=True)
     ap.add_argument("--git-sha", default="unknown")
