@@ -6,6 +6,7 @@
 #include "kvscope/core/csv.hpp"
 #include "kvscope/core/design.hpp"
 #include "kvscope/core/loaders.hpp"
+#include "kvscope/core/units.hpp"
 #include "kvscope/models/evaluate.hpp"
 #include "kvscope/models/fields.hpp"
 #include "output.hpp"
@@ -33,6 +34,44 @@ boost::json::object ops_json(const models::PhaseCost& ph) {
         {"share", json_number(c.time_s / ph.time_s)}};
   }
   return o;
+}
+
+// Every term of the engine's K/V pool, named as the flags that set them.
+boost::json::object kv_pool_json(const models::KvPool& k, double concurrency, std::int64_t context, const GpuSpec& gpu) {
+  return {{"engine", "vLLM V1 (vllm serve, chunked prefill)"},
+          {"device_total_bytes", json_number(k.device_total_B)},
+          {"device_total_source", gpu.memory_usable_source.empty() ? "datasheet capacity (no device total known)" : gpu.memory_usable_source},
+          {"gpu_memory_utilization", json_number(k.utilization)},
+          {"budget_bytes", json_number(k.budget_B)},
+          {"weights_bytes", json_number(k.weights_B)},
+          {"activation_peak_bytes", json_number(k.activation_B)},
+          {"sampler_bytes", json_number(k.sampler_B)},
+          {"cuda_graph_bytes", json_number(k.cuda_graph_B)},
+          {"allreduce_buffers_bytes", json_number(k.allreduce_B)},
+          {"non_torch_bytes", json_number(k.non_torch_B)},
+          {"block_size", k.block_size},
+          {"block_bytes", json_number(k.block_B)},
+          {"blocks", json_number(k.blocks)},
+          {"pool_bytes", json_number(k.pool_B)},
+          {"pool_tokens", json_number(k.tokens())},
+          {"max_num_seqs", k.max_num_seqs},
+          {"max_concurrency", json_number(concurrency)},
+          {"max_concurrency_context", context}};
+}
+
+// The pool as vLLM's start-up log states it, so that one can be held against the other.
+std::string kv_pool_text(const models::KvPool& k, double concurrency, std::int64_t context, const EngineMemory& e) {
+  using units::kGiB;
+  std::string out = fmt::format(
+      "K/V pool (vLLM V1 memory profile, per GPU): device total {:.2f} GiB x gpu_memory_utilization {:.2f} = {:.2f} GiB;\n"
+      "  weights {:.2f} GiB; activation peak {:.2f} GiB (--max-num-batched-tokens {}); sampler {:.2f} GiB (--max-num-seqs {});\n"
+      "  CUDA graphs {:.2f} GiB; all-reduce buffers {:.2f} GiB; non-torch {:.2f} GiB;\n"
+      "  the rest for the K/V cache: {:.2f} GiB = {:.0f} blocks of {} tokens ({:.0f} tokens)\n",
+      k.device_total_B / kGiB, k.utilization, k.budget_B / kGiB, k.weights_B / kGiB, k.activation_B / kGiB,
+      e.max_num_batched_tokens, k.sampler_B / kGiB, e.max_num_seqs, k.cuda_graph_B / kGiB, k.allreduce_B / kGiB,
+      k.non_torch_B / kGiB, k.pool_B / kGiB, k.blocks, k.block_size, k.tokens());
+  out += fmt::format("  Maximum concurrency for {} tokens per request: {:.2f}x\n", context, concurrency);
+  return out;
 }
 
 std::string ops_table(const models::PhaseCost& ph) {
@@ -85,6 +124,7 @@ void run_eval(const EvalOptions& opt) {
     o["accuracy_source"] = acc.source;
     o["accuracy_caveat"] = acc.caveat;
     o["accuracy_extrapolated"] = acc.extrapolated;
+    o["kv_pool"] = kv_pool_json(m.pool, m.max_concurrency, d.workload.context, d.gpu);
     o["decode_ops"] = ops_json(p.eval.decode);
     o["prefill_ops"] = ops_json(p.eval.prefill);
     if (opt.per_layer) {
@@ -132,13 +172,17 @@ void run_eval(const EvalOptions& opt) {
            facts.kv_layers < d.arch.n_layers ? "every attention layer reads what it attends to (CLA shares storage, not reads)"
                                              : "every attention layer reads its K/V"});
   mem.add({"weights", human_bytes(m.weight_bytes), fmt::format("{} parameters", human_count(m.param_count))});
-  mem.add({"workspace + reserve", human_bytes(m.workspace_bytes + m.reserve_bytes), "activations + CUDA context/allocator"});
-  mem.add({"total / capacity", fmt::format("{} / {}", human_bytes_short(m.total_bytes), human_bytes_short(m.capacity_bytes)),
+  mem.add({"engine buffers", human_bytes(m.workspace_bytes + m.reserve_bytes),
+           "activation peak + sampler + CUDA graphs + all-reduce + non-torch (below)"});
+  mem.add({"total / budget", fmt::format("{} / {}", human_bytes_short(m.total_bytes), human_bytes_short(m.capacity_bytes)),
            m.feasible ? "fits" : m.reason});
-  mem.add({"max batch", std::to_string(m.max_batch), fmt::format("at context {}", d.workload.context)});
+  mem.add({"max batch", std::to_string(m.max_batch),
+           fmt::format("at context {}{}", d.workload.context,
+                       m.max_batch == m.pool.max_num_seqs ? fmt::format(" (limited by --max-num-seqs {})", m.pool.max_num_seqs) : "")});
   mem.add({"max context", m.max_context >= models::kUnboundedContext ? "unbounded" : std::to_string(m.max_context),
            fmt::format("at batch {}", d.workload.batch)});
-  out += mem.str() + "\n";
+  out += mem.str();
+  out += kv_pool_text(m.pool, m.max_concurrency, d.workload.context, d.workload.engine) + "\n";
   out += fmt::format("decode step: {} → {:.1f} tokens/s (TPOT {}), {:.0f} GB/s = {:.1f} % of the read ceiling\n",
                      human_time(p.eval.decode_step_s), p.eval.decode_tokens_per_s, human_time(p.eval.tpot_s),
                      p.eval.achieved_Bps / 1e9, 100 * p.eval.bw_fraction);

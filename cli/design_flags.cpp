@@ -30,6 +30,13 @@ const FlagHelp kHelp[] = {
     {"runtime", "kernel launch model: graph (CUDA-graph replay) or eager [graph]"},
     {"stack", "kernel stack: torch-flash, torch-cudnn or kvbench (`kvscope stacks`) [torch-flash]"},
     {"tpot_limit_ms", "latency limit per output token for the serving view, in ms [none]"},
+    {"gpu_memory_utilization", "fraction of the device total the engine may use (vLLM --gpu-memory-utilization) [0.90]"},
+    {"max_num_batched_tokens", "rows of the engine's prefill chunk: its activation peak is held back from the K/V pool [8192]"},
+    {"max_num_seqs", "most requests the engine runs at once; sampler buffers are sized for them [256]"},
+    {"block_size", "tokens per paged K/V block; the pool and each request are whole blocks [16]"},
+    {"cuda_graph_memory_gib", "CUDA-graph memory taken from the K/V pool, GiB (vLLM captures graphs after sizing it) [0]"},
+    {"non_torch_memory_gib", "non-torch memory the engine's profile sees (cuBLAS workspace, allocator), GiB [0.13]"},
+    {"allreduce_buffers_gib", "NCCL / custom all-reduce buffers per GPU under tensor parallelism, GiB [0.42]"},
 };
 }  // namespace
 

@@ -451,6 +451,7 @@ GpuSpec parse_gpu(const bj::value& v, const std::string& where) {
     if (*u < 1) r.fail("memory_usable_MiB", "a number in [1, 1e+09]", describe_json(*r.get("memory_usable_MiB")));
     g.memory_usable_B = *u * units::kMiB;
   }
+  g.memory_usable_source = r.optional_string("memory_usable_source").value_or("");
   g.hbm_bandwidth_Bps = read_quantity(r, "hbm_bandwidth_GBps", 1e-3, 1e6, false) * units::kGB;
   g.bf16_flops = read_quantity(r, "bf16_dense_TFLOPS", 1e-6, 1e6, false) * units::kTera;
   g.fp8_flops = read_quantity(r, "fp8_dense_TFLOPS", 1e-6, 1e6, true) * units::kTera;
@@ -497,6 +498,7 @@ bj::value to_json(const GpuSpec& g) {
   o["architecture"] = g.architecture;
   o["memory_GB"] = number(to_unit(g.memory_B, units::kGB));
   if (g.memory_usable_B) o["memory_usable_MiB"] = number(to_unit(*g.memory_usable_B, units::kMiB));
+  if (!g.memory_usable_source.empty()) o["memory_usable_source"] = g.memory_usable_source;
   o["hbm_bandwidth_GBps"] = number(to_unit(g.hbm_bandwidth_Bps, units::kGB));
   o["bf16_dense_TFLOPS"] = number(to_unit(g.bf16_flops, units::kTera));
   o["fp8_dense_TFLOPS"] = number(to_unit(g.fp8_flops, units::kTera));

@@ -16,6 +16,8 @@ namespace {
 const std::vector<std::string> kArchFields = {"layers", "d_model", "q_heads", "kv_heads", "head_dim", "ffn", "vocab",
                                               "cla", "kv_producers", "variant", "kv_dtype", "window", "layer_pattern"};
 const std::vector<std::string> kWorkloadFields = {"tp", "batch", "context", "prompt", "runtime", "stack", "tpot_limit_ms"};
+const std::vector<std::string> kEngineFields = {"gpu_memory_utilization", "max_num_batched_tokens", "max_num_seqs", "block_size",
+                                                "cuda_graph_memory_gib", "non_torch_memory_gib", "allreduce_buffers_gib"};
 }  // namespace
 
 const std::string* Scenario::get(const std::string& name) const {
@@ -29,6 +31,7 @@ const std::vector<std::string>& scenario_field_names() {
     n.insert(n.end(), kArchFields.begin(), kArchFields.end());
     n.push_back("gpu");
     n.insert(n.end(), kWorkloadFields.begin(), kWorkloadFields.end());
+    n.insert(n.end(), kEngineFields.begin(), kEngineFields.end());
     return n;
   }();
   return names;
@@ -38,6 +41,8 @@ bool is_arch_field(const std::string& n) { return std::find(kArchFields.begin(),
 bool is_workload_field(const std::string& n) {
   return std::find(kWorkloadFields.begin(), kWorkloadFields.end(), n) != kWorkloadFields.end();
 }
+
+bool is_engine_field(const std::string& n) { return std::find(kEngineFields.begin(), kEngineFields.end(), n) != kEngineFields.end(); }
 
 std::string flag_of(const std::string& name) {
   std::string f = "--" + name;
@@ -106,6 +111,21 @@ void set_workload(Workload& w, const std::string& n, const std::string& t) {
   else throw InputError(flag, "", "a workload field", "an unknown name");
 }
 
+void set_engine_field(EngineMemory& e, const std::string& n, const std::string& t) {
+  const std::string flag = flag_of(n);
+  constexpr double kGiB = 1073741824.0;
+  if (n == "gpu_memory_utilization") {
+    e.gpu_memory_utilization = parse_double_value(t, flag, 0, 1);
+    if (e.gpu_memory_utilization <= 0) throw InputError(flag, "", "a fraction in (0, 1]", fmt::format("'{}'", t));
+  } else if (n == "max_num_batched_tokens") e.max_num_batched_tokens = parse_int_value(t, flag, 1, 100000000);
+  else if (n == "max_num_seqs") e.max_num_seqs = parse_int_value(t, flag, 1, 1000000);
+  else if (n == "block_size") e.block_size = parse_int_value(t, flag, 1, 1048576);
+  else if (n == "cuda_graph_memory_gib") e.cuda_graph_B = parse_double_value(t, flag, 0, 1e6) * kGiB;
+  else if (n == "non_torch_memory_gib") e.non_torch_B = parse_double_value(t, flag, 0, 1e6) * kGiB;
+  else if (n == "allreduce_buffers_gib") e.allreduce_buffers_B = parse_double_value(t, flag, 0, 1e6) * kGiB;
+  else throw InputError(flag, "", "an engine memory field", "an unknown name");
+}
+
 SingleDesign resolve_single(const Scenario& s) {
   SingleDesign d;
   const std::string* model = s.get("model");
@@ -143,6 +163,9 @@ SingleDesign resolve_single(const Scenario& s) {
   d.workload.prompt = 2048;
   for (const auto& n : kWorkloadFields) {
     if (const std::string* v = s.get(n)) set_workload(d.workload, n, *v);
+  }
+  for (const auto& n : kEngineFields) {
+    if (const std::string* v = s.get(n)) set_engine_field(d.workload.engine, n, *v);
   }
   validate(d.workload, s.source);
   return d;

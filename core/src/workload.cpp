@@ -28,9 +28,25 @@ void validate(const Workload& w, const std::string& where) {
   if (!std::isfinite(w.tpot_limit_s) || w.tpot_limit_s < 0) {
     throw ConfigError(where, "tpot-limit", "a non-negative number of seconds", fmt::format("{}", w.tpot_limit_s));
   }
-  if (!std::isfinite(w.runtime_reserve_B) || w.runtime_reserve_B < 0) {
-    throw ConfigError(where, "runtime_reserve", "a non-negative number of bytes", fmt::format("{}", w.runtime_reserve_B));
+  validate(w.engine, where);
+}
+
+void validate(const EngineMemory& e, const std::string& where) {
+  if (!std::isfinite(e.gpu_memory_utilization) || e.gpu_memory_utilization <= 0 || e.gpu_memory_utilization > 1) {
+    throw ConfigError(where, "gpu_memory_utilization", "a fraction in (0, 1]", fmt::format("{}", e.gpu_memory_utilization));
   }
+  auto count = [&](const char* key, std::int64_t v, std::int64_t max) {
+    if (v < 1 || v > max) throw ConfigError(where, key, fmt::format("an integer in 1..{}", max), std::to_string(v));
+  };
+  count("max_num_batched_tokens", e.max_num_batched_tokens, 100000000);
+  count("max_num_seqs", e.max_num_seqs, 1000000);
+  count("block_size", e.block_size, 1048576);
+  auto bytes = [&](const char* key, double v) {
+    if (!std::isfinite(v) || v < 0 || v > 1e15) throw ConfigError(where, key, "a non-negative number of GiB", fmt::format("{}", v / 1073741824.0));
+  };
+  bytes("cuda_graph_memory_gib", e.cuda_graph_B);
+  bytes("non_torch_memory_gib", e.non_torch_B);
+  bytes("allreduce_buffers_gib", e.allreduce_buffers_B);
 }
 
 }  // namespace kvscope

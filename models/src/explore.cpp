@@ -17,6 +17,7 @@
 #include "kvscope/core/axes.hpp"
 #include "kvscope/core/error.hpp"
 #include "kvscope/core/pareto.hpp"
+#include "kvscope/core/scenario.hpp"
 #include "kvscope/models/evaluate.hpp"
 #include "kvscope/models/memory.hpp"
 #include "kvscope/models/timing.hpp"
@@ -71,7 +72,7 @@ Axes resolve_axes(const WorkloadAxes& a, const std::string& where) {
   x.runtime = a.runtime.empty() ? std::vector<Runtime>{Runtime::graph} : a.runtime;
   x.tpot = a.tpot_limit_s.empty() ? std::vector<double>{0.0} : a.tpot_limit_s;
   Workload w;
-  w.runtime_reserve_B = a.runtime_reserve_B;
+  w.engine = a.engine;
   validate(w, where);
   for (auto v : x.batch) { Workload t = w; t.batch = v; validate(t, where + " batch axis"); }
   for (auto v : x.context) { Workload t = w; t.context = v; validate(t, where + " context axis"); }
@@ -106,7 +107,7 @@ struct ProfileEntry {
 struct State {
   std::string where;
   Axes ax;
-  double reserve_B = 0;
+  EngineMemory engine;
   std::vector<GpuSpec> gpus;
   std::vector<TimingParams> tparams;
   std::vector<std::string> stack_of;  // by GPU-axis index: the stack of that (GPU, stack) pair
@@ -150,7 +151,7 @@ void fill_workload(const State& s, const Cursor& c, Workload& w) {
   w.runtime = s.ax.runtime[c.rt];
   w.stack = s.stack_of[c.gpu];
   w.tpot_limit_s = s.ax.tpot[c.tpot];
-  w.runtime_reserve_B = s.reserve_B;
+  w.engine = s.engine;
 }
 
 // ---- Building the per-(architecture, tp) tables ---------------------------------------------
@@ -281,7 +282,7 @@ std::shared_ptr<State> make_state(const SweepSpec& spec, unsigned threads) {
   if (spec.models.empty()) throw InputError(spec.where, "model", "at least one base model", "none");
   if (spec.gpus.empty()) throw InputError(spec.where, "gpu", "at least one GPU", "none");
   s->ax = resolve_axes(spec.workload, spec.where);
-  s->reserve_B = spec.workload.runtime_reserve_B;
+  s->engine = spec.workload.engine;
   std::vector<std::string> stack_axis = spec.workload.stack;
   if (stack_axis.empty()) stack_axis.push_back(Workload{}.stack);
   for (std::string& st : stack_axis) st = find_stack(st, spec.where + " stack axis").id;
@@ -329,6 +330,7 @@ struct Worker {
   PointResult pr;
   // Context row (everything but batch fixed): memory terms and the serving view.
   bool row_valid = false;
+  KvPool pool;
   double kv_seq = 0, kv_read_seq = 0;
   std::int64_t max_batch_mem = 0, best_batch = 0;
   double best_step_s = 0, best_tokens_per_s = 0;
@@ -368,9 +370,10 @@ struct Worker {
     auto step_time = [&](std::int64_t batch) { return decode_step(p, gpu, t, static_cast<double>(batch), ctx, w.runtime).time_s; };
 
     if (!row_valid) {
+      pool = kv_pool(p, cap, w.engine);
       kv_seq = kv_bytes_per_sequence(p, ctx);
       kv_read_seq = kv_read_bytes_per_sequence(p, ctx);
-      max_batch_mem = max_batch(p, cap, w.runtime_reserve_B, ctx);
+      max_batch_mem = max_batch(p, pool, ctx);
       // Serving view, as in evaluate(): the largest batch in memory whose step meets the limit.
       std::int64_t hi = max_batch_mem;
       if (hi > 0 && w.tpot_limit_s > 0 && step_time(hi) > w.tpot_limit_s) {
@@ -388,36 +391,25 @@ struct Worker {
     }
 
     MemoryResult& r = e.memory;
-    r.kv_bytes_per_token = p.kv_bytes_per_elem * p.kv_elems_layer_total * p.kv_layers;
-    r.kv_bytes_per_token_gpu = p.kv_bytes_per_elem * p.kv_elems_layer_gpu * p.kv_layers;
-    r.kv_cache_bytes = b * kv_seq;
-    r.kv_read_bytes_per_step = b * kv_read_seq;
-    r.weight_bytes = p.weight_bytes_gpu;
-    r.workspace_bytes = b * p.workspace_per_token_B;
-    r.reserve_bytes = w.runtime_reserve_B;
-    r.total_bytes = r.weight_bytes + r.kv_cache_bytes + r.workspace_bytes + r.reserve_bytes;
-    r.capacity_bytes = cap;
-    r.param_count = p.params.total;
-    r.active_param_count = p.params.active;
-    r.max_batch = max_batch_mem;
-    r.feasible = r.total_bytes <= r.capacity_bytes;
-
+    std::int64_t mc = 0;
     if (use_cache) {
       if (cache_gen[batch_i] != group) {
         cache_prefill[batch_i] = prefill(p, gpu, t, b, static_cast<double>(w.prompt), w.runtime);
         cache_decode_static[batch_i] = decode_step_static(p, gpu, t, b, w.runtime);
-        cache_max_context[batch_i] = max_context(p, cap, w.runtime_reserve_B, w.batch);
+        cache_max_context[batch_i] = max_context(p, pool, w.batch);
         cache_gen[batch_i] = group;
       }
       // Only attention depends on the context: bit-identical to decode_step() (timing.hpp).
       e.decode = decode_step_from_static(cache_decode_static[batch_i], p, gpu, t, b, ctx, w.runtime, &split_memo[batch_i]);
       e.prefill = cache_prefill[batch_i];
-      r.max_context = cache_max_context[batch_i];
+      mc = cache_max_context[batch_i];
     } else {
       e.decode = decode_step(p, gpu, t, b, ctx, w.runtime);
       e.prefill = prefill(p, gpu, t, b, static_cast<double>(w.prompt), w.runtime);
-      r.max_context = max_context(p, cap, w.runtime_reserve_B, w.batch);
+      mc = max_context(p, pool, w.batch);
     }
+    // The shared memory definition (memory.cpp), with the row's pool and the cached solves.
+    fill_memory(r, p, pool, w, kv_seq, kv_read_seq, max_batch_mem, mc, false);
     derive_step_metrics(e, b, t, w.tpot_limit_s);
     e.max_throughput_batch = best_batch;
     e.max_throughput_step_s = best_step_s;
@@ -599,6 +591,9 @@ bool set_axis(SweepSpec& spec, const std::string& name, const std::string& text)
   } else if (name == "tpot_limit_ms") {
     w.tpot_limit_s.clear();
     for (double v : parse_double_axis(text, flag, 0, 1e9)) w.tpot_limit_s.push_back(v * 1e-3);
+  } else if (is_engine_field(name)) {
+    // Engine memory knobs hold one value for the whole sweep (not an axis).
+    set_engine_field(w.engine, name, text);
   } else {
     throw InputError(flag, "", "a sweep axis (a scenario field name)", fmt::format("'{}'", name));
   }

@@ -161,11 +161,13 @@ ArchProfile make_profile(const Architecture& a, int tp) {
                        a.n_layers * p.w_o_B + p.dense_mlp_layers * p.w_mlp_dense_B +
                        p.moe_layers * ((p.n_routed + p.n_shared) * p.w_expert_B + router_B) + p.w_embed_gpu_B +
                        (a.tied_embeddings ? 0.0 : p.w_lm_head_gpu_B) + p.w_norms_B;
-  // Decode workspace per in-flight token: fp32 logits over the local vocabulary plus bf16
-  // hidden state, residual, QKV and MLP intermediates of one layer (buffers are reused across
-  // layers). An assumption documented in docs/model.md.
+  // Activation peak of one forward row (bf16, buffers reused across layers): the larger of the
+  // MLP phase (hidden, residual and normed input 3d, gate_up output 2f, activation output f) and
+  // the attention phase (3d, QKV output q + kv, attention output q). docs/model.md §2 Capacity;
+  // vLLM issue #10517's profile of Llama-3.1-8B grows by ~110 KB per batched token, this gives 110.6 KB.
   const double ffn_live = std::max(p.ffn_gpu, (p.n_active + p.n_shared) * p.expert_ffn_gpu);
-  p.workspace_per_token_B = 4.0 * p.vocab_gpu + 2.0 * (4.0 * d + 3.0 * ffn_live + p.q_dim_gpu + p.kv_dim_gpu);
+  p.activation_per_token_B = 2.0 * std::max(3.0 * d + 3.0 * ffn_live, 3.0 * d + 2.0 * p.q_dim_gpu + p.kv_dim_gpu);
+  p.sampler_per_seq_B = 12.0 * static_cast<double>(a.vocab);
   return p;
 }
 

@@ -62,11 +62,45 @@ TEST_CASE("paper golden through the CLI: all 29 rows reproduce KV bytes/token", 
 }
 
 TEST_CASE("eval reports infeasible points as results with a reason", "[cli][eval]") {
-  const CliResult r = run_kvscope({"eval", "--batch", "512", "--context", "32768", "--format", "json"});
+  const CliResult r = run_kvscope({"eval", "--batch", "200", "--context", "32768", "--format", "json"});
   REQUIRE(r.status == 0);
   const bj::value j = parse(r.out);
   CHECK_FALSE(j.at("feasible").as_bool());
-  CHECK_THAT(std::string(j.at("reason").as_string()), Catch::Contains("exceeds free HBM by") && Catch::Contains("GiB"));
+  CHECK_THAT(std::string(j.at("reason").as_string()), Catch::Contains("exceeds the K/V pool") && Catch::Contains("GiB") &&
+                                                          Catch::Contains("max batch at context 32768 is 13"));
+  // Above --max-num-seqs the engine admits nothing more, whatever the memory.
+  const bj::value k = parse(run_kvscope({"eval", "--batch", "300", "--context", "1024", "--format", "json"}).out);
+  CHECK(std::string(k.at("reason").as_string()) == "batch 300 exceeds --max-num-seqs 256; max batch at context 1024 is 256");
+  const bj::value k2 =
+      parse(run_kvscope({"eval", "--batch", "300", "--context", "1024", "--max-num-seqs", "512", "--format", "json"}).out);
+  CHECK(k2.at("feasible").as_bool());
+}
+
+TEST_CASE("eval prints the K/V pool as vLLM's start-up log does, every term named", "[cli][eval][pool]") {
+  const CliResult r = run_kvscope({"eval"});
+  REQUIRE(r.status == 0);
+  CHECK_THAT(r.out, Catch::Contains("device total 79.18 GiB x gpu_memory_utilization 0.90 = 71.26 GiB") &&
+                        Catch::Contains("activation peak 0.84 GiB (--max-num-batched-tokens 8192)") &&
+                        Catch::Contains("sampler 0.37 GiB (--max-num-seqs 256)") && Catch::Contains("non-torch 0.13 GiB") &&
+                        Catch::Contains("the rest for the K/V cache: 54.96 GiB = 28140 blocks of 16 tokens") &&
+                        Catch::Contains("Maximum concurrency for 8192 tokens per request: 54.96x"));
+  const bj::value j = parse(run_kvscope({"eval", "--gpu-memory-utilization", "0.95", "--tp", "2", "--cuda-graph-memory-gib", "1",
+                                         "--format", "json"}).out);
+  const auto& pool = j.at("kv_pool").as_object();
+  CHECK(pool.at("gpu_memory_utilization").as_double() == 0.95);
+  CHECK(pool.at("cuda_graph_bytes").as_int64() == 1073741824);
+  CHECK(pool.at("allreduce_buffers_bytes").to_number<double>() == 0.42 * 1073741824.0);
+  CHECK(pool.at("block_size").as_int64() == 16);
+  for (const char* key : {"device_total_bytes", "budget_bytes", "weights_bytes", "activation_peak_bytes", "sampler_bytes",
+                          "non_torch_bytes", "block_bytes", "blocks", "pool_bytes", "pool_tokens", "max_concurrency"}) {
+    INFO(key);
+    CHECK(pool.contains(key));
+  }
+  CHECK(j.at("kv_pool_bytes").to_number<double>() == pool.at("pool_bytes").to_number<double>());
+  // A bad value names its flag.
+  const CliResult bad = run_kvscope({"eval", "--gpu-memory-utilization", "1.5"});
+  CHECK(bad.status == 2);
+  CHECK_THAT(bad.err, Catch::Contains("--gpu-memory-utilization: expected a number in 0..1, found '1.5'"));
 }
 
 TEST_CASE("eval flags override the preset; TP replicates K/V heads", "[cli][eval]") {

@@ -273,14 +273,26 @@ TEST_CASE("every GPU preset loads and validates", "[loaders][presets]") {
   const GpuSpec h100 = load_gpu("h100-sxm");
   CHECK(h100.memory_B == 80e9);
   REQUIRE(h100.memory_usable_B);
-  CHECK(*h100.memory_usable_B == 81559.0 * 1048576.0);
+  // The device total as the driver reports it (measured cudaMemGetInfo total), not nvidia-smi's.
+  CHECK(*h100.memory_usable_B == 85017493504.0);
+  CHECK_THAT(h100.memory_usable_source, Catch::StartsWith("measured: "));
   CHECK(h100.hbm_bandwidth_Bps == 3350e9);
   CHECK(h100.l2_cache_B == 50.0 * 1048576.0);
   CHECK(h100.sm_count == 132);
   CHECK(h100.interconnect_Bps == 900e9);
   REQUIRE(load_gpu("h200").memory_usable_B);
-  CHECK(*load_gpu("h200").memory_usable_B == 143771.0 * 1048576.0);
-  CHECK_FALSE(load_gpu("b200").memory_usable_B);
+  CHECK(*load_gpu("h200").memory_usable_B == 150109880320.0);
+  // Every preset carries its device total with its source; the same HBM part gives the same total.
+  for (const GpuSpec& g : gpus) {
+    INFO(g.id);
+    REQUIRE(g.memory_usable_B);
+    CHECK_FALSE(g.memory_usable_source.empty());
+    CHECK(*g.memory_usable_B <= g.memory_B * 1.0738);  // never more than the nominal capacity read as GiB
+  }
+  for (const char* id : {"a100-sxm-80gb", "a100-pcie-80gb", "h100-pcie"}) CHECK(load_gpu(id).memory_usable_B == h100.memory_usable_B);
+  // HBM stack arithmetic for parts nobody measured: B200 = 180 GiB x the H200's visible fraction.
+  CHECK(*load_gpu("b200").memory_usable_B == 182752.0 * 1048576.0);
+  CHECK(*load_gpu("mi300x").memory_usable_B / 1073741824.0 == Approx(190.03).margin(0.01));
   CHECK(load_gpu("a100-sxm-80gb").fp8_flops == 0);  // Ampere: no FP8
   CHECK(load_gpu("a10g").tdp_W == 0);               // not published
 }

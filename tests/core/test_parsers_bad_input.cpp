@@ -199,7 +199,12 @@ TEST_CASE("workload validation: zero, negative, NaN, inf", "[parsers][bad-input]
       {"tpot NaN", bad([](Workload& w) { w.tpot_limit_s = std::nan(""); }), "'tpot-limit': expected a non-negative number of seconds"},
       {"tpot inf", bad([](Workload& w) { w.tpot_limit_s = INFINITY; }), "'tpot-limit': expected a non-negative number of seconds, found inf"},
       {"tpot negative", bad([](Workload& w) { w.tpot_limit_s = -1; }), "'tpot-limit': expected a non-negative number of seconds, found -1"},
-      {"reserve NaN", bad([](Workload& w) { w.runtime_reserve_B = std::nan(""); }), "'runtime_reserve': expected a non-negative number of bytes"},
+      {"utilization 0", bad([](Workload& w) { w.engine.gpu_memory_utilization = 0; }), "'gpu_memory_utilization': expected a fraction in (0, 1], found 0"},
+      {"utilization above 1", bad([](Workload& w) { w.engine.gpu_memory_utilization = 1.5; }), "'gpu_memory_utilization': expected a fraction in (0, 1], found 1.5"},
+      {"no sequences", bad([](Workload& w) { w.engine.max_num_seqs = 0; }), "'max_num_seqs': expected an integer in 1..1000000, found 0"},
+      {"block 0", bad([](Workload& w) { w.engine.block_size = 0; }), "'block_size': expected an integer in 1..1048576, found 0"},
+      {"graph memory NaN", bad([](Workload& w) { w.engine.cuda_graph_B = std::nan(""); }), "'cuda_graph_memory_gib': expected a non-negative number of GiB"},
+      {"negative non-torch", bad([](Workload& w) { w.engine.non_torch_B = -1; }), "'non_torch_memory_gib': expected a non-negative number of GiB"},
   });
 }
 

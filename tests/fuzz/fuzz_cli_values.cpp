@@ -47,6 +47,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       const std::string name = line.substr(0, eq), value = line.substr(eq + 1);
       if (is_arch_field(name)) set_override(o, name, value);
       else if (is_workload_field(name)) set_workload(w, name, value);
+      else if (is_engine_field(name)) set_engine_field(w.engine, name, value);
     }
     validate(w, "flags");
     const Architecture a = apply_overrides(base(data[0]), o, "flags");

@@ -165,6 +165,9 @@ void DesignModel::reevaluate() {
       } else if (is_workload_field(name)) {
         Workload w;
         set_workload(w, name, text);
+      } else if (is_engine_field(name)) {
+        EngineMemory e;
+        set_engine_field(e, name, text);
       }
     } catch (const InputError& e) {
       errors_[name] = display_message(e.what(), e.where());

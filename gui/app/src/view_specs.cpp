@@ -141,7 +141,7 @@ plot::ChartSpec memory_spec(const DesignPoint& d, bool vs_context) {
   xs.erase(std::unique(xs.begin(), xs.end()), xs.end());
   plot::MemoryChartData md;
   md.x = xs;
-  plot::MemoryStack weights{"weights", {}}, kv{"K/V cache", {}}, ws{"workspace + reserve", {}};
+  plot::MemoryStack weights{"weights", {}}, kv{"K/V cache", {}}, ws{"engine buffers", {}};
   for (double x : xs) {
     if (vs_context) w.context = static_cast<std::int64_t>(x);
     else w.batch = static_cast<std::int64_t>(x);
@@ -152,7 +152,8 @@ plot::ChartSpec memory_spec(const DesignPoint& d, bool vs_context) {
   }
   md.stacks = {weights, kv, ws};
   md.capacity = m.capacity_bytes / 1e9;
-  md.capacity_label = d.design.gpu.id + " capacity";
+  // The engine's budget: device total x --gpu-memory-utilization (memory.hpp KvPool).
+  md.capacity_label = d.design.gpu.id + " x " + std::to_string(static_cast<int>(std::lround(100 * m.pool.utilization))) + " % (engine budget)";
   if (vs_context) {
     if (m.max_context < models::kUnboundedContext && m.max_context > 0) md.run_out_x = static_cast<double>(m.max_context);
     md.run_out_label = "max context";

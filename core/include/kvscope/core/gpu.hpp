@@ -130,7 +130,11 @@ struct GpuSpec {
   std::string vendor;
   std::string architecture;  // "Hopper GH100 (sm_90)"
   double memory_B = 0;                    // capacity as printed on the datasheet (GB = 1e9)
-  std::optional<double> memory_usable_B;  // measured device total when known
+  // Device total as the driver reports it (cudaMemGetInfo total): what an engine multiplies by its
+  // memory utilization. Measured where a harness read it, else HBM-stack / ECC arithmetic; the
+  // source says which.
+  std::optional<double> memory_usable_B;
+  std::string memory_usable_source;
   double hbm_bandwidth_Bps = 0;           // datasheet
   double bf16_flops = 0;                  // dense (no 2:4 sparsity)
   double fp8_flops = 0;                   // dense; 0 = not supported
@@ -148,7 +152,7 @@ struct GpuSpec {
 
 void validate(const GpuSpec& gpu, const std::string& where);
 
-// Capacity the model plans with: the measured total if known, else the datasheet figure.
+// Device total the model plans with: memory_usable_B when given, else the datasheet figure.
 inline double memory_capacity_B(const GpuSpec& g) { return g.memory_usable_B.value_or(g.memory_B); }
 
 // Datasheet-derived defaults (documented in docs/model.md): HBM read 0.90 x datasheet, copy

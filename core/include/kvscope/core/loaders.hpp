@@ -65,7 +65,9 @@
 //   form_factor            string, optional (kept in provenance notes: GpuSpec has no field)
 //   memory_GB              GB (1e9 B)   -> memory_B                        (0, 1e6]
 //   memory_usable_MiB      MiB (2^20 B) -> memory_usable_B, optional;      (0, 1e9]
-//                          only a measured device total (nvidia-smi / cudaMemGetInfo total)
+//                          the device total as the driver reports it (cudaMemGetInfo total):
+//                          measured, or HBM-stack / ECC arithmetic
+//   memory_usable_source   string, optional: where memory_usable_MiB comes from
 //   hbm_bandwidth_GBps     GB/s         -> hbm_bandwidth_Bps               (0, 1e6]
 //   bf16_dense_TFLOPS      TFLOP/s      -> bf16_flops                      (0, 1e6]
 //   fp8_dense_TFLOPS       TFLOP/s      -> fp8_flops (0 = not supported)   [0, 1e6]

@@ -19,7 +19,7 @@ struct Scenario {
   // Field name (the JSON key; the flag is "--" + name with '_' -> '-') -> value text.
   // Known names: model, layers, d_model, q_heads, kv_heads, head_dim, ffn, vocab, cla,
   // kv_producers, variant, kv_dtype, window, layer_pattern, gpu, tp, batch, context, prompt,
-  // runtime, tpot_limit_ms.
+  // runtime, tpot_limit_ms, and the engine memory knobs (is_engine_field).
   std::map<std::string, std::string> values;
   std::vector<std::string> constraints;  // "max_context >= 32768"
   std::string objectives;                // "kv_bytes_per_token:min,val_ppl:min"
@@ -47,6 +47,10 @@ void set_override(ArchOverrides& o, const std::string& name, const std::string& 
 void set_workload(Workload& w, const std::string& name, const std::string& text);
 bool is_arch_field(const std::string& name);
 bool is_workload_field(const std::string& name);
+// Engine memory knobs (gpu_memory_utilization, max_num_batched_tokens, max_num_seqs, block_size,
+// cuda_graph_memory_gib, non_torch_memory_gib, allreduce_buffers_gib): single values everywhere.
+bool is_engine_field(const std::string& name);
+void set_engine_field(EngineMemory& e, const std::string& name, const std::string& text);
 std::string flag_of(const std::string& name);  // "kv_heads" -> "--kv-heads"
 
 // JSON "kvscope-scenario/1": every field as a string or a number; "constraints": [..],

@@ -67,7 +67,7 @@ struct WorkloadAxes {
   std::vector<Runtime> runtime;
   std::vector<double> tpot_limit_s;
   std::vector<std::string> stack;  // kernel stacks; empty = the default stack
-  double runtime_reserve_B = Workload{}.runtime_reserve_B;
+  EngineMemory engine;  // one value for the whole sweep (K/V pool sizing, core/workload.hpp)
 };
 
 struct SweepSpec {

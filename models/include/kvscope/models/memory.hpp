@@ -13,16 +13,48 @@ namespace kvscope::models {
 
 inline constexpr std::int64_t kUnboundedContext = 100000000;  // all layers sliding-window
 
+// The serving engine's paged K/V pool on one GPU, term by term (vLLM's start-up memory profile;
+// docs/model.md §2 "Capacity"). Every byte term is per GPU.
+struct KvPool {
+  double device_total_B = 0;   // what the driver reports (cudaMemGetInfo total)
+  double utilization = 0;      // --gpu-memory-utilization
+  double budget_B = 0;         // device_total_B x utilization
+  double weights_B = 0;
+  double activation_B = 0;     // activation peak of a prefill chunk of max_num_batched_tokens rows
+  double sampler_B = 0;        // logits / sampler buffers of min(max_num_seqs, batched tokens) rows
+  double cuda_graph_B = 0;
+  double allreduce_B = 0;      // NCCL / custom all-reduce buffers (tp > 1 only)
+  double non_torch_B = 0;
+  double available_B = 0;      // budget minus every term above (negative: nothing left)
+  std::int64_t block_size = 16;
+  double block_B = 0;          // one paged block: block_size positions of every storing layer
+  double blocks = 0;           // whole blocks in the pool (an integer)
+  double pool_B = 0;           // blocks x block_B
+  std::int64_t max_num_seqs = 0;
+  double overhead_B() const { return activation_B + sampler_B + cuda_graph_B + allreduce_B + non_torch_B; }
+  double tokens() const { return blocks * static_cast<double>(block_size); }  // vLLM's "GPU KV cache size"
+};
+
+// The pool for this profile on a GPU whose driver reports `device_total_B` (see device_total_B()).
+KvPool kv_pool(const ArchProfile& p, double device_total_B, const EngineMemory& e);
+// Paged blocks of one storing layer that one request holding `context` positions occupies, summed
+// over the storing layers (windowed layers hold ceil(min(S, W) / block) blocks).
+double layer_blocks_per_sequence(const ArchProfile& p, const KvPool& pool, double context);
+// vLLM's "Maximum concurrency for S tokens per request": the pool's blocks over one request's.
+double max_concurrency(const ArchProfile& p, const KvPool& pool, double context);
+
 struct MemoryResult {
   double kv_bytes_per_token = 0;          // whole model, every position cached (paper's column)
   double kv_bytes_per_token_gpu = 0;      // one GPU under TP (replicated heads counted)
   double kv_cache_bytes = 0;              // one GPU, batch x context, window caps applied
   double kv_read_bytes_per_step = 0;      // one GPU, every attention layer reads what it attends to
   double weight_bytes = 0;                // one GPU
-  double workspace_bytes = 0;             // activations of the decode step, one GPU
-  double reserve_bytes = 0;               // runtime reserve
-  double total_bytes = 0;
-  double capacity_bytes = 0;
+  double workspace_bytes = 0;             // engine activation peak + sampler buffers, one GPU
+  double reserve_bytes = 0;               // CUDA graphs + all-reduce buffers + non-torch memory
+  double total_bytes = 0;                 // weights + K/V of the batch + the two above
+  double capacity_bytes = 0;              // device total x gpu_memory_utilization
+  KvPool pool;
+  double max_concurrency = 0;             // at the workload's context (vLLM's log line)
   double param_count = 0;
   double active_param_count = 0;
   std::int64_t max_batch = 0;             // at the workload's context
@@ -37,10 +69,16 @@ double kv_bytes_per_sequence(const ArchProfile& p, double context);
 double kv_read_bytes_per_sequence(const ArchProfile& p, double context);
 
 MemoryResult evaluate_memory(const ArchProfile& p, const GpuSpec& gpu, const Workload& w);
+// The same from a pool already built (sweeps build one per row): `kv_seq_B` / `kv_read_seq_B` are
+// kv_bytes_per_sequence / kv_read_bytes_per_sequence at the workload's context, `max_batch_v` /
+// `max_context_v` max_batch / max_context. `with_reason` formats the infeasibility reason.
+void fill_memory(MemoryResult& r, const ArchProfile& p, const KvPool& pool, const Workload& w, double kv_seq_B, double kv_read_seq_B,
+                 std::int64_t max_batch_v, std::int64_t max_context_v, bool with_reason);
 
-// Fast path for sweeps: only the numbers, no reason string.
-std::int64_t max_batch(const ArchProfile& p, double capacity_B, double reserve_B, double context);
-std::int64_t max_context(const ArchProfile& p, double capacity_B, double reserve_B, std::int64_t batch);
+// The largest batch the pool admits at `context` (at most max_num_seqs), and the longest context
+// (a whole number of blocks) at `batch` (0 when batch > max_num_seqs).
+std::int64_t max_batch(const ArchProfile& p, const KvPool& pool, double context);
+std::int64_t max_context(const ArchProfile& p, const KvPool& pool, std::int64_t batch);
 
 }  // namespace kvscope::models
 

@@ -78,8 +78,11 @@ struct ArchProfile {
   double vocab_gpu = 0;
   double head_dim = 0;
   double mlp_matrices = 3;   // SwiGLU 3, plain 2
-  // Activation workspace per in-flight token (bytes), see memory.cpp.
-  double workspace_per_token_B = 0;
+  // Engine memory profile (memory.cpp kv_pool): activation peak per row of a prefill chunk, and
+  // sampler buffers per request (fp32 logits, probabilities and log-probabilities over the whole
+  // vocabulary: vLLM gathers the logits on every rank).
+  double activation_per_token_B = 0;
+  double sampler_per_seq_B = 0;
 };
 
 // Throws ConfigError when tp does not divide the query heads, or neither divides nor is a
