@@ -5,6 +5,7 @@
 #   PHASE = micro-only : the microbenchmark families alone
 #   PHASE = e2e     : full end-to-end families, main set then hold-out set
 #   PHASE = fp8     : fp8 GEMMs (torch._scaled_mm) + activation casts, then end-to-end steps with fp8 weights
+#   PHASE = ew-decode: elementwise ops in the decode layout (B requests x 1 token), warm and after an L2 flush
 #   PHASE = holdout2: the second end-to-end hold-out set (head_dim 96, odd group sizes, a 12B shape)
 # Results (JSON + logs) go to $OUT (or ./torch-out). Env: KVBENCH_GIT_SHA, TORCH_BENCH_BUDGET_S.
 set -uo pipefail
@@ -51,13 +52,19 @@ case "$phase" in
       >"$out/torch-e2e-fp8w.log" 2>&1 || rc=1
     grep -E "^==|Traceback|Error" "$out/torch-e2e-fp8w.log" | tail -20
     ;;
+  ew-decode)
+    python3 "$tb" --mode full --families elementwise_decode --cold-elementwise --out-json "$out/torch-elementwise-decode.json" \
+      --git-sha "$sha" --budget-s "${TORCH_BENCH_BUDGET_S:-300}" --notes "elementwise ops in the decode layout (B requests x 1 token)" \
+      >"$out/torch-elementwise-decode.log" 2>&1 || rc=1
+    grep -E "^==|Traceback|Error" "$out/torch-elementwise-decode.log" | tail -20
+    ;;
   holdout2)
     python3 "$tb" --mode full --families e2e --set holdout2 --stacks torch-flash --out-json "$out/torch-e2e-holdout2.json" \
       --git-sha "$sha" --budget-s "${TORCH_BENCH_BUDGET_S:-420}" --notes "torch stacks: end-to-end, second hold-out set" \
       >"$out/torch-e2e-holdout2.log" 2>&1 || rc=1
     grep -E "^==|Traceback|Error" "$out/torch-e2e-holdout2.log" | tail -20
     ;;
-  *) echo "usage: $0 micro|micro-only|e2e|fp8|holdout2" >&2; exit 2 ;;
+  *) echo "usage: $0 micro|micro-only|e2e|fp8|ew-decode|holdout2" >&2; exit 2 ;;
 esac
 ls -la "$out"
 exit $rc

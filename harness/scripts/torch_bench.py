@@ -50,7 +50,7 @@ except Exception:  # pragma: no cover - old PyTorch
     SDPBackend = None
     sdpa_kernel = None
 
-VERSION = "0.4.0"
+VERSION = "0.4.1"
 ACT = 2  # bf16 bytes per element
 DEV = torch.device("cuda")
 BF16 = torch.bfloat16
@@ -821,6 +821,65 @@ class Bench:
                 del x, y, gu, qkv, kc, vc, emb
                 torch.cuda.empty_cache()
 
+    def fam_elementwise_decode(self):
+        """The decode layout of the ops whose kernels depend on it: B requests x 1 token, exactly as
+        Step makes them at P = 1 (q a view [B, Hq, 1, D] of the projection output, cos/sin gathered
+        per request [B, 1, 1, D], K/V appended into [B, Hkv, S, D] caches at one position). The
+        prefill layout (1 request x rows tokens, fam_elementwise) runs other kernels once B > 1:
+        the strided append and the per-request RoPE broadcast are not vectorized."""
+        n = 20
+        Bs = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024]
+        widths = [("llama-3-8b", 4096, 32, 8, 128), ("llama-3.2-1b", 2048, 32, 8, 64), ("qwen2.5-3b", 2048, 16, 2, 128),
+                  ("llama-2-13b", 5120, 40, 40, 128)]
+        S = 64
+        for (model, d, hq, hkv, hd) in widths:
+            for B in Bs:
+                if self.out_of_time():
+                    self.skip("torch_elementwise", {"rows": B, "model": model, "layout": "decode"}, "time budget")
+                    continue
+                qkv = torch.randn(B, 1, (hq + 2 * hkv) * hd, device=DEV, dtype=BF16)
+                q = qkv[..., :hq * hd].view(B, 1, hq, hd).transpose(1, 2)
+                k = qkv[..., hq * hd:(hq + hkv) * hd].view(B, 1, hkv, hd).transpose(1, 2)
+                vv = qkv[..., (hq + hkv) * hd:].view(B, 1, hkv, hd).transpose(1, 2)
+                table = torch.randn(S, hd, device=DEV, dtype=BF16)
+                pos = torch.randint(0, S, (B, 1), device=DEV)
+                cos = F.embedding(pos, table).unsqueeze(1)
+                sin = F.embedding(pos, table).unsqueeze(1)
+                kc = torch.randn(B, hkv, S, hd, device=DEV, dtype=BF16)
+                vc = torch.randn(B, hkv, S, hd, device=DEV, dtype=BF16)
+                ops = {
+                    "rope_qk": (lambda: (rope(q, cos, sin), rope(k, cos, sin)), bytes_rope(B, hq + hkv, hd),
+                                {"n_q_heads": hq, "n_kv_heads": hkv, "head_dim": hd}),
+                    "rope_q": (lambda: rope(q, cos, sin), bytes_rope(B, hq, hd), {"n_q_heads": hq, "head_dim": hd}),
+                    "kv_append": (lambda: (kc[:, :, 9:10].copy_(k), vc[:, :, 9:10].copy_(vv)), bytes_kv_append(B, hkv, hd),
+                                  {"n_kv_heads": hkv, "head_dim": hd}),
+                }
+                for name, (fn, nbytes, ax) in ops.items():
+                    for l2 in (["warm", "cold"] if self.args.cold_elementwise else ["warm"]):
+                        axes = {"kernel": name, "model": model, "rows": B, "kernels": n, "l2": l2, "layout": "decode", **ax}
+                        try:
+                            side_stream_warmup(fn)
+                            kern = count_kernels(fn)
+                            cold = l2 == "cold"
+                            g, _ = capture([fn] * (8 if cold else n), sep=flush if cold else None)
+                            summ, smp, clk, dr, stop = self.timer.time_graph(g, 8 if cold else n, cold=cold)
+                            del g
+                        except Exception as e:
+                            self.skip("torch_elementwise", axes, f"failed: {str(e).splitlines()[0][:200]}")
+                            continue
+                        if summ is None:
+                            self.skip("torch_elementwise", axes, "every sample throttled")
+                            continue
+                        axes["kernels_per_op"] = kern
+                        axes["kernels"] = 8 if cold else n
+                        rec = record("torch_elementwise", f"torch_{name}", axes, summ, smp, clk, dr, stop, nbytes, 0, 0, True, 0.0)
+                        rec["l2_state"] = l2
+                        self.records.append(rec)
+                        print(f"  elementwise decode {l2:4s} {model:12s} {name:10s} B={B:5d} {summ['median_s']*1e6:8.2f} us/op k={kern}",
+                              flush=True)
+                del qkv, kc, vc
+                torch.cuda.empty_cache()
+
     # ------------------------------------------------------------------------------------------
     # end to end: the step as the stack runs it, one CUDA graph
     def e2e_models(self):
@@ -1001,7 +1060,8 @@ class Bench:
     def run(self):
         fams = self.args.families.split(",")
         table = [("launch", self.fam_launch), ("gemm", self.fam_gemm), ("gemm_fp8", self.fam_gemm_fp8), ("attention", self.fam_attention),
-                 ("attention_prefill", self.fam_attention_prefill), ("elementwise", self.fam_elementwise), ("e2e", self.fam_e2e)]
+                 ("attention_prefill", self.fam_attention_prefill), ("elementwise", self.fam_elementwise),
+                 ("elementwise_decode", self.fam_elementwise_decode), ("e2e", self.fam_e2e)]
         for name, fn in table:
             if name not in fams and "all" not in fams:
                 continue
@@ -1114,7 +1174,7 @@ class Step:
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--mode", choices=["quick", "full"], default="full")
-    ap.add_argument("--families", default="all", help="comma list of launch,gemm,gemm_fp8,attention,attention_prefill,elementwise,e2e")
+    ap.add_argument("--families", default="all", help="comma list of launch,gemm,gemm_fp8,attention,attention_prefill,elementwise,elementwise_decode,e2e")
     ap.add_argument("--set", choices=["main", "holdout", "holdout2", "fp8w"], default="main", help="end-to-end shape set")
     ap.add_argument("--stacks", default="torch-flash,torch-cudnn")
     ap.add_argument("--out-json", required=True)
