@@ -103,6 +103,7 @@ void run_eval(const EvalOptions& opt) {
   const auto& m = p.eval.memory;
   const auto& acc = facts.accuracy;
   const std::string variant = variant_name(d.arch);
+  const std::string weight_note = models::weight_timing_note(profile, d.gpu, params);
   const auto layers = opt.per_layer ? models::layer_breakdown(d.arch, profile, d.workload) : std::vector<models::LayerRow>{};
 
   if (format == Format::json) {
@@ -113,6 +114,10 @@ void run_eval(const EvalOptions& opt) {
     o["variant"] = variant;
     o["sharing"] = sharing_label(d.arch);
     o["kv_dtype"] = to_string(d.arch.kv_dtype);
+    o["weight_dtype"] = to_string(d.arch.weight_dtype);
+    o["weight_bytes_per_element"] = json_number(profile.weight_bytes_per_elem);
+    o["weight_timing"] = weight_note;
+    o["weight_timing_estimated"] = models::weight_timing_estimated(profile, d.gpu, params);
     o["gpu"] = d.gpu.id;
     o["gpu_name"] = d.gpu.name;
     o["runtime"] = to_string(d.workload.runtime);
@@ -141,9 +146,10 @@ void run_eval(const EvalOptions& opt) {
     return;
   }
   if (format == Format::csv) {
-    std::string head = "model,variant,gpu,stack,kv_dtype,runtime,reason", row;
+    std::string head = "model,variant,gpu,stack,kv_dtype,weight_dtype,runtime,reason", row;
     row = csv_escape(d.arch.id) + "," + csv_escape(variant) + "," + csv_escape(d.gpu.id) + "," + st.stack + "," +
-          to_string(d.arch.kv_dtype) + "," + to_string(d.workload.runtime) + "," + csv_escape(m.reason);
+          to_string(d.arch.kv_dtype) + "," + to_string(d.arch.weight_dtype) + "," + to_string(d.workload.runtime) + "," +
+          csv_escape(m.reason);
     for (const auto& f : models::fields()) {
       head += fmt::format(",{}", f.name);
       const double v = f.get(p);
@@ -156,6 +162,9 @@ void run_eval(const EvalOptions& opt) {
   out += fmt::format("kvscope {} — {} ({}, {} K/V) on {}\n", KVSCOPE_VERSION, d.arch.name.empty() ? d.arch.id : d.arch.name,
                      variant, to_string(d.arch.kv_dtype), d.gpu.name);
   out += fmt::format("timing parameters: {}\n", st.origin);
+  out += fmt::format("weights: {} ({:.4g} B per linear-layer weight incl. scales; embedding, LM head, norms, router bf16){}\n",
+                     to_string(d.arch.weight_dtype), profile.weight_bytes_per_elem,
+                     weight_note.empty() ? "" : "\n  timing: " + weight_note);
   out += fmt::format("workload: batch {}, context {}, prompt {}, tp {}, stack {}, runtime {}{}\n\n", d.workload.batch,
                      d.workload.context, d.workload.prompt, d.workload.tp, st.stack, to_string(d.workload.runtime),
                      d.workload.tpot_limit_s > 0 ? fmt::format(", TPOT limit {}", human_time(d.workload.tpot_limit_s)) : "");

@@ -20,6 +20,8 @@ const FlagHelp kHelp[] = {
     {"kv_producers", "per-layer producer map '0,0,2,2' / '0_0_2_2', or KeepEnds|DenseFront|DenseBack"},
     {"variant", "CLA paper shorthand, e.g. H128-GQA4-CLA2, H64-MQA, H128-MQA-CLA2-KeepEnds"},
     {"kv_dtype", "K/V element type: bf16, fp16, fp8, int8, int4"},
+    {"weight_dtype", "linear-layer weight type: bf16, fp16, fp8 (W8A8 where the GPU has fp8), int8, int4 (weight-only) [the preset's checkpoint]"},
+    {"weight_group_size", "int4 weights: elements per fp16 scale + 4-bit zero point [128]"},
     {"window", "sliding-window length (positions) of local layers"},
     {"layer_pattern", "global/local layer pattern repeated over the layers, e.g. LG or LLLLLG"},
     {"gpu", "GPU preset id (see `kvscope gpus`) or a GPU profile JSON file [h100-sxm]"},

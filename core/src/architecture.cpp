@@ -40,6 +40,25 @@ KvDtype parse_kv_dtype(const std::string& text, const std::string& where) {
   throw InputError(where, "kv_dtype", "one of bf16, fp16, fp8, int8, int4", fmt::format("'{}'", text));
 }
 
+KvDtype parse_weight_dtype(const std::string& text, const std::string& where) {
+  try {
+    return parse_kv_dtype(text, where);
+  } catch (const InputError&) {
+    throw InputError(where, "weight_dtype", "one of bf16, fp16, fp8, int8, int4", fmt::format("'{}'", text));
+  }
+}
+
+double weight_bytes_per_element(KvDtype dtype, int group, double d_model) {
+  switch (dtype) {
+    case KvDtype::bf16:
+    case KvDtype::fp16: return 2.0;
+    case KvDtype::fp8: return 1.0 + 4.0 / (128.0 * 128.0);
+    case KvDtype::int8: return 1.0 + 4.0 / d_model;
+    case KvDtype::int4: return 0.5 + 2.5 / group;
+  }
+  return 2.0;
+}
+
 MlpKind parse_mlp_kind(const std::string& text, const std::string& where) {
   if (text == "swiglu") return MlpKind::swiglu;
   if (text == "plain") return MlpKind::plain;

@@ -8,7 +8,8 @@ namespace kvscope {
 
 bool ArchOverrides::empty() const {
   return !n_layers && !d_model && !n_q_heads && !n_kv_heads && !head_dim && !ffn_dim && !vocab && !cla_factor &&
-         !kv_producers && !variant && !kv_dtype && !window && !layer_pattern;
+         !kv_producers && !variant && !kv_dtype && !window && !layer_pattern && !weight_dtype &&
+         !weight_group;
 }
 
 std::string layer_pattern_of(const Architecture& a) {
@@ -94,6 +95,8 @@ Architecture apply_overrides(const Architecture& base, const ArchOverrides& o, c
     }
   }
   if (o.kv_dtype) a.kv_dtype = *o.kv_dtype;
+  if (o.weight_dtype) a.weight_dtype = *o.weight_dtype;
+  if (o.weight_group) a.weight_group = *o.weight_group;
   if (o.layer_pattern) a.layer_kind = expand_layer_pattern(*o.layer_pattern, a.n_layers, where);
   if (o.window) a.window = *o.window;
   validate(a, where);  // before sharing_label: it indexes kv_producer by layer

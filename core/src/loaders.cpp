@@ -242,6 +242,9 @@ Architecture parse_architecture(const bj::value& v, const std::string& where) {
 
   a.kv_dtype = parse_kv_dtype(r.optional_enum("kv_dtype", kKvDtypes).value_or("bf16"), where);
   a.kv_quant_group = as_int(r.optional_int("kv_quant_group", 1, kMaxQuantGroup).value_or(128));
+  a.weight_dtype = parse_weight_dtype(r.optional_enum("weight_dtype", kKvDtypes).value_or("bf16"), where);
+  a.weight_group = as_int(r.optional_int("weight_group", 1, kMaxQuantGroup).value_or(128));
+  a.max_position_embeddings = r.optional_int("max_position_embeddings", 1, 1000000000).value_or(0);
   a.published_params = r.optional_double("published_params", 1, kMaxParams);
   a.published_active_params = r.optional_double("published_active_params", 1, kMaxParams);
   if (a.published_params && a.published_active_params && *a.published_active_params > *a.published_params) {
@@ -315,6 +318,9 @@ bj::value to_json(const Architecture& a) {
   if (pattern.find('L') != std::string::npos) o["window"] = a.window;
   o["kv_dtype"] = to_string(a.kv_dtype);
   o["kv_quant_group"] = a.kv_quant_group;
+  o["weight_dtype"] = to_string(a.weight_dtype);
+  o["weight_group"] = a.weight_group;
+  if (a.max_position_embeddings > 0) o["max_position_embeddings"] = a.max_position_embeddings;
   if (a.published_params) o["published_params"] = number(*a.published_params);
   if (a.published_active_params) o["published_active_params"] = number(*a.published_active_params);
   o["source"] = bj::object{{"url", a.provenance.source}, {"notes", a.provenance.notes}};
@@ -348,6 +354,7 @@ struct CalKey {
   double max;
   bool min_exclusive;
   bool optional = false;  // keys added after kvscope-gpu/1 profiles were written: default when absent
+  bool omit_zero = false;  // written only when measured (non-zero)
 };
 
 // The calibration block's keys, in output order (the mapping documented in loaders.hpp).
@@ -396,6 +403,8 @@ const std::vector<CalKey>& cal_keys() {
       {"prefill_attn_units_sat", &T::prefill_attn_units_sat, 1, 0, 1e9, false, true},
       {"prefill_attn_fixed_us", &T::prefill_attn_fixed_s, units::kMicro, 0, 1e6, false, true},
       {"prefill_attn_clock_ratio", &T::prefill_attn_clock_ratio, 1, 0, 1.5, false, true},
+      {"gemm_fp8_compute_fraction", &T::gemm_fp8_compute_fraction, 1, 0, 2, false, true, true},
+      {"gemm_fp8_bw_fraction", &T::gemm_fp8_bw_fraction, 1, 0, 2, false, true, true},
   };
   return keys;
 }
@@ -516,7 +525,10 @@ bj::value to_json(const GpuSpec& g) {
     j["date_utc"] = c.date_utc;
     j["borrowed"] = c.borrowed;
     if (c.borrowed) j["borrowed_from"] = c.borrowed_from;
-    for (const CalKey& k : cal_keys()) j[k.key] = number(to_unit(c.params.*k.field, k.unit));
+    for (const CalKey& k : cal_keys()) {
+      if (k.omit_zero && c.params.*k.field == 0) continue;
+      j[k.key] = number(to_unit(c.params.*k.field, k.unit));
+    }
     o["calibration"] = std::move(j);
   }
   bj::object stacks_json;
@@ -527,7 +539,10 @@ bj::value to_json(const GpuSpec& g) {
     j["fitted_on"] = c.fitted_on;
     j["date_utc"] = c.date_utc;
     j["borrowed"] = false;
-    for (const CalKey& k : cal_keys()) j[k.key] = number(to_unit(c.params.*k.field, k.unit));
+    for (const CalKey& k : cal_keys()) {
+      if (k.omit_zero && c.params.*k.field == 0) continue;
+      j[k.key] = number(to_unit(c.params.*k.field, k.unit));
+    }
     stacks_json[id] = std::move(j);
   }
   if (!stacks_json.empty()) o["stacks"] = std::move(stacks_json);

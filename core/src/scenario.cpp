@@ -14,7 +14,8 @@ namespace kvscope {
 
 namespace {
 const std::vector<std::string> kArchFields = {"layers", "d_model", "q_heads", "kv_heads", "head_dim", "ffn", "vocab",
-                                              "cla", "kv_producers", "variant", "kv_dtype", "window", "layer_pattern"};
+                                              "cla", "kv_producers", "variant", "kv_dtype", "window", "layer_pattern",
+                                              "weight_dtype", "weight_group_size"};
 const std::vector<std::string> kWorkloadFields = {"tp", "batch", "context", "prompt", "runtime", "stack", "tpot_limit_ms"};
 const std::vector<std::string> kEngineFields = {"gpu_memory_utilization", "max_num_batched_tokens", "max_num_seqs", "block_size",
                                                 "cuda_graph_memory_gib", "non_torch_memory_gib", "allreduce_buffers_gib"};
@@ -96,6 +97,8 @@ void set_override(ArchOverrides& o, const std::string& n, const std::string& t) 
   else if (n == "kv_dtype") o.kv_dtype = parse_kv_dtype(t, flag);
   else if (n == "window") o.window = parse_int_value(t, flag, 1, 100000000);
   else if (n == "layer_pattern") o.layer_pattern = t;
+  else if (n == "weight_dtype") o.weight_dtype = parse_weight_dtype(t, flag);
+  else if (n == "weight_group_size") o.weight_group = i32(65536);
   else throw InputError(flag, "", "an architecture field", "an unknown name");
 }
 
@@ -144,7 +147,8 @@ SingleDesign resolve_single(const Scenario& s) {
           {"n_layers", "layers"},   {"d_model", "d_model"},           {"n_q_heads", "q_heads"}, {"n_kv_heads", "kv_heads"},
           {"head_dim", "head_dim"}, {"ffn_dim", "ffn"},               {"vocab", "vocab"},       {"kv_producers", "kv_producers"},
           {"window", "window"},     {"layer_pattern", "layer_pattern"}, {"variant", "variant"}, {"kv_dtype", "kv_dtype"},
-          {"cla", "cla"},           {"kv-producers", "kv_producers"}};
+          {"cla", "cla"},           {"kv-producers", "kv_producers"}, {"weight_dtype", "weight_dtype"},
+          {"weight_group", "weight_group_size"}};
       const std::string key = e.key().substr(0, e.key().find('['));
       auto it = std::find_if(kFieldOf.begin(), kFieldOf.end(), [&](const auto& p) { return p.first == key; });
       if (e.expected().empty() || it == kFieldOf.end()) throw;

@@ -29,15 +29,15 @@ namespace {
 using Clock = std::chrono::steady_clock;
 
 // Number of architecture-override axes, in flattened-index order (outermost first).
-constexpr std::size_t kOverrideAxes = 13;
+constexpr std::size_t kOverrideAxes = 15;
 constexpr const char* kOverrideNames[kOverrideAxes] = {"layers", "d_model", "q_heads",     "kv_heads", "head_dim",
                                                        "ffn",    "vocab",   "cla",         "kv_producers", "variant",
-                                                       "kv_dtype", "window", "layer_pattern"};
+                                                       "kv_dtype", "window", "layer_pattern", "weight_dtype", "weight_group_size"};
 
 std::array<std::size_t, kOverrideAxes> override_sizes(const OverrideAxes& o) {
   return {o.n_layers.size(), o.d_model.size(), o.n_q_heads.size(),    o.n_kv_heads.size(), o.head_dim.size(),
           o.ffn_dim.size(),  o.vocab.size(),   o.cla_factor.size(),   o.kv_producers.size(), o.variant.size(),
-          o.kv_dtype.size(), o.window.size(),  o.layer_pattern.size()};
+          o.kv_dtype.size(), o.window.size(),  o.layer_pattern.size(), o.weight_dtype.size(), o.weight_group.size()};
 }
 
 // a * b, or an InputError naming the sweep when the product leaves 64 bits.
@@ -165,6 +165,8 @@ std::string combo_label(const Architecture& base, const OverrideAxes& o, const s
   add(5, o.ffn_dim), add(6, o.vocab), add(7, o.cla_factor), add(8, o.kv_producers), add(9, o.variant);
   if (!o.kv_dtype.empty()) s += fmt::format(" kv_dtype={}", to_string(o.kv_dtype[k[10]]));
   add(11, o.window), add(12, o.layer_pattern);
+  if (!o.weight_dtype.empty()) s += fmt::format(" weight_dtype={}", to_string(o.weight_dtype[k[13]]));
+  add(14, o.weight_group);
   return s;
 }
 
@@ -183,6 +185,8 @@ ArchOverrides combo_overrides(const OverrideAxes& o, const std::array<std::size_
   if (!o.kv_dtype.empty()) r.kv_dtype = o.kv_dtype[k[10]];
   if (!o.window.empty()) r.window = o.window[k[11]];
   if (!o.layer_pattern.empty()) r.layer_pattern = o.layer_pattern[k[12]];
+  if (!o.weight_dtype.empty()) r.weight_dtype = o.weight_dtype[k[13]];
+  if (!o.weight_group.empty()) r.weight_group = o.weight_group[k[14]];
   return r;
 }
 
@@ -578,6 +582,10 @@ bool set_axis(SweepSpec& spec, const std::string& name, const std::string& text)
     for (const std::string& v : parse_string_axis(text, flag)) o.kv_dtype.push_back(parse_kv_dtype(v, flag));
   } else if (name == "window") o.window = ints(100000000);
   else if (name == "layer_pattern") o.layer_pattern = parse_string_axis(text, flag);
+  else if (name == "weight_dtype") {
+    o.weight_dtype.clear();
+    for (const std::string& v : parse_string_axis(text, flag)) o.weight_dtype.push_back(parse_weight_dtype(v, flag));
+  } else if (name == "weight_group_size") o.weight_group = i32(65536);
   else if (name == "tp") w.tp = i32(1024);
   else if (name == "batch") w.batch = ints(1000000);
   else if (name == "context") w.context = ints(100000000);

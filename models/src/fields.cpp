@@ -17,6 +17,7 @@ ArchFacts make_arch_facts(const Architecture& a) {
   f.kv_layers = kv_layer_count(a);
   f.cla_factor = cla_factor_of(a);
   f.kv_bytes_per_element = kv_bytes_per_element(a.kv_dtype, a.kv_quant_group);
+  f.weight_bytes_per_element = weight_bytes_per_element(a.weight_dtype, a.weight_group, static_cast<double>(a.d_model));
   f.window = a.window;
   f.accuracy = AccuracyModel::bundled().estimate(a);
   return f;
@@ -37,6 +38,8 @@ const std::vector<Field> kFields = {
     {"kv_layers", "", "layers that store K/V", FieldKind::config, [](P p) { return double(p.arch->kv_layers); }, false},
     {"cla_factor", "", "uniform CLA factor (0 = non-uniform pattern)", FieldKind::config,
      [](P p) { return double(p.arch->cla_factor); }, false},
+    {"weight_bytes_per_element", "B", "bytes per linear-layer weight incl. scales (weight dtype)", FieldKind::config,
+     [](P p) { return p.arch->weight_bytes_per_element; }, false},
     // Memory.
     {"kv_bytes_per_token", "B", "K/V bytes per token, whole model (paper definition)", FieldKind::memory,
      [](P p) { return p.eval.memory.kv_bytes_per_token; }, true},

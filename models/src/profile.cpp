@@ -122,24 +122,27 @@ ArchProfile make_profile(const Architecture& a, int tp) {
 
   p.params = count_params(a);
   const double d = static_cast<double>(a.d_model);
+  p.weight_dtype = a.weight_dtype;
+  p.weight_bytes_per_elem = weight_bytes_per_element(a.weight_dtype, a.weight_group, d);
+  const double wb = p.weight_bytes_per_elem;
   p.d_model = d;
   p.mlp_matrices = a.mlp == MlpKind::plain ? 2.0 : 3.0;
   if (a.mla) {
     p.q_dim_gpu = static_cast<double>(p.q_heads_per_gpu) * (a.mla->qk_nope_dim + a.mla->qk_rope_dim);
     p.kv_dim_gpu = a.mla->kv_lora_rank + a.mla->qk_rope_dim;
     p.o_in_gpu = static_cast<double>(p.q_heads_per_gpu) * a.mla->v_head_dim;
-    p.w_q_consumer_B = kWeightBytes * mla_q_params(a) / tp;
-    p.w_qkv_producer_B = kWeightBytes * (mla_q_params(a) + mla_kv_params(a)) / tp;
+    p.w_q_consumer_B = wb * mla_q_params(a) / tp;
+    p.w_qkv_producer_B = wb * (mla_q_params(a) + mla_kv_params(a)) / tp;
   } else {
     p.q_dim_gpu = static_cast<double>(p.q_heads_per_gpu) * a.head_dim;
     p.kv_dim_gpu = 2.0 * kvh * a.head_dim;
     p.o_in_gpu = p.q_dim_gpu;
-    p.w_q_consumer_B = kWeightBytes * d * p.q_dim_gpu;
-    p.w_qkv_producer_B = kWeightBytes * d * (p.q_dim_gpu + p.kv_dim_gpu);
+    p.w_q_consumer_B = wb * d * p.q_dim_gpu;
+    p.w_qkv_producer_B = wb * d * (p.q_dim_gpu + p.kv_dim_gpu);
   }
-  p.w_o_B = kWeightBytes * p.o_in_gpu * d;
+  p.w_o_B = wb * p.o_in_gpu * d;
   p.ffn_gpu = static_cast<double>(a.ffn_dim) / tp;
-  p.w_mlp_dense_B = kWeightBytes * p.mlp_matrices * d * p.ffn_gpu;
+  p.w_mlp_dense_B = wb * p.mlp_matrices * d * p.ffn_gpu;
   if (a.mlp == MlpKind::moe) {
     p.moe_layers = a.n_layers - a.moe.n_dense_layers;
     p.dense_mlp_layers = a.moe.n_dense_layers;
@@ -147,8 +150,8 @@ ArchProfile make_profile(const Architecture& a, int tp) {
     p.n_active = a.moe.n_active;
     p.n_shared = a.moe.n_shared;
     p.expert_ffn_gpu = static_cast<double>(a.moe.expert_ffn) / tp;
-    p.w_expert_B = kWeightBytes * 3.0 * d * p.expert_ffn_gpu;
-    p.w_mlp_dense_B = kWeightBytes * 3.0 * d * p.ffn_gpu;
+    p.w_expert_B = wb * 3.0 * d * p.expert_ffn_gpu;
+    p.w_mlp_dense_B = wb * 3.0 * d * p.ffn_gpu;
   } else {
     p.dense_mlp_layers = a.n_layers;
   }

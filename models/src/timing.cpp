@@ -18,6 +18,22 @@ constexpr double kMmaRows = 16.0;
 // Keys per K/V tile: a causal prefill also computes the masked half of each diagonal tile.
 constexpr double kAttnTileKeys = 64.0;
 
+// The linear layers' GEMMs on this GPU: fp8 weights run W8A8 at the fp8 dense peak where the GPU
+// has one (vLLM's fp8 path on Hopper / Ada / Blackwell), with the fp8 calibration's fractions when
+// measured, else the bf16 ones (an estimate); int8 / int4 (and fp8 without fp8 tensor cores) are
+// weight-only: the weight stream shrinks, the math stays bf16 (Marlin-class kernels).
+struct LinearGemm {
+  double peak, compute_fraction, bw_fraction, weight_B;
+};
+LinearGemm linear_gemm(const ArchProfile& p, const GpuSpec& gpu, const TimingParams& t) {
+  const bool w8a8 = p.weight_dtype == KvDtype::fp8 && gpu.fp8_flops > 0;
+  if (!w8a8) return {gpu.bf16_flops * t.compute_clock_ratio, t.gemm_compute_fraction, t.gemm_bw_fraction, p.weight_bytes_per_elem};
+  return {gpu.fp8_flops * t.compute_clock_ratio, t.gemm_fp8_compute_fraction > 0 ? t.gemm_fp8_compute_fraction : t.gemm_compute_fraction,
+          t.gemm_fp8_bw_fraction > 0 ? t.gemm_fp8_bw_fraction : t.gemm_bw_fraction, p.weight_bytes_per_elem};
+}
+
+KernelTime gemm_q(const TimingParams& t, const LinearGemm& g, double m, double n, double k);
+
 struct Acc {
   PhaseCost phase;
   void add(Op op, const KernelTime& k, double kernels, double launch_each) {
@@ -96,18 +112,19 @@ void add_static(Acc& acc, const ArchProfile& p, const GpuSpec& gpu, const Timing
   const double d = p.d_model;
   const double L = p.n_layers;
 
+  const LinearGemm lg = linear_gemm(p, gpu, t);
   // QKV projections: producers compute Q, K, V; CLA consumers only Q.
-  acc.add(Op::qkv_proj, scaled(gemm_time(t, peak, m, p.q_dim_gpu + p.kv_dim_gpu, d), p.kv_layers), p.kv_layers, launch);
+  acc.add(Op::qkv_proj, scaled(gemm_q(t, lg, m, p.q_dim_gpu + p.kv_dim_gpu, d), p.kv_layers), p.kv_layers, launch);
   if (p.consumer_layers > 0) {
-    acc.add(Op::qkv_proj, scaled(gemm_time(t, peak, m, p.q_dim_gpu, d), p.consumer_layers), p.consumer_layers, launch);
+    acc.add(Op::qkv_proj, scaled(gemm_q(t, lg, m, p.q_dim_gpu, d), p.consumer_layers), p.consumer_layers, launch);
   }
   // O projection; kvbench fuses the residual add in the GEMM epilogue (reads the residual: M*d),
   // eager PyTorch adds it with a separate kernel (counted with the elementwise ops below).
   const bool fused = t.fused_elementwise;
-  KernelTime o = gemm_time(t, peak, m, d, p.o_in_gpu);
+  KernelTime o = gemm_q(t, lg, m, d, p.o_in_gpu);
   if (fused) {
     o.bytes += kAct * m * d;
-    o.memory_s += kAct * m * d / (t.gemm_bw_fraction * t.hbm_read_Bps);
+    o.memory_s += kAct * m * d / (lg.bw_fraction * t.hbm_read_Bps);
     o.time_s = t.gemm_fixed_s + std::max(o.memory_s, o.compute_s);
   }
   acc.add(Op::o_proj, scaled(o, L), L, launch);
@@ -115,11 +132,11 @@ void add_static(Acc& acc, const ArchProfile& p, const GpuSpec& gpu, const Timing
   // MLP: dense layers gate_up (fused) + down; MoE layers router + grouped experts.
   if (p.dense_mlp_layers > 0) {
     const double mats_up = p.mlp_matrices - 1.0;  // SwiGLU: gate+up fused (2); plain: up (1)
-    KernelTime up = gemm_time(t, peak, m, mats_up * p.ffn_gpu, d);
-    KernelTime down = gemm_time(t, peak, m, d, p.ffn_gpu);
+    KernelTime up = gemm_q(t, lg, m, mats_up * p.ffn_gpu, d);
+    KernelTime down = gemm_q(t, lg, m, d, p.ffn_gpu);
     if (fused) {
       down.bytes += kAct * m * d;
-      down.memory_s += kAct * m * d / (t.gemm_bw_fraction * t.hbm_read_Bps);
+      down.memory_s += kAct * m * d / (lg.bw_fraction * t.hbm_read_Bps);
       down.time_s = t.gemm_fixed_s + std::max(down.memory_s, down.compute_s);
     }
     acc.add(Op::mlp, scaled(up, p.dense_mlp_layers), p.dense_mlp_layers, launch);
@@ -134,8 +151,8 @@ void add_static(Acc& acc, const ArchProfile& p, const GpuSpec& gpu, const Timing
     ex.bytes = touched * p.w_expert_B + kAct * expert_tokens * (d * 2 + 3 * p.expert_ffn_gpu);
     ex.flops = 2.0 * expert_tokens * 3.0 * d * p.expert_ffn_gpu;
     const double per_expert_rows = expert_tokens / std::max(touched, 1.0);
-    ex.memory_s = ex.bytes / (t.gemm_bw_fraction * t.hbm_read_Bps);
-    ex.compute_s = ex.flops / (t.gemm_compute_fraction * peak * per_expert_rows / (per_expert_rows + t.gemm_m_half));
+    ex.memory_s = ex.bytes / (lg.bw_fraction * t.hbm_read_Bps);
+    ex.compute_s = ex.flops / (lg.compute_fraction * lg.peak * per_expert_rows / (per_expert_rows + t.gemm_m_half));
     ex.time_s = 2.0 * t.gemm_fixed_s + std::max(ex.memory_s, ex.compute_s);
     KernelTime router = gemm_time(t, peak, m, n, d);
     acc.add(Op::mlp, scaled(ex, p.moe_layers), 2.0 * p.moe_layers, launch);
@@ -303,6 +320,32 @@ PhaseCost run_pass(const ArchProfile& p, const GpuSpec& gpu, const TimingParams&
 }
 }  // namespace
 
+bool weight_timing_estimated(const ArchProfile& p, const GpuSpec& gpu, const TimingParams& t) {
+  if (p.weight_dtype == KvDtype::bf16 || p.weight_dtype == KvDtype::fp16) return false;
+  return !(p.weight_dtype == KvDtype::fp8 && gpu.fp8_flops > 0 && t.gemm_fp8_compute_fraction > 0);
+}
+
+std::string weight_timing_note(const ArchProfile& p, const GpuSpec& gpu, const TimingParams& t) {
+  const std::string w = to_string(p.weight_dtype);
+  const std::string bytes = std::to_string(p.weight_bytes_per_elem).substr(0, 6);
+  switch (p.weight_dtype) {
+    case KvDtype::bf16:
+    case KvDtype::fp16: return {};
+    case KvDtype::fp8:
+      if (gpu.fp8_flops <= 0) {
+        return "fp8 weights on a GPU without fp8 tensor cores: weight-only (" + bytes +
+               " B per weight streamed, bf16 math; dequantization not modelled) - an estimate";
+      }
+      if (t.gemm_fp8_compute_fraction > 0) return "fp8 weights: W8A8 GEMMs at the fp8 dense peak with the measured fp8 GEMM efficiencies";
+      return "fp8 weights: W8A8 GEMMs at the fp8 dense peak with the bf16-measured GEMM efficiencies - an estimate until an fp8 "
+             "GEMM calibration exists (gemm_fp8_compute_fraction)";
+    case KvDtype::int8:
+    case KvDtype::int4:
+      return w + " weight-only: " + bytes + " B per weight streamed (scales included), bf16 math; dequantization not modelled - an estimate";
+  }
+  return {};
+}
+
 const char* op_name(Op op) {
   switch (op) {
     case Op::qkv_proj: return "qkv_proj";
@@ -317,14 +360,21 @@ const char* op_name(Op op) {
 }
 
 KernelTime gemm_time(const TimingParams& t, double peak_flops, double m, double n, double k) {
+  return gemm_q(t, LinearGemm{peak_flops, t.gemm_compute_fraction, t.gemm_bw_fraction, kAct}, m, n, k);
+}
+
+namespace {
+KernelTime gemm_q(const TimingParams& t, const LinearGemm& g, double m, double n, double k) {
   KernelTime r;
-  r.bytes = kAct * (n * k + m * (n + k));
+  // bf16 weights: the expression of the measured (calibrated) setups, unchanged to the last bit.
+  r.bytes = g.weight_B == kAct ? kAct * (n * k + m * (n + k)) : g.weight_B * n * k + kAct * m * (n + k);
   r.flops = 2.0 * m * n * k;
-  r.memory_s = r.bytes / (t.gemm_bw_fraction * t.hbm_read_Bps);
-  r.compute_s = r.flops / (t.gemm_compute_fraction * peak_flops * m / (m + t.gemm_m_half));
+  r.memory_s = r.bytes / (g.bw_fraction * t.hbm_read_Bps);
+  r.compute_s = r.flops / (g.compute_fraction * g.peak * m / (m + t.gemm_m_half));
   r.time_s = t.gemm_fixed_s + std::max(r.memory_s, r.compute_s);
   return r;
 }
+}  // namespace
 
 namespace {
 // The split choice for `units` = requests x K/V heads and at most `s_max` splits.

@@ -146,3 +146,27 @@ TEST_CASE("paper: Table 1 and its Pareto frontier", "[cli][paper]") {
   CHECK(j.at("rows").as_array().size() == 20);
   for (const auto& row : j.at("rows").as_array()) CHECK(num(row, "kv_bytes_per_token") == num(row, "kv_bytes_per_token_paper"));
 }
+
+TEST_CASE("fp8 weights: the standard FP8 deployments fit, labelled an estimate", "[cli][eval][weights]") {
+  for (const auto& args : std::vector<std::vector<std::string>>{
+           {"eval", "--model", "llama-3.1-405b", "--gpu", "h100-sxm", "--tp", "8", "--weight-dtype", "fp8", "--format", "json"},
+           {"eval", "--model", "deepseek-v3", "--gpu", "h200", "--tp", "8", "--weight-dtype", "fp8", "--format", "json"}}) {
+    INFO(args[2]);
+    const CliResult r = run_kvscope(args);
+    REQUIRE(r.status == 0);
+    const bj::value j = parse(r.out);
+    CHECK(j.at("feasible").as_bool());
+    CHECK(j.at("weight_dtype").as_string() == "fp8");
+    CHECK(j.at("weight_timing_estimated").as_bool());
+    CHECK_THAT(std::string(j.at("weight_timing").as_string()), Catch::Contains("an estimate"));
+    const double per_gpu_params = j.at("param_count").to_number<double>() / 8;
+    CHECK(j.at("weight_bytes").to_number<double>() / per_gpu_params == Approx(1.01).margin(0.01));
+  }
+  // A sweep axis like the others; a bad value names the flag.
+  const CliResult s = run_kvscope({"sweep", "--weight-dtype", "bf16,fp8,int4", "--format", "csv"});
+  REQUIRE(s.status == 0);
+  CHECK_THAT(s.out, Catch::Contains("weight_dtype=fp8") && Catch::Contains("weight_dtype=int4"));
+  const CliResult bad = run_kvscope({"eval", "--weight-dtype", "fp4"});
+  CHECK(bad.status == 2);
+  CHECK_THAT(bad.err, Catch::Contains("--weight-dtype: 'weight_dtype': expected one of bf16, fp16, fp8, int8, int4, found 'fp4'"));
+}

@@ -332,3 +332,30 @@ TEST_CASE("per-layer breakdown sums to the totals", "[memory][layers]") {
   // CLA shares storage, not reads: reads are those of the same model without sharing.
   CHECK(read / stored == Approx(20.0 / 7));
 }
+
+// The standard FP8 deployments fit, with about 1 byte per parameter per GPU (scales on top).
+TEST_CASE("fp8 weights: Llama-3.1-405B on 8 H100 and DeepSeek-V3 on 8 H200 fit", "[memory][weights]") {
+  struct Row {
+    const char* model;
+    const char* gpu;
+  };
+  for (const Row& r : {Row{"llama-3.1-405b", "h100-sxm"}, Row{"deepseek-v3", "h200"}}) {
+    INFO(r.model << " on " << r.gpu);
+    Architecture a = load_architecture(r.model);
+    const GpuSpec g = load_gpu(r.gpu);
+    a.weight_dtype = KvDtype::bf16;
+    Workload w;
+    w.tp = 8;
+    CHECK_FALSE(evaluate_memory(make_profile(a, 8), g, w).feasible);  // bf16 does not fit
+    a.weight_dtype = KvDtype::fp8;
+    const ArchProfile p = make_profile(a, 8);
+    const MemoryResult m = evaluate_memory(p, g, w);
+    CHECK(m.feasible);
+    const double per_param = m.weight_bytes / (p.params.total / 8);
+    CHECK(per_param > 1.0);   // scales and the bf16 embedding / LM head
+    CHECK(per_param < 1.02);
+  }
+  // DeepSeek-V3's preset carries its published checkpoint's dtype.
+  CHECK(load_architecture("deepseek-v3").weight_dtype == KvDtype::fp8);
+  CHECK(load_architecture("llama-3-8b").weight_dtype == KvDtype::bf16);
+}

@@ -273,3 +273,64 @@ TEST_CASE("serving view: best batch fits in memory and meets the latency limit",
   CHECK(e.max_throughput_step_s <= w.tpot_limit_s);
   CHECK(decode_step(p, g, t, double(e.max_throughput_batch + 1), 8192, Runtime::graph).time_s > w.tpot_limit_s);
 }
+
+TEST_CASE("weight dtype: bytes per weight with scales, table", "[timing][weights]") {
+  struct Row {
+    KvDtype dtype;
+    int group;
+    double d_model, bytes;
+  };
+  for (const Row& r : {Row{KvDtype::bf16, 128, 4096, 2.0}, Row{KvDtype::fp16, 128, 4096, 2.0},
+                       Row{KvDtype::fp8, 128, 4096, 1.0 + 4.0 / 16384},  // fp32 scale per 128 x 128 block
+                       Row{KvDtype::int8, 128, 4096, 1.0 + 4.0 / 4096},   // fp32 scale per output channel
+                       Row{KvDtype::int4, 128, 4096, 0.5 + 2.5 / 128},    // fp16 scale + 4-bit zero per group
+                       Row{KvDtype::int4, 32, 4096, 0.5 + 2.5 / 32}}) {
+    INFO(to_string(r.dtype) << " group " << r.group);
+    CHECK(weight_bytes_per_element(r.dtype, r.group, r.d_model) == r.bytes);
+  }
+  CHECK_THROWS_WITH(parse_weight_dtype("fp4", "--weight-dtype"), "--weight-dtype: 'weight_dtype': expected one of bf16, fp16, fp8, int8, int4, found 'fp4'");
+}
+
+TEST_CASE("weight dtype: weights streamed and fp8 GEMM compute in decode and prefill", "[timing][weights]") {
+  const TimingParams t = round_params();
+  GpuSpec g = round_gpu();
+  g.fp8_flops = 2e14;
+  Architecture a = llama8b();
+  const ArchProfile bf = make_profile(a, 1);
+  a.weight_dtype = KvDtype::fp8;
+  const ArchProfile f8 = make_profile(a, 1);
+  // Linear layers at 1 + 4/128^2 B per weight; embedding and LM head stay bf16.
+  const double wb = 1.0 + 4.0 / 16384;
+  CHECK(f8.w_o_B == wb * 4096.0 * 4096);
+  CHECK(f8.w_lm_head_gpu_B == bf.w_lm_head_gpu_B);
+  CHECK(f8.w_embed_gpu_B == bf.w_embed_gpu_B);
+  // Decode at batch 1: the QKV GEMM streams wb N K + 2 M (N + K) bytes.
+  const PhaseCost d = decode_step(f8, g, t, 1, 4096, Runtime::graph);
+  CHECK(d.op(Op::qkv_proj).bytes == Approx(32 * (wb * 4096.0 * 6144 + 2.0 * (4096 + 6144))));
+  CHECK(d.op(Op::lm_head).bytes == decode_step(bf, g, t, 1, 4096, Runtime::graph).op(Op::lm_head).bytes);
+  // Prefill of 4096 tokens is compute-bound: the fp8 GEMMs run at the fp8 peak (2x) with the bf16
+  // fraction (no fp8 calibration), the LM head at bf16.
+  const PhaseCost pb = prefill(bf, g, t, 1, 4096, Runtime::graph), pf = prefill(f8, g, t, 1, 4096, Runtime::graph);
+  CHECK(pf.op(Op::mlp).compute_s == Approx(pb.op(Op::mlp).compute_s / 2));
+  CHECK(pf.op(Op::lm_head).compute_s == pb.op(Op::lm_head).compute_s);
+  CHECK(weight_timing_estimated(f8, g, t));
+  CHECK_THAT(weight_timing_note(f8, g, t), Catch::Contains("bf16-measured GEMM efficiencies - an estimate"));
+  // An fp8 GEMM calibration replaces the estimate.
+  TimingParams c = t;
+  c.gemm_fp8_compute_fraction = 0.25;
+  CHECK(prefill(f8, g, c, 1, 4096, Runtime::graph).op(Op::mlp).compute_s == Approx(pb.op(Op::mlp).compute_s));
+  CHECK_FALSE(weight_timing_estimated(f8, g, c));
+  // Without fp8 tensor cores fp8 is weight-only: bf16 math, smaller stream.
+  GpuSpec ampere = round_gpu();
+  CHECK(prefill(f8, ampere, t, 1, 4096, Runtime::graph).op(Op::mlp).compute_s == Approx(pb.op(Op::mlp).compute_s));
+  CHECK_THAT(weight_timing_note(f8, ampere, t), Catch::Contains("weight-only"));
+  // int4 weight-only: a quarter of the stream plus scales, bf16 math, labelled.
+  a.weight_dtype = KvDtype::int4;
+  const ArchProfile i4 = make_profile(a, 1);
+  CHECK(i4.w_mlp_dense_B == (0.5 + 2.5 / 128) * 3 * 4096.0 * 14336);
+  CHECK(prefill(i4, g, t, 1, 4096, Runtime::graph).op(Op::mlp).compute_s == Approx(pb.op(Op::mlp).compute_s));
+  CHECK(weight_timing_estimated(i4, g, t));
+  // bf16: no note, and the GEMM bytes are the calibrated setups' expression.
+  CHECK(weight_timing_note(bf, g, t).empty());
+  CHECK(decode_step(bf, g, t, 1, 4096, Runtime::graph).op(Op::qkv_proj).bytes == 32 * 2.0 * (4096.0 * 6144 + 1 * (4096 + 6144)));
+}

@@ -20,12 +20,19 @@ std::string to_string(MlpKind);
 std::string to_string(KvDtype);
 // Parse "bf16", "fp16", "fp8", "int8", "int4". Throws InputError naming `where`.
 KvDtype parse_kv_dtype(const std::string& text, const std::string& where);
+// Weights use the same element types (key "weight_dtype" in messages).
+KvDtype parse_weight_dtype(const std::string& text, const std::string& where);
 MlpKind parse_mlp_kind(const std::string& text, const std::string& where);
 
 // Bytes per stored K/V element including quantization scale overhead: int8/int4 use one fp16
 // scale + one fp16 zero point per `group` elements (KIVI-style asymmetric groups); fp8 uses a
 // per-tensor scale (negligible, counted as 0). Source: shared/reference cla_and_kv_techniques.md §4.11.
 double kv_bytes_per_element(KvDtype dtype, int quant_group);
+// Bytes per weight of a quantized linear layer, scales included (docs/model.md §2 Weights):
+// bf16/fp16 2; fp8 1 + 4/128^2 (one fp32 scale per 128 x 128 block: DeepSeek-V3's checkpoint
+// format, vLLM's block-fp8 path); int8 1 + 4/d_model (one fp32 scale per output channel);
+// int4 0.5 + 2.5/g (one fp16 scale and one packed 4-bit zero point per group of g, AWQ / GPTQ).
+double weight_bytes_per_element(KvDtype dtype, int group, double d_model);
 
 // Mixture-of-experts MLP (Mixtral, DeepSeek-V3, Hunyuan-Large).
 struct MoeSpec {
@@ -73,6 +80,12 @@ struct Architecture {
   std::vector<LayerKind> layer_kind;
   std::int64_t window = 0;  // sliding-window length in positions (local layers only)
   KvDtype kv_dtype = KvDtype::bf16;
+  // Element type of the transformer blocks' linear layers (embedding, LM head, norms and MoE
+  // router stay bf16, as vLLM's quantization methods leave them); a preset states the dtype of
+  // its published checkpoint (DeepSeek-V3: fp8).
+  KvDtype weight_dtype = KvDtype::bf16;
+  int weight_group = 128;  // int4 group size (elements per scale)
+  std::int64_t max_position_embeddings = 0;  // 0 = not stated; a longer context is a warning
   int kv_quant_group = 128;  // elements per scale group for int8/int4
   std::string sharing;       // label of the layer-sharing pattern ("none", "CLA2", "KeepEnds", "custom")
   Provenance provenance;

@@ -22,6 +22,8 @@ struct ArchOverrides {
   std::optional<std::string> kv_producers;  // "0,0,2,2", "0_0_2_2", or KeepEnds|DenseFront|DenseBack
   std::optional<std::string> variant;       // paper shorthand "H128-GQA4-CLA2"
   std::optional<KvDtype> kv_dtype;
+  std::optional<KvDtype> weight_dtype;
+  std::optional<int> weight_group;
   std::optional<std::int64_t> window;
   std::optional<std::string> layer_pattern;  // "G", "LG", ...
 

@@ -32,6 +32,11 @@ struct TimingParams {
   double gemm_fixed_s = 3e-6;
   double gemm_compute_fraction = 0.80;
   double gemm_m_half = 16.0;
+  // fp8 weight GEMMs (W8A8, torch._scaled_mm / cuBLASLt fp8, family torch_gemm_fp8): compute
+  // fraction of the fp8 dense peak and bandwidth fraction of the weight stream. 0 = not measured:
+  // the bf16 fractions are used and every fp8 output says "estimate".
+  double gemm_fp8_compute_fraction = 0;
+  double gemm_fp8_bw_fraction = 0;
   // Decode attention (family 3): t = attn_fixed_s + max(bytes / (attn_bw_fraction * par *
   //   hbm_read), mma_flops / attn_compute_flops); par = min(1, work_units / attn_units_sat),
   //   with work_units = batch * kv_heads * splits (split-KV as the harness kernel chooses it);

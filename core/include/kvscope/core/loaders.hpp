@@ -42,6 +42,9 @@
 //   window                   integer 1..100000000 positions; required iff any L layer, forbidden otherwise
 //   kv_dtype                 "bf16" | "fp16" | "fp8" | "int8" | "int4"  "bf16"
 //   kv_quant_group           integer 1..65536                           128
+//   weight_dtype             same values as kv_dtype: the published checkpoint's  "bf16"
+//   weight_group             integer 1..65536 (int4 weights)            128
+//   max_position_embeddings  integer 1..1e9 (the model's config value)  absent
 //   published_params         number 1..1e15 (total parameter count)     absent
 //   published_active_params  number 1..1e15, <= published_params        absent
 //   source                   object {url: non-empty string, notes: string (optional, "")}  required

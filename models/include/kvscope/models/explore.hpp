@@ -5,7 +5,8 @@
 //
 // Point order. Points are numbered by a flattened index, outermost axis first:
 //   model, n_layers, d_model, n_q_heads, n_kv_heads, head_dim, ffn_dim, vocab, cla_factor,
-//   kv_producers, variant, kv_dtype, window, layer_pattern   (together: the "architecture"),
+//   kv_producers, variant, kv_dtype, window, layer_pattern, weight_dtype, weight_group_size
+//   (together: the "architecture"),
 //   tp, gpu x stack (stack inner), runtime, tpot_limit, prompt, context, batch (batch innermost).
 // Results (the sink's blocks, `points`, the frontier) are in ascending index order whatever the
 // number of threads, so output is deterministic.
@@ -55,6 +56,8 @@ struct OverrideAxes {
   std::vector<KvDtype> kv_dtype;
   std::vector<std::int64_t> window;
   std::vector<std::string> layer_pattern;
+  std::vector<KvDtype> weight_dtype;
+  std::vector<int> weight_group;
 };
 
 // Workload axes; an empty vector means the single default (batch 1, context 8192, prompt 2048,

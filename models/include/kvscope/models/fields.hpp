@@ -21,6 +21,7 @@ struct ArchFacts {
   int kv_layers = 0;
   int cla_factor = 1;  // 0 = non-uniform pattern
   double kv_bytes_per_element = 2;
+  double weight_bytes_per_element = 2;  // linear layers, scales included
   std::int64_t window = 0;
   AccuracyEstimate accuracy;
 };

@@ -55,7 +55,11 @@ struct ArchProfile {
   std::vector<ConsumerGroup> consumers;
 
   ParamCount params;
-  // Weight bytes on one GPU, by op class (bf16 weights), for one forward pass.
+  // Linear-layer weights: element type and bytes per weight with scales (weight_bytes_per_element);
+  // embedding, LM head, norms and the MoE router stay bf16.
+  KvDtype weight_dtype = KvDtype::bf16;
+  double weight_bytes_per_elem = 2;
+  // Weight bytes on one GPU, by op class, for one forward pass.
   double w_qkv_producer_B = 0;  // per producing layer: Q, K, V projections
   double w_q_consumer_B = 0;    // per consuming layer: Q projection only
   double w_o_B = 0;             // per layer

@@ -8,6 +8,7 @@
 // still resident in L2. docs/model.md states each formula and its source.
 #include <array>
 #include <cstdint>
+#include <string>
 
 #include "kvscope/core/gpu.hpp"
 #include "kvscope/core/workload.hpp"
@@ -63,6 +64,13 @@ PhaseCost decode_step_from_static(const PhaseCost& static_part, const ArchProfil
 // Prefill of `batch` prompts of `prompt` tokens (causal attention), logits for the last token.
 PhaseCost prefill(const ArchProfile& p, const GpuSpec& gpu, const TimingParams& t, double batch, double prompt,
                   Runtime runtime);
+
+// How the linear layers' GEMMs of this profile are timed on this GPU when the weights are not
+// bf16/fp16 (empty for bf16/fp16): fp8 W8A8 at the fp8 peak, weight-only int8/int4, and whether
+// the efficiencies are measured for that path or an estimate. Every output prints it.
+std::string weight_timing_note(const ArchProfile& p, const GpuSpec& gpu, const TimingParams& t);
+// True when weight_timing_note() describes an estimate (no calibration of that GEMM path).
+bool weight_timing_estimated(const ArchProfile& p, const GpuSpec& gpu, const TimingParams& t);
 
 // Roofline pieces, exposed for tests and for the calibration fit.
 struct KernelTime {
