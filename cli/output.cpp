@@ -8,6 +8,7 @@
 #include <ctime>
 
 #include "kvscope/core/error.hpp"
+#include "kvscope/core/format.hpp"
 #include "kvscope/core/json_util.hpp"
 #include "kvscope/core/units.hpp"
 
@@ -20,15 +21,7 @@ Format parse_format(const std::string& t) {
   throw InputError("--format", "", "table, json or csv", fmt::format("'{}'", t));
 }
 
-std::string human_bytes_short(double b) {
-  using namespace units;
-  if (!std::isfinite(b)) return "n/a";
-  const double a = std::abs(b);
-  if (a >= kGiB) return fmt::format("{:.2f} GiB", b / kGiB);
-  if (a >= kMiB) return fmt::format("{:.2f} MiB", b / kMiB);
-  if (a >= kKiB) return fmt::format("{:.2f} KiB", b / kKiB);
-  return fmt::format("{:.0f} B", b);
-}
+std::string human_bytes_short(double b) { return format_bytes(b); }
 
 std::string human_bytes(double b) {
   if (!std::isfinite(b)) return "n/a";
@@ -47,15 +40,7 @@ std::string human_time(double s) {
   return fmt::format("{:.3f} s", s);
 }
 
-std::string human_count(double n) {
-  if (!std::isfinite(n)) return "n/a";
-  const double a = std::abs(n);
-  if (a >= 1e12) return fmt::format("{:.2f} T", n / 1e12);
-  if (a >= 1e9) return fmt::format("{:.2f} B", n / 1e9);
-  if (a >= 1e6) return fmt::format("{:.2f} M", n / 1e6);
-  if (a == std::floor(a)) return fmt::format("{:.0f}", n);
-  return fmt::format("{:.4g}", n);
-}
+std::string human_count(double n) { return format_count(n); }
 
 std::string human_rate(double v, const char* unit) {
   if (!std::isfinite(v)) return "n/a";

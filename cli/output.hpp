@@ -13,9 +13,9 @@ enum class Format { table, json, csv };
 Format parse_format(const std::string& text);
 
 std::string human_bytes(double bytes);     // "1.07 GB (1.00 GiB)"
-std::string human_bytes_short(double bytes);  // "1.00 GiB"
+std::string human_bytes_short(double bytes);  // "1.00 GiB" (kvscope::format_bytes, shared with the GUI)
 std::string human_time(double seconds);    // "12.3 µs", "4.56 ms", "1.20 s"
-std::string human_count(double n);         // "8.03 B", "512", "1.2 M"
+std::string human_count(double n);         // "8.03 B", "512", "1.2 M" (kvscope::format_count)
 std::string human_rate(double per_s, const char* unit);  // "1,234 tokens/s"
 std::string human_field(const models::Field& f, double v);  // by the field's unit
 

@@ -20,7 +20,7 @@ ChartPanel::ChartPanel(QWidget* parent) : QWidget(parent) {
   view_ = new QChartView(this);
   view_->setObjectName("chart_view");
   view_->setRenderHint(QPainter::Antialiasing);
-  view_->setMinimumSize(480, 320);
+  view_->setMinimumSize(360, 240);
   view_->setFocusPolicy(Qt::StrongFocus);
   message_ = new QLabel(this);
   message_->setObjectName("chart_message");

@@ -31,6 +31,12 @@ QTableWidget* make_table(QWidget* parent, const char* name, const QStringList& h
   t->setAlternatingRowColors(true);
   t->horizontalHeader()->setStretchLastSection(true);
   t->setToolTip(tip);
+  // A point smaller than the window's font: the per-op table's six columns fit a 1366-pixel
+  // screen's details dock.
+  QFont f = t->font();
+  if (f.pointSizeF() > 8) f.setPointSizeF(f.pointSizeF() - 1);
+  t->setFont(f);
+  t->horizontalHeader()->setFont(f);
   return t;
 }
 
@@ -77,7 +83,7 @@ DetailsPanel::DetailsPanel(DesignModel* model, QWidget* parent) : QWidget(parent
   orow->addWidget(phase_);
   orow->addStretch(1);
   ov->addLayout(orow);
-  ops_ = make_table(opsbox, "ops_table", {tr("op"), tr("time"), tr("share"), tr("HBM bytes"), tr("FLOPs"), tr("bound")},
+  ops_ = make_table(opsbox, "ops_table", {tr("op"), tr("time"), tr("share"), tr("HBM"), tr("FLOP"), tr("bound")},
                     tr("Each operation class of the phase: modelled time, its share, HBM bytes, FLOPs and which "
                        "roofline term bounds it."));
   ov->addWidget(ops_);
@@ -162,8 +168,11 @@ void DetailsPanel::refresh() {
     val->setToolTip(QString::number(f.get(p), 'g', 10) + " " + qs(f.unit));
     figures_->setItem(static_cast<int>(i), 1, val);
   }
-  figures_->resizeColumnToContents(0);
-  figures_->horizontalHeader()->setSectionResizeMode(1, QHeaderView::Stretch);
+  // Values are never cut: the value column fits its contents and the names take the rest (a
+  // name too long for a narrow panel is elided; its tooltip says what it is).
+  figures_->horizontalHeader()->setStretchLastSection(false);
+  figures_->horizontalHeader()->setSectionResizeMode(0, QHeaderView::Stretch);
+  figures_->horizontalHeader()->setSectionResizeMode(1, QHeaderView::ResizeToContents);
   refreshOps();
   refreshPins();
 }
@@ -178,7 +187,9 @@ void DetailsPanel::refreshOps() {
     if (c.kernels == 0) continue;
     const int r = ops_->rowCount();
     ops_->insertRow(r);
-    ops_->setItem(r, 0, item(models::op_name(static_cast<models::Op>(i))));
+    auto* name = item(models::op_name(static_cast<models::Op>(i)));
+    name->setToolTip(name->text());
+    ops_->setItem(r, 0, name);
     ops_->setItem(r, 1, item(format_time(c.time_s), true));
     ops_->setItem(r, 2, item(QString::number(100 * c.time_s / ph.time_s, 'f', 1) + " %", true));
     ops_->setItem(r, 3, item(format_bytes(c.bytes), true));
@@ -198,7 +209,11 @@ void DetailsPanel::refreshOps() {
       f.setBold(true);
       return f;
     }());
-  ops_->resizeColumnsToContents();
+  // The numbers fit their contents (never cut); the op names take the rest (a long name is
+  // elided in a narrow dock, its tooltip names it).
+  ops_->horizontalHeader()->setStretchLastSection(false);
+  ops_->horizontalHeader()->setSectionResizeMode(QHeaderView::ResizeToContents);
+  ops_->horizontalHeader()->setSectionResizeMode(0, QHeaderView::Stretch);
 }
 
 void DetailsPanel::refreshPins() {

@@ -45,7 +45,9 @@ void FieldEditor::build(const QString& label, const QString& tooltip, QWidget* e
   auto* l = new QLabel(label, this);
   l->setBuddy(editor);
   l->setToolTip(tooltip);
-  l->setFixedWidth(96);
+  // The label fits its text; a panel of editors aligns them (setLabelWidth).
+  l->setSizePolicy(QSizePolicy::Fixed, QSizePolicy::Preferred);
+  label_ = l;
   h->addWidget(l);
   h->addWidget(editor, 1);
   v->addLayout(h);
@@ -55,6 +57,16 @@ void FieldEditor::build(const QString& label, const QString& tooltip, QWidget* e
   error_label_->setStyleSheet("color: #b00020; font-size: 11px;");
   error_label_->setVisible(false);
   v->addWidget(error_label_);
+}
+
+void FieldEditor::setLabelWidth(int px) {
+  if (px < 0) {
+    label_->setMinimumWidth(0);
+    label_->setMaximumWidth(QWIDGETSIZE_MAX);
+    label_->setSizePolicy(QSizePolicy::Fixed, QSizePolicy::Preferred);
+  } else {
+    label_->setFixedWidth(px);
+  }
 }
 
 QWidget* FieldEditor::editor() const { return line_ ? static_cast<QWidget*>(line_) : combo_; }

@@ -33,6 +33,9 @@ class FieldEditor : public QWidget {
   QComboBox* comboBox() const { return combo_; }
   QWidget* editor() const;
   QLabel* errorLabel() const { return error_label_; }
+  QLabel* label() const { return label_; }
+  // Width of the label column in pixels; -1 fits the label's own text (compact rows).
+  void setLabelWidth(int px);
 
  signals:
   void edited(const QString& field, const QString& text);
@@ -42,6 +45,7 @@ class FieldEditor : public QWidget {
   QString field_;
   QLineEdit* line_ = nullptr;
   QComboBox* combo_ = nullptr;
+  QLabel* label_ = nullptr;
   QLabel* error_label_ = nullptr;
   QString error_;
   bool updating_ = false;

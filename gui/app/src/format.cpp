@@ -2,6 +2,8 @@
 
 #include <cmath>
 
+#include "kvscope/core/format.hpp"
+
 namespace kvscope::gui {
 
 namespace {
@@ -21,10 +23,7 @@ QString si(double v, const QString& unit) {
 }
 }  // namespace
 
-QString format_bytes(double b) {
-  if (!std::isfinite(b)) return QStringLiteral("n/a");
-  return si(b, QStringLiteral("B"));
-}
+QString format_bytes(double b) { return QString::fromStdString(kvscope::format_bytes(b)); }
 
 QString format_time(double s) {
   if (!std::isfinite(s)) return QStringLiteral("n/a");
@@ -35,12 +34,7 @@ QString format_time(double s) {
   return QString::number(s, 'f', 2) + QStringLiteral(" s");
 }
 
-QString format_count(double v) {
-  if (!std::isfinite(v)) return QStringLiteral("n/a");
-  if (std::fabs(v) < 1000 && v == std::round(v)) return QString::number(static_cast<long long>(v));
-  if (std::fabs(v) < 1000) return QString::number(v, 'g', 4);
-  return si(v, {});
-}
+QString format_count(double v) { return QString::fromStdString(kvscope::format_count(v)); }
 
 QString format_value(double v, std::string_view unit) {
   if (!std::isfinite(v)) return QStringLiteral("n/a");
@@ -48,8 +42,11 @@ QString format_value(double v, std::string_view unit) {
   if (unit == "B") return format_bytes(v);
   if (unit == "s") return format_time(v);
   if (unit == "bool") return v != 0 ? QStringLiteral("yes") : QStringLiteral("no");
-  if (unit == "%") return QString::number(v, 'f', 2) + QStringLiteral(" %");
+  if (unit == "%") return QString::asprintf("%+.2f %%", v);
+  if (unit == "B/s") return QString::asprintf("%.1f GB/s", v / 1e9);
   if (unit.empty()) return format_count(v);
+  // Counts with a unit ("positions", "tokens") read as the CLI prints them: "32768 positions".
+  if (unit.find('/') == std::string_view::npos) return format_count(v) + " " + u;
   if (std::fabs(v) < 1000) return QString::number(v, 'g', 4) + " " + u;
   return si(v, u);
 }

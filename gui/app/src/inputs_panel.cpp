@@ -8,6 +8,8 @@
 #include <QPushButton>
 #include <QVBoxLayout>
 
+#include <algorithm>
+
 #include "design_model.hpp"
 #include "field_editor.hpp"
 #include "kvscope/core/design.hpp"
@@ -24,7 +26,8 @@ Items model_items() {
   Items items;
   try {
     for (const Architecture& a : list_model_presets()) {
-      items.append({QString::fromStdString(a.id + "  —  " + variant_name(a)), QString::fromStdString(a.id)});
+      // The id alone fits a laptop-width dock; the variant is shown under the layer strip.
+      items.append({QString::fromStdString(a.id), QString::fromStdString(a.id)});
     }
   } catch (const Error&) {
   }
@@ -35,9 +38,9 @@ Items gpu_items() {
   Items items;
   try {
     for (const GpuSpec& g : list_gpu_presets()) {
-      const QString mark = !g.calibration              ? QStringLiteral("  (datasheet defaults)")
-                           : g.calibration->borrowed ? QStringLiteral("  ≈ borrowed calibration")
-                                                     : QStringLiteral("  ✓ calibrated");
+      const QString mark = !g.calibration              ? QStringLiteral(" (datasheet defaults)")
+                           : g.calibration->borrowed ? QStringLiteral(" ≈ borrowed calibration")
+                                                     : QStringLiteral(" ✓ calibrated");
       items.append({QString::fromStdString(g.id) + mark, QString::fromStdString(g.id)});
     }
   } catch (const Error&) {
@@ -121,7 +124,7 @@ InputsPanel::InputsPanel(DesignModel* model, QWidget* parent) : QWidget(parent),
                             tr("Element type of the cached K/V (--kv-dtype). int8/int4 include one fp16 scale and zero "
                                "point per group of 128 elements."),
                             simple_items({"bf16", "fp16", "fp8", "int8", "int4"}, tr("(preset)")), false));
-  place(kv, new FieldEditor("layer_pattern", tr("&Window pattern"),
+  place(kv, new FieldEditor("layer_pattern", tr("&Layer kinds"),
                             tr("Layer kinds repeated over the layers (--layer-pattern): G = global attention, "
                                "L = local sliding window; e.g. LG alternates, LLLLLG is 5 local : 1 global.")));
   place(kv, new FieldEditor("window", tr("Window"), tr("Sliding-window length in positions for local layers (--window).")));
@@ -162,6 +165,11 @@ InputsPanel::InputsPanel(DesignModel* model, QWidget* parent) : QWidget(parent),
   });
   v->addWidget(reset);
   v->addStretch(1);
+
+  // One label column, as wide as the longest label: the editors get the rest of a narrow dock.
+  int label_w = 0;
+  for (auto& [name, e] : editors_) label_w = std::max(label_w, e->label()->sizeHint().width());
+  for (auto& [name, e] : editors_) e->setLabelWidth(label_w + 4);
 
   for (auto& [name, e] : editors_) {
     connect(e, &FieldEditor::edited, this, [this](const QString& field, const QString& text) {

@@ -6,16 +6,20 @@
 #include <QFile>
 #include <QFileDialog>
 #include <QFileInfo>
+#include <QGuiApplication>
 #include <QKeySequence>
 #include <QLabel>
 #include <QMenuBar>
 #include <QMessageBox>
 #include <QProgressBar>
 #include <QSaveFile>
+#include <QScreen>
+#include <QScrollBar>
 #include <QScrollArea>
 #include <QStatusBar>
 #include <QTabWidget>
 
+#include <algorithm>
 #include <cmath>
 
 #include "chart_panel.hpp"
@@ -56,26 +60,32 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
   }
   setCentralWidget(tabs_);
 
+  // Side panels are docks that scroll (never clip) and can be closed from the View menu, so that
+  // the window fits a 1366x768 laptop screen with all three columns, and the chart can take the
+  // whole width on a smaller one.
   inputs_ = new InputsPanel(design_);
   auto* scroll = new QScrollArea;
+  scroll->setObjectName("inputs_scroll");
   scroll->setWidget(inputs_);
   scroll->setWidgetResizable(true);
   scroll->setHorizontalScrollBarPolicy(Qt::ScrollBarAlwaysOff);
-  scroll->setMinimumWidth(370);
-  inputs_->setMinimumWidth(340);
+  scroll->setMinimumWidth(inputs_->minimumSizeHint().width() + scroll->verticalScrollBar()->sizeHint().width() + 4);
+  scroll->setMinimumHeight(200);
   auto* left = new QDockWidget(tr("Design"), this);
   left->setObjectName("inputs_dock");
-  left->setFeatures(QDockWidget::DockWidgetMovable | QDockWidget::DockWidgetFloatable);
+  left->setFeatures(QDockWidget::DockWidgetMovable | QDockWidget::DockWidgetFloatable | QDockWidget::DockWidgetClosable);
   left->setWidget(scroll);
   addDockWidget(Qt::LeftDockWidgetArea, left);
 
   details_ = new DetailsPanel(design_);
   auto* right = new QDockWidget(tr("Details"), this);
   right->setObjectName("details_dock");
-  right->setFeatures(QDockWidget::DockWidgetMovable | QDockWidget::DockWidgetFloatable);
+  right->setFeatures(QDockWidget::DockWidgetMovable | QDockWidget::DockWidgetFloatable | QDockWidget::DockWidgetClosable);
   right->setWidget(details_);
-  right->setMinimumWidth(440);
   addDockWidget(Qt::RightDockWidgetArea, right);
+  // Start the docks at their useful widths; the user can drag the separators.
+  resizeDocks({left, right}, {310, 410}, Qt::Horizontal);
+  docks_ = {left, right};
 
   progress_ = new QProgressBar(this);
   progress_->setRange(0, 1000);
@@ -104,7 +114,16 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
   buildMenus();
   if (design_->current()) sweep_->setBase(design_->current()->scenario);
   refreshVisible();
-  resize(1800, 1040);
+  setMinimumSize(kMinWidth, kMinHeight);
+  const QScreen* screen = QGuiApplication::primaryScreen();
+  resize(initialSize(screen ? screen->availableGeometry().size() : QSize(kMinWidth, kMinHeight)));
+}
+
+QSize MainWindow::initialSize(const QSize& available) {
+  // Leave room for the window frame (~40 px of title bar and borders).
+  const int w = std::clamp(available.width() - 16, kMinWidth, 1600);
+  const int h = std::clamp(available.height() - 40, kMinHeight, 1000);
+  return {w, h};
 }
 
 void MainWindow::buildMenus() {
@@ -145,6 +164,8 @@ void MainWindow::buildMenus() {
     auto* a = view->addAction(names[i], this, [this, i] { tabs_->setCurrentIndex(i); });
     a->setShortcut(QKeySequence(Qt::CTRL | static_cast<Qt::Key>(Qt::Key_1 + i)));
   }
+  view->addSeparator();
+  for (QDockWidget* d : docks_) view->addAction(d->toggleViewAction());
   QMenu* design = menuBar()->addMenu(tr("&Design"));
   auto* pin = design->addAction(tr("&Pin current design"), design_, &DesignModel::pinCurrent);
   pin->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_P));

@@ -4,6 +4,7 @@
 #include <QMainWindow>
 
 QT_BEGIN_NAMESPACE
+class QDockWidget;
 class QLabel;
 class QProgressBar;
 class QTabWidget;
@@ -29,6 +30,13 @@ class MainWindow : public QMainWindow {
   InputsPanel* inputs() const { return inputs_; }
   DetailsPanel* details() const { return details_; }
   ParetoView* paretoView() const { return pareto_; }
+
+  // The size a new window opens at on a screen whose available area is `available`: the screen
+  // less a margin, at most 1600x1000, never below the minimum (which fits 1366x768).
+  static QSize initialSize(const QSize& available);
+  // The smallest window whose panels still work (they scroll below it): fits a 1366x768 laptop
+  // screen less a task bar and the title bar.
+  static constexpr int kMinWidth = 1280, kMinHeight = 680;
 
   // "pareto", "memory", "throughput", "roofline", "paper".
   static QStringList viewNames();
@@ -57,6 +65,7 @@ class MainWindow : public QMainWindow {
   DetailsPanel* details_;
   ParetoView* pareto_;
   QList<DesignView*> design_views_;
+  QList<QDockWidget*> docks_;
   QTabWidget* tabs_;
   QProgressBar* progress_;
   QLabel* status_;

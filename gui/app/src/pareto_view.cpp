@@ -37,6 +37,10 @@ ParetoView::ParetoView(DesignModel* design, SweepModel* sweep, QWidget* parent)
     auto* c = new QComboBox(this);
     c->setObjectName(name);
     c->setToolTip(tip);
+    // Field names are long ("max_throughput_tokens_per_s [tokens/s]"): the combo shrinks to
+    // fit a laptop-width window, and its popup still shows the full names.
+    c->setSizeAdjustPolicy(QComboBox::AdjustToMinimumContentsLengthWithIcon);
+    c->setMinimumContentsLength(16);
     for (const auto& f : models::fields()) {
       const QString n = QString::fromUtf8(f.name.data(), static_cast<qsizetype>(f.name.size()));
       const QString u = QString::fromUtf8(f.unit.data(), static_cast<qsizetype>(f.unit.size()));
@@ -79,8 +83,6 @@ ParetoView::ParetoView(DesignModel* design, SweepModel* sweep, QWidget* parent)
   objectives->addWidget(y_field_, 2);
   objectives->addWidget(y_sense_);
   objectives->addWidget(y_log_);
-  objectives->addSpacing(12);
-  objectives->addWidget(feasible_);
   v->addLayout(objectives);
 
   auto* grid = new QGridLayout;
@@ -98,6 +100,7 @@ ParetoView::ParetoView(DesignModel* design, SweepModel* sweep, QWidget* parent)
     const auto& [label, tip] = axis_text.at(n);
     auto* e = new FieldEditor(QString::fromStdString(n), label, tip, this);
     e->setObjectName("axis_" + QString::fromStdString(n));
+    e->setLabelWidth(-1);
     axes_[QString::fromStdString(n)] = e;
     grid->addWidget(e, col / 3, col % 3);
     ++col;
@@ -119,6 +122,7 @@ ParetoView::ParetoView(DesignModel* design, SweepModel* sweep, QWidget* parent)
   reset->setToolTip(tr("Back to the default design space for the current model."));
   connect(reset, &QPushButton::clicked, sweep_, &SweepModel::resetAxes);
   status_row->addWidget(status_, 1);
+  status_row->addWidget(feasible_);
   status_row->addWidget(progress_);
   status_row->addWidget(reset);
   v->addLayout(status_row);
@@ -258,12 +262,14 @@ void ParetoView::redrawNow() {
   }
   QChart* c = chart_->setSpec(plot_.spec, ChartPanel::openGlThreshold());
   if (qEnvironmentVariableIsSet("KVSCOPE_GUI_TIMING")) qInfo("build_chart: %lld ms", static_cast<long long>(timer.restart()));
-  status_->setText(tr("%1 points in %2 ms · %3 on the frontier · %4 skipped%5")
+  // One or two lines: the reason of the skipped combinations is in the tooltip.
+  QString status = tr("%1 points in %2 ms · frontier: %3 designs (%4 points)")
                        .arg(data_->evaluated)
                        .arg(data_->elapsed_s * 1000, 0, 'f', 0)
-                       .arg(plot_.frontier_rows.size())
-                       .arg(data_->skipped)
-                       .arg(data_->skip_summary.isEmpty() ? QString() : " (e.g. " + data_->skip_summary + ")"));
+                       .arg(plot_.frontier_designs)
+                       .arg(plot_.frontier_rows.size());
+  if (data_->skipped) status += tr(" · %1 invalid combinations skipped (hover for why)").arg(data_->skipped);
+  status_->setText(status);
   status_->setToolTip(data_->skip_summary);
   if (!c) return;
   for (QAbstractSeries* s : c->series()) {

@@ -7,10 +7,12 @@
 #include "kvscope/core/design.hpp"
 #include "kvscope/core/error.hpp"
 #include "kvscope/core/loaders.hpp"
+#include "kvscope/core/units.hpp"
 #include "kvscope/models/accuracy.hpp"
 #include "kvscope/models/fields.hpp"
 #include "kvscope/models/memory.hpp"
 #include "kvscope/models/timing.hpp"
+#include "format.hpp"
 
 namespace kvscope::gui {
 
@@ -24,10 +26,6 @@ plot::Axis field_axis(std::string_view name, bool log) {
   }
   a.scale = log ? plot::Scale::log10 : plot::Scale::linear;
   return a;
-}
-
-std::string workload_text(const Workload& w) {
-  return "batch " + std::to_string(w.batch) + ", context " + std::to_string(w.context) + ", tp " + std::to_string(w.tp);
 }
 
 }  // namespace
@@ -68,6 +66,15 @@ ParetoPlot pareto_plot(const SweepData& data, const ParetoChoice& c, const Desig
   std::sort(front.begin(), front.end(), [&](std::size_t a, std::size_t b) {
     return pd.all_x[a] != pd.all_x[b] ? pd.all_x[a] < pd.all_x[b] : pd.all_y[a] < pd.all_y[b];
   });
+  // A design is one architecture combination of the sweep (K/V heads, head_dim, CLA, K/V dtype):
+  // the batch and context axes repeat it. Frontier and legend count designs, not rows.
+  {
+    std::set<std::uint32_t> all, on_front;
+    for (std::size_t r : out.rows) all.insert(data.arch_index[r]);
+    for (std::size_t i : front) on_front.insert(data.arch_index[out.rows[i]]);
+    out.designs = all.size();
+    out.frontier_designs = on_front.size();
+  }
   for (std::size_t i : front) {
     out.frontier_rows.push_back(out.rows[i]);
     pd.frontier_x.push_back(pd.all_x[i]);
@@ -109,18 +116,22 @@ ParetoPlot pareto_plot(const SweepData& data, const ParetoChoice& c, const Desig
     const double x = models::find_field(c.x_field)->get(p), y = models::find_field(c.y_field)->get(p);
     if (std::isfinite(x) && std::isfinite(y) && (!c.x_log || x > 0) && (!c.y_log || y > 0)) pd.current = plot::Point{x, y};
   }
-  pd.all_name = "swept designs (" + std::to_string(out.rows.size()) + ")";
-  pd.frontier_name = "Pareto frontier (" + std::to_string(front.size()) + ")";
+  const auto designs = [](std::size_t k) { return std::to_string(k) + (k == 1 ? " design" : " designs"); };
+  const auto points = [](std::size_t k) { return std::to_string(k) + (k == 1 ? " point" : " points"); };
+  // Legend entries stay short (a Qt legend is one row and elides what does not fit); the point
+  // counts go into the subtitle.
+  pd.all_name = "swept: " + designs(out.designs);
+  pd.frontier_name = "Pareto frontier: " + designs(out.frontier_designs);
   pd.current_label = "current";
   const auto sense = [](Sense s) { return s == Sense::minimize ? "min" : "max"; };
-  std::string sub = std::to_string(data.evaluated) + " points evaluated in " +
+  // Short lines: the title must fit a chart a third of a 1366-pixel screen wide.
+  std::string sub = c.x_field + " (" + sense(c.x_sense) + ") vs " + c.y_field + " (" + sense(c.y_sense) + "); " +
+                    std::to_string(data.evaluated) + " points evaluated in " +
                     std::to_string(static_cast<int>(std::lround(data.elapsed_s * 1000))) + " ms";
-  if (data.skipped) sub += ", " + std::to_string(data.skipped) + " invalid combinations skipped";
-  if (out.hidden) sub += ", " + std::to_string(out.hidden) + " not drawn (out of memory or n/a)";
-  out.spec = plot::pareto_chart(pd, field_axis(c.x_field, c.x_log), field_axis(c.y_field, c.y_log),
-                                "Design space: " + c.x_field + " (" + sense(c.x_sense) + ") vs " + c.y_field + " (" +
-                                    sense(c.y_sense) + ")",
-                                sub);
+  std::string sub2 = points(out.rows.size()) + " drawn, " + points(front.size()) + " on the frontier";
+  if (out.hidden) sub2 += ", " + std::to_string(out.hidden) + " not drawn (out of memory or n/a)";
+  sub += "\n" + sub2;
+  out.spec = plot::pareto_chart(pd, field_axis(c.x_field, c.x_log), field_axis(c.y_field, c.y_log), "Design space", sub);
   out.spec.non_positive_on_log = plot::NonPositive::drop;
   return out;
 }
@@ -146,12 +157,12 @@ plot::ChartSpec memory_spec(const DesignPoint& d, bool vs_context) {
     if (vs_context) w.context = static_cast<std::int64_t>(x);
     else w.batch = static_cast<std::int64_t>(x);
     const models::MemoryResult r = models::evaluate_memory(d.profile, d.design.gpu, w);
-    weights.y.push_back(r.weight_bytes / 1e9);
-    kv.y.push_back(r.kv_cache_bytes / 1e9);
-    ws.y.push_back((r.workspace_bytes + r.reserve_bytes) / 1e9);
+    weights.y.push_back(r.weight_bytes / units::kGiB);
+    kv.y.push_back(r.kv_cache_bytes / units::kGiB);
+    ws.y.push_back((r.workspace_bytes + r.reserve_bytes) / units::kGiB);
   }
   md.stacks = {weights, kv, ws};
-  md.capacity = m.capacity_bytes / 1e9;
+  md.capacity = m.capacity_bytes / units::kGiB;
   // The engine's budget: device total x --gpu-memory-utilization (memory.hpp KvPool).
   md.capacity_label = d.design.gpu.id + " x " + std::to_string(static_cast<int>(std::lround(100 * m.pool.utilization))) + " % (engine budget)";
   if (vs_context) {
@@ -162,17 +173,23 @@ plot::ChartSpec memory_spec(const DesignPoint& d, bool vs_context) {
     md.run_out_label = "max batch";
   }
   plot::Axis x{vs_context ? "context" : "batch", vs_context ? "positions" : "", plot::Scale::linear, 0.0, xs.back(), false};
-  plot::Axis y{"memory per GPU", "GB", plot::Scale::linear, {}, {}, true};
+  plot::Axis y{"memory per GPU", "GiB", plot::Scale::linear, {}, {}, true};
   const std::string at = vs_context ? "batch " + std::to_string(w.batch) : "context " + std::to_string(w.context);
-  return plot::memory_chart(md, x, y, "Memory: " + d.label().toStdString(),
-                            "at " + at + ", tp " + std::to_string(w.tp) + "; " + d.design.gpu.name);
+  return plot::memory_chart(md, x, y, vs_context ? "Memory per GPU vs context" : "Memory per GPU vs batch",
+                            d.label().toStdString() + "\nat " + at + ", tp " + std::to_string(w.tp) + "; " + d.design.gpu.name);
 }
 
 std::vector<ThroughputLine> throughput_lines(const std::shared_ptr<const DesignPoint>& current,
                                              const std::vector<DesignModel::Pin>& pins, bool compare_cla, bool compare_stacks) {
+  // Short names: the legend of a laptop-width chart holds them all; the subtitle names the
+  // current design in full and the pins table the pinned ones.
   std::vector<ThroughputLine> out;
-  if (current) out.push_back({"current: " + current->label(), current});
-  for (const auto& p : pins) out.push_back({"pinned: " + p.label, p.point});
+  const auto sharing = [](const DesignPoint& d) { return QString::fromStdString(sharing_label(d.design.arch)); };
+  if (current) out.push_back({"current (" + sharing(*current) + ")", current});
+  for (std::size_t i = 0; i < pins.size(); ++i) {
+    out.push_back({QStringLiteral("pin %1 (%2)").arg(i + 1).arg(QString::fromStdString(variant_name(pins[i].point->design.arch))),
+                   pins[i].point});
+  }
   if (compare_cla && current) {
     const int own = cla_factor_of(current->design.arch);
     for (int c : {1, 2, 3, 4}) {
@@ -183,7 +200,7 @@ std::vector<ThroughputLine> throughput_lines(const std::shared_ptr<const DesignP
       s.values["cla"] = std::to_string(c);
       try {
         auto pt = evaluate_scenario(s);
-        out.push_back({QStringLiteral("CLA%1 of current").arg(c), pt});
+        out.push_back({QStringLiteral("CLA%1").arg(c), pt});
       } catch (const Error&) {
       }
     }
@@ -194,7 +211,7 @@ std::vector<ThroughputLine> throughput_lines(const std::shared_ptr<const DesignP
       Scenario s = current->scenario;
       s.values["stack"] = st.id;
       try {
-        out.push_back({QString::fromStdString("stack " + st.id + " of current"), evaluate_scenario(s)});
+        out.push_back({QString::fromStdString("stack " + st.id), evaluate_scenario(s)});
       } catch (const Error&) {
       }
     }
@@ -203,36 +220,52 @@ std::vector<ThroughputLine> throughput_lines(const std::shared_ptr<const DesignP
 }
 
 plot::ChartSpec throughput_spec(const std::vector<ThroughputLine>& lines) {
-  std::vector<plot::NamedLine> nl;
+  // Lines of designs that differ only in layer sharing lie on top of each other (CLA shares K/V
+  // storage, not reads: the step time at a given batch barely changes); what differs is where
+  // each line ends. So every line ends in a marker of its colour at its largest batch, labelled
+  // with that batch and the throughput there.
+  plot::ChartSpec spec;
+  std::vector<plot::Series> markers;
+  const auto& pal = plot::palette();
   std::string ctx;
-  for (const auto& l : lines) {
+  double widest = 1;
+  for (std::size_t i = 0; i < lines.size(); ++i) {
+    const ThroughputLine& l = lines[i];
     const DesignPoint& d = *l.point;
-    plot::NamedLine line;
-    line.name = l.name.toStdString();
+    const std::uint32_t rgb = pal[i % pal.size()];
+    plot::Series line{l.name.toStdString(), plot::SeriesStyle::line_points, {}, {}, {}, false, rgb, {}};
     const std::int64_t maxb = d.eval.memory.max_batch;
-    if (ctx.empty()) ctx = "context " + std::to_string(d.design.workload.context);
+    if (ctx.empty()) ctx = d.label().toStdString();
     if (maxb < 1) {
-      line.name += " (does not fit)";
-      nl.push_back(line);
+      line.name += ": does not fit";
+      spec.series.push_back(line);
       continue;
     }
     std::vector<std::int64_t> bs;
     for (std::int64_t b = 1; b < maxb; b *= 2) bs.push_back(b);
     bs.push_back(maxb);
+    double at_max = 0;
     for (std::int64_t b : bs) {
       Workload w = d.design.workload;
       w.batch = b;
       const models::Evaluation e = models::evaluate(d.profile, d.design.gpu, d.params, w);
       line.x.push_back(static_cast<double>(b));
       line.y.push_back(e.decode_tokens_per_s);
-      line.labels.push_back(b == maxb ? "max B=" + std::to_string(b) : std::string());
+      at_max = e.decode_tokens_per_s;
     }
-    nl.push_back(line);
+    spec.series.push_back(line);
+    widest = std::max(widest, static_cast<double>(maxb));
+    markers.push_back({"", plot::SeriesStyle::points, {static_cast<double>(maxb)}, {at_max},
+                       {l.name.section(QStringLiteral(" ("), 0, 0).toStdString() + ": B=" + std::to_string(maxb) + ", " +
+                        format_count(std::round(at_max)).toStdString() + " tok/s"}, true, rgb, {}});
   }
-  plot::Axis x{"batch", "", plot::Scale::log10, {}, {}, false};
-  plot::Axis y{"decode throughput", "tokens/s", plot::Scale::log10, {}, {}, false};
-  return plot::lines_chart(nl, x, y, "Decode throughput vs batch (lines end where memory runs out)",
-                           ctx + "; CLA's smaller cache admits larger batches");
+  for (auto& m : markers) spec.series.push_back(std::move(m));
+  spec.title = "Decode throughput vs batch";
+  spec.subtitle = ctx + "\neach line ends at the largest batch that fits (marker)";
+  // Room right of the largest batch for its marker's label.
+  spec.x = {"batch", "", plot::Scale::log10, 1.0, widest * 8, false};
+  spec.y = {"decode throughput", "tokens/s", plot::Scale::log10, {}, {}, false};
+  return spec;
 }
 
 plot::ChartSpec roofline_spec(const DesignPoint& d, bool prefill) {
@@ -247,14 +280,12 @@ plot::ChartSpec roofline_spec(const DesignPoint& d, bool prefill) {
   ceil.peak_flops_per_s = d.design.gpu.bf16_flops;
   ceil.hbm_bytes_per_s = d.params.hbm_read_Bps;
   if (d.params.l2_read_Bps > 0) ceil.l2_bytes_per_s = d.params.l2_read_Bps;
-  ceil.peak_name = "bf16 dense peak";
-  ceil.hbm_name = "HBM read";
-  ceil.l2_name = "L2 read";
+  ceil.peak_name = "bf16 peak";
+  ceil.hbm_name = "HBM";
+  ceil.l2_name = "L2";
   if (ops.empty()) ops.push_back({"(no ops)", 1.0, 1.0});
-  return plot::roofline_chart(ops, ceil,
-                              std::string(prefill ? "Prefill" : "Decode step") + " roofline: " + d.label().toStdString(),
-                              d.design.gpu.name + " — timing parameters: " + stack_timing(d.design.gpu, d.design.workload.stack).origin + "; " +
-                                  workload_text(d.design.workload));
+  return plot::roofline_chart(ops, ceil, std::string(prefill ? "Prefill" : "Decode step") + " roofline",
+                              d.label().toStdString() + "\n" + d.design.gpu.name);
 }
 
 plot::ChartSpec paper_spec(const DesignPoint* current) {
@@ -309,8 +340,8 @@ plot::ChartSpec paper_spec(const DesignPoint* current) {
   } catch (const Error&) {
   }
   plot::ChartSpec spec;
-  spec.title = "CLA paper, 1B design space: validation perplexity vs K/V bytes per token";
-  spec.subtitle = "Brandon et al. 2024 (arXiv 2405.12981) Table 1; estimates from kvscope's fit (" +
+  spec.title = "CLA paper, 1B models";
+  spec.subtitle = "validation perplexity vs K/V bytes per token\nBrandon et al. 2024 (arXiv 2405.12981) Table 1; kvscope's fit (" +
                   std::to_string(acc.fit_points()) + " points, rms " + std::to_string(acc.fit_rms()).substr(0, 5) + ")";
   spec.x = {"K/V bytes per token", "B", plot::Scale::log10, {}, {}, false};
   spec.y = {"validation perplexity", "", plot::Scale::linear, {}, {}, false};

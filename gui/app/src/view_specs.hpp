@@ -32,6 +32,9 @@ struct ParetoPlot {
   std::vector<std::size_t> drawn_rows;     // the rows the "all" series draws (one per screen cell)
   std::vector<std::size_t> frontier_rows;  // sweep rows on the frontier, in the order drawn (by x)
   std::size_t hidden = 0;                  // rows left out (infeasible, NaN, <= 0 on a log axis)
+  std::size_t designs = 0;                 // distinct designs (architecture combinations) among rows
+  std::size_t frontier_designs = 0;        // distinct designs among frontier_rows (batch and
+                                           // context repeat a design: rows overcount it)
 };
 
 // Rows usable for the choice (finite values, positive on log axes, feasible if asked) and their
@@ -40,7 +43,8 @@ ParetoPlot pareto_plot(const SweepData& data, const ParetoChoice& choice, const 
 
 // Weights / K/V cache / workspace + reserve against capacity as batch (or context) grows.
 plot::ChartSpec memory_spec(const DesignPoint& d, bool vs_context);
-// Decode throughput vs batch, one line per configuration, each ending at its largest batch.
+// Decode throughput vs batch, one line per configuration, each ending at its largest batch in a
+// labelled marker of its colour (CLA siblings' lines overlap; their ends do not).
 struct ThroughputLine {
   QString name;
   std::shared_ptr<const DesignPoint> point;

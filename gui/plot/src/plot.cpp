@@ -417,12 +417,21 @@ struct Overlay {
       taken.push_back(QRectF(pos, sz));
     }
 
-    for (PointLabel& l : labels) {
-      const QPointF p = chart->mapToPosition(l.value, l.series);
-      const bool inside = area.adjusted(-0.5, -0.5, 0.5, 0.5).contains(p) &&
-                          (l.series == nullptr || l.series->isVisible());
-      l.box->setVisible(inside);
-      if (!inside) continue;
+    // Every labelled point is an obstacle for the labels of the others: a label never covers
+    // another labelled point's marker (half-size 6 px).
+    std::vector<QPointF> anchors(labels.size());
+    std::vector<bool> shown(labels.size(), false);
+    for (std::size_t i = 0; i < labels.size(); ++i) {
+      PointLabel& l = labels[i];
+      anchors[i] = chart->mapToPosition(l.value, l.series);
+      shown[i] = area.adjusted(-0.5, -0.5, 0.5, 0.5).contains(anchors[i]) &&
+                 (l.series == nullptr || l.series->isVisible());
+    }
+    for (std::size_t i = 0; i < labels.size(); ++i) {
+      PointLabel& l = labels[i];
+      const QPointF p = anchors[i];
+      l.box->setVisible(false);
+      if (!shown[i]) continue;
       const QRectF tb = l.text->boundingRect();
       const qreal w = tb.width() + 6, h = tb.height() + 2;
       const QPointF cands[] = {
@@ -430,26 +439,27 @@ struct Overlay {
           {p.x() - w - 8, p.y() + 3}, {p.x() - w / 2, p.y() - h - 9}, {p.x() - w / 2, p.y() + 9},
           {p.x() + 10, p.y() - h / 2}, {p.x() - w - 10, p.y() - h / 2},
       };
-      QRectF chosen;
-      bool found = false;
+      auto covers_other_point = [&](const QRectF& r) {
+        for (std::size_t j = 0; j < labels.size(); ++j) {
+          if (j == i || !shown[j] || anchors[j] == p) continue;
+          if (r.intersects(QRectF(anchors[j] - QPointF(6, 6), QSizeF(12, 12)))) return true;
+        }
+        return false;
+      };
       for (const QPointF& c : cands) {
         const QRectF r(c, QSizeF(w, h));
         if (!area.contains(r)) continue;
         if (std::any_of(taken.begin(), taken.end(), [&](const QRectF& t) { return t.intersects(r); }))
           continue;
-        chosen = r;
-        found = true;
+        if (covers_other_point(r)) continue;
+        // Crowded points keep their marker and lose the label (no overlapping text); the
+        // tooltips of the GUI and the data tables still name them.
+        l.box->setRect(0, 0, w, h);
+        l.box->setPos(r.topLeft());
+        l.box->setVisible(true);
+        taken.push_back(r);
         break;
       }
-      if (!found) {  // crowded: first candidate, pushed inside the plot area
-        QRectF r(cands[0], QSizeF(w, h));
-        r.moveLeft(std::clamp(r.left(), area.left(), std::max(area.left(), area.right() - w)));
-        r.moveTop(std::clamp(r.top(), area.top(), std::max(area.top(), area.bottom() - h)));
-        chosen = r;
-      }
-      l.box->setRect(0, 0, w, h);
-      l.box->setPos(chosen.topLeft());
-      taken.push_back(chosen);
     }
   }
 
@@ -561,7 +571,8 @@ QChart* build_prepared(const Prepared& prep, const BuildOptions& options) {
                   qs(spec.title).toHtmlEscaped() + QStringLiteral("</span>");
   if (!spec.subtitle.empty()) {
     title += QStringLiteral("<br><span style=\"font-size:13px; font-weight:400; color:#5b616b\">") +
-             qs(spec.subtitle).toHtmlEscaped() + QStringLiteral("</span>");
+             qs(spec.subtitle).toHtmlEscaped().replace(QLatin1Char('\n'), QStringLiteral("<br>")) +
+             QStringLiteral("</span>");
   }
   chart->setTitleFont(font_px(19, true));
   chart->setTitle(title);

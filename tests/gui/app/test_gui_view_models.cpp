@@ -5,7 +5,10 @@
 
 #include <cmath>
 
+#include <set>
+
 #include "design_model.hpp"
+#include "format.hpp"
 #include "kvscope/core/error.hpp"
 #include "kvscope/core/scenario.hpp"
 #include "kvscope/models/fields.hpp"
@@ -204,6 +207,58 @@ class TestViewModels : public QObject {
     QCOMPARE(p.spec.series[2].x.size(), std::size_t(1));
   }
 
+  // The legend counts designs (architecture combinations), not rows: a design repeats at every
+  // swept batch and context, and with objectives that do not depend on them every repeat ties.
+  void frontier_counts_distinct_designs() {
+    DesignModel d;
+    SweepModel s;
+    s.setDebounce(0);
+    QSignalSpy done(&s, &SweepModel::finished);
+    s.setAxis("batch", "1,2,4");
+    s.setAxis("context", "1024,2048");
+    s.setAxis("head_dim", "");
+    s.setAxis("kv_dtype", "bf16,fp8");
+    s.setBase(d.current()->scenario);
+    QVERIFY(done.wait(60000));
+    auto r = s.result();
+    QCOMPARE(r->rows(), std::size_t(6 * 6 * 4 * 2));  // 6 kv_heads x 4 CLA x 2 dtypes, 6 workloads
+    ParetoChoice c;
+    c.x_field = "kv_bytes_per_token";
+    c.y_field = "ppl_delta";
+    c.x_sense = c.y_sense = Sense::minimize;
+    c.x_log = c.y_log = false;
+    const ParetoPlot p = pareto_plot(*r, c, d.current().get());
+    std::set<std::uint32_t> designs, front;
+    for (std::size_t row : p.rows) designs.insert(r->arch_index[row]);
+    for (std::size_t row : p.frontier_rows) front.insert(r->arch_index[row]);
+    QCOMPARE(p.designs, designs.size());
+    QCOMPARE(p.frontier_designs, front.size());
+    // 6 (batch, context) repeats of each frontier design.
+    QCOMPARE(p.frontier_rows.size(), 6 * p.frontier_designs);
+    QCOMPARE(QString::fromStdString(p.spec.series[1].name),
+             QString("Pareto frontier: %1 design%2").arg(front.size()).arg(front.size() == 1 ? "" : "s"));
+    QCOMPARE(QString::fromStdString(p.spec.series[0].name), QString("swept: %1 designs").arg(designs.size()));
+    QVERIFY(QString::fromStdString(p.spec.subtitle).contains(QString("%1 points on the frontier").arg(p.frontier_rows.size())));
+  }
+
+  // The GUI prints memory and counts as the CLI does (kvscope/core/format.hpp).
+  void values_read_as_the_cli_prints_them() {
+    const struct {
+      double v;
+      const char* unit;
+      const char* want;
+    } rows[] = {
+        {1073741824.0, "B", "1.00 GiB"},     {85520809984.0, "B", "79.65 GiB"},  {65536.0, "B", "64.00 KiB"},
+        {512.0, "B", "512 B"},               {32768.0, "positions", "32768 positions"},
+        {2048.0, "tokens", "2048 tokens"},   {8.03e9, "", "8.03 B"},          {31.0, "", "31"},
+        {1.6, "%", "+1.60 %"},               {3.35e12, "B/s", "3350.0 GB/s"}, {0.0319, "s", "31.9 ms"},
+        {1.0, "bool", "yes"},                {0.0, "bool", "no"},
+        // Not a number is never a figure.
+        {std::nan(""), "B", "n/a"},          {INFINITY, "", "n/a"},           {-INFINITY, "s", "n/a"},
+    };
+    for (const auto& r : rows) QCOMPARE(format_value(r.v, r.unit), QString::fromUtf8(r.want));
+  }
+
   void bad_axis_text_is_reported_and_not_run() {
     SweepModel s;
     s.setDebounce(0);
@@ -242,7 +297,28 @@ class TestViewModels : public QObject {
     QVERIFY(roofline_spec(*d.current(), false).series.size() >= 2);
     const auto lines = throughput_lines(d.current(), d.pins(), true);
     QCOMPARE(static_cast<int>(lines.size()), 4);  // current (CLA2) + CLA 1, 3, 4
-    QCOMPARE(static_cast<int>(throughput_spec(lines).series.size()), 4);
+    // One line per design and one marker per line at its largest batch (the CLA siblings'
+    // lines overlap: their markers and labels tell them apart).
+    const plot::ChartSpec tp = throughput_spec(lines);
+    QCOMPARE(static_cast<int>(tp.series.size()), 8);
+    std::set<double> ends;
+    for (std::size_t i = 0; i < lines.size(); ++i) {
+      const plot::Series& line = tp.series[i];
+      const plot::Series& mark = tp.series[i + lines.size()];
+      QCOMPARE(QString::fromStdString(line.name), lines[i].name);
+      QVERIFY(mark.name.empty());  // not in the legend
+      QCOMPARE(mark.x.size(), std::size_t(1));
+      QCOMPARE(mark.x[0], static_cast<double>(lines[i].point->eval.memory.max_batch));
+      QCOMPARE(mark.x[0], line.x.back());
+      QCOMPARE(mark.y[0], line.y.back());
+      QVERIFY(mark.rgb && line.rgb && *mark.rgb == *line.rgb);
+      QVERIFY(mark.show_labels);
+      const std::string want = lines[i].name.section(" (", 0, 0).toStdString() + ": B=" + std::to_string(lines[i].point->eval.memory.max_batch);
+      QVERIFY2(mark.labels[0].rfind(want, 0) == 0, mark.labels[0].c_str());
+      ends.insert(mark.x[0]);
+    }
+    QCOMPARE(ends.size(), lines.size());  // CLA 1..4 end at different batches
+    QVERIFY(tp.x.max && *tp.x.max > *ends.rbegin());  // room for the last label
     const plot::ChartSpec paper = paper_spec(nullptr);
     bool measured = false, estimated = false;
     for (const auto& s : paper.series) {

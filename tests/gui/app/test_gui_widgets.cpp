@@ -3,7 +3,12 @@
 #include <QChart>
 #include <QComboBox>
 #include <QLabel>
+#include <QDockWidget>
+#include <QFontMetrics>
+#include <QLegendMarker>
 #include <QLineEdit>
+#include <QProcess>
+#include <QTabWidget>
 #include <QSignalSpy>
 #include <QTableWidget>
 #include <QTemporaryDir>
@@ -17,6 +22,7 @@
 #include "inputs_panel.hpp"
 #include "layer_strip.hpp"
 #include "kvscope/core/loaders.hpp"
+#include "kvscope/plot/plot.hpp"
 #include "main_window.hpp"
 #include "pareto_view.hpp"
 #include "sweep_model.hpp"
@@ -45,6 +51,102 @@ bool wait_settled(MainWindow& w) {
 class TestWidgets : public QObject {
   Q_OBJECT
  private slots:
+  // A 1366x768 laptop screen less a task bar (~40 px) and the title bar (~30 px).
+  void window_fits_a_laptop_screen() {
+    MainWindow w;
+    const QSize hint = w.minimumSizeHint(), least = w.minimumSize().expandedTo(hint);
+    QVERIFY2(least.width() <= 1366 && least.height() <= 698,
+             qPrintable(QString("minimum %1x%2").arg(least.width()).arg(least.height())));
+    // A new window opens at the screen's size (less its frame), at most 1600x1000.
+    QCOMPARE(MainWindow::initialSize({1366, 728}), QSize(1350, 688));
+    QCOMPARE(MainWindow::initialSize({3840, 2100}), QSize(1600, 1000));
+    QCOMPARE(MainWindow::initialSize({800, 600}), QSize(MainWindow::kMinWidth, MainWindow::kMinHeight));
+    w.resize(1366, 768);
+    w.show();
+    QVERIFY(QTest::qWaitForWindowExposed(&w));
+    QVERIFY(wait_settled(w));
+    QCOMPARE(w.size(), QSize(1366, 768));
+    // Both docks are shown beside the views, inside the window, and every view keeps a usable chart.
+    auto* tabs = w.findChild<QTabWidget*>("views");
+    QVERIFY(tabs);
+    for (const char* dock : {"inputs_dock", "details_dock"}) {
+      auto* d = w.findChild<QDockWidget*>(dock);
+      QVERIFY(d && d->isVisible());
+      QVERIFY2(w.rect().contains(d->geometry()), dock);
+      QVERIFY2(!d->geometry().intersects(tabs->geometry()), dock);
+    }
+    for (const QString& v : MainWindow::viewNames()) {
+      QVERIFY(w.setView(v));
+      QTest::qWait(20);
+      ChartPanel* c = w.currentChart();
+      QVERIFY2(c->width() >= 360 && c->height() >= 240, qPrintable(v));
+      QVERIFY2(c->hasChart(), qPrintable(v));
+      // Qt elides a chart title and legend entries that do not fit: every line of the title
+      // and the legend's entries must fit the chart's width.
+      const kvscope::plot::ChartSpec& spec = c->spec();
+      QFont title_font;
+      title_font.setPixelSize(19);
+      title_font.setBold(true);
+      QFont sub_font;
+      sub_font.setPixelSize(13);
+      const int room = c->width() - 40;
+      QVERIFY2(QFontMetrics(title_font).horizontalAdvance(QString::fromStdString(spec.title)) <= room,
+               qPrintable(v + ": " + QString::fromStdString(spec.title)));
+      for (const QString& line : QString::fromStdString(spec.subtitle).split('\n')) {
+        QVERIFY2(QFontMetrics(sub_font).horizontalAdvance(line) <= room, qPrintable(v + ": " + line));
+      }
+      QFont legend_font;
+      legend_font.setPixelSize(12);
+      int legend_w = 0;
+      for (QLegendMarker* m : c->chart()->legend()->markers()) {
+        if (m->isVisible()) legend_w += QFontMetrics(legend_font).horizontalAdvance(m->label()) + 34;
+      }
+      QVERIFY2(legend_w <= room, qPrintable(QString("%1: legend %2 px in %3").arg(v).arg(legend_w).arg(room)));
+    }
+  }
+
+  // --help and --version are answered without a window system: run with the xcb platform and
+  // no display, where constructing a QApplication aborts.
+  void help_and_version_need_no_display() {
+    for (const QString& arg : {QString("--help"), QString("--version")}) {
+      QProcess p;
+      QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
+      env.remove("DISPLAY");
+      env.remove("WAYLAND_DISPLAY");
+      env.insert("QT_QPA_PLATFORM", "xcb");
+      p.setProcessEnvironment(env);
+      p.start(KVSCOPE_GUI_EXE, {arg});
+      QVERIFY(p.waitForFinished(30000));
+      const QString out = QString::fromUtf8(p.readAllStandardOutput());
+      QCOMPARE(p.exitStatus(), QProcess::NormalExit);
+      QVERIFY2(p.exitCode() == 0, qPrintable(arg + ": " + out + QString::fromUtf8(p.readAllStandardError())));
+      if (arg == "--help") {
+        for (const char* want : {"Usage:", "--scenario", "--view", "--size", "--screenshot", "GiB"}) {
+          QVERIFY2(out.contains(want), qPrintable(out));
+        }
+      } else {
+        QVERIFY2(out.startsWith("kvscope-gui " KVSCOPE_VERSION), qPrintable(out));
+      }
+    }
+    // A malformed --size is an error naming the flag (this one needs a display: offscreen).
+    QProcess p;
+    QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
+    env.insert("QT_QPA_PLATFORM", "offscreen");
+    p.setProcessEnvironment(env);
+    const struct {
+      const char* size;
+      const char* message;
+    } bad[] = {{"1366by768", "--size: expected WIDTHxHEIGHT in pixels (e.g. 1366x768), found '1366by768'"},
+               {"800x600", "--size 800x600 is below the window's minimum"}};
+    for (const auto& b : bad) {
+      p.start(KVSCOPE_GUI_EXE, {"--size", b.size});
+      QVERIFY(p.waitForFinished(60000));
+      QCOMPARE(p.exitCode(), 2);
+      const QString err = QString::fromUtf8(p.readAllStandardError());
+      QVERIFY2(err.contains(b.message), qPrintable(err));
+    }
+  }
+
   void typing_updates_the_model() {
     MainWindow w;
     w.show();
@@ -147,7 +249,7 @@ class TestWidgets : public QObject {
       auto* xy = qobject_cast<QXYSeries*>(s);
       if (!xy) continue;
       if (s->name().startsWith("Pareto frontier")) frontier_points += static_cast<int>(xy->count());
-      if (s->name().startsWith("swept designs")) all_points += static_cast<int>(xy->count());
+      if (s->name().startsWith("swept: ")) all_points += static_cast<int>(xy->count());
     }
     QVERIFY(frontier_points >= static_cast<int>(p.frontier_rows.size()));
     QCOMPARE(all_points, static_cast<int>(p.drawn_rows.size()));

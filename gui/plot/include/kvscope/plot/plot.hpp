@@ -77,7 +77,8 @@ struct Series {
   SeriesStyle style = SeriesStyle::line;
   std::vector<double> x, y;
   std::vector<std::string> labels;    ///< per-point text; drawn next to the points if show_labels
-  bool show_labels = false;           ///< at most 500 labels are drawn per series
+  bool show_labels = false;           ///< at most 500 labels per series; a label with no free
+                                      ///< spot (overlapping another label or labelled point) is left out
   std::optional<std::uint32_t> rgb;   ///< 0xRRGGBB; unset: next colour of the palette
   std::vector<double> y_base;         ///< area style: lower edge per point
 };
@@ -95,7 +96,7 @@ enum class NonPositive { reject, drop };
 
 struct ChartSpec {
   std::string title;
-  std::string subtitle;               ///< smaller line under the title; may be empty
+  std::string subtitle;               ///< smaller line(s) under the title ('\n' breaks); may be empty
   std::string footnote;               ///< provenance (tool version, inputs); bottom left, wrapped
   Axis x, y;
   std::vector<Series> series;         ///< drawn in order (later on top)
