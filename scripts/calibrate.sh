@@ -55,7 +55,10 @@ stack_section() {  # stack_section HEADING RESULTS PROFILE STACK PLOT
 for gpu in h100-sxm h200; do
   dir=data/calibration/$gpu
   for stack in torch-flash torch-cudnn; do
-    for set in main holdout; do
+    # holdout2 (session 6: head_dim 96, odd groups, 12B) and fp8w (fp8 weights) were measured for
+    # torch-flash only.
+    sets="main holdout"; [ "$stack" = torch-flash ] && sets="main holdout holdout2 fp8w"
+    for set in $sets; do
       f=$(ls "$dir"/torch-e2e-$set-*.json 2>/dev/null | sort | tail -n 1 || true)
       [ -n "$f" ] || continue
       echo >> "$out.tmp"

@@ -405,6 +405,8 @@ const std::vector<CalKey>& cal_keys() {
       {"prefill_attn_clock_ratio", &T::prefill_attn_clock_ratio, 1, 0, 1.5, false, true},
       {"gemm_fp8_compute_fraction", &T::gemm_fp8_compute_fraction, 1, 0, 2, false, true, true},
       {"gemm_fp8_bw_fraction", &T::gemm_fp8_bw_fraction, 1, 0, 2, false, true, true},
+      {"cast_bw_fraction", &T::cast_bw_fraction, 1, 0, 3, false, true, true},
+      {"cast_fixed_us", &T::cast_fixed_s, units::kMicro, 0, 1e6, false, true, true},
   };
   return keys;
 }

@@ -619,6 +619,56 @@ CalibrationResult calibrate_stack(const std::vector<KvbenchResults>& results, co
     out.families.push_back(summarize("torch_gemm", errs, labels, {"gemm_bw_fraction", "gemm_fixed_s", "gemm_compute_fraction", "gemm_m_half"}));
   }
 
+  // torch_gemm_fp8 (optional): torch._scaled_mm, e4m3 weights and activations, bf16 out; the
+  // bf16 fit's fixed cost and M half-point are kept, the fit sets the two fp8 fractions.
+  if (const auto g8 = all("torch_gemm_fp8", false); !g8.empty() && base.fp8_flops > 0) {
+    require_points("torch_gemm_fp8", g8.size());
+    std::vector<double> m, n, k, y, clock;
+    std::vector<std::string> labels;
+    for (const auto* p : g8) {
+      m.push_back(p->num("M", where));
+      n.push_back(p->num("N", where));
+      k.push_back(p->num("K", where));
+      y.push_back(std::max(p->median_s - gap, 0.1 * p->median_s));
+      clock.push_back(clock_ratio(*p, clock_max));
+      labels.push_back(fmt::format("fp8 gemm M={} N={} K={}", m.back(), n.back(), k.back()));
+    }
+    auto res = [&](std::span<const double> q, std::span<double> r) {
+      TimingParams tt = t;
+      tt.gemm_fp8_bw_fraction = q[0], tt.gemm_fp8_compute_fraction = q[1];
+      for (std::size_t i = 0; i < y.size(); ++i) r[i] = std::log(fp8_gemm_time(tt, base.fp8_flops * clock[i], m[i], n[i], k[i]).time_s / y[i]);
+    };
+    const NonlinearFit fit = robust_least_squares(res, std::vector<double>{0.8, 0.6}, std::vector<double>{0.1, 0.05},
+                                                  std::vector<double>{1.2, 1.0}, y.size());
+    t.gemm_fp8_bw_fraction = fit.params[0], t.gemm_fp8_compute_fraction = fit.params[1];
+    std::vector<double> errs(y.size());
+    res(fit.params, errs);
+    for (double& e : errs) e = std::expm1(e);
+    out.families.push_back(summarize("torch_gemm_fp8", errs, labels, {"gemm_fp8_bw_fraction", "gemm_fp8_compute_fraction"}));
+  }
+  // torch_fp8_cast (optional): the bf16 -> e4m3 activation cast, fixed + bytes / (fraction x copy).
+  if (const auto c8 = all("torch_fp8_cast", false); !c8.empty()) {
+    require_points("torch_fp8_cast", c8.size(), 3);
+    std::vector<double> bytes, y;
+    std::vector<std::string> labels;
+    for (const auto* p : c8) {
+      bytes.push_back(p->bytes_read_B + p->bytes_written_B);
+      y.push_back(std::max(p->median_s - gap, 0.05 * p->median_s));
+      labels.push_back(fmt::format("fp8 cast rows={} width={}", p->num("rows", where), p->num("width", where)));
+    }
+    auto res = [&](std::span<const double> q, std::span<double> r) {
+      for (std::size_t i = 0; i < y.size(); ++i) r[i] = std::log((q[1] * 1e-6 + bytes[i] / (q[0] * t.hbm_copy_Bps)) / y[i]);
+    };
+    const NonlinearFit fit = robust_least_squares(res, std::vector<double>{0.8, 2.0}, std::vector<double>{0.05, 0.0},
+                                                  std::vector<double>{3.0, 100.0}, y.size());
+    t.cast_bw_fraction = fit.params[0];
+    t.cast_fixed_s = fit.params[1] * 1e-6;
+    std::vector<double> errs(y.size());
+    res(fit.params, errs);
+    for (auto& e : errs) e = std::expm1(e);
+    out.families.push_back(summarize("torch_fp8_cast", errs, labels, {"cast_bw_fraction", "cast_fixed_s"}));
+  }
+
   // torch_attention: SDPA decode of this stack's backend; the kernel's structure (row packing,
   // tiles, splits) is in packed_decode_attention_time, the fit sets its efficiencies.
   {
@@ -763,6 +813,7 @@ std::vector<E2ePoint> e2e_points(const KvbenchResults& r) {
       }
     }
     if (p.has("kv_dtype")) a.kv_dtype = parse_kv_dtype(p.str("kv_dtype", where), where);
+    if (p.has("weight_dtype")) a.weight_dtype = parse_weight_dtype(p.str("weight_dtype", where), where);
     validate(a, where);  // before sharing_label: it indexes kv_producer by layer
     a.sharing = sharing_label(a);
     e.workload.batch = whole("batch", kBig);

@@ -24,12 +24,13 @@ constexpr double kAttnTileKeys = 64.0;
 // weight-only: the weight stream shrinks, the math stays bf16 (Marlin-class kernels).
 struct LinearGemm {
   double peak, compute_fraction, bw_fraction, weight_B;
+  double act_in_B = kAct;  // W8A8: the activation enters the GEMM as e4m3 (cast by its own kernel)
 };
 LinearGemm linear_gemm(const ArchProfile& p, const GpuSpec& gpu, const TimingParams& t) {
   const bool w8a8 = p.weight_dtype == KvDtype::fp8 && gpu.fp8_flops > 0;
   if (!w8a8) return {gpu.bf16_flops * t.compute_clock_ratio, t.gemm_compute_fraction, t.gemm_bw_fraction, p.weight_bytes_per_elem};
   return {gpu.fp8_flops * t.compute_clock_ratio, t.gemm_fp8_compute_fraction > 0 ? t.gemm_fp8_compute_fraction : t.gemm_compute_fraction,
-          t.gemm_fp8_bw_fraction > 0 ? t.gemm_fp8_bw_fraction : t.gemm_bw_fraction, p.weight_bytes_per_elem};
+          t.gemm_fp8_bw_fraction > 0 ? t.gemm_fp8_bw_fraction : t.gemm_bw_fraction, p.weight_bytes_per_elem, 1.0};
 }
 
 KernelTime gemm_q(const TimingParams& t, const LinearGemm& g, double m, double n, double k);
@@ -160,6 +161,27 @@ void add_static(Acc& acc, const ArchProfile& p, const GpuSpec& gpu, const Timing
   }
 
   const double ffn_live = p.moe_layers > 0 ? (p.n_active + p.n_shared) * p.expert_ffn_gpu : p.ffn_gpu;
+  if (!fused && lg.act_in_B < kAct) {
+    // W8A8 in eager PyTorch: each linear's input is cast to e4m3 by its own kernel first (read
+    // bf16, write 1 B): the QKV / gate_up inputs (M x d), the O input (M x q_dim), the down input
+    // (M x ffn) of every layer (harness/scripts/torch_bench.py fp8_linear).
+    const bool measured = t.cast_bw_fraction > 0;
+    const double frac = measured ? t.cast_bw_fraction : t.add_bw_fraction;
+    const double fixed = measured ? t.cast_fixed_s : t.add_fixed_s;
+    auto cast = [&](double elems) {
+      KernelTime k;
+      k.bytes = (kAct + 1.0) * elems;
+      k.memory_s = k.bytes / (frac * t.hbm_copy_Bps);
+      k.time_s = fixed + k.memory_s;
+      return k;
+    };
+    acc.add(Op::qkv_proj, scaled(cast(m * d), L), L, launch);
+    acc.add(Op::o_proj, scaled(cast(m * p.o_in_gpu), L), L, launch);
+    if (p.dense_mlp_layers > 0) {
+      acc.add(Op::mlp, scaled(cast(m * d), p.dense_mlp_layers), p.dense_mlp_layers, launch);
+      acc.add(Op::mlp, scaled(cast(m * p.ffn_gpu), p.dense_mlp_layers), p.dense_mlp_layers, launch);
+    }
+  }
   if (!fused) {
     add_eager_elementwise(acc, p, t, s, launch, ffn_live);
   } else {
@@ -367,7 +389,7 @@ namespace {
 KernelTime gemm_q(const TimingParams& t, const LinearGemm& g, double m, double n, double k) {
   KernelTime r;
   // bf16 weights: the expression of the measured (calibrated) setups, unchanged to the last bit.
-  r.bytes = g.weight_B == kAct ? kAct * (n * k + m * (n + k)) : g.weight_B * n * k + kAct * m * (n + k);
+  r.bytes = g.weight_B == kAct ? kAct * (n * k + m * (n + k)) : g.weight_B * n * k + g.act_in_B * m * k + kAct * m * n;
   r.flops = 2.0 * m * n * k;
   r.memory_s = r.bytes / (g.bw_fraction * t.hbm_read_Bps);
   r.compute_s = r.flops / (g.compute_fraction * g.peak * m / (m + t.gemm_m_half));
@@ -375,6 +397,11 @@ KernelTime gemm_q(const TimingParams& t, const LinearGemm& g, double m, double n
   return r;
 }
 }  // namespace
+
+KernelTime fp8_gemm_time(const TimingParams& t, double fp8_peak_flops, double m, double n, double k) {
+  return gemm_q(t, LinearGemm{fp8_peak_flops, t.gemm_fp8_compute_fraction, t.gemm_fp8_bw_fraction, 1.0, 1.0}, m, n, k);
+}
+
 
 namespace {
 // The split choice for `units` = requests x K/V heads and at most `s_max` splits.

@@ -46,3 +46,10 @@ for stack in torch-flash torch-cudnn; do
     "$kv" validate "$f" --gpu "$tmp/profile.json" --stack "$stack" --max-mape $mape --max-worst $worst | grep "points: mean absolute error"
   done
 done
+# Second hold-out set (session 6) and fp8-weight steps: torch-flash only, never fitted.
+for f in $(ls "$dir"/torch-e2e-holdout2-*.json 2>/dev/null | sort); do
+  "$kv" validate "$f" --gpu "$tmp/profile.json" --stack torch-flash --max-mape 6 --max-worst 18 | grep "points: mean absolute error"
+done
+for f in $(ls "$dir"/torch-e2e-fp8w-*.json 2>/dev/null | sort); do
+  "$kv" validate "$f" --gpu "$tmp/profile.json" --stack torch-flash --max-mape 4.5 --max-worst 11 | grep "points: mean absolute error"
+done

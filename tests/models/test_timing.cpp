@@ -304,9 +304,10 @@ TEST_CASE("weight dtype: weights streamed and fp8 GEMM compute in decode and pre
   CHECK(f8.w_o_B == wb * 4096.0 * 4096);
   CHECK(f8.w_lm_head_gpu_B == bf.w_lm_head_gpu_B);
   CHECK(f8.w_embed_gpu_B == bf.w_embed_gpu_B);
-  // Decode at batch 1: the QKV GEMM streams wb N K + 2 M (N + K) bytes.
+  // Decode at batch 1: the W8A8 QKV GEMM streams wb N K weight bytes, reads the e4m3 activation
+  // (1 B x M K: torch._scaled_mm takes it cast) and writes bf16 (2 B x M N).
   const PhaseCost d = decode_step(f8, g, t, 1, 4096, Runtime::graph);
-  CHECK(d.op(Op::qkv_proj).bytes == Approx(32 * (wb * 4096.0 * 6144 + 2.0 * (4096 + 6144))));
+  CHECK(d.op(Op::qkv_proj).bytes == Approx(32 * (wb * 4096.0 * 6144 + 1.0 * 4096 + 2.0 * 6144)));
   CHECK(d.op(Op::lm_head).bytes == decode_step(bf, g, t, 1, 4096, Runtime::graph).op(Op::lm_head).bytes);
   // Prefill of 4096 tokens is compute-bound: the fp8 GEMMs run at the fp8 peak (2x) with the bf16
   // fraction (no fp8 calibration), the LM head at bf16.

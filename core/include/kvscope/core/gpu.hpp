@@ -82,6 +82,10 @@ struct TimingParams {
   double append_fixed_s = 1e-6;
   double embed_bw_fraction = 0.80;  // embedding / RoPE-table gathers
   double embed_fixed_s = 1e-6;
+  // bf16 -> e4m3 activation cast in front of every W8A8 linear (family torch_fp8_cast). 0 = not
+  // measured: the residual add's law (add_*) stands in.
+  double cast_bw_fraction = 0;
+  double cast_fixed_s = 0;
   // ---- Prefill attention of FA2-class kernels (family torch_attention_prefill): the compute
   // fraction of clock-scaled peak depends on head_dim (kernel traits differ): d = 128 uses
   // prefill_attn_compute_fraction, d <= 64 and d >= 256 these (0 = same as d = 128; between, log2

@@ -79,6 +79,9 @@ struct KernelTime {
 // Weight GEMM Y[M,N] = X[M,K] W^T, bf16, weights streamed from HBM (cold), fixed cost included,
 // launch floor excluded.
 KernelTime gemm_time(const TimingParams& t, double peak_flops, double m, double n, double k);
+// W8A8 fp8 GEMM (torch._scaled_mm / cuBLASLt): e4m3 weights and activation in, bf16 out, with the
+// fp8 calibration's fractions (gemm_fp8_*) and the bf16 fit's fixed cost and M half-point.
+KernelTime fp8_gemm_time(const TimingParams& t, double fp8_peak_flops, double m, double n, double k);
 // FlashAttention-2's split count (flash_api.cpp num_splits_heuristic) for `units` = batch x
 // heads x m-blocks CTAs, `slots` = 2 x SMs, `n_blocks` K/V blocks per (request, head).
 double fa2_splits(double units, double slots, double n_blocks);
