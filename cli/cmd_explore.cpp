@@ -59,7 +59,7 @@ void run_explore(const ExploreOptions& o) {
   // 1. KV memory vs. estimated quality (one point per architecture).
   Scenario s1;
   s1.source = "explore";
-  s1.values = {{"model", o.model}, {"gpu", o.gpu},         {"kv_heads", kv_heads}, {"cla", "1,2,3,4"},
+  s1.values = {{"model", o.model}, {"gpu", o.gpu},         {"n_kv_heads", kv_heads}, {"cla_factor", "1,2,3,4"},
                {"context", o.context}, {"batch", "1"}, {"stack", o.stack}};
   s1.objectives = "kv_bytes_per_token:min,ppl_delta:min";
   models::SweepOptions so;

@@ -1,9 +1,11 @@
 #pragma once
-// The design-point flags shared by eval, sweep, pareto and explore, mapped 1:1 onto Scenario
-// fields (`--kv-heads` <-> "kv_heads").
+// The design-point flags shared by eval, sweep, pareto and explore, generated from the design
+// field registry (core/design_fields.hpp): `--n-kv-heads` <-> "n_kv_heads", and the earlier
+// spellings (`--kv-heads`) as hidden aliases.
 #include <CLI/CLI.hpp>
 
-#include <map>
+#include <utility>
+#include <vector>
 #include <string>
 
 #include "kvscope/core/scenario.hpp"
@@ -11,7 +13,7 @@
 namespace kvscope::cli {
 
 struct DesignFlags {
-  std::map<std::string, std::string> values;
+  std::vector<std::pair<std::string, std::string>> values;  // (spelling typed, text), in parse order
   std::string scenario_file;
   std::vector<std::string> constraints;
   std::string objectives;

@@ -3,6 +3,7 @@
 #include <boost/json.hpp>
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <charconv>
 #include <cmath>
 
@@ -12,43 +13,58 @@
 
 namespace kvscope {
 
-namespace {
-const std::vector<std::string> kArchFields = {"layers", "d_model", "q_heads", "kv_heads", "head_dim", "ffn", "vocab",
-                                              "cla", "kv_producers", "variant", "kv_dtype", "window", "layer_pattern",
-                                              "weight_dtype", "weight_group_size"};
-const std::vector<std::string> kWorkloadFields = {"tp", "batch", "context", "prompt", "runtime", "stack", "tpot_limit_ms"};
-const std::vector<std::string> kEngineFields = {"gpu_memory_utilization", "max_num_batched_tokens", "max_num_seqs", "block_size",
-                                                "cuda_graph_memory_gib", "non_torch_memory_gib", "allreduce_buffers_gib"};
-}  // namespace
-
 const std::string* Scenario::get(const std::string& name) const {
-  auto it = values.find(name);
-  return it == values.end() || it->second.empty() ? nullptr : &it->second;
+  const DesignField* f = find_design_field(name);
+  if (!f) {
+    auto it = values.find(name);
+    return it == values.end() || it->second.empty() ? nullptr : &it->second;
+  }
+  auto at = [&](std::string_view spelling) -> const std::string* {
+    auto it = values.find(std::string(spelling));
+    return it == values.end() || it->second.empty() ? nullptr : &it->second;
+  };
+  if (const std::string* v = at(f->name)) return v;
+  for (std::string_view a : f->aliases) {
+    if (const std::string* v = at(a)) return v;
+  }
+  return nullptr;
+}
+
+std::string Scenario::spelling(const std::string& name) const {
+  const DesignField* f = find_design_field(name);
+  if (!f) return name;
+  if (values.count(std::string(f->name))) return std::string(f->name);
+  for (std::string_view a : f->aliases) {
+    if (values.count(std::string(a))) return std::string(a);
+  }
+  return std::string(f->name);
+}
+
+void Scenario::set(const std::string& spelling, const std::string& text) {
+  if (const DesignField* f = find_design_field(spelling)) {
+    values.erase(std::string(f->name));
+    for (std::string_view a : f->aliases) values.erase(std::string(a));
+  }
+  if (text.empty()) values.erase(spelling);
+  else values[spelling] = text;
 }
 
 const std::vector<std::string>& scenario_field_names() {
   static const std::vector<std::string> names = [] {
-    std::vector<std::string> n = {"model"};
-    n.insert(n.end(), kArchFields.begin(), kArchFields.end());
-    n.push_back("gpu");
-    n.insert(n.end(), kWorkloadFields.begin(), kWorkloadFields.end());
-    n.insert(n.end(), kEngineFields.begin(), kEngineFields.end());
+    std::vector<std::string> n;
+    for (const DesignField& f : design_fields()) n.emplace_back(f.name);
     return n;
   }();
   return names;
 }
 
-bool is_arch_field(const std::string& n) { return std::find(kArchFields.begin(), kArchFields.end(), n) != kArchFields.end(); }
-bool is_workload_field(const std::string& n) {
-  return std::find(kWorkloadFields.begin(), kWorkloadFields.end(), n) != kWorkloadFields.end();
+bool is_arch_field(const std::string& n) {
+  const DesignField* f = find_design_field(n);
+  return f && f->is_arch();
 }
-
-bool is_engine_field(const std::string& n) { return std::find(kEngineFields.begin(), kEngineFields.end(), n) != kEngineFields.end(); }
-
-std::string flag_of(const std::string& name) {
-  std::string f = "--" + name;
-  for (char& c : f) c = c == '_' ? '-' : c;
-  return f;
+bool is_workload_field(const std::string& n) {
+  const DesignField* f = find_design_field(n);
+  return f && f->is_workload();
 }
 
 std::int64_t parse_int_value(const std::string& text, const std::string& flag, std::int64_t min, std::int64_t max) {
@@ -82,51 +98,32 @@ double parse_double_value(const std::string& text, const std::string& flag, doub
 }
 
 void set_override(ArchOverrides& o, const std::string& n, const std::string& t) {
-  const std::string flag = flag_of(n);
-  auto i32 = [&](std::int64_t max) { return static_cast<int>(parse_int_value(t, flag, 1, max)); };
-  if (n == "layers") o.n_layers = i32(10000);
-  else if (n == "d_model") o.d_model = parse_int_value(t, flag, 1, 1000000);
-  else if (n == "q_heads") o.n_q_heads = i32(65536);
-  else if (n == "kv_heads") o.n_kv_heads = i32(65536);
-  else if (n == "head_dim") o.head_dim = i32(65536);
-  else if (n == "ffn") o.ffn_dim = parse_int_value(t, flag, 1, 10000000);
-  else if (n == "vocab") o.vocab = parse_int_value(t, flag, 1, 100000000);
-  else if (n == "cla") o.cla_factor = i32(10000);
-  else if (n == "kv_producers") o.kv_producers = t;
-  else if (n == "variant") o.variant = t;
-  else if (n == "kv_dtype") o.kv_dtype = parse_kv_dtype(t, flag);
-  else if (n == "window") o.window = parse_int_value(t, flag, 1, 100000000);
-  else if (n == "layer_pattern") o.layer_pattern = t;
-  else if (n == "weight_dtype") o.weight_dtype = parse_weight_dtype(t, flag);
-  else if (n == "weight_group_size") o.weight_group = i32(65536);
-  else throw InputError(flag, "", "an architecture field", "an unknown name");
+  const DesignField* f = find_design_field(n);
+  if (!f || !f->is_arch()) throw InputError(flag_of(n), "", "an architecture field", "an unknown name");
+  Workload unused;
+  apply_value(*f, n, t, o, unused);
 }
 
-void set_workload(Workload& w, const std::string& n, const std::string& t) {
-  const std::string flag = flag_of(n);
-  if (n == "tp") w.tp = static_cast<int>(parse_int_value(t, flag, 1, 1024));
-  else if (n == "batch") w.batch = parse_int_value(t, flag, 1, 1000000);
-  else if (n == "context") w.context = parse_int_value(t, flag, 1, 100000000);
-  else if (n == "prompt") w.prompt = parse_int_value(t, flag, 1, 100000000);
-  else if (n == "runtime") w.runtime = parse_runtime(t, flag);
-  else if (n == "stack") w.stack = find_stack(t, flag).id;
-  else if (n == "tpot_limit_ms") w.tpot_limit_s = parse_double_value(t, flag, 0, 1e9) * 1e-3;
-  else throw InputError(flag, "", "a workload field", "an unknown name");
+bool is_engine_field(const std::string& n) {
+  const DesignField* f = find_design_field(n);
+  return f && f->group == FieldGroup::engine;
 }
 
 void set_engine_field(EngineMemory& e, const std::string& n, const std::string& t) {
-  const std::string flag = flag_of(n);
-  constexpr double kGiB = 1073741824.0;
-  if (n == "gpu_memory_utilization") {
-    e.gpu_memory_utilization = parse_double_value(t, flag, 0, 1);
-    if (e.gpu_memory_utilization <= 0) throw InputError(flag, "", "a fraction in (0, 1]", fmt::format("'{}'", t));
-  } else if (n == "max_num_batched_tokens") e.max_num_batched_tokens = parse_int_value(t, flag, 1, 100000000);
-  else if (n == "max_num_seqs") e.max_num_seqs = parse_int_value(t, flag, 1, 1000000);
-  else if (n == "block_size") e.block_size = parse_int_value(t, flag, 1, 1048576);
-  else if (n == "cuda_graph_memory_gib") e.cuda_graph_B = parse_double_value(t, flag, 0, 1e6) * kGiB;
-  else if (n == "non_torch_memory_gib") e.non_torch_B = parse_double_value(t, flag, 0, 1e6) * kGiB;
-  else if (n == "allreduce_buffers_gib") e.allreduce_buffers_B = parse_double_value(t, flag, 0, 1e6) * kGiB;
-  else throw InputError(flag, "", "an engine memory field", "an unknown name");
+  const DesignField* f = find_design_field(n);
+  if (!f || f->group != FieldGroup::engine) throw InputError(flag_of(n), "", "an engine memory field", "an unknown name");
+  ArchOverrides unused;
+  Workload w;
+  w.engine = e;
+  apply_value(*f, n, t, unused, w);
+  e = w.engine;
+}
+
+void set_workload(Workload& w, const std::string& n, const std::string& t) {
+  const DesignField* f = find_design_field(n);
+  if (!f || !f->is_workload()) throw InputError(flag_of(n), "", "a workload field", "an unknown name");
+  ArchOverrides unused;
+  apply_value(*f, n, t, unused, w);
 }
 
 SingleDesign resolve_single(const Scenario& s) {
@@ -134,42 +131,45 @@ SingleDesign resolve_single(const Scenario& s) {
   const std::string* model = s.get("model");
   const Architecture base = load_architecture(model ? *model : "llama-3-8b");
   ArchOverrides o;
-  for (const auto& n : kArchFields) {
-    if (const std::string* v = s.get(n)) set_override(o, n, *v);
+  for (const DesignField& f : design_fields()) {
+    if (!f.is_arch()) continue;
+    if (const std::string* v = s.get(std::string(f.name))) set_override(o, s.spelling(std::string(f.name)), *v);
   }
-  if (s.source == "flags") {
-    // Name the command-line flag the user typed, not the architecture field it set.
-    try {
-      d.arch = apply_overrides(base, o, "flags");
-    } catch (const InputError& e) {
-      // Architecture field -> the scenario field (and flag) that sets it.
-      static const std::vector<std::pair<std::string, std::string>> kFieldOf = {
-          {"n_layers", "layers"},   {"d_model", "d_model"},           {"n_q_heads", "q_heads"}, {"n_kv_heads", "kv_heads"},
-          {"head_dim", "head_dim"}, {"ffn_dim", "ffn"},               {"vocab", "vocab"},       {"kv_producers", "kv_producers"},
-          {"window", "window"},     {"layer_pattern", "layer_pattern"}, {"variant", "variant"}, {"kv_dtype", "kv_dtype"},
-          {"cla", "cla"},           {"kv-producers", "kv_producers"}, {"weight_dtype", "weight_dtype"},
-          {"weight_group", "weight_group_size"}};
-      const std::string key = e.key().substr(0, e.key().find('['));
-      auto it = std::find_if(kFieldOf.begin(), kFieldOf.end(), [&](const auto& p) { return p.first == key; });
-      if (e.expected().empty() || it == kFieldOf.end()) throw;
-      // A field the user did not give but a --variant set is the variant's doing.
-      if (!s.get(it->second) && s.get("variant")) throw ConfigError("--variant", e.key(), e.expected(), e.found());
-      const std::string index = e.key().size() > key.size() ? "entry " + e.key().substr(key.size() + 1, e.key().size() - key.size() - 2) : "";
-      throw ConfigError(flag_of(it->second), index, e.expected(), e.found());
+  try {
+    d.arch = apply_overrides(base, o, s.source == "flags" ? "flags" : s.source);
+  } catch (InputError& e) {
+    // The key of an architecture error ("n_kv_heads", "kv_producers[2]", "cla") names the
+    // design field; the front end places the error by it.
+    const std::string key = e.key().substr(0, e.key().find('['));
+    const DesignField* f = find_design_field(key);
+    if (f) e.set_field(std::string(f->name));
+    if (s.source != "flags" || e.expected().empty() || !f) throw;
+    // Name the command-line flag the user typed, not the architecture field it set. A field the
+    // user did not give but a --variant set is the variant's doing.
+    const std::string name(f->name);
+    if (!s.get(name) && s.get("variant")) {
+      ConfigError c("--variant", e.key(), e.expected(), e.found());
+      c.set_field("variant");
+      throw c;
     }
-  } else {
-    d.arch = apply_overrides(base, o, s.source);
+    const std::string index = e.key().size() > key.size() ? "entry " + e.key().substr(key.size() + 1, e.key().size() - key.size() - 2) : "";
+    ConfigError c(flag_of(s.spelling(name)), index, e.expected(), e.found());
+    c.set_field(name);
+    throw c;
   }
   const std::string* gpu = s.get("gpu");
-  d.gpu = load_gpu(gpu ? *gpu : "h100-sxm");
+  try {
+    d.gpu = load_gpu(gpu ? *gpu : "h100-sxm");
+  } catch (InputError& e) {
+    e.set_field("gpu");
+    throw;
+  }
   d.workload.batch = 1;
   d.workload.context = 8192;
   d.workload.prompt = 2048;
-  for (const auto& n : kWorkloadFields) {
-    if (const std::string* v = s.get(n)) set_workload(d.workload, n, *v);
-  }
-  for (const auto& n : kEngineFields) {
-    if (const std::string* v = s.get(n)) set_engine_field(d.workload.engine, n, *v);
+  for (const DesignField& f : design_fields()) {
+    if (!f.is_workload()) continue;
+    if (const std::string* v = s.get(std::string(f.name))) set_workload(d.workload, s.spelling(std::string(f.name)), *v);
   }
   validate(d.workload, s.source);
   return d;
@@ -198,7 +198,13 @@ Scenario parse_scenario(const std::string& text, const std::string& where) {
     } else if (key == "objectives") {
       if (!val.is_string()) throw InputError(where, key, "a string like \"kv_bytes_per_token:min,val_ppl:min\"", boost::json::serialize(val));
       s.objectives = std::string(val.get_string());
-    } else if (std::find(names.begin(), names.end(), key) != names.end()) {
+    } else if (const DesignField* f = find_design_field(key);
+               f && (f->name == key || std::find(f->aliases.begin(), f->aliases.end(), key) != f->aliases.end())) {
+      if (const std::string other = s.spelling(key); s.values.count(other) && other != key) {
+        InputError e(where, key, fmt::format("one spelling of the field {}", f->name), fmt::format("both '{}' and '{}'", other, key));
+        e.set_field(std::string(f->name));
+        throw e;
+      }
       if (val.is_string()) {
         s.values[key] = std::string(val.get_string());
       } else if (val.is_int64() || val.is_uint64()) {
@@ -206,7 +212,9 @@ Scenario parse_scenario(const std::string& text, const std::string& where) {
       } else if (val.is_double() && std::isfinite(val.get_double())) {
         s.values[key] = fmt::format("{}", val.get_double());
       } else {
-        throw InputError(where, key, "a string or a number", boost::json::serialize(val));
+        InputError e(where, key, "a string or a number", boost::json::serialize(val));
+        e.set_field(std::string(f->name));
+        throw e;
       }
     } else {
       std::string known;
@@ -224,7 +232,7 @@ std::string scenario_to_json(const Scenario& s) {
   boost::json::object o;
   o["schema"] = "kvscope-scenario/1";
   for (const auto& n : scenario_field_names()) {
-    if (const std::string* v = s.get(n)) o[n] = *v;
+    if (const std::string* v = s.get(n)) o[s.spelling(n)] = *v;
   }
   if (!s.constraints.empty()) {
     boost::json::array a;

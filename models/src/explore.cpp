@@ -17,7 +17,6 @@
 #include "kvscope/core/axes.hpp"
 #include "kvscope/core/error.hpp"
 #include "kvscope/core/pareto.hpp"
-#include "kvscope/core/scenario.hpp"
 #include "kvscope/models/evaluate.hpp"
 #include "kvscope/models/memory.hpp"
 #include "kvscope/models/timing.hpp"
@@ -28,16 +27,23 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-// Number of architecture-override axes, in flattened-index order (outermost first).
-constexpr std::size_t kOverrideAxes = 15;
-constexpr const char* kOverrideNames[kOverrideAxes] = {"layers", "d_model", "q_heads",     "kv_heads", "head_dim",
-                                                       "ffn",    "vocab",   "cla",         "kv_producers", "variant",
-                                                       "kv_dtype", "window", "layer_pattern", "weight_dtype", "weight_group_size"};
+// The architecture-override axes, in flattened-index order (outermost first): the registry's
+// architecture rows in table order.
+const std::vector<const DesignField*>& override_fields() {
+  static const std::vector<const DesignField*> f = [] {
+    std::vector<const DesignField*> v;
+    for (const DesignField& d : design_fields()) {
+      if (d.is_arch()) v.push_back(&d);
+    }
+    return v;
+  }();
+  return f;
+}
 
-std::array<std::size_t, kOverrideAxes> override_sizes(const OverrideAxes& o) {
-  return {o.n_layers.size(), o.d_model.size(), o.n_q_heads.size(),    o.n_kv_heads.size(), o.head_dim.size(),
-          o.ffn_dim.size(),  o.vocab.size(),   o.cla_factor.size(),   o.kv_producers.size(), o.variant.size(),
-          o.kv_dtype.size(), o.window.size(),  o.layer_pattern.size(), o.weight_dtype.size(), o.weight_group.size()};
+std::vector<std::size_t> override_sizes(const OverrideAxes& o) {
+  std::vector<std::size_t> n;
+  for (const DesignField* f : override_fields()) n.push_back(f->bind.axis_size(o));
+  return n;
 }
 
 // a * b, or an InputError naming the sweep when the product leaves 64 bits.
@@ -156,37 +162,21 @@ void fill_workload(const State& s, const Cursor& c, Workload& w) {
 
 // ---- Building the per-(architecture, tp) tables ---------------------------------------------
 
-std::string combo_label(const Architecture& base, const OverrideAxes& o, const std::array<std::size_t, kOverrideAxes>& k) {
+std::string combo_label(const Architecture& base, const OverrideAxes& o, const std::vector<std::size_t>& k) {
   std::string s = base.id.empty() ? std::string("model") : base.id;
-  auto add = [&](std::size_t axis, const auto& values) {
-    if (!values.empty()) fmt::format_to(std::back_inserter(s), " {}={}", kOverrideNames[axis], values[k[axis]]);
-  };
-  add(0, o.n_layers), add(1, o.d_model), add(2, o.n_q_heads), add(3, o.n_kv_heads), add(4, o.head_dim);
-  add(5, o.ffn_dim), add(6, o.vocab), add(7, o.cla_factor), add(8, o.kv_producers), add(9, o.variant);
-  if (!o.kv_dtype.empty()) s += fmt::format(" kv_dtype={}", to_string(o.kv_dtype[k[10]]));
-  add(11, o.window), add(12, o.layer_pattern);
-  if (!o.weight_dtype.empty()) s += fmt::format(" weight_dtype={}", to_string(o.weight_dtype[k[13]]));
-  add(14, o.weight_group);
+  const auto& fields = override_fields();
+  for (std::size_t a = 0; a < fields.size(); ++a) {
+    if (fields[a]->bind.axis_size(o) > 0) fmt::format_to(std::back_inserter(s), " {}={}", fields[a]->label, fields[a]->bind.axis_label(o, k[a]));
+  }
   return s;
 }
 
-ArchOverrides combo_overrides(const OverrideAxes& o, const std::array<std::size_t, kOverrideAxes>& k) {
+ArchOverrides combo_overrides(const OverrideAxes& o, const std::vector<std::size_t>& k) {
   ArchOverrides r;
-  if (!o.n_layers.empty()) r.n_layers = o.n_layers[k[0]];
-  if (!o.d_model.empty()) r.d_model = o.d_model[k[1]];
-  if (!o.n_q_heads.empty()) r.n_q_heads = o.n_q_heads[k[2]];
-  if (!o.n_kv_heads.empty()) r.n_kv_heads = o.n_kv_heads[k[3]];
-  if (!o.head_dim.empty()) r.head_dim = o.head_dim[k[4]];
-  if (!o.ffn_dim.empty()) r.ffn_dim = o.ffn_dim[k[5]];
-  if (!o.vocab.empty()) r.vocab = o.vocab[k[6]];
-  if (!o.cla_factor.empty()) r.cla_factor = o.cla_factor[k[7]];
-  if (!o.kv_producers.empty()) r.kv_producers = o.kv_producers[k[8]];
-  if (!o.variant.empty()) r.variant = o.variant[k[9]];
-  if (!o.kv_dtype.empty()) r.kv_dtype = o.kv_dtype[k[10]];
-  if (!o.window.empty()) r.window = o.window[k[11]];
-  if (!o.layer_pattern.empty()) r.layer_pattern = o.layer_pattern[k[12]];
-  if (!o.weight_dtype.empty()) r.weight_dtype = o.weight_dtype[k[13]];
-  if (!o.weight_group.empty()) r.weight_group = o.weight_group[k[14]];
+  const auto& fields = override_fields();
+  for (std::size_t a = 0; a < fields.size(); ++a) {
+    if (fields[a]->bind.axis_size(o) > 0) fields[a]->bind.pick(o, k[a], r);
+  }
   return r;
 }
 
@@ -234,9 +224,9 @@ void build_profiles(const SweepSpec& spec, State& s, unsigned threads) {
   std::vector<std::string> errors(s.n_combo * s.n_tp);  // full message per invalid entry
 
   parallel_for(s.n_combo, threads, [&](std::size_t c) {
-    std::array<std::size_t, kOverrideAxes> k{};
+    std::vector<std::size_t> k(sizes.size());
     std::uint64_t rest = c;
-    for (std::size_t a = kOverrideAxes; a-- > 0;) {
+    for (std::size_t a = sizes.size(); a-- > 0;) {
       const std::size_t n = std::max<std::size_t>(sizes[a], 1);
       k[a] = rest % n, rest /= n;
     }
@@ -554,57 +544,10 @@ PointResult evaluate_index(const State& s, std::uint64_t index) {
 // ---- Public API -------------------------------------------------------------------------------
 
 bool set_axis(SweepSpec& spec, const std::string& name, const std::string& text) {
-  const std::string flag = "--" + [&] {
-    std::string f = name;
-    for (char& ch : f) ch = ch == '_' ? '-' : ch;
-    return f;
-  }();
-  auto ints = [&](std::int64_t max) { return parse_int_axis(text, flag, 1, max); };
-  auto i32 = [&](std::int64_t max) {
-    const auto v = ints(max);
-    return std::vector<int>(v.begin(), v.end());
-  };
-  OverrideAxes& o = spec.overrides;
-  WorkloadAxes& w = spec.workload;
-  if (name == "model" || name == "gpu") return false;
-  if (name == "layers") o.n_layers = i32(10000);
-  else if (name == "d_model") o.d_model = ints(1000000);
-  else if (name == "q_heads") o.n_q_heads = i32(65536);
-  else if (name == "kv_heads") o.n_kv_heads = i32(65536);
-  else if (name == "head_dim") o.head_dim = i32(65536);
-  else if (name == "ffn") o.ffn_dim = ints(10000000);
-  else if (name == "vocab") o.vocab = ints(100000000);
-  else if (name == "cla") o.cla_factor = i32(10000);
-  else if (name == "kv_producers") o.kv_producers = parse_producer_axis(text, flag);
-  else if (name == "variant") o.variant = parse_string_axis(text, flag);
-  else if (name == "kv_dtype") {
-    o.kv_dtype.clear();
-    for (const std::string& v : parse_string_axis(text, flag)) o.kv_dtype.push_back(parse_kv_dtype(v, flag));
-  } else if (name == "window") o.window = ints(100000000);
-  else if (name == "layer_pattern") o.layer_pattern = parse_string_axis(text, flag);
-  else if (name == "weight_dtype") {
-    o.weight_dtype.clear();
-    for (const std::string& v : parse_string_axis(text, flag)) o.weight_dtype.push_back(parse_weight_dtype(v, flag));
-  } else if (name == "weight_group_size") o.weight_group = i32(65536);
-  else if (name == "tp") w.tp = i32(1024);
-  else if (name == "batch") w.batch = ints(1000000);
-  else if (name == "context") w.context = ints(100000000);
-  else if (name == "prompt") w.prompt = ints(100000000);
-  else if (name == "runtime") {
-    w.runtime.clear();
-    for (const std::string& v : parse_string_axis(text, flag)) w.runtime.push_back(parse_runtime(v, flag));
-  } else if (name == "stack") {
-    w.stack.clear();
-    for (const std::string& v : parse_string_axis(text, flag)) w.stack.push_back(find_stack(v, flag).id);
-  } else if (name == "tpot_limit_ms") {
-    w.tpot_limit_s.clear();
-    for (double v : parse_double_axis(text, flag, 0, 1e9)) w.tpot_limit_s.push_back(v * 1e-3);
-  } else if (is_engine_field(name)) {
-    // Engine memory knobs hold one value for the whole sweep (not an axis).
-    set_engine_field(w.engine, name, text);
-  } else {
-    throw InputError(flag, "", "a sweep axis (a scenario field name)", fmt::format("'{}'", name));
-  }
+  const DesignField* f = find_design_field(name);
+  if (f && f->type == ValueType::preset) return false;
+  if (!f) throw InputError(flag_of(name), "", "a sweep axis (a scenario field name)", fmt::format("'{}'", name));
+  apply_axis(*f, name, text, spec.overrides, spec.workload);
   return true;
 }
 

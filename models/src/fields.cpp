@@ -98,6 +98,17 @@ const std::vector<Field> kFields = {
 
 const std::vector<Field>& fields() { return kFields; }
 
+const char* to_string(FieldKind k) {
+  switch (k) {
+    case FieldKind::config: return "config";
+    case FieldKind::memory: return "memory";
+    case FieldKind::timing: return "timing";
+    case FieldKind::serving: return "serving";
+    case FieldKind::accuracy: return "accuracy";
+  }
+  return "?";
+}
+
 const Field* find_field(std::string_view name) {
   for (const Field& f : kFields) {
     if (f.name == name) return &f;

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 
+#include "kvscope/core/design_fields.hpp"
 #include "kvscope/core/error.hpp"
 #include "kvscope/core/loaders.hpp"
 #include "kvscope/models/profile.hpp"
@@ -22,9 +23,16 @@ QString display_message(const std::string& what, const std::string& where) {
   return QString::fromStdString(m);
 }
 
+// The fields that belong to a model preset (cleared when another preset is chosen): its shape
+// and sharing; K/V storage keeps its dtype but not the preset's window layout.
 const std::vector<std::string>& shape_fields() {
-  static const std::vector<std::string> f = {"layers", "d_model", "q_heads", "kv_heads", "head_dim", "ffn",
-                                             "vocab", "kv_producers", "variant", "window", "layer_pattern"};
+  static const std::vector<std::string> f = [] {
+    std::vector<std::string> v;
+    for (const DesignField& d : design_fields()) {
+      if (d.is_arch() && d.name != "cla_factor" && d.name != "kv_dtype") v.emplace_back(d.name);
+    }
+    return v;
+  }();
   return f;
 }
 }  // namespace
@@ -56,27 +64,11 @@ std::shared_ptr<const DesignPoint> evaluate_scenario(const Scenario& s) {
   return d;
 }
 
-std::string field_of_error(const std::string& key, const std::string& where, const std::string& message) {
-  auto norm = [](std::string t) {
-    if (t.rfind("--", 0) == 0) t = t.substr(2);
-    std::replace(t.begin(), t.end(), '-', '_');
-    static const std::map<std::string, std::string> alias = {
-        {"n_layers", "layers"},     {"n_q_heads", "q_heads"},       {"n_kv_heads", "kv_heads"},
-        {"ffn_dim", "ffn"},         {"kv_producer", "kv_producers"}, {"layer_kind", "layer_pattern"},
-        {"tpot_limit", "tpot_limit_ms"}, {"tpot_limit_s", "tpot_limit_ms"}, {"cla_factor", "cla"}};
-    if (auto it = alias.find(t); it != alias.end()) return it->second;
-    return t;
-  };
-  const auto& names = scenario_field_names();
-  for (const std::string& cand : {norm(key), norm(where)}) {
-    if (std::find(names.begin(), names.end(), cand) != names.end()) return cand;
-  }
-  // Messages such as "tp 3 does not divide ..." name the field in the text.
-  for (const char* n : {"tp", "kv_heads", "q_heads", "head_dim", "window", "layer_pattern", "kv_producers"}) {
-    if (message.find(std::string("'") + n) != std::string::npos || message.find(flag_of(n)) != std::string::npos) return n;
-  }
-  if (message.find("tensor-parallel") != std::string::npos || message.find(" tp ") != std::string::npos) return "tp";
-  return {};
+std::string field_of_error(const InputError& e, const Scenario& s) {
+  // The libraries tag errors with the design field they are about (InputError::field()); an
+  // untagged error whose key is a field's spelling ("tp" from the profile builder) is about it.
+  const DesignField* f = !e.field().empty() ? find_design_field(e.field()) : find_design_field(e.key());
+  return f ? s.spelling(std::string(f->name)) : std::string();
 }
 
 DesignModel::DesignModel(QObject* parent) : QObject(parent) {
@@ -96,14 +88,15 @@ void DesignModel::setValues(const std::map<std::string, std::string>& values) {
   for (const auto& [name, raw] : values) {
     QString t = QString::fromStdString(raw).trimmed();
     const std::string text = t.toStdString();
-    auto it = scenario_.values.find(name);
+    // A field is stored once, under the spelling it was given (aliases of design fields alike).
+    auto it = scenario_.values.find(scenario_.spelling(name));
     if (text.empty()) {
       if (it != scenario_.values.end()) {
         scenario_.values.erase(it);
         changed = true;
       }
     } else if (it == scenario_.values.end() || it->second != text) {
-      scenario_.values[name] = text;
+      scenario_.set(name, text);
       changed = true;
     }
   }
@@ -186,10 +179,9 @@ void DesignModel::reevaluate() {
     try {
       current_ = evaluate_scenario(scenario_);
     } catch (const InputError& e) {
-      const std::string f = field_of_error(e.key(), e.where(), e.what());
-      errors_[f] = display_message(e.what(), e.where());
+      errors_[field_of_error(e, scenario_)] = display_message(e.what(), e.where());
     } catch (const Error& e) {
-      errors_[field_of_error({}, {}, e.what())] = display_message(e.what(), {});
+      errors_[""] = display_message(e.what(), {});
     } catch (const std::exception& e) {
       errors_[""] = QString::fromStdString(e.what());
     }

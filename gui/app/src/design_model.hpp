@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "kvscope/core/error.hpp"
 #include "kvscope/core/gpu.hpp"
 #include "kvscope/core/scenario.hpp"
 #include "kvscope/models/evaluate.hpp"
@@ -39,9 +40,9 @@ struct DesignPoint {
 // Resolves and evaluates a scenario. Throws kvscope::Error on invalid input.
 std::shared_ptr<const DesignPoint> evaluate_scenario(const Scenario& s);
 
-// Which scenario field a library error is about ("kv_heads" for "'n_kv_heads': expected a
-// divisor ..."), or "" when it cannot tell.
-std::string field_of_error(const std::string& key, const std::string& where, const std::string& message);
+// The scenario key (the spelling stored in `s`) of the design field a library error is about, by
+// InputError::field() (or its key when untagged), or "" when it is about no single field.
+std::string field_of_error(const InputError& e, const Scenario& s);
 
 class DesignModel : public QObject {
   Q_OBJECT

@@ -13,6 +13,7 @@
 #include "design_model.hpp"
 #include "field_editor.hpp"
 #include "kvscope/core/design.hpp"
+#include "kvscope/core/design_fields.hpp"
 #include "kvscope/core/error.hpp"
 #include "kvscope/core/loaders.hpp"
 #include "layer_strip.hpp"
@@ -79,35 +80,38 @@ InputsPanel::InputsPanel(DesignModel* model, QWidget* parent) : QWidget(parent),
   };
   auto place = [&](QVBoxLayout* l, FieldEditor* e) { l->addWidget(add(e)); };
 
+  // Labels and tooltips come from the design-field registry (core/design_fields.hpp); `extra`
+  // adds what only the GUI needs to say.
+  auto editor_for = [&](const char* name, const QString& extra = {}, const Items& items = {}, bool editable = true,
+                        bool combo = false) {
+    const DesignField& d = design_field(name);
+    QString tip = QString::fromStdString(std::string(d.description));
+    if (!tip.isEmpty()) tip[0] = tip[0].toUpper();
+    tip += QString(" (%1").arg(QString::fromStdString(d.flag()));
+    if (!d.default_text.empty()) tip += tr("; default %1").arg(QString::fromStdString(std::string(d.default_text)));
+    tip += ").";
+    if (!extra.isEmpty()) tip += " " + extra;
+    const QString label = tr(std::string(d.gui_label).c_str());
+    const QString key = QString::fromStdString(std::string(d.name));
+    return items.isEmpty() && !combo ? new FieldEditor(key, label, tip) : new FieldEditor(key, label, tip, items, editable);
+  };
+
   QVBoxLayout* m = group(tr("Model"));
-  place(m, new FieldEditor("model", tr("&Preset"), tr("Model preset: a bundled architecture (data/models). Shape fields "
-                                                     "below override it; empty fields keep the preset's value."),
-                           model_items(), false));
-  const char* shape[][3] = {
-      {"layers", "Layers", "Number of transformer layers (--layers). A new count re-derives a uniform CLA pattern."},
-      {"d_model", "d_model", "Hidden size (--d-model)."},
-      {"q_heads", "Query heads", "Query heads (--q-heads). Default: the preset's, or d_model / head_dim when head_dim changes."},
-      {"head_dim", "Head dim", "Head dimension (--head-dim). Without explicit query heads the paper's rule "
-                               "n_query x head_dim = d_model sets the query heads."},
-      {"ffn", "FFN", "Dense MLP intermediate size (--ffn)."},
-      {"vocab", "Vocab", "Vocabulary size (--vocab)."}};
-  for (const auto& s : shape) place(m, new FieldEditor(s[0], tr(s[1]), tr(s[2])));
+  place(m, editor_for("model", tr("Shape fields below override it; empty fields keep the preset's value."), model_items(), false));
+  place(m, editor_for("n_layers", tr("A new count re-derives a uniform CLA pattern.")));
+  place(m, editor_for("d_model"));
+  place(m, editor_for("n_q_heads", tr("Default: the preset's, or d_model / head_dim when head_dim changes.")));
+  place(m, editor_for("head_dim"));
+  place(m, editor_for("ffn_dim"));
+  place(m, editor_for("vocab"));
 
   QVBoxLayout* hs = group(tr("Head sharing"));
-  place(hs, new FieldEditor("kv_heads", tr("&K/V heads"),
-                            tr("K/V heads (--kv-heads): equal to the query heads = MHA, a divisor = GQA, 1 = MQA. "
-                               "Must divide the query heads."),
-                            {}, true));
+  place(hs, editor_for("n_kv_heads", tr("Equal to the query heads = MHA, a divisor = GQA, 1 = MQA."), Items{}, true, true));
 
   QVBoxLayout* ls = group(tr("Layer sharing (cross-layer attention)"));
-  place(ls, new FieldEditor("cla", tr("&CLA factor"),
-                            tr("Uniform cross-layer attention (--cla): groups of c adjacent layers share the K/V of the "
-                               "lowest layer. 1 = no sharing. Overrides the producer map."),
-                            simple_items({"1", "2", "3", "4", "6", "8"}, tr("(preset)")), true));
-  place(ls, new FieldEditor("kv_producers", tr("Producer &map"),
-                            tr("Explicit producer map (--kv-producers): for each layer the layer whose K/V it reads, "
-                               "e.g. 0,0,2,2 or 0_0_2_2, or a pattern name KeepEnds / DenseFront / DenseBack. "
-                               "Edit it here or click the strip below.")));
+  place(ls, editor_for("cla_factor", tr("1 = no sharing. Overrides the producer map."), simple_items({"1", "2", "3", "4", "6", "8"}, tr("(preset)")),
+                  true));
+  place(ls, editor_for("kv_producers", tr("For each layer the layer whose K/V it reads. Edit it here or click the strip below.")));
   strip_ = new LayerStrip(this);
   ls->addWidget(strip_);
   sharing_summary_ = new QLabel(this);
@@ -116,50 +120,35 @@ InputsPanel::InputsPanel(DesignModel* model, QWidget* parent) : QWidget(parent),
   sharing_summary_->setStyleSheet("color: #555; font-size: 11px;");
   ls->addWidget(sharing_summary_);
   connect(strip_, &LayerStrip::producersEdited, this, [this](const QString& map) {
-    model_->setValues({{"kv_producers", map.toStdString()}, {"cla", ""}, {"variant", ""}});
+    model_->setValues({{"kv_producers", map.toStdString()}, {"cla_factor", ""}, {"variant", ""}});
   });
 
   QVBoxLayout* kv = group(tr("K/V storage"));
-  place(kv, new FieldEditor("kv_dtype", tr("K/V &dtype"),
-                            tr("Element type of the cached K/V (--kv-dtype). int8/int4 include one fp16 scale and zero "
-                               "point per group of 128 elements."),
-                            simple_items({"bf16", "fp16", "fp8", "int8", "int4"}, tr("(preset)")), false));
-  place(kv, new FieldEditor("layer_pattern", tr("&Layer kinds"),
-                            tr("Layer kinds repeated over the layers (--layer-pattern): G = global attention, "
-                               "L = local sliding window; e.g. LG alternates, LLLLLG is 5 local : 1 global.")));
-  place(kv, new FieldEditor("window", tr("Window"), tr("Sliding-window length in positions for local layers (--window).")));
+  place(kv, editor_for("kv_dtype", tr("int8/int4 include one fp16 scale and zero point per group of 128 elements."),
+                  simple_items({"bf16", "fp16", "fp8", "int8", "int4"}, tr("(preset)")), false));
+  place(kv, editor_for("layer_pattern", tr("G = global attention, L = local sliding window; LG alternates, LLLLLG is 5 local : 1 global.")));
+  place(kv, editor_for("window"));
 
   QVBoxLayout* hw = group(tr("Hardware"));
-  place(hw, new FieldEditor("gpu", tr("&GPU"),
-                            tr("GPU profile (--gpu). '✓ calibrated' GPUs use ceilings measured with kvbench; the others "
-                               "use datasheet-derived defaults (see docs/model.md)."),
-                            gpu_items(), false));
-  place(hw, new FieldEditor("tp", tr("&TP"), tr("Tensor-parallel degree (--tp): must divide the query heads."),
-                            simple_items({"1", "2", "4", "8"}, tr("1 (default)")), true));
+  place(hw, editor_for("gpu", tr("'✓ calibrated' GPUs use measured ceilings; the others datasheet-derived defaults (docs/model.md)."),
+                  gpu_items(), false));
+  place(hw, editor_for("tp", tr("Must divide the query heads."), simple_items({"1", "2", "4", "8"}, tr("1 (default)")), true));
 
   QVBoxLayout* wl = group(tr("Workload"));
-  place(wl, new FieldEditor("batch", tr("&Batch"), tr("Requests decoded together (--batch). Default 1.")));
-  place(wl, new FieldEditor("context", tr("C&ontext"), tr("Positions each request holds and attends to (--context). Default 8192.")));
-  place(wl, new FieldEditor("prompt", tr("Prom&pt"), tr("Prompt tokens per request, for prefill and TTFT (--prompt). Default 2048.")));
-  place(wl, new FieldEditor("tpot_limit_ms", tr("TPOT &limit"),
-                            tr("Optional latency limit per output token in ms (--tpot-limit-ms); the serving view picks the "
-                               "largest batch meeting it. Empty = none.")));
-  place(wl, new FieldEditor("runtime", tr("Runtime"),
-                            tr("How the decode step is launched (--runtime): graph = CUDA graph replay, eager = stream launches."),
-                            simple_items({"graph", "eager"}, tr("graph (default)")), false));
-  place(wl, new FieldEditor("stack", tr("&Stack"),
-                            tr("Kernel stack that runs the step (--stack; `kvscope stacks`): torch-flash = PyTorch eager ops + "
-                               "SDPA flash, torch-cudnn = the same with cuDNN attention, kvbench = hand-fused reference kernels."),
-                            simple_items({"torch-flash", "torch-cudnn", "kvbench"}, tr("torch-flash (default)")), false));
+  place(wl, editor_for("batch"));
+  place(wl, editor_for("context"));
+  place(wl, editor_for("prompt"));
+  place(wl, editor_for("tpot_limit_ms", tr("The serving view picks the largest batch meeting it. Empty = none.")));
+  place(wl, editor_for("runtime", {}, simple_items({"graph", "eager"}, tr("graph (default)")), false));
+  place(wl, editor_for("stack", {}, simple_items({"torch-flash", "torch-cudnn", "kvbench"}, tr("torch-flash (default)")), false));
 
   auto* reset = new QPushButton(tr("&Reset overrides"), this);
   reset->setObjectName("reset_overrides");
   reset->setToolTip(tr("Clear every override and go back to the model preset's shape (keeps model, GPU and workload)."));
   connect(reset, &QPushButton::clicked, this, [this] {
     std::map<std::string, std::string> cleared;
-    for (const char* f : {"layers", "d_model", "q_heads", "kv_heads", "head_dim", "ffn", "vocab", "cla", "kv_producers",
-                          "variant", "kv_dtype", "window", "layer_pattern"}) {
-      cleared[f] = "";
+    for (const DesignField& f : design_fields()) {
+      if (f.is_arch()) cleared[std::string(f.name)] = "";
     }
     model_->setValues(cleared);
   });
@@ -175,10 +164,10 @@ InputsPanel::InputsPanel(DesignModel* model, QWidget* parent) : QWidget(parent),
     connect(e, &FieldEditor::edited, this, [this](const QString& field, const QString& text) {
       if (field == "model") {
         model_->selectModel(text);
-      } else if (field == "cla") {
-        model_->setValues({{"cla", text.toStdString()}, {"kv_producers", ""}, {"variant", ""}});
+      } else if (field == "cla_factor") {
+        model_->setValues({{"cla_factor", text.toStdString()}, {"kv_producers", ""}, {"variant", ""}});
       } else if (field == "kv_producers") {
-        model_->setValues({{"kv_producers", text.toStdString()}, {"cla", ""}, {"variant", ""}});
+        model_->setValues({{"kv_producers", text.toStdString()}, {"cla_factor", ""}, {"variant", ""}});
       } else {
         model_->setValue(field, text);
       }
@@ -197,7 +186,9 @@ FieldEditor* InputsPanel::add(FieldEditor* e) {
 }
 
 FieldEditor* InputsPanel::editor(const QString& field) const {
-  auto it = editors_.find(field);
+  // Editors are keyed by the field's name; any spelling of it finds the editor.
+  const DesignField* f = find_design_field(field.toStdString());
+  auto it = editors_.find(f ? QString::fromStdString(std::string(f->name)) : field);
   return it == editors_.end() ? nullptr : it->second;
 }
 
@@ -216,10 +207,10 @@ void InputsPanel::showEvaluation() {
     const Architecture& a = cur->design.arch;
     const Workload& w = cur->design.workload;
     const std::map<QString, QString> shown = {
-        {"layers", QString::number(a.n_layers)},     {"d_model", QString::number(a.d_model)},
-        {"q_heads", QString::number(a.n_q_heads)},   {"head_dim", QString::number(a.head_dim)},
-        {"ffn", QString::number(a.ffn_dim)},         {"vocab", QString::number(a.vocab)},
-        {"kv_heads", QString::number(a.n_kv_heads)}, {"kv_producers", QString::fromStdString(a.sharing)},
+        {"n_layers", QString::number(a.n_layers)},     {"d_model", QString::number(a.d_model)},
+        {"n_q_heads", QString::number(a.n_q_heads)},   {"head_dim", QString::number(a.head_dim)},
+        {"ffn_dim", QString::number(a.ffn_dim)},       {"vocab", QString::number(a.vocab)},
+        {"n_kv_heads", QString::number(a.n_kv_heads)}, {"kv_producers", QString::fromStdString(a.sharing)},
         {"layer_pattern", QString::fromStdString(layer_pattern_of(a))},
         {"window", a.window ? QString::number(a.window) : tr("none")},
         {"batch", QString::number(w.batch)},         {"context", QString::number(w.context)},
@@ -227,7 +218,7 @@ void InputsPanel::showEvaluation() {
     for (const auto& [f, t] : shown) {
       if (FieldEditor* e = editor(f)) e->setPlaceholder(t);
     }
-    if (FieldEditor* e = editor("kv_heads")) {
+    if (FieldEditor* e = editor("n_kv_heads")) {
       QList<QPair<QString, QString>> items;
       for (int k = a.n_q_heads; k >= 1; --k) {
         if (a.n_q_heads % k) continue;
@@ -236,7 +227,7 @@ void InputsPanel::showEvaluation() {
       }
       if (!e->comboBox()->view()->isVisible()) {
         e->setItems(items);
-        e->setText(model_->value("kv_heads"));
+        e->setText(model_->value("n_kv_heads"));
       }
     }
     if (model_->valid()) {
@@ -258,7 +249,7 @@ void InputsPanel::showEvaluation() {
   QStringList general;
   for (const auto& [field, msg] : model_->errors()) {
     const QString f = QString::fromStdString(field);
-    if (editor(f)) errs[f] = msg;
+    if (FieldEditor* e = editor(f)) errs[e->field()] = msg;
     else general << (f.isEmpty() ? msg : f + ": " + msg);
   }
   for (auto& [name, e] : editors_) {

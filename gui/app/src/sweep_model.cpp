@@ -150,11 +150,11 @@ void SweepModel::validateAxes() {
 models::SweepSpec SweepModel::buildSpec(std::vector<std::pair<std::string, std::vector<std::string>>>& swept) const {
   Scenario s = base_;
   for (const auto& [n, t] : axes_) {
-    if (!t.empty()) s.values[n] = t;
+    if (!t.empty()) s.set(n, t);
   }
   if (!axes_.at("cla").empty()) {
-    s.values.erase("kv_producers");
-    s.values.erase("variant");
+    s.set("kv_producers", "");
+    s.set("variant", "");
   }
   s.constraints.clear();
   s.objectives.clear();

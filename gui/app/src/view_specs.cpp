@@ -195,9 +195,9 @@ std::vector<ThroughputLine> throughput_lines(const std::shared_ptr<const DesignP
     for (int c : {1, 2, 3, 4}) {
       if (c == own || c > current->design.arch.n_layers) continue;
       Scenario s = current->scenario;
-      s.values.erase("kv_producers");
-      s.values.erase("variant");
-      s.values["cla"] = std::to_string(c);
+      s.set("kv_producers", "");
+      s.set("variant", "");
+      s.set("cla_factor", std::to_string(c));
       try {
         auto pt = evaluate_scenario(s);
         out.push_back({QStringLiteral("CLA%1").arg(c), pt});
@@ -209,7 +209,7 @@ std::vector<ThroughputLine> throughput_lines(const std::shared_ptr<const DesignP
     for (const StackDef& st : stacks()) {
       if (st.id == current->design.workload.stack) continue;
       Scenario s = current->scenario;
-      s.values["stack"] = st.id;
+      s.set("stack", st.id);
       try {
         out.push_back({QString::fromStdString("stack " + st.id), evaluate_scenario(s)});
       } catch (const Error&) {

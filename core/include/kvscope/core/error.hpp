@@ -23,8 +23,14 @@ class InputError : public Error {
   // Empty when the error was built from a message alone.
   const std::string& expected() const noexcept { return expected_; }
   const std::string& found() const noexcept { return found_; }
+  // The design field (core/design_fields.hpp) the error is about, by its canonical name, or ""
+  // when it is about none. Set by the layer that knows (scenario resolution, field parsers), so
+  // front ends place the error without reading the message.
+  const std::string& field() const noexcept { return field_; }
+  void set_field(std::string name) { field_ = std::move(name); }
 
  private:
+  std::string field_;
   std::string where_;
   std::string key_;
   std::string expected_;

@@ -4,9 +4,9 @@
 // keep the Pareto frontier of the objectives (and optionally every point).
 //
 // Point order. Points are numbered by a flattened index, outermost axis first:
-//   model, n_layers, d_model, n_q_heads, n_kv_heads, head_dim, ffn_dim, vocab, cla_factor,
-//   kv_producers, variant, kv_dtype, window, layer_pattern, weight_dtype, weight_group_size
-//   (together: the "architecture"),
+//   model, then the architecture rows of core/design_fields.cpp in table order (n_layers,
+//   d_model, n_q_heads, n_kv_heads, head_dim, ffn_dim, vocab, cla_factor, kv_producers, variant,
+//   kv_dtype, window, layer_pattern, weight_dtype, weight_group_size: the "architecture"),
 //   tp, gpu x stack (stack inner), runtime, tpot_limit, prompt, context, batch (batch innermost).
 // Results (the sink's blocks, `points`, the frontier) are in ascending index order whatever the
 // number of threads, so output is deterministic.
@@ -34,6 +34,7 @@
 #include "kvscope/core/architecture.hpp"
 #include "kvscope/core/constraints.hpp"
 #include "kvscope/core/design.hpp"
+#include "kvscope/core/design_fields.hpp"
 #include "kvscope/core/gpu.hpp"
 #include "kvscope/core/workload.hpp"
 #include "kvscope/models/fields.hpp"
@@ -41,37 +42,10 @@
 
 namespace kvscope::models {
 
-// Alternatives per ArchOverrides field; an empty vector keeps the base model's value.
-struct OverrideAxes {
-  std::vector<int> n_layers;
-  std::vector<std::int64_t> d_model;
-  std::vector<int> n_q_heads;
-  std::vector<int> n_kv_heads;
-  std::vector<int> head_dim;
-  std::vector<std::int64_t> ffn_dim;
-  std::vector<std::int64_t> vocab;
-  std::vector<int> cla_factor;
-  std::vector<std::string> kv_producers;
-  std::vector<std::string> variant;
-  std::vector<KvDtype> kv_dtype;
-  std::vector<std::int64_t> window;
-  std::vector<std::string> layer_pattern;
-  std::vector<KvDtype> weight_dtype;
-  std::vector<int> weight_group;
-};
-
-// Workload axes; an empty vector means the single default (batch 1, context 8192, prompt 2048,
-// tp 1, graph, no TPOT limit).
-struct WorkloadAxes {
-  std::vector<std::int64_t> batch;
-  std::vector<std::int64_t> context;
-  std::vector<std::int64_t> prompt;
-  std::vector<int> tp;
-  std::vector<Runtime> runtime;
-  std::vector<double> tpot_limit_s;
-  std::vector<std::string> stack;  // kernel stacks; empty = the default stack
-  EngineMemory engine;  // one value for the whole sweep (K/V pool sizing, core/workload.hpp)
-};
+// The axes of a sweep (core/design_fields.hpp): one vector per design field, generated from the
+// field registry.
+using kvscope::OverrideAxes;
+using kvscope::WorkloadAxes;
 
 struct SweepSpec {
   std::vector<Architecture> models;  // base architectures (the front end resolves ids / files)
@@ -83,9 +57,10 @@ struct SweepSpec {
   std::string where = "sweep";           // flag or scenario file, for messages
 };
 
-// Set one axis from a scenario field and its flag text ("kv_heads", "1,2,4,8"), with the value
-// bounds of the single-point flags (scenario.hpp). Returns false for "model" and "gpu", which
-// the caller resolves to Architecture / GpuSpec; throws InputError for other unknown names.
+// Set one axis from a scenario field (any spelling) and its flag text ("kv_heads", "1,2,4,8"),
+// with the bounds of its registry row (core/design_fields.hpp). Returns false for "model" and
+// "gpu", which the caller resolves to Architecture / GpuSpec; throws InputError for other
+// unknown names. Engine memory knobs hold one value for the whole sweep.
 bool set_axis(SweepSpec& spec, const std::string& name, const std::string& text);
 
 // Number of points of the Cartesian product (skipped ones included). Throws InputError when it

@@ -1,7 +1,13 @@
 #pragma once
 // The named output fields of an evaluated design point. One registry serves the CLI's table,
 // CSV and JSON columns, sweep constraints (`max_context >= 32768`), Pareto objectives and the
-// GUI's axis drop-downs, so a name means the same thing everywhere.
+// GUI's axis drop-downs, so a name means the same thing everywhere. The design knobs are the
+// rows of core/design_fields.hpp; a knob that is reported (n_kv_heads, batch, ...) names its
+// column here by the same name. `kvscope fields` lists both tables.
+//
+// Adding an output field: one row below (name with its unit, help, kind, accessor, log hint),
+// in the position its CSV / JSON column should take (new rows at the end of their kind keep the
+// existing column order); docs/extending.md has the worked example.
 #include <cstdint>
 #include <string_view>
 #include <vector>
@@ -36,6 +42,7 @@ struct PointResult {
 };
 
 enum class FieldKind { config, memory, timing, serving, accuracy };
+const char* to_string(FieldKind k);
 
 struct Field {
   std::string_view name;  // "kv_bytes_per_token"
