@@ -105,6 +105,7 @@ void run_eval(const EvalOptions& opt) {
   const std::string variant = variant_name(d.arch);
   const std::string weight_note = models::weight_timing_note(profile, d.gpu, params);
   const auto layers = opt.per_layer ? models::layer_breakdown(d.arch, profile, d.workload) : std::vector<models::LayerRow>{};
+  const std::string context_warn = context_warning(d.arch, d.workload.context);
 
   if (format == Format::json) {
     boost::json::object o = point_json(p);
@@ -124,6 +125,10 @@ void run_eval(const EvalOptions& opt) {
     o["stack"] = st.stack;
     o["timing_params"] = st.origin;
     o["reason"] = m.reason;
+    o["max_position_embeddings"] = json_number(static_cast<double>(d.arch.max_position_embeddings));
+    boost::json::array warnings;
+    if (!context_warn.empty()) warnings.push_back(boost::json::value(context_warn));
+    o["warnings"] = std::move(warnings);
     o["val_ppl_kind"] = models::to_string(acc.val_ppl_kind);
     o["ppl_delta_kind"] = models::to_string(acc.delta_kind);
     o["accuracy_source"] = acc.source;
@@ -168,6 +173,7 @@ void run_eval(const EvalOptions& opt) {
   out += fmt::format("workload: batch {}, context {}, prompt {}, tp {}, stack {}, runtime {}{}\n\n", d.workload.batch,
                      d.workload.context, d.workload.prompt, d.workload.tp, st.stack, to_string(d.workload.runtime),
                      d.workload.tpot_limit_s > 0 ? fmt::format(", TPOT limit {}", human_time(d.workload.tpot_limit_s)) : "");
+  if (!context_warn.empty()) out += fmt::format("warning: {}\n\n", context_warn);
   Table mem({"memory (per GPU)", "value", "note"}, {false, true, false});
   mem.add({"KV bytes per token", fmt::format("{:.0f} B", m.kv_bytes_per_token),
            fmt::format("whole model; {} of {} layers store K/V", facts.kv_layers, d.arch.n_layers)});

@@ -12,6 +12,14 @@ bool ArchOverrides::empty() const {
          !weight_group;
 }
 
+std::string context_warning(const Architecture& a, std::int64_t context) {
+  if (a.max_position_embeddings <= 0 || context <= a.max_position_embeddings) return {};
+  return fmt::format(
+      "context {} is past {}'s max_position_embeddings ({}): memory and time are computed, but the model was not "
+      "trained for it (position encodings / RoPE scaling) and its quality there is unknown",
+      context, a.id.empty() ? "the model" : a.id, a.max_position_embeddings);
+}
+
 std::string layer_pattern_of(const Architecture& a) {
   const auto& k = a.layer_kind;
   if (k.empty()) return "G";

@@ -11,6 +11,7 @@
 
 #include "kvscope/core/embedded_data.hpp"
 #include "kvscope/core/error.hpp"
+#include "kvscope/core/hf_config.hpp"
 #include "kvscope/core/json_util.hpp"
 #include "kvscope/core/units.hpp"
 
@@ -71,7 +72,13 @@ void check_schema(JsonObjectReader& r, const char* schema) {
   }
 }
 
-Provenance read_model_source(JsonObjectReader& r) {
+// Presets must say where their numbers come from; a user's own file may leave it out (its
+// provenance is then the file itself).
+Provenance read_model_source(JsonObjectReader& r, bool user_file) {
+  if (user_file && !r.has("source")) {
+    r.know({"source"});
+    return {r.file(), "user file without a source"};
+  }
   JsonObjectReader s = r.required_object("source");
   Provenance p;
   p.source = s.required_string("url");
@@ -138,7 +145,7 @@ bool looks_like_path(const std::string& s) {
 // Architecture
 // ======================================================================================
 
-Architecture parse_architecture(const bj::value& v, const std::string& where) {
+Architecture parse_architecture(const bj::value& v, const std::string& where, bool user_file) {
   JsonObjectReader r(v, where);
   check_schema(r, kModelSchema);
   Architecture a;
@@ -251,7 +258,7 @@ Architecture parse_architecture(const bj::value& v, const std::string& where) {
     r.fail_config("published_active_params", fmt::format("at most published_params ({:g})", *a.published_params),
                   fmt::format("{:g}", *a.published_active_params));
   }
-  a.provenance = read_model_source(r);
+  a.provenance = read_model_source(r, user_file);
   r.finish();
 
   // Normalize: a producer map in which every layer stores its own K/V is "no sharing".
@@ -329,7 +336,9 @@ bj::value to_json(const Architecture& a) {
 
 Architecture load_architecture(const std::string& preset_or_path) {
   if (looks_like_path(preset_or_path)) {
-    return parse_architecture(parse_json_text(read_text_file(preset_or_path), preset_or_path), preset_or_path);
+    const bj::value v = parse_json_text(read_text_file(preset_or_path), preset_or_path);
+    if (is_hf_config(v)) return parse_hf_config(v, preset_or_path);
+    return parse_architecture(v, preset_or_path, true);
   }
   const std::string rel = "models/" + preset_or_path + ".json";
   if (const EmbeddedFile* f = embedded(rel)) {
@@ -448,7 +457,7 @@ GpuCalibration read_calibration(JsonObjectReader& c) {
 
 }  // namespace
 
-GpuSpec parse_gpu(const bj::value& v, const std::string& where) {
+GpuSpec parse_gpu(const bj::value& v, const std::string& where, bool user_file) {
   JsonObjectReader r(v, where);
   check_schema(r, kGpuSchema);
   GpuSpec g;
@@ -472,11 +481,18 @@ GpuSpec parse_gpu(const bj::value& v, const std::string& where) {
   g.interconnect = r.required_string("interconnect");
   g.interconnect_Bps = read_quantity(r, "interconnect_GBps", 1e-3, 1e6, true) * units::kGB;
 
-  JsonObjectReader s = r.required_object("source");
-  g.provenance.source = s.required_string("url");
-  const std::optional<std::string> evidence = s.optional_string("evidence");
-  g.provenance.notes = s.optional_string("notes", true).value_or("");
-  s.finish();
+  std::optional<std::string> evidence;
+  if (user_file && !r.has("source")) {
+    // A user's own profile may leave its source out: the file is then its provenance.
+    r.know({"source"});
+    g.provenance = {where, "user file without a source"};
+  } else {
+    JsonObjectReader s = r.required_object("source");
+    g.provenance.source = s.required_string("url");
+    evidence = s.optional_string("evidence");
+    g.provenance.notes = s.optional_string("notes", true).value_or("");
+    s.finish();
+  }
   // GpuSpec has no form-factor or evidence field: keep them with the notes so they are shown.
   auto append = [&](const std::string& text) {
     g.provenance.notes += (g.provenance.notes.empty() ? "" : " ") + text;
@@ -555,7 +571,7 @@ namespace {
 
 GpuSpec load_gpu_exact(const std::string& preset_or_path) {
   if (looks_like_path(preset_or_path)) {
-    return parse_gpu(parse_json_text(read_text_file(preset_or_path), preset_or_path), preset_or_path);
+    return parse_gpu(parse_json_text(read_text_file(preset_or_path), preset_or_path), preset_or_path, true);
   }
   const std::string rel = "gpus/" + preset_or_path + ".json";
   if (const EmbeddedFile* f = embedded(rel)) {

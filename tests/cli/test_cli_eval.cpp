@@ -5,6 +5,7 @@
 #include <boost/json.hpp>
 
 #include <cmath>
+#include <cstdio>
 
 #include "cli_runner.hpp"
 #include "kvscope/core/csv.hpp"
@@ -176,4 +177,45 @@ TEST_CASE("fp8 weights: the standard FP8 deployments fit, measured fp8 GEMMs on 
   const CliResult bad = run_kvscope({"eval", "--weight-dtype", "fp4"});
   CHECK(bad.status == 2);
   CHECK_THAT(bad.err, Catch::Contains("--weight-dtype: 'weight_dtype': expected one of bf16, fp16, fp8, int8, int4, found 'fp4'"));
+}
+
+TEST_CASE("a Hugging Face config.json is a model file: Llama-3-8B's evaluates as the preset does", "[cli][eval][hf]") {
+  const std::string cfg = std::string(KVSCOPE_SOURCE_DIR) + "/tests/data/hf/Meta-Llama-3-8B/config.json";
+  const CliResult r = run_kvscope({"eval", "--model", cfg, "--format", "json"});
+  INFO(r.err);
+  REQUIRE(r.status == 0);
+  const bj::value j = parse(r.out);
+  CHECK(j.at("model").as_string() == "meta-llama-3-8b");
+  CHECK(num(j, "kv_bytes_per_token") == 131072);
+  CHECK(std::round(num(j, "param_count") / 1e7) == 803);  // 8.03 B
+  CHECK(num(j, "max_position_embeddings") == 8192);
+  CHECK(j.at("warnings").as_array().empty());
+  // The same numbers as the curated preset.
+  const bj::value p = parse(run_kvscope({"eval", "--model", "llama-3-8b", "--format", "json"}).out);
+  for (const char* key : {"kv_bytes_per_token", "param_count", "weight_bytes", "max_batch", "decode_step_s"}) {
+    INFO(key);
+    CHECK(num(j, key) == num(p, key));
+  }
+  // Past max_position_embeddings: still evaluated, flagged in JSON and in the table.
+  const CliResult past = run_kvscope({"eval", "--model", cfg, "--context", "16384", "--format", "json"});
+  REQUIRE(past.status == 0);
+  const bj::array w = parse(past.out).at("warnings").as_array();
+  REQUIRE(w.size() == 1);
+  CHECK_THAT(std::string(w[0].as_string()), Catch::Matchers::Contains("context 16384 is past meta-llama-3-8b's max_position_embeddings (8192)"));
+  const CliResult table = run_kvscope({"eval", "--model", cfg, "--context", "16384"});
+  CHECK_THAT(table.out, Catch::Matchers::Contains("warning: context 16384 is past"));
+  CHECK_THAT(table.out, Catch::Matchers::Contains("8.03 B parameters"));
+  // A config it cannot map: exit 2, one line naming every missing field.
+  const std::string dir = temp_dir();
+  const std::string bad = dir + "/config.json";
+  {
+    std::FILE* f = std::fopen(bad.c_str(), "w");
+    REQUIRE(f);
+    std::fputs(R"({"model_type": "llama", "hidden_size": 4096, "num_attention_heads": 32, "vocab_size": 128256})", f);
+    std::fclose(f);
+  }
+  const CliResult e = run_kvscope({"eval", "--model", bad});
+  CHECK(e.status == 2);
+  CHECK_THAT(e.err, Catch::Matchers::Contains("cannot map this Hugging Face config (model_type 'llama'): missing key "
+                                              "'num_hidden_layers' (expected an integer in 1..10000); missing key 'intermediate_size'"));
 }

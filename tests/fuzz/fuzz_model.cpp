@@ -1,6 +1,8 @@
-// Model profile loader (kvscope-model/1): parse_json_text + parse_architecture (which validates).
+// Model file loader: parse_json_text + parse_architecture (kvscope-model/1, which validates) or,
+// for a Hugging Face config.json, parse_hf_config (the dispatch load_architecture makes).
 // An accepted model must round-trip through to_json and evaluate to finite, non-negative numbers.
 #include "fuzz_common.hpp"
+#include "kvscope/core/hf_config.hpp"
 #include "kvscope/core/json_util.hpp"
 
 using namespace kvscope;
@@ -9,7 +11,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   const std::string text = fuzz::as_text(data, size);
   Architecture arch;
   try {
-    arch = parse_architecture(parse_json_text(text, "fuzz.json"), "fuzz.json");
+    const boost::json::value v = parse_json_text(text, "fuzz.json");
+    arch = is_hf_config(v) ? parse_hf_config(v, "fuzz.json") : parse_architecture(v, "fuzz.json", true);
   } catch (const Error& e) {
     fuzz::check_message(e);
     return 0;

@@ -10,6 +10,7 @@
 #include <QVBoxLayout>
 
 #include "design_model.hpp"
+#include "kvscope/core/design.hpp"
 #include "format.hpp"
 #include "kvscope/models/fields.hpp"
 #include "kvscope/models/timing.hpp"
@@ -153,6 +154,9 @@ void DetailsPanel::refresh() {
     h += QStringLiteral("<br>accuracy: %1").arg(QString::fromUtf8(acc.source).toHtmlEscaped());
   }
   if (*acc.caveat) h += QStringLiteral("<br><i>%1</i>").arg(QString::fromUtf8(acc.caveat).toHtmlEscaped());
+  if (const std::string w = context_warning(a, d->design.workload.context); !w.empty()) {
+    h += QStringLiteral("<br><span style='color:#a04800'>warning: %1</span>").arg(QString::fromStdString(w).toHtmlEscaped());
+  }
   if (!model_->valid()) h = "<span style='color:#b00020'>" + tr("inputs invalid; showing the last valid design") + "</span><br>" + h;
   header_->setText(h);
 

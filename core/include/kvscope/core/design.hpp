@@ -41,6 +41,12 @@ struct ArchOverrides {
 // The result is validated; errors name `where` and the field.
 Architecture apply_overrides(const Architecture& base, const ArchOverrides& o, const std::string& where);
 
+// A warning when `context` positions are more than the model was trained for
+// (max_position_embeddings, from its config): "context 16384 is past llama-3-8b's
+// max_position_embeddings (8192): ...". Empty when within it or when the model states none.
+// The point is still evaluated (memory and time do not depend on it); quality may not hold.
+std::string context_warning(const Architecture& arch, std::int64_t context);
+
 // The shortest pattern string ("LG") that repeats to the architecture's layer kinds.
 std::string layer_pattern_of(const Architecture& arch);
 // The uniform CLA factor of the architecture (1 = none), or 0 when the map is not uniform CLA.

@@ -47,7 +47,8 @@
 //   max_position_embeddings  integer 1..1e9 (the model's config value)  absent
 //   published_params         number 1..1e15 (total parameter count)     absent
 //   published_active_params  number 1..1e15, <= published_params        absent
-//   source                   object {url: non-empty string, notes: string (optional, "")}  required
+//   source                   object {url: non-empty string, notes: string (optional, "")}  required in
+//                                                                       presets; optional in user files
 //
 // The bounds are chosen so that no product the models form (params ~ layers x d_model x ffn x
 // experts, bytes ~ layers x heads x head_dim x context x batch) can overflow an int64 or lose
@@ -79,7 +80,8 @@
 //   tdp_W                  W (0 = not published)                           [0, 1e5]
 //   interconnect           string (may be "none")
 //   interconnect_GBps      GB/s total bidirectional (0 = none)             [0, 1e6]
-//   source                 object {url: string, evidence: string (optional), notes: string (optional)}
+//   source                 object {url: string, evidence: string (optional), notes: string (optional)};
+//                          required in presets, optional in user files
 //                          evidence is folded into provenance.notes ("... Evidence: R;I.")
 //   calibration            object, optional: every TimingParams field, all required:
 //     source, fitted_on, date_utc       strings (fitted_on may be "")
@@ -117,13 +119,17 @@ inline constexpr const char* kModelSchema = "kvscope-model/1";
 inline constexpr const char* kGpuSchema = "kvscope-gpu/1";
 
 // `where` names the document in error messages (a path, or "models/<id>.json" for presets).
-Architecture parse_architecture(const boost::json::value& v, const std::string& where);
-// A preset id ("llama-3-8b") or a file path (contains '/' or ends in ".json"). Unknown preset
-// -> InputError listing the closest ids; missing file -> IoError.
+// `user_file`: a user's own file, whose "source" is optional (absent: the file is its provenance);
+// bundled presets must carry one.
+Architecture parse_architecture(const boost::json::value& v, const std::string& where, bool user_file = false);
+// A preset id ("llama-3-8b") or a file path (contains '/' or ends in ".json"). A file is a
+// kvscope-model/1 profile or a Hugging Face config.json (hf_config.hpp: no "schema", a
+// "model_type" or "architectures" key). Unknown preset -> InputError listing the closest ids;
+// missing file -> IoError.
 Architecture load_architecture(const std::string& preset_or_path);
 boost::json::value to_json(const Architecture& arch);
 
-GpuSpec parse_gpu(const boost::json::value& v, const std::string& where);
+GpuSpec parse_gpu(const boost::json::value& v, const std::string& where, bool user_file = false);
 GpuSpec load_gpu(const std::string& preset_or_path);
 boost::json::value to_json(const GpuSpec& gpu);
 
