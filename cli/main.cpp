@@ -22,7 +22,9 @@ int main(int argc, char** argv) {
   CLI::App app{"kvscope " KVSCOPE_VERSION
                " — KV-cache design-space explorer: memory, bandwidth, latency, throughput and accuracy of "
                "head sharing (MHA/GQA/MQA) and layer sharing (CLA) on real GPUs.\n"
-               "Units: GB = 1e9 B, GiB = 2^30 B; JSON keys carry their unit.",
+               "Units: GB = 1e9 B, GiB = 2^30 B; JSON keys carry their unit. Token counts (--context, --prompt, --window,\n"
+               "--max-num-batched-tokens, --block-size) take k = 1024 and M = 1024^2, as serving tools write them:\n"
+               "--context 128k = 131072, --context 1k..128k:x2.",
                "kvscope"};
   recorded_command_line() = command_line_of(argc, argv);
   app.require_subcommand(1);

@@ -3,7 +3,9 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cctype>
 #include <charconv>
+#include <cstdlib>
 #include <cmath>
 #include <limits>
 #include <optional>
@@ -111,6 +113,46 @@ void check_count(std::size_t have, double more, std::size_t max_values, std::str
 }
 
 }  // namespace
+
+std::string expand_token_suffixes(std::string_view text) {
+  std::string out;
+  out.reserve(text.size() + 8);
+  std::size_t i = 0;
+  auto digit = [](char c) { return c >= '0' && c <= '9'; };
+  while (i < text.size()) {
+    // A number starts at a digit that does not continue a word or a step factor ("x2").
+    // ("8k" in "1k..8k" starts after the range's "..").
+    const char prev = i == 0 ? ' ' : text[i - 1];
+    const bool starts = digit(text[i]) && !std::isalnum(static_cast<unsigned char>(prev)) &&
+                        (prev != '.' || (i >= 2 && text[i - 2] == '.'));
+    if (!starts) {
+      out += text[i++];
+      continue;
+    }
+    std::size_t j = i;
+    while (j < text.size() && digit(text[j])) ++j;
+    std::size_t frac_end = j;
+    if (j + 1 < text.size() && text[j] == '.' && digit(text[j + 1])) {
+      frac_end = j + 1;
+      while (frac_end < text.size() && digit(text[frac_end])) ++frac_end;
+    }
+    const char suffix = frac_end < text.size() ? text[frac_end] : '\0';
+    const bool is_suffix = suffix == 'k' || suffix == 'K' || suffix == 'm' || suffix == 'M';
+    const bool ends = frac_end + 1 >= text.size() || !std::isalnum(static_cast<unsigned char>(text[frac_end + 1]));
+    if (is_suffix && ends && frac_end - i <= 15) {
+      const double mult = (suffix == 'k' || suffix == 'K') ? 1024.0 : 1048576.0;
+      const double v = std::strtod(std::string(text.substr(i, frac_end - i)).c_str(), nullptr) * mult;
+      if (v == std::floor(v) && v < 9e15) {
+        out += fmt::format("{:.0f}", v);
+        i = frac_end + 1;
+        continue;
+      }
+    }
+    out.append(text.substr(i, frac_end - i));
+    i = frac_end;
+  }
+  return out;
+}
 
 std::vector<std::int64_t> parse_int_axis(std::string_view text, std::string_view flag, std::int64_t min,
                                          std::int64_t max, std::size_t max_values) {

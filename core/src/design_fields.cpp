@@ -13,14 +13,39 @@ namespace kvscope {
 
 namespace field_detail {
 
+namespace {
+// Token counts take k / M suffixes (axes.hpp: expand_token_suffixes, k = 1024).
+bool counts_tokens(const DesignField& f) { return f.unit == "positions" || f.unit == "tokens"; }
+
+// A token count's error quotes what was typed and names the suffixes.
+template <class F>
+auto with_token_suffixes(const DesignField& f, const std::string& text, F&& parse) {
+  if (!counts_tokens(f)) return parse(text);
+  const std::string expanded = expand_token_suffixes(text);
+  try {
+    return parse(expanded);
+  } catch (const InputError& e) {
+    if (e.expected().empty()) throw;
+    InputError again(e.where(), e.key(), e.expected() + " (token counts take k = 1024 and M = 1048576: 128k = 131072)",
+                     expanded == text ? e.found() : fmt::format("'{}' (= {})", text, expanded));
+    again.set_field(e.field());
+    throw again;
+  }
+}
+}  // namespace
+
 std::int64_t parse_integer(const DesignField& f, const std::string& text, const std::string& flag) {
-  return parse_int_value(text, flag, static_cast<std::int64_t>(f.min), static_cast<std::int64_t>(f.max));
+  return with_token_suffixes(f, text, [&](const std::string& t) {
+    return parse_int_value(t, flag, static_cast<std::int64_t>(f.min), static_cast<std::int64_t>(f.max));
+  });
 }
 double parse_real(const DesignField& f, const std::string& text, const std::string& flag) {
   return parse_double_value(text, flag, f.min, f.max) * f.scale;
 }
 std::vector<std::int64_t> parse_integer_axis(const DesignField& f, const std::string& text, const std::string& flag) {
-  return parse_int_axis(text, flag, static_cast<std::int64_t>(f.min), static_cast<std::int64_t>(f.max));
+  return with_token_suffixes(f, text, [&](const std::string& t) {
+    return parse_int_axis(t, flag, static_cast<std::int64_t>(f.min), static_cast<std::int64_t>(f.max));
+  });
 }
 std::vector<double> parse_real_axis(const DesignField& f, const std::string& text, const std::string& flag) {
   std::vector<double> v = parse_double_axis(text, flag, f.min, f.max);

@@ -219,3 +219,14 @@ TEST_CASE("a Hugging Face config.json is a model file: Llama-3-8B's evaluates as
   CHECK_THAT(e.err, Catch::Matchers::Contains("cannot map this Hugging Face config (model_type 'llama'): missing key "
                                               "'num_hidden_layers' (expected an integer in 1..10000); missing key 'intermediate_size'"));
 }
+
+TEST_CASE("token counts take k and M suffixes on the command line (k = 1024), and --help says so", "[cli][suffix]") {
+  const bj::value j = parse(run_kvscope({"eval", "--context", "128k", "--prompt", "4k", "--format", "json"}).out);
+  CHECK(num(j, "context") == 131072);
+  CHECK(num(j, "prompt") == 4096);
+  const CliResult help = run_kvscope({"--help"});
+  CHECK_THAT(help.out, Catch::Matchers::Contains("take k = 1024 and M = 1024^2") && Catch::Matchers::Contains("--context 128k = 131072"));
+  const CliResult bad = run_kvscope({"eval", "--context", "200M"});
+  CHECK(bad.status == 2);
+  CHECK_THAT(bad.err, Catch::Matchers::Contains("found '200M' (= 209715200)"));
+}

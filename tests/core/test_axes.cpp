@@ -153,3 +153,35 @@ TEST_CASE("string and producer axes", "[axes]") {
     CHECK_THROWS_MATCHES(parse_string_axis(r.text, "--gpu", r.sep), InputError, Catch::Message(r.message));
   }
 }
+
+TEST_CASE("token counts take k = 1024 and M = 1024^2 suffixes", "[axes][suffix]") {
+  const struct {
+    const char* text;
+    const char* expanded;
+  } rows[] = {
+      {"128k", "131072"},
+      {"128K", "131072"},
+      {"1M", "1048576"},
+      {"0.5m", "524288"},
+      {"1.5k", "1536"},
+      {"1k..128k:x2", "1024..131072:x2"},
+      {"512..2k:+512", "512..2048:+512"},
+      {"0..64k:+4k", "0..65536:+4096"},
+      {"8192,32k, 1M", "8192,32768, 1048576"},
+      {"4096", "4096"},          // no suffix: as written
+      {"1..64:x2", "1..64:x2"},  // a step factor is not a count
+      // Not whole counts, or not a suffix: left as written, for the parser to reject with the
+      // text the user typed.
+      {"1.3k", "1.3k"},
+      {"128kb", "128kb"},
+      {"k128", "k128"},
+      {"12g", "12g"},
+      {"", ""},
+      {"9999999999999999k", "9999999999999999k"},
+  };
+  for (const auto& r : rows) {
+    INFO(r.text);
+    CHECK(expand_token_suffixes(r.text) == r.expanded);
+  }
+  CHECK(parse_int_axis(expand_token_suffixes("1k..8k:x2"), "--context", 1, 100000000) == I{1024, 2048, 4096, 8192});
+}

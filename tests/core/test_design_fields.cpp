@@ -171,3 +171,40 @@ TEST_CASE("resolve_single: consistency errors carry the field", "[fields][scenar
     }
   }
 }
+
+TEST_CASE("token-count fields take size suffixes, other integers do not", "[fields][suffix]") {
+  Scenario s;
+  s.set("context", "128k");
+  s.set("prompt", "2k");
+  s.set("max_num_batched_tokens", "16K");
+  const SingleDesign d = resolve_single(s);
+  CHECK(d.workload.context == 131072);
+  CHECK(d.workload.prompt == 2048);
+  CHECK(d.workload.engine.max_num_batched_tokens == 16384);
+  OverrideAxes o;
+  WorkloadAxes w;
+  apply_axis(design_field("context"), "context", "1k..4k:x2", o, w);
+  CHECK(w.context == std::vector<std::int64_t>{1024, 2048, 4096});
+  const struct {
+    const char* field;
+    const char* text;
+    const char* message;
+  } bad[] = {
+      {"context", "200M", "--context: expected an integer in 1..100000000 (token counts take k = 1024 and M = 1048576: 128k = "
+                          "131072), found '200M' (= 209715200)"},
+      {"context", "1.3k", "found '1.3k'"},
+      {"batch", "4k", "--batch: expected an integer in 1..1000000, found '4k'"},  // not a token count
+  };
+  for (const auto& b : bad) {
+    INFO(b.text);
+    Scenario t;
+    t.set(b.field, b.text);
+    try {
+      (void)resolve_single(t);
+      FAIL("accepted");
+    } catch (const InputError& e) {
+      CHECK_THAT(e.what(), Catch::Matchers::Contains(b.message));
+      CHECK(e.field() == b.field);
+    }
+  }
+}

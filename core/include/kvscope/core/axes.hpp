@@ -32,6 +32,15 @@ namespace kvscope {
 // (1..1e9), and the expanded list must fit in memory before the sweep starts.
 inline constexpr std::size_t kMaxAxisValues = 10'000'000;
 
+// Token counts (context, prompt, window, max_num_batched_tokens, block_size) take size suffixes
+// as most serving tools write them: k = 1024 and M = 1024^2 (binary, so that "128k" is the
+// 131072-token context of Llama-3.1 and "32k" Mistral's 32768), upper or lower case, on an
+// integer or a decimal whose product is a whole number ("1.5k" = 1536). This rewrites every such
+// number in a value or axis text ("1k..128k:x2" -> "1024..131072:x2"); step factors (":x2") are
+// left alone, as is text with no suffix. A suffixed number that is not a whole count ("1.3k"),
+// or too large, is left as written, so the parser's message quotes it.
+std::string expand_token_suffixes(std::string_view text);
+
 // Integer axis; every value must lie in [min, max]. `flag` ("--batch") names the flag in errors.
 std::vector<std::int64_t> parse_int_axis(std::string_view text, std::string_view flag, std::int64_t min,
                                          std::int64_t max, std::size_t max_values = kMaxAxisValues);
