@@ -25,7 +25,8 @@ auto with_token_suffixes(const DesignField& f, const std::string& text, F&& pars
   try {
     return parse(expanded);
   } catch (const InputError& e) {
-    if (e.expected().empty()) throw;
+    // Only a value written with a suffix gets the reminder; a plain number's message is as ever.
+    if (e.expected().empty() || text.find_first_of("kKmM") == std::string::npos) throw;
     InputError again(e.where(), e.key(), e.expected() + " (token counts take k = 1024 and M = 1048576: 128k = 131072)",
                      expanded == text ? e.found() : fmt::format("'{}' (= {})", text, expanded));
     again.set_field(e.field());
