@@ -102,10 +102,11 @@ struct Pass {
 void add_fused_elementwise(Acc& acc, const ArchProfile& p, const TimingParams& t, const Pass& s, double launch, double ffn_live);
 void add_eager_elementwise(Acc& acc, const ArchProfile& p, const TimingParams& t, const Pass& s, double launch, double ffn_live);
 
-// Everything but attention (its own op slot): the part of a step that does not depend on the
-// context. Contributions to a slot keep the order of the full pass, so static + attention +
-// finish is bit-identical however the two parts are computed.
-void add_static(Acc& acc, const ArchProfile& p, const GpuSpec& gpu, const TimingParams& t, const Pass& s, Runtime runtime) {
+// Everything but attention and the per-request head (LM head, final norm): the part of a step
+// that depends only on the number of token rows `s.tokens` (GEMM rows, elementwise widths).
+// Contributions to a slot keep one fixed order, so body + head + attention + finish is
+// bit-identical however the parts are computed (sweeps, the serving simulator's caches).
+void add_body(Acc& acc, const ArchProfile& p, const GpuSpec& gpu, const TimingParams& t, const Pass& s, Runtime runtime) {
   const double launch = runtime == Runtime::graph ? t.launch_graph_s : t.launch_stream_s;
   // Compute-bound work runs at the power-limited clock (TimingParams::compute_clock_ratio).
   const double peak = gpu.bf16_flops * t.compute_clock_ratio;
@@ -187,13 +188,30 @@ void add_static(Acc& acc, const ArchProfile& p, const GpuSpec& gpu, const Timing
   } else {
     add_fused_elementwise(acc, p, t, s, launch, ffn_live);
   }
-  acc.add(Op::lm_head, gemm_time(t, peak, s.requests, p.vocab_gpu, d), 1, launch);
 
   // Tensor parallelism: all-reduce after O and after the MLP of every layer.
   if (p.tp > 1) {
     KernelTime ar = allreduce(t, p.tp, kAct * m * d);
     acc.add(Op::allreduce, scaled(ar, 2 * L), 2 * L, launch);
   }
+}
+
+// The part of a step that depends on the number of requests whose next token is computed
+// (`s.requests` rows): the LM head on the last position of each request and, in eager PyTorch,
+// the final norm on those rows only (F.rms_norm, 2 M d bytes).
+void add_head(Acc& acc, const ArchProfile& p, const GpuSpec& gpu, const TimingParams& t, const Pass& s, Runtime runtime) {
+  const double launch = runtime == Runtime::graph ? t.launch_graph_s : t.launch_stream_s;
+  const double peak = gpu.bf16_flops * t.compute_clock_ratio;
+  const double d = p.d_model;
+  if (!t.fused_elementwise) {
+    acc.add(Op::norms_elementwise, elementwise_time(t, kAct * 2 * s.requests * d), 1, launch);
+  }
+  acc.add(Op::lm_head, gemm_time(t, peak, s.requests, p.vocab_gpu, d), 1, launch);
+}
+
+void add_static(Acc& acc, const ArchProfile& p, const GpuSpec& gpu, const TimingParams& t, const Pass& s, Runtime runtime) {
+  add_body(acc, p, gpu, t, s, runtime);
+  add_head(acc, p, gpu, t, s, runtime);
 }
 
 // kvbench's fused step: 2 RMSNorms, RoPE + KV append (one kernel), SiLU*mul per layer.
@@ -221,7 +239,7 @@ void add_fused_elementwise(Acc& acc, const ArchProfile& p, const TimingParams& t
 // that file's bytes_* formulas): F.rms_norm 2 M d; residual add 3 M d (2 per layer); silu * mul
 // 5 M f (2 kernels); HF RoPE 10 M h d per tensor (5 kernels: mul, neg, cat, mul, add) on Q of
 // every layer and K of producers; K/V append by copy_ 2 M kv (2 kernels); embedding gather 2 M d
-// plus the cos / sin table gathers 2 M h_d each; the final norm on the last token only.
+// plus the cos / sin table gathers 2 M h_d each. The final norm (last token only) is in add_head().
 void add_eager_elementwise(Acc& acc, const ArchProfile& p, const TimingParams& t, const Pass& s, double launch, double ffn_live) {
   const double m = s.tokens;
   const double d = p.d_model;
@@ -236,7 +254,6 @@ void add_eager_elementwise(Acc& acc, const ArchProfile& p, const TimingParams& t
   };
   const double c = t.hbm_copy_Bps;
   const KernelTime norm = op(t.elementwise_fixed_s, t.elementwise_bw_fraction, c, kAct * 2 * m * d);
-  const KernelTime norm_last = op(t.elementwise_fixed_s, t.elementwise_bw_fraction, c, kAct * 2 * s.requests * d);
   const KernelTime add = op(t.add_fixed_s, t.add_bw_fraction, c, kAct * 3 * m * d);
   const KernelTime act = op(t.act_fixed_s, t.act_bw_fraction, c, kAct * 5 * m * ffn_live);
   const KernelTime rope_q = op(t.rope_fixed_s, t.rope_bw_fraction, c, kAct * 10 * m * p.q_dim_gpu);
@@ -247,7 +264,6 @@ void add_eager_elementwise(Acc& acc, const ArchProfile& p, const TimingParams& t
   const KernelTime embed = op(t.embed_fixed_s, t.embed_bw_fraction, c, kAct * 2 * m * d);
   const KernelTime table = op(t.embed_fixed_s, t.embed_bw_fraction, c, kAct * 2 * m * hd);
   acc.add(Op::norms_elementwise, scaled(norm, 2 * L), 2 * L, launch);
-  acc.add(Op::norms_elementwise, norm_last, 1, launch);
   acc.add(Op::norms_elementwise, scaled(add, 2 * L), 2 * L, launch);
   acc.add(Op::norms_elementwise, scaled(act, L), 2 * L, launch);
   acc.add(Op::norms_elementwise, scaled(rope_q, L), 5 * L, launch);
@@ -258,13 +274,16 @@ void add_eager_elementwise(Acc& acc, const ArchProfile& p, const TimingParams& t
   acc.add(Op::norms_elementwise, scaled(table, 2), 2, launch);
 }
 
-// Attention of every attention layer (decode: split-KV over the context; prefill: causal).
-void add_attention(Acc& acc, const ArchProfile& p, const GpuSpec& gpu, const TimingParams& t, const Pass& s, Runtime runtime,
-                   SplitMemo* memo) {
+// Decode attention of every attention layer (split-KV over the context) for `requests` requests
+// attending to `pos[k]` positions each on average and `total[k]` positions together (k = 0:
+// global layers, 1: sliding-window layers). A decode step holds every request at one context
+// (pos = context, total = requests x context); the serving simulator's mixed iterations hold
+// each request at its own and pass the sums: the K/V stream is exact, the kernel's split choice
+// and parallelism are those of the mean context.
+void add_decode_attention(Acc& acc, const ArchProfile& p, const TimingParams& t, double requests, const double pos_mean[2],
+                          const double pos_total[2], Runtime runtime, SplitMemo* memo) {
   const double launch = runtime == Runtime::graph ? t.launch_graph_s : t.launch_stream_s;
-  const double peak = gpu.bf16_flops * t.compute_clock_ratio;
   const double L = p.n_layers;
-  // Attention.
   const double kvh = p.kv_heads_per_gpu;
   const double qh = p.q_heads_per_gpu;
   const double hd = p.mla ? p.kv_dim_gpu : p.head_dim;
@@ -275,62 +294,116 @@ void add_attention(Acc& acc, const ArchProfile& p, const GpuSpec& gpu, const Tim
   for (int local = 0; local < 2; ++local) {
     const int layers = local ? p.read_local_layers : p.read_global_layers;
     if (layers == 0) continue;
-    if (!s.prefill) {
-      const double pos = positions_read(p, s.context, local);
-      double kv_bytes = s.requests * pos * per_pos_B;
-      const double heads = p.mla ? 1.0 : kvh;
-      if (!t.quantized_kv_kernel && p.kv_bytes_per_elem < kAct) {
-        // No quantized-K/V attention kernel in this stack (PyTorch SDPA): each attention layer
-        // first casts the cache it reads to bf16 (one copy kernel: read b, write 2 B per element),
-        // then attention reads bf16.
-        const double bf16_bytes = kv_bytes * kAct / p.kv_bytes_per_elem;
-        KernelTime cast;
-        cast.bytes = kv_bytes + bf16_bytes;
-        cast.memory_s = cast.bytes / (t.append_bw_fraction * t.hbm_copy_Bps);
-        cast.time_s = t.append_fixed_s + cast.memory_s;
-        acc.add(Op::attention, scaled(cast, layers), layers, launch);
-        kv_bytes = bf16_bytes;
-      }
-      double kernels = 1;
-      KernelTime a;
-      if (t.attn_kernel == DecodeAttnKernel::kvbench) {
-        const double splits = memo ? memo->splits(t, s.requests, heads, pos) : attention_splits(t, s.requests, heads, pos);
-        a = decode_attention_time_with_splits(t, s.requests, heads, qh, pos, hd, kv_bytes, fp8, splits);
-        kernels = splits > 1 ? 2.0 : 1.0;
-      } else {
-        double splits = 1;
-        a = packed_decode_attention_time(t, s.requests, heads, qh, pos, hd, kv_bytes, &splits);
-        kernels = splits > 1 ? 2.0 : 1.0;
-      }
-      acc.add(Op::attention, scaled(a, layers), kernels * layers, launch);
-      // CLA consumers: the part of the producer's K/V still in L2 is read at L2 bandwidth.
-      for (const ConsumerGroup& g : p.consumers) {
-        if (g.local != static_cast<bool>(local)) continue;
-        const double h = l2_hit_fraction(t, kv_bytes, g.distance * (w_layer + kv_bytes) - kv_bytes);
-        if (h <= 0) continue;
-        const double saved = h * kv_bytes * g.count;
-        OpCost& oc = acc.phase.ops[static_cast<int>(Op::attention)];
-        const double eff = fp8 ? t.attn_fp8_bw_fraction : t.attn_bw_fraction;
-        const double dt = saved / (eff * t.hbm_read_Bps) - saved / t.l2_read_Bps;
-        oc.bytes -= saved;
-        oc.memory_s -= dt;
-        oc.time_s -= std::min(dt, std::max(0.0, a.memory_s - a.compute_s) * g.count);
-        acc.phase.l2_saved_bytes += saved;
-      }
+    const double pos = pos_mean[local];
+    double kv_bytes = pos_total[local] * per_pos_B;
+    const double heads = p.mla ? 1.0 : kvh;
+    if (!t.quantized_kv_kernel && p.kv_bytes_per_elem < kAct) {
+      // No quantized-K/V attention kernel in this stack (PyTorch SDPA): each attention layer
+      // first casts the cache it reads to bf16 (one copy kernel: read b, write 2 B per element),
+      // then attention reads bf16.
+      const double bf16_bytes = kv_bytes * kAct / p.kv_bytes_per_elem;
+      KernelTime cast;
+      cast.bytes = kv_bytes + bf16_bytes;
+      cast.memory_s = cast.bytes / (t.append_bw_fraction * t.hbm_copy_Bps);
+      cast.time_s = t.append_fixed_s + cast.memory_s;
+      acc.add(Op::attention, scaled(cast, layers), layers, launch);
+      kv_bytes = bf16_bytes;
+    }
+    double kernels = 1;
+    KernelTime a;
+    if (t.attn_kernel == DecodeAttnKernel::kvbench) {
+      const double splits = memo ? memo->splits(t, requests, heads, pos) : attention_splits(t, requests, heads, pos);
+      a = decode_attention_time_with_splits(t, requests, heads, qh, pos, hd, kv_bytes, fp8, splits);
+      kernels = splits > 1 ? 2.0 : 1.0;
     } else {
-      // Causal prefill: query i attends to min(i, window) positions.
-      const double P = s.q_len;
-      const double w = local && p.window > 0 ? std::min(static_cast<double>(p.window), P) : P;
-      const double pairs = w * (w + 1) / 2 + (P - w) * w;  // sum_i min(i, w)
-      const double bytes = s.requests * P * (2 * kAct * p.q_dim_gpu + per_pos_B);
-      KernelTime a = t.prefill_kernel == PrefillAttnKernel::kvbench
-                         ? prefill_attention_time(t, peak, s.requests, qh, P, pairs, p.mla ? p.kv_dim_gpu : p.head_dim, bytes)
-                         : tiled_prefill_attention_time(t, gpu.bf16_flops, s.requests, qh, P, pairs, p.mla ? p.kv_dim_gpu : p.head_dim,
-                                                        bytes);
-      acc.add(Op::attention, scaled(a, layers), layers, launch);
+      double splits = 1;
+      a = packed_decode_attention_time(t, requests, heads, qh, pos, hd, kv_bytes, &splits);
+      kernels = splits > 1 ? 2.0 : 1.0;
+    }
+    acc.add(Op::attention, scaled(a, layers), kernels * layers, launch);
+    // CLA consumers: the part of the producer's K/V still in L2 is read at L2 bandwidth.
+    for (const ConsumerGroup& g : p.consumers) {
+      if (g.local != static_cast<bool>(local)) continue;
+      const double h = l2_hit_fraction(t, kv_bytes, g.distance * (w_layer + kv_bytes) - kv_bytes);
+      if (h <= 0) continue;
+      const double saved = h * kv_bytes * g.count;
+      OpCost& oc = acc.phase.ops[static_cast<int>(Op::attention)];
+      const double eff = fp8 ? t.attn_fp8_bw_fraction : t.attn_bw_fraction;
+      const double dt = saved / (eff * t.hbm_read_Bps) - saved / t.l2_read_Bps;
+      oc.bytes -= saved;
+      oc.memory_s -= dt;
+      oc.time_s -= std::min(dt, std::max(0.0, a.memory_s - a.compute_s) * g.count);
+      acc.phase.l2_saved_bytes += saved;
     }
   }
+}
 
+// Causal prefill attention of every attention layer: `batch` sequences of `q_len` query tokens
+// each, `pairs[k]` (query, key) products per sequence and head (k = 0 global, 1 sliding-window
+// layers), `bytes` of Q/K/V/O traffic per layer. A prefill of whole prompts passes batch B,
+// q_len P; a serving iteration's prefill chunks pass batch 1 and their sums (one varlen launch).
+void add_prefill_attention(Acc& acc, const ArchProfile& p, const GpuSpec& gpu, const TimingParams& t, double batch, double q_len,
+                           const double pairs[2], double bytes, Runtime runtime) {
+  const double launch = runtime == Runtime::graph ? t.launch_graph_s : t.launch_stream_s;
+  const double peak = gpu.bf16_flops * t.compute_clock_ratio;
+  const double qh = p.q_heads_per_gpu;
+  const double hd = p.mla ? p.kv_dim_gpu : p.head_dim;
+  for (int local = 0; local < 2; ++local) {
+    const int layers = local ? p.read_local_layers : p.read_global_layers;
+    if (layers == 0) continue;
+    KernelTime a = t.prefill_kernel == PrefillAttnKernel::kvbench
+                       ? prefill_attention_time(t, peak, batch, qh, q_len, pairs[local], hd, bytes)
+                       : tiled_prefill_attention_time(t, gpu.bf16_flops, batch, qh, q_len, pairs[local], hd, bytes);
+    acc.add(Op::attention, scaled(a, layers), layers, launch);
+  }
+}
+
+}  // namespace
+
+double causal_pairs(double prefix, double chunk, double window) {
+  auto upto = [window](double n) {  // sum_{i=1..n} min(i, w)
+    if (window <= 0 || n <= window) return n * (n + 1) / 2;
+    return window * (window + 1) / 2 + (n - window) * window;
+  };
+  return prefix == 0 ? upto(chunk) : upto(prefix + chunk) - upto(prefix);
+}
+
+namespace {
+
+// Attention of every attention layer for a decode step or a prefill of whole prompts.
+void add_attention(Acc& acc, const ArchProfile& p, const GpuSpec& gpu, const TimingParams& t, const Pass& s, Runtime runtime,
+                   SplitMemo* memo) {
+  if (!s.prefill) {
+    const double pos[2] = {positions_read(p, s.context, false), positions_read(p, s.context, true)};
+    const double total[2] = {s.requests * pos[0], s.requests * pos[1]};
+    add_decode_attention(acc, p, t, s.requests, pos, total, runtime, memo);
+    return;
+  }
+  // Causal prefill: query i attends to min(i, window) positions.
+  const double P = s.q_len;
+  const double per_pos_B = p.kv_elems_layer_gpu * p.kv_bytes_per_elem;
+  const double pairs[2] = {causal_pairs(0, P, 0), causal_pairs(0, P, static_cast<double>(p.window))};
+  const double bytes = s.requests * P * (2 * kAct * p.q_dim_gpu + per_pos_B);
+  add_prefill_attention(acc, p, gpu, t, s.requests, P, pairs, bytes, runtime);
+}
+
+// A serving iteration's attention: one decode kernel over the decode requests (their own
+// contexts summed), one causal kernel over the prefill chunks (MixedBatch).
+void add_mixed_attention(Acc& acc, const ArchProfile& p, const GpuSpec& gpu, const TimingParams& t, const MixedBatch& b,
+                         Runtime runtime, SplitMemo* memo) {
+  if (b.decode_requests > 0) {
+    const double total[2] = {b.decode_positions, p.window > 0 ? b.decode_positions_local : b.decode_positions};
+    const double mean[2] = {total[0] / b.decode_requests, total[1] / b.decode_requests};
+    add_decode_attention(acc, p, t, b.decode_requests, mean, total, runtime, memo);
+  }
+  if (b.prefill_chunks > 0) {
+    const double pairs[2] = {b.prefill_pairs, p.window > 0 ? b.prefill_pairs_local : b.prefill_pairs};
+    // Q read and O written for every chunk token; each chunk reads the K/V of its prefix and of
+    // itself once.
+    const double per_pos_B = p.kv_elems_layer_gpu * p.kv_bytes_per_elem;
+    const double bytes = b.prefill_tokens * 2 * kAct * p.q_dim_gpu + b.prefill_kv_positions * per_pos_B;
+    add_prefill_attention(acc, p, gpu, t, 1.0, b.prefill_tokens, pairs, bytes, runtime);
+  }
 }
 
 PhaseCost run_pass(const ArchProfile& p, const GpuSpec& gpu, const TimingParams& t, const Pass& s, Runtime runtime) {
@@ -672,6 +745,69 @@ PhaseCost decode_step(const ArchProfile& p, const GpuSpec& gpu, const TimingPara
 PhaseCost prefill(const ArchProfile& p, const GpuSpec& gpu, const TimingParams& t, double batch, double prompt,
                   Runtime runtime) {
   return run_pass(p, gpu, t, Pass{batch * prompt, batch, prompt, prompt, true}, runtime);
+}
+
+void add_prefill_chunk(MixedBatch& b, const ArchProfile& p, double prefix, double chunk) {
+  b.prefill_chunks += 1;
+  b.prefill_tokens += chunk;
+  b.prefill_pairs += causal_pairs(prefix, chunk, 0);
+  if (p.window > 0) b.prefill_pairs_local += causal_pairs(prefix, chunk, static_cast<double>(p.window));
+  b.prefill_kv_positions += prefix + chunk;
+}
+
+void add_decode_request(MixedBatch& b, const ArchProfile& p, double positions) {
+  b.decode_requests += 1;
+  b.decode_positions += positions;
+  b.decode_positions_local += p.window > 0 ? std::min(positions, static_cast<double>(p.window)) : positions;
+}
+
+PhaseCost mixed_step(const ArchProfile& p, const GpuSpec& gpu, const TimingParams& t, const MixedBatch& b, Runtime runtime) {
+  Acc acc{PhaseCost{}};
+  const Pass s{b.tokens(), b.requests(), 1.0, 0.0, false};
+  add_body(acc, p, gpu, t, s, runtime);
+  add_head(acc, p, gpu, t, s, runtime);
+  add_mixed_attention(acc, p, gpu, t, b, runtime, nullptr);
+  finish(acc.phase, t, runtime);
+  return acc.phase;
+}
+
+MixedStepModel::MixedStepModel(const ArchProfile& p, const GpuSpec& gpu, const TimingParams& t, Runtime runtime, int max_rows)
+    : p_(&p), gpu_(&gpu), t_(&t), runtime_(runtime),
+      body_(static_cast<std::size_t>(std::max(max_rows, 0)) + 1), head_(static_cast<std::size_t>(std::max(max_rows, 0)) + 1) {}
+
+MixedStepModel::Part MixedStepModel::part(std::vector<Part>& cache, double rows, bool body) {
+  auto compute = [&] {
+    Acc acc{PhaseCost{}};
+    const Pass s{rows, rows, 1.0, 0.0, false};
+    if (body) {
+      add_body(acc, *p_, *gpu_, *t_, s, runtime_);
+    } else {
+      add_head(acc, *p_, *gpu_, *t_, s, runtime_);
+    }
+    Part r{0, 0};
+    for (const OpCost& o : acc.phase.ops) {
+      r.time_s += o.time_s;
+      r.kernels += o.kernels;
+    }
+    return r;
+  };
+  const auto i = static_cast<std::size_t>(rows);
+  if (rows < 0 || static_cast<double>(i) != rows || i >= cache.size()) return compute();
+  if (cache[i].time_s < 0) cache[i] = compute();
+  return cache[i];
+}
+
+double MixedStepModel::time_s(const MixedBatch& b) {
+  const Part body = part(body_, b.tokens(), true);
+  const Part head = part(head_, b.requests(), false);
+  Acc acc{PhaseCost{}};
+  add_mixed_attention(acc, *p_, *gpu_, *t_, b, runtime_, &memo_);
+  const OpCost& a = acc.phase.ops[static_cast<int>(Op::attention)];
+  const double time = body.time_s + head.time_s + a.time_s;
+  const double kernels = body.kernels + head.kernels + a.kernels;
+  // Eager launches are host-bound below kernels x launch_cpu_s (as finish()).
+  if (runtime_ == Runtime::eager && kernels > 0 && kernels * t_->launch_cpu_s > time) return kernels * t_->launch_cpu_s;
+  return time;
 }
 
 }  // namespace kvscope::models

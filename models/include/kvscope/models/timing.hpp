@@ -9,6 +9,7 @@
 #include <array>
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "kvscope/core/gpu.hpp"
 #include "kvscope/core/workload.hpp"
@@ -71,6 +72,59 @@ PhaseCost prefill(const ArchProfile& p, const GpuSpec& gpu, const TimingParams& 
 std::string weight_timing_note(const ArchProfile& p, const GpuSpec& gpu, const TimingParams& t);
 // True when weight_timing_note() describes an estimate (no calibration of that GEMM path).
 bool weight_timing_estimated(const ArchProfile& p, const GpuSpec& gpu, const TimingParams& t);
+
+// One iteration of a continuously batching engine (vLLM-style, chunked prefill): decode rows and
+// prefill chunks of different requests in one forward pass. The weights are streamed once, every
+// GEMM and elementwise kernel runs on decode rows + chunk tokens, the LM head on one row per
+// scheduled request, and attention runs per request at its own context: one decode-attention
+// kernel over the decode requests' K/V (their summed positions: the K/V stream is exact; the
+// split choice and parallelism are those of the mean context) and one causal kernel over the
+// chunks (each chunk attends to its prefix and itself). docs/model.md §3c.
+struct MixedBatch {
+  double decode_requests = 0;
+  double decode_positions = 0;        // sum over decode requests of the positions attended (incl. the new token)
+  double decode_positions_local = 0;  // the same capped at the window (sliding-window layers); unused without a window
+  double prefill_chunks = 0;
+  double prefill_tokens = 0;          // sum of chunk lengths
+  double prefill_pairs = 0;           // sum of causal_pairs(prefix, chunk, 0)
+  double prefill_pairs_local = 0;     // sum of causal_pairs(prefix, chunk, window)
+  double prefill_kv_positions = 0;    // sum of prefix + chunk: K/V positions the chunks read
+  double tokens() const { return decode_requests + prefill_tokens; }
+  double requests() const { return decode_requests + prefill_chunks; }
+};
+// Adds one prefill chunk of `chunk` tokens after `prefix` computed positions to b.
+void add_prefill_chunk(MixedBatch& b, const ArchProfile& p, double prefix, double chunk);
+// Adds one decode request attending to `positions` positions to b.
+void add_decode_request(MixedBatch& b, const ArchProfile& p, double positions);
+// Sum over query positions prefix+1 .. prefix+chunk of min(i, window) (window 0: no cap): the
+// (query, key) products per head of a causal chunk that attends to its prefix and itself.
+double causal_pairs(double prefix, double chunk, double window);
+
+// The iteration's cost, per op. A batch of B decodes at one context equals decode_step(B, context),
+// one whole prompt equals prefill(1, P) (to rounding: the same terms, summed in another order).
+PhaseCost mixed_step(const ArchProfile& p, const GpuSpec& gpu, const TimingParams& t, const MixedBatch& b, Runtime runtime);
+
+// mixed_step(...).time_s for simulators that ask millions of times: the parts that depend only
+// on the token rows and on the request rows are cached per count (lazily, for counts up to
+// `max_rows`); attention is computed per call. p, gpu and t must outlive the object.
+class MixedStepModel {
+ public:
+  MixedStepModel(const ArchProfile& p, const GpuSpec& gpu, const TimingParams& t, Runtime runtime, int max_rows);
+  double time_s(const MixedBatch& b);
+  PhaseCost phase(const MixedBatch& b) const { return mixed_step(*p_, *gpu_, *t_, b, runtime_); }
+
+ private:
+  struct Part {
+    double time_s = -1, kernels = 0;
+  };
+  Part part(std::vector<Part>& cache, double rows, bool body);
+  const ArchProfile* p_;
+  const GpuSpec* gpu_;
+  const TimingParams* t_;
+  Runtime runtime_;
+  std::vector<Part> body_, head_;
+  SplitMemo memo_;
+};
 
 // Roofline pieces, exposed for tests and for the calibration fit.
 struct KernelTime {
