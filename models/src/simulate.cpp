@@ -330,6 +330,7 @@ struct Req {
   int preemptions = 0;
   std::uint32_t epoch = 0;     // bumped when a decode stops decoding (stale heap entries)
   State state = State::pending;
+  bool past_window = false;    // decode state: attends to more positions than the window
 };
 
 struct HeapEntry {
@@ -346,6 +347,7 @@ class Engine {
       : p_(p), s_(s), load_(load), pool_(std::move(pool)), model_(p, gpu, t, w.runtime, s.max_num_batched_tokens),
         bs_(s.block_size), phase_count_(static_cast<std::size_t>(s.block_size), 0), free_(pool_.blocks),
         arrivals_(load.seed, 1), isl_rng_(load.seed, 2), osl_rng_(load.seed, 3) {
+    window_ = p.window;
     total_ = load.trace.empty() ? load.requests : static_cast<std::int64_t>(load.trace.size());
     reqs_.reserve(static_cast<std::size_t>(std::min<std::int64_t>(total_, 10000000)));
     if (!load.trace.empty()) {
@@ -403,6 +405,17 @@ class Engine {
     ++n_decode_;
     sum_base_ += r.base;
     ++phase_count_[phase_of(r.base)];
+    if (window_ > 0) {
+      // It attends to base + k + 1 positions at iteration k: past the window from k = W - 1 - base.
+      const std::int64_t cross = window_ - 1 - r.base;
+      r.past_window = cross <= next_iter;
+      if (r.past_window) {
+        ++n_past_;
+      } else {
+        ++n_within_, sum_base_within_ += r.base;
+        window_heap_.push({cross, i, r.epoch});
+      }
+    }
   }
   // Leaves the decode set at the start of iteration k (preemption) or after it (finish,
   // `after` = 1): its computed / generated counts become explicit again.
@@ -413,6 +426,9 @@ class Engine {
     --n_decode_;
     sum_base_ -= r.base;
     --phase_count_[phase_of(r.base)];
+    if (window_ > 0) {
+      if (r.past_window) --n_past_; else --n_within_, sum_base_within_ -= r.base;
+    }
     ++r.epoch;
   }
   std::int64_t blocks_held(const Req& r, std::int64_t k) const {
@@ -459,6 +475,10 @@ class Engine {
   std::int64_t n_decode_ = 0, sum_base_ = 0;
   std::vector<std::int64_t> phase_count_;
   std::priority_queue<HeapEntry, std::vector<HeapEntry>, std::greater<>> heap_;
+  // Sliding-window models: decodes still within the window (their positions summed as base + k + 1)
+  // and past it (W each); each crosses once, at a known iteration (window_heap_).
+  std::int64_t window_ = 0, n_within_ = 0, n_past_ = 0, sum_base_within_ = 0;
+  std::priority_queue<HeapEntry, std::vector<HeapEntry>, std::greater<>> window_heap_;
   std::int64_t free_ = 0;
   std::int64_t done_ = 0;
   std::int64_t preemptions_ = 0;
@@ -566,12 +586,16 @@ SimulationResult Engine::run() {
       // Each decode attends to its computed positions plus the new token: base + k + 1.
       batch.decode_positions = static_cast<double>(sum_base_) + static_cast<double>(n_decode_) * static_cast<double>(k + 1);
       if (W > 0) {
-        double local = 0;
-        for (int i = head_; i >= 0; i = reqs_[static_cast<std::size_t>(i)].next) {
-          const Req& r = reqs_[static_cast<std::size_t>(i)];
-          if (r.state == State::decode) local += std::min(static_cast<double>(r.base + k + 1), W);
+        while (!window_heap_.empty() && window_heap_.top().iter <= k) {
+          const HeapEntry e = window_heap_.top();
+          window_heap_.pop();
+          Req& r = reqs_[static_cast<std::size_t>(e.req)];
+          if (r.epoch != e.epoch || r.state != State::decode || r.past_window) continue;
+          r.past_window = true;
+          --n_within_, sum_base_within_ -= r.base, ++n_past_;
         }
-        batch.decode_positions_local = local;
+        batch.decode_positions_local = static_cast<double>(sum_base_within_) +
+                                       static_cast<double>(n_within_) * static_cast<double>(k + 1) + static_cast<double>(n_past_) * W;
       }
     }
     // 2. The partial prefill at the tail of the running list continues.
