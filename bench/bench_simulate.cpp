@@ -62,30 +62,30 @@ int main(int argc, char** argv) {
     const char* model;
     int cla, kv;
     LoadSpec l;
-    double reserve_GiB;  // > 1: a smaller KV pool (forces preemption)
+    double non_torch_GiB;  // > 0.13: a smaller KV pool (forces preemption)
   };
   const Case cases[] = {
       {"Poisson 20 req/s, prompts lognormal 2000/1000, outputs lognormal 256/200", "llama-3-8b", 1, 0,
-       load(20, 0, n, "lognormal:2000,1000", "lognormal:256,200"), 1},
-      {"closed loop 256 clients, prompts 512, outputs 1024 (decode-heavy)", "llama-3-8b", 1, 0, load(0, 256, n, "512", "1024"), 1},
-      {"Poisson 2 req/s, 16k prompts, outputs 256 (chunked prefill, full pool)", "llama-3-8b", 1, 0, load(2, 0, n / 5, "16384", "256"), 1},
-      {"same, CLA2", "llama-3-8b", 2, 0, load(2, 0, n / 5, "16384", "256"), 1},
-      {"Poisson 30 req/s, uniform 1000..6000 / 100..1500, 40 GiB reserve (preempting)", "llama-3-8b", 1, 0,
+       load(20, 0, n, "lognormal:2000,1000", "lognormal:256,200"), 0.13},
+      {"closed loop 256 clients, prompts 512, outputs 1024 (decode-heavy)", "llama-3-8b", 1, 0, load(0, 256, n, "512", "1024"), 0.13},
+      {"Poisson 2 req/s, 16k prompts, outputs 256 (chunked prefill, full pool)", "llama-3-8b", 1, 0, load(2, 0, n / 5, "16384", "256"), 0.13},
+      {"same, CLA2", "llama-3-8b", 2, 0, load(2, 0, n / 5, "16384", "256"), 0.13},
+      {"Poisson 30 req/s, uniform 1000..6000 / 100..1500, 40 GiB held back (preempting)", "llama-3-8b", 1, 0,
        load(30, 0, n, "uniform:1000..6000", "uniform:100..1500"), 40},
       {"Mistral-7B (sliding window: per-request caps summed), Poisson 20 req/s", "mistral-7b", 1, 0,
-       load(20, 0, n, "lognormal:2000,1000", "lognormal:256,200"), 1},
+       load(20, 0, n, "lognormal:2000,1000", "lognormal:256,200"), 0.13},
   };
   std::string out = "| load | model | requests | iterations | seconds | iterations/s | requests/s | preemptions |\n"
                     "|---|---|---:|---:|---:|---:|---:|---:|\n";
   for (const Case& c : cases) {
     Design d = design(c.model, c.cla, c.kv);
-    d.w.runtime_reserve_B = c.reserve_GiB * 1073741824.0;
+    d.w.engine.non_torch_B = c.non_torch_GiB * 1073741824.0;
     // Best run of as many as fit 0.5 s, at least 3 (the machine is shared with other jobs).
     double best = 1e300, total = 0;
     SimulationResult r;
     for (int rep = 0; rep < 3 || total < 0.5; ++rep) {
       const auto t0 = Clock::now();
-      r = simulate(d.p, d.gpu, d.t, d.w, {}, c.l);
+      r = simulate(d.p, d.gpu, d.t, d.w, c.l);
       const double dt = std::chrono::duration<double>(Clock::now() - t0).count();
       best = std::min(best, dt);
       total += dt;
@@ -99,7 +99,7 @@ int main(int argc, char** argv) {
     const Design d = design("llama-3-8b", 1, 0);
     const LoadSpec l = load(1, 0, quick ? 500 : 1000, "16384", "256");
     const auto t0 = Clock::now();
-    const GoodputResult g = find_goodput(d.p, d.gpu, d.t, d.w, {}, l, Slo{2.0, 0.05, 90}, 0.01);
+    const GoodputResult g = find_goodput(d.p, d.gpu, d.t, d.w, l, Slo{2.0, 0.05, 90}, 0.01);
     const double s = std::chrono::duration<double>(Clock::now() - t0).count();
     out += fmt::format("| goodput search: 16k prompts, TTFT p90 <= 2 s, TPOT p90 <= 50 ms, {} requests per probe | llama-3-8b | {} "
                        "probes | - | {:.3f} | - | - | goodput {:.3g} req/s |\n",

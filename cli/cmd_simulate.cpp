@@ -14,6 +14,7 @@
 #include "kvscope/core/units.hpp"
 #include "kvscope/models/simulate.hpp"
 #include "output.hpp"
+#include "pool_output.hpp"
 #include "plotting.hpp"
 
 namespace kvscope::cli {
@@ -28,7 +29,6 @@ struct SimOptions {
   std::string isl = "2048", osl = "256";
   std::string trace;
   std::uint64_t seed = 1;
-  int max_num_seqs = 0, max_num_batched_tokens = 0, block_size = 16;
   double ttft_slo_ms = 0, tpot_slo_ms = 0, slo_percentile = 90, goodput_precision = 0.01;
   std::string format = "table";
   std::string output;
@@ -196,10 +196,6 @@ void run_simulate(const SimOptions& opt) {
     load.trace = models::load_trace(opt.trace);
     load.trace_source = opt.trace;
   }
-  models::SchedulerConfig sched;
-  sched.max_num_seqs = opt.max_num_seqs;
-  sched.max_num_batched_tokens = opt.max_num_batched_tokens;
-  sched.block_size = opt.block_size;
   const bool slo_given = opt.ttft_slo_ms != 0 || opt.tpot_slo_ms != 0;
   if (opt.ttft_slo_ms < 0) throw InputError("--ttft-slo-ms", "", "a TTFT target in ms > 0", fmt::format("{:g}", opt.ttft_slo_ms));
   if (opt.tpot_slo_ms < 0) throw InputError("--tpot-slo-ms", "", "a TPOT target in ms > 0", fmt::format("{:g}", opt.tpot_slo_ms));
@@ -211,17 +207,21 @@ void run_simulate(const SimOptions& opt) {
   models::GoodputResult goodput;
   if (search) {
     load.rate_per_s = 1;  // varied by the search
-    goodput = models::find_goodput(profile, d.gpu, st.params, d.workload, sched, load, slo, opt.goodput_precision, where);
+    goodput = models::find_goodput(profile, d.gpu, st.params, d.workload, load, slo, opt.goodput_precision, where);
     result = goodput.at_goodput;
     load.rate_per_s = goodput.goodput_rps;
   } else {
     if (slo_given && !(opt.slo_percentile > 0 && opt.slo_percentile <= 100)) {
       throw InputError("--slo-percentile", "", "a percentile in (0, 100]", fmt::format("{:g}", opt.slo_percentile));
     }
-    result = models::simulate(profile, d.gpu, st.params, d.workload, sched, load, where);
+    result = models::simulate(profile, d.gpu, st.params, d.workload, load, where);
   }
-  const models::SchedulerConfig& sc = result.scheduler.max_num_seqs > 0 ? result.scheduler : models::resolve(sched, d.gpu, where);
-  const models::KvPool pool = result.pool.block_bytes > 0 ? result.pool : models::serving_kv_pool(profile, d.gpu, d.workload, sc);
+  const EngineMemory& sc = d.workload.engine;
+  // The pool the simulation ran on (a goodput search that found no rate ran none at the goodput).
+  const models::KvPool pool = result.pool.block_B > 0 ? result.pool : models::kv_pool(profile, memory_capacity_B(d.gpu), sc);
+  // vLLM's "Maximum concurrency" line, at the longest request simulated (prompt + output).
+  std::int64_t concurrency_context = 1;
+  for (const auto& q : result.requests) concurrency_context = std::max(concurrency_context, q.input_tokens + q.output_tokens);
   const std::string variant = variant_name(d.arch);
   const std::string design_label = fmt::format("{} ({}, {} K/V) on {}, TP {}, stack {}", d.arch.name.empty() ? d.arch.id : d.arch.name,
                                                variant, to_string(d.arch.kv_dtype), d.gpu.name, d.workload.tp, st.stack);
@@ -249,8 +249,8 @@ void run_simulate(const SimOptions& opt) {
     o["stack"] = st.stack;
     o["timing_params"] = st.origin;
     o["scheduler"] = {{"max_num_seqs", sc.max_num_seqs}, {"max_num_batched_tokens", sc.max_num_batched_tokens}, {"block_size", sc.block_size}};
-    o["kv_pool"] = {{"blocks", pool.blocks}, {"block_bytes", json_number(pool.block_bytes)}, {"pool_bytes", json_number(pool.pool_bytes)},
-                    {"source", pool.source}};
+    o["kv_pool"] = kv_pool_json(pool, models::max_concurrency(profile, pool, static_cast<double>(concurrency_context)),
+                                concurrency_context, d.gpu);
     boost::json::object l;
     l["mode"] = !load.trace.empty() ? "trace" : load.concurrency > 0 ? "closed_loop" : "poisson";
     if (load.trace.empty()) {
@@ -290,7 +290,7 @@ void run_simulate(const SimOptions& opt) {
     std::string head = "model,variant,gpu,stack,tp,load,max_num_seqs,max_num_batched_tokens,block_size,kv_pool_blocks";
     std::string row = fmt::format("{},{},{},{},{},{},{},{},{},{}", csv_escape(d.arch.id), csv_escape(variant), csv_escape(d.gpu.id), st.stack,
                                   d.workload.tp, csv_escape(load_label(load)), sc.max_num_seqs, sc.max_num_batched_tokens, sc.block_size,
-                                  pool.blocks);
+                                  static_cast<std::int64_t>(pool.blocks));
     if (search) {
       head += ",goodput_rps";
       row += fmt::format(",{}", goodput.goodput_rps);
@@ -308,8 +308,7 @@ void run_simulate(const SimOptions& opt) {
   out += fmt::format("engine: vLLM-style continuous batching, chunked prefill, max {} sequences, {} tokens per iteration, "
                      "{}-token blocks\n",
                      sc.max_num_seqs, sc.max_num_batched_tokens, sc.block_size);
-  out += fmt::format("KV pool: {} blocks = {} ({} tokens); {}\n", pool.blocks, human_bytes_short(pool.pool_bytes),
-                     pool.blocks * sc.block_size, pool.source);
+  out += kv_pool_text(pool, models::max_concurrency(profile, pool, static_cast<double>(concurrency_context)), concurrency_context, sc);
   if (search) {
     out += fmt::format("SLO: {}\n", slo_label);
     if (goodput.goodput_rps > 0) {
@@ -354,10 +353,6 @@ const Registrar reg(15, [](CLI::App& app) {
   sub->add_option("--osl", opt->osl, "output tokens: N, uniform:A..B, normal:MEAN,SD or lognormal:MEAN,SD [256]");
   sub->add_option("--trace", opt->trace, "requests from a file: CSV arrival_s,input_tokens,output_tokens or JSON lines");
   sub->add_option("--seed", opt->seed, "random seed of arrivals and lengths (same seed, same result) [1]");
-  sub->add_option("--max-num-seqs", opt->max_num_seqs, "most running requests [vLLM serve default: 1024 on >= 70 GiB GPUs, else 256]");
-  sub->add_option("--max-num-batched-tokens", opt->max_num_batched_tokens,
-                  "token budget per iteration (decodes + prefill chunks) [8192 on >= 70 GiB GPUs, else 2048]");
-  sub->add_option("--block-size", opt->block_size, "tokens per KV block [16]");
   sub->add_option("--ttft-slo-ms", opt->ttft_slo_ms, "TTFT target in ms; without --rate/--concurrency/--trace: search the goodput");
   sub->add_option("--tpot-slo-ms", opt->tpot_slo_ms, "TPOT target in ms (as --ttft-slo-ms)");
   sub->add_option("--slo-percentile", opt->slo_percentile, "percentile at which the targets must hold [90]");

@@ -231,51 +231,14 @@ void validate(const LoadSpec& l, const std::string& where) {
 
 // ---- Engine ----------------------------------------------------------------------------------
 
-SchedulerConfig resolve(const SchedulerConfig& s, const GpuSpec& gpu, const std::string& where) {
-  SchedulerConfig r = s;
-  // vLLM engine/arg_utils.py get_batch_defaults (`vllm serve`, OPENAI_API_SERVER context): GPUs
-  // with >= 70 GiB that are not an A100 get 8192 batched tokens and 1024 sequences, others 2048
-  // and 256 (A100: larger budgets measured slower, vLLM PR #17885).
-  std::string id = gpu.id + " " + gpu.name;
-  std::transform(id.begin(), id.end(), id.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  const bool large = gpu.memory_B >= 70.0 * units::kGiB && id.find("a100") == std::string::npos;
-  if (r.max_num_seqs == 0) r.max_num_seqs = large ? 1024 : 256;
-  if (r.max_num_batched_tokens == 0) r.max_num_batched_tokens = large ? 8192 : 2048;
-  if (r.max_num_seqs < 1 || r.max_num_seqs > 1000000) {
-    throw InputError(where, "--max-num-seqs", "a sequence count in 1..1000000", std::to_string(r.max_num_seqs));
-  }
-  if (r.max_num_batched_tokens < 1 || r.max_num_batched_tokens > 10000000) {
-    throw InputError(where, "--max-num-batched-tokens", "a token count in 1..10000000", std::to_string(r.max_num_batched_tokens));
-  }
-  if (r.block_size < 1 || r.block_size > 65536) {
-    throw InputError(where, "--block-size", "tokens per KV block in 1..65536", std::to_string(r.block_size));
-  }
-  if (r.max_num_batched_tokens < r.max_num_seqs) {
+void validate_scheduler(const EngineMemory& e, const std::string& where) {
+  if (e.max_num_batched_tokens < e.max_num_seqs) {
     throw InputError(where, "--max-num-batched-tokens",
                      fmt::format("at least --max-num-seqs ({}): one decode token of every running sequence must fit an iteration "
                                  "(vLLM refuses this too)",
-                                 r.max_num_seqs),
-                     std::to_string(r.max_num_batched_tokens));
+                                 e.max_num_seqs),
+                     std::to_string(e.max_num_batched_tokens));
   }
-  return r;
-}
-
-KvPool serving_kv_pool(const ArchProfile& p, const GpuSpec& gpu, const Workload& w, const SchedulerConfig& s) {
-  // Interim sizing from the memory model (docs/model.md §2) until the engine-faithful capacity
-  // model lands: HBM capacity - weights - runtime reserve - decode workspace of max_num_seqs
-  // requests, in blocks of block_size tokens of every storing layer. Sliding-window layers are
-  // counted at full length (vLLM's hybrid allocator frees their blocks outside the window).
-  KvPool k;
-  const double per_token_B = p.kv_bytes_per_elem * p.kv_elems_layer_gpu * (p.stored_global_layers + p.stored_local_layers);
-  k.block_bytes = per_token_B * s.block_size;
-  const double free_B = memory_capacity_B(gpu) - p.weight_bytes_gpu - w.runtime_reserve_B - p.workspace_per_token_B * s.max_num_seqs;
-  k.blocks = free_B > 0 && k.block_bytes > 0 ? static_cast<std::int64_t>(std::floor(free_B / k.block_bytes)) : 0;
-  k.pool_bytes = static_cast<double>(k.blocks) * k.block_bytes;
-  k.source = fmt::format(
-      "memory model: {:.2f} GiB capacity - {:.2f} GiB weights - {:.2f} GiB reserve - {:.2f} GiB workspace of {} sequences",
-      memory_capacity_B(gpu) / units::kGiB, p.weight_bytes_gpu / units::kGiB, w.runtime_reserve_B / units::kGiB,
-      p.workspace_per_token_B * s.max_num_seqs / units::kGiB, s.max_num_seqs);
-  return k;
 }
 
 // ---- Results ---------------------------------------------------------------------------------
@@ -342,10 +305,11 @@ struct HeapEntry {
 
 class Engine {
  public:
-  Engine(const ArchProfile& p, const GpuSpec& gpu, const TimingParams& t, const Workload& w, const SchedulerConfig& s,
-         const LoadSpec& load, KvPool pool)
-      : p_(p), s_(s), load_(load), pool_(std::move(pool)), model_(p, gpu, t, w.runtime, s.max_num_batched_tokens),
-        bs_(s.block_size), phase_count_(static_cast<std::size_t>(s.block_size), 0), free_(pool_.blocks),
+  Engine(const ArchProfile& p, const GpuSpec& gpu, const TimingParams& t, const Workload& w, const LoadSpec& load, KvPool pool)
+      : p_(p), s_(w.engine), load_(load), pool_(std::move(pool)),
+        model_(p, gpu, t, w.runtime, static_cast<int>(std::min<std::int64_t>(w.engine.max_num_batched_tokens, 1 << 24))),
+        bs_(w.engine.block_size), phase_count_(static_cast<std::size_t>(w.engine.block_size), 0),
+        free_(static_cast<std::int64_t>(pool_.blocks)),
         arrivals_(load.seed, 1), isl_rng_(load.seed, 2), osl_rng_(load.seed, 3) {
     window_ = p.window;
     total_ = load.trace.empty() ? load.requests : static_cast<std::int64_t>(load.trace.size());
@@ -461,9 +425,10 @@ class Engine {
   void record(double now, double util);
 
   const ArchProfile& p_;
-  const SchedulerConfig& s_;
+  const EngineMemory& s_;
   const LoadSpec& load_;
   KvPool pool_;
+  std::int64_t blocks_ = static_cast<std::int64_t>(pool_.blocks);
   MixedStepModel model_;
   std::int64_t bs_;
   std::vector<Req> reqs_;
@@ -494,7 +459,7 @@ void Engine::enqueue_arrivals(double now) {
   while (next_arrival_ < reqs_.size() && reqs_[next_arrival_].arrival <= now) {
     const int i = static_cast<int>(next_arrival_++);
     Req& r = reqs_[static_cast<std::size_t>(i)];
-    if (max_blocks(r) > pool_.blocks) {
+    if (max_blocks(r) > blocks_) {
       // A request that cannot fit even alone would preempt itself forever: rejected on arrival,
       // as vLLM rejects a prompt longer than the model length the KV pool can hold.
       r.state = State::rejected;
@@ -547,7 +512,6 @@ void Engine::record(double now, double util) {
 
 SimulationResult Engine::run() {
   SimulationResult res;
-  res.scheduler = s_;
   res.pool = pool_;
   const double W = p_.window > 0 ? static_cast<double>(p_.window) : 0.0;
   struct Chunk {
@@ -642,8 +606,8 @@ SimulationResult Engine::run() {
       continue;
     }
     const double dt = model_.time_s(batch);
-    const double used = static_cast<double>(pool_.blocks - free_);
-    const double util = pool_.blocks > 0 ? used / static_cast<double>(pool_.blocks) : 0.0;
+    const double used = static_cast<double>(blocks_ - free_);
+    const double util = blocks_ > 0 ? used / static_cast<double>(blocks_) : 0.0;
     running_integral += running_ * dt;
     waiting_integral_ += static_cast<double>(waiting_.size()) * dt;
     used_integral += util * dt;
@@ -696,7 +660,7 @@ SimulationResult Engine::run() {
     if (r.state == State::rejected) {
       rec.rejected = true;
       rec.reason = fmt::format("needs {} KV blocks ({} prompt + {} output tokens, {} per block); the pool holds {}", max_blocks(r), r.isl,
-                               r.osl, bs_, pool_.blocks);
+                               r.osl, bs_, blocks_);
       ++res.rejected;
     } else {
       rec.first_token_s = r.first, rec.finish_s = r.finish;
@@ -728,11 +692,14 @@ SimulationResult Engine::run() {
 
 }  // namespace
 
-SimulationResult simulate(const ArchProfile& p, const GpuSpec& gpu, const TimingParams& t, const Workload& w, const SchedulerConfig& s,
-                          const LoadSpec& load, const std::string& where) {
+SimulationResult simulate(const ArchProfile& p, const GpuSpec& gpu, const TimingParams& t, const Workload& w, const LoadSpec& load,
+                          const std::string& where) {
   validate(load, where);
-  const SchedulerConfig sc = resolve(s, gpu, where);
-  Engine e(p, gpu, t, w, sc, load, serving_kv_pool(p, gpu, w, sc));
+  validate(w.engine, where);
+  validate_scheduler(w.engine, where);
+  // Blocks hold block_size positions of every storing layer; sliding-window layers are counted at
+  // full length here (vLLM's hybrid allocator frees their blocks outside the window).
+  Engine e(p, gpu, t, w, load, kv_pool(p, memory_capacity_B(gpu), w.engine));
   return e.run();
 }
 
@@ -751,9 +718,8 @@ bool meets_slo(const SimulationResult& r, const Slo& slo) {
   return r.rejected == 0;
 }
 
-GoodputResult find_goodput(const ArchProfile& p, const GpuSpec& gpu, const TimingParams& t, const Workload& w,
-                           const SchedulerConfig& s, const LoadSpec& load, const Slo& slo, double rel_precision,
-                           const std::string& where) {
+GoodputResult find_goodput(const ArchProfile& p, const GpuSpec& gpu, const TimingParams& t, const Workload& w, const LoadSpec& load,
+                           const Slo& slo, double rel_precision, const std::string& where) {
   if (slo.ttft_s <= 0 && slo.tpot_s <= 0) {
     throw InputError(where, "", "a TTFT or TPOT target (--ttft-slo-ms, --tpot-slo-ms) for the goodput search", "neither");
   }
@@ -770,7 +736,7 @@ GoodputResult find_goodput(const ArchProfile& p, const GpuSpec& gpu, const Timin
   auto run = [&](double rate) {
     LoadSpec l = load;
     l.rate_per_s = rate;
-    SimulationResult r = simulate(p, gpu, t, w, s, l, where);
+    SimulationResult r = simulate(p, gpu, t, w, l, where);
     const bool ok = meets_slo(r, slo);
     std::vector<double> ttft, tpot;
     for (const auto& q : r.requests) {
@@ -787,7 +753,7 @@ GoodputResult find_goodput(const ArchProfile& p, const GpuSpec& gpu, const Timin
   LoadSpec one = load;
   one.rate_per_s = 1.0;
   one.requests = 1;
-  const SimulationResult single = simulate(p, gpu, t, w, s, one, where);
+  const SimulationResult single = simulate(p, gpu, t, w, one, where);
   if (single.rejected > 0) {
     g.reason = single.requests.front().reason;
     return g;

@@ -772,8 +772,7 @@ PhaseCost mixed_step(const ArchProfile& p, const GpuSpec& gpu, const TimingParam
 }
 
 MixedStepModel::MixedStepModel(const ArchProfile& p, const GpuSpec& gpu, const TimingParams& t, Runtime runtime, int max_rows)
-    : p_(&p), gpu_(&gpu), t_(&t), runtime_(runtime),
-      body_(static_cast<std::size_t>(std::max(max_rows, 0)) + 1), head_(static_cast<std::size_t>(std::max(max_rows, 0)) + 1) {}
+    : p_(&p), gpu_(&gpu), t_(&t), runtime_(runtime), max_rows_(static_cast<std::size_t>(std::max(max_rows, 0))) {}
 
 MixedStepModel::Part MixedStepModel::part(std::vector<Part>& cache, double rows, bool body) {
   auto compute = [&] {
@@ -792,7 +791,8 @@ MixedStepModel::Part MixedStepModel::part(std::vector<Part>& cache, double rows,
     return r;
   };
   const auto i = static_cast<std::size_t>(rows);
-  if (rows < 0 || static_cast<double>(i) != rows || i >= cache.size()) return compute();
+  if (rows < 0 || static_cast<double>(i) != rows || i > max_rows_) return compute();
+  if (i >= cache.size()) cache.resize(std::min(std::max(i + 1, 2 * cache.size()), max_rows_ + 1));
   if (cache[i].time_s < 0) cache[i] = compute();
   return cache[i];
 }

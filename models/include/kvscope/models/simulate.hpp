@@ -19,6 +19,7 @@
 
 #include "kvscope/core/gpu.hpp"
 #include "kvscope/core/workload.hpp"
+#include "kvscope/models/memory.hpp"
 #include "kvscope/models/profile.hpp"
 
 namespace kvscope::models {
@@ -62,26 +63,12 @@ void validate(const LoadSpec& load, const std::string& where);
 
 // ---- Engine ----------------------------------------------------------------------------------
 
-struct SchedulerConfig {
-  // 0 = vLLM's `vllm serve` default for the GPU (arg_utils.py get_batch_defaults: 1024 sequences
-  // and 8192 tokens on GPUs with >= 70 GiB that are not an A100, else 256 and 2048).
-  int max_num_seqs = 0;
-  int max_num_batched_tokens = 0;
-  int block_size = 16;  // tokens per KV block (vLLM's CUDA default)
-};
-// The configuration with the defaults filled in; InputError naming `where` when a value is out
-// of range or max_num_batched_tokens < max_num_seqs (vLLM refuses that too: a decode of every
+// The scheduler's limits and the KV pool come from the workload's engine settings
+// (Workload::engine: --max-num-seqs, --max-num-batched-tokens, --block-size, memory knobs), the
+// pool from models::kv_pool() (memory.hpp), as `kvscope eval` sizes it. InputError naming `where`
+// when max_num_batched_tokens < max_num_seqs: vLLM refuses that too (a decode token of every
 // running sequence must fit one iteration).
-SchedulerConfig resolve(const SchedulerConfig& s, const GpuSpec& gpu, const std::string& where);
-
-// The KV pool the engine allocates blocks from (one GPU under TP).
-struct KvPool {
-  std::int64_t blocks = 0;
-  double block_bytes = 0;  // block_size tokens of every storing layer
-  double pool_bytes = 0;
-  std::string source;      // how it was sized, one line
-};
-KvPool serving_kv_pool(const ArchProfile& p, const GpuSpec& gpu, const Workload& w, const SchedulerConfig& s);
+void validate_scheduler(const EngineMemory& e, const std::string& where);
 
 // ---- Results ---------------------------------------------------------------------------------
 
@@ -109,8 +96,7 @@ struct RequestRecord {
 };
 
 struct SimulationResult {
-  SchedulerConfig scheduler;  // resolved
-  KvPool pool;
+  KvPool pool;                // as kv_pool() sized it
   std::vector<RequestRecord> requests;  // in issue order
   std::int64_t completed = 0, rejected = 0;
   std::int64_t iterations = 0;
@@ -134,8 +120,8 @@ struct SimulationResult {
 // p, gpu, t must describe one design (t = stack_timing(gpu, w.stack).params, p built with w.tp).
 // Throws InputError (naming `where`) for bad load or scheduler values; impossible requests are
 // results (RequestRecord::rejected with a reason), not errors.
-SimulationResult simulate(const ArchProfile& p, const GpuSpec& gpu, const TimingParams& t, const Workload& w,
-                          const SchedulerConfig& s, const LoadSpec& load, const std::string& where = "simulate");
+SimulationResult simulate(const ArchProfile& p, const GpuSpec& gpu, const TimingParams& t, const Workload& w, const LoadSpec& load,
+                          const std::string& where = "simulate");
 
 // ---- SLA goodput -----------------------------------------------------------------------------
 
@@ -158,12 +144,12 @@ struct GoodputResult {
   std::vector<Probe> probes;
 };
 // Bisection over the Poisson rate with the load's seed, lengths and request count (common random
-// numbers: the same draws scaled by 1/rate). Bracket: `hi` starts at the rate the engine can at
-// most finish (max_num_seqs requests per single-request end-to-end time) and halves until it
-// fails... see docs/model.md §6; stops when (hi - lo) <= rel_precision x hi.
-GoodputResult find_goodput(const ArchProfile& p, const GpuSpec& gpu, const TimingParams& t, const Workload& w,
-                           const SchedulerConfig& s, const LoadSpec& load, const Slo& slo, double rel_precision = 0.01,
-                           const std::string& where = "simulate");
+// numbers: the same draws, arrivals scaled by 1/rate). Bracket: from r0 = 1 / (end-to-end time of
+// one request alone), doubling while the SLO is met (or halving while it is not), at most 2^24
+// either way; then bisection until hi - lo <= rel_precision x hi. A rate meets the SLO when both
+// percentiles are within their targets and no request was rejected. docs/model.md §6.
+GoodputResult find_goodput(const ArchProfile& p, const GpuSpec& gpu, const TimingParams& t, const Workload& w, const LoadSpec& load,
+                           const Slo& slo, double rel_precision = 0.01, const std::string& where = "simulate");
 bool meets_slo(const SimulationResult& r, const Slo& slo);
 
 }  // namespace kvscope::models

@@ -122,7 +122,8 @@ class MixedStepModel {
   const GpuSpec* gpu_;
   const TimingParams* t_;
   Runtime runtime_;
-  std::vector<Part> body_, head_;
+  std::size_t max_rows_;
+  std::vector<Part> body_, head_;  // grown on demand
   SplitMemo memo_;
 };
 
