@@ -1,14 +1,16 @@
 #!/usr/bin/env bash
-# Builds bench_explore in Release and writes bench/RESULTS.md (machine, date, compiler, table).
+# Builds bench_explore and bench_simulate in Release and writes bench/RESULTS.md (machine, date,
+# compiler, tables).
 #   bench/run.sh [--quick]
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 build=${KVSCOPE_BENCH_BUILD:-$root/build-bench}
 cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DKVSCOPE_BUILD_GUI=OFF -DKVSCOPE_ENABLE_CUDA=OFF \
       -DKVSCOPE_BUILD_TESTS=OFF >/dev/null
-cmake --build "$build" --target bench_explore
+cmake --build "$build" --target bench_explore bench_simulate
 cxx=$(grep -m1 '^CMAKE_CXX_COMPILER:' "$build/CMakeCache.txt" | cut -d= -f2)
 table=$("$build/bench/bench_explore" "$@")
+sim_table=$("$build/bench/bench_simulate" "$@")
 {
   echo "# bench_explore results"
   echo
@@ -26,5 +28,13 @@ table=$("$build/bench/bench_explore" "$@")
   echo "points one by one without the explorer's memoization."
   echo
   echo "$table"
+  echo
+  echo "## bench_simulate"
+  echo
+  echo "Serving simulator (kvscope simulate), one core: Llama-3-8B / Mistral-7B on the H100 SXM profile,"
+  echo "torch-flash stack, engine defaults; best run of those fitting 0.5 s. \`seconds\` is one whole"
+  echo "simulation (request generation, every iteration, statistics)."
+  echo
+  echo "$sim_table"
 } > "$root/bench/RESULTS.md"
 cat "$root/bench/RESULTS.md"
