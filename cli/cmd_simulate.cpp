@@ -10,6 +10,7 @@
 #include "design_flags.hpp"
 #include "kvscope/core/csv.hpp"
 #include "kvscope/core/design.hpp"
+#include "kvscope/core/design_fields.hpp"
 #include "kvscope/core/error.hpp"
 #include "kvscope/core/units.hpp"
 #include "kvscope/models/simulate.hpp"
@@ -170,10 +171,12 @@ void write_plots(const std::string& path, const models::SimulationResult& r, con
 
 void run_simulate(const SimOptions& opt) {
   const Format format = parse_format(opt.format);
-  for (const char* f : {"batch", "context", "prompt", "tpot_limit_ms"}) {
-    if (opt.design.values.count(f)) {
-      throw InputError(flag_of(f), "", "no value in `kvscope simulate` (the scheduler sets batch and context; prompts come from --isl or --trace)",
-                       fmt::format("'{}'", opt.design.values.at(f)));
+  for (const auto& [spelling, text] : opt.design.values) {
+    const DesignField* f = find_design_field(spelling);
+    if (f && (f->name == "batch" || f->name == "context" || f->name == "prompt" || f->name == "tpot_limit_ms")) {
+      throw InputError(flag_of(spelling), "",
+                       "no value in `kvscope simulate` (the scheduler sets batch and context; prompts come from --isl or --trace)",
+                       fmt::format("'{}'", text));
     }
   }
   const Scenario scenario = to_scenario(opt.design);
