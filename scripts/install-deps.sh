@@ -12,6 +12,7 @@ PKGS=(
   qt6-base-dev qt6-charts-dev qt6-svg-dev libqt6opengl6-dev libgl-dev
   qt6-qpa-plugins xvfb xauth
   clang-14 libclang-rt-14-dev
+  pybind11-dev python3-dev python3-numpy python3-pytest python3-pandas
 )
 missing=()
 for p in "${PKGS[@]}"; do
