@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "kvscope/core/design.hpp"
+#include "kvscope/core/design_fields.hpp"
 #include "kvscope/core/error.hpp"
 #include "kvscope/core/loaders.hpp"
 #include "kvscope/core/scenario.hpp"
@@ -63,13 +64,13 @@ std::string value_text(const std::string& key, const py::handle& v) {
 Scenario scenario_from(const py::kwargs& kw, const std::vector<std::string>& extra) {
   Scenario s;
   s.source = "python";
-  const auto& known = scenario_field_names();
   for (const auto& [k, v] : kw) {
     const std::string key = k.cast<std::string>();
     if (std::find(extra.begin(), extra.end(), key) != extra.end()) continue;
-    if (std::find(known.begin(), known.end(), key) == known.end()) {
+    // The registry's names and their accepted aliases (kv_heads, cla, layers, ...).
+    if (find_design_field(key) == nullptr) {
       std::string names;
-      for (const auto& n : known) names += (names.empty() ? "" : ", ") + n;
+      for (const DesignField& f : design_fields()) names += (names.empty() ? "" : ", ") + std::string(f.name);
       throw InputError("python: unknown keyword '" + key + "' (design fields: " + names + ")");
     }
     s.values[key] = value_text(key, v);
@@ -298,11 +299,23 @@ py::list stacks_list() {
 
 py::list fields_list() {
   py::list out;
-  for (const std::string& n : scenario_field_names()) {
+  for (const DesignField& f : design_fields()) {
     py::dict j;
-    j["name"] = n;
+    j["name"] = std::string(f.name);
     j["kind"] = "design";
-    j["flag"] = flag_of(n);
+    j["group"] = to_string(f.group);
+    j["unit"] = std::string(f.unit);
+    j["description"] = std::string(f.description);
+    j["flag"] = f.flag();
+    py::list aliases;
+    for (auto a : f.aliases) aliases.append(std::string(a));
+    j["aliases"] = aliases;
+    j["sweepable"] = f.sweepable;
+    if (f.type == ValueType::integer || f.type == ValueType::real) {
+      j["min"] = f.min;
+      j["max"] = f.max;
+    }
+    j["default"] = std::string(f.default_text);
     out.append(j);
   }
   static const char* kinds[] = {"config", "memory", "timing", "serving", "accuracy"};

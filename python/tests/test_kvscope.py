@@ -106,5 +106,10 @@ def test_lists():
     g = {x["id"]: x for x in kvscope.gpus()}
     assert g["h200"]["calibrated"] is True
     assert {s["id"] for s in kvscope.stacks()} >= {"kvbench", "torch-flash", "torch-cudnn"}
-    names = {f["name"] for f in kvscope.fields()}
-    assert {"kv_heads", "cla", "decode_step_s", "kv_bytes_per_token"} <= names
+    fs = kvscope.fields()
+    names = {f["name"] for f in fs}
+    assert {"n_kv_heads", "cla_factor", "decode_step_s", "kv_bytes_per_token"} <= names
+    kv = next(f for f in fs if f["name"] == "n_kv_heads" and f["kind"] == "design")
+    assert "kv_heads" in kv["aliases"] and kv["flag"] == "--n-kv-heads" and kv["sweepable"]
+    # The registry's name and an alias are the same keyword.
+    assert kvscope.evaluate(n_kv_heads=4)["kv_bytes_per_token"] == kvscope.evaluate(kv_heads=4)["kv_bytes_per_token"] == 65536
