@@ -126,7 +126,7 @@ void write_plots(const std::string& path, const models::SimulationResult& r, con
   auto cdf = [](std::vector<double> v, const std::string& name) {
     LinesPlot::Line l{name, {}, {}};
     std::sort(v.begin(), v.end());
-    const std::size_t n = v.size(), step = std::max<std::size_t>(1, n / 400);
+    const std::size_t n = v.size(), step = std::max<std::size_t>(1, n / 200);
     for (std::size_t i = 0; i < n; i += step) {
       l.x.push_back(v[i]);
       l.y.push_back(static_cast<double>(i + 1) / static_cast<double>(n));
@@ -142,6 +142,7 @@ void write_plots(const std::string& path, const models::SimulationResult& r, con
   }
   LinesPlot lat;
   lat.lines = {cdf(ttft, "TTFT"), cdf(tpot, "TPOT")};
+  lat.markers = false;
   lat.x_title = "latency", lat.x_unit = "s", lat.x_log = true;
   lat.y_title = "fraction of requests", lat.y_unit = "";
   lat.title = title;
@@ -153,13 +154,16 @@ void write_plots(const std::string& path, const models::SimulationResult& r, con
   const std::string running_path = (p.parent_path() / (p.stem().string() + "-running" + p.extension().string())).string();
   LinesPlot run;
   LinesPlot::Line running{"running requests", {}, {}};
+  // A step function; long runs keep every k-th change (an SVG of 10^4 steps is unreadable anyway).
   const std::size_t n = r.series_t_s.size(), step = std::max<std::size_t>(1, n / 1000);
   const double t0 = n ? r.series_t_s.front() : 0.0;
   for (std::size_t i = 0; i < n; i += step) {
+    if (i > 0) running.x.push_back(r.series_t_s[i] - t0), running.y.push_back(running.y.back());
     running.x.push_back(r.series_t_s[i] - t0);
     running.y.push_back(r.series_running[i]);
   }
   run.lines = {running};
+  run.markers = false;
   run.x_title = "time since the first arrival", run.x_unit = "s";
   run.y_title = "running requests", run.y_unit = "";
   run.title = title;
@@ -234,7 +238,8 @@ void run_simulate(const SimOptions& opt) {
 
   if (!opt.plot.empty()) {
     if (result.completed == 0) throw InputError("--plot", "", "at least one completed request to plot", "none");
-    write_plots(opt.plot, result, fmt::format("kvscope simulate: {}", design_label),
+    write_plots(opt.plot, result,
+                fmt::format("{} ({}) on {}", d.arch.name.empty() ? d.arch.id : d.arch.name, variant, d.gpu.id),
                 fmt::format("kvscope {}; {}; {}", KVSCOPE_VERSION, load_label(load), recorded_command_line()));
   }
 
@@ -352,7 +357,7 @@ const Registrar reg(15, [](CLI::App& app) {
       "--concurrency", [opt](int v) { opt->concurrency = v, opt->concurrency_given = true; },
       "closed loop: N clients, each sends its next request when the previous one ends");
   sub->add_option("--requests", opt->requests, "requests to simulate [1000]");
-  sub->add_option("--isl", opt->isl, "prompt tokens: N, uniform:A..B, normal:MEAN,SD or lognormal:MEAN,SD [2048]");
+  sub->add_option("--isl", opt->isl, "prompt tokens (16k = 16384): N, uniform:A..B, normal:MEAN,SD or lognormal:MEAN,SD [2048]");
   sub->add_option("--osl", opt->osl, "output tokens: N, uniform:A..B, normal:MEAN,SD or lognormal:MEAN,SD [256]");
   sub->add_option("--trace", opt->trace, "requests from a file: CSV arrival_s,input_tokens,output_tokens or JSON lines");
   sub->add_option("--seed", opt->seed, "random seed of arrivals and lengths (same seed, same result) [1]");

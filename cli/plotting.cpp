@@ -101,6 +101,9 @@ void write_lines_plot(const std::string& path, const LinesPlot& p) {
                                            p.subtitle);
   spec.footnote = p.footnote;
   spec.non_positive_on_log = plot::NonPositive::drop;
+  if (!p.markers) {
+    for (auto& s : spec.series) s.style = plot::SeriesStyle::line;
+  }
   render(path, spec);
 }
 #else

@@ -37,6 +37,7 @@ struct LinesPlot {
   std::vector<Line> lines;
   std::string x_title, x_unit, y_title, y_unit;
   bool x_log = false, y_log = false;
+  bool markers = true;  // false: plain lines (dense series, step functions)
   std::string title, subtitle, footnote;
 };
 void write_lines_plot(const std::string& path, const LinesPlot& p);

@@ -12,6 +12,7 @@
 #include <random>
 #include <sstream>
 
+#include "kvscope/core/axes.hpp"
 #include "kvscope/core/error.hpp"
 #include "kvscope/core/json_util.hpp"
 #include "kvscope/core/units.hpp"
@@ -90,12 +91,14 @@ std::int64_t ceil_div(std::int64_t a, std::int64_t b) { return (a + b - 1) / b; 
 
 // ---- Load ------------------------------------------------------------------------------------
 
-LengthDist parse_length_dist(const std::string& text, const std::string& where) {
+LengthDist parse_length_dist(const std::string& typed, const std::string& where) {
   const std::string expected = "a token count >= 1, uniform:A..B, normal:MEAN,SD or lognormal:MEAN,SD";
   LengthDist d;
-  d.text = text;
+  d.text = typed;
+  // Size suffixes as for every token count (core/axes.hpp: 16k = 16384); messages quote what was typed.
+  const std::string text = expand_token_suffixes(typed);
   const auto colon = text.find(':');
-  auto bad = [&](const std::string& what) { return InputError(where, "", what, fmt::format("'{}'", text)); };
+  auto bad = [&](const std::string& what) { return InputError(where, "", what, fmt::format("'{}'", typed)); };
   if (colon == std::string::npos) {
     std::int64_t n = 0;
     if (!parse_count(text, n)) throw bad(expected);
@@ -422,7 +425,7 @@ class Engine {
   }
   void enqueue_arrivals(double now);
   void slow_decode_pass(std::int64_t k);
-  void record(double now, double util);
+  void record(double now);
 
   const ArchProfile& p_;
   const EngineMemory& s_;
@@ -451,8 +454,7 @@ class Engine {
   double waiting_integral_ = 0;
   Rng arrivals_, isl_rng_, osl_rng_;
   // Decimated time series.
-  std::vector<double> st_, sr_, su_;
-  std::int64_t stride_ = 1, tick_ = 0;
+  std::vector<double> st_, sr_;
 };
 
 void Engine::enqueue_arrivals(double now) {
@@ -500,13 +502,14 @@ void Engine::slow_decode_pass(std::int64_t k) {
   }
 }
 
-void Engine::record(double now, double util) {
-  if (tick_++ % stride_ != 0) return;
-  st_.push_back(now), sr_.push_back(running_), su_.push_back(util);
-  if (st_.size() >= 4096) {
-    for (std::size_t j = 0; 2 * j < st_.size(); ++j) st_[j] = st_[2 * j], sr_[j] = sr_[2 * j], su_[j] = su_[2 * j];
-    st_.resize((st_.size() + 1) / 2), sr_.resize(st_.size()), su_.resize(st_.size());
-    stride_ *= 2;
+// The running count as a step function: a sample whenever it changes. Past 8192 samples every
+// other one is dropped (a plot of 10^4 requests needs no more).
+void Engine::record(double now) {
+  if (!sr_.empty() && sr_.back() == running_) return;
+  st_.push_back(now), sr_.push_back(running_);
+  if (st_.size() >= 8192) {
+    for (std::size_t j = 0; 2 * j < st_.size(); ++j) st_[j] = st_[2 * j], sr_[j] = sr_[2 * j];
+    st_.resize((st_.size() + 1) / 2), sr_.resize(st_.size());
   }
 }
 
@@ -605,6 +608,7 @@ SimulationResult Engine::run() {
       }
       continue;
     }
+    record(now);  // admissions at the iteration's start
     const double dt = model_.time_s(batch);
     const double used = static_cast<double>(blocks_ - free_);
     const double util = blocks_ > 0 ? used / static_cast<double>(blocks_) : 0.0;
@@ -646,7 +650,7 @@ SimulationResult Engine::run() {
         start_decode(c.req, k + 1);
       }
     }
-    record(now, util);
+    record(now);  // finishes at its end
     ++k;
   }
   // Statistics.
@@ -686,7 +690,7 @@ SimulationResult Engine::run() {
   res.max_kv_block_utilization = max_util;
   res.mean_batch_tokens = res.iterations > 0 ? tokens_sum / static_cast<double>(res.iterations) : kNaN;
   res.busy_fraction = busy / dur;
-  res.series_t_s = std::move(st_), res.series_running = std::move(sr_), res.series_kv_utilization = std::move(su_);
+  res.series_t_s = std::move(st_), res.series_running = std::move(sr_);
   return res;
 }
 

@@ -305,7 +305,8 @@ TEST_CASE("simulate: length distributions have their mean and range", "[simulate
     const char* text;
     double mean, lo, hi;
   };
-  const Row rows[] = {{"777", 777, 777, 777}, {"uniform:100..300", 200, 100, 300}, {"normal:1000,100", 1000, 1, 1e9},
+  const Row rows[] = {{"777", 777, 777, 777}, {"uniform:100..300", 200, 100, 300}, {"2k", 2048, 2048, 2048},
+                      {"uniform:1k..1.5k", 1280, 1024, 1536}, {"normal:1000,100", 1000, 1, 1e9},
                       {"lognormal:1000,500", 1000, 1, 1e9}};
   for (const Row& r : rows) {
     INFO(r.text);
@@ -409,6 +410,7 @@ TEST_CASE("simulate: bad load, scheduler and trace input", "[simulate][errors]")
       {sim(poisson(1, 10, "10", "10"), bad_block), "simulate: 'block_size': expected an integer in 1..1048576, found 0"},
       {[] { (void)parse_length_dist("0", "--isl"); }, "--isl: expected a token count >= 1, uniform:A..B, normal:MEAN,SD or lognormal:MEAN,SD, found '0'"},
       {[] { (void)parse_length_dist("12.5", "--isl"); }, "found '12.5'"},
+      {[] { (void)parse_length_dist("1.3k", "--isl"); }, "found '1.3k'"},
       {[] { (void)parse_length_dist("uniform:9..3", "--osl"); }, "--osl: expected uniform:A..B with A <= B, found 'uniform:9..3'"},
       {[] { (void)parse_length_dist("uniform:3", "--osl"); }, "expected uniform:A..B with token counts 1 <= A <= B"},
       {[] { (void)parse_length_dist("normal:100", "--isl"); }, "expected normal:MEAN,SD with 1 <= MEAN <= 1e8 and 0 <= SD <= 1e8 tokens"},

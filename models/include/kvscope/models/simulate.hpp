@@ -113,8 +113,8 @@ struct SimulationResult {
   double max_kv_block_utilization = 0;
   double mean_batch_tokens = 0;  // tokens per iteration
   double busy_fraction = 0;      // fraction of the duration spent in iterations
-  // Running requests and KV-block utilization over time (decimated to at most ~4096 samples).
-  std::vector<double> series_t_s, series_running, series_kv_utilization;
+  // Running requests over time: the count from series_t_s[i] until the next sample.
+  std::vector<double> series_t_s, series_running;
 };
 
 // p, gpu, t must describe one design (t = stack_timing(gpu, w.stack).params, p built with w.tp).
