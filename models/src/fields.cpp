@@ -72,7 +72,7 @@ const std::vector<Field> kFields = {
      [](P p) { return p.eval.decode_tokens_per_s; }, true},
     {"tpot_s", "s", "time per output token", FieldKind::timing, [](P p) { return p.eval.tpot_s; }, true},
     {"prefill_s", "s", "prefill of the batch's prompts", FieldKind::timing, [](P p) { return p.eval.prefill_s; }, true},
-    {"ttft_s", "s", "time to first token (prefill + one decode step)", FieldKind::timing, [](P p) { return p.eval.ttft_s; }, true},
+    {"ttft_s", "s", "time to first token: the prefill, whose LM head yields it", FieldKind::timing, [](P p) { return p.eval.ttft_s; }, true},
     {"achieved_bandwidth_Bps", "B/s", "HBM bytes of the decode step / its time", FieldKind::timing,
      [](P p) { return p.eval.achieved_Bps; }, true},
     {"bandwidth_fraction", "", "achieved bandwidth / read ceiling", FieldKind::timing, [](P p) { return p.eval.bw_fraction; }, false},

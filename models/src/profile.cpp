@@ -12,6 +12,21 @@ namespace kvscope::models {
 namespace {
 constexpr double kWeightBytes = 2.0;  // bf16 weights
 
+// Per GPU under TP: q_a and kv_a (with their norms) replicated, q_b and kv_b split by heads.
+double mla_q_params_gpu(const Architecture& a, int tp) {
+  const MlaSpec& m = *a.mla;
+  const double d = static_cast<double>(a.d_model);
+  const double qk = static_cast<double>(m.qk_nope_dim + m.qk_rope_dim);
+  if (m.q_lora_rank > 0) return d * m.q_lora_rank + m.q_lora_rank + static_cast<double>(m.q_lora_rank) * a.n_q_heads * qk / tp;
+  return d * a.n_q_heads * qk / tp;
+}
+double mla_kv_params_gpu(const Architecture& a, int tp) {
+  const MlaSpec& m = *a.mla;
+  const double d = static_cast<double>(a.d_model);
+  return d * (m.kv_lora_rank + m.qk_rope_dim) + m.kv_lora_rank +
+         static_cast<double>(m.kv_lora_rank) * a.n_q_heads * (m.qk_nope_dim + m.v_head_dim) / tp;
+}
+
 double mla_q_params(const Architecture& a) {
   const MlaSpec& m = *a.mla;
   const double d = static_cast<double>(a.d_model);
@@ -131,8 +146,13 @@ ArchProfile make_profile(const Architecture& a, int tp) {
     p.q_dim_gpu = static_cast<double>(p.q_heads_per_gpu) * (a.mla->qk_nope_dim + a.mla->qk_rope_dim);
     p.kv_dim_gpu = a.mla->kv_lora_rank + a.mla->qk_rope_dim;
     p.o_in_gpu = static_cast<double>(p.q_heads_per_gpu) * a.mla->v_head_dim;
-    p.w_q_consumer_B = wb * mla_q_params(a) / tp;
-    p.w_qkv_producer_B = wb * (mla_q_params(a) + mla_kv_params(a)) / tp;
+    p.w_q_consumer_B = wb * mla_q_params_gpu(a, tp);
+    p.w_qkv_producer_B = wb * (mla_q_params_gpu(a, tp) + mla_kv_params_gpu(a, tp));
+    p.mla_rq = a.mla->q_lora_rank;
+    p.mla_rkv = a.mla->kv_lora_rank;
+    p.mla_rope = a.mla->qk_rope_dim;
+    p.mla_nope = a.mla->qk_nope_dim;
+    p.mla_v = a.mla->v_head_dim;
   } else {
     p.q_dim_gpu = static_cast<double>(p.q_heads_per_gpu) * a.head_dim;
     p.kv_dim_gpu = 2.0 * kvh * a.head_dim;

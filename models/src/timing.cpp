@@ -102,6 +102,33 @@ struct Pass {
 void add_fused_elementwise(Acc& acc, const ArchProfile& p, const TimingParams& t, const Pass& s, double launch, double ffn_live);
 void add_eager_elementwise(Acc& acc, const ArchProfile& p, const TimingParams& t, const Pass& s, double launch, double ffn_live);
 
+// MLA's projections, all under qkv_proj (vLLM's MLA backends, DeepSeek-V3 inference/model.py):
+// every layer q_a (d -> r_q; none without a low-rank query) and q_b (r_q -> heads x (nope +
+// rope)); producers kv_a (d -> r_kv + rope) and kv_b's r_kv x heads x (nope + v) weights. Decode
+// (absorbed): kv_b as two per-head products, W_UK on the query (nope -> r_kv) and W_UV on the
+// attention output (r_kv -> v). Prefill: kv_b up-projects the latent of every token to per-head
+// K_nope and V. q_a / kv_a are replicated under TP (their N is not divided). Mixed serving
+// iterations (Pass.prefill false) use the absorbed form for every row.
+void add_mla_projections(Acc& acc, const ArchProfile& p, const TimingParams& t, const LinearGemm& lg, const Pass& s, double launch) {
+  const double m = s.tokens, d = p.d_model, L = p.n_layers;
+  const double heads = p.q_heads_per_gpu;
+  const double qk = p.mla_nope + p.mla_rope;
+  if (p.mla_rq > 0) {
+    acc.add(Op::qkv_proj, scaled(gemm_q(t, lg, m, p.mla_rq, d), L), L, launch);
+    acc.add(Op::qkv_proj, scaled(gemm_q(t, lg, m, heads * qk, p.mla_rq), L), L, launch);
+  } else {
+    acc.add(Op::qkv_proj, scaled(gemm_q(t, lg, m, heads * qk, d), L), L, launch);
+  }
+  const double prod = p.kv_layers;
+  acc.add(Op::qkv_proj, scaled(gemm_q(t, lg, m, p.mla_rkv + p.mla_rope, d), prod), prod, launch);
+  if (s.prefill) {
+    acc.add(Op::qkv_proj, scaled(gemm_q(t, lg, m, heads * (p.mla_nope + p.mla_v), p.mla_rkv), prod), prod, launch);
+  } else {
+    acc.add(Op::qkv_proj, scaled(gemm_q(t, lg, m, heads * p.mla_rkv, p.mla_nope), prod), prod, launch);
+    acc.add(Op::qkv_proj, scaled(gemm_q(t, lg, m, heads * p.mla_v, p.mla_rkv), prod), prod, launch);
+  }
+}
+
 // Everything but attention and the per-request head (LM head, final norm): the part of a step
 // that depends only on the number of token rows `s.tokens` (GEMM rows, elementwise widths).
 // Contributions to a slot keep one fixed order, so body + head + attention + finish is
@@ -115,10 +142,14 @@ void add_body(Acc& acc, const ArchProfile& p, const GpuSpec& gpu, const TimingPa
   const double L = p.n_layers;
 
   const LinearGemm lg = linear_gemm(p, gpu, t);
-  // QKV projections: producers compute Q, K, V; CLA consumers only Q.
-  acc.add(Op::qkv_proj, scaled(gemm_q(t, lg, m, p.q_dim_gpu + p.kv_dim_gpu, d), p.kv_layers), p.kv_layers, launch);
-  if (p.consumer_layers > 0) {
-    acc.add(Op::qkv_proj, scaled(gemm_q(t, lg, m, p.q_dim_gpu, d), p.consumer_layers), p.consumer_layers, launch);
+  if (p.mla) {
+    add_mla_projections(acc, p, t, lg, s, launch);
+  } else {
+    // QKV projections: producers compute Q, K, V; CLA consumers only Q.
+    acc.add(Op::qkv_proj, scaled(gemm_q(t, lg, m, p.q_dim_gpu + p.kv_dim_gpu, d), p.kv_layers), p.kv_layers, launch);
+    if (p.consumer_layers > 0) {
+      acc.add(Op::qkv_proj, scaled(gemm_q(t, lg, m, p.q_dim_gpu, d), p.consumer_layers), p.consumer_layers, launch);
+    }
   }
   // O projection; kvbench fuses the residual add in the GEMM epilogue (reads the residual: M*d),
   // eager PyTorch adds it with a separate kernel (counted with the elementwise ops below).
@@ -189,10 +220,13 @@ void add_body(Acc& acc, const ArchProfile& p, const GpuSpec& gpu, const TimingPa
     add_fused_elementwise(acc, p, t, s, launch, ffn_live);
   }
 
-  // Tensor parallelism: all-reduce after O and after the MLP of every layer.
+  // Tensor parallelism: all-reduce after O and after the MLP of every layer, and the
+  // vocab-parallel embedding's all-reduce (each GPU looks up its slice of the vocabulary, vLLM
+  // VocabParallelEmbedding).
   if (p.tp > 1) {
     KernelTime ar = allreduce(t, p.tp, kAct * m * d);
     acc.add(Op::allreduce, scaled(ar, 2 * L), 2 * L, launch);
+    acc.add(Op::allreduce, allreduce(t, p.tp, kAct * m * d), 1, launch);
   }
 }
 
@@ -207,6 +241,15 @@ void add_head(Acc& acc, const ArchProfile& p, const GpuSpec& gpu, const TimingPa
     acc.add(Op::norms_elementwise, elementwise_time(t, kAct * 2 * s.requests * d), 1, launch);
   }
   acc.add(Op::lm_head, gemm_time(t, peak, s.requests, p.vocab_gpu, d), 1, launch);
+  // TP: the logits of every GPU's vocabulary slice gathered (bf16; (tp - 1) / tp of them cross
+  // the links: vLLM LogitsProcessor's gather).
+  if (p.tp > 1) {
+    KernelTime gather;
+    gather.bytes = kAct * s.requests * p.vocab_gpu * p.tp;
+    gather.memory_s = (p.tp - 1.0) / p.tp * gather.bytes / t.allreduce_bus_Bps;
+    gather.time_s = t.allreduce_latency_s + gather.memory_s;
+    acc.add(Op::allreduce, gather, 1, launch);
+  }
 }
 
 void add_static(Acc& acc, const ArchProfile& p, const GpuSpec& gpu, const TimingParams& t, const Pass& s, Runtime runtime) {
@@ -347,7 +390,13 @@ void add_prefill_attention(Acc& acc, const ArchProfile& p, const GpuSpec& gpu, c
   const double launch = runtime == Runtime::graph ? t.launch_graph_s : t.launch_stream_s;
   const double peak = gpu.bf16_flops * t.compute_clock_ratio;
   const double qh = p.q_heads_per_gpu;
-  const double hd = p.mla ? p.kv_dim_gpu : p.head_dim;
+  double hd = p.head_dim;
+  if (p.mla) {
+    // Not absorbed: per head Q and K of nope + rope, V and O of v (bf16), after kv_b's
+    // up-projection. FLOPs 2 (qk + v) per pair and head = 4 x the mean of the two widths.
+    bytes = batch * q_len * kAct * qh * (2 * (p.mla_nope + p.mla_rope) + 2 * p.mla_v);
+    hd = (p.mla_nope + p.mla_rope + p.mla_v) / 2;
+  }
   for (int local = 0; local < 2; ++local) {
     const int layers = local ? p.read_local_layers : p.read_global_layers;
     if (layers == 0) continue;

@@ -4,6 +4,7 @@
 #include <random>
 
 #include "kvscope/core/design.hpp"
+#include "kvscope/core/loaders.hpp"
 #include "kvscope/models/evaluate.hpp"
 #include "kvscope/models/timing.hpp"
 
@@ -159,10 +160,16 @@ TEST_CASE("decode step: per-op bytes, kernel counts and totals", "[timing][decod
   TimingParams slow_cpu = t;
   slow_cpu.launch_cpu_s = 1e-3;
   CHECK(decode_step(p, g, slow_cpu, 1, 4096, Runtime::eager).time_s == Approx(323e-3));
-  // TP = 2: two all-reduces per layer of 2 x batch x d_model bytes.
+  // TP = 2: two all-reduces per layer of 2 x batch x d_model bytes, one more for the vocab-parallel
+  // embedding, and the gather of the logits (bf16, half of the 128,256 entries cross the link).
   const PhaseCost d2 = decode_step(make_profile(a, 2), g, t, 1, 4096, Runtime::graph);
-  CHECK(d2.op(Op::allreduce).kernels == 64);
-  CHECK(d2.op(Op::allreduce).time_s == Approx(64 * (10e-6 + 1e-6 + 2.0 * 1 / 2 * 8192 / 1e11)));
+  CHECK(d2.op(Op::allreduce).kernels == 66);
+  CHECK(d2.op(Op::allreduce).time_s ==
+        Approx(65 * (10e-6 + 1e-6 + 2.0 * 1 / 2 * 8192 / 1e11) + (10e-6 + 1e-6 + 0.5 * 2 * 128256 / 1e11)));
+  // The prefill gathers one row of logits per request too (its LM head yields the first token).
+  const PhaseCost p2 = prefill(make_profile(a, 2), g, t, 3, 512, Runtime::graph);
+  CHECK(p2.op(Op::allreduce).kernels == 66);
+  CHECK(p2.op(Op::allreduce).bytes == Approx(65 * 2.0 * 3 * 512 * 4096 + 2.0 * 3 * 128256));
 }
 
 TEST_CASE("CLA: consumers skip K/V projections but still read K/V from HBM unless L2 holds it", "[timing][cla]") {
@@ -247,6 +254,17 @@ TEST_CASE("properties over random valid configurations", "[timing][property]") {
     CHECK(sum_b == Approx(d.bytes));
     CHECK(std::isfinite(d.time_s));
   }
+}
+
+TEST_CASE("TTFT is the prefill: its LM head yields the first token", "[timing][ttft]") {
+  const Architecture a = llama8b();
+  const GpuSpec g = round_gpu();
+  Workload w;
+  w.batch = 1, w.prompt = 2048;
+  const Evaluation e = evaluate(make_profile(a, 1), g, round_params(), w);
+  CHECK(e.ttft_s == e.prefill_s);
+  CHECK(e.ttft_s == e.prefill.time_s);
+  CHECK(e.prefill.op(Op::lm_head).kernels == 1);  // the first token's logits come from the prefill
 }
 
 TEST_CASE("serving view: best batch fits in memory and meets the latency limit", "[timing][serving]") {
@@ -334,4 +352,33 @@ TEST_CASE("weight dtype: weights streamed and fp8 GEMM compute in decode and pre
   // bf16: no note, and the GEMM bytes are the calibrated setups' expression.
   CHECK(weight_timing_note(bf, g, t).empty());
   CHECK(decode_step(bf, g, t, 1, 4096, Runtime::graph).op(Op::qkv_proj).bytes == 32 * 2.0 * (4096.0 * 6144 + 1 * (4096 + 6144)));
+}
+
+// MLA as engines run it (DeepSeek-V3: d 7168, 128 heads, r_q 1536, r_kv 512, rope 64, nope 128, v 128).
+TEST_CASE("MLA: absorbed low-rank projections in decode, per-head attention in prefill, q_a / kv_a replicated", "[timing][mla]") {
+  Architecture a = load_architecture("deepseek-v3");
+  a.weight_dtype = KvDtype::bf16;
+  const GpuSpec g = load_gpu("h200");
+  const TimingParams t = stack_timing(g, "torch-flash").params;
+  const ArchProfile p = make_profile(a, 1);
+  // Decode at batch 1: per layer q_a 7168 x 1536, q_b 1536 x 128 x 192, kv_a 7168 x 576, and kv_b's
+  // 512 x 128 x (128 + 128) as W_UK / W_UV: 69.6 M weights, 139 MB in bf16; 61 layers: 7.93 GiB (a
+  // dense d x (128 x 192 + 576) projection would stream 20.5 GiB).
+  const double w = 7168.0 * 1536 + 1536.0 * 128 * 192 + 7168.0 * 576 + 512.0 * 128 * 128 * 2;
+  const double act = 2.0 * ((1536 + 7168) + (128 * 192 + 1536) + (576 + 7168) + (128 * 512 + 128) + (128 * 128 + 512));
+  const PhaseCost d = decode_step(p, g, t, 1, 4096, Runtime::graph);
+  CHECK(d.op(Op::qkv_proj).bytes == Approx(61 * (2 * w + act)));
+  CHECK(d.op(Op::qkv_proj).bytes / 1073741824.0 == Approx(7.9).margin(0.05));
+  CHECK(d.op(Op::qkv_proj).kernels == 61 * 5);
+  // Prefill attention is not absorbed: 2 (qk 192 + v 128) FLOPs per (query, key) pair and head.
+  const double P = 2048, pairs = P * (P + 1) / 2;
+  const PhaseCost pf = prefill(p, g, t, 1, P, Runtime::graph);
+  CHECK(pf.op(Op::attention).flops == Approx(61 * 2.0 * 128 * pairs * (192 + 128)));
+  CHECK(pf.op(Op::qkv_proj).kernels == 61 * 4);  // q_a, q_b, kv_a, kv_b up-projection
+  // TP 8: q_b and kv_b split by heads, q_a and kv_a (and their norms) on every GPU.
+  const ArchProfile p8 = make_profile(a, 8);
+  const double replicated = 7168.0 * 1536 + 1536 + 7168.0 * 576 + 512;
+  const double split = 1536.0 * 128 * 192 + 512.0 * 128 * 256;
+  CHECK(p8.w_qkv_producer_B == Approx(2 * (replicated + split / 8)));
+  CHECK(p.w_qkv_producer_B == Approx(2 * (replicated + split)));
 }

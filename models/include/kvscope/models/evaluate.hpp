@@ -21,7 +21,7 @@ struct Evaluation {
   double decode_tokens_per_s = 0;      // whole TP group
   double tpot_s = 0;                   // time per output token = decode step
   double prefill_s = 0;
-  double ttft_s = 0;                   // prefill of the batch + one decode step
+  double ttft_s = 0;                   // the prefill of the batch (its LM head gives the first token)
   double achieved_Bps = 0;             // HBM bytes of the decode step / its time
   double bw_fraction = 0;              // of the measured (or default) read ceiling
   std::int64_t max_throughput_batch = 0;

@@ -72,6 +72,12 @@ struct ArchProfile {
   double w_lm_head_gpu_B = 0;   // LM-head weights read per step on one GPU
   double w_norms_B = 0;         // all norms
   double weight_bytes_gpu = 0;  // everything resident on one GPU
+  // MLA (DeepSeek-V2/V3) projections as engines run them (vLLM / SGLang MLA backends): q_a
+  // (d -> r_q) and kv_a (d -> r_kv + rope) replicated on every GPU, q_b (r_q -> heads x (nope +
+  // rope)) and kv_b (r_kv -> heads x (nope + v)) split by heads. Decode is absorbed (kv_b's two
+  // halves applied to the query and the attention output, the cache stays latent); prefill is not
+  // (kv_b up-projects the latent, attention runs per head with qk nope + rope and v).
+  double mla_rq = 0, mla_rkv = 0, mla_rope = 0, mla_nope = 0, mla_v = 0;
   // Shapes (per GPU) the GEMMs run at.
   double d_model = 0;
   double q_dim_gpu = 0;      // n_q_heads/tp * head_dim (MLA: heads * (nope + rope))
