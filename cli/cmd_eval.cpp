@@ -114,10 +114,11 @@ void run_eval(const EvalOptions& opt) {
     return;
   }
   if (format == Format::csv) {
-    std::string head = "model,variant,gpu,stack,kv_dtype,weight_dtype,runtime,reason", row;
+    std::string head = "model,variant,gpu,stack,kv_dtype,weight_dtype,runtime,reason,val_ppl_kind,ppl_delta_kind,accuracy_extrapolated", row;
     row = csv_escape(d.arch.id) + "," + csv_escape(variant) + "," + csv_escape(d.gpu.id) + "," + st.stack + "," +
           to_string(d.arch.kv_dtype) + "," + to_string(d.arch.weight_dtype) + "," + to_string(d.workload.runtime) + "," +
-          csv_escape(m.reason);
+          csv_escape(m.reason) + "," + models::to_string(acc.val_ppl_kind) + "," + models::to_string(acc.delta_kind) + "," +
+          (acc.extrapolated ? "1" : "0");
     for (const auto& f : models::fields()) {
       head += fmt::format(",{}", f.name);
       const double v = f.get(p);

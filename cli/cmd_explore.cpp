@@ -77,7 +77,7 @@ void run_explore(const ExploreOptions& o) {
     const bool front = on_front.count(r1.point_indices[i]) > 0;
     const auto& a = p.arch->accuracy;
     t1.add({short_name(*p.arch), fmt::format("{:.0f}", p.eval.memory.kv_bytes_per_token), fmt::format("{:+.2f} %", a.ppl_delta_pct),
-            models::to_string(a.delta_kind), std::to_string(p.eval.memory.max_batch),
+            std::string(models::to_string(a.delta_kind)) + (a.extrapolated ? ", extrapolated" : ""), std::to_string(p.eval.memory.max_batch),
             fmt::format("{:.0f}", p.eval.max_throughput_tokens_per_s), front ? "frontier" : ""});
     p1.all_x.push_back(p.eval.memory.kv_bytes_per_token);
     p1.all_y.push_back(a.ppl_delta_pct);
@@ -90,6 +90,8 @@ void run_explore(const ExploreOptions& o) {
     e["configuration"] = short_name(*p.arch);
     e["on_frontier"] = front;
     e["ppl_delta_kind"] = models::to_string(a.delta_kind);
+    e["val_ppl_kind"] = models::to_string(a.val_ppl_kind);
+    e["accuracy_extrapolated"] = a.extrapolated;
     e["accuracy_source"] = a.source;
     j1.push_back(std::move(e));
   }

@@ -66,8 +66,8 @@ void run_paper(const PaperOptions& o) {
     j["rows"] = std::move(rows);
     j["frontier"] = std::move(frontier);
     const auto& c = acc.coefficients();
-    j["fit"] = {{"formula", "val_ppl = c0 + c1 x1^2 + c2 x2"},
-                {"coefficients", {c[0], c[1], c[2]}},
+    j["fit"] = {{"formula", acc.formula()},
+                {"coefficients", {c[0], c[1], c[2], c[3]}},
                 {"points", acc.fit_points()},
                 {"rms_residual", acc.fit_rms()},
                 {"max_abs_residual", acc.fit_max_abs()}};
@@ -91,12 +91,7 @@ void run_paper(const PaperOptions& o) {
              fmt::format("{:.2f}", p.row->val_ppl), p.frontier ? "frontier" : ""});
     }
     s += t.str();
-    const auto& c = acc.coefficients();
-    s += fmt::format(
-        "\naccuracy fit (for configurations the paper did not train): val_ppl = {:.4f} {:+.4f} x1² {:+.4f} x2\n"
-        "  x1 = log2(K/V width per layer / 2 d_model), x2 = log2(layers / storing layers); {} uniform Table 1 points,\n"
-        "  rms residual {:.3f} ppl, max |residual| {:.3f} ppl\n",
-        c[0], c[1], c[2], acc.fit_points(), acc.fit_rms(), acc.fit_max_abs());
+    s += fmt::format("\naccuracy fit (for configurations the paper did not train):\n  {}\n", acc.formula());
     emit(s, o.output);
   }
   if (!o.plot.empty()) {

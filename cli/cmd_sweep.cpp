@@ -88,8 +88,13 @@ class StreamFile {
   std::FILE* f_ = nullptr;
 };
 
+// "measured", "estimated", "estimated, extrapolated", "unavailable": the kind of the ppl change.
+std::string accuracy_kind_text(const models::AccuracyEstimate& a) {
+  return std::string(models::to_string(a.delta_kind)) + (a.extrapolated && a.delta_kind == models::AccuracyKind::estimated ? ", extrapolated" : "");
+}
+
 std::string csv_header() {
-  std::string h = "index,configuration,model,gpu,stack,kv_dtype_bytes,reason";
+  std::string h = "index,configuration,model,gpu,stack,kv_dtype_bytes,reason,val_ppl_kind,ppl_delta_kind,accuracy_extrapolated";
   for (const auto& f : models::fields()) h += fmt::format(",{}", f.name);
   return h + "\n";
 }
@@ -98,6 +103,8 @@ std::string csv_row(const models::SweepResult& r, std::uint64_t index, const mod
   std::string s = fmt::format("{},{},{},{},{},{}", index, csv_escape(models::configuration_name(r, p)), csv_escape(r.arch_name(p)),
                               csv_escape(r.gpu_id(p)), r.stack_id(p), p.arch->kv_bytes_per_element);
   s += "," + csv_escape(p.eval.memory.reason);
+  const auto& a = p.arch->accuracy;
+  s += fmt::format(",{},{},{}", models::to_string(a.val_ppl_kind), models::to_string(a.delta_kind), a.extrapolated ? 1 : 0);
   for (const auto& f : models::fields()) {
     const double v = f.get(p);
     s += std::isfinite(v) ? fmt::format(",{}", v) : ",";
@@ -116,6 +123,7 @@ boost::json::object point_entry(const models::SweepResult& r, std::uint64_t inde
   o["val_ppl_kind"] = models::to_string(p.arch->accuracy.val_ppl_kind);
   o["ppl_delta_kind"] = models::to_string(p.arch->accuracy.delta_kind);
   o["accuracy_source"] = p.arch->accuracy.source;
+  o["accuracy_extrapolated"] = p.arch->accuracy.extrapolated;
   return o;
 }
 
@@ -163,8 +171,8 @@ void run_sweep(const SweepOptionsCli& o) {
   const std::string prov = fmt::format("kvscope {} sweep — {} — {}", KVSCOPE_VERSION, recorded_command_line(),
                                        provenance_json("").at("date_utc").as_string().c_str());
   std::size_t shown = 0;
-  Table table({"#", "configuration", "KV B/token", "KV cache", "max batch", "step", "tokens/s", "best tokens/s", "ppl Δ", "fits"},
-              {true, false, true, true, true, true, true, true, true, false});
+  Table table({"#", "configuration", "KV B/token", "KV cache", "max batch", "step", "tokens/s", "best tokens/s", "ppl Δ", "ppl Δ kind", "fits"},
+              {true, false, true, true, true, true, true, true, true, false, false});
   bool first_json = true;
   if (format == Format::csv) out.write("# " + prov + "\n" + csv_header());
   if (format == Format::json) {
@@ -194,7 +202,7 @@ void run_sweep(const SweepOptionsCli& o) {
                    fmt::format("{:.0f}", p.eval.memory.kv_bytes_per_token), human_bytes_short(p.eval.memory.kv_cache_bytes),
                    std::to_string(p.eval.memory.max_batch), human_time(p.eval.decode_step_s),
                    fmt::format("{:.4g}", p.eval.decode_tokens_per_s), fmt::format("{:.4g}", p.eval.max_throughput_tokens_per_s),
-                   std::isfinite(a.ppl_delta_pct) ? fmt::format("{:+.2f} %", a.ppl_delta_pct) : "n/a",
+                   std::isfinite(a.ppl_delta_pct) ? fmt::format("{:+.2f} %", a.ppl_delta_pct) : "n/a", accuracy_kind_text(a),
                    p.eval.memory.feasible ? "yes" : "no"});
         ++shown;
       }
@@ -278,15 +286,17 @@ void run_pareto(const SweepOptionsCli& o) {
     if (r.partial) s += fmt::format("# partial: {} of {} points (interrupted)\n", r.completed, r.total);
     emit(s, o.output);
   } else {
-    std::vector<std::string> head = {"#", "configuration"};
-    std::vector<bool> right = {true, false};
+    std::vector<std::string> head = {"#", "configuration", "val_ppl kind", "ppl Δ kind"};
+    std::vector<bool> right = {true, false, false, false};
     for (const auto& ob : r.objectives) {
       head.push_back(fmt::format("{} ({})", ob.field, ob.sense == Sense::minimize ? "min" : "max"));
       right.push_back(true);
     }
     Table t(head, right);
     for (std::size_t i = 0; i < r.frontier.size(); ++i) {
-      std::vector<std::string> row = {std::to_string(r.frontier_indices[i]), models::configuration_name(r, r.frontier[i])};
+      const auto& a = r.frontier[i].arch->accuracy;
+      std::vector<std::string> row = {std::to_string(r.frontier_indices[i]), models::configuration_name(r, r.frontier[i]),
+                                      models::to_string(a.val_ppl_kind), accuracy_kind_text(a)};
       for (const auto& ob : r.objectives) {
         const models::Field* f = models::find_field(ob.field);
         row.push_back(human_field(*f, f->get(r.frontier[i])));

@@ -17,15 +17,14 @@ namespace {
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 constexpr const char* kTable1 = "CLA paper arXiv v1 Table 1 (1B, LR 3e-4), measured";
 constexpr const char* kTable56 = "CLA paper arXiv v1 Tables 5+6 (3B, tuned LR), measured";
-constexpr const char* kFit1B = "estimated: fit on CLA paper 1B Table 1 uniform rows (ppl = c0 + c1 x1^2 + c2 x2)";
+constexpr const char* kFit1B =
+    "estimated: fit on CLA paper 1B Table 1 uniform rows (ppl = c0 + c1 log2(n_q/n_kv) + c2 max(0, log2(128/head_dim))^2 + c3 log2(L/L_kv))";
 constexpr const char* kFitRel = "estimated: CLA paper 1B fit applied relatively (vs. same model, MHA, no sharing)";
 
-double features_x1(const Architecture& a) {
-  return std::log2(2.0 * a.n_kv_heads * a.head_dim / (2.0 * static_cast<double>(a.d_model)));
-}
-double features_x2(const Architecture& a) {
-  return std::log2(static_cast<double>(a.n_layers) / kv_layer_count(a));
-}
+// Features in sharing ratios against the model's own MHA (accuracy.hpp).
+double feature_u(double n_q, double n_kv) { return std::log2(n_q / n_kv); }
+double feature_v(double head_dim) { return std::max(0.0, std::log2(128.0 / head_dim)); }
+double feature_x2(double layers, double kv_layers) { return std::log2(layers / kv_layers); }
 bool is_paper_1b(const Architecture& a) { return a.d_model == 2048 && a.n_layers == 20 && a.ffn_dim == 5472; }
 bool is_paper_3b(const Architecture& a) { return a.d_model == 3072 && a.n_layers == 32 && a.ffn_dim == 8192; }
 }  // namespace
@@ -95,32 +94,37 @@ const AccuracyModel& AccuracyModel::bundled() {
 
 AccuracyModel::AccuracyModel(std::vector<PaperRow> rows) : rows_(std::move(rows)) {
   std::vector<double> x, y;
-  x1_min_ = 0, x1_max_ = 0, x2_max_ = 0;
+  u_max_ = 0, v_max_ = 0, x2_max_ = 0;
   for (const PaperRow& r : rows_) {
     if (r.model_size == "1B" && r.config == "H128-MHA" && r.design_space) baseline_ppl_1b_ = r.val_ppl;
     if (!(r.model_size == "1B" && r.design_space && r.uniform && std::isfinite(r.val_ppl))) continue;
-    // The paper's rule n_q * d_head = d_model (2048) defines x1 from the per-layer K/V width.
-    const double x1 = std::log2(2.0 * r.n_kv_heads * r.head_dim / (2.0 * 2048.0));
-    const double x2 = std::log2(static_cast<double>(r.n_layers) / r.kv_layers);
-    x.insert(x.end(), {1.0, x1 * x1, x2});
+    const double u = feature_u(r.n_q_heads, r.n_kv_heads), v = feature_v(r.head_dim), x2 = feature_x2(r.n_layers, r.kv_layers);
+    x.insert(x.end(), {1.0, u, v * v, x2});
     y.push_back(r.val_ppl);
-    x1_min_ = std::min(x1_min_, x1);
-    x1_max_ = std::max(x1_max_, x1);
+    u_max_ = std::max(u_max_, u);
+    v_max_ = std::max(v_max_, v);
     x2_max_ = std::max(x2_max_, x2);
   }
   n_fit_ = static_cast<int>(y.size());
-  coef_ = linear_least_squares(x, y, 3);
+  coef_ = linear_least_squares(x, y, 4);
   double ss = 0;
   for (std::size_t i = 0; i < y.size(); ++i) {
-    const double e = y[i] - (coef_[0] + coef_[1] * x[i * 3 + 1] + coef_[2] * x[i * 3 + 2]);
+    const double e = y[i] - (coef_[0] + coef_[1] * x[i * 4 + 1] + coef_[2] * x[i * 4 + 2] + coef_[3] * x[i * 4 + 3]);
     ss += e * e;
     max_abs_ = std::max(max_abs_, std::abs(e));
   }
   rms_ = y.empty() ? 0.0 : std::sqrt(ss / static_cast<double>(y.size()));
 }
 
-double AccuracyModel::predict(double x1, double x2) const {
-  return coef_[0] + coef_[1] * x1 * x1 + coef_[2] * x2;
+double AccuracyModel::predict(double u, double v, double x2) const {
+  return coef_[0] + coef_[1] * u + coef_[2] * v * v + coef_[3] * x2;
+}
+
+std::string AccuracyModel::formula() const {
+  return fmt::format(
+      "ppl = {:.4f} {:+.4f} log2(n_q/n_kv) {:+.4f} max(0, log2(128/head_dim))^2 {:+.4f} log2(L/L_kv); fitted on {} uniform CLA "
+      "paper 1B Table 1 rows, rms residual {:.3f} ppl, max {:.3f}; other models: relative to their own MHA",
+      coef_[0], coef_[1], coef_[2], coef_[3], n_fit_, rms_, max_abs_);
 }
 
 const PaperRow* AccuracyModel::find_measured(const Architecture& a) const {
@@ -156,10 +160,15 @@ AccuracyEstimate AccuracyModel::estimate(const Architecture& a) const {
     e.caveat = "the quality cost of fp8/int8/int4 K/V is not estimated";
     return e;
   }
-  const double x1 = features_x1(a), x2 = features_x2(a);
-  e.extrapolated = x1 < x1_min_ - 1e-9 || x1 > x1_max_ + 1e-9 || x2 > x2_max_ + 1e-9;
-  const double f0 = predict(0.0, 0.0);
-  e.ppl_delta_pct = 100.0 * (predict(x1, x2) - f0) / f0;
+  const double u = feature_u(a.n_q_heads, a.n_kv_heads), v = feature_v(a.head_dim);
+  const double x2 = feature_x2(a.n_layers, kv_layer_count(a));
+  // The paper's data: 1B and 3B models (d_model 2048 / 3072, 20 / 32 layers), head_dim 32..512,
+  // up to 64 query heads per K/V head, up to 4 layers per K/V layer.
+  const bool scale_out = a.d_model < 2048 || a.d_model > 3072 || a.n_layers < 20 || a.n_layers > 32;
+  const bool sharing_out = u > u_max_ + 1e-9 || v > v_max_ + 1e-9 || a.head_dim > 512 || x2 > x2_max_ + 1e-9;
+  e.extrapolated = scale_out || sharing_out;
+  const double f0 = predict(0.0, 0.0, 0.0);
+  e.ppl_delta_pct = 100.0 * (predict(u, v, x2) - f0) / f0;
   e.delta_kind = AccuracyKind::estimated;
   e.source = kFitRel;
   if (const PaperRow* m = find_measured(a)) {
@@ -173,7 +182,7 @@ AccuracyEstimate AccuracyModel::estimate(const Architecture& a) const {
       e.source = kTable56;
     }
   } else if (is_paper_1b(a)) {
-    e.val_ppl = predict(x1, x2);
+    e.val_ppl = predict(u, v, x2);
     e.val_ppl_kind = AccuracyKind::estimated;
     e.source = kFit1B;
   }

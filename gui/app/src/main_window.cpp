@@ -246,13 +246,17 @@ bool MainWindow::exportSweepCsv(const QString& path, QString* error) {
     return false;
   }
   const auto& fields = models::fields();
-  QByteArray out = "index,configuration";
+  QByteArray out = "index,configuration,val_ppl_kind,ppl_delta_kind,accuracy_extrapolated";
   for (const auto& fd : fields) out += "," + QByteArray(fd.name.data(), static_cast<qsizetype>(fd.name.size()));
   out += "\n";
   for (std::size_t r = 0; r < sweep_data->rows(); ++r) {
     QString conf = sweep_data->configuration(r);
     conf.replace('"', "\"\"");
     out += QByteArray::number(static_cast<qulonglong>(sweep_data->indices[r])) + ",\"" + conf.toUtf8() + "\"";
+    // Which accuracy numbers are measured and which estimated (and beyond the paper's data).
+    const models::AccuracyEstimate& acc = sweep_data->tables->arch_facts[sweep_data->arch_index[r]].accuracy;
+    out += QByteArray(",") + models::to_string(acc.val_ppl_kind) + "," + models::to_string(acc.delta_kind) + "," +
+           (acc.extrapolated ? "1" : "0");
     for (std::size_t c = 0; c < fields.size(); ++c) {
       const double v = sweep_data->value(r, c);
       out += ",";

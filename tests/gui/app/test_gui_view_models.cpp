@@ -11,6 +11,7 @@
 #include "format.hpp"
 #include "kvscope/core/error.hpp"
 #include "kvscope/core/scenario.hpp"
+#include "kvscope/models/accuracy.hpp"
 #include "kvscope/models/fields.hpp"
 #include "sweep_model.hpp"
 #include "view_specs.hpp"
@@ -326,6 +327,8 @@ class TestViewModels : public QObject {
       estimated = estimated || (s.name.find("estimated") != std::string::npos && !s.x.empty());
     }
     QVERIFY(measured && estimated);
+    // The footnote states the formula the library fitted, with its coefficients.
+    QVERIFY2(paper.footnote.find(models::AccuracyModel::bundled().formula()) != std::string::npos, paper.footnote.c_str());
   }
 };
 

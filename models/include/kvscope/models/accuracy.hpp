@@ -3,16 +3,17 @@
 // 2405.12981 v1), bundled as data/paper/cla_paper_results.csv. For a configuration the paper
 // trained, the measured validation perplexity is returned, labelled `measured` with its table.
 // Otherwise an estimate from a least-squares fit on the paper's 1B design-space points (Table 1,
-// uniform sharing only), labelled `estimated`:
-//   ppl = c0 + c1 x1^2 + c2 x2   (no linear x1 term, so removing K/V width never *improves*
-//   the estimate: the quadratic's vertex sits at MHA),
-//   x1 = log2(K/V elements per token per storing layer / (2 d_model))  (0 for MHA with
-//        n_q head_dim = d_model; -4 for MQA at head_dim 128 in the 1B model),
-//   x2 = log2(n_layers / storing layers)                             (1 for CLA2).
-// For models other than the paper's 1B shape the fit is used only *relatively*: ppl_delta_pct =
-// 100 (f(x) - f(0, 0)) / f(0, 0), the change against the same model with MHA and no layer
-// sharing. Quantized K/V, sliding windows and MLA are outside the paper's data: they are
-// flagged, never silently scored.
+// uniform sharing only), labelled `estimated`, in sharing ratios against the model's own MHA (so
+// a bigger model with the same head layout gets the same estimate, never a worse one):
+//   ppl = c0 + c1 u + c2 v^2 + c3 x2,
+//   u  = log2(n_q_heads / n_kv_heads)              (query heads per K/V head: 0 MHA, 2 GQA4, 4 MQA at 16 heads)
+//   v  = max(0, log2(128 / head_dim))              (heads narrower than 128: the paper's H64/H46/H32)
+//   x2 = log2(n_layers / storing layers)           (1 for CLA2).
+// Every coefficient is >= 0 by the data (asserted by tests): more sharing never estimates better.
+// For models other than the paper's 1B shape the fit is used *relatively*: ppl_delta_pct =
+// 100 (f(x) - c0) / c0 against the same model with MHA and no layer sharing; `extrapolated` when
+// the model's scale (d_model, layers) or its sharing lies outside the paper's data. Quantized
+// K/V, sliding windows and MLA are outside the paper's data: flagged, never silently scored.
 #include <string>
 #include <vector>
 
@@ -57,7 +58,10 @@ class AccuracyModel {
   double fit_rms() const { return rms_; }
   double fit_max_abs() const { return max_abs_; }
   int fit_points() const { return n_fit_; }
-  double predict(double x1, double x2) const;
+  // ppl at features (u, v, x2) as above.
+  double predict(double u, double v, double x2) const;
+  // The fitted formula with its coefficients and residuals, one line (GUI footnote, paper command).
+  std::string formula() const;
   // The 1B Table 1 row matching this architecture, or nullptr.
   const PaperRow* find_measured(const Architecture& arch) const;
 
@@ -65,7 +69,7 @@ class AccuracyModel {
   std::vector<PaperRow> rows_;
   std::vector<double> coef_;
   double rms_ = 0, max_abs_ = 0;
-  double x1_min_ = 0, x1_max_ = 0, x2_max_ = 0;
+  double u_max_ = 0, v_max_ = 0, x2_max_ = 0;
   int n_fit_ = 0;
   double baseline_ppl_1b_ = 0;  // H128-MHA, Table 1
 };
