@@ -140,7 +140,12 @@ void run_eval(const EvalOptions& opt) {
   if (!context_warn.empty()) out += fmt::format("warning: {}\n\n", context_warn);
   Table mem({"memory (per GPU)", "value", "note"}, {false, true, false});
   mem.add({"KV bytes per token", fmt::format("{:.0f} B", m.kv_bytes_per_token),
-           fmt::format("whole model; {} of {} layers store K/V", facts.kv_layers, d.arch.n_layers)});
+           fmt::format("whole model; {} of {} layers store K/V{}", facts.kv_layers, d.arch.n_layers,
+                       d.arch.window > 0 ? ", unwindowed (every position on every layer)" : "")});
+  if (d.arch.window > 0) {
+    mem.add({"KV bytes per token, effective", fmt::format("{:.0f} B", m.kv_bytes_per_token_effective),
+             fmt::format("at context {}: local layers hold min(S, {}) positions", d.workload.context, d.arch.window)});
+  }
   if (d.workload.tp > 1) {
     mem.add({"KV bytes per token per GPU", fmt::format("{:.0f} B", m.kv_bytes_per_token_gpu),
              fmt::format("{} K/V heads per GPU{}", profile.kv_heads_per_gpu,

@@ -43,6 +43,8 @@ const std::vector<Field> kFields = {
     // Memory.
     {"kv_bytes_per_token", "B", "K/V bytes per token, whole model (paper definition)", FieldKind::memory,
      [](P p) { return p.eval.memory.kv_bytes_per_token; }, true},
+    {"kv_bytes_per_token_effective", "B", "K/V bytes per token at this context, sliding windows applied (whole model)",
+     FieldKind::memory, [](P p) { return p.eval.memory.kv_bytes_per_token_effective; }, true},
     {"kv_bytes_per_token_gpu", "B", "K/V bytes per token on one GPU (TP split / replication)", FieldKind::memory,
      [](P p) { return p.eval.memory.kv_bytes_per_token_gpu; }, true},
     {"kv_cache_bytes", "B", "K/V cache of the batch on one GPU", FieldKind::memory, [](P p) { return p.eval.memory.kv_cache_bytes; }, true},

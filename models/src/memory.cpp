@@ -95,6 +95,12 @@ void fill_memory(MemoryResult& r, const ArchProfile& p, const KvPool& pool, cons
   const double b = static_cast<double>(w.batch);
   r.kv_bytes_per_token = p.kv_bytes_per_elem * p.kv_elems_layer_total * p.kv_layers;
   r.kv_bytes_per_token_gpu = p.kv_bytes_per_elem * p.kv_elems_layer_gpu * p.kv_layers;
+  {
+    const double ctx_s = static_cast<double>(w.context);
+    const double held = p.window > 0 ? std::min(ctx_s, static_cast<double>(p.window)) / ctx_s : 1.0;
+    r.kv_bytes_per_token_effective =
+        p.kv_bytes_per_elem * p.kv_elems_layer_total * (p.stored_global_layers + p.stored_local_layers * held);
+  }
   r.kv_cache_bytes = b * kv_seq_B;
   r.kv_read_bytes_per_step = b * kv_read_seq_B;
   r.weight_bytes = p.weight_bytes_gpu;

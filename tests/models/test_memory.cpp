@@ -359,3 +359,24 @@ TEST_CASE("fp8 weights: Llama-3.1-405B on 8 H100 and DeepSeek-V3 on 8 H200 fit",
   CHECK(load_architecture("deepseek-v3").weight_dtype == KvDtype::fp8);
   CHECK(load_architecture("llama-3-8b").weight_dtype == KvDtype::bf16);
 }
+
+TEST_CASE("sliding-window models: K/V bytes per token unwindowed and effective at the context", "[memory][window]") {
+  const Architecture a = load_architecture("gemma-2-9b");  // local / global alternating, window 4096
+  REQUIRE(a.window == 4096);
+  const ArchProfile p = make_profile(a, 1);
+  const GpuSpec g = load_gpu("h100-sxm");
+  for (std::int64_t ctx : {2048, 4096, 8192, 32768}) {
+    INFO("context " << ctx);
+    Workload w;
+    w.context = ctx;
+    const MemoryResult m = evaluate_memory(p, g, w);
+    const double held = std::min<double>(static_cast<double>(ctx), 4096.0) / static_cast<double>(ctx);
+    const double per_layer = p.kv_bytes_per_elem * p.kv_elems_layer_total;
+    CHECK(m.kv_bytes_per_token == per_layer * p.kv_layers);
+    CHECK(m.kv_bytes_per_token_effective == Approx(per_layer * (p.stored_global_layers + p.stored_local_layers * held)));
+    CHECK(m.kv_bytes_per_token_effective * static_cast<double>(ctx) == Approx(m.kv_cache_bytes));  // batch 1, tp 1
+  }
+  // Without windows the two are the same.
+  const MemoryResult plain = evaluate_memory(make_profile(load_architecture("llama-3-8b"), 1), g, Workload{});
+  CHECK(plain.kv_bytes_per_token_effective == plain.kv_bytes_per_token);
+}

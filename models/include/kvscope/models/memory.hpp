@@ -46,6 +46,9 @@ double max_concurrency(const ArchProfile& p, const KvPool& pool, double context)
 struct MemoryResult {
   double kv_bytes_per_token = 0;          // whole model, every position cached (paper's column)
   double kv_bytes_per_token_gpu = 0;      // one GPU under TP (replicated heads counted)
+  // Whole model, at the workload's context with sliding windows applied: local layers hold
+  // min(S, W) of the S positions (equals kv_bytes_per_token without windows or when S <= W).
+  double kv_bytes_per_token_effective = 0;
   double kv_cache_bytes = 0;              // one GPU, batch x context, window caps applied
   double kv_read_bytes_per_step = 0;      // one GPU, every attention layer reads what it attends to
   double weight_bytes = 0;                // one GPU
