@@ -1,10 +1,14 @@
 // `kvscope calibrate` and `kvscope validate`: close the loop with kvbench measurements.
 #include <fmt/format.h>
 
+#include <cerrno>
 #include <cmath>
+#include <cstdlib>
 
 #include "command.hpp"
+#include "kvscope/core/display.hpp"
 #include "kvscope/core/error.hpp"
+#include "kvscope/core/output_file.hpp"
 #include "kvscope/core/json_util.hpp"
 #include "kvscope/core/loaders.hpp"
 #include "kvscope/models/calibration.hpp"
@@ -71,6 +75,9 @@ std::string param_table(const TimingParams& t, const TimingParams& d, bool eager
 }
 
 void run_calibrate(const CalibrateOptions& o) {
+  // Every flag is checked before anything is fitted or written (`-o X --format bad` writes nothing).
+  const Format format = parse_format(o.format);
+  if (format == Format::csv) throw InputError("--format", "", "table or json", "'csv'");
   if (o.gpu.empty()) throw InputError("--gpu", "", "the GPU preset or profile the results were measured on", "nothing");
   GpuSpec gpu = load_gpu(o.gpu);
   std::vector<models::KvbenchResults> results;
@@ -92,11 +99,22 @@ void run_calibrate(const CalibrateOptions& o) {
              f.points ? fmt::format("{:.2f} %", 100 * f.max_rel_error) : "-", f.worst, params});
   }
   out += fam.str() + "\n" + param_table(c.calibration.params, defaults, !stack.fused_elementwise);
+  // The profile is loaded back before it is written: a fit that produced a value kvscope would
+  // refuse (NaN, Infinity, a parameter outside its range) is an error here, not a file that
+  // breaks every later command.
+  const std::string profile_text = pretty_json(to_json(gpu));
+  try {
+    (void)parse_gpu(parse_json_text(profile_text, "the calibrated profile"), "the calibrated profile");
+  } catch (const InputError& e) {
+    throw NumericError(fmt::format("calibrating {} gave a profile kvscope cannot load, so nothing was written: {} "
+                                   "(check the result files for degenerate values)",
+                                   gpu.id, e.what()));
+  }
   if (!o.output.empty()) {
-    write_file_atomically(o.output, pretty_json(to_json(gpu)));
+    write_output(o.output, profile_text);
     out += fmt::format("\nwrote {}\n", o.output);
   }
-  if (parse_format(o.format) == Format::json) {
+  if (format == Format::json) {
     boost::json::object j;
     j["provenance"] = provenance_json(recorded_command_line());
     j["profile"] = to_json(gpu);
@@ -110,7 +128,7 @@ void run_calibrate(const CalibrateOptions& o) {
     j["families"] = std::move(fams);
     emit(pretty_json(j), "");
   } else {
-    emit(out, "");
+    emit_text(out, "");
   }
 }
 
@@ -125,9 +143,11 @@ struct ValidateOptions {
 };
 
 void run_validate(const ValidateOptions& o) {
+  const Format f = o.format == "markdown" ? Format::table : parse_format(o.format);
+  if (f == Format::csv) throw InputError("--format", "", "table, markdown or json", "'csv'");
+  if (!o.plot.empty()) plot_format_of(o.plot, "--plot");
   if (o.gpu.empty()) throw InputError("--gpu", "", "a GPU preset or calibrated profile", "nothing");
   const GpuSpec gpu = load_gpu(o.gpu);
-  const Format f = o.format == "markdown" ? Format::table : parse_format(o.format);
   std::vector<models::ValidationReport> reports;
   std::vector<std::string> names;
   for (const auto& path : o.results) {
@@ -186,7 +206,7 @@ void run_validate(const ValidateOptions& o) {
     j["summary"] = std::move(summary);
     emit(pretty_json(j), "");
   } else {
-    emit(text, "");
+    emit_text(text, "");
   }
   if (failed) {
     std::string limits;
@@ -215,8 +235,21 @@ const Registrar reg_val(41, [](CLI::App& app) {
   sub->add_option("--gpu", o->gpu, "GPU preset or calibrated profile")->required();
   sub->add_option("--format", o->format, "table, markdown or json [table]");
   sub->add_option("--plot", o->plot, "measured vs predicted plot (.svg or .png)");
-  sub->add_option("--max-mape", o->max_mape, "exit 2 when the mean absolute error (%) exceeds this");
-  sub->add_option("--max-worst", o->max_worst, "exit 2 when the worst absolute error (%) exceeds this");
+  // A gate threshold is a positive finite percentage: "nan", "-1", "" or "inf" would turn the CI
+  // gate off silently.
+  const CLI::Validator percent(
+      [](std::string& text) -> std::string {
+        char* end = nullptr;
+        errno = 0;
+        const double v = text.empty() ? 0 : std::strtod(text.c_str(), &end);
+        if (text.empty() || end != text.c_str() + text.size() || errno == ERANGE || !std::isfinite(v) || !(v > 0)) {
+          return fmt::format("expected a positive finite percentage, found '{}'", display_text(text, 40));
+        }
+        return "";
+      },
+      "PERCENT > 0");
+  sub->add_option("--max-mape", o->max_mape, "exit 2 when the mean absolute error (%) exceeds this")->check(percent);
+  sub->add_option("--max-worst", o->max_worst, "exit 2 when the worst absolute error (%) exceeds this")->check(percent);
   sub->add_option("--stack", o->stack, "kernel stack whose end-to-end points are predicted (axes.stack of the records) [kvbench]");
   sub->callback([o] { run_validate(*o); });
 });

@@ -195,7 +195,7 @@ void run_eval(const EvalOptions& opt) {
     }
     out += "\n" + t.str();
   }
-  emit(out, opt.output);
+  emit_text(out, opt.output);
 }
 
 const Registrar reg(10, [](CLI::App& app) {

@@ -4,6 +4,7 @@
 // saved buys. Writes tables, JSON and plots to --out-dir.
 #include <fmt/format.h>
 
+#include <cstdio>
 #include <filesystem>
 #include <map>
 
@@ -13,6 +14,10 @@
 #include "kvscope/models/scenario_sweep.hpp"
 #include "output.hpp"
 #include "plotting.hpp"
+#include "signals.hpp"
+#include "sweep_limits.hpp"
+#include "kvscope/core/display.hpp"
+#include "kvscope/core/error.hpp"
 
 namespace kvscope::cli {
 namespace {
@@ -26,6 +31,7 @@ struct ExploreOptions {
   std::string out_dir = "out";
   std::string plot_ext = "svg";
   unsigned threads = 0;
+  std::uint64_t max_points = kDefaultMaxExplorePoints;
 };
 
 // "H128-GQA4-CLA2" from the facts a sweep keeps per architecture.
@@ -45,9 +51,54 @@ std::string divisors_list(int n) {
   return s;
 }
 
+// --out-dir: created when missing; an error is an IoError naming the folder (exit 2), never an
+// internal error.
+void make_out_dir(const std::string& dir) {
+  namespace fs = std::filesystem;
+  if (dir.empty()) throw InputError("--out-dir", "", "a folder", "an empty path");
+  std::error_code ec;
+  const fs::file_status st = fs::status(dir, ec);
+  if (fs::exists(st)) {
+    if (!fs::is_directory(st)) throw IoError(fmt::format("--out-dir '{}': exists and is not a folder", display_text(dir, 200)));
+    return;
+  }
+  fs::create_directories(dir, ec);
+  if (ec) throw IoError(fmt::format("--out-dir '{}': cannot create the folder: {}", display_text(dir, 200), ec.message()));
+}
+
 void run_explore(const ExploreOptions& o) {
+  check_threads_flag(o.threads);
   const Architecture base = load_architecture(o.model);
-  std::filesystem::create_directories(o.out_dir);
+  make_out_dir(o.out_dir);
+  std::vector<std::string> written;
+  // A stopping signal between phases: the report and JSON of the phases done are written,
+  // marked partial, and kvscope exits 128 + signal. Returns normally when no signal came.
+  auto stop_if_interrupted = [&](const char* phase, boost::json::object& out, std::string& report) {
+    if (!cancel_flag()->load()) return;
+    out["partial"] = true;
+    out["interrupted_during"] = phase;
+    report += fmt::format("PARTIAL: interrupted during {}; the phases above are complete, the rest was not run\n", phase);
+    const std::string json_path = (std::filesystem::path(o.out_dir) / "explore.json").string();
+    const std::string report_path = (std::filesystem::path(o.out_dir) / "explore.txt").string();
+    emit(pretty_json(out), json_path);
+    emit_text(report, report_path);
+    written.push_back(json_path);
+    written.push_back(report_path);
+    std::string list;
+    for (const auto& w : written) list += (list.empty() ? "" : ", ") + w;
+    std::fprintf(stderr, "kvscope: interrupted — wrote a partial explore (%s)\n", display_text(list, 2000).c_str());
+    throw Interrupted{};
+  };
+  auto plot_phase = [&](const char* phase, boost::json::object& out, std::string& report, const std::string& path, auto&& draw) {
+    stop_if_interrupted(phase, out, report);
+    try {
+      draw();
+    } catch (const Interrupted&) {
+      stop_if_interrupted(phase, out, report);
+      throw;
+    }
+    written.push_back(path);
+  };
   const std::string kv_heads = divisors_list(base.n_q_heads);
   const std::string footnote = fmt::format("kvscope {} — {} — timing: {}", KVSCOPE_VERSION, recorded_command_line(),
                                            stack_timing(load_gpu(o.gpu), o.stack).origin);
@@ -65,7 +116,18 @@ void run_explore(const ExploreOptions& o) {
   models::SweepOptions so;
   so.threads = o.threads;
   so.keep = models::KeepPoints::all;
-  const models::SweepResult r1 = models::explore(models::sweep_spec_from_scenario(s1), so);
+  so.cancel = cancel_flag();
+  // Both sweeps keep every point in memory: counted and bounded before either starts.
+  const models::SweepSpec spec1 = models::sweep_spec_from_scenario(s1);
+  check_point_budget(spec1, o.max_points, "explore", 0, true);
+  Scenario s2 = s1;
+  s2.values["batch"] = o.batch;
+  s2.constraints = {"feasible == 1"};
+  s2.objectives = "decode_tokens_per_s:max,tpot_s:min";
+  const models::SweepSpec spec2 = models::sweep_spec_from_scenario(s2);
+  check_point_budget(spec2, o.max_points, "explore", 0, false);
+  const models::SweepResult r1 = models::explore(spec1, so);
+  stop_if_interrupted("the memory vs. quality sweep", out, report);
   Table t1({"configuration", "KV B/token", "ppl Δ vs MHA", "accuracy", "max batch @ ctx", "best tokens/s", "frontier"},
            {false, true, true, false, true, true, false});
   std::map<std::uint64_t, bool> on_front;
@@ -107,14 +169,20 @@ void run_explore(const ExploreOptions& o) {
   p1.subtitle = "head sharing (MHA→GQA→MQA) × layer sharing (CLA 1–4); frontier = non-dominated";
   p1.footnote = footnote;
   const std::string plot1 = (std::filesystem::path(o.out_dir) / ("explore-memory-quality." + o.plot_ext)).string();
-  write_pareto_plot(plot1, p1);
+  plot_phase("the memory vs. quality plot", out, report, plot1, [&] { write_pareto_plot(plot1, p1); });
 
-  // 2. Tokens/s vs. latency across batch sizes, only points that fit in memory.
-  Scenario s2 = s1;
-  s2.values["batch"] = o.batch;
-  s2.constraints = {"feasible == 1"};
-  s2.objectives = "decode_tokens_per_s:max,tpot_s:min";
-  const models::SweepResult r2 = models::explore(models::sweep_spec_from_scenario(s2), so);
+  // 2. Tokens/s vs. latency across batch sizes, only points that fit in memory. When none fits,
+  // that is the answer, not an error: the plots then show the infeasible points and say so.
+  models::SweepResult r2 = models::explore(spec2, so);
+  stop_if_interrupted("the throughput vs. latency sweep", out, report);
+  const bool none_fits = r2.kept == 0;
+  if (none_fits) {
+    Scenario s2all = s2;
+    s2all.constraints.clear();
+    r2 = models::explore(models::sweep_spec_from_scenario(s2all), so);
+    stop_if_interrupted("the throughput vs. latency sweep", out, report);
+    r2.frontier_indices.clear();
+  }
   Table t2({"configuration", "batch", "tokens/s", "TPOT", "KV cache"}, {false, true, true, true, true});
   ParetoPlot p2;
   boost::json::array j2;
@@ -139,8 +207,15 @@ void run_explore(const ExploreOptions& o) {
     e["configuration"] = short_name(*p.arch);
     j2.push_back(std::move(e));
   }
-  report += fmt::format("2. tokens/s vs. time per output token at context {} (frontier over {} feasible points, {} did not fit)\n",
-                        o.context, r2.kept, r2.filtered_out);
+  if (none_fits) {
+    report += fmt::format("2. tokens/s vs. time per output token at context {}: no (sharing choice, batch) fits in memory "
+                          "({} points, all infeasible; the plots show them)\n",
+                          o.context, r2.kept);
+  } else {
+    report += fmt::format("2. tokens/s vs. time per output token at context {} (frontier over {} feasible points, {} did not fit)\n",
+                          o.context, r2.kept, r2.filtered_out);
+  }
+  out["throughput_vs_latency_feasible_points"] = none_fits ? 0 : r2.kept;
   report += t2.str() + "\n";
   out["throughput_vs_latency_frontier"] = std::move(j2);
   p2.x_title = "decode throughput";
@@ -150,10 +225,11 @@ void run_explore(const ExploreOptions& o) {
   p2.y_unit = "ms";
   p2.y_log = true;
   p2.title = fmt::format("{} on {}: throughput vs. latency at context {}", base.name, o.gpu, o.context);
-  p2.subtitle = "every (sharing choice, batch) that fits in memory; frontier = max tokens/s for its latency";
+  p2.subtitle = none_fits ? "nothing fits in memory at this context: every point shown is infeasible (no frontier)"
+                          : "every (sharing choice, batch) that fits in memory; frontier = max tokens/s for its latency";
   p2.footnote = footnote;
   const std::string plot2 = (std::filesystem::path(o.out_dir) / ("explore-throughput-latency." + o.plot_ext)).string();
-  write_pareto_plot(plot2, p2);
+  plot_phase("the throughput vs. latency plot", out, report, plot2, [&] { write_pareto_plot(plot2, p2); });
 
   // 3. Throughput vs. batch per configuration: where CLA's capacity gain becomes tokens/s.
   LinesPlot p3;
@@ -165,23 +241,28 @@ void run_explore(const ExploreOptions& o) {
     auto it = lines.find(short_name(a));
     if (heads && cla && it != lines.end()) p3.lines.push_back({it->first, it->second.x, it->second.y});
   }
+  if (p3.lines.empty()) {
+    // None of the chosen configurations has a point: draw whatever has one.
+    for (const auto& [name, line] : lines) p3.lines.push_back({name, line.x, line.y});
+  }
   p3.x_title = "batch";
   p3.x_log = true;
   p3.y_title = "decode throughput";
   p3.y_unit = "tokens/s";
   p3.y_log = true;
   p3.title = fmt::format("{} on {}: throughput vs. batch at context {}", base.name, o.gpu, o.context);
-  p3.subtitle = "each line ends where the KV cache no longer fits: CLA and fewer K/V heads buy batch, batch buys tokens/s";
+  p3.subtitle = none_fits ? "nothing fits in memory at this context: the lines show infeasible points"
+                          : "each line ends where the KV cache no longer fits: CLA and fewer K/V heads buy batch, batch buys tokens/s";
   p3.footnote = footnote;
   const std::string plot3 = (std::filesystem::path(o.out_dir) / ("explore-throughput-vs-batch." + o.plot_ext)).string();
-  write_lines_plot(plot3, p3);
+  plot_phase("the throughput vs. batch plot", out, report, plot3, [&] { write_lines_plot(plot3, p3); });
 
   const std::string json_path = (std::filesystem::path(o.out_dir) / "explore.json").string();
   emit(pretty_json(out), json_path);
   const std::string report_path = (std::filesystem::path(o.out_dir) / "explore.txt").string();
-  emit(report, report_path);
+  emit_text(report, report_path);
   report += fmt::format("wrote {}, {}, {}, {}, {}\n", plot1, plot2, plot3, json_path, report_path);
-  emit(report, "");
+  emit_text(report, "");
 }
 
 const Registrar reg(25, [](CLI::App& app) {
@@ -194,7 +275,8 @@ const Registrar reg(25, [](CLI::App& app) {
   sub->add_option("--stack", o->stack, "kernel stack: torch-flash, torch-cudnn or kvbench [torch-flash]");
   sub->add_option("--out-dir", o->out_dir, "folder for plots, JSON and the report [out]");
   sub->add_option("--plot-format", o->plot_ext, "svg or png [svg]")->check(CLI::IsMember({"svg", "png"}));
-  sub->add_option("--threads", o->threads, "worker threads [all cores]");
+  sub->add_option("--threads", o->threads, "worker threads, at most 4 x the hardware threads [all cores]");
+  sub->add_option("--max-points", o->max_points, "refuse a throughput sweep (K/V heads x CLA x batch) larger than this [2000000]");
   sub->callback([o] { run_explore(*o); });
 });
 

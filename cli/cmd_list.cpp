@@ -51,7 +51,7 @@ void run_models(const ListOptions& o) {
   }
   if (f == Format::json) emit(pretty_json(arr), "");
   else if (f == Format::csv) emit(csv, "");
-  else emit(t.str(), "");
+  else emit_text(t.str(), "");
 }
 
 void run_gpus(const ListOptions& o) {
@@ -86,7 +86,7 @@ void run_gpus(const ListOptions& o) {
   }
   if (f == Format::json) emit(pretty_json(arr), "");
   else if (f == Format::csv) emit(csv, "");
-  else emit(t.str(), "");
+  else emit_text(t.str(), "");
 }
 
 void run_stacks(const ListOptions& o) {
@@ -129,7 +129,7 @@ void run_stacks(const ListOptions& o) {
   } else if (f == Format::csv) {
     emit(csv, "");
   } else {
-    emit(text, "");
+    emit_text(text, "");
   }
 }
 

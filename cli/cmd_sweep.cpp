@@ -18,22 +18,15 @@
 #include "kvscope/core/error.hpp"
 #include "kvscope/models/explore.hpp"
 #include "kvscope/models/scenario_sweep.hpp"
+#include "kvscope/core/output_file.hpp"
 #include "output.hpp"
 #include "plotting.hpp"
+#include "signals.hpp"
+#include "sweep_limits.hpp"
+#include "kvscope/core/display.hpp"
 
 namespace kvscope::cli {
 namespace {
-
-std::atomic<bool> g_cancel{false};
-extern "C" void on_sigint(int) { g_cancel.store(true); }
-
-// Installs the SIGINT handler for the duration of a sweep: the sweep stops at the next block
-// and the partial result is written (and says it is partial).
-struct SigintGuard {
-  void (*previous)(int);
-  SigintGuard() : previous(std::signal(SIGINT, on_sigint)) { g_cancel.store(false); }
-  ~SigintGuard() { std::signal(SIGINT, previous); }
-};
 
 struct SweepOptionsCli {
   DesignFlags design;
@@ -43,50 +36,13 @@ struct SweepOptionsCli {
   unsigned threads = 0;
   bool quiet = false;
   std::size_t max_rows = 40;
+  std::uint64_t max_points = kDefaultMaxPoints;
+  std::uint64_t max_frontier = kDefaultMaxFrontier;
 };
 
-// Output file written while the sweep streams: a temporary file in the target folder, renamed
-// over the target only when complete (or when a SIGINT-interrupted sweep has written its
-// partial trailer), so the target is always either the previous file or a complete one.
-class StreamFile {
- public:
-  explicit StreamFile(const std::string& path) : path_(path) {
-    if (path.empty() || path == "-") {
-      f_ = stdout;
-      return;
-    }
-    tmp_ = fmt::format("{}.tmp.{}", path, static_cast<long>(::getpid()));
-    f_ = std::fopen(tmp_.c_str(), "wb");
-    if (!f_) throw IoError(fmt::format("cannot write '{}': {}", tmp_, std::strerror(errno)));
-  }
-  ~StreamFile() {
-    if (f_ && f_ != stdout) {
-      std::fclose(f_);
-      std::remove(tmp_.c_str());
-    }
-  }
-  void write(const std::string& s) {
-    if (std::fwrite(s.data(), 1, s.size(), f_) != s.size()) throw IoError(fmt::format("write failed on '{}'", path_));
-  }
-  void commit() {
-    if (f_ == stdout) {
-      std::fflush(stdout);
-      return;
-    }
-    if (std::fflush(f_) != 0 || ::fsync(::fileno(f_)) != 0 || std::fclose(f_) != 0) {
-      f_ = nullptr;
-      throw IoError(fmt::format("cannot finish '{}'", tmp_));
-    }
-    f_ = nullptr;
-    std::error_code ec;
-    std::filesystem::rename(tmp_, path_, ec);
-    if (ec) throw IoError(fmt::format("cannot rename '{}' to '{}': {}", tmp_, path_, ec.message()));
-  }
-
- private:
-  std::string path_, tmp_;
-  std::FILE* f_ = nullptr;
-};
+// Measured row sizes of the default design flags (kvscope sweep --format csv / json): an
+// estimate for the "output up to" line, not a limit.
+double bytes_per_row(Format f) { return f == Format::csv ? 700 : f == Format::json ? 1800 : 0; }
 
 // "measured", "estimated", "estimated, extrapolated", "unavailable": the kind of the ppl change.
 std::string accuracy_kind_text(const models::AccuracyEstimate& a) {
@@ -147,7 +103,7 @@ std::string counts_text(const models::SweepResult& r) {
 models::SweepOptions sweep_options(const SweepOptionsCli& o) {
   models::SweepOptions so;
   so.threads = o.threads;
-  so.cancel = &g_cancel;
+  so.cancel = cancel_flag();
   if (!o.quiet && ::isatty(STDERR_FILENO)) {
     so.progress = [](const models::SweepProgress& p) {
       std::fprintf(stderr, "\r  %5.1f %%  %llu / %llu points  %.3g points/s  ", 100 * p.fraction,
@@ -163,12 +119,17 @@ void end_progress(const SweepOptionsCli& o) {
 
 void run_sweep(const SweepOptionsCli& o) {
   const Format format = parse_format(o.format);
+  check_threads_flag(o.threads);
   const Scenario scenario = to_scenario(o.design);
   const models::SweepSpec spec = models::sweep_spec_from_scenario(scenario);
+  check_point_budget(spec, o.max_points, "sweep", bytes_per_row(format), o.quiet);
   models::SweepOptions so = sweep_options(o);
-  SigintGuard guard;
-  StreamFile out(o.output);
-  const std::string prov = fmt::format("kvscope {} sweep — {} — {}", KVSCOPE_VERSION, recorded_command_line(),
+  // Streams through one OutputFile: a temporary beside the target, renamed over it only when
+  // complete (or when an interrupted sweep has written its partial trailer), so the target is
+  // always the previous file or a complete one.
+  OutputFile out(o.output);
+  // The command line is input: escaped, so a newline in an argument cannot end the comment.
+  const std::string prov = fmt::format("kvscope {} sweep — {} — {}", KVSCOPE_VERSION, display_text(recorded_command_line(), 4000),
                                        provenance_json("").at("date_utc").as_string().c_str());
   std::size_t shown = 0;
   Table table({"#", "configuration", "KV B/token", "KV cache", "max batch", "step", "tokens/s", "best tokens/s", "ppl Δ", "ppl Δ kind", "fits"},
@@ -217,12 +178,12 @@ void run_sweep(const SweepOptionsCli& o) {
   } else {
     std::string s = table.str();
     if (streamed > shown) s += fmt::format("(showing {} of {} points; use --format csv or json for all)\n", shown, streamed);
-    out.write(s + "\n" + counts_text(r));
+    out.write(terminal_safe(s + "\n" + counts_text(r)));
   }
   out.commit();
   if (r.skipped > 0 && format != Format::table && !o.quiet) {
     // The table prints these counts; csv / json keep them out of stdout's rows, so say it here.
-    std::fprintf(stderr, "kvscope: %s", counts_text(r).c_str());
+    std::fprintf(stderr, "kvscope: %s", terminal_safe(counts_text(r)).c_str());
   }
   if (r.partial) {
     std::fprintf(stderr, "kvscope: interrupted — wrote a partial result (%llu of %llu points)\n",
@@ -238,13 +199,23 @@ struct PlotSample {
 
 void run_pareto(const SweepOptionsCli& o) {
   const Format format = parse_format(o.format);
+  check_threads_flag(o.threads);
+  // Output paths are checked before the sweep: a bad --plot name must not cost the sweep, and
+  // the plot must not overwrite the result (`-o F --plot F`).
+  if (!o.plot.empty()) {
+    plot_format_of(o.plot, "--plot");
+    if (same_output_file(o.plot, o.output)) {
+      throw InputError("--plot", "", "a file other than the one -o writes", fmt::format("'{}' (also -o)", display_text(o.plot, 200)));
+    }
+  }
   Scenario scenario = to_scenario(o.design);
   if (scenario.objectives.empty()) {
     throw InputError("--objectives", "", "two or more objectives like kv_bytes_per_token:min,val_ppl:min", "none");
   }
   const models::SweepSpec spec = models::sweep_spec_from_scenario(scenario);
+  check_point_budget(spec, o.max_points, "pareto", 0, o.quiet);
   models::SweepOptions so = sweep_options(o);
-  SigintGuard guard;
+  so.max_frontier = static_cast<std::size_t>(o.max_frontier);
   // Faded points for the plot: every point's two plotted objectives, sampled with a stride so
   // at most ~200k points are drawn.
   PlotSample sample;
@@ -281,7 +252,7 @@ void run_pareto(const SweepOptionsCli& o) {
     j["frontier"] = std::move(front);
     emit(pretty_json(j), o.output);
   } else if (format == Format::csv) {
-    std::string s = fmt::format("# kvscope {} pareto — {}\n", KVSCOPE_VERSION, recorded_command_line()) + csv_header();
+    std::string s = fmt::format("# kvscope {} pareto — {}\n", KVSCOPE_VERSION, display_text(recorded_command_line(), 4000)) + csv_header();
     for (std::size_t i = 0; i < r.frontier.size(); ++i) s += csv_row(r, r.frontier_indices[i], r.frontier[i]);
     if (r.partial) s += fmt::format("# partial: {} of {} points (interrupted)\n", r.completed, r.total);
     emit(s, o.output);
@@ -303,7 +274,7 @@ void run_pareto(const SweepOptionsCli& o) {
       }
       t.add(row);
     }
-    emit(fmt::format("Pareto frontier ({} points)\n", r.frontier.size()) + t.str() + "\n" + counts_text(r), o.output);
+    emit_text(fmt::format("Pareto frontier ({} points)\n", r.frontier.size()) + t.str() + "\n" + counts_text(r), o.output);
   }
   if (!o.plot.empty()) {
     if (r.objectives.size() < 2) throw InputError("--plot", "", "two objectives to plot", std::to_string(r.objectives.size()));
@@ -324,8 +295,9 @@ void run_pareto(const SweepOptionsCli& o) {
     pp.y_unit = std::string(fy->unit);
     pp.y_log = fy->log_scale_hint;
     pp.title = fmt::format("Pareto frontier: {} vs {}", fx->name, fy->name);
-    pp.subtitle = fmt::format("{} points evaluated, {} on the frontier{}", r.evaluated, r.frontier.size(),
-                              sample.stride > 1 ? fmt::format(" (every {}th point drawn)", sample.stride) : "");
+    pp.subtitle = fmt::format("{}{} points evaluated, {} on the frontier{}",
+                              r.partial ? fmt::format("PARTIAL (interrupted after {} of {} points): ", r.completed, r.total) : "",
+                              r.evaluated, r.frontier.size(), sample.stride > 1 ? fmt::format(" (every {}th point drawn)", sample.stride) : "");
     pp.footnote = fmt::format("kvscope {} — {}", KVSCOPE_VERSION, recorded_command_line());
     write_pareto_plot(o.plot, pp);
   }
@@ -345,8 +317,10 @@ void add_common(CLI::App* sub, SweepOptionsCli& o, bool with_objectives) {
   }
   sub->add_option("--format", o.format, "table, csv or json [table]");
   sub->add_option("-o,--output", o.output, "write here (atomically) instead of stdout");
-  sub->add_option("--threads", o.threads, "worker threads [all cores]");
+  sub->add_option("--threads", o.threads, "worker threads, at most 4 x the hardware threads [all cores]");
   sub->add_flag("-q,--quiet", o.quiet, "no progress on stderr");
+  sub->add_option("--max-points", o.max_points, "refuse a design space larger than this [1000000000]");
+  if (with_objectives) sub->add_option("--max-frontier", o.max_frontier, "refuse a Pareto frontier larger than this [100000]");
 }
 
 const Registrar reg_sweep(20, [](CLI::App& app) {

@@ -7,9 +7,11 @@
 #include <cstdio>
 #include <ctime>
 
+#include "kvscope/core/display.hpp"
 #include "kvscope/core/error.hpp"
 #include "kvscope/core/format.hpp"
 #include "kvscope/core/json_util.hpp"
+#include "kvscope/core/output_file.hpp"
 #include "kvscope/core/units.hpp"
 
 namespace kvscope::cli {
@@ -163,6 +165,9 @@ Table::Table(std::vector<std::string> header, std::vector<bool> right_align)
 
 void Table::add(std::vector<std::string> row) {
   row.resize(header_.size());
+  // Cells quote names from input files and flags: no control character reaches the terminal and
+  // a 100,000-character name does not make a 100,000-column table.
+  for (auto& cell : row) cell = display_text(cell, kMaxCellChars);
   rows_.push_back(std::move(row));
 }
 
@@ -198,13 +203,8 @@ std::string Table::str() const {
   return out;
 }
 
-void emit(const std::string& text, const std::string& path) {
-  if (path.empty() || path == "-") {
-    std::fwrite(text.data(), 1, text.size(), stdout);
-    std::fflush(stdout);
-    return;
-  }
-  write_file_atomically(path, text);
-}
+void emit(const std::string& text, const std::string& path) { write_output(path, text); }
+
+void emit_text(const std::string& text, const std::string& path) { write_output(path, terminal_safe(text)); }
 
 }  // namespace kvscope::cli

@@ -31,6 +31,9 @@ boost::json::object provenance_json(const std::string& command_line);
 std::string command_line_of(int argc, char** argv);
 std::string& recorded_command_line();  // set by main, read by commands
 
+// Longest table cell, in code points: longer ones are elided in the middle (display.hpp).
+inline constexpr std::size_t kMaxCellChars = 120;
+
 class Table {
  public:
   explicit Table(std::vector<std::string> header, std::vector<bool> right_align = {});
@@ -43,7 +46,11 @@ class Table {
   std::vector<std::vector<std::string>> rows_;
 };
 
-// Writes to stdout when path is empty or "-", else atomically to the file.
+// Writes to stdout when path is empty or "-", else to the file, through kvscope::OutputFile
+// (core/output_file.hpp: checked writes, atomic replacement, devices and FIFOs in place).
 void emit(const std::string& text, const std::string& path);
+// Human-readable text (tables, reports): like emit, with every control character but '\n'
+// escaped (terminal_safe), since names and paths in it come from input.
+void emit_text(const std::string& text, const std::string& path);
 
 }  // namespace kvscope::cli

@@ -2,6 +2,7 @@
 // The CLI's --plot: arranges result numbers into kvscope::plot charts and renders them offscreen
 // (SVG or PNG by extension). Built without Qt (-DKVSCOPE_BUILD_GUI=OFF), asking for a plot is an
 // error that says so.
+#include <cstddef>
 #include <optional>
 #include <string>
 #include <vector>
@@ -9,6 +10,20 @@
 #include "kvscope/models/fields.hpp"
 
 namespace kvscope::cli {
+
+// What a plot draws at most: SVG/PNG rendering is linear in the items drawn and labels are laid
+// out pairwise, so a 300k-point frontier would take minutes and gigabytes. Past these the writers
+// sample (every k-th point, both ends of a frontier kept) and say so in the footnote and on
+// stderr.
+inline constexpr std::size_t kMaxDrawnPoints = 50000;   // faded "all points"
+inline constexpr std::size_t kMaxDrawnFrontier = 5000;  // frontier (and per line) points
+inline constexpr std::size_t kMaxPlotLabels = 40;       // text labels
+inline constexpr std::size_t kMaxPlotLines = 24;        // lines of a lines chart
+
+// "svg" or "png" from a --plot path's extension (case-insensitive); InputError naming `flag`
+// otherwise, or when kvscope was built without Qt. Commands call it before any work, so a bad
+// plot path never costs a sweep.
+std::string plot_format_of(const std::string& path, const std::string& flag);
 
 struct PlotAxis {
   const models::Field* field = nullptr;

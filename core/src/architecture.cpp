@@ -314,9 +314,11 @@ int kv_layer_count(const Architecture& a) {
 
 std::string sharing_label(const Architecture& a) {
   if (a.kv_producer.empty() || kv_layer_count(a) == a.n_layers) return "none";
-  for (int c = 2; c <= a.n_layers; ++c) {
-    if (cla_producers(a.n_layers, c) == a.kv_producer) return fmt::format("CLA{}", c);
-  }
+  // A CLA c map ends with a full group of c layers reading layer n - c, so the only candidate
+  // factor is n - producer(last layer): one comparison, linear in the layer count (trying every
+  // c was quadratic: minutes for a 10,000-layer model).
+  const int c = a.n_layers - a.kv_producer.back();
+  if (c >= 2 && cla_producers(a.n_layers, c) == a.kv_producer) return fmt::format("CLA{}", c);
   for (const char* name : {"KeepEnds", "DenseFront", "DenseBack"}) {
     try {
       if (named_pattern_producers(name, a.n_layers, "") == a.kv_producer) return name;

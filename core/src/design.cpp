@@ -71,7 +71,16 @@ Architecture apply_overrides(const Architecture& base, const ArchOverrides& o, c
   if (o.head_dim) {
     if (*o.head_dim <= 0) throw ConfigError(where, "head-dim", "a positive integer", std::to_string(*o.head_dim));
     a.head_dim = *o.head_dim;
-    if (!o.n_q_heads) a.n_q_heads = static_cast<int>(a.d_model / a.head_dim);
+    if (!o.n_q_heads) {
+      // The CLA paper's rule: query heads = d_model / head_dim, which must be exact (flooring
+      // 4096 / 96 to 42 heads would model a 4032-wide attention silently).
+      if (a.head_dim <= a.d_model && a.d_model % a.head_dim != 0) {
+        throw ConfigError(where, "head-dim", fmt::format("a divisor of d_model ({}) when --q-heads is not given", a.d_model),
+                          fmt::format("{} (d_model / head_dim = {:.4g}; give --q-heads too)", a.head_dim,
+                                      static_cast<double>(a.d_model) / static_cast<double>(a.head_dim)));
+      }
+      a.n_q_heads = static_cast<int>(a.d_model / a.head_dim);
+    }
     if (a.n_q_heads <= 0) {
       throw ConfigError(where, "head-dim", fmt::format("at most d_model ({})", a.d_model), std::to_string(a.head_dim));
     }

@@ -17,6 +17,7 @@
 #include <sstream>
 
 #include "kvscope/core/error.hpp"
+#include "kvscope/core/output_file.hpp"
 
 namespace kvscope {
 
@@ -204,53 +205,8 @@ std::string read_text_file(const std::string& path) {
 }
 
 void write_file_atomically(const std::string& path, std::string_view content) {
-  namespace fs = std::filesystem;
   if (path.empty()) throw IoError("cannot write '': empty path");
-  const fs::path target(path);
-  fs::path dir = target.parent_path();
-  if (dir.empty()) dir = ".";
-  std::error_code fec;
-  if (fs::is_directory(target, fec)) throw IoError(fmt::format("cannot write '{}': is a directory", path));
-  std::string tmpl = (dir / (target.filename().string() + ".tmp.XXXXXX")).string();
-  std::vector<char> name(tmpl.begin(), tmpl.end());
-  name.push_back('\0');
-  const int fd = ::mkstemp(name.data());
-  if (fd < 0) throw IoError(fmt::format("cannot write '{}': {}", path, std::strerror(errno)));
-  const std::string tmp(name.data());
-  auto fail = [&](const char* what, int err) {
-    ::close(fd);
-    ::unlink(tmp.c_str());
-    throw IoError(fmt::format("cannot write '{}': {}: {}", path, what, std::strerror(err)));
-  };
-  std::size_t done = 0;
-  while (done < content.size()) {
-    const ssize_t w = ::write(fd, content.data() + done, content.size() - done);
-    if (w < 0) {
-      if (errno == EINTR) continue;
-      fail("write", errno);
-    }
-    done += static_cast<std::size_t>(w);
-  }
-  // mkstemp creates 0600; give the file the usual permissions (umask applies).
-  const mode_t mask = ::umask(0);
-  ::umask(mask);
-  ::fchmod(fd, static_cast<mode_t>(0666 & ~mask));
-  if (::fsync(fd) != 0) fail("fsync", errno);
-  if (::close(fd) != 0) {
-    const int err = errno;
-    ::unlink(tmp.c_str());
-    throw IoError(fmt::format("cannot write '{}': close: {}", path, std::strerror(err)));
-  }
-  if (::rename(tmp.c_str(), path.c_str()) != 0) {
-    const int err = errno;
-    ::unlink(tmp.c_str());
-    throw IoError(fmt::format("cannot write '{}': rename: {}", path, std::strerror(err)));
-  }
-  const int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY);
-  if (dfd >= 0) {
-    ::fsync(dfd);  // best effort: some file systems refuse fsync on directories
-    ::close(dfd);
-  }
+  write_output(path, content);
 }
 
 // ---- Describing and suggesting ------------------------------------------------------------------
@@ -444,18 +400,21 @@ std::optional<double> JsonObjectReader::optional_double(std::string_view key, do
   return to_double(*v, file_, key_path(key), min, max);
 }
 
-std::optional<std::string> JsonObjectReader::optional_string(std::string_view key, bool allow_empty) {
+std::optional<std::string> JsonObjectReader::optional_string(std::string_view key, bool allow_empty, std::size_t max_chars) {
   const bj::value* v = find(key, true, true);
   if (!v) return std::nullopt;
   const char* expected = allow_empty ? "a string" : "a non-empty string";
   if (!v->is_string()) fail(key, expected, describe_json(*v));
   if (!allow_empty && v->get_string().empty()) fail(key, expected, "\"\"");
+  if (v->get_string().size() > max_chars) {
+    fail(key, fmt::format("{} of at most {} bytes", expected, max_chars), fmt::format("a string of {} bytes", v->get_string().size()));
+  }
   return std::string(v->get_string());
 }
 
-std::string JsonObjectReader::required_string(std::string_view key, bool allow_empty) {
+std::string JsonObjectReader::required_string(std::string_view key, bool allow_empty, std::size_t max_chars) {
   if (!has(key)) missing(key, allow_empty ? "a string" : "a non-empty string");
-  return *optional_string(key, allow_empty);
+  return *optional_string(key, allow_empty, max_chars);
 }
 
 std::optional<std::string> JsonObjectReader::optional_enum(std::string_view key, const std::vector<std::string>& choices) {

@@ -51,7 +51,7 @@ bool is_kebab_id(const std::string& id) {
 }
 
 std::string read_id(JsonObjectReader& r) {
-  const std::string id = r.required_string("id");
+  const std::string id = r.required_string("id", false, kMaxNameChars);
   if (!is_kebab_id(id)) {
     r.fail("id", "a kebab-case id (lowercase letters and digits in words joined by '-' or '.', e.g. 'llama-3-8b')",
            bj::serialize(bj::value(id)));
@@ -150,7 +150,7 @@ Architecture parse_architecture(const bj::value& v, const std::string& where, bo
   check_schema(r, kModelSchema);
   Architecture a;
   a.id = read_id(r);
-  a.name = r.required_string("name");
+  a.name = r.required_string("name", false, kMaxNameChars);
   a.n_layers = as_int(r.required_int("n_layers", 1, kMaxLayers));
   a.d_model = r.required_int("d_model", 1, kMaxDModel);
   a.n_q_heads = as_int(r.required_int("n_q_heads", 1, kMaxHeads));
@@ -462,7 +462,7 @@ GpuSpec parse_gpu(const bj::value& v, const std::string& where, bool user_file) 
   check_schema(r, kGpuSchema);
   GpuSpec g;
   g.id = read_id(r);
-  g.name = r.required_string("name");
+  g.name = r.required_string("name", false, kMaxNameChars);
   g.vendor = r.required_string("vendor");
   g.architecture = r.required_string("architecture");
   const std::optional<std::string> form_factor = r.optional_string("form_factor");

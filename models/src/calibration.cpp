@@ -133,6 +133,44 @@ std::vector<const KvbenchPoint*> KvbenchResults::family(const std::string& f) co
   return out;
 }
 
+namespace {
+// Ranges of what the fits read (calibrate divides by counts and sizes, takes logarithms of times):
+// a zero kernel count, a negative size or a subnormal time would give Infinity / NaN parameters.
+// Times: no GPU measurement kvbench or torch_bench makes is below 1 ns (CUDA events resolve
+// ~0.5 us) or above a day.
+constexpr double kMinMedian_s = 1e-9, kMaxMedian_s = 86400;
+constexpr double kMaxAmount = 1e18;  // bytes, FLOPs
+// Axes that count something (kernels, rows, heads, positions): whole numbers >= 1.
+constexpr const char* kCountAxes[] = {"K", "M", "N", "attention_splits", "batch", "cla_factor", "context", "ctas", "ctas_per_sm",
+                                      "d_model", "ffn_dim", "group_size", "head_dim", "kernels", "kernels_per_op",
+                                      "kernels_per_step", "kv_len", "mma_rows_per_cta", "n_kv_heads", "n_layers", "n_q_heads",
+                                      "reps_per_launch", "rotation_sets", "rows", "split_heuristic_ctas_per_sm", "splits",
+                                      "tokens_per_cta", "vocab", "weight_sets"};
+// Sizes in bytes that must be positive; and axes that may be 0.
+constexpr const char* kPositiveAxes[] = {"array_B", "footprint_B", "kv_bytes", "footprint_over_l2"};
+constexpr const char* kNonNegativeAxes[] = {"prompt", "intervening_B"};
+
+void check_axes(const bj::object& axes, const std::string& where, const std::string& key) {
+  for (const auto& kv : axes) {
+    const std::string name(kv.key());
+    const std::string path = key + ".axes." + name;
+    if (kv.value().is_null() || kv.value().is_string() || kv.value().is_bool() || kv.value().is_array()) continue;
+    if (kv.value().is_object()) throw InputError(where, path, "a number, string, boolean or array", "an object");
+    const double v = as_number(kv.value(), where, path);
+    auto in = [&](const char* const* b, const char* const* e) {
+      return std::any_of(b, e, [&](const char* k) { return name == k; });
+    };
+    if (in(std::begin(kCountAxes), std::end(kCountAxes))) {
+      if (!(v >= 1 && v <= 1e12 && v == std::floor(v))) throw InputError(where, path, "a whole number >= 1", fmt::format("{}", v));
+    } else if (in(std::begin(kPositiveAxes), std::end(kPositiveAxes))) {
+      if (!(v > 0 && v <= kMaxAmount)) throw InputError(where, path, fmt::format("a positive number <= {:g}", kMaxAmount), fmt::format("{}", v));
+    } else if (in(std::begin(kNonNegativeAxes), std::end(kNonNegativeAxes))) {
+      if (!(v >= 0 && v <= kMaxAmount)) throw InputError(where, path, fmt::format("a number in [0, {:g}]", kMaxAmount), fmt::format("{}", v));
+    }
+  }
+}
+}  // namespace
+
 KvbenchResults parse_kvbench(const std::string& text, const std::string& where) {
   const bj::value root = parse_json_text(text, where);
   if (!root.is_object()) throw InputError(where, "", "a kvbench result object", "another JSON value");
@@ -181,13 +219,29 @@ KvbenchResults parse_kvbench(const std::string& text, const std::string& where) 
     if (!axes.is_object()) throw InputError(where, key + ".axes", "an object", bj::serialize(axes).substr(0, 40));
     p.axes = axes.get_object();
     if (auto* l = e.if_contains("l2_state"); l && l->is_string()) p.l2_state = std::string(l->get_string());
+    check_axes(p.axes, where, key);
     p.median_s = as_number(member(e, "median_s", where, key), where, key + ".median_s");
-    if (!(p.median_s > 0)) throw InputError(where, key + ".median_s", "a positive time in seconds", fmt::format("{}", p.median_s));
-    if (auto* x = e.if_contains("bytes_read_B"); x && !x->is_null()) p.bytes_read_B = as_number(*x, where, key + ".bytes_read_B");
-    if (auto* x = e.if_contains("bytes_written_B"); x && !x->is_null()) p.bytes_written_B = as_number(*x, where, key + ".bytes_written_B");
-    if (auto* x = e.if_contains("flop_count"); x && !x->is_null()) p.flop_count = as_number(*x, where, key + ".flop_count");
-    if (auto* x = e.if_contains("rel_stdev"); x && !x->is_null()) p.rel_stdev = as_number(*x, where, key + ".rel_stdev");
-    if (auto* x = e.if_contains("verified"); x && x->is_bool()) p.verified = x->get_bool();
+    if (!(p.median_s >= kMinMedian_s && p.median_s <= kMaxMedian_s)) {
+      throw InputError(where, key + ".median_s", fmt::format("a time in seconds in [{:g}, {:g}]", kMinMedian_s, kMaxMedian_s),
+                       fmt::format("{}", p.median_s));
+    }
+    auto amount = [&](const char* name, double& out) {
+      if (auto* x = e.if_contains(name); x && !x->is_null()) {
+        out = as_number(*x, where, key + "." + name);
+        if (!(out >= 0 && out <= kMaxAmount)) {
+          throw InputError(where, key + "." + name, fmt::format("a number in [0, {:g}]", kMaxAmount), fmt::format("{}", out));
+        }
+      }
+    };
+    amount("bytes_read_B", p.bytes_read_B);
+    amount("bytes_written_B", p.bytes_written_B);
+    amount("flop_count", p.flop_count);
+    amount("rel_stdev", p.rel_stdev);
+    if (auto* x = e.if_contains("verified"); x && !x->is_null()) {
+      // "false" (a string) is not true: anything but a boolean is an error, never "verified".
+      if (!x->is_bool()) throw InputError(where, key + ".verified", "true or false", describe_json(*x));
+      p.verified = x->get_bool();
+    }
     if (auto* x = e.if_contains("sm_clock_mean_kHz"); x && !x->is_null()) {
       const double khz = as_number(*x, where, key + ".sm_clock_mean_kHz");
       if (!(khz >= 0 && khz < 1e8)) throw InputError(where, key + ".sm_clock_mean_kHz", "a clock in kHz (0 to 1e8)", fmt::format("{}", khz));
@@ -806,7 +860,14 @@ std::vector<E2ePoint> e2e_points(const KvbenchResults& r) {
     a.head_dim = static_cast<int>(whole("head_dim", kIntMax));
     a.ffn_dim = whole("ffn_dim", kBig);
     a.vocab = whole("vocab", kBig);
-    if (auto* t = p.axes.if_contains("tied_embeddings"); t && t->is_bool()) a.tied_embeddings = t->get_bool();
+    if (auto* t = p.axes.if_contains("tied_embeddings"); t && !t->is_null()) {
+      if (!t->is_bool()) throw InputError(where, "axes.tied_embeddings", "true or false", describe_json(*t));
+      a.tied_embeddings = t->get_bool();
+    }
+    // A producer map of another type is an error: ignoring it would model a CLA point without sharing.
+    if (auto* kp = p.axes.if_contains("kv_producers"); kp && !kp->is_null() && !kp->is_array()) {
+      throw InputError(where, "axes.kv_producers", "an array of layer indices", describe_json(*kp));
+    }
     if (auto* kp = p.axes.if_contains("kv_producers"); kp && kp->is_array()) {
       for (const auto& v : kp->get_array()) {
         a.kv_producer.push_back(static_cast<int>(as_whole(as_number(v, where, "axes.kv_producers"), 0, kIntMax, where, "axes.kv_producers")));

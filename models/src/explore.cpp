@@ -12,6 +12,7 @@
 #include <limits>
 #include <map>
 #include <mutex>
+#include <system_error>
 #include <thread>
 
 #include "kvscope/core/axes.hpp"
@@ -180,30 +181,78 @@ ArchOverrides combo_overrides(const OverrideAxes& o, const std::vector<std::size
   return r;
 }
 
-// Runs job(i) for i in [0, n) on `threads` threads; the first exception is rethrown.
+// Worker threads that are always stopped and joined: the destructor runs `stop` (which must wake
+// every worker) and joins, on every exit path of the caller (an exception in the sink, bad_alloc,
+// a failed thread creation), so no joinable std::thread is ever destroyed (std::terminate).
+class ThreadGroup {
+ public:
+  explicit ThreadGroup(std::function<void()> stop) : stop_(std::move(stop)) {}
+  ThreadGroup(const ThreadGroup&) = delete;
+  ThreadGroup& operator=(const ThreadGroup&) = delete;
+  ~ThreadGroup() { join(); }
+  // Starts `n` threads running `body`; a thread the system cannot create is an Error naming the
+  // count (the ones started are stopped and joined first).
+  template <typename Body>
+  void start(unsigned n, const Body& body) {
+    threads_.reserve(n);
+    for (unsigned t = 0; t < n; ++t) {
+      try {
+        threads_.emplace_back(body);
+      } catch (const std::system_error& e) {
+        const std::size_t started = threads_.size();
+        join();
+        throw Error(fmt::format("cannot start {} worker threads (the system refused after {}): {}; use fewer --threads", n,
+                                started, e.what()));
+      }
+    }
+  }
+  void join() noexcept {
+    if (threads_.empty()) return;
+    stop_();
+    for (auto& t : threads_) {
+      if (t.joinable()) t.join();
+    }
+    threads_.clear();
+  }
+
+ private:
+  std::function<void()> stop_;
+  std::vector<std::thread> threads_;
+};
+
+// Runs job(i) for i in [0, n) on `threads` threads; the first exception is rethrown after every
+// thread has stopped. Stops early (returns false) when `cancel` is set.
 template <typename Job>
-void parallel_for(std::size_t n, unsigned threads, Job job) {
+bool parallel_for(std::size_t n, unsigned threads, const std::atomic<bool>* cancel, Job job) {
   std::atomic<std::size_t> next{0};
   std::exception_ptr error;
   std::mutex m;
   auto run = [&] {
     try {
-      for (std::size_t i; (i = next.fetch_add(1)) < n;) job(i);
+      for (std::size_t i; (i = next.fetch_add(1)) < n;) {
+        if (cancel && cancel->load(std::memory_order_relaxed)) {
+          next = n;
+          return;
+        }
+        job(i);
+      }
     } catch (...) {
       std::lock_guard lk(m);
       if (!error) error = std::current_exception();
       next = n;
     }
   };
-  std::vector<std::thread> pool;
-  const unsigned extra = static_cast<unsigned>(std::min<std::size_t>(threads, n)) - (n > 0 ? 1 : 0);
-  for (unsigned t = 0; t < extra; ++t) pool.emplace_back(run);
-  run();
-  for (auto& t : pool) t.join();
+  {
+    ThreadGroup pool([&] { next = n; });
+    const unsigned extra = static_cast<unsigned>(std::min<std::size_t>(threads, n)) - (n > 0 ? 1 : 0);
+    pool.start(extra, run);
+    run();
+  }
   if (error) std::rethrow_exception(error);
+  return !(cancel && cancel->load());
 }
 
-void build_profiles(const SweepSpec& spec, State& s, unsigned threads) {
+bool build_profiles(const SweepSpec& spec, State& s, unsigned threads, const std::atomic<bool>* cancel) {
   const auto sizes = override_sizes(spec.overrides);
   std::uint64_t per_model = 1;
   for (std::size_t z : sizes) per_model = mul_checked(per_model, std::max<std::size_t>(z, 1), s.where);
@@ -223,7 +272,7 @@ void build_profiles(const SweepSpec& spec, State& s, unsigned threads) {
   s.profiles.resize(s.n_combo * s.n_tp);
   std::vector<std::string> errors(s.n_combo * s.n_tp);  // full message per invalid entry
 
-  parallel_for(s.n_combo, threads, [&](std::size_t c) {
+  const bool complete = parallel_for(s.n_combo, threads, cancel, [&](std::size_t c) {
     std::vector<std::size_t> k(sizes.size());
     std::uint64_t rest = c;
     for (std::size_t a = sizes.size(); a-- > 0;) {
@@ -251,6 +300,10 @@ void build_profiles(const SweepSpec& spec, State& s, unsigned threads) {
       for (std::uint64_t t = 0; t < s.n_tp; ++t) errors[c * s.n_tp + t] = e.what();
     }
   });
+  if (!complete) {
+    s.tables = std::move(tables);
+    return false;
+  }
 
   // Reason ids in index order, so the example is the first skipped combination.
   std::map<std::string, std::uint32_t> ids;
@@ -268,9 +321,11 @@ void build_profiles(const SweepSpec& spec, State& s, unsigned threads) {
     s.profiles[i].reason = it->second;
   }
   s.tables = std::move(tables);
+  return true;
 }
 
-std::shared_ptr<State> make_state(const SweepSpec& spec, unsigned threads) {
+// `built` is false when `cancel` stopped the set-up (the profiles are then incomplete).
+std::shared_ptr<State> make_state(const SweepSpec& spec, unsigned threads, const std::atomic<bool>* cancel, bool& built) {
   auto s = std::make_shared<State>();
   s->where = spec.where;
   if (spec.models.empty()) throw InputError(spec.where, "model", "at least one base model", "none");
@@ -310,7 +365,7 @@ std::shared_ptr<State> make_state(const SweepSpec& spec, unsigned threads) {
   std::uint64_t inner = 1;
   for (std::uint64_t n : {s->n_gpu, s->n_rt, s->n_tpot, s->n_prompt, s->n_ctx, s->n_batch}) inner = mul_checked(inner, n, spec.where);
   s->per_profile = inner;
-  build_profiles(spec, *s, threads);
+  built = build_profiles(spec, *s, threads, cancel);
   s->total = mul_checked(mul_checked(s->n_combo, s->n_tp, spec.where), inner, spec.where);
   return s;
 }
@@ -543,6 +598,16 @@ PointResult evaluate_index(const State& s, std::uint64_t index) {
 
 // ---- Public API -------------------------------------------------------------------------------
 
+unsigned max_sweep_threads() { return 4 * std::max(1u, std::thread::hardware_concurrency()); }
+
+void check_sweep_threads(unsigned threads, const std::string& where) {
+  const unsigned cap = max_sweep_threads();
+  if (threads > cap) {
+    throw InputError(where, "", fmt::format("0 (all cores) or 1..{} (4 x the {} hardware threads)", cap, cap / 4),
+                     std::to_string(threads));
+  }
+}
+
 bool set_axis(SweepSpec& spec, const std::string& name, const std::string& text) {
   const DesignField* f = find_design_field(name);
   if (f && f->type == ValueType::preset) return false;
@@ -569,8 +634,10 @@ PointResult SweepResult::point(std::uint64_t index) const {
 
 SweepResult explore(const SweepSpec& spec, const SweepOptions& opt) {
   const auto t0 = Clock::now();
+  check_sweep_threads(opt.threads, spec.where + " threads");
   const unsigned threads = opt.threads > 0 ? opt.threads : std::max(1u, std::thread::hardware_concurrency());
-  std::shared_ptr<State> st = make_state(spec, threads);
+  bool built = false;
+  std::shared_ptr<State> st = make_state(spec, threads, opt.cancel, built);
   const State& s = *st;
 
   SweepResult res;
@@ -588,7 +655,8 @@ SweepResult explore(const SweepSpec& spec, const SweepOptions& opt) {
   const std::uint64_t chunk =
       keep_points ? std::max<std::uint64_t>(opt.block_points, 1)
                   : std::clamp<std::uint64_t>(s.total / (std::uint64_t{threads} * 64), 4096, 65536);
-  const std::uint64_t n_chunks = s.total == 0 ? 0 : (s.total - 1) / chunk + 1;
+  // A set-up stopped by `cancel` evaluates nothing: the result is partial with 0 points completed.
+  const std::uint64_t n_chunks = s.total == 0 || !built ? 0 : (s.total - 1) / chunk + 1;
   const std::uint64_t window = std::uint64_t{threads} * 4;  // chunks in flight ahead of delivery
   std::vector<Slot> slots(static_cast<std::size_t>(std::min(window, std::max<std::uint64_t>(n_chunks, 1))));
   const std::uint64_t n_slots = slots.size();
@@ -600,43 +668,49 @@ SweepResult explore(const SweepSpec& spec, const SweepOptions& opt) {
   std::exception_ptr error;
   std::atomic<std::uint64_t> done{0};
 
+  // A worker never lets an exception escape (std::terminate): the first one is kept, every
+  // thread is stopped, and explore() rethrows it after the join.
   auto work = [&] {
-    Worker wk(s);
-    while (true) {
-      std::uint64_t c;
-      {
-        std::unique_lock lk(mu);
-        cv_work.wait(lk, [&] { return stop || next_chunk >= n_chunks || next_chunk < delivered + n_slots; });
-        if (stop || next_chunk >= n_chunks) return;
-        c = next_chunk++;
-      }
-      if (opt.cancel && opt.cancel->load()) {
-        std::lock_guard lk(mu);
-        stop = true;
-        cv_main.notify_all();
-        return;
-      }
-      Slot& slot = slots[c % n_slots];
-      const std::uint64_t first = c * chunk, end = std::min(s.total, first + chunk);
-      try {
+    try {
+      Worker wk(s);
+      while (true) {
+        std::uint64_t c;
+        {
+          std::unique_lock lk(mu);
+          cv_work.wait(lk, [&] { return stop || next_chunk >= n_chunks || next_chunk < delivered + n_slots; });
+          if (stop || next_chunk >= n_chunks) return;
+          c = next_chunk++;
+        }
+        if (opt.cancel && opt.cancel->load()) {
+          std::lock_guard lk(mu);
+          stop = true;
+          cv_main.notify_all();
+          return;
+        }
+        Slot& slot = slots[c % n_slots];
+        const std::uint64_t first = c * chunk, end = std::min(s.total, first + chunk);
         run_chunk(wk, slot, first, end, keep_points, opt.cancel);
-      } catch (...) {
+        done.fetch_add(end - first, std::memory_order_relaxed);
         std::lock_guard lk(mu);
-        if (!error) error = std::current_exception();
-        stop = true;
+        slot.ready = true;
         cv_main.notify_all();
-        cv_work.notify_all();
-        return;
       }
-      done.fetch_add(end - first, std::memory_order_relaxed);
+    } catch (...) {
       std::lock_guard lk(mu);
-      slot.ready = true;
+      if (!error) error = std::current_exception();
+      stop = true;
       cv_main.notify_all();
+      cv_work.notify_all();
     }
   };
 
-  std::vector<std::thread> pool;
-  for (unsigned t = 0; t < threads; ++t) pool.emplace_back(work);
+  // Declared after everything the workers use, so it is joined before any of it goes away.
+  ThreadGroup pool([&] {
+    std::lock_guard lk(mu);
+    stop = true;
+    cv_work.notify_all();
+  });
+  pool.start(static_cast<unsigned>(std::min<std::uint64_t>(threads, std::max<std::uint64_t>(n_chunks, 1))), work);
 
   ParetoAccumulator front(s.senses);
   std::vector<std::uint64_t> skip_counts(s.reasons.size(), 0);
@@ -675,7 +749,14 @@ SweepResult explore(const SweepSpec& spec, const SweepOptions& opt) {
       res.kept += slot->kept;
       res.infeasible += slot->infeasible;
       for (std::size_t r = 0; r < skip_counts.size(); ++r) skip_counts[r] += slot->skip_counts[r];
-      if (!slot->cand_ids.empty()) front.insert_block(slot->cand_ids, slot->cand_values);
+      if (!slot->cand_ids.empty()) {
+        front.insert_block(slot->cand_ids, slot->cand_values);
+        if (opt.max_frontier > 0 && front.size() > opt.max_frontier) {
+          throw InputError(s.where, "objectives", fmt::format("a Pareto frontier of at most {} points (raise the limit: --max-frontier)", opt.max_frontier),
+                           fmt::format("{} frontier points after {} of {} points; add a --constraint or drop an objective", front.size(),
+                                       slot->end, s.total));
+        }
+      }
       if (opt.sink && !slot->points.empty()) opt.sink(slot->points, slot->point_ids);
       if (opt.keep == KeepPoints::all) {
         res.point_indices.insert(res.point_indices.end(), slot->point_ids.begin(), slot->point_ids.end());
@@ -692,12 +773,7 @@ SweepResult explore(const SweepSpec& spec, const SweepOptions& opt) {
       last_report = Clock::now();
     }
   }
-  {
-    std::lock_guard lk(mu);
-    stop = true;
-    cv_work.notify_all();
-  }
-  for (auto& t : pool) t.join();
+  pool.join();
   if (error) std::rethrow_exception(error);
 
   res.partial = res.completed < s.total;

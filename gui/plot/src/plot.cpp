@@ -15,6 +15,8 @@
 #include <QtCharts/QLogValueAxis>
 #include <QtCharts/QScatterSeries>
 #include <QtCharts/QValueAxis>
+#include <QtCore/QBuffer>
+#include <QtCore/QByteArray>
 #include <QtCore/QCoreApplication>
 #include <QtCore/QSaveFile>
 #include <QtGui/QFont>
@@ -821,13 +823,9 @@ QChart* build_chart(const ChartSpec& spec, const BuildOptions& options) {
   return build_prepared(prepare(spec), options);
 }
 
-void render_to_file(const ChartSpec& spec, const std::filesystem::path& path) {
-  std::string ext = path.extension().string();
-  std::transform(ext.begin(), ext.end(), ext.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  if (ext != ".svg" && ext != ".png") {
-    throw PlotError("cannot write plot '" + path.string() + "': unsupported extension '" + ext +
-                    "' (use .svg or .png)");
+std::string render_to_bytes(const ChartSpec& spec, const std::string& format) {
+  if (format != "svg" && format != "png") {
+    throw PlotError("cannot render plot: unsupported format '" + format + "' (use svg or png)");
   }
   require_app();
   const Prepared prep = prepare(spec);
@@ -848,30 +846,27 @@ void render_to_file(const ChartSpec& spec, const std::filesystem::path& path) {
   }
   disable_caching(chart);
 
-  QSaveFile file(QString::fromStdString(path.string()));
-  if (!file.open(QIODevice::WriteOnly)) {
-    throw PlotError("cannot write plot '" + path.string() + "': " +
-                    file.errorString().toStdString());
-  }
+  // In memory first: a file is only ever written whole, by the caller.
+  QByteArray bytes;
+  QBuffer buffer(&bytes);
+  if (!buffer.open(QIODevice::WriteOnly)) throw PlotError("cannot render plot: in-memory buffer failed to open");
   const QRectF rect(0, 0, w, h);
-  if (ext == ".svg") {
+  if (format == "svg") {
     QSvgGenerator gen;
-    gen.setOutputDevice(&file);
+    gen.setOutputDevice(&buffer);
     gen.setSize(QSize(w, h));
     gen.setViewBox(QRect(0, 0, w, h));
     gen.setResolution(96);
     gen.setTitle(title);
     gen.setDescription(desc);
     QPainter painter;
-    if (!painter.begin(&gen)) {
-      file.cancelWriting();
-      throw PlotError("cannot write plot '" + path.string() + "': SVG painter failed to start");
-    }
+    if (!painter.begin(&gen)) throw PlotError("cannot render plot: SVG painter failed to start");
     painter.setRenderHints(QPainter::Antialiasing | QPainter::TextAntialiasing);
     scene.render(&painter, rect, rect);
-    painter.end();
+    if (!painter.end()) throw PlotError("cannot render plot: SVG painter failed");
   } else {
     QImage image(w, h, QImage::Format_ARGB32_Premultiplied);
+    if (image.isNull()) throw PlotError("cannot render plot: out of memory for a " + std::to_string(w) + " x " + std::to_string(h) + " image");
     image.setDotsPerMeterX(3780);  // 96 dpi
     image.setDotsPerMeterY(3780);
     image.fill(Qt::white);
@@ -883,10 +878,31 @@ void render_to_file(const ChartSpec& spec, const std::filesystem::path& path) {
     }
     image.setText(QStringLiteral("Title"), title);
     image.setText(QStringLiteral("Description"), desc);
-    if (!image.save(&file, "PNG")) {
-      file.cancelWriting();
-      throw PlotError("cannot write plot '" + path.string() + "': PNG encoding failed");
-    }
+    if (!image.save(&buffer, "PNG")) throw PlotError("cannot render plot: PNG encoding failed");
+  }
+  buffer.close();
+  if (bytes.isEmpty()) throw PlotError("cannot render plot: the renderer produced no bytes");
+  return std::string(bytes.constData(), static_cast<std::size_t>(bytes.size()));
+}
+
+void render_to_file(const ChartSpec& spec, const std::filesystem::path& path) {
+  std::string ext = path.extension().string();
+  std::transform(ext.begin(), ext.end(), ext.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  if (ext != ".svg" && ext != ".png") {
+    throw PlotError("cannot write plot '" + path.string() + "': unsupported extension '" + ext +
+                    "' (use .svg or .png)");
+  }
+  const std::string bytes = render_to_bytes(spec, ext.substr(1));
+  QSaveFile file(QString::fromStdString(path.string()));
+  if (!file.open(QIODevice::WriteOnly)) {
+    throw PlotError("cannot write plot '" + path.string() + "': " +
+                    file.errorString().toStdString());
+  }
+  if (file.write(bytes.data(), static_cast<qint64>(bytes.size())) != static_cast<qint64>(bytes.size())) {
+    const std::string why = file.errorString().toStdString();
+    file.cancelWriting();
+    throw PlotError("cannot write plot '" + path.string() + "': " + why);
   }
   if (!file.commit()) {
     throw PlotError("cannot write plot '" + path.string() + "': " +

@@ -19,6 +19,8 @@
 #include <string_view>
 #include <vector>
 
+#include "kvscope/core/display.hpp"
+
 namespace kvscope {
 
 // ---- Text and files -----------------------------------------------------------------------
@@ -39,9 +41,10 @@ boost::json::value parse_json_text(std::string_view text, const std::string& whe
 // 64 MiB limit". Binary content is returned as is (parsing it then fails with a clear message).
 std::string read_text_file(const std::string& path);
 
-// Write `content` to `path` atomically: a temporary file in the same directory, fsync, rename
-// over `path`, fsync of the directory. Readers see the old or the new file, never a torn one.
-// IoError naming the path and the OS reason on any failure (the temporary is removed).
+// Write `content` to the file `path` through OutputFile (output_file.hpp): a regular file is
+// replaced atomically (exclusive temporary beside it, fsync, its mode kept, rename), a symlink's
+// target is replaced, a FIFO or device is written in place. Readers see the old or the new
+// file, never a torn one. IoError naming the path and the OS reason on any failure.
 void write_file_atomically(const std::string& path, std::string_view content);
 
 // ---- Describing values and suggesting names -------------------------------------------------
@@ -93,8 +96,11 @@ class JsonObjectReader {
   std::optional<std::int64_t> optional_int(std::string_view key, std::int64_t min, std::int64_t max);
   double required_double(std::string_view key, double min, double max);
   std::optional<double> optional_double(std::string_view key, double min, double max);
-  std::string required_string(std::string_view key, bool allow_empty = false);
-  std::optional<std::string> optional_string(std::string_view key, bool allow_empty = false);
+  // At most max_chars bytes (a 100,000-character name is an input error, not a window
+  // 930,000 px wide).
+  std::string required_string(std::string_view key, bool allow_empty = false, std::size_t max_chars = kMaxJsonStringChars);
+  std::optional<std::string> optional_string(std::string_view key, bool allow_empty = false,
+                                             std::size_t max_chars = kMaxJsonStringChars);
   // One of `choices` (exact, case-sensitive); the error lists them and suggests the closest.
   std::string required_enum(std::string_view key, const std::vector<std::string>& choices);
   std::optional<std::string> optional_enum(std::string_view key, const std::vector<std::string>& choices);

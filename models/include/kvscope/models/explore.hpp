@@ -78,7 +78,7 @@ struct SweepProgress {
 };
 
 struct SweepOptions {
-  unsigned threads = 0;  // 0 = std::thread::hardware_concurrency()
+  unsigned threads = 0;  // 0 = std::thread::hardware_concurrency(); at most max_sweep_threads()
   KeepPoints keep = KeepPoints::frontier;
   // Called with consecutive blocks of the points that pass the constraints, in index order, from
   // the thread that called explore() (never concurrently). `indices` are the points' indices.
@@ -93,7 +93,15 @@ struct SweepOptions {
   // Called once before any point is evaluated, with the result's tables (names, facts) in place
   // but no counts yet: lets a sink write complete rows while the sweep streams.
   std::function<void(const struct SweepResult&)> on_start;
+  // Refuse (InputError) a Pareto frontier larger than this many points, before it exhausts
+  // memory; 0 = no limit.
+  std::size_t max_frontier = 0;
 };
+
+// Threads a sweep may use: 4 x std::thread::hardware_concurrency() (at least 4). More is an
+// InputError (check_sweep_threads) rather than a failed thread creation mid-sweep.
+unsigned max_sweep_threads();
+void check_sweep_threads(unsigned threads, const std::string& where);
 
 struct SkipReason {
   std::string reason;   // the error with its numbers replaced by '#': groups alike combinations
@@ -146,6 +154,10 @@ struct SweepResult {
 
 // Runs the sweep. Throws InputError / ConfigError for a malformed spec (empty models or GPUs,
 // unknown constraint or objective fields, out-of-range axis values) before evaluating anything.
+// Threads: every worker is stopped and joined on every exit path (an exception from `sink` or
+// `progress`, bad_alloc, cancellation); an exception in a worker is rethrown here after the
+// join; a thread the system cannot create is an Error. `cancel` is honoured during set-up too
+// (then nothing is evaluated: partial, completed = 0).
 SweepResult explore(const SweepSpec& spec, const SweepOptions& options = {});
 
 }  // namespace kvscope::models

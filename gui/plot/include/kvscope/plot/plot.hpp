@@ -124,6 +124,11 @@ struct BuildOptions {
 /// invalid data, an unwritable path or no QApplication.
 void render_to_file(const ChartSpec& spec, const std::filesystem::path& path);
 
+/// Renders the spec in memory: format "svg" or "png"; returns the file's bytes (never empty).
+/// The CLI writes them through kvscope::OutputFile, so a plot on a full disk is an error and never
+/// a truncated file. Throws PlotError like render_to_file.
+[[nodiscard]] std::string render_to_bytes(const ChartSpec& spec, const std::string& format);
+
 /// The SVG/PNG description string of a spec (see the top of this header). Validates like
 /// build_chart.
 [[nodiscard]] std::string describe(const ChartSpec& spec);
