@@ -4,6 +4,7 @@
 #include "command.hpp"
 #include "design_flags.hpp"
 #include "kvscope/core/csv.hpp"
+#include "kvscope/core/display.hpp"
 #include "kvscope/core/design.hpp"
 #include "kvscope/core/loaders.hpp"
 #include "kvscope/core/units.hpp"
@@ -128,8 +129,9 @@ void run_eval(const EvalOptions& opt) {
     return;
   }
   std::string out;
-  out += fmt::format("kvscope {} — {} ({}, {} K/V) on {}\n", KVSCOPE_VERSION, d.arch.name.empty() ? d.arch.id : d.arch.name,
-                     variant, to_string(d.arch.kv_dtype), d.gpu.name);
+  // Names come from files: one line, no control characters, elided.
+  out += fmt::format("kvscope {} — {} ({}, {} K/V) on {}\n", KVSCOPE_VERSION, display_text(d.arch.name.empty() ? d.arch.id : d.arch.name, 120),
+                     variant, to_string(d.arch.kv_dtype), display_text(d.gpu.name, 120));
   out += fmt::format("timing parameters: {}\n", st.origin);
   out += fmt::format("weights: {} ({:.4g} B per linear-layer weight incl. scales; embedding, LM head, norms, router bf16){}\n",
                      to_string(d.arch.weight_dtype), profile.weight_bytes_per_elem,

@@ -102,7 +102,8 @@ void run_explore(const ExploreOptions& o) {
   const std::string kv_heads = divisors_list(base.n_q_heads);
   const std::string footnote = fmt::format("kvscope {} — {} — timing: {}", KVSCOPE_VERSION, recorded_command_line(),
                                            stack_timing(load_gpu(o.gpu), o.stack).origin);
-  std::string report = fmt::format("kvscope explore: {} on {} (stack {}) at context {}\n", base.name, o.gpu, o.stack, o.context);
+  std::string report = fmt::format("kvscope explore: {} on {} (stack {}) at context {}\n", display_text(base.name, 120),
+                                   display_text(o.gpu, 120), o.stack, o.context);
   report += fmt::format("design space: K/V heads {{{}}} x CLA factor {{1,2,3,4}} (bf16 K/V); batch {}\n\n", kv_heads, o.batch);
   boost::json::object out;
   out["provenance"] = provenance_json(recorded_command_line());

@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 
@@ -55,13 +56,30 @@ std::vector<T> every_kth(const std::vector<T>& v, std::size_t stride) {
 
 std::size_t stride_for(std::size_t n, std::size_t max) { return n <= max ? 1 : (n + max - 1) / max; }
 
+// Points without a value (NaN: an accuracy the model has no estimate for) cannot be drawn.
+std::size_t drop_non_finite(std::vector<double>& x, std::vector<double>& y, std::vector<std::string>* labels) {
+  std::size_t k = 0;
+  for (std::size_t i = 0; i < x.size(); ++i) {
+    if (!std::isfinite(x[i]) || !std::isfinite(y[i])) continue;
+    x[k] = x[i], y[k] = y[i];
+    if (labels && !labels->empty()) (*labels)[k] = std::move((*labels)[i]);
+    ++k;
+  }
+  const std::size_t dropped = x.size() - k;
+  x.resize(k), y.resize(k);
+  if (labels && !labels->empty()) labels->resize(k);
+  return dropped;
+}
+
 std::string sample_pareto(ParetoPlot& p) {
   std::string note;
+  const std::size_t dropped = drop_non_finite(p.all_x, p.all_y, nullptr) + drop_non_finite(p.front_x, p.front_y, &p.front_labels);
+  if (dropped > 0) note = fmt::format("{} points without a value not drawn", dropped);
   const std::size_t n_all = p.all_x.size(), n_front = p.front_x.size();
   if (const std::size_t k = stride_for(n_all, kMaxDrawnPoints); k > 1) {
     p.all_x = every_kth(p.all_x, k);
     p.all_y = every_kth(p.all_y, k);
-    note += fmt::format("drew every {}th of {} points ({})", k, n_all, p.all_x.size());
+    note += fmt::format("{}drew every {}th of {} points ({})", note.empty() ? "" : "; ", k, n_all, p.all_x.size());
   }
   if (const std::size_t k = stride_for(n_front, kMaxDrawnFrontier); k > 1) {
     // Every k-th frontier point plus the last, so both ends of the front stay drawn.
@@ -96,15 +114,17 @@ std::string sample_lines(LinesPlot& p) {
     note = fmt::format("drew {} of {} lines", kMaxPlotLines, p.lines.size());
     p.lines.resize(kMaxPlotLines);
   }
-  std::size_t sampled = 0;
+  std::size_t sampled = 0, dropped = 0;
   for (auto& l : p.lines) {
     l.name = display_text(l.name, 60);
+    dropped += drop_non_finite(l.x, l.y, nullptr);
     if (const std::size_t k = stride_for(l.x.size(), kMaxDrawnFrontier); k > 1) {
       l.x = every_kth(l.x, k), l.y = every_kth(l.y, k);
       ++sampled;
     }
   }
   if (sampled > 0) note += fmt::format("{}{} lines drawn with every k-th point", note.empty() ? "" : "; ", sampled);
+  if (dropped > 0) note += fmt::format("{}{} points without a value not drawn", note.empty() ? "" : "; ", dropped);
   return note;
 }
 

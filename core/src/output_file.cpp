@@ -52,6 +52,7 @@ std::atomic<bool> g_stop{false};
 
 std::atomic<std::uint64_t> g_fail_after{0};
 std::atomic<int> g_fail_errno{0};
+std::atomic<std::uint64_t> g_fail_hits{0};
 
 // How many of `n` bytes may be written before the injected failure; sets errno when none.
 std::size_t allowed_bytes(std::size_t n) {
@@ -59,6 +60,7 @@ std::size_t allowed_bytes(std::size_t n) {
   if (err == 0) return n;
   const std::uint64_t left = g_fail_after.load();
   if (left == 0) {
+    g_fail_hits.fetch_add(1);
     errno = err;
     return 0;
   }
@@ -340,6 +342,9 @@ int pending_output_temporaries() noexcept {
 void inject_output_write_failure(std::uint64_t after_bytes, int err) noexcept {
   g_fail_after.store(after_bytes);
   g_fail_errno.store(err);
+  g_fail_hits.store(0);
 }
+
+std::uint64_t injected_output_failures() noexcept { return g_fail_hits.load(); }
 
 }  // namespace kvscope

@@ -46,3 +46,79 @@ CliResult run_kvscope(const std::vector<std::string>& args, const std::string& s
   std::system(("rm -rf " + quote(dir)).c_str());
   return r;
 }
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/resource.h>
+
+#include <chrono>
+#include <thread>
+
+CliResult run_kvscope_spec(const RunSpec& spec) {
+  const std::string dir = temp_dir();
+  const std::string out_path = spec.stdout_path.empty() ? dir + "/stdout" : spec.stdout_path;
+  const std::string err_path = dir + "/stderr";
+  int sync[2];
+  int broken[2] = {-1, -1};
+  if (::pipe(sync) != 0) return {};
+  if (spec.stdout_broken_pipe && ::pipe(broken) != 0) return {};
+  const pid_t pid = ::fork();
+  if (pid < 0) return {};
+  if (pid == 0) {
+    ::close(sync[1]);
+    char c;
+    if (::read(sync[0], &c, 1) != 1) ::_exit(126);
+    ::close(sync[0]);
+    const int in = ::open("/dev/null", O_RDONLY);
+    int out = -1;
+    if (spec.stdout_broken_pipe) {
+      ::close(broken[0]);  // no reader: every write is EPIPE (or SIGPIPE)
+      out = broken[1];
+    } else {
+      out = ::open(out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    }
+    const int err = ::open(err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    ::dup2(in, 0);
+    ::dup2(out, 1);
+    ::dup2(err, 2);
+    ::signal(SIGPIPE, spec.ignore_sigpipe ? SIG_IGN : SIG_DFL);
+    if (spec.fsize_limit_B >= 0) {
+      ::signal(SIGXFSZ, SIG_IGN);
+      rlimit rl{static_cast<rlim_t>(spec.fsize_limit_B), static_cast<rlim_t>(spec.fsize_limit_B)};
+      ::setrlimit(RLIMIT_FSIZE, &rl);
+    }
+    std::vector<std::string> storage = {KVSCOPE_CLI_PATH};
+    storage.insert(storage.end(), spec.args.begin(), spec.args.end());
+    std::vector<char*> argv;
+    for (auto& s : storage) argv.push_back(s.data());
+    argv.push_back(nullptr);
+    ::execv(argv[0], argv.data());
+    ::_exit(127);
+  }
+  ::close(sync[0]);
+  if (spec.stdout_broken_pipe) ::close(broken[0]), ::close(broken[1]);
+  if (spec.before_start) spec.before_start(pid);
+  const char go = 'g';
+  (void)!::write(sync[1], &go, 1);
+  ::close(sync[1]);
+  if (spec.signal != 0) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(spec.delay_ms));
+    ::kill(pid, spec.signal);
+  }
+  int raw = 0;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(spec.timeout_s);
+  while (::waitpid(pid, &raw, WNOHANG) != pid) {
+    if (std::chrono::steady_clock::now() > deadline) {
+      ::kill(pid, SIGKILL);
+      ::waitpid(pid, &raw, 0);
+      break;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  CliResult r;
+  r.status = WIFEXITED(raw) ? WEXITSTATUS(raw) : 128 + (WIFSIGNALED(raw) ? WTERMSIG(raw) : 0);
+  if (spec.stdout_path.empty()) r.out = slurp(out_path);
+  r.err = slurp(err_path);
+  std::system(("rm -rf " + quote(dir)).c_str());
+  return r;
+}

@@ -6,6 +6,7 @@
 #include <algorithm>
 
 #include "kvscope/core/design_fields.hpp"
+#include "kvscope/core/display.hpp"
 #include "kvscope/core/error.hpp"
 #include "kvscope/core/loaders.hpp"
 #include "kvscope/models/profile.hpp"
@@ -46,8 +47,8 @@ models::PointResult DesignPoint::point() const {
 }
 
 QString DesignPoint::label() const {
-  return QString::fromStdString(design.arch.id + " " + variant_name(design.arch) + " " + to_string(design.arch.kv_dtype) +
-                                " | " + design.gpu.id + " " + design.workload.stack + " | tp=" + std::to_string(design.workload.tp) +
+  return QString::fromStdString(display_text(design.arch.id, 60) + " " + variant_name(design.arch) + " " + to_string(design.arch.kv_dtype) +
+                                " | " + display_text(design.gpu.id, 60) + " " + design.workload.stack + " | tp=" + std::to_string(design.workload.tp) +
                                 " B=" + std::to_string(design.workload.batch) +
                                 " S=" + std::to_string(design.workload.context));
 }

@@ -12,6 +12,7 @@
 #include "design_model.hpp"
 #include "kvscope/core/design.hpp"
 #include "format.hpp"
+#include "kvscope/core/display.hpp"
 #include "kvscope/models/fields.hpp"
 #include "kvscope/models/timing.hpp"
 
@@ -136,9 +137,10 @@ void DetailsPanel::refresh() {
   const auto& acc = d->facts.accuracy;
   const auto& m = d->eval.memory;
   QString h = QStringLiteral("<b>%1</b> — %2, %3 K/V, %4<br>on %5 (%6)<br>")
-                  .arg(QString::fromStdString(a.name.empty() ? a.id : a.name).toHtmlEscaped(),
+                  // Names come from files: escaped and elided, so no name widens the window.
+                  .arg(QString::fromStdString(display_text(a.name.empty() ? a.id : a.name, 80)).toHtmlEscaped(),
                        QString::fromStdString(variant_name(a)), QString::fromStdString(to_string(a.kv_dtype)),
-                       QString::fromStdString(sharing_label(a)), QString::fromStdString(d->design.gpu.name).toHtmlEscaped(),
+                       QString::fromStdString(sharing_label(a)), QString::fromStdString(display_text(d->design.gpu.name, 80)).toHtmlEscaped(),
                        QString::fromStdString(stack_timing(d->design.gpu, d->design.workload.stack).origin).toHtmlEscaped());
   h += m.feasible ? QStringLiteral("<span style='color:#1b7837'>fits: %1 of %2</span>")
                         .arg(format_bytes(m.total_bytes), format_bytes(m.capacity_bytes))

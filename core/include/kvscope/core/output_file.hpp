@@ -83,5 +83,7 @@ int pending_output_temporaries() noexcept;
 // included), writes fail with errno `err` (ENOSPC, EIO, EPIPE...). err = 0 disables it. Only
 // OutputFile's own writes are affected.
 void inject_output_write_failure(std::uint64_t after_bytes, int err) noexcept;
+// Writes failed by the injection since it was last set.
+std::uint64_t injected_output_failures() noexcept;
 
 }  // namespace kvscope
