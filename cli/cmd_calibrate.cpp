@@ -78,6 +78,7 @@ void run_calibrate(const CalibrateOptions& o) {
   // Every flag is checked before anything is fitted or written (`-o X --format bad` writes nothing).
   const Format format = parse_format(o.format);
   if (format == Format::csv) throw InputError("--format", "", "table or json", "'csv'");
+  if (!o.output.empty()) check_output_target(o.output);
   if (o.gpu.empty()) throw InputError("--gpu", "", "the GPU preset or profile the results were measured on", "nothing");
   GpuSpec gpu = load_gpu(o.gpu);
   std::vector<models::KvbenchResults> results;
@@ -145,7 +146,10 @@ struct ValidateOptions {
 void run_validate(const ValidateOptions& o) {
   const Format f = o.format == "markdown" ? Format::table : parse_format(o.format);
   if (f == Format::csv) throw InputError("--format", "", "table, markdown or json", "'csv'");
-  if (!o.plot.empty()) plot_format_of(o.plot, "--plot");
+  if (!o.plot.empty()) {
+    plot_format_of(o.plot, "--plot");
+    check_output_target(o.plot);
+  }
   if (o.gpu.empty()) throw InputError("--gpu", "", "a GPU preset or calibrated profile", "nothing");
   const GpuSpec gpu = load_gpu(o.gpu);
   std::vector<models::ValidationReport> reports;

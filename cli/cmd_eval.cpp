@@ -5,6 +5,7 @@
 #include "design_flags.hpp"
 #include "kvscope/core/csv.hpp"
 #include "kvscope/core/display.hpp"
+#include "kvscope/core/output_file.hpp"
 #include "kvscope/core/design.hpp"
 #include "kvscope/core/loaders.hpp"
 #include "kvscope/core/units.hpp"
@@ -54,6 +55,7 @@ std::string ops_table(const models::PhaseCost& ph) {
 
 void run_eval(const EvalOptions& opt) {
   const Format format = parse_format(opt.format);
+  check_output_target(opt.output);  // before any work
   const Scenario scenario = to_scenario(opt.design);
   const SingleDesign d = resolve_single(scenario);
   const models::ArchProfile profile = models::make_profile(d.arch, d.workload.tp);

@@ -8,7 +8,10 @@
 #include "command.hpp"
 #include "kvscope/core/csv.hpp"
 #include "kvscope/core/design.hpp"
+#include "kvscope/core/display.hpp"
+#include "kvscope/core/error.hpp"
 #include "kvscope/core/loaders.hpp"
+#include "kvscope/core/output_file.hpp"
 #include "kvscope/core/pareto.hpp"
 #include "kvscope/models/accuracy.hpp"
 #include "kvscope/models/memory.hpp"
@@ -33,6 +36,14 @@ struct PaperPoint {
 
 void run_paper(const PaperOptions& o) {
   const Format f = parse_format(o.format);
+  check_output_target(o.output);
+  if (!o.plot.empty()) {
+    plot_format_of(o.plot, "--plot");
+    check_output_target(o.plot);
+    if (same_output_file(o.plot, o.output)) {
+      throw InputError("--plot", "", "a file other than the one -o writes", fmt::format("'{}' (also -o)", display_text(o.plot, 200)));
+    }
+  }
   const auto& acc = models::AccuracyModel::bundled();
   const Architecture base = load_architecture("cla-paper-1b");
   std::vector<PaperPoint> pts;

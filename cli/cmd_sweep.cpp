@@ -202,8 +202,10 @@ void run_pareto(const SweepOptionsCli& o) {
   check_threads_flag(o.threads);
   // Output paths are checked before the sweep: a bad --plot name must not cost the sweep, and
   // the plot must not overwrite the result (`-o F --plot F`).
+  check_output_target(o.output);
   if (!o.plot.empty()) {
     plot_format_of(o.plot, "--plot");
+    check_output_target(o.plot);
     if (same_output_file(o.plot, o.output)) {
       throw InputError("--plot", "", "a file other than the one -o writes", fmt::format("'{}' (also -o)", display_text(o.plot, 200)));
     }

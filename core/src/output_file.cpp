@@ -107,68 +107,107 @@ bool is_proc_path(const std::string& p) { return p.rfind("/proc/", 0) == 0 || p.
 
 // ---- OutputFile --------------------------------------------------------------------------------
 
+namespace {
+
+// Where the bytes of an output path go, decided without creating anything.
+struct Resolved {
+  enum class Kind { stdout_, replace, direct } kind = Kind::stdout_;
+  std::string target;  // replace: the regular file renamed over (symlinks resolved)
+  bool exists = false;
+  struct stat st {};
+};
+
+Resolved resolve(const std::string& path) {
+  Resolved r;
+  if (path.empty() || path == "-") return r;
+  if (path.find('\0') != std::string::npos) throw IoError("cannot write a path that contains a NUL byte");
+  struct stat& st = r.st;
+  r.target = path;
+  bool direct = is_proc_path(path);
+  if (::lstat(path.c_str(), &st) == 0) {
+    r.exists = true;
+    if (S_ISLNK(st.st_mode)) {
+      if (::stat(path.c_str(), &st) == 0) {
+        if (S_ISREG(st.st_mode)) {
+          char* real = ::realpath(path.c_str(), nullptr);
+          if (!real) throw IoError(fmt::format("cannot write '{}': {}", path, std::strerror(errno)));
+          r.target = real;
+          std::free(real);
+          // /dev/stdout -> /proc/self/fd/1 -> a file: write through the descriptor's link.
+          if (is_proc_path(r.target)) r.target = path, direct = true;
+        }
+      } else if (errno == ENOENT) {
+        r.target = follow_dangling(path, path);  // a link to a file yet to be created
+        r.exists = false;
+      } else {
+        throw IoError(fmt::format("cannot write '{}': {}", path, std::strerror(errno)));
+      }
+    }
+  } else if (errno != ENOENT) {
+    throw IoError(fmt::format("cannot write '{}': {}", path, std::strerror(errno)));
+  }
+  if (r.exists) {
+    if (S_ISDIR(st.st_mode)) throw IoError(fmt::format("cannot write '{}': is a directory", path));
+    if (S_ISBLK(st.st_mode)) throw IoError(fmt::format("cannot write '{}': refusing to write to a block device", path));
+    if (!S_ISREG(st.st_mode) || direct) {
+      // FIFO, character device, socket, /proc/self/fd/N: written in place, never replaced.
+      r.kind = Resolved::Kind::direct;
+      r.target = path;
+      return r;
+    }
+  }
+  r.kind = Resolved::Kind::replace;
+  const std::string dir = dir_of(r.target);
+  struct stat dst {};
+  if (::stat(dir.c_str(), &dst) != 0) {
+    throw IoError(fmt::format("cannot write '{}': folder '{}': {}", path, dir, std::strerror(errno)));
+  }
+  if (!S_ISDIR(dst.st_mode)) throw IoError(fmt::format("cannot write '{}': '{}' is not a folder", path, dir));
+  return r;
+}
+
+}  // namespace
+
+void check_output_target(const std::string& path) {
+  const Resolved r = resolve(path);
+  if (r.kind == Resolved::Kind::replace) {
+    const std::string dir = dir_of(r.target);
+    if (::access(dir.c_str(), W_OK | X_OK) != 0) {
+      throw IoError(fmt::format("cannot write '{}': folder '{}': {}", path, dir, std::strerror(errno)));
+    }
+  } else if (r.kind == Resolved::Kind::direct && ::access(path.c_str(), W_OK) != 0) {
+    throw IoError(fmt::format("cannot write '{}': {}", path, std::strerror(errno)));
+  }
+}
+
 OutputFile::OutputFile(std::string path) : path_(std::move(path)) {
-  if (path_.empty() || path_ == "-") {
+  const Resolved r = resolve(path_);
+  if (r.kind == Resolved::Kind::stdout_) {
     kind_ = Kind::stdout_;
     fd_ = STDOUT_FILENO;
     std::fflush(stdout);  // anything printed through stdio goes first
     return;
   }
-  if (path_.find('\0') != std::string::npos) throw IoError("cannot write a path that contains a NUL byte");
-  struct stat st {};
-  std::string target = path_;
-  bool exists = false;
-  bool direct = is_proc_path(path_);
-  if (::lstat(path_.c_str(), &st) == 0) {
-    exists = true;
-    if (S_ISLNK(st.st_mode)) {
-      if (::stat(path_.c_str(), &st) == 0) {
-        if (S_ISREG(st.st_mode)) {
-          char* real = ::realpath(path_.c_str(), nullptr);
-          if (!real) throw IoError(fmt::format("cannot write '{}': {}", path_, std::strerror(errno)));
-          target = real;
-          std::free(real);
-          // /dev/stdout -> /proc/self/fd/1 -> a file: write through the descriptor's link.
-          if (is_proc_path(target)) target = path_, direct = true;
-        }
-      } else if (errno == ENOENT) {
-        target = follow_dangling(path_, path_);  // a link to a file yet to be created
-        exists = false;
-      } else {
-        throw IoError(fmt::format("cannot write '{}': {}", path_, std::strerror(errno)));
-      }
+  if (r.kind == Resolved::Kind::direct) {
+    kind_ = Kind::direct;
+    // Blocks while a FIFO has no reader, like a shell redirection; a signal ends the wait.
+    while ((fd_ = ::open(path_.c_str(), O_WRONLY | O_NOCTTY | O_CLOEXEC | O_APPEND)) < 0 && errno == EINTR && !g_stop.load()) {
     }
-  } else if (errno != ENOENT) {
-    throw IoError(fmt::format("cannot write '{}': {}", path_, std::strerror(errno)));
+    if (fd_ < 0) throw IoError(fmt::format("cannot write '{}': {}", path_, std::strerror(errno)));
+    return;
   }
-  if (exists) {
-    if (S_ISDIR(st.st_mode)) throw IoError(fmt::format("cannot write '{}': is a directory", path_));
-    if (S_ISBLK(st.st_mode)) throw IoError(fmt::format("cannot write '{}': refusing to write to a block device", path_));
-    if (!S_ISREG(st.st_mode) || direct) {
-      // FIFO, character device, socket, /proc/self/fd/N: write in place, never replace.
-      kind_ = Kind::direct;
-      // Blocks while a FIFO has no reader, like a shell redirection; a signal ends the wait.
-      while ((fd_ = ::open(path_.c_str(), O_WRONLY | O_NOCTTY | O_CLOEXEC | O_APPEND)) < 0 && errno == EINTR && !g_stop.load()) {
-      }
-      if (fd_ < 0) throw IoError(fmt::format("cannot write '{}': {}", path_, std::strerror(errno)));
-      return;
-    }
-    mode_ = st.st_mode & 07777;
-    keep_owner_ = st.st_uid != ::geteuid() || st.st_gid != ::getegid();
-    owner_uid_ = st.st_uid, owner_gid_ = st.st_gid;
+  if (r.exists) {
+    mode_ = r.st.st_mode & 07777;
+    keep_owner_ = r.st.st_uid != ::geteuid() || r.st.st_gid != ::getegid();
+    owner_uid_ = r.st.st_uid, owner_gid_ = r.st.st_gid;
   } else {
     const mode_t mask = ::umask(0);
     ::umask(mask);
     mode_ = 0666 & ~mask;
   }
   kind_ = Kind::replace;
-  target_ = target;
+  target_ = r.target;
   const std::string dir = dir_of(target_);
-  struct stat dst {};
-  if (::stat(dir.c_str(), &dst) != 0) {
-    throw IoError(fmt::format("cannot write '{}': folder '{}': {}", path_, dir, std::strerror(errno)));
-  }
-  if (!S_ISDIR(dst.st_mode)) throw IoError(fmt::format("cannot write '{}': '{}' is not a folder", path_, dir));
   // Beside the target (rename stays in one file system); the name is cut so that it fits NAME_MAX.
   std::string base = base_of(target_);
   if (base.size() > 200) base.resize(200);

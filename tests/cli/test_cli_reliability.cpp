@@ -541,6 +541,18 @@ TEST_CASE("reliability 8: small contract breaks", "[cli][reliability]") {
     CHECK_THAT(r.err, Catch::Contains("--format"));
     CHECK_FALSE(fs::exists(dir + "/x.json"));
   }
+  SECTION("an unwritable -o or --plot is found before any work") {
+    // 64M points: minutes of work if it started before looking at its outputs.
+    const V big = {"pareto", "--kv-heads", "1..64", "--batch", "1..1000000", "--objectives", "batch:max,tpot_s:min", "-q"};
+    for (const V& out : {V{"-o", dir + "/no/such/f.csv"}, V{"--plot", dir + "/no/such/f.svg"}, V{"-o", dir}}) {
+      INFO(out[1]);
+      RunSpec s{with(big, out)};
+      s.timeout_s = 30;
+      const CliResult r = run_kvscope_spec(s);
+      CHECK(r.status == 2);
+      CHECK_THAT(r.err, Catch::StartsWith("kvscope: cannot write '" + out[1] + "'"));
+    }
+  }
   SECTION("pareto -o F --plot F is refused before the sweep") {
     const std::string f = dir + "/same.svg";
     spit(f, "previous\n");

@@ -62,6 +62,11 @@ class OutputFile {
   std::string buffer_;
 };
 
+// Checks, without creating or opening anything, that `path` can be written as OutputFile would
+// (IoError with the same message otherwise). Commands call it for every output flag before any
+// work, so a bad -o never costs a sweep.
+void check_output_target(const std::string& path);
+
 // Whole content in one go: OutputFile(path), write, commit.
 void write_output(const std::string& path, std::string_view content);
 
