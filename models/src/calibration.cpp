@@ -140,6 +140,7 @@ namespace {
 // ~0.5 us) or above a day.
 constexpr double kMinMedian_s = 1e-9, kMaxMedian_s = 86400;
 constexpr double kMaxAmount = 1e18;  // bytes, FLOPs
+constexpr double kMaxCount = 1e12;   // kernels, rows, positions: far above any real run
 // Axes that count something (kernels, rows, heads, positions): whole numbers >= 1.
 constexpr const char* kCountAxes[] = {"K", "M", "N", "attention_splits", "batch", "cla_factor", "context", "ctas", "ctas_per_sm",
                                       "d_model", "ffn_dim", "group_size", "head_dim", "kernels", "kernels_per_op",
@@ -161,7 +162,9 @@ void check_axes(const bj::object& axes, const std::string& where, const std::str
       return std::any_of(b, e, [&](const char* k) { return name == k; });
     };
     if (in(std::begin(kCountAxes), std::end(kCountAxes))) {
-      if (!(v >= 1 && v <= 1e12 && v == std::floor(v))) throw InputError(where, path, "a whole number >= 1", fmt::format("{}", v));
+      if (!(v >= 1 && v <= kMaxCount && v == std::floor(v))) {
+        throw InputError(where, path, fmt::format("a whole number in [1, {:g}]", kMaxCount), fmt::format("{}", v));
+      }
     } else if (in(std::begin(kPositiveAxes), std::end(kPositiveAxes))) {
       if (!(v > 0 && v <= kMaxAmount)) throw InputError(where, path, fmt::format("a positive number <= {:g}", kMaxAmount), fmt::format("{}", v));
     } else if (in(std::begin(kNonNegativeAxes), std::end(kNonNegativeAxes))) {
