@@ -99,7 +99,7 @@ void run_fields(const FieldsOptions& o) {
   for (const models::Field& f : models::fields()) {
     u.add({std::string(f.name), std::string(f.unit), models::to_string(f.kind), std::string(f.help)});
   }
-  emit(t.str() + "\nEvery design field is a flag (--name, '_' -> '-') and a scenario key; sweep, pareto and explore take lists\n"
+  emit_text(t.str() + "\nEvery design field is a flag (--name, '_' -> '-') and a scenario key; sweep, pareto and explore take lists\n"
                  "and ranges for the sweepable ones. Output fields are the CSV / JSON columns, and what --constraint\n"
                  "and --objectives name.\n\n" +
            u.str(),

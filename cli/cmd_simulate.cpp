@@ -8,6 +8,7 @@
 
 #include "command.hpp"
 #include "design_flags.hpp"
+#include "kvscope/core/output_file.hpp"
 #include "kvscope/core/csv.hpp"
 #include "kvscope/core/design.hpp"
 #include "kvscope/core/design_fields.hpp"
@@ -175,6 +176,7 @@ void write_plots(const std::string& path, const models::SimulationResult& r, con
 
 void run_simulate(const SimOptions& opt) {
   const Format format = parse_format(opt.format);
+  check_output_target(opt.output);  // before the simulation runs
   for (const auto& [spelling, text] : opt.design.values) {
     const DesignField* f = find_design_field(spelling);
     if (f && (f->name == "batch" || f->name == "context" || f->name == "prompt" || f->name == "tpot_limit_ms")) {
@@ -325,7 +327,7 @@ void run_simulate(const SimOptions& opt) {
       out += fmt::format("goodput: 0 req/s — {}\n", goodput.reason);
     }
     if (goodput.goodput_rps <= 0) {
-      emit(out, opt.output);
+      emit_text(out, opt.output);
       return;
     }
     load.rate_per_s = goodput.goodput_rps;
@@ -342,7 +344,7 @@ void run_simulate(const SimOptions& opt) {
     out += fmt::format("  request {}: {}\n", i, q.reason);
   }
   if (result.rejected > 10) out += fmt::format("  ... {} in all (--format json lists every one)\n", result.rejected);
-  emit(out, opt.output);
+  emit_text(out, opt.output);
 }
 
 const Registrar reg(15, [](CLI::App& app) {
