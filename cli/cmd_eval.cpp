@@ -13,6 +13,7 @@
 #include "kvscope/models/fields.hpp"
 #include "output.hpp"
 #include "pool_output.hpp"
+#include "writers.hpp"
 
 namespace kvscope::cli {
 
@@ -117,17 +118,16 @@ void run_eval(const EvalOptions& opt) {
     return;
   }
   if (format == Format::csv) {
-    std::string head = "model,variant,gpu,stack,kv_dtype,weight_dtype,runtime,reason,val_ppl_kind,ppl_delta_kind,accuracy_extrapolated", row;
-    row = csv_escape(d.arch.id) + "," + csv_escape(variant) + "," + csv_escape(d.gpu.id) + "," + st.stack + "," +
-          to_string(d.arch.kv_dtype) + "," + to_string(d.arch.weight_dtype) + "," + to_string(d.workload.runtime) + "," +
-          csv_escape(m.reason) + "," + models::to_string(acc.val_ppl_kind) + "," + models::to_string(acc.delta_kind) + "," +
-          (acc.extrapolated ? "1" : "0");
-    for (const auto& f : models::fields()) {
-      head += fmt::format(",{}", f.name);
-      const double v = f.get(p);
-      row += std::isfinite(v) ? fmt::format(",{}", v) : ",";
-    }
-    emit(head + "\n" + row + "\n", opt.output);
+    Record rec = {text_cell("model", d.arch.id),         text_cell("variant", variant),
+                  text_cell("gpu", d.gpu.id),            text_cell("stack", st.stack),
+                  text_cell("kv_dtype", to_string(d.arch.kv_dtype)), text_cell("weight_dtype", to_string(d.arch.weight_dtype)),
+                  text_cell("runtime", to_string(d.workload.runtime)), text_cell("reason", m.reason),
+                  text_cell("val_ppl_kind", models::to_string(acc.val_ppl_kind)),
+                  text_cell("ppl_delta_kind", models::to_string(acc.delta_kind)),
+                  text_cell("accuracy_extrapolated", acc.extrapolated ? "1" : "0")};
+    for (Cell& c : field_cells(p)) rec.push_back(std::move(c));
+    auto w = csv_writer();
+    emit(w->begin(rec) + w->row(rec), opt.output);
     return;
   }
   std::string out;

@@ -18,6 +18,7 @@
 #include "sweep_limits.hpp"
 #include "kvscope/core/display.hpp"
 #include "kvscope/core/error.hpp"
+#include "writers.hpp"
 
 namespace kvscope::cli {
 namespace {

@@ -24,6 +24,7 @@
 #include "signals.hpp"
 #include "sweep_limits.hpp"
 #include "kvscope/core/display.hpp"
+#include "writers.hpp"
 
 namespace kvscope::cli {
 namespace {
@@ -49,23 +50,11 @@ std::string accuracy_kind_text(const models::AccuracyEstimate& a) {
   return std::string(models::to_string(a.delta_kind)) + (a.extrapolated && a.delta_kind == models::AccuracyKind::estimated ? ", extrapolated" : "");
 }
 
-std::string csv_header() {
-  std::string h = "index,configuration,model,gpu,stack,kv_dtype_bytes,reason,val_ppl_kind,ppl_delta_kind,accuracy_extrapolated";
-  for (const auto& f : models::fields()) h += fmt::format(",{}", f.name);
-  return h + "\n";
-}
+// CSV rows are point records (writers.hpp): the same columns in sweep and pareto.
+std::string csv_header() { return csv_writer()->begin(point_record_names(), {}); }
 
 std::string csv_row(const models::SweepResult& r, std::uint64_t index, const models::PointResult& p) {
-  std::string s = fmt::format("{},{},{},{},{},{}", index, csv_escape(models::configuration_name(r, p)), csv_escape(r.arch_name(p)),
-                              csv_escape(r.gpu_id(p)), r.stack_id(p), p.arch->kv_bytes_per_element);
-  s += "," + csv_escape(p.eval.memory.reason);
-  const auto& a = p.arch->accuracy;
-  s += fmt::format(",{},{},{}", models::to_string(a.val_ppl_kind), models::to_string(a.delta_kind), a.extrapolated ? 1 : 0);
-  for (const auto& f : models::fields()) {
-    const double v = f.get(p);
-    s += std::isfinite(v) ? fmt::format(",{}", v) : ",";
-  }
-  return s + "\n";
+  return csv_writer()->row(point_record(r, index, p));
 }
 
 boost::json::object point_entry(const models::SweepResult& r, std::uint64_t index, const models::PointResult& p) {

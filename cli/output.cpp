@@ -35,30 +35,16 @@ std::string human_bytes(double b) {
   return fmt::format("{} ({})", dec, human_bytes_short(b));
 }
 
-std::string human_time(double s) {
-  if (!std::isfinite(s)) return "n/a";
-  if (s < 1e-3) return fmt::format("{:.1f} µs", s * 1e6);
-  if (s < 1.0) return fmt::format("{:.3f} ms", s * 1e3);
-  return fmt::format("{:.3f} s", s);
-}
+std::string human_time(double s) { return format_time(s); }
 
 std::string human_count(double n) { return format_count(n); }
 
-std::string human_rate(double v, const char* unit) {
-  if (!std::isfinite(v)) return "n/a";
-  return fmt::format("{:.4g} {}", v, unit);
-}
+std::string human_rate(double v, const char* unit) { return format_rate(v, unit); }
 
 std::string human_field(const models::Field& f, double v) {
-  if (!std::isfinite(v)) return "n/a";
-  if (f.unit == "B") return human_bytes_short(v);
-  if (f.unit == "s") return human_time(v);
-  if (f.unit == "B/s") return fmt::format("{:.1f} GB/s", v / units::kGB);
-  if (f.unit == "bool") return v != 0 ? "yes" : "no";
-  if (f.unit == "%") return fmt::format("{:+.2f} %", v);
-  if (f.unit == "tokens/s") return fmt::format("{:.5g}", v);
-  if (f.name == "bandwidth_fraction") return fmt::format("{:.1f} %", v * 100);
-  return human_count(v);
+  // A fraction without a unit reads as a percentage in tables.
+  if (f.name == "bandwidth_fraction" && std::isfinite(v)) return fmt::format("{:.1f} %", v * 100);
+  return format_value(v, std::string(f.unit));
 }
 
 boost::json::value json_number(double v) {
@@ -115,19 +101,6 @@ std::string pretty_json(const boost::json::value& v) {
   pretty(v, out, 0);
   out += "\n";
   return out;
-}
-
-boost::json::object point_json(const models::PointResult& p) {
-  boost::json::object o;
-  for (const auto& f : models::fields()) {
-    const double v = f.get(p);
-    if (f.unit == "bool") {
-      o[f.name] = v != 0;
-    } else {
-      o[f.name] = json_number(v);
-    }
-  }
-  return o;
 }
 
 std::string& recorded_command_line() {

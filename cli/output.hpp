@@ -23,8 +23,6 @@ std::string human_field(const models::Field& f, double v);  // by the field's un
 boost::json::value json_number(double v);
 std::string pretty_json(const boost::json::value& v);
 
-// All fields of a point as a JSON object (names from the field registry).
-boost::json::object point_json(const models::PointResult& p);
 
 // {"tool": "kvscope", "version": ..., "command": ..., "date_utc": ...}
 boost::json::object provenance_json(const std::string& command_line);

@@ -1,8 +1,7 @@
 #pragma once
-// Number formatting for labels and tables (presentation only), as the CLI prints them: memory in
-// binary units (GiB = 2^30 B) and counts through kvscope's shared formatter
-// (kvscope/core/format.hpp, the one `kvscope eval` uses); times as µs / ms / s; rates with an SI
-// prefix ("1.2 k tokens/s", "3.35 TB/s"). NaN -> "n/a".
+// Number formatting for labels and tables (presentation only): Qt strings of kvscope's one
+// formatter (kvscope/core/format.hpp, the one the CLI uses): memory in binary units (GiB = 2^30 B),
+// times as µs / ms / s, bandwidth in GB/s, counts and rates with their unit. NaN -> "n/a".
 #include <QString>
 #include <string_view>
 
