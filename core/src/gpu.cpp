@@ -28,7 +28,7 @@ void validate(const GpuSpec& g, const std::string& where) {
 
 TimingParams default_timing_params(const GpuSpec& g) {
   TimingParams p;
-  // harness_and_gpus.md §2: STREAM-like kernels reach 85-93 % of the datasheet on NVIDIA HBM
+  // docs/references.md [HG] §2: STREAM-like kernels reach 85-93 % of the datasheet on NVIDIA HBM
   // parts, pure reads more; §9 recommends 0.90 x datasheet until measured.
   p.hbm_read_Bps = 0.90 * g.hbm_bandwidth_Bps;
   p.hbm_copy_Bps = 0.88 * g.hbm_bandwidth_Bps;

@@ -199,7 +199,7 @@ void check_same(const GpuSpec& a, const GpuSpec& b) {
 // ---- Presets ---------------------------------------------------------------------------------
 
 TEST_CASE("every model preset loads, validates and reproduces the reference KV bytes", "[loaders][presets]") {
-  // kv_bytes_per_token_bf16_all_layers_full from shared/reference/model_presets.csv (all layers,
+  // kv_bytes_per_token_bf16_all_layers_full from docs/references.md [MODEL-CFG] (all layers,
   // no sliding-window cap; MLA = latent + RoPE key; Hunyuan = 32 CLA producer layers), plus the
   // presets that are not in the CSV (computed by hand: 2 * kv_heads * head_dim * kv_layers * 2).
   const std::vector<std::pair<std::string, double>> expected = {

@@ -17,7 +17,7 @@ using namespace kvscope::models;
 
 namespace {
 
-// The paper's base shapes (cla_and_kv_techniques.md §2.1): 1B = 2048 x 20 layers, FFN 5472;
+// The paper's base shapes (docs/references.md [KV] §2.1): 1B = 2048 x 20 layers, FFN 5472;
 // 3B = 3072 x 32 layers, FFN 8192.
 Architecture paper_base(const std::string& size) {
   Architecture a;

@@ -26,7 +26,7 @@ MlpKind parse_mlp_kind(const std::string& text, const std::string& where);
 
 // Bytes per stored K/V element including quantization scale overhead: int8/int4 use one fp16
 // scale + one fp16 zero point per `group` elements (KIVI-style asymmetric groups); fp8 uses a
-// per-tensor scale (negligible, counted as 0). Source: shared/reference cla_and_kv_techniques.md §4.11.
+// per-tensor scale (negligible, counted as 0). Source: docs/references.md [KV] §4.11.
 double kv_bytes_per_element(KvDtype dtype, int quant_group);
 // Bytes per weight of a quantized linear layer, scales included (docs/model.md §2 Weights):
 // bf16/fp16 2; fp8 1 + 4/128^2 (one fp32 scale per 128 x 128 block: DeepSeek-V3's checkpoint
@@ -99,7 +99,7 @@ struct Architecture {
 // produces K/V. When c does not divide n_layers the *first* group is the short one, as in the
 // paper's 10-layer CLA3 example (producers 0, 1, 4, 7; Fig. 2 caption).
 std::vector<int> cla_producers(int n_layers, int cla_factor);
-// The paper's non-uniform CLA2 variants (Table 1; layer counts per cla_and_kv_techniques.md §1.3):
+// The paper's non-uniform CLA2 variants (Table 1; layer counts per docs/references.md [KV] §1.3):
 //   KeepEnds:   layer 0 own KV; pairs (1,2),(3,4),...; the last layer its own when left over.
 //   DenseFront: first n/2 layers own KV, then n/2-1 layers reuse layer n/2-1, last layer own.
 //   DenseBack:  2 own-KV layers, then layers 2..n-10 reuse layer 1, last 9 layers own

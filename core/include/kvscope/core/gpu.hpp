@@ -11,7 +11,7 @@
 namespace kvscope {
 
 // Every parameter of the timing model that depends on the GPU. Each has a documented default
-// derived from the datasheet (shared/reference/harness_and_gpus.md §2-§5, §9) and is replaced by
+// derived from the datasheet (docs/references.md [HG] §2-§5, §9) and is replaced by
 // `kvscope calibrate` with a fit to kvbench measurements. docs/model.md gives the formulas.
 struct TimingParams {
   // Memory ceilings (B/s), measured with kvbench family 1 (read-only and copy kernels, >> L2).
