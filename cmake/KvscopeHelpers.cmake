@@ -9,11 +9,13 @@ function(kvscope_warnings target)
 endfunction()
 
 # kvscope_add_test(NAME name SOURCES a.cpp ... LIBS lib ...)
-# A Catch2 test executable whose test cases are registered with CTest one by one.
+# A Catch2 test executable whose test cases are registered with CTest one by one. Every test
+# executable links the one shared Catch2 main (kvscope_catch_main, tests/CMakeLists.txt), compiled
+# once.
 function(kvscope_add_test)
   cmake_parse_arguments(T "" "NAME" "SOURCES;LIBS" ${ARGN})
-  add_executable(${T_NAME} ${T_SOURCES} ${PROJECT_SOURCE_DIR}/tests/catch_main.cpp)
-  target_link_libraries(${T_NAME} PRIVATE Catch2::Catch2 ${T_LIBS})
+  add_executable(${T_NAME} ${T_SOURCES})
+  target_link_libraries(${T_NAME} PRIVATE kvscope_catch_main Catch2::Catch2 ${T_LIBS})
   target_compile_definitions(${T_NAME} PRIVATE KVSCOPE_SOURCE_DIR="${PROJECT_SOURCE_DIR}")
   kvscope_warnings(${T_NAME})
   catch_discover_tests(${T_NAME} TEST_PREFIX "${T_NAME}:" PROPERTIES TIMEOUT 300)

@@ -11,7 +11,7 @@ PKGS=(
   libfmt-dev libcli11-dev catch2
   qt6-base-dev qt6-charts-dev qt6-svg-dev libqt6opengl6-dev libgl-dev
   qt6-qpa-plugins xvfb xauth
-  clang-14 libclang-rt-14-dev
+  clang-14 libclang-rt-14-dev clang-format-14 clang-tidy-14
   pybind11-dev python3-dev python3-numpy python3-pytest python3-pandas
 )
 missing=()

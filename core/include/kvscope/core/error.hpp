@@ -3,8 +3,13 @@
 // these, print what() on one line and exit with status 2.
 #include <stdexcept>
 #include <string>
+#include <string_view>
 
 namespace kvscope {
+
+// `s` with control characters written as escapes ("\n", "\r", "\t", "\x01"): a message quotes
+// what the user gave, and must stay one line on stderr whatever that was.
+std::string one_line(std::string_view s);
 
 // Base of every kvscope error.
 class Error : public std::runtime_error {
@@ -17,7 +22,7 @@ class Error : public std::runtime_error {
 class InputError : public Error {
  public:
   InputError(std::string where, std::string key, std::string expected, std::string found);
-  explicit InputError(const std::string& message) : Error(message) {}
+  explicit InputError(const std::string& message) : Error(one_line(message)) {}
   const std::string& where() const noexcept { return where_; }
   const std::string& key() const noexcept { return key_; }
   // Empty when the error was built from a message alone.
