@@ -754,6 +754,31 @@ class Bench:
         torch.cuda.empty_cache()
 
     # ------------------------------------------------------------------------------------------
+    def one_elementwise(self, fn, nbytes, axes, n, label):
+        """One elementwise op, warm (n per graph, buffers reused) or cold (8 per graph, an L2 flush
+        between repetitions, taken off), recorded per op with its kernel count."""
+        l2 = axes["l2"]
+        try:
+            side_stream_warmup(fn)
+            kern = count_kernels(fn)
+            cold = l2 == "cold"
+            g, _ = capture([fn] * (8 if cold else n), sep=flush if cold else None)
+            summ, smp, clk, dr, stop = self.timer.time_graph(g, 8 if cold else n, cold=cold)
+            del g
+        except Exception as e:
+            self.skip("torch_elementwise", axes, f"failed: {str(e).splitlines()[0][:200]}")
+            return
+        if summ is None:
+            self.skip("torch_elementwise", axes, "every sample throttled")
+            return
+        axes["kernels_per_op"] = kern
+        axes["kernels"] = 8 if cold else n
+        # per-op record; bytes/flops per op (the timer divides by the repetitions)
+        rec = record("torch_elementwise", f"torch_{axes['kernel']}", axes, summ, smp, clk, dr, stop, nbytes, 0, 0, True, 0.0)
+        rec["l2_state"] = l2
+        self.records.append(rec)
+        print(f"  elementwise {l2:4s} {label} {summ['median_s']*1e6:8.2f} us/op k={kern}", flush=True)
+
     def fam_elementwise(self):
         rows_list = [1, 4, 16, 64, 256, 1024, 4096, 16384, 32768]
         if self.quick:
@@ -796,28 +821,8 @@ class Bench:
                   # warm: buffers reused (L2-resident where they fit); cold: an L2 flush between
                   # repetitions, as between two layers of a step (decode-sized rows only)
                   for l2 in (["warm", "cold"] if (self.args.cold_elementwise and rows <= 1024) else ["warm"]):
-                    axes = {"kernel": name, "model": model, "rows": rows, "kernels": n, "l2": l2, **ax}
-                    try:
-                        side_stream_warmup(fn)
-                        kern = count_kernels(fn)
-                        cold = l2 == "cold"
-                        g, _ = capture([fn] * (8 if cold else n), sep=flush if cold else None)
-                        summ, smp, clk, dr, stop = self.timer.time_graph(g, 8 if cold else n, cold=cold)
-                        del g
-                    except Exception as e:
-                        self.skip("torch_elementwise", axes, f"failed: {str(e).splitlines()[0][:200]}")
-                        continue
-                    if summ is None:
-                        self.skip("torch_elementwise", axes, "every sample throttled")
-                        continue
-                    axes["kernels_per_op"] = kern
-                    axes["kernels"] = 8 if cold else n
-                    # per-op record; bytes/flops per op (the timer divides by n)
-                    rec = record("torch_elementwise", f"torch_{name}", axes, summ, smp, clk, dr, stop, nbytes, 0, 0, True, 0.0)
-                    rec["l2_state"] = l2
-                    self.records.append(rec)
-                    print(f"  elementwise {l2:4s} {model:12s} {name:12s} rows={rows:6d} {summ['median_s']*1e6:8.2f} us/op k={kern}",
-                          flush=True)
+                    self.one_elementwise(fn, nbytes, {"kernel": name, "model": model, "rows": rows, "kernels": n, "l2": l2, **ax}, n,
+                                         f"{model:12s} {name:12s} rows={rows:6d}")
                 del x, y, gu, qkv, kc, vc, emb
                 torch.cuda.empty_cache()
 
@@ -856,27 +861,8 @@ class Bench:
                 }
                 for name, (fn, nbytes, ax) in ops.items():
                     for l2 in (["warm", "cold"] if self.args.cold_elementwise else ["warm"]):
-                        axes = {"kernel": name, "model": model, "rows": B, "kernels": n, "l2": l2, "layout": "decode", **ax}
-                        try:
-                            side_stream_warmup(fn)
-                            kern = count_kernels(fn)
-                            cold = l2 == "cold"
-                            g, _ = capture([fn] * (8 if cold else n), sep=flush if cold else None)
-                            summ, smp, clk, dr, stop = self.timer.time_graph(g, 8 if cold else n, cold=cold)
-                            del g
-                        except Exception as e:
-                            self.skip("torch_elementwise", axes, f"failed: {str(e).splitlines()[0][:200]}")
-                            continue
-                        if summ is None:
-                            self.skip("torch_elementwise", axes, "every sample throttled")
-                            continue
-                        axes["kernels_per_op"] = kern
-                        axes["kernels"] = 8 if cold else n
-                        rec = record("torch_elementwise", f"torch_{name}", axes, summ, smp, clk, dr, stop, nbytes, 0, 0, True, 0.0)
-                        rec["l2_state"] = l2
-                        self.records.append(rec)
-                        print(f"  elementwise decode {l2:4s} {model:12s} {name:10s} B={B:5d} {summ['median_s']*1e6:8.2f} us/op k={kern}",
-                              flush=True)
+                        self.one_elementwise(fn, nbytes, {"kernel": name, "model": model, "rows": B, "kernels": n, "l2": l2,
+                                                          "layout": "decode", **ax}, n, f"decode {model:12s} {name:10s} B={B:5d}")
                 del qkv, kc, vc
                 torch.cuda.empty_cache()
 
