@@ -11,6 +11,7 @@
 #include "kvscope/core/units.hpp"
 #include "kvscope/models/evaluate.hpp"
 #include "kvscope/models/fields.hpp"
+#include "kvscope/models/scenario_sweep.hpp"
 #include "output.hpp"
 #include "pool_output.hpp"
 #include "writers.hpp"
@@ -74,33 +75,24 @@ void run_eval(const EvalOptions& opt) {
   const auto layers = opt.per_layer ? models::layer_breakdown(d.arch, profile, d.workload) : std::vector<models::LayerRow>{};
   const std::string context_warn = context_warning(d.arch, d.workload.context);
 
+  // The point record every command writes (writers.hpp): the same CSV columns and JSON keys, in
+  // the same order, as a sweep's row of this design.
+  const Record record = point_record(PointNames{0, models::configuration_name(scenario, d), d.gpu.id, st.stack}, p);
   if (format == Format::json) {
-    boost::json::object o = point_json(p);
+    boost::json::object o = to_json(record);
+    // What only a single point reports, after the record.
     o["provenance"] = provenance_json(recorded_command_line());
-    o["model"] = d.arch.id;
     o["model_name"] = d.arch.name;
-    o["variant"] = variant;
     o["sharing"] = sharing_label(d.arch);
-    o["kv_dtype"] = to_string(d.arch.kv_dtype);
-    o["weight_dtype"] = to_string(d.arch.weight_dtype);
-    o["weight_bytes_per_element"] = json_number(profile.weight_bytes_per_elem);
     o["weight_timing"] = weight_note;
     o["weight_timing_estimated"] = models::weight_timing_estimated(profile, d.gpu, params);
-    o["gpu"] = d.gpu.id;
     o["gpu_name"] = d.gpu.name;
-    o["runtime"] = to_string(d.workload.runtime);
-    o["stack"] = st.stack;
     o["timing_params"] = st.origin;
-    o["reason"] = m.reason;
     o["max_position_embeddings"] = json_number(static_cast<double>(d.arch.max_position_embeddings));
     boost::json::array warnings;
     if (!context_warn.empty()) warnings.push_back(boost::json::value(context_warn));
     o["warnings"] = std::move(warnings);
-    o["val_ppl_kind"] = models::to_string(acc.val_ppl_kind);
-    o["ppl_delta_kind"] = models::to_string(acc.delta_kind);
-    o["accuracy_source"] = acc.source;
     o["accuracy_caveat"] = acc.caveat;
-    o["accuracy_extrapolated"] = acc.extrapolated;
     o["kv_pool"] = kv_pool_json(m.pool, m.max_concurrency, d.workload.context, d.gpu);
     o["decode_ops"] = ops_json(p.eval.decode);
     o["prefill_ops"] = ops_json(p.eval.prefill);
@@ -118,16 +110,8 @@ void run_eval(const EvalOptions& opt) {
     return;
   }
   if (format == Format::csv) {
-    Record rec = {text_cell("model", d.arch.id),         text_cell("variant", variant),
-                  text_cell("gpu", d.gpu.id),            text_cell("stack", st.stack),
-                  text_cell("kv_dtype", to_string(d.arch.kv_dtype)), text_cell("weight_dtype", to_string(d.arch.weight_dtype)),
-                  text_cell("runtime", to_string(d.workload.runtime)), text_cell("reason", m.reason),
-                  text_cell("val_ppl_kind", models::to_string(acc.val_ppl_kind)),
-                  text_cell("ppl_delta_kind", models::to_string(acc.delta_kind)),
-                  text_cell("accuracy_extrapolated", acc.extrapolated ? "1" : "0")};
-    for (Cell& c : field_cells(p)) rec.push_back(std::move(c));
     auto w = csv_writer();
-    emit(w->begin(rec) + w->row(rec), opt.output);
+    emit(w->begin(record) + w->row(record), opt.output);
     return;
   }
   std::string out;

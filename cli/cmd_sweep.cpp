@@ -39,6 +39,7 @@ struct SweepOptionsCli {
   std::size_t max_rows = 40;
   std::uint64_t max_points = kDefaultMaxPoints;
   std::uint64_t max_frontier = kDefaultMaxFrontier;
+  bool include_infeasible = false;  // pareto: points that do not fit compete for the frontier
 };
 
 // Measured row sizes of the default design flags (kvscope sweep --format csv / json): an
@@ -57,19 +58,9 @@ std::string csv_row(const models::SweepResult& r, std::uint64_t index, const mod
   return csv_writer()->row(point_record(r, index, p));
 }
 
+// JSON point objects are the same records: the CSV's columns as keys, in the same order.
 boost::json::object point_entry(const models::SweepResult& r, std::uint64_t index, const models::PointResult& p) {
-  boost::json::object o = point_json(p);
-  o["index"] = index;
-  o["configuration"] = models::configuration_name(r, p);
-  o["model"] = r.arch_name(p);
-  o["gpu"] = r.gpu_id(p);
-  o["stack"] = r.stack_id(p);
-  o["reason"] = p.eval.memory.reason;
-  o["val_ppl_kind"] = models::to_string(p.arch->accuracy.val_ppl_kind);
-  o["ppl_delta_kind"] = models::to_string(p.arch->accuracy.delta_kind);
-  o["accuracy_source"] = p.arch->accuracy.source;
-  o["accuracy_extrapolated"] = p.arch->accuracy.extrapolated;
-  return o;
+  return to_json(point_record(r, index, p));
 }
 
 boost::json::object counts_json(const models::SweepResult& r) {
@@ -87,6 +78,14 @@ std::string counts_text(const models::SweepResult& r) {
                               r.skipped, r.filtered_out, r.kept, r.infeasible, r.elapsed_s, r.threads);
   for (const auto& k : r.skipped_by_reason) s += fmt::format("  skipped {} x: {}  (e.g. {})\n", k.count, k.reason, k.example);
   return s;
+}
+
+// Which points the frontier is over, when some did not fit (pareto's table).
+std::string frontier_scope_text(const models::SweepResult& r, bool include_infeasible) {
+  if (r.infeasible == 0) return "";
+  return include_infeasible ? fmt::format("the frontier is over all {} kept points, {} of which do not fit in memory (--include-infeasible)\n", r.kept, r.infeasible)
+                            : fmt::format("the frontier is over the {} kept points that fit in memory; {} that do not are left off (--include-infeasible keeps them)\n",
+                                          r.kept - r.infeasible, r.infeasible);
 }
 
 models::SweepOptions sweep_options(const SweepOptionsCli& o) {
@@ -207,6 +206,7 @@ void run_pareto(const SweepOptionsCli& o) {
   check_point_budget(spec, o.max_points, "pareto", 0, o.quiet);
   models::SweepOptions so = sweep_options(o);
   so.max_frontier = static_cast<std::size_t>(o.max_frontier);
+  so.frontier_infeasible = o.include_infeasible;
   // Faded points for the plot: every point's two plotted objectives, sampled with a stride so
   // at most ~200k points are drawn.
   PlotSample sample;
@@ -239,6 +239,7 @@ void run_pareto(const SweepOptionsCli& o) {
     for (std::size_t i = 0; i < r.frontier.size(); ++i) front.push_back(point_entry(r, r.frontier_indices[i], r.frontier[i]));
     j["objectives"] = std::move(objs);
     j["constraints"] = std::move(cons);
+    j["frontier_includes_infeasible"] = o.include_infeasible;
     j["counts"] = counts_json(r);
     j["frontier"] = std::move(front);
     emit(pretty_json(j), o.output);
@@ -248,8 +249,8 @@ void run_pareto(const SweepOptionsCli& o) {
     if (r.partial) s += fmt::format("# partial: {} of {} points (interrupted)\n", r.completed, r.total);
     emit(s, o.output);
   } else {
-    std::vector<std::string> head = {"#", "configuration", "val_ppl kind", "ppl Δ kind"};
-    std::vector<bool> right = {true, false, false, false};
+    std::vector<std::string> head = {"#", "configuration", "val_ppl kind", "ppl Δ kind", "fits"};
+    std::vector<bool> right = {true, false, false, false, false};
     for (const auto& ob : r.objectives) {
       head.push_back(fmt::format("{} ({})", ob.field, ob.sense == Sense::minimize ? "min" : "max"));
       right.push_back(true);
@@ -258,14 +259,22 @@ void run_pareto(const SweepOptionsCli& o) {
     for (std::size_t i = 0; i < r.frontier.size(); ++i) {
       const auto& a = r.frontier[i].arch->accuracy;
       std::vector<std::string> row = {std::to_string(r.frontier_indices[i]), models::configuration_name(r, r.frontier[i]),
-                                      models::to_string(a.val_ppl_kind), accuracy_kind_text(a)};
+                                      models::to_string(a.val_ppl_kind), accuracy_kind_text(a),
+                                      r.frontier[i].eval.memory.feasible ? "yes" : "no"};
       for (const auto& ob : r.objectives) {
         const models::Field* f = models::find_field(ob.field);
         row.push_back(human_field(*f, f->get(r.frontier[i])));
       }
       t.add(row);
     }
-    emit_text(fmt::format("Pareto frontier ({} points)\n", r.frontier.size()) + t.str() + "\n" + counts_text(r), o.output);
+    std::string why;
+    for (std::size_t i = 0; i < r.frontier.size(); ++i) {
+      const auto& m = r.frontier[i].eval.memory;
+      if (!m.feasible) why += fmt::format("  #{} does not fit: {}\n", r.frontier_indices[i], m.reason);
+    }
+    emit_text(fmt::format("Pareto frontier ({} points)\n", r.frontier.size()) + t.str() + why + "\n" + counts_text(r) +
+                  frontier_scope_text(r, o.include_infeasible),
+              o.output);
   }
   if (!o.plot.empty()) {
     if (r.objectives.size() < 2) throw InputError("--plot", "", "two objectives to plot", std::to_string(r.objectives.size()));
@@ -277,7 +286,7 @@ void run_pareto(const SweepOptionsCli& o) {
     for (const auto& p : r.frontier) {
       pp.front_x.push_back(fx->get(p));
       pp.front_y.push_back(fy->get(p));
-      pp.front_labels.push_back(r.arch_name(p));
+      pp.front_labels.push_back(r.arch_name(p) + (p.eval.memory.feasible ? "" : " (does not fit)"));
     }
     pp.x_title = field_title(*fx);
     pp.x_unit = std::string(fx->unit);
@@ -289,6 +298,9 @@ void run_pareto(const SweepOptionsCli& o) {
     pp.subtitle = fmt::format("{}{} points evaluated, {} on the frontier{}",
                               r.partial ? fmt::format("PARTIAL (interrupted after {} of {} points): ", r.completed, r.total) : "",
                               r.evaluated, r.frontier.size(), sample.stride > 1 ? fmt::format(" (every {}th point drawn)", sample.stride) : "");
+    if (r.infeasible > 0) {
+      pp.subtitle += o.include_infeasible ? "; points that do not fit compete (marked)" : "; points that do not fit are left off the frontier";
+    }
     pp.footnote = fmt::format("kvscope {} — {}", KVSCOPE_VERSION, recorded_command_line());
     write_pareto_plot(o.plot, pp);
   }
@@ -311,7 +323,11 @@ void add_common(CLI::App* sub, SweepOptionsCli& o, bool with_objectives) {
   sub->add_option("--threads", o.threads, "worker threads, at most 4 x the hardware threads [all cores]");
   sub->add_flag("-q,--quiet", o.quiet, "no progress on stderr");
   sub->add_option("--max-points", o.max_points, "refuse a design space larger than this [1000000000]");
-  if (with_objectives) sub->add_option("--max-frontier", o.max_frontier, "refuse a Pareto frontier larger than this [100000]");
+  if (with_objectives) {
+    sub->add_option("--max-frontier", o.max_frontier, "refuse a Pareto frontier larger than this [100000]");
+    sub->add_flag("--include-infeasible", o.include_infeasible,
+                  "let points that do not fit in memory onto the frontier (marked: feasible 0, fits 'no', with the reason)");
+  }
 }
 
 const Registrar reg_sweep(20, [](CLI::App& app) {

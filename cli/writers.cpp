@@ -34,33 +34,54 @@ Record field_cells(const models::PointResult& p) {
 boost::json::object point_json(const models::PointResult& p) { return to_json(field_cells(p)); }
 
 namespace {
-const char* const kPointContext[] = {"index",  "configuration", "model",          "gpu",
-                                     "stack",  "kv_dtype_bytes", "reason",        "val_ppl_kind",
-                                     "ppl_delta_kind", "accuracy_extrapolated"};
+// The context columns, in record order: one definition for the header and the cells.
+struct ContextColumn {
+  const char* name;
+  Cell (*cell)(const char* name, const PointNames& n, const models::PointResult& p);
+};
+Cell bool_cell(const char* name, bool v) { return {name, v, v ? "1" : "0", v ? "yes" : "no"}; }
+const ContextColumn kPointContext[] = {
+    {"index", [](const char* c, const PointNames& n, const models::PointResult&) -> Cell {
+       return {c, n.index, std::to_string(n.index), std::to_string(n.index)};
+     }},
+    {"configuration", [](const char* c, const PointNames& n, const models::PointResult&) { return text_cell(c, n.configuration); }},
+    {"model", [](const char* c, const PointNames&, const models::PointResult& p) { return text_cell(c, p.arch->model); }},
+    {"variant", [](const char* c, const PointNames&, const models::PointResult& p) { return text_cell(c, p.arch->variant); }},
+    {"gpu", [](const char* c, const PointNames& n, const models::PointResult&) { return text_cell(c, n.gpu); }},
+    {"stack", [](const char* c, const PointNames& n, const models::PointResult&) { return text_cell(c, n.stack); }},
+    {"kv_dtype", [](const char* c, const PointNames&, const models::PointResult& p) { return text_cell(c, to_string(p.arch->kv_dtype)); }},
+    {"weight_dtype",
+     [](const char* c, const PointNames&, const models::PointResult& p) { return text_cell(c, to_string(p.arch->weight_dtype)); }},
+    {"runtime", [](const char* c, const PointNames&, const models::PointResult& p) { return text_cell(c, to_string(p.workload.runtime)); }},
+    {"reason", [](const char* c, const PointNames&, const models::PointResult& p) { return text_cell(c, p.eval.memory.reason); }},
+    {"val_ppl_kind",
+     [](const char* c, const PointNames&, const models::PointResult& p) { return text_cell(c, models::to_string(p.arch->accuracy.val_ppl_kind)); }},
+    {"ppl_delta_kind",
+     [](const char* c, const PointNames&, const models::PointResult& p) { return text_cell(c, models::to_string(p.arch->accuracy.delta_kind)); }},
+    {"accuracy_extrapolated",
+     [](const char* c, const PointNames&, const models::PointResult& p) { return bool_cell(c, p.arch->accuracy.extrapolated); }},
+    {"accuracy_source",
+     [](const char* c, const PointNames&, const models::PointResult& p) { return text_cell(c, p.arch->accuracy.source); }},
+};
 }  // namespace
 
 std::vector<std::string> point_record_names() {
-  std::vector<std::string> n(std::begin(kPointContext), std::end(kPointContext));
+  std::vector<std::string> n;
+  for (const ContextColumn& c : kPointContext) n.emplace_back(c.name);
   for (const auto& f : models::fields()) n.emplace_back(f.name);
   return n;
 }
 
-Record point_record(const models::SweepResult& r, std::uint64_t index, const models::PointResult& p) {
+Record point_record(const PointNames& names, const models::PointResult& p) {
   Record rec;
-  rec.reserve(models::fields().size() + 7);
-  rec.push_back({kPointContext[0], index, std::to_string(index), std::to_string(index)});
-  rec.push_back(text_cell(kPointContext[1], models::configuration_name(r, p)));
-  rec.push_back(text_cell(kPointContext[2], r.arch_name(p)));
-  rec.push_back(text_cell(kPointContext[3], r.gpu_id(p)));
-  rec.push_back(text_cell(kPointContext[4], r.stack_id(p)));
-  rec.push_back(number_cell(kPointContext[5], p.arch->kv_bytes_per_element, fmt::format("{}", p.arch->kv_bytes_per_element)));
-  rec.push_back(text_cell(kPointContext[6], p.eval.memory.reason));
-  const auto& a = p.arch->accuracy;
-  rec.push_back(text_cell(kPointContext[7], models::to_string(a.val_ppl_kind)));
-  rec.push_back(text_cell(kPointContext[8], models::to_string(a.delta_kind)));
-  rec.push_back(number_cell(kPointContext[9], a.extrapolated ? 1 : 0, a.extrapolated ? "yes" : "no"));
+  rec.reserve(std::size(kPointContext) + models::fields().size());
+  for (const ContextColumn& c : kPointContext) rec.push_back(c.cell(c.name, names, p));
   for (const auto& f : models::fields()) rec.push_back(field_cell(f, p));
   return rec;
+}
+
+Record point_record(const models::SweepResult& r, std::uint64_t index, const models::PointResult& p) {
+  return point_record(PointNames{index, models::configuration_name(r, p), r.gpu_id(p), r.stack_id(p)}, p);
 }
 
 std::string Writer::begin(const Record& prototype) {

@@ -29,8 +29,17 @@ Cell number_cell(std::string name, double value, std::string human);
 // An output field of the registry: JSON number (a bool for unit "bool"), CSV "{}", human_field.
 Cell field_cell(const models::Field& f, const models::PointResult& p);
 
-// The record of a sweep / pareto point: index, configuration, model, gpu, stack, kv_dtype_bytes,
-// reason, val_ppl_kind, ppl_delta_kind, accuracy_extrapolated, then every output field.
+// The one record of a design point, written by eval, sweep, pareto, compare and explore as a CSV
+// row and a JSON object: the context columns (index, configuration, model, variant, gpu,
+// stack, kv_dtype, weight_dtype, runtime, reason, val_ppl_kind, ppl_delta_kind,
+// accuracy_extrapolated, accuracy_source), then every output field of the registry in registry
+// order. `model` is the base model's id; `configuration` names the design as a sweep does.
+struct PointNames {
+  std::uint64_t index = 0;    // the point's index in its sweep (0 for a single design)
+  std::string configuration;  // models::configuration_name
+  std::string gpu, stack;
+};
+Record point_record(const PointNames& names, const models::PointResult& p);
 Record point_record(const models::SweepResult& r, std::uint64_t index, const models::PointResult& p);
 // The names of point_record's cells, for a header written before the first point.
 std::vector<std::string> point_record_names();

@@ -130,6 +130,7 @@ struct State {
   std::vector<Objective> objectives;
   std::vector<const Field*> objective_fields;
   std::vector<Sense> senses;
+  bool frontier_infeasible = false;  // SweepOptions::frontier_infeasible
 };
 
 // Position of a point in every axis.
@@ -162,15 +163,6 @@ void fill_workload(const State& s, const Cursor& c, Workload& w) {
 }
 
 // ---- Building the per-(architecture, tp) tables ---------------------------------------------
-
-std::string combo_label(const Architecture& base, const OverrideAxes& o, const std::vector<std::size_t>& k) {
-  std::string s = base.id.empty() ? std::string("model") : base.id;
-  const auto& fields = override_fields();
-  for (std::size_t a = 0; a < fields.size(); ++a) {
-    if (fields[a]->bind.axis_size(o) > 0) fmt::format_to(std::back_inserter(s), " {}={}", fields[a]->label, fields[a]->bind.axis_label(o, k[a]));
-  }
-  return s;
-}
 
 ArchOverrides combo_overrides(const OverrideAxes& o, const std::vector<std::size_t>& k) {
   ArchOverrides r;
@@ -280,7 +272,7 @@ bool build_profiles(const SweepSpec& spec, State& s, unsigned threads, const std
       k[a] = rest % n, rest /= n;
     }
     const Architecture& base = spec.models[rest];
-    const std::string label = combo_label(base, spec.overrides, k);
+    const std::string label = architecture_label(base.id, spec.overrides, k);
     tables->arch_names[c] = label;
     try {
       const Architecture arch = apply_overrides(base, combo_overrides(spec.overrides, k), label);
@@ -408,7 +400,9 @@ struct Worker {
 
   // Mirrors models::evaluate (evaluate.cpp) and evaluate_memory (memory.cpp) term by term, with
   // the same expressions in the same order: the sweep tests compare every field bit for bit.
-  void evaluate_point(const ArchProfile& p, std::uint64_t g, std::uint64_t batch_i) {
+  // `with_reason`: format MemoryResult::reason when the point does not fit (points handed out by
+  // the sink or kept; the frontier is re-evaluated by evaluate(), which always formats it).
+  void evaluate_point(const ArchProfile& p, std::uint64_t g, std::uint64_t batch_i, bool with_reason) {
     const GpuSpec& gpu = s.gpus[g];
     const TimingParams& t = s.tparams[g];
     const Workload& w = pr.workload;
@@ -458,7 +452,7 @@ struct Worker {
       mc = max_context(p, pool, w.batch);
     }
     // The shared memory definition (memory.cpp), with the row's pool and the cached solves.
-    fill_memory(r, p, pool, w, kv_seq, kv_read_seq, max_batch_mem, mc, false);
+    fill_memory(r, p, pool, w, kv_seq, kv_read_seq, max_batch_mem, mc, with_reason);
     derive_step_metrics(e, b, t, w.tpot_limit_s);
     e.max_throughput_batch = best_batch;
     e.max_throughput_step_s = best_step_s;
@@ -529,7 +523,7 @@ void run_chunk(Worker& wk, Slot& slot, std::uint64_t first, std::uint64_t end, b
     pr.gpu_index = static_cast<std::uint32_t>(c.gpu);
     pr.arch = &s.tables->arch_facts[c.combo];
     fill_workload(s, c, pr.workload);
-    wk.evaluate_point(entry.profile, c.gpu, c.batch);
+    wk.evaluate_point(entry.profile, c.gpu, c.batch, keep_points);
 
     bool pass = true;
     for (std::size_t k = 0; k < nc && pass; ++k) pass = s.constraints[k].holds(s.constraint_fields[k]->get(pr));
@@ -538,7 +532,9 @@ void run_chunk(Worker& wk, Slot& slot, std::uint64_t first, std::uint64_t end, b
     } else {
       ++slot.kept;
       slot.infeasible += pr.eval.memory.feasible ? 0 : 1;
-      if (m > 0) {
+      // A point that does not fit in memory is a result, but not a design one can run: it is on
+      // the frontier only when asked for (SweepOptions::frontier_infeasible).
+      if (m > 0 && (pr.eval.memory.feasible || s.frontier_infeasible)) {
         slot.cand_ids.push_back(i);
         for (std::size_t k = 0; k < m; ++k) slot.cand_values.push_back(s.objective_fields[k]->get(pr));
         if (slot.cand_ids.size() >= kCandidateReduce) reduce_candidates(slot, s.senses);
@@ -608,6 +604,17 @@ void check_sweep_threads(unsigned threads, const std::string& where) {
   }
 }
 
+std::string architecture_label(std::string_view model_id, const OverrideAxes& o, const std::vector<std::size_t>& k) {
+  std::string s = model_id.empty() ? std::string("model") : std::string(model_id);
+  const auto& fields = override_fields();
+  for (std::size_t a = 0; a < fields.size(); ++a) {
+    if (fields[a]->bind.axis_size(o) > 0) {
+      fmt::format_to(std::back_inserter(s), " {}={}", fields[a]->label, fields[a]->bind.axis_label(o, a < k.size() ? k[a] : 0));
+    }
+  }
+  return s;
+}
+
 bool set_axis(SweepSpec& spec, const std::string& name, const std::string& text) {
   const DesignField* f = find_design_field(name);
   if (f && f->type == ValueType::preset) return false;
@@ -638,6 +645,7 @@ SweepResult explore(const SweepSpec& spec, const SweepOptions& opt) {
   const unsigned threads = opt.threads > 0 ? opt.threads : std::max(1u, std::thread::hardware_concurrency());
   bool built = false;
   std::shared_ptr<State> st = make_state(spec, threads, opt.cancel, built);
+  st->frontier_infeasible = opt.frontier_infeasible;
   const State& s = *st;
 
   SweepResult res;

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <string>
 
+#include "kvscope/core/architecture.hpp"
 #include "kvscope/core/design.hpp"
 #include "kvscope/core/json_util.hpp"
 
@@ -10,6 +11,10 @@ namespace kvscope::models {
 
 ArchFacts make_arch_facts(const Architecture& a) {
   ArchFacts f;
+  f.model = a.id;
+  f.variant = variant_name(a);
+  f.kv_dtype = a.kv_dtype;
+  f.weight_dtype = a.weight_dtype;
   f.n_layers = a.n_layers;
   f.n_q_heads = a.n_q_heads;
   f.n_kv_heads = a.n_kv_heads;
@@ -40,6 +45,8 @@ const std::vector<Field> kFields = {
      [](P p) { return double(p.arch->cla_factor); }, false},
     {"weight_bytes_per_element", "B", "bytes per linear-layer weight incl. scales (weight dtype)", FieldKind::config,
      [](P p) { return p.arch->weight_bytes_per_element; }, false},
+    {"kv_bytes_per_element", "B", "bytes per stored K/V element incl. quantization scales (kv_dtype)", FieldKind::config,
+     [](P p) { return p.arch->kv_bytes_per_element; }, false},
     // Memory.
     {"kv_bytes_per_token", "B", "K/V bytes per token, whole model (paper definition)", FieldKind::memory,
      [](P p) { return p.eval.memory.kv_bytes_per_token; }, true},

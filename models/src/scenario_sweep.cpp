@@ -26,10 +26,24 @@ SweepSpec sweep_spec_from_scenario(const Scenario& s) {
   return spec;
 }
 
+std::string configuration_name(std::string_view architecture, std::string_view gpu, std::string_view stack, const Workload& w) {
+  return fmt::format("{} | {} {} | tp={} B={} S={} P={}{}", architecture, gpu, stack, w.tp, w.batch, w.context, w.prompt,
+                     w.runtime == Runtime::eager ? " eager" : "");
+}
+
 std::string configuration_name(const SweepResult& r, const PointResult& p) {
-  const Workload& w = p.workload;
-  return fmt::format("{} | {} {} | tp={} B={} S={} P={}{}", r.arch_name(p), r.gpu_id(p), r.stack_id(p), w.tp, w.batch, w.context,
-                     w.prompt, w.runtime == Runtime::eager ? " eager" : "");
+  return configuration_name(r.arch_name(p), r.gpu_id(p), r.stack_id(p), p.workload);
+}
+
+std::string configuration_name(const Scenario& s, const SingleDesign& d) {
+  // The architecture axes as a sweep reads them (one alternative each): the same label text.
+  OverrideAxes o;
+  WorkloadAxes unused;
+  for (const auto& [name, text] : s.values) {
+    const DesignField* f = find_design_field(name);
+    if (f && f->is_arch() && !text.empty()) apply_axis(*f, name, text, o, unused);
+  }
+  return configuration_name(architecture_label(d.arch.id, o, {}), d.gpu.id, d.workload.stack, d.workload);
 }
 
 }  // namespace kvscope::models

@@ -130,10 +130,11 @@ TEST_CASE("reliability 1: running out of memory is a clean error (exit 2), not a
     return;
   }
   // 1.4 GiB of address space (set by the shell, for the child only): a million-point frontier
-  // (every batch value is on the batch vs. TPOT front) is re-evaluated and formatted in memory.
+  // (every batch value is on the batch vs. TPOT front; most do not fit, so --include-infeasible)
+  // is re-evaluated and formatted in memory.
   const std::string dir = temp_dir();
   const std::string cmd = "ulimit -v 1500000; exec '" + std::string(KVSCOPE_CLI_PATH) +
-                          "' pareto --batch 1..1000000 --objectives batch:max,tpot_s:min --max-frontier 10000000 -q "
+                          "' pareto --batch 1..1000000 --objectives batch:max,tpot_s:min --max-frontier 10000000 --include-infeasible -q "
                           "--format csv >/dev/null 2>'" + dir + "/err'";
   const int raw = std::system(cmd.c_str());
   const int status = WIFEXITED(raw) ? WEXITSTATUS(raw) : 128 + WTERMSIG(raw);
@@ -421,8 +422,9 @@ TEST_CASE("reliability 6: a design space past --max-points is refused before any
 
 TEST_CASE("reliability 6: a frontier past --max-frontier is an error, and plots sample what they draw", "[cli][reliability]") {
   const std::string dir = temp_dir();
-  // A larger batch always takes longer: every batch value is on the frontier.
-  const V front = {"pareto", "--batch", "1..3000", "--objectives", "batch:max,tpot_s:min", "-q"};
+  // A larger batch always takes longer: every batch value is on the frontier (those past the
+  // pool's 54 too, with --include-infeasible).
+  const V front = {"pareto", "--batch", "1..3000", "--objectives", "batch:max,tpot_s:min", "--include-infeasible", "-q"};
   const CliResult r = run_kvscope(with(front, {"--max-frontier", "1000"}));
   CHECK(r.status == 2);
   CHECK_THAT(r.err, Catch::Contains("expected a Pareto frontier of at most 1000 points (raise the limit: --max-frontier)"));

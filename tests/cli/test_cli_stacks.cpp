@@ -59,7 +59,7 @@ TEST_CASE("sweep --stack is an axis: one row per stack, stack column in CSV and 
   CHECK(pts[0].at("decode_step_s") != pts[2].at("decode_step_s"));
   const CliResult c = run_kvscope({"sweep", "--gpu", "h200", "--stack", "torch-cudnn", "--format", "csv"});
   REQUIRE(c.status == 0);
-  CHECK_THAT(c.out, Catch::Contains("index,configuration,model,gpu,stack,") && Catch::Contains(",h200,torch-cudnn,"));
+  CHECK_THAT(c.out, Catch::Contains("index,configuration,model,variant,gpu,stack,") && Catch::Contains(",h200,torch-cudnn,"));
 }
 
 TEST_CASE("validate --stack predicts that stack's end-to-end points only", "[cli][stack][validate]") {

@@ -147,7 +147,9 @@ TEST_CASE("explore: every point equals models::evaluate bit for bit", "[explore]
     INFO("point " << r.point_indices[k] << " " << r.arch_name(p) << " " << r.gpu_id(p) << " B=" << p.workload.batch
                   << " S=" << p.workload.context << " P=" << p.workload.prompt);
     REQUIRE(same_numbers(p.eval, e));
-    CHECK(p.eval.memory.reason.empty());  // sweep points carry no reason text
+    // Kept points carry the reason evaluate() gives: empty when they fit, the why when not.
+    CHECK(p.eval.memory.reason == e.memory.reason);
+    CHECK(p.eval.memory.reason.empty() == e.memory.feasible);
     if (!e.memory.feasible) ++infeasible;
     // point() re-evaluates with the reason.
     if (k % 97 == 0 || !e.memory.feasible) {
@@ -251,6 +253,51 @@ TEST_CASE("explore: the frontier is the Pareto front of the kept points", "[expl
   CHECK(r.frontier_indices == front);
   REQUIRE(r.frontier.size() == front.size());
   for (std::size_t k = 0; k < front.size(); ++k) CHECK(same_point(r.frontier[k], r.point(front[k])));
+}
+
+TEST_CASE("explore: points that do not fit are off the frontier unless asked for", "[explore]") {
+  // Objectives a batch the pool cannot hold would win (tokens/s and step time grow with batch).
+  struct Row {
+    const char* objectives;
+    bool frontier_infeasible;
+  };
+  const Row rows[] = {
+      {"kv_bytes_per_token:min,decode_tokens_per_s:max", false},
+      {"kv_bytes_per_token:min,decode_tokens_per_s:max", true},
+      {"kv_cache_bytes:max,ttft_s:min", false},  // the largest cache never fits
+      {"kv_cache_bytes:max,ttft_s:min", true},
+  };
+  for (const Row& row : rows) {
+    SweepSpec spec = small_spec();
+    spec.objectives = row.objectives;
+    SweepOptions opt;
+    opt.keep = KeepPoints::all;
+    opt.frontier_infeasible = row.frontier_infeasible;
+    const SweepResult r = explore(spec, opt);
+    INFO(row.objectives << " frontier_infeasible " << row.frontier_infeasible);
+    REQUIRE(r.infeasible > 0);
+    // The expected front: pareto_front over the kept points that may compete.
+    std::vector<double> values;
+    std::vector<std::uint64_t> ids;
+    std::vector<Sense> senses;
+    for (const Objective& o : r.objectives) senses.push_back(o.sense);
+    for (std::size_t k = 0; k < r.points.size(); ++k) {
+      const PointResult& p = r.points[k];
+      if (!p.eval.memory.feasible && !row.frontier_infeasible) continue;
+      ids.push_back(r.point_indices[k]);
+      for (const Objective& o : r.objectives) values.push_back(find_field(o.field)->get(p));
+    }
+    std::vector<std::uint64_t> front;
+    for (std::size_t i : pareto_front(values, senses)) front.push_back(ids[i]);
+    CHECK(r.frontier_indices == front);
+    std::size_t infeasible_on_front = 0;
+    for (const PointResult& p : r.frontier) {
+      infeasible_on_front += p.eval.memory.feasible ? 0 : 1;
+      CHECK(p.eval.memory.reason.empty() == p.eval.memory.feasible);  // marked with its reason
+    }
+    if (row.frontier_infeasible) CHECK(infeasible_on_front > 0);  // the rows this test is about
+    else CHECK(infeasible_on_front == 0);
+  }
 }
 
 TEST_CASE("explore: cancellation reports a partial prefix", "[explore]") {

@@ -15,13 +15,15 @@
 // loops reuse them, the serving view (best batch under memory and TPOT limit) once per context
 // row and the prefill once per (prompt, batch). Per point: one decode-step evaluation, no
 // allocation, no string formatting. Values are bit-identical to models::evaluate() (the tests
-// compare every field); only MemoryResult::reason is left empty in sweep points (formatting it
-// per point would cost more than the evaluation) - SweepResult::point() re-evaluates one point
-// with the reason.
+// compare every field, the reason included). MemoryResult::reason is formatted for the points
+// handed out (the sink's blocks, `points`, the frontier) that do not fit, so every infeasible
+// result a caller sees says why; points only counted or compared against the frontier skip
+// the formatting (it would cost more than the evaluation).
 //
 // Invalid combinations (K/V heads that do not divide query heads, tp that does not divide the
 // heads, ...) are skipped and counted by reason; valid points that do not fit in memory are
-// results (eval.memory.feasible = false), not skips.
+// results (eval.memory.feasible = false), not skips, and are left off the Pareto frontier unless
+// SweepOptions::frontier_infeasible asks for them.
 #include <atomic>
 #include <cstdint>
 #include <functional>
@@ -63,6 +65,11 @@ struct SweepSpec {
 // unknown names. Engine memory knobs hold one value for the whole sweep.
 bool set_axis(SweepSpec& spec, const std::string& name, const std::string& text);
 
+// "llama-3-8b kv_heads=4 cla=2": a base model's id with the value of alternative k[a] of every
+// architecture axis that has alternatives (axes in registry order, k indexed like them; the
+// spelling is each row's `label`). What sweeps name an architecture by, and `eval` its design.
+std::string architecture_label(std::string_view model_id, const OverrideAxes& o, const std::vector<std::size_t>& k);
+
 // Number of points of the Cartesian product (skipped ones included). Throws InputError when it
 // does not fit in 64 bits.
 std::uint64_t point_count(const SweepSpec& spec);
@@ -96,6 +103,10 @@ struct SweepOptions {
   // Refuse (InputError) a Pareto frontier larger than this many points, before it exhausts
   // memory; 0 = no limit.
   std::size_t max_frontier = 0;
+  // Points that do not fit in memory compete for the frontier too (`pareto --include-infeasible`);
+  // by default the frontier is over the points that fit (a batch the pool cannot hold is not a
+  // design one can run, and would otherwise dominate on tokens/s).
+  bool frontier_infeasible = false;
 };
 
 // Threads a sweep may use: 4 x std::thread::hardware_concurrency() (at least 4). More is an
@@ -132,11 +143,12 @@ struct SweepResult {
   unsigned threads = 0;
   std::vector<Constraint> constraints;
   std::vector<Objective> objectives;
-  // Pareto frontier of the kept points over the objectives (NaN objectives never on it), ascending
-  // index; records fully evaluated (memory.reason filled).
+  // Pareto frontier of the kept points over the objectives (NaN objectives never on it; points
+  // that do not fit only with SweepOptions::frontier_infeasible), ascending index; records fully
+  // evaluated (memory.reason filled).
   std::vector<std::uint64_t> frontier_indices;
   std::vector<PointResult> frontier;
-  // KeepPoints::all: every kept point, ascending index (memory.reason empty).
+  // KeepPoints::all: every kept point, ascending index (memory.reason filled where infeasible).
   std::vector<std::uint64_t> point_indices;
   std::vector<PointResult> points;
   std::shared_ptr<const SweepTables> tables;  // keeps PointResult::arch valid

@@ -9,6 +9,7 @@
 // in the position its CSV / JSON column should take (new rows at the end of their kind keep the
 // existing column order); docs/extending.md has the worked example.
 #include <cstdint>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -20,6 +21,10 @@ namespace kvscope::models {
 
 // Facts about an architecture that outputs report (one per architecture in a sweep).
 struct ArchFacts {
+  std::string model;    // the base model's id (preset id or the file's), before any override
+  std::string variant;  // "H128-GQA4-CLA2" (core/architecture.hpp variant_name)
+  KvDtype kv_dtype = KvDtype::bf16;
+  KvDtype weight_dtype = KvDtype::bf16;
   int n_layers = 0;
   int n_q_heads = 0;
   int n_kv_heads = 0;
