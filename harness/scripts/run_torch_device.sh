@@ -7,6 +7,7 @@
 #   PHASE = fp8     : fp8 GEMMs (torch._scaled_mm) + activation casts, then end-to-end steps with fp8 weights
 #   PHASE = ew-decode: elementwise ops in the decode layout (B requests x 1 token), warm and after an L2 flush
 #   PHASE = holdout2: the second end-to-end hold-out set (head_dim 96, odd group sizes, a 12B shape)
+#   PHASE = power   : bursts of back-to-back GEMMs / prefill attentions (the power governor's clock)
 # Results (JSON + logs) go to $OUT (or ./torch-out). Env: KVBENCH_GIT_SHA, TORCH_BENCH_BUDGET_S.
 set -uo pipefail
 phase=${1:-micro}
@@ -64,7 +65,26 @@ case "$phase" in
       >"$out/torch-e2e-holdout2.log" 2>&1 || rc=1
     grep -E "^==|Traceback|Error" "$out/torch-e2e-holdout2.log" | tail -20
     ;;
-  *) echo "usage: $0 micro|micro-only|e2e|fp8|ew-decode|holdout2" >&2; exit 2 ;;
+  power)
+    python3 "$tb" --mode full --families power --out-json "$out/torch-power.json" --git-sha "$sha" \
+      --budget-s "${TORCH_BENCH_BUDGET_S:-240}" --notes "clock of compute-bound bursts against burst length (power governor)" \
+      >"$out/torch-power.log" 2>&1 || rc=1
+    grep -E "^==|Traceback|Error|power " "$out/torch-power.log" | tail -90
+    ;;
+  power2)
+    python3 "$tb" --mode full --families power --out-json "$out/torch-power.json" --git-sha "$sha" \
+      --budget-s 120 --notes "clock of compute-bound bursts against burst length (power governor)" \
+      >"$out/torch-power.log" 2>&1 || rc=1
+    grep -E "Traceback|Error|power .*(gemm |copy rest= 20)" "$out/torch-power.log" | tail -30
+    for set in main holdout; do
+      python3 "$tb" --mode full --families e2e --set $set --prefill-only --sustained --stacks torch-flash \
+        --out-json "$out/torch-e2e-sustained-$set.json" --git-sha "$sha" --budget-s 200 \
+        --notes "end-to-end prefill steps, harness-timed and back to back (power_state sustained), $set set" \
+        >"$out/torch-e2e-sustained-$set.log" 2>&1 || rc=1
+      grep -E "^==|Traceback|Error|prefill" "$out/torch-e2e-sustained-$set.log" | tail -40
+    done
+    ;;
+  *) echo "usage: $0 micro|micro-only|e2e|fp8|ew-decode|holdout2|power" >&2; exit 2 ;;
 esac
 ls -la "$out"
 exit $rc

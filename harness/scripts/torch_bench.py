@@ -21,6 +21,8 @@ Families (schema "kvbench-result/1", the same protocol as kvbench where it appli
   torch_attention         SDPA decode over batch x context x (Hkv, g) x head_dim, cold K/V
   torch_attention_prefill SDPA causal prefill over batch x prompt x (Hkv, g) x head_dim
   torch_elementwise       each elementwise op of the step at rows x widths, 20 per graph
+  torch_power             bursts of 1..256 back-to-back GEMMs / prefill attentions (alone or
+                          interleaved with DRAM copies): the SM clock a burst of that length runs at
   decode_step / prefill   the whole step, one CUDA graph (what kvscope validate predicts)
 
 Timing: every measurement is a CUDA graph replay (R repetitions of the op captured in one graph,
@@ -50,7 +52,7 @@ except Exception:  # pragma: no cover - old PyTorch
     SDPBackend = None
     sdpa_kernel = None
 
-VERSION = "0.4.1"
+VERSION = "0.5.0"
 ACT = 2  # bf16 bytes per element
 DEV = torch.device("cuda")
 BF16 = torch.bfloat16
@@ -124,6 +126,14 @@ class Nvml:
         except Exception as e:  # no NVML: clocks unknown, nothing dropped
             print(f"torch_bench: NVML unavailable ({e}); SM clock not sampled", flush=True)
             self.h = None
+
+    def power_W(self):
+        if self.h is None:
+            return float("nan")
+        try:
+            return self.nv.nvmlDeviceGetPowerUsage(self.h) / 1000.0
+        except Exception:
+            return float("nan")
 
     def sm_kHz(self):
         if self.h is None:
@@ -754,6 +764,140 @@ class Bench:
         torch.cuda.empty_cache()
 
     # ------------------------------------------------------------------------------------------
+    def burst_samples(self, g, rest_cycles, nsamp):
+        """Times one replay of `g` (a burst of back-to-back kernels) nsamp times, each queued
+        behind torch.cuda._sleep(rest_cycles) (the GPU idles at low power for that long before the
+        burst), reading the SM clock and board power through NVML right after each burst.
+        Returns (burst times s, end clocks kHz, end powers W)."""
+        ts, clks, pws = [], [], []
+        for _ in range(2):
+            g.replay()
+        torch.cuda.synchronize()
+        self.gaps_s = []
+        t_done = None
+        for _ in range(nsamp):
+            if t_done is not None:  # host time between one burst's end and the next enqueue
+                self.gaps_s.append(time.perf_counter() - t_done)
+            torch.cuda._sleep(rest_cycles)
+            self.ev0.record()
+            g.replay()
+            self.ev1.record()
+            self.ev1.synchronize()
+            t_sync = time.perf_counter()
+            clks.append(self.nvml.sm_kHz())
+            pws.append(self.nvml.power_W())
+            ts.append(self.ev0.elapsed_time(self.ev1) * 1e-3)
+            t_done = t_sync
+        return ts, clks, pws
+
+    def clock_trace(self, g, rest_cycles):
+        """SM clock polled from the host while one burst runs (replay is asynchronous): the
+        governor's response over the burst, [(seconds since the replay was queued, kHz), ...].
+        The host poll period is what NVML allows (~0.1-1 ms)."""
+        torch.cuda.synchronize()
+        torch.cuda._sleep(rest_cycles)
+        t0 = time.perf_counter()
+        g.replay()
+        done = torch.cuda.Event()
+        done.record()
+        tr = []
+        while not done.query():
+            tr.append((time.perf_counter() - t0, self.nvml.sm_kHz()))
+            if len(tr) > 4000:
+                break
+        torch.cuda.synchronize()
+        return tr
+
+    def fam_power(self):
+        """How long compute-bound work keeps the maximum SM clock: bursts of n back-to-back
+        repetitions of one op (n = 1 ... 256, capped at ~80 ms per burst), the op alone or each
+        repetition followed by a memory-bound copy of about its own length (half the burst at
+        tensor-core power), after the timer's usual ~0.1 ms idle or after 20 ms of idle. Per-op
+        time against burst length gives the clock a step of that length and mix really runs at
+        (the power governor), which a single-length microbenchmark cannot show. One clock trace
+        per long burst shows the governor's response in time."""
+        self.ev0 = torch.cuda.Event(enable_timing=True)
+        self.ev1 = torch.cuda.Event(enable_timing=True)
+        cyc_per_s = (self.nvml.max_kHz * 1e3) if not math.isnan(self.nvml.max_kHz) else 1.98e9
+        ops = []
+        # GEMMs of a prefill's MLP (Llama-3-8B gate_up / down widths): large M at full tensor-core
+        # power, and M = 256 (lower occupancy, less power per second).
+        for (M, N, K) in [(2048, 14336, 4096), (256, 14336, 4096)]:
+            ws = [torch.randn(N, K, device=DEV, dtype=BF16) * (1.0 / math.sqrt(K)) for _ in range(2)]
+            x = torch.randn(M, K, device=DEV, dtype=BF16)
+            ops.append((f"gemm_M{M}", {"op": "gemm", "M": M, "N": N, "K": K},
+                        [(lambda i=i, x=x, ws=ws: F.linear(x, ws[i % 2])) for i in range(2)], 2.0 * M * N * K))
+        # causal prefill attention (SDPA flash, 4k prompt, 32 q heads over 8 K/V heads, d 128)
+        if SDPBackend is not None:
+            P, Hq, Hkv, D = 4096, 32, 8, 128
+            q = torch.randn(1, Hq, P, D, device=DEV, dtype=BF16)
+            k = torch.randn(1, Hkv, P, D, device=DEV, dtype=BF16)
+            v = torch.randn(1, Hkv, P, D, device=DEV, dtype=BF16)
+            ops.append(("prefill_attn_P4096", {"op": "prefill_attention", "prompt": P, "n_q_heads": Hq, "n_kv_heads": Hkv,
+                                               "head_dim": D, "backend": "flash_attention"},
+                        [lambda: sdpa(q, k, v, "FLASH_ATTENTION", True, True)], 4.0 * Hq * D * P * (P + 1) / 2))
+        src = torch.randn(160 * 2**20, device=DEV, dtype=BF16)  # 320 MiB: a copy is DRAM-bound
+        dst = torch.empty_like(src)
+        nsamp = 5 if self.quick else 8
+        gemm_fn, tgemm = None, 0.0
+        for label, axes0, fns, flops in ops:
+            side_stream_warmup(fns[0])
+            # the op alone in a short burst: its time at the maximum clock
+            g1, _ = capture([fns[i % len(fns)] for i in range(2)], interleave=False)
+            t1 = statistics.median(self.burst_samples(g1, 200000, nsamp)[0]) / 2
+            del g1
+            # a copy sized to take about t1 (DRAM-bound, at ~4 TB/s of read + write traffic)
+            ncopy = int(min(src.numel(), max(2**20, t1 * 2.0e12 / ACT)))
+            cp = (lambda: dst[:ncopy].copy_(src[:ncopy]))
+            side_stream_warmup(cp)
+            gc, _ = capture([cp] * 4, interleave=False)
+            tcopy = statistics.median(self.burst_samples(gc, 200000, nsamp)[0]) / 4
+            del gc
+            if label == "gemm_M2048":
+                gemm_fn, tgemm = fns[0], t1
+            fillers = ["none", "copy"] + (["gemm"] if axes0["op"] == "prefill_attention" else [])
+            for filler in fillers:
+                for rest_ms in [0.1, 20.0]:
+                    if filler == "copy" and rest_ms > 1 and axes0["op"] != "gemm":
+                        continue
+                    for n in [1, 2, 4, 8, 16, 32, 64, 128, 256]:
+                        if self.out_of_time():
+                            self.skip("torch_power", dict(axes0, n=n, filler=filler), "time budget")
+                            continue
+                        per = t1 + {"copy": tcopy, "gemm": tgemm}.get(filler, 0.0)
+                        if n > 1 and n * per > 0.08:
+                            continue
+                        seq = []
+                        for i in range(n):
+                            seq.append(fns[i % len(fns)])
+                            if filler == "copy":
+                                seq.append(cp)
+                            elif filler == "gemm":
+                                seq.append(gemm_fn)
+                        g, _ = capture(seq, interleave=False)
+                        rest = int(rest_ms * 1e-3 * cyc_per_s)
+                        ts, clks, pws = self.burst_samples(g, rest, nsamp)
+                        trace = self.clock_trace(g, rest) if n * per > 0.004 and rest_ms < 1 else None
+                        del g
+                        axes = dict(axes0, n=n, filler=filler, rest_s=rest_ms * 1e-3, op_alone_s=t1,
+                                    copy_alone_s=tcopy if filler == "copy" else 0.0,
+                                    copy_bytes=2 * ACT * ncopy if filler == "copy" else 0,
+                                    gemm_alone_s=tgemm if filler == "gemm" else 0.0,
+                                    host_gap_s=statistics.median(self.gaps_s) if self.gaps_s else None)
+                        per_op = [t / n for t in ts]
+                        rec = record("torch_power", f"power_{label}_{filler}", axes, summarize(per_op), per_op, clks, 0,
+                                     "fixed_samples", 0, 0, flops, True, 0.0,
+                                     {"burst_s": ts, "end_clock_kHz": clks, "end_power_W": pws})
+                        if trace:
+                            rec["clock_trace"] = trace[:: max(1, len(trace) // 400)]
+                        self.records.append(rec)
+                        med = statistics.median(ts)
+                        print(f"  power {label:18s} {filler:4s} rest={rest_ms:5.1f}ms n={n:4d} burst {med*1e3:8.3f} ms "
+                              f"per-op {statistics.median(per_op)*1e6:9.2f} us clk {statistics.median(clks)/1e3:6.0f} MHz "
+                              f"P {statistics.median(pws):5.0f} W", flush=True)
+        del src, dst
+
+    # ------------------------------------------------------------------------------------------
     def one_elementwise(self, fn, nbytes, axes, n, label):
         """One elementwise op, warm (n per graph, buffers reused) or cold (8 per graph, an L2 flush
         between repetitions, taken off), recorded per op with its kernel count."""
@@ -961,7 +1105,7 @@ class Bench:
                 sub = stack != "torch-flash"
                 if sub and self.args.set in ("holdout2", "fp8w"):
                     continue
-                for B in dec_B:
+                for B in ([] if self.args.prefill_only else dec_B):
                     for S in dec_S:
                         if sub and (B, S) not in ((1, 2048), (32, 8192), (256, 2048), (8, 32768), (4, 4096), (64, 16384),
                                                   (256, 1024)):
@@ -1015,6 +1159,22 @@ class Bench:
             long_ = prefill and P >= 16384
             summ, smp, clk, dr, stop = self.timer.time_graph(g, 1, min_samples=3 if long_ else None,
                                                              max_time_s=0.6 if long_ else None, warm=1 if long_ else 2, net=False)
+            sus = None
+            if prefill and self.args.sustained and summ is not None:
+                # K replays queued back to back (no idle between steps, as in a loaded server):
+                # the power governor's sustained state. K covers >= 0.4 s of steps.
+                K = int(min(40, max(3, math.ceil(0.4 / summ["median_s"]))))
+                g.replay()
+                torch.cuda.synchronize()
+                sus = []
+                for _ in range(3):
+                    self.timer.ev0.record()
+                    for _ in range(K):
+                        g.replay()
+                    self.timer.ev1.record()
+                    self.timer.ev1.synchronize()
+                    sus.append(self.timer.ev0.elapsed_time(self.timer.ev1) * 1e-3 / K)
+                sus_clk = self.nvml.sm_kHz()
             del g, out
         except torch.OutOfMemoryError:
             self.skip(fam, axes, "out of GPU memory")
@@ -1041,13 +1201,21 @@ class Bench:
                                     "verification": "logits of the graph replay vs an eager run of the same step"}))
         print(f"  {fam:11s} {stack:11s} {mdl['label']:28s} B={B:5d} {'P' if prefill else 'S'}={S:6d} "
               f"{summ['median_s']*1e3:9.3f} ms k={kern} err {err:.1e}", flush=True)
+        if sus:
+            sax = dict(axes, power_state="sustained", back_to_back_steps=K)
+            self.records.append(record(fam, mdl["label"] + "-prefill-sustained", sax, summarize(sus), sus, [sus_clk], 0,
+                                       "fixed_samples", W.bytes, 0, 0, ok, err,
+                                       {"weights_allocated_B": W.bytes, "kv_cache_B": B * S * W.kv_bytes_per_token,
+                                        "verification": "logits of the graph replay vs an eager run of the same step"}))
+            print(f"  {fam:11s} {stack:11s} {mdl['label']:28s} B={B:5d} P={S:6d} {statistics.median(sus)*1e3:9.3f} ms "
+                  f"sustained ({K} back to back, {sus_clk/1e3:.0f} MHz after)", flush=True)
         torch.cuda.empty_cache()
 
     def run(self):
         fams = self.args.families.split(",")
         table = [("launch", self.fam_launch), ("gemm", self.fam_gemm), ("gemm_fp8", self.fam_gemm_fp8), ("attention", self.fam_attention),
                  ("attention_prefill", self.fam_attention_prefill), ("elementwise", self.fam_elementwise),
-                 ("elementwise_decode", self.fam_elementwise_decode), ("e2e", self.fam_e2e)]
+                 ("elementwise_decode", self.fam_elementwise_decode), ("power", self.fam_power), ("e2e", self.fam_e2e)]
         for name, fn in table:
             if name not in fams and "all" not in fams:
                 continue
@@ -1160,7 +1328,7 @@ class Step:
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--mode", choices=["quick", "full"], default="full")
-    ap.add_argument("--families", default="all", help="comma list of launch,gemm,gemm_fp8,attention,attention_prefill,elementwise,elementwise_decode,e2e")
+    ap.add_argument("--families", default="all", help="comma list of launch,gemm,gemm_fp8,attention,attention_prefill,elementwise,elementwise_decode,power,e2e")
     ap.add_argument("--set", choices=["main", "holdout", "holdout2", "fp8w"], default="main", help="end-to-end shape set")
     ap.add_argument("--stacks", default="torch-flash,torch-cudnn")
     ap.add_argument("--out-json", required=True)
@@ -1172,6 +1340,8 @@ def main():
     ap.add_argument("--e2e-max-mem-gb", type=float, default=120.0)
     ap.add_argument("--cudnn-all", action="store_true", help="cuDNN decode attention at head_dim 64 / 256 too (with --stacks torch-cudnn)")
     ap.add_argument("--cold-elementwise", action="store_true", help="also time elementwise ops after an L2 flush (rows <= 1024)")
+    ap.add_argument("--sustained", action="store_true", help="e2e prefill: also time steps replayed back to back (power_state sustained)")
+    ap.add_argument("--prefill-only", action="store_true", help="e2e: prefill steps only")
     args = ap.parse_args()
     if not torch.cuda.is_available():
         print("torch_bench: no CUDA device", file=sys.stderr)
