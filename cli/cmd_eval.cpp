@@ -22,8 +22,7 @@ namespace {
 
 struct EvalOptions {
   DesignFlags design;
-  std::string format = "table";
-  std::string output;
+  OutputFlags out;
   bool per_layer = false;
 };
 
@@ -56,8 +55,8 @@ std::string ops_table(const models::PhaseCost& ph) {
 }
 
 void run_eval(const EvalOptions& opt) {
-  const Format format = parse_format(opt.format);
-  check_output_target(opt.output);  // before any work
+  const Format format = parse_format(opt.out.format);
+  check_output_target(opt.out.output);  // before any work
   const Scenario scenario = to_scenario(opt.design);
   const SingleDesign d = resolve_single(scenario);
   const models::ArchProfile profile = models::make_profile(d.arch, d.workload.tp);
@@ -106,12 +105,12 @@ void run_eval(const EvalOptions& opt) {
       }
       o["layers"] = std::move(a);
     }
-    emit(pretty_json(o), opt.output);
+    emit(pretty_json(o), opt.out.output);
     return;
   }
   if (format == Format::csv) {
     auto w = csv_writer();
-    emit(w->begin(record) + w->row(record), opt.output);
+    emit(w->begin(record) + w->row(record), opt.out.output);
     return;
   }
   std::string out;
@@ -183,15 +182,14 @@ void run_eval(const EvalOptions& opt) {
     }
     out += "\n" + t.str();
   }
-  emit_text(out, opt.output);
+  emit_text(out, opt.out.output);
 }
 
 const Registrar reg(10, [](CLI::App& app) {
   auto opt = std::make_shared<EvalOptions>();
   CLI::App* sub = app.add_subcommand("eval", "evaluate one design point: memory, decode/prefill time, serving view, accuracy");
   add_design_flags(sub, opt->design, false);
-  sub->add_option("--format", opt->format, "table, json or csv [table]");
-  sub->add_option("-o,--output", opt->output, "write to this file (atomically) instead of stdout");
+  add_output_flags(sub, opt->out, "table, json or csv");
   sub->add_flag("--per-layer", opt->per_layer, "add the per-layer breakdown (producer map, K/V stored and read)");
   sub->callback([opt] { run_eval(*opt); });
 });

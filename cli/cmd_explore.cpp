@@ -4,12 +4,16 @@
 // saved buys. Writes tables, JSON and plots to --out-dir.
 #include <fmt/format.h>
 
+#include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <map>
 
 #include "command.hpp"
+#include "design_flags.hpp"
+#include "kvscope/core/axes.hpp"
 #include "kvscope/core/loaders.hpp"
+#include "kvscope/core/output_file.hpp"
 #include "kvscope/models/explore.hpp"
 #include "kvscope/models/scenario_sweep.hpp"
 #include "output.hpp"
@@ -23,17 +27,31 @@
 namespace kvscope::cli {
 namespace {
 
+// The design flags are eval's and sweep's (design_flags.hpp); explore's question fills in what
+// the user leaves out: every K/V-head count dividing the query heads, CLA 1-4, context 32768,
+// batch 1..1024:x2 for the throughput sweep.
 struct ExploreOptions {
-  std::string model = "llama-3-8b";
-  std::string gpu = "h100-sxm";
-  std::string context = "32768";
-  std::string batch = "1..1024:x2";
-  std::string stack = default_stack_id();
+  DesignFlags design;
+  OutputFlags out;
+  SweepRunFlags run{0, false, kDefaultMaxExplorePoints};
   std::string out_dir = "out";
   std::string plot_ext = "svg";
-  unsigned threads = 0;
-  std::uint64_t max_points = kDefaultMaxExplorePoints;
 };
+constexpr const char* kExploreContext = "32768";
+constexpr const char* kExploreBatch = "1..1024:x2";
+constexpr const char* kExploreCla = "1,2,3,4";
+
+// One value of a field explore's titles and footnote name (model, gpu, stack): a list is a
+// sweep's business.
+std::string one_value(const Scenario& s, const char* field, const std::string& fallback) {
+  const std::string* v = s.get(field);
+  if (!v) return fallback;
+  const std::vector<std::string> items = parse_string_axis(*v, flag_of(s.spelling(field)));
+  if (items.size() != 1) {
+    throw InputError(flag_of(s.spelling(field)), "", "one value for explore (sweep and pareto take lists)", fmt::format("'{}'", *v));
+  }
+  return items[0];
+}
 
 // "H128-GQA4-CLA2" from the facts a sweep keeps per architecture.
 std::string short_name(const models::ArchFacts& a) {
@@ -68,8 +86,22 @@ void make_out_dir(const std::string& dir) {
 }
 
 void run_explore(const ExploreOptions& o) {
-  check_threads_flag(o.threads);
-  const Architecture base = load_architecture(o.model);
+  check_threads_flag(o.run.threads);
+  const Format format = parse_format(o.out.format);
+  if (format == Format::csv) throw InputError("--format", "", "table or json for explore (its CSV rows are sweep's and pareto's)", "'csv'");
+  check_output_target(o.out.output);
+  // The user's design (any eval / sweep flag, or --scenario), then explore's defaults.
+  Scenario user = to_scenario(o.design);
+  user.source = o.design.scenario_file.empty() ? "explore" : user.source;
+  const std::string model_id = one_value(user, "model", "llama-3-8b");
+  const std::string gpu_id = one_value(user, "gpu", "h100-sxm");
+  const std::string stack_id = one_value(user, "stack", default_stack_id());
+  const Architecture base = load_architecture(model_id);
+  const std::string context = user.get("context") ? *user.get("context") : kExploreContext;
+  const std::string batch = user.get("batch") ? *user.get("batch") : kExploreBatch;
+  if (!o.out.output.empty() && same_output_file(o.out.output, (std::filesystem::path(o.out_dir) / "explore.json").string())) {
+    throw InputError("-o", "", "a file other than those --out-dir holds", fmt::format("'{}'", display_text(o.out.output, 200)));
+  }
   make_out_dir(o.out_dir);
   std::vector<std::string> written;
   // A stopping signal between phases: the report and JSON of the phases done are written,
@@ -100,40 +132,60 @@ void run_explore(const ExploreOptions& o) {
     }
     written.push_back(path);
   };
-  const std::string kv_heads = divisors_list(base.n_q_heads);
+  // 1. KV memory vs. estimated quality (one point per architecture, batch 1): the user's design
+  // with explore's sharing axes where the user gave none.
+  Scenario s1 = user;
+  s1.source = "explore";
+  s1.set(user.spelling("model"), model_id);
+  s1.set(user.spelling("gpu"), gpu_id);
+  s1.set(user.spelling("stack"), stack_id);
+  if (!user.get("n_kv_heads")) s1.set("n_kv_heads", divisors_list(base.n_q_heads));
+  if (!user.get("cla_factor") && !user.get("kv_producers") && !user.get("variant")) s1.set("cla_factor", kExploreCla);
+  s1.set(user.spelling("context"), context);
+  s1.set(user.spelling("batch"), "1");
+  s1.constraints = user.constraints;
+  s1.objectives = "kv_bytes_per_token:min,ppl_delta:min";
   const std::string footnote = fmt::format("kvscope {} — {} — timing: {}", KVSCOPE_VERSION, recorded_command_line(),
-                                           stack_timing(load_gpu(o.gpu), o.stack).origin);
+                                           stack_timing(load_gpu(gpu_id), stack_id).origin);
   std::string report = fmt::format("kvscope explore: {} on {} (stack {}) at context {}\n", display_text(base.name, 120),
-                                   display_text(o.gpu, 120), o.stack, o.context);
-  report += fmt::format("design space: K/V heads {{{}}} x CLA factor {{1,2,3,4}} (bf16 K/V); batch {}\n\n", kv_heads, o.batch);
+                                   display_text(gpu_id, 120), stack_id, context);
+  const std::string* kv_dtype = s1.get("kv_dtype");
+  report += fmt::format("design space: K/V heads {{{}}} x CLA factor {{{}}} ({} K/V); batch {}\n\n",
+                        s1.get("n_kv_heads") ? display_text(*s1.get("n_kv_heads"), 200) : "the model's",
+                        s1.get("cla_factor") ? display_text(*s1.get("cla_factor"), 200) : "the model's",
+                        kv_dtype ? display_text(*kv_dtype, 60) : to_string(base.kv_dtype), display_text(batch, 60));
   boost::json::object out;
   out["provenance"] = provenance_json(recorded_command_line());
 
-  // 1. KV memory vs. estimated quality (one point per architecture).
-  Scenario s1;
-  s1.source = "explore";
-  s1.values = {{"model", o.model}, {"gpu", o.gpu},         {"n_kv_heads", kv_heads}, {"cla_factor", "1,2,3,4"},
-               {"context", o.context}, {"batch", "1"}, {"stack", o.stack}};
-  s1.objectives = "kv_bytes_per_token:min,ppl_delta:min";
   models::SweepOptions so;
-  so.threads = o.threads;
+  so.threads = o.run.threads;
   so.keep = models::KeepPoints::all;
   so.cancel = cancel_flag();
+  // K/V bytes per token and quality do not depend on what fits: every architecture competes
+  // (the table's "fits" column says which do at batch 1).
+  models::SweepOptions so1 = so;
+  so1.frontier_infeasible = true;
   // Both sweeps keep every point in memory: counted and bounded before either starts.
   const models::SweepSpec spec1 = models::sweep_spec_from_scenario(s1);
-  check_point_budget(spec1, o.max_points, "explore", 0, true);
+  check_point_budget(spec1, o.run.max_points, "explore", 0, true);
+  // 2. The same designs over batch sizes, only what fits.
   Scenario s2 = s1;
-  s2.values["batch"] = o.batch;
-  s2.constraints = {"feasible == 1"};
+  s2.set(user.spelling("batch"), batch);
+  s2.constraints.push_back("feasible == 1");
   s2.objectives = "decode_tokens_per_s:max,tpot_s:min";
   const models::SweepSpec spec2 = models::sweep_spec_from_scenario(s2);
-  check_point_budget(spec2, o.max_points, "explore", 0, false);
-  const models::SweepResult r1 = models::explore(spec1, so);
+  check_point_budget(spec2, o.run.max_points, "explore", 0, o.run.quiet);
+  const models::SweepResult r1 = models::explore(spec1, so1);
   stop_if_interrupted("the memory vs. quality sweep", out, report);
   Table t1({"configuration", "KV B/token", "ppl Δ vs MHA", "accuracy", "max batch @ ctx", "best tokens/s", "frontier"},
            {false, true, true, false, true, true, false});
   std::map<std::uint64_t, bool> on_front;
   for (auto i : r1.frontier_indices) on_front[i] = true;
+  // Without a quality estimate (fp8 / int K/V, shapes the accuracy model does not cover) the
+  // plot shows what the memory buys instead: the best tokens/s at the context.
+  bool have_quality = false;
+  for (const auto& p : r1.points) have_quality = have_quality || std::isfinite(p.arch->accuracy.ppl_delta_pct);
+  auto plot_y = [&](const models::PointResult& p) { return have_quality ? p.arch->accuracy.ppl_delta_pct : p.eval.max_throughput_tokens_per_s; };
   ParetoPlot p1;
   boost::json::array j1;
   for (std::size_t i = 0; i < r1.points.size(); ++i) {
@@ -144,19 +196,15 @@ void run_explore(const ExploreOptions& o) {
             std::string(models::to_string(a.delta_kind)) + (a.extrapolated ? ", extrapolated" : ""), std::to_string(p.eval.memory.max_batch),
             fmt::format("{:.0f}", p.eval.max_throughput_tokens_per_s), front ? "frontier" : ""});
     p1.all_x.push_back(p.eval.memory.kv_bytes_per_token);
-    p1.all_y.push_back(a.ppl_delta_pct);
+    p1.all_y.push_back(plot_y(p));
     if (front) {
       p1.front_x.push_back(p.eval.memory.kv_bytes_per_token);
-      p1.front_y.push_back(a.ppl_delta_pct);
+      p1.front_y.push_back(plot_y(p));
       p1.front_labels.push_back(short_name(*p.arch));
     }
-    boost::json::object e = point_json(p);
-    e["configuration"] = short_name(*p.arch);
+    // The point record eval, sweep and pareto write (writers.hpp), and whether it is on the front.
+    boost::json::object e = to_json(point_record(r1, r1.point_indices[i], p));
     e["on_frontier"] = front;
-    e["ppl_delta_kind"] = models::to_string(a.delta_kind);
-    e["val_ppl_kind"] = models::to_string(a.val_ppl_kind);
-    e["accuracy_extrapolated"] = a.extrapolated;
-    e["accuracy_source"] = a.source;
     j1.push_back(std::move(e));
   }
   report += "1. KV memory vs. estimated quality (ppl Δ: the CLA paper's 1B fit applied relatively; see `kvscope paper`)\n";
@@ -165,10 +213,12 @@ void run_explore(const ExploreOptions& o) {
   p1.x_title = "KV bytes per token";
   p1.x_unit = "B";
   p1.x_log = true;
-  p1.y_title = "perplexity change vs. MHA, no sharing (estimated)";
-  p1.y_unit = "%";
-  p1.title = fmt::format("{}: KV memory vs. estimated quality", base.name);
-  p1.subtitle = "head sharing (MHA→GQA→MQA) × layer sharing (CLA 1–4); frontier = non-dominated";
+  p1.y_title = have_quality ? "perplexity change vs. MHA, no sharing (estimated)" : "best decode throughput at this context";
+  p1.y_unit = have_quality ? "%" : "tokens/s";
+  p1.title = fmt::format("{}: KV memory vs. {}", base.name, have_quality ? "estimated quality" : "throughput (no quality estimate)");
+  p1.subtitle = have_quality ? "head sharing (MHA→GQA→MQA) × layer sharing (CLA); frontier = non-dominated"
+                             : "no quality estimate for these designs (e.g. quantized K/V), so no frontier: the points show the tokens/s "
+                               "the memory buys";
   p1.footnote = footnote;
   const std::string plot1 = (std::filesystem::path(o.out_dir) / ("explore-memory-quality." + o.plot_ext)).string();
   plot_phase("the memory vs. quality plot", out, report, plot1, [&] { write_pareto_plot(plot1, p1); });
@@ -180,7 +230,7 @@ void run_explore(const ExploreOptions& o) {
   const bool none_fits = r2.kept == 0;
   if (none_fits) {
     Scenario s2all = s2;
-    s2all.constraints.clear();
+    s2all.constraints = user.constraints;  // the user's, without "feasible == 1"
     r2 = models::explore(models::sweep_spec_from_scenario(s2all), so);
     stop_if_interrupted("the throughput vs. latency sweep", out, report);
     r2.frontier_indices.clear();
@@ -205,17 +255,15 @@ void run_explore(const ExploreOptions& o) {
     p2.front_labels.push_back(fmt::format("{} B={}", short_name(*p.arch), p.workload.batch));
     t2.add({short_name(*p.arch), std::to_string(p.workload.batch), fmt::format("{:.0f}", p.eval.decode_tokens_per_s),
             human_time(p.eval.tpot_s), human_bytes_short(p.eval.memory.kv_cache_bytes)});
-    boost::json::object e = point_json(p);
-    e["configuration"] = short_name(*p.arch);
-    j2.push_back(std::move(e));
+    j2.push_back(to_json(point_record(r2, r2.point_indices[i], p)));
   }
   if (none_fits) {
     report += fmt::format("2. tokens/s vs. time per output token at context {}: no (sharing choice, batch) fits in memory "
                           "({} points, all infeasible; the plots show them)\n",
-                          o.context, r2.kept);
+                          context, r2.kept);
   } else {
     report += fmt::format("2. tokens/s vs. time per output token at context {} (frontier over {} feasible points, {} did not fit)\n",
-                          o.context, r2.kept, r2.filtered_out);
+                          context, r2.kept, r2.filtered_out);
   }
   out["throughput_vs_latency_feasible_points"] = none_fits ? 0 : r2.kept;
   report += t2.str() + "\n";
@@ -226,7 +274,7 @@ void run_explore(const ExploreOptions& o) {
   p2.y_title = "time per output token";
   p2.y_unit = "ms";
   p2.y_log = true;
-  p2.title = fmt::format("{} on {}: throughput vs. latency at context {}", base.name, o.gpu, o.context);
+  p2.title = fmt::format("{} on {}: throughput vs. latency at context {}", base.name, gpu_id, context);
   p2.subtitle = none_fits ? "nothing fits in memory at this context: every point shown is infeasible (no frontier)"
                           : "every (sharing choice, batch) that fits in memory; frontier = max tokens/s for its latency";
   p2.footnote = footnote;
@@ -252,7 +300,7 @@ void run_explore(const ExploreOptions& o) {
   p3.y_title = "decode throughput";
   p3.y_unit = "tokens/s";
   p3.y_log = true;
-  p3.title = fmt::format("{} on {}: throughput vs. batch at context {}", base.name, o.gpu, o.context);
+  p3.title = fmt::format("{} on {}: throughput vs. batch at context {}", base.name, gpu_id, context);
   p3.subtitle = none_fits ? "nothing fits in memory at this context: the lines show infeasible points"
                           : "each line ends where the KV cache no longer fits: CLA and fewer K/V heads buy batch, batch buys tokens/s";
   p3.footnote = footnote;
@@ -264,21 +312,24 @@ void run_explore(const ExploreOptions& o) {
   const std::string report_path = (std::filesystem::path(o.out_dir) / "explore.txt").string();
   emit_text(report, report_path);
   report += fmt::format("wrote {}, {}, {}, {}, {}\n", plot1, plot2, plot3, json_path, report_path);
-  emit_text(report, "");
+  // stdout (or -o) gets the report, or with --format json the JSON explore.json holds.
+  if (format == Format::json) emit(pretty_json(out), o.out.output);
+  else emit_text(report, o.out.output);
 }
 
 const Registrar reg(25, [](CLI::App& app) {
   auto o = std::make_shared<ExploreOptions>();
   CLI::App* sub = app.add_subcommand("explore", "the default question: KV memory vs. quality and tokens/s vs. latency for sharing choices");
-  sub->add_option("--model", o->model, "model preset or JSON file [llama-3-8b]");
-  sub->add_option("--gpu", o->gpu, "GPU preset or profile [h100-sxm]");
-  sub->add_option("--context", o->context, "positions each request holds [32768]");
-  sub->add_option("--batch", o->batch, "batch sizes for the throughput frontier [1..1024:x2]");
-  sub->add_option("--stack", o->stack, "kernel stack: torch-flash, torch-cudnn or kvbench [torch-flash]");
+  // The same design, output and run flags as eval / sweep / pareto (design_flags.hpp).
+  add_design_flags(sub, o->design, true);
+  sub->add_option("--constraint", o->design.constraints, "keep points where this holds, e.g. 'max_context >= 32768' (repeatable)");
+  add_output_flags(sub, o->out, "table (the report) or json (explore.json)");
+  add_sweep_run_flags(sub, o->run, "a throughput sweep (K/V heads x CLA x batch)");
   sub->add_option("--out-dir", o->out_dir, "folder for plots, JSON and the report [out]");
   sub->add_option("--plot-format", o->plot_ext, "svg or png [svg]")->check(CLI::IsMember({"svg", "png"}));
-  sub->add_option("--threads", o->threads, "worker threads, at most 4 x the hardware threads [all cores]");
-  sub->add_option("--max-points", o->max_points, "refuse a throughput sweep (K/V heads x CLA x batch) larger than this [2000000]");
+  sub->footer(fmt::format("explore's defaults where a flag is not given: --n-kv-heads every divisor of the query heads, "
+                          "--cla-factor {}, --context {}, --batch {} (the throughput sweep; the memory vs. quality sweep is at batch 1).",
+                          kExploreCla, kExploreContext, kExploreBatch));
   sub->callback([o] { run_explore(*o); });
 });
 

@@ -31,13 +31,10 @@ namespace {
 
 struct SweepOptionsCli {
   DesignFlags design;
-  std::string format = "table";
-  std::string output;
+  OutputFlags out;
+  SweepRunFlags run{0, false, kDefaultMaxPoints};
   std::string plot;
-  unsigned threads = 0;
-  bool quiet = false;
   std::size_t max_rows = 40;
-  std::uint64_t max_points = kDefaultMaxPoints;
   std::uint64_t max_frontier = kDefaultMaxFrontier;
   bool include_infeasible = false;  // pareto: points that do not fit compete for the frontier
 };
@@ -90,9 +87,9 @@ std::string frontier_scope_text(const models::SweepResult& r, bool include_infea
 
 models::SweepOptions sweep_options(const SweepOptionsCli& o) {
   models::SweepOptions so;
-  so.threads = o.threads;
+  so.threads = o.run.threads;
   so.cancel = cancel_flag();
-  if (!o.quiet && ::isatty(STDERR_FILENO)) {
+  if (!o.run.quiet && ::isatty(STDERR_FILENO)) {
     so.progress = [](const models::SweepProgress& p) {
       std::fprintf(stderr, "\r  %5.1f %%  %llu / %llu points  %.3g points/s  ", 100 * p.fraction,
                    static_cast<unsigned long long>(p.done), static_cast<unsigned long long>(p.total), p.points_per_s);
@@ -102,20 +99,20 @@ models::SweepOptions sweep_options(const SweepOptionsCli& o) {
 }
 
 void end_progress(const SweepOptionsCli& o) {
-  if (!o.quiet && ::isatty(STDERR_FILENO)) std::fprintf(stderr, "\r%60s\r", "");
+  if (!o.run.quiet && ::isatty(STDERR_FILENO)) std::fprintf(stderr, "\r%60s\r", "");
 }
 
 void run_sweep(const SweepOptionsCli& o) {
-  const Format format = parse_format(o.format);
-  check_threads_flag(o.threads);
+  const Format format = parse_format(o.out.format);
+  check_threads_flag(o.run.threads);
   const Scenario scenario = to_scenario(o.design);
   const models::SweepSpec spec = models::sweep_spec_from_scenario(scenario);
-  check_point_budget(spec, o.max_points, "sweep", bytes_per_row(format), o.quiet);
+  check_point_budget(spec, o.run.max_points, "sweep", bytes_per_row(format), o.run.quiet);
   models::SweepOptions so = sweep_options(o);
   // Streams through one OutputFile: a temporary beside the target, renamed over it only when
   // complete (or when an interrupted sweep has written its partial trailer), so the target is
   // always the previous file or a complete one.
-  OutputFile out(o.output);
+  OutputFile out(o.out.output);
   // The command line is input: escaped, so a newline in an argument cannot end the comment.
   const std::string prov = fmt::format("kvscope {} sweep — {} — {}", KVSCOPE_VERSION, display_text(recorded_command_line(), 4000),
                                        provenance_json("").at("date_utc").as_string().c_str());
@@ -169,7 +166,7 @@ void run_sweep(const SweepOptionsCli& o) {
     out.write(terminal_safe(s + "\n" + counts_text(r)));
   }
   out.commit();
-  if (r.skipped > 0 && format != Format::table && !o.quiet) {
+  if (r.skipped > 0 && format != Format::table && !o.run.quiet) {
     // The table prints these counts; csv / json keep them out of stdout's rows, so say it here.
     std::fprintf(stderr, "kvscope: %s", terminal_safe(counts_text(r)).c_str());
   }
@@ -186,15 +183,15 @@ struct PlotSample {
 };
 
 void run_pareto(const SweepOptionsCli& o) {
-  const Format format = parse_format(o.format);
-  check_threads_flag(o.threads);
+  const Format format = parse_format(o.out.format);
+  check_threads_flag(o.run.threads);
   // Output paths are checked before the sweep: a bad --plot name must not cost the sweep, and
   // the plot must not overwrite the result (`-o F --plot F`).
-  check_output_target(o.output);
+  check_output_target(o.out.output);
   if (!o.plot.empty()) {
     plot_format_of(o.plot, "--plot");
     check_output_target(o.plot);
-    if (same_output_file(o.plot, o.output)) {
+    if (same_output_file(o.plot, o.out.output)) {
       throw InputError("--plot", "", "a file other than the one -o writes", fmt::format("'{}' (also -o)", display_text(o.plot, 200)));
     }
   }
@@ -203,7 +200,7 @@ void run_pareto(const SweepOptionsCli& o) {
     throw InputError("--objectives", "", "two or more objectives like kv_bytes_per_token:min,val_ppl:min", "none");
   }
   const models::SweepSpec spec = models::sweep_spec_from_scenario(scenario);
-  check_point_budget(spec, o.max_points, "pareto", 0, o.quiet);
+  check_point_budget(spec, o.run.max_points, "pareto", 0, o.run.quiet);
   models::SweepOptions so = sweep_options(o);
   so.max_frontier = static_cast<std::size_t>(o.max_frontier);
   so.frontier_infeasible = o.include_infeasible;
@@ -242,12 +239,12 @@ void run_pareto(const SweepOptionsCli& o) {
     j["frontier_includes_infeasible"] = o.include_infeasible;
     j["counts"] = counts_json(r);
     j["frontier"] = std::move(front);
-    emit(pretty_json(j), o.output);
+    emit(pretty_json(j), o.out.output);
   } else if (format == Format::csv) {
     std::string s = fmt::format("# kvscope {} pareto — {}\n", KVSCOPE_VERSION, display_text(recorded_command_line(), 4000)) + csv_header();
     for (std::size_t i = 0; i < r.frontier.size(); ++i) s += csv_row(r, r.frontier_indices[i], r.frontier[i]);
     if (r.partial) s += fmt::format("# partial: {} of {} points (interrupted)\n", r.completed, r.total);
-    emit(s, o.output);
+    emit(s, o.out.output);
   } else {
     std::vector<std::string> head = {"#", "configuration", "val_ppl kind", "ppl Δ kind", "fits"};
     std::vector<bool> right = {true, false, false, false, false};
@@ -274,7 +271,7 @@ void run_pareto(const SweepOptionsCli& o) {
     }
     emit_text(fmt::format("Pareto frontier ({} points)\n", r.frontier.size()) + t.str() + why + "\n" + counts_text(r) +
                   frontier_scope_text(r, o.include_infeasible),
-              o.output);
+              o.out.output);
   }
   if (!o.plot.empty()) {
     if (r.objectives.size() < 2) throw InputError("--plot", "", "two objectives to plot", std::to_string(r.objectives.size()));
@@ -318,11 +315,8 @@ void add_common(CLI::App* sub, SweepOptionsCli& o, bool with_objectives) {
     sub->add_option("--objectives", o.design.objectives, "objectives, e.g. kv_bytes_per_token:min,val_ppl:min");
     sub->add_option("--plot", o.plot, "write the frontier plot (.svg or .png)");
   }
-  sub->add_option("--format", o.format, "table, csv or json [table]");
-  sub->add_option("-o,--output", o.output, "write here (atomically) instead of stdout");
-  sub->add_option("--threads", o.threads, "worker threads, at most 4 x the hardware threads [all cores]");
-  sub->add_flag("-q,--quiet", o.quiet, "no progress on stderr");
-  sub->add_option("--max-points", o.max_points, "refuse a design space larger than this [1000000000]");
+  add_output_flags(sub, o.out, "table, csv or json");
+  add_sweep_run_flags(sub, o.run, "a design space");
   if (with_objectives) {
     sub->add_option("--max-frontier", o.max_frontier, "refuse a Pareto frontier larger than this [100000]");
     sub->add_flag("--include-infeasible", o.include_infeasible,

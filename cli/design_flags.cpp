@@ -25,6 +25,17 @@ void add_design_flags(CLI::App* sub, DesignFlags& f, bool lists) {
   }
 }
 
+void add_output_flags(CLI::App* sub, OutputFlags& f, const std::string& formats) {
+  sub->add_option("--format", f.format, formats + " [table]");
+  sub->add_option("-o,--output", f.output, "write here (atomically) instead of stdout");
+}
+
+void add_sweep_run_flags(CLI::App* sub, SweepRunFlags& f, const std::string& what) {
+  sub->add_option("--threads", f.threads, "worker threads, at most 4 x the hardware threads [all cores]");
+  sub->add_flag("-q,--quiet", f.quiet, "no progress or size notes on stderr");
+  sub->add_option("--max-points", f.max_points, fmt::format("refuse {} larger than this [{}]", what, f.max_points));
+}
+
 Scenario to_scenario(const DesignFlags& f) {
   Scenario s = f.scenario_file.empty() ? Scenario{} : load_scenario(f.scenario_file);
   for (const auto& [k, v] : f.values) s.set(k, v);
