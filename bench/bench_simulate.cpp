@@ -1,8 +1,9 @@
 // Serving simulator speed: simulated iterations per second on one core for loads that stress
 // different parts of the scheduler (decode-heavy closed loops, long-prompt chunked prefill,
 // preemption under a small KV pool, a sliding-window model whose per-request window caps are
-// summed per iteration), and the time of a 10,000-request run and of a goodput search. Prints a
-// Markdown table (bench/run.sh saves it). Goal (issue #17): >= 10^6 iterations/s/core.
+// summed per iteration), and the time of a 10,000-request run and of a goodput search; then
+// goodput_rps over a sweep of designs (one search per design on the sweep's threads). Prints
+// Markdown tables (bench/run.sh saves them). Goal (issue #17): >= 10^6 iterations/s/core.
 //
 //   bench_simulate [--quick]     --quick: fewer requests (for profiling runs)
 #include <fmt/format.h>
@@ -10,9 +11,12 @@
 #include <chrono>
 #include <cstring>
 #include <string>
+#include <thread>
+#include <vector>
 
 #include "kvscope/core/design.hpp"
 #include "kvscope/core/loaders.hpp"
+#include "kvscope/models/explore.hpp"
 #include "kvscope/models/simulate.hpp"
 
 using namespace kvscope;
@@ -104,6 +108,38 @@ int main(int argc, char** argv) {
     out += fmt::format("| goodput search: 16k prompts, TTFT p90 <= 2 s, TPOT p90 <= 50 ms, {} requests per probe | llama-3-8b | {} "
                        "probes | - | {:.3f} | - | - | goodput {:.3g} req/s |\n",
                        l.requests, g.simulations, s, g.goodput_rps);
+  }
+  // goodput_rps as a sweep field: K/V heads x CLA x GPU (16 designs, x 4 batches that reuse each
+  // design's search), README's load (16k prompts, 1024 outputs, TTFT p90 <= 2 s, TPOT p90 <= 50 ms).
+  out += "\n| goodput_rps sweep | designs | points | threads | seconds | thread-seconds per design search |\n"
+         "|---|---:|---:|---:|---:|---:|\n";
+  {
+    SweepSpec spec;
+    spec.models = {load_architecture("llama-3-8b")};
+    spec.gpus = {load_gpu("h100-sxm"), load_gpu("h200")};
+    spec.overrides.n_kv_heads = {1, 2, 4, 8};
+    spec.overrides.cla_factor = {1, 2};
+    spec.workload.batch = {1, 8, 64, 256};
+    spec.workload.serving.isl = "16384";
+    spec.workload.serving.osl = "1024";
+    spec.workload.serving.requests = quick ? 300 : 1000;
+    spec.workload.serving.ttft_slo_s = 2.0;
+    spec.workload.serving.tpot_slo_s = 0.05;
+    spec.objectives = "goodput_rps:max,ppl_delta:min";
+    const unsigned hw = std::max(1u, std::thread::hardware_concurrency());
+    std::vector<unsigned> thread_counts = {1};
+    if (hw > 1) thread_counts.push_back(hw);
+    for (unsigned threads : thread_counts) {
+      SweepOptions o;
+      o.threads = threads;
+      const auto t0 = Clock::now();
+      const SweepResult r = explore(spec, o);
+      const double sec = std::chrono::duration<double>(Clock::now() - t0).count();
+      const std::uint64_t designs = r.total / spec.workload.batch.size();
+      out += fmt::format("| llama-3-8b kv 1,2,4,8 x cla 1,2 x h100-sxm,h200, {} requests per probe, frontier {} | {} | {} | {} | {:.3f} | {:.4f} |\n",
+                         spec.workload.serving.requests, r.frontier.size(), designs, r.total, r.threads, sec,
+                         sec * r.threads / static_cast<double>(designs));
+    }
   }
   std::fputs(out.c_str(), stdout);
   return 0;

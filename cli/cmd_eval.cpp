@@ -167,6 +167,13 @@ void run_eval(const EvalOptions& opt) {
   out += fmt::format("serving view at context {}: best batch {} → {:.1f} tokens/s (TPOT {}){}\n", d.workload.context,
                      p.eval.max_throughput_batch, p.eval.max_throughput_tokens_per_s, human_time(p.eval.max_throughput_step_s),
                      d.workload.tpot_limit_s > 0 ? " within the TPOT limit" : ", limited by memory");
+  if (d.workload.serving.has_slo()) {
+    const ServingLoad& sv = d.workload.serving;
+    out += fmt::format("goodput (TTFT p{:g} <= {}, TPOT p{:g} <= {}; Poisson, {} requests, prompt {}, output {}, seed {}): {} req/s{}\n",
+                       sv.slo_percentile, sv.ttft_slo_s > 0 ? human_time(sv.ttft_slo_s) : "any", sv.slo_percentile,
+                       sv.tpot_slo_s > 0 ? human_time(sv.tpot_slo_s) : "any", sv.requests, sv.isl, sv.osl, sv.seed,
+                       fmt::format("{:.4g}", p.eval.goodput_rps), p.eval.goodput_reason.empty() ? "" : " — " + p.eval.goodput_reason);
+  }
   out += fmt::format("accuracy: val_ppl {} ({}), ppl change vs MHA/no sharing {} ({}){}\n  source: {}{}\n",
                      std::isfinite(acc.val_ppl) ? fmt::format("{:.2f}", acc.val_ppl) : "n/a", models::to_string(acc.val_ppl_kind),
                      std::isfinite(acc.ppl_delta_pct) ? fmt::format("{:+.2f} %", acc.ppl_delta_pct) : "n/a",

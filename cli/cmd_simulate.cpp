@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <cmath>
+#include <cstdio>
 #include <filesystem>
 #include <memory>
 
@@ -16,22 +17,22 @@
 #include "kvscope/core/units.hpp"
 #include "kvscope/models/simulate.hpp"
 #include "output.hpp"
-#include "pool_output.hpp"
 #include "plotting.hpp"
+#include "pool_output.hpp"
+#include "signals.hpp"
 
 namespace kvscope::cli {
 
 namespace {
 
+// The load lengths, request count, seed and SLO flags (--isl, --osl, --requests, --seed,
+// --ttft-slo-ms, --tpot-slo-ms, --slo-percentile, --goodput-precision) are design fields
+// (core/design_fields.cpp, Workload::serving), shared with eval / sweep / pareto's goodput_rps.
 struct SimOptions {
   DesignFlags design;
   double rate = 0;
   int concurrency = 0;
-  std::int64_t requests = 1000;
-  std::string isl = "2048", osl = "256";
   std::string trace;
-  std::uint64_t seed = 1;
-  double ttft_slo_ms = 0, tpot_slo_ms = 0, slo_percentile = 90, goodput_precision = 0.01;
   std::string format = "table";
   std::string output;
   std::string plot;
@@ -190,40 +191,40 @@ void run_simulate(const SimOptions& opt) {
   const models::ArchProfile profile = models::make_profile(d.arch, d.workload.tp);
   const StackTiming st = stack_timing(d.gpu, d.workload.stack);
 
-  models::LoadSpec load;
+  const ServingLoad& sv = d.workload.serving;
+  models::LoadSpec load = models::serving_load(sv);  // lengths, requests, seed
   load.rate_per_s = opt.rate_given ? opt.rate : 0.0;
   if (opt.rate_given && opt.rate == 0) throw InputError("--rate", "", "a request rate > 0 (requests/s)", "0");
   load.concurrency = opt.concurrency;
   if (opt.concurrency_given && opt.concurrency < 1) {
     throw InputError("--concurrency", "", "a number of clients >= 1", std::to_string(opt.concurrency));
   }
-  load.requests = opt.requests;
-  load.isl = models::parse_length_dist(opt.isl, "--isl");
-  load.osl = models::parse_length_dist(opt.osl, "--osl");
-  load.seed = opt.seed;
   if (!opt.trace.empty()) {
     load.trace = models::load_trace(opt.trace);
     load.trace_source = opt.trace;
   }
-  const bool slo_given = opt.ttft_slo_ms != 0 || opt.tpot_slo_ms != 0;
-  if (opt.ttft_slo_ms < 0) throw InputError("--ttft-slo-ms", "", "a TTFT target in ms > 0", fmt::format("{:g}", opt.ttft_slo_ms));
-  if (opt.tpot_slo_ms < 0) throw InputError("--tpot-slo-ms", "", "a TPOT target in ms > 0", fmt::format("{:g}", opt.tpot_slo_ms));
-  models::Slo slo{opt.ttft_slo_ms * 1e-3, opt.tpot_slo_ms * 1e-3, opt.slo_percentile};
+  const bool slo_given = sv.has_slo();
+  const models::Slo slo = models::serving_slo(sv);
   const bool search = slo_given && !opt.rate_given && !opt.concurrency_given && opt.trace.empty();
   const std::string where = "simulate";
 
+  // Ctrl-C (SIGINT / SIGTERM / SIGHUP) stops the simulation; nothing is written from a run that
+  // did not finish (a partial simulation's percentiles describe no load), and kvscope exits 128 + sig.
   models::SimulationResult result;
   models::GoodputResult goodput;
   if (search) {
     load.rate_per_s = 1;  // varied by the search
-    goodput = models::find_goodput(profile, d.gpu, st.params, d.workload, load, slo, opt.goodput_precision, where);
+    goodput = models::find_goodput(profile, d.gpu, st.params, d.workload, load, slo, sv.goodput_precision, where, cancel_flag());
     result = goodput.at_goodput;
     load.rate_per_s = goodput.goodput_rps;
   } else {
-    if (slo_given && !(opt.slo_percentile > 0 && opt.slo_percentile <= 100)) {
-      throw InputError("--slo-percentile", "", "a percentile in (0, 100]", fmt::format("{:g}", opt.slo_percentile));
-    }
-    result = models::simulate(profile, d.gpu, st.params, d.workload, load, where);
+    result = models::simulate(profile, d.gpu, st.params, d.workload, load, where, cancel_flag());
+  }
+  if (goodput.cancelled || result.cancelled) {
+    std::fprintf(stderr, "kvscope: interrupted — simulate stopped %s; nothing written\n",
+                 search ? fmt::format("after {} goodput probe(s)", goodput.simulations).c_str()
+                        : fmt::format("after {} iterations", result.iterations).c_str());
+    throw Interrupted{};
   }
   const EngineMemory& sc = d.workload.engine;
   // The pool the simulation ran on (a goodput search that found no rate ran none at the goodput).
@@ -287,7 +288,7 @@ void run_simulate(const SimOptions& opt) {
       }
       o["goodput_rps"] = json_number(goodput.goodput_rps);
       o["goodput_search"] = {{"lo_rps", json_number(goodput.lo_rps)}, {"hi_rps", json_number(goodput.hi_rps)},
-                             {"precision", json_number(opt.goodput_precision)}, {"simulations", goodput.simulations},
+                             {"precision", json_number(sv.goodput_precision)}, {"simulations", goodput.simulations},
                              {"note", goodput.reason}, {"probes", std::move(probes)}};
     } else if (slo_given) {
       o["meets_slo"] = models::meets_slo(result, slo);
@@ -358,15 +359,7 @@ const Registrar reg(15, [](CLI::App& app) {
   sub->add_option_function<int>(
       "--concurrency", [opt](int v) { opt->concurrency = v, opt->concurrency_given = true; },
       "closed loop: N clients, each sends its next request when the previous one ends");
-  sub->add_option("--requests", opt->requests, "requests to simulate [1000]");
-  sub->add_option("--isl", opt->isl, "prompt tokens (16k = 16384): N, uniform:A..B, normal:MEAN,SD or lognormal:MEAN,SD [2048]");
-  sub->add_option("--osl", opt->osl, "output tokens: N, uniform:A..B, normal:MEAN,SD or lognormal:MEAN,SD [256]");
   sub->add_option("--trace", opt->trace, "requests from a file: CSV arrival_s,input_tokens,output_tokens or JSON lines");
-  sub->add_option("--seed", opt->seed, "random seed of arrivals and lengths (same seed, same result) [1]");
-  sub->add_option("--ttft-slo-ms", opt->ttft_slo_ms, "TTFT target in ms; without --rate/--concurrency/--trace: search the goodput");
-  sub->add_option("--tpot-slo-ms", opt->tpot_slo_ms, "TPOT target in ms (as --ttft-slo-ms)");
-  sub->add_option("--slo-percentile", opt->slo_percentile, "percentile at which the targets must hold [90]");
-  sub->add_option("--goodput-precision", opt->goodput_precision, "relative width at which the rate bisection stops [0.01]");
   sub->add_option("--format", opt->format, "table, json or csv [table]");
   sub->add_option("-o,--output", opt->output, "write to this file (atomically) instead of stdout");
   sub->add_option("--plot", opt->plot,

@@ -91,6 +91,11 @@ models::SweepOptions sweep_options(const SweepOptionsCli& o) {
   so.cancel = cancel_flag();
   if (!o.run.quiet && ::isatty(STDERR_FILENO)) {
     so.progress = [](const models::SweepProgress& p) {
+      if (p.designs_total > 0 && p.done == 0) {  // goodput searches, before the points
+        std::fprintf(stderr, "\r  goodput search: %llu / %llu designs  %.1f s  ", static_cast<unsigned long long>(p.designs_done),
+                     static_cast<unsigned long long>(p.designs_total), p.elapsed_s);
+        return;
+      }
       std::fprintf(stderr, "\r  %5.1f %%  %llu / %llu points  %.3g points/s  ", 100 * p.fraction,
                    static_cast<unsigned long long>(p.done), static_cast<unsigned long long>(p.total), p.points_per_s);
     };

@@ -53,7 +53,7 @@ const ContextColumn kPointContext[] = {
     {"weight_dtype",
      [](const char* c, const PointNames&, const models::PointResult& p) { return text_cell(c, to_string(p.arch->weight_dtype)); }},
     {"runtime", [](const char* c, const PointNames&, const models::PointResult& p) { return text_cell(c, to_string(p.workload.runtime)); }},
-    {"reason", [](const char* c, const PointNames&, const models::PointResult& p) { return text_cell(c, p.eval.memory.reason); }},
+    {"reason", [](const char* c, const PointNames&, const models::PointResult& p) { return text_cell(c, models::point_reason(p)); }},
     {"val_ppl_kind",
      [](const char* c, const PointNames&, const models::PointResult& p) { return text_cell(c, models::to_string(p.arch->accuracy.val_ppl_kind)); }},
     {"ppl_delta_kind",

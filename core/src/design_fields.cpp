@@ -161,6 +161,31 @@ const std::vector<DesignField> kDesignFields = {
     {"allreduce_buffers_gib", "GiB", FieldGroup::engine, ValueType::real, 0, 1e6, kGiB,
      "NCCL / custom all-reduce buffers per GPU under tensor parallelism, GiB", "0.42", {}, "allreduce_buffers_gib", false, "",
      "All-reduce buffers", ',', engine_field<&EngineMemory::allreduce_buffers_B>()},
+    // ---- Serving load and SLO (core/workload.hpp ServingLoad): the goodput search ----------------
+    // One value for a whole sweep. A target makes eval / sweep / pareto search goodput_rps per design
+    // (docs/model.md §6); `kvscope simulate` takes the same flags.
+    {"ttft_slo_ms", "ms", FieldGroup::serving, ValueType::real, 0, 1e9, 1e-3,
+     "TTFT target at --slo-percentile, ms: with a target the goodput (goodput_rps) is searched", "none", {}, "ttft_slo_ms", false, "",
+     "TTFT target", ',', serving_field<&ServingLoad::ttft_slo_s>()},
+    {"tpot_slo_ms", "ms", FieldGroup::serving, ValueType::real, 0, 1e9, 1e-3,
+     "TPOT target at --slo-percentile, ms (as --ttft-slo-ms)", "none", {}, "tpot_slo_ms", false, "", "TPOT target", ',',
+     serving_field<&ServingLoad::tpot_slo_s>()},
+    {"slo_percentile", "", FieldGroup::serving, ValueType::real, 0, 100, 1, "percentile at which the TTFT / TPOT targets must hold",
+     "90", {}, "slo_percentile", false, "", "SLO percentile", ',', serving_field<&ServingLoad::slo_percentile>()},
+    {"goodput_precision", "", FieldGroup::serving, ValueType::real, 0, 1, 1,
+     "relative width at which the goodput rate bisection stops", "0.01", {}, "goodput_precision", false, "", "Goodput precision", ',',
+     serving_field<&ServingLoad::goodput_precision>()},
+    {"isl", "tokens", FieldGroup::serving, ValueType::text, kNoBound, kNoBound, 1,
+     "prompt tokens of the simulated requests (16k = 16384): N, uniform:A..B, normal:MEAN,SD or lognormal:MEAN,SD", "2048", {}, "isl",
+     false, "", "Prompt lengths", ',', serving_field<&ServingLoad::isl>()},
+    {"osl", "tokens", FieldGroup::serving, ValueType::text, kNoBound, kNoBound, 1,
+     "output tokens of the simulated requests: N, uniform:A..B, normal:MEAN,SD or lognormal:MEAN,SD", "256", {}, "osl", false, "",
+     "Output lengths", ',', serving_field<&ServingLoad::osl>()},
+    {"requests", "", FieldGroup::serving, ValueType::integer, 1, 100000000, 1, "requests per simulation (each goodput probe)", "1000", {},
+     "requests", false, "", "Requests", ',', serving_field<&ServingLoad::requests>()},
+    {"seed", "", FieldGroup::serving, ValueType::integer, 0, 9007199254740991.0, 1,
+     "random seed of arrivals and lengths (same seed, same result)", "1", {}, "seed", false, "", "Seed", ',',
+     serving_field<&ServingLoad::seed>()},
 };
 
 std::string normalized(std::string_view s) {
@@ -181,6 +206,7 @@ const char* to_string(FieldGroup g) {
     case FieldGroup::hardware: return "hardware";
     case FieldGroup::workload: return "workload";
     case FieldGroup::engine: return "engine";
+    case FieldGroup::serving: return "serving";
   }
   return "?";
 }

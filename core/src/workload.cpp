@@ -29,6 +29,25 @@ void validate(const Workload& w, const std::string& where) {
     throw ConfigError(where, "tpot-limit", "a non-negative number of seconds", fmt::format("{}", w.tpot_limit_s));
   }
   validate(w.engine, where);
+  validate(w.serving, where);
+}
+
+void validate(const ServingLoad& s, const std::string& where) {
+  auto target = [&](const char* key, double v) {
+    if (!std::isfinite(v) || v < 0) throw ConfigError(where, key, "a non-negative target in ms (0 = none)", fmt::format("{}", v * 1e3));
+  };
+  target("ttft_slo_ms", s.ttft_slo_s);
+  target("tpot_slo_ms", s.tpot_slo_s);
+  if (!(s.slo_percentile > 0 && s.slo_percentile <= 100)) {
+    throw ConfigError(where, "slo_percentile", "a percentile in (0, 100]", fmt::format("{:g}", s.slo_percentile));
+  }
+  if (!(s.goodput_precision > 0 && s.goodput_precision < 1)) {
+    throw ConfigError(where, "goodput_precision", "a relative precision in (0, 1)", fmt::format("{:g}", s.goodput_precision));
+  }
+  if (s.requests < 1 || s.requests > 100000000) {
+    throw ConfigError(where, "requests", "a request count in 1..100000000", std::to_string(s.requests));
+  }
+  if (s.seed < 0) throw ConfigError(where, "seed", "a seed >= 0", std::to_string(s.seed));
 }
 
 void validate(const EngineMemory& e, const std::string& where) {

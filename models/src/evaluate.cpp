@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "kvscope/models/simulate.hpp"
+
 namespace kvscope::models {
 
 namespace {
@@ -24,7 +26,14 @@ void derive_step_metrics(Evaluation& e, double batch, const TimingParams& t, dou
   e.meets_tpot_limit = tpot_limit_s <= 0 || e.tpot_s <= tpot_limit_s;
 }
 
-Evaluation evaluate(const ArchProfile& p, const GpuSpec& gpu, const TimingParams& t, const Workload& w) {
+void set_goodput(Evaluation& e, const GoodputResult& g) {
+  if (g.cancelled) return;
+  e.goodput_rps = g.goodput_rps;
+  e.goodput_reason = g.goodput_rps > 0 ? std::string() : g.reason;
+}
+
+Evaluation evaluate(const ArchProfile& p, const GpuSpec& gpu, const TimingParams& t, const Workload& w,
+                    const std::atomic<bool>* cancel) {
   Evaluation e;
   const double b = static_cast<double>(w.batch);
   const double s = static_cast<double>(w.context);
@@ -50,6 +59,7 @@ Evaluation evaluate(const ArchProfile& p, const GpuSpec& gpu, const TimingParams
     e.max_throughput_step_s = hi == w.batch ? e.decode_step_s : step_time(p, gpu, t, static_cast<double>(hi), s, w.runtime);
     e.max_throughput_tokens_per_s = static_cast<double>(hi) / e.max_throughput_step_s;
   }
+  if (w.serving.has_slo()) set_goodput(e, design_goodput(p, gpu, t, w, cancel));
   return e;
 }
 

@@ -20,6 +20,7 @@
 #include "kvscope/core/pareto.hpp"
 #include "kvscope/models/evaluate.hpp"
 #include "kvscope/models/memory.hpp"
+#include "kvscope/models/simulate.hpp"
 #include "kvscope/models/timing.hpp"
 
 namespace kvscope::models {
@@ -80,6 +81,7 @@ Axes resolve_axes(const WorkloadAxes& a, const std::string& where) {
   x.tpot = a.tpot_limit_s.empty() ? std::vector<double>{0.0} : a.tpot_limit_s;
   Workload w;
   w.engine = a.engine;
+  w.serving = a.serving;
   validate(w, where);
   for (auto v : x.batch) { Workload t = w; t.batch = v; validate(t, where + " batch axis"); }
   for (auto v : x.context) { Workload t = w; t.context = v; validate(t, where + " context axis"); }
@@ -115,6 +117,7 @@ struct State {
   std::string where;
   Axes ax;
   EngineMemory engine;
+  ServingLoad serving;
   std::vector<GpuSpec> gpus;
   std::vector<TimingParams> tparams;
   std::vector<std::string> stack_of;  // by GPU-axis index: the stack of that (GPU, stack) pair
@@ -131,12 +134,20 @@ struct State {
   std::vector<const Field*> objective_fields;
   std::vector<Sense> senses;
   bool frontier_infeasible = false;  // SweepOptions::frontier_infeasible
+  // Goodput per design [(profile entry * n_gpu + gpu) * n_rt + runtime], when searched.
+  bool goodput = false;
+  std::vector<double> goodput_rps;
+  std::vector<std::string> goodput_reason;
 };
 
 // Position of a point in every axis.
 struct Cursor {
   std::uint64_t combo = 0, tp = 0, gpu = 0, rt = 0, tpot = 0, prompt = 0, ctx = 0, batch = 0;
 };
+
+std::uint64_t design_index(const State& s, const Cursor& c) {
+  return ((c.combo * s.n_tp + c.tp) * s.n_gpu + c.gpu) * s.n_rt + c.rt;
+}
 
 Cursor decode_index(const State& s, std::uint64_t i) {
   Cursor c;
@@ -160,6 +171,7 @@ void fill_workload(const State& s, const Cursor& c, Workload& w) {
   w.stack = s.stack_of[c.gpu];
   w.tpot_limit_s = s.ax.tpot[c.tpot];
   w.engine = s.engine;
+  w.serving = s.serving;
 }
 
 // ---- Building the per-(architecture, tp) tables ---------------------------------------------
@@ -347,6 +359,21 @@ std::shared_ptr<State> make_state(const SweepSpec& spec, unsigned threads, const
     s->objective_fields.push_back(find_field(o.field));
     s->senses.push_back(o.sense);
   }
+  // The goodput search runs only with a target; a goodput_rps objective or constraint needs one.
+  s->serving = spec.workload.serving;
+  s->goodput = s->serving.has_slo();
+  for (const Constraint& c : s->constraints) {
+    if (c.field == "goodput_rps" && !s->goodput) validate_goodput(Workload{}, spec.where + " constraint");
+  }
+  for (const Objective& o : s->objectives) {
+    if (o.field == "goodput_rps" && !s->goodput) validate_goodput(Workload{}, spec.where + " objectives");
+  }
+  if (s->goodput) {
+    Workload w;
+    w.engine = s->engine;
+    w.serving = s->serving;
+    validate_goodput(w, spec.where);
+  }
   s->n_tp = s->ax.tp.size();
   s->n_gpu = s->gpus.size();
   s->n_rt = s->ax.runtime.size();
@@ -524,6 +551,10 @@ void run_chunk(Worker& wk, Slot& slot, std::uint64_t first, std::uint64_t end, b
     pr.arch = &s.tables->arch_facts[c.combo];
     fill_workload(s, c, pr.workload);
     wk.evaluate_point(entry.profile, c.gpu, c.batch, keep_points);
+    if (s.goodput) {
+      pr.eval.goodput_rps = s.goodput_rps[design_index(s, c)];
+      pr.eval.goodput_reason = s.goodput_reason[design_index(s, c)];
+    }
 
     bool pass = true;
     for (std::size_t k = 0; k < nc && pass; ++k) pass = s.constraints[k].holds(s.constraint_fields[k]->get(pr));
@@ -570,6 +601,48 @@ void run_chunk(Worker& wk, Slot& slot, std::uint64_t first, std::uint64_t end, b
   slot.complete = true;
 }
 
+// One goodput search per valid design, on the sweep's threads; progress from the calling thread.
+// Returns false when `cancel` stopped it (the table is then incomplete).
+bool search_goodput(State& s, unsigned threads, const SweepOptions& opt, Clock::time_point t0) {
+  const std::uint64_t per_entry = s.n_gpu * s.n_rt;
+  const std::uint64_t n = s.profiles.size() * per_entry;
+  s.goodput_rps.assign(n, std::numeric_limits<double>::quiet_NaN());
+  s.goodput_reason.assign(n, std::string());
+  std::vector<std::uint64_t> todo;
+  for (std::uint64_t d = 0; d < n; ++d) {
+    if (s.profiles[d / per_entry].reason == 0) todo.push_back(d);
+  }
+  std::atomic<std::uint64_t> done{0};
+  const auto caller = std::this_thread::get_id();
+  const auto interval = std::chrono::duration<double>(std::max(opt.progress_interval_s, 0.001));
+  auto last = Clock::now() - std::chrono::duration_cast<Clock::duration>(interval);
+  auto report = [&] {
+    SweepProgress p;
+    p.total = s.total;
+    p.elapsed_s = std::chrono::duration<double>(Clock::now() - t0).count();
+    p.designs_done = done.load();
+    p.designs_total = todo.size();
+    opt.progress(p);
+    last = Clock::now();
+  };
+  return parallel_for(todo.size(), threads, opt.cancel, [&](std::size_t k) {
+    const std::uint64_t d = todo[k], entry = d / per_entry, g = (d / s.n_rt) % s.n_gpu, rt = d % s.n_rt;
+    if (opt.progress && std::this_thread::get_id() == caller && Clock::now() - last >= interval) report();
+    Workload w;
+    w.tp = s.ax.tp[entry % s.n_tp];
+    w.runtime = s.ax.runtime[rt];
+    w.stack = s.stack_of[g];
+    w.engine = s.engine;
+    w.serving = s.serving;
+    const GoodputResult r = design_goodput(s.profiles[entry].profile, s.gpus[g], s.tparams[g], w, opt.cancel);
+    if (!r.cancelled) {
+      s.goodput_rps[d] = r.goodput_rps;
+      if (!(r.goodput_rps > 0)) s.goodput_reason[d] = r.reason;
+    }
+    done.fetch_add(1);
+  });
+}
+
 PointResult evaluate_index(const State& s, std::uint64_t index) {
   if (index >= s.total) {
     throw InputError(s.where, "point", fmt::format("an index below {}", s.total), std::to_string(index));
@@ -586,7 +659,13 @@ PointResult evaluate_index(const State& s, std::uint64_t index) {
   pr.arch = &s.tables->arch_facts[c.combo];
   fill_workload(s, c, pr.workload);
 
-  pr.eval = evaluate(entry.profile, s.gpus[c.gpu], s.tparams[c.gpu], pr.workload);
+  Workload w = pr.workload;
+  w.serving = ServingLoad{};  // the goodput is the sweep's search of this design, not another one
+  pr.eval = evaluate(entry.profile, s.gpus[c.gpu], s.tparams[c.gpu], w);
+  if (s.goodput) {
+    pr.eval.goodput_rps = s.goodput_rps[design_index(s, c)];
+    pr.eval.goodput_reason = s.goodput_reason[design_index(s, c)];
+  }
   return pr;
 }
 
@@ -646,6 +725,7 @@ SweepResult explore(const SweepSpec& spec, const SweepOptions& opt) {
   bool built = false;
   std::shared_ptr<State> st = make_state(spec, threads, opt.cancel, built);
   st->frontier_infeasible = opt.frontier_infeasible;
+  if (built && st->goodput) built = search_goodput(*st, threads, opt, t0);
   const State& s = *st;
 
   SweepResult res;

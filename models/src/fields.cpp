@@ -96,6 +96,9 @@ const std::vector<Field> kFields = {
      [](P p) { return p.eval.max_throughput_step_s; }, true},
     {"max_throughput_tokens_per_s_per_gpu", "tokens/s", "max throughput divided by the TP degree", FieldKind::serving,
      [](P p) { return p.eval.max_throughput_tokens_per_s / p.workload.tp; }, true},
+    {"goodput_rps", "requests/s",
+     "highest Poisson request rate meeting --ttft-slo-ms / --tpot-slo-ms (simulated, docs/model.md §6); empty without a target",
+     FieldKind::serving, [](P p) { return p.eval.goodput_rps; }, true},
     // Accuracy.
     {"val_ppl", "", "validation perplexity (paper shapes only; measured or estimated)", FieldKind::accuracy,
      [](P p) { return p.arch->accuracy.val_ppl; }, false},
@@ -106,6 +109,12 @@ const std::vector<Field> kFields = {
 }  // namespace
 
 const std::vector<Field>& fields() { return kFields; }
+
+std::string point_reason(const PointResult& p) {
+  const std::string& m = p.eval.memory.reason;
+  if (p.eval.goodput_reason.empty()) return m;
+  return (m.empty() ? "" : m + "; ") + "goodput 0: " + p.eval.goodput_reason;
+}
 
 const char* to_string(FieldKind k) {
   switch (k) {

@@ -332,6 +332,7 @@ class Engine {
   }
 
   SimulationResult run();
+  const std::atomic<bool>* cancel = nullptr;  // polled every 1024 iterations
 
  private:
   void issue(double at, std::int64_t isl, std::int64_t osl) {
@@ -529,6 +530,13 @@ SimulationResult Engine::run() {
   int max_running = 0;
   std::int64_t k = 0, empty_rounds = 0;
   while (done_ < total_) {
+    if ((k & 1023) == 0 && cancel && cancel->load(std::memory_order_relaxed)) {
+      SimulationResult stopped;
+      stopped.pool = pool_;
+      stopped.iterations = k;
+      stopped.cancelled = true;
+      return stopped;
+    }
     enqueue_arrivals(now);
     if (running_ == 0 && waiting_.empty()) {
       if (next_arrival_ >= reqs_.size()) break;  // every request has ended
@@ -697,13 +705,14 @@ SimulationResult Engine::run() {
 }  // namespace
 
 SimulationResult simulate(const ArchProfile& p, const GpuSpec& gpu, const TimingParams& t, const Workload& w, const LoadSpec& load,
-                          const std::string& where) {
+                          const std::string& where, const std::atomic<bool>* cancel) {
   validate(load, where);
   validate(w.engine, where);
   validate_scheduler(w.engine, where);
   // Blocks hold block_size positions of every storing layer; sliding-window layers are counted at
   // full length here (vLLM's hybrid allocator frees their blocks outside the window).
   Engine e(p, gpu, t, w, load, kv_pool(p, memory_capacity_B(gpu), w.engine));
+  e.cancel = cancel;
   return e.run();
 }
 
@@ -723,7 +732,7 @@ bool meets_slo(const SimulationResult& r, const Slo& slo) {
 }
 
 GoodputResult find_goodput(const ArchProfile& p, const GpuSpec& gpu, const TimingParams& t, const Workload& w, const LoadSpec& load,
-                           const Slo& slo, double rel_precision, const std::string& where) {
+                           const Slo& slo, double rel_precision, const std::string& where, const std::atomic<bool>* cancel) {
   if (slo.ttft_s <= 0 && slo.tpot_s <= 0) {
     throw InputError(where, "", "a TTFT or TPOT target (--ttft-slo-ms, --tpot-slo-ms) for the goodput search", "neither");
   }
@@ -737,10 +746,13 @@ GoodputResult find_goodput(const ArchProfile& p, const GpuSpec& gpu, const Timin
     throw InputError(where, "", "Poisson arrivals for the goodput search (it varies --rate)", "--trace or --concurrency");
   }
   GoodputResult g;
+  // A cancelled probe unwinds the search (caught below): its partial figures must not steer it.
+  struct Stop {};
   auto run = [&](double rate) {
     LoadSpec l = load;
     l.rate_per_s = rate;
-    SimulationResult r = simulate(p, gpu, t, w, l, where);
+    SimulationResult r = simulate(p, gpu, t, w, l, where, cancel);
+    if (r.cancelled) throw Stop{};
     const bool ok = meets_slo(r, slo);
     std::vector<double> ttft, tpot;
     for (const auto& q : r.requests) {
@@ -752,56 +764,93 @@ GoodputResult find_goodput(const ArchProfile& p, const GpuSpec& gpu, const Timin
     ++g.simulations;
     return std::make_pair(ok, std::move(r));
   };
-  // Start at one request per single-request end-to-end time (the rate a one-at-a-time server
-  // could sustain): batching engines sustain more, so the bracket usually grows upwards.
-  LoadSpec one = load;
-  one.rate_per_s = 1.0;
-  one.requests = 1;
-  const SimulationResult single = simulate(p, gpu, t, w, one, where);
-  if (single.rejected > 0) {
-    g.reason = single.requests.front().reason;
+  try {
+    // Start at one request per single-request end-to-end time (the rate a one-at-a-time server
+    // could sustain): batching engines sustain more, so the bracket usually grows upwards.
+    LoadSpec one = load;
+    one.rate_per_s = 1.0;
+    one.requests = 1;
+    const SimulationResult single = simulate(p, gpu, t, w, one, where, cancel);
+    if (single.cancelled) throw Stop{};
+    if (single.rejected > 0) {
+      g.reason = single.requests.front().reason;
+      return g;
+    }
+    const double r0 = 1.0 / single.e2e_s.mean;
+    constexpr int kSteps = 24;  // 2^24 either way
+    double lo = 0, hi = 0;
+    SimulationResult best;
+    auto [ok0, res0] = run(r0);
+    if (ok0) {
+      lo = r0, best = std::move(res0);
+      for (int i = 0; i < kSteps && hi == 0; ++i) {
+        auto [ok, r] = run(lo * 2);
+        if (ok) lo *= 2, best = std::move(r); else hi = lo * 2;
+      }
+      if (hi == 0) {
+        g.goodput_rps = lo, g.lo_rps = lo, g.hi_rps = kNaN;
+        g.reason = fmt::format("meets the targets at every rate tried, up to {:.4g} req/s: {} requests are too few to queue", lo,
+                               load.requests);
+        g.at_goodput = std::move(best);
+        return g;
+      }
+    } else {
+      hi = r0;
+      for (int i = 0; i < kSteps && lo == 0; ++i) {
+        auto [ok, r] = run(hi / 2);
+        if (ok) lo = hi / 2, best = std::move(r); else hi /= 2;
+      }
+      if (lo == 0) {
+        g.hi_rps = hi;
+        g.reason = fmt::format("misses the targets even at {:.3g} req/s (requests one at a time): TTFT p{:g} {:.4g} s, TPOT p{:g} {:.4g} s",
+                               hi, slo.percentile, g.probes.back().ttft_s, slo.percentile, g.probes.back().tpot_s);
+        return g;
+      }
+    }
+    while (hi - lo > rel_precision * hi) {
+      const double mid = 0.5 * (lo + hi);
+      auto [ok, r] = run(mid);
+      if (ok) lo = mid, best = std::move(r); else hi = mid;
+    }
+    g.goodput_rps = lo, g.lo_rps = lo, g.hi_rps = hi;
+    g.reason = fmt::format("bisection: meets at {:.4g} req/s, misses at {:.4g} req/s ({} simulations)", lo, hi, g.simulations);
+    g.at_goodput = std::move(best);
     return g;
+  } catch (Stop) {
+    GoodputResult stopped;
+    stopped.cancelled = true;
+    stopped.simulations = g.simulations;
+    stopped.reason = "interrupted";
+    return stopped;
   }
-  const double r0 = 1.0 / single.e2e_s.mean;
-  constexpr int kSteps = 24;  // 2^24 either way
-  double lo = 0, hi = 0;
-  SimulationResult best;
-  auto [ok0, res0] = run(r0);
-  if (ok0) {
-    lo = r0, best = std::move(res0);
-    for (int i = 0; i < kSteps && hi == 0; ++i) {
-      auto [ok, r] = run(lo * 2);
-      if (ok) lo *= 2, best = std::move(r); else hi = lo * 2;
-    }
-    if (hi == 0) {
-      g.goodput_rps = lo, g.lo_rps = lo, g.hi_rps = kNaN;
-      g.reason = fmt::format("meets the targets at every rate tried, up to {:.4g} req/s: {} requests are too few to queue", lo,
-                             load.requests);
-      g.at_goodput = std::move(best);
-      return g;
-    }
-  } else {
-    hi = r0;
-    for (int i = 0; i < kSteps && lo == 0; ++i) {
-      auto [ok, r] = run(hi / 2);
-      if (ok) lo = hi / 2, best = std::move(r); else hi /= 2;
-    }
-    if (lo == 0) {
-      g.hi_rps = hi;
-      g.reason = fmt::format("misses the targets even at {:.3g} req/s (requests one at a time): TTFT p{:g} {:.4g} s, TPOT p{:g} {:.4g} s",
-                             hi, slo.percentile, g.probes.back().ttft_s, slo.percentile, g.probes.back().tpot_s);
-      return g;
-    }
+}
+
+// ---- Goodput of a design -----------------------------------------------------------------------
+
+LoadSpec serving_load(const ServingLoad& s) {
+  LoadSpec l;
+  l.rate_per_s = 1;  // varied by the search
+  l.requests = s.requests;
+  l.isl = parse_length_dist(s.isl, "--isl");
+  l.osl = parse_length_dist(s.osl, "--osl");
+  l.seed = static_cast<std::uint64_t>(s.seed);
+  return l;
+}
+
+Slo serving_slo(const ServingLoad& s) { return Slo{s.ttft_slo_s, s.tpot_slo_s, s.slo_percentile}; }
+
+void validate_goodput(const Workload& w, const std::string& where) {
+  if (!w.serving.has_slo()) {
+    throw InputError(where, "goodput_rps", "a TTFT or TPOT target (--ttft-slo-ms, --tpot-slo-ms) for the goodput search", "neither");
   }
-  while (hi - lo > rel_precision * hi) {
-    const double mid = 0.5 * (lo + hi);
-    auto [ok, r] = run(mid);
-    if (ok) lo = mid, best = std::move(r); else hi = mid;
-  }
-  g.goodput_rps = lo, g.lo_rps = lo, g.hi_rps = hi;
-  g.reason = fmt::format("bisection: meets at {:.4g} req/s, misses at {:.4g} req/s ({} simulations)", lo, hi, g.simulations);
-  g.at_goodput = std::move(best);
-  return g;
+  validate(w.serving, where);
+  validate(serving_load(w.serving), where);
+  validate_scheduler(w.engine, where);
+}
+
+GoodputResult design_goodput(const ArchProfile& p, const GpuSpec& gpu, const TimingParams& t, const Workload& w,
+                             const std::atomic<bool>* cancel) {
+  return find_goodput(p, gpu, t, w, serving_load(w.serving), serving_slo(w.serving), w.serving.goodput_precision, "goodput_rps", cancel);
 }
 
 }  // namespace kvscope::models

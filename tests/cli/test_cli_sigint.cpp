@@ -208,3 +208,50 @@ TEST_CASE("SIGINT during sweep --format json -o leaves valid JSON that says it i
   }
   fs::remove_all(dir);
 }
+
+TEST_CASE("SIGINT during simulate or a goodput search writes nothing and exits 130", "[cli][sigint][simulate]") {
+  struct Row {
+    const char* name;
+    std::vector<std::string> args;  // each runs for many seconds uninterrupted
+  };
+  const Row rows[] = {
+      {"simulation", {"simulate", "--rate", "1000", "--requests", "1000000", "--isl", "512", "--osl", "8192", "--format", "json"}},
+      {"goodput search", {"simulate", "--isl", "16k", "--osl", "1024", "--requests", "100000", "--ttft-slo-ms", "2000", "--tpot-slo-ms", "50"}},
+  };
+  for (const Row& row : rows) {
+    INFO(row.name);
+    const std::string dir = temp_dir();
+    const std::string file = dir + "/sim.out", plot = dir + "/sim.svg";
+    std::ofstream(file) << kPrevious;
+    std::vector<std::string> args = row.args;
+    for (const std::string& a : {std::string("-o"), file, std::string("--plot"), plot}) args.push_back(a);
+    const Interrupted r = run_and_interrupt(args, std::chrono::milliseconds(700), dir);
+    INFO("stderr: " << r.err);
+    REQUIRE_FALSE(r.killed);  // stops promptly
+    CHECK(r.status == 130);
+    CHECK(slurp(file) == kPrevious);  // a partial simulation is no result: the previous file stays
+    CHECK_FALSE(fs::exists(plot));
+    CHECK(slurp(dir + "/stdout").empty());
+    if (!r.err.empty()) CHECK_THAT(r.err, Catch::Contains("interrupted") && Catch::Contains("nothing written"));
+    check_no_temporaries(dir, "sim.out");
+    fs::remove_all(dir);
+  }
+}
+
+TEST_CASE("SIGINT during a sweep's goodput searches writes a partial file with no points", "[cli][sigint][goodput]") {
+  const std::string dir = temp_dir();
+  const std::string file = dir + "/sweep.csv";
+  const Interrupted r = run_and_interrupt({"sweep", "--kv-heads", "1,2,4,8", "--cla", "1,2", "--isl", "16k", "--osl", "1024", "--requests",
+                                           "100000", "--ttft-slo-ms", "2000", "--threads", "2", "-q", "--format", "csv", "-o", file},
+                                          std::chrono::milliseconds(700), dir);
+  INFO("stderr: " << r.err);
+  REQUIRE_FALSE(r.killed);
+  CHECK(r.status == 130);
+  const std::string text = slurp(file);
+  if (!text.empty()) {  // empty: interrupted before the handler was installed
+    CHECK(text.rfind("# kvscope", 0) == 0);
+    CHECK_THAT(text, Catch::Contains("goodput_rps") && Catch::EndsWith("# partial: 0 of 8 points (interrupted)\n"));
+  }
+  check_no_temporaries(dir, "sweep.csv");
+  fs::remove_all(dir);
+}

@@ -6,7 +6,9 @@
 
 #include <cmath>
 #include <filesystem>
+#include <algorithm>
 #include <fstream>
+#include <sstream>
 
 #include "cli_runner.hpp"
 #include "kvscope/core/csv.hpp"
@@ -144,9 +146,97 @@ TEST_CASE("simulate: bad input exits 2 with one line", "[cli][simulate][errors]"
       {{"simulate", "--rate", "1", "--batch", "8"}, "--batch: expected no value in `kvscope simulate`"},
       {{"simulate", "--rate", "1", "--max-num-seqs", "512", "--max-num-batched-tokens", "256"},
        "'--max-num-batched-tokens': expected at least --max-num-seqs (512)"},
-      {{"simulate", "--ttft-slo-ms", "-5"}, "--ttft-slo-ms: expected a TTFT target in ms > 0, found -5"},
-      {{"simulate", "--ttft-slo-ms", "500", "--slo-percentile", "0"}, "'--slo-percentile': expected a percentile in (0, 100]"},
+      {{"simulate", "--ttft-slo-ms", "-5"}, "--ttft-slo-ms: expected a number in 0..1e+09, found '-5'"},
+      {{"simulate", "--ttft-slo-ms", "500", "--slo-percentile", "0"}, "'slo_percentile': expected a percentile in (0, 100], found 0"},
+      {{"simulate", "--rate", "1", "--goodput-precision", "1"}, "'goodput_precision': expected a relative precision in (0, 1), found 1"},
+      {{"simulate", "--rate", "1", "--requests", "0"}, "--requests: expected an integer in 1..100000000, found 0"},
+      {{"simulate", "--rate", "1", "--seed", "-1"}, "--seed: expected an integer in 0..9007199254740991, found -1"},
       {{"simulate", "--rate", "1", "--format", "xml"}, "--format: expected table, json or csv, found 'xml'"},
+  };
+  for (const Row& row : rows) {
+    const CliResult r = run_kvscope(row.args);
+    INFO(row.fragment << "\nstderr: " << r.err);
+    CHECK(r.status == 2);
+    CHECK_THAT(r.err, Catch::Contains(row.fragment));
+    CHECK(std::count(r.err.begin(), r.err.end(), '\n') == 1);
+  }
+}
+
+// ---- goodput_rps in eval / sweep / pareto ------------------------------------------------------
+
+namespace {
+// The CSV body (no '#' lines) of a sweep / pareto run.
+kvscope::CsvTable csv_body(const std::string& text) {
+  std::string body;
+  std::istringstream in(text);
+  for (std::string l; std::getline(in, l);) {
+    if (!l.empty() && l[0] != '#') body += l + "\n";
+  }
+  return kvscope::parse_csv(body, "stdout");
+}
+const std::vector<std::string> kLoad = {"--isl", "4096", "--osl", "128", "--requests", "200", "--ttft-slo-ms", "1000", "--tpot-slo-ms", "40"};
+std::vector<std::string> with_load(std::vector<std::string> args) {
+  args.insert(args.end(), kLoad.begin(), kLoad.end());
+  return args;
+}
+}  // namespace
+
+TEST_CASE("sweep, pareto and eval: goodput_rps is simulate's goodput of each design", "[cli][simulate][goodput]") {
+  const CliResult sw = run_kvscope(with_load({"sweep", "--kv-heads", "1,8", "--cla", "1,2", "--batch", "1,32", "--format", "csv", "-q"}));
+  INFO(sw.err);
+  REQUIRE(sw.status == 0);
+  const kvscope::CsvTable t = csv_body(sw.out);
+  REQUIRE(t.rows.size() == 8);
+  const std::size_t g = t.column("goodput_rps", "sweep"), kv = t.column("n_kv_heads", "sweep"), cla = t.column("cla_factor", "sweep");
+  for (std::size_t i = 0; i < t.rows.size(); i += 2) {
+    const auto& row = t.rows[i];
+    INFO(row[kv] << " K/V heads, CLA " << row[cla]);
+    CHECK(row[g] == t.rows[i + 1][g]);  // batch does not enter the search
+    const CliResult sim = run_kvscope(with_load({"simulate", "--kv-heads", row[kv], "--cla", row[cla], "--format", "json"}));
+    REQUIRE(sim.status == 0);
+    CHECK(std::stod(row[g]) == num(bj::parse(sim.out), "goodput_rps"));
+    const CliResult ev = run_kvscope(with_load({"eval", "--kv-heads", row[kv], "--cla", row[cla], "--format", "json"}));
+    REQUIRE(ev.status == 0);
+    CHECK(std::stod(row[g]) == num(bj::parse(ev.out), "goodput_rps"));
+  }
+  // Without a target the column is there and empty: no search ran.
+  const CliResult plain = run_kvscope({"sweep", "--kv-heads", "1,8", "--format", "csv", "-q"});
+  REQUIRE(plain.status == 0);
+  for (const auto& row : csv_body(plain.out).rows) CHECK(row[csv_body(plain.out).column("goodput_rps", "sweep")].empty());
+  // A Pareto objective: MQA (the highest goodput here) is on the frontier; the table shows the rate.
+  const CliResult pa = run_kvscope(with_load({"pareto", "--kv-heads", "1,2,4,8", "--objectives", "goodput_rps:max,ppl_delta:min", "-q"}));
+  INFO(pa.err);
+  REQUIRE(pa.status == 0);
+  CHECK_THAT(pa.out, Catch::Contains("goodput_rps (max)") && Catch::Contains("kv_heads=1 "));
+  // A design with no pool: goodput 0 and the reason in the row.
+  const CliResult big = run_kvscope(with_load({"sweep", "--model", "llama-3-70b", "--format", "csv", "-q"}));
+  REQUIRE(big.status == 0);
+  const kvscope::CsvTable bt = csv_body(big.out);
+  REQUIRE(bt.rows.size() == 1);
+  CHECK(bt.rows[0][bt.column("goodput_rps", "sweep")] == "0");
+  CHECK_THAT(bt.rows[0][bt.column("reason", "sweep")], Catch::Contains("goodput 0: needs") && Catch::Contains("the pool holds 0"));
+}
+
+TEST_CASE("sweep, pareto and eval: bad SLO and load flags exit 2 with one line", "[cli][simulate][goodput][errors]") {
+  struct Row {
+    std::vector<std::string> args;
+    std::string fragment;
+  };
+  const Row rows[] = {
+      {{"sweep", "--ttft-slo-ms", "-5"}, "--ttft-slo-ms: expected a number in 0..1e+09, found '-5'"},
+      {{"pareto", "--tpot-slo-ms", "fast", "--objectives", "goodput_rps:max,ppl_delta:min"}, "--tpot-slo-ms: expected a number in 0..1e+09, found 'fast'"},
+      {{"eval", "--ttft-slo-ms", "100,200"}, "--ttft-slo-ms: expected a number in 0..1e+09, found '100,200'"},
+      {{"sweep", "--ttft-slo-ms", "100", "--slo-percentile", "0"}, "'slo_percentile': expected a percentile in (0, 100], found 0"},
+      {{"sweep", "--ttft-slo-ms", "100", "--slo-percentile", "101"}, "--slo-percentile: expected a number in 0..100, found '101'"},
+      {{"sweep", "--ttft-slo-ms", "100", "--goodput-precision", "0"}, "'goodput_precision': expected a relative precision in (0, 1), found 0"},
+      {{"sweep", "--ttft-slo-ms", "100", "--isl", "uniform:9..3"}, "--isl: expected uniform:A..B with A <= B, found 'uniform:9..3'"},
+      {{"eval", "--tpot-slo-ms", "50", "--osl", "0"}, "--osl: expected a token count >= 1"},
+      {{"sweep", "--ttft-slo-ms", "100", "--requests", "0"}, "--requests: expected an integer in 1..100000000, found 0"},
+      {{"pareto", "--objectives", "goodput_rps:max,ppl_delta:min"},
+       "objectives: 'goodput_rps': expected a TTFT or TPOT target (--ttft-slo-ms, --tpot-slo-ms) for the goodput search, found neither"},
+      {{"sweep", "--constraint", "goodput_rps >= 1"}, "constraint: 'goodput_rps': expected a TTFT or TPOT target"},
+      {{"sweep", "--ttft-slo-ms", "100", "--max-num-seqs", "512", "--max-num-batched-tokens", "256"},
+       "'--max-num-batched-tokens': expected at least --max-num-seqs (512)"},
   };
   for (const Row& row : rows) {
     const CliResult r = run_kvscope(row.args);

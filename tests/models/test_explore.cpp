@@ -4,14 +4,19 @@
 #include <catch2/catch.hpp>
 
 #include <atomic>
+#include <cmath>
 #include <cstring>
+#include <functional>
+#include <thread>
 #include <vector>
 
 #include "kvscope/core/design.hpp"
 #include "kvscope/core/error.hpp"
 #include "kvscope/core/pareto.hpp"
 #include "kvscope/models/evaluate.hpp"
+#include "kvscope/core/loaders.hpp"
 #include "kvscope/models/explore.hpp"
+#include "kvscope/models/simulate.hpp"
 
 using namespace kvscope;
 using namespace kvscope::models;
@@ -82,7 +87,8 @@ bool same_numbers(const Evaluation& a, const Evaluation& b) {
          a.prefill_s == b.prefill_s && a.ttft_s == b.ttft_s && a.achieved_Bps == b.achieved_Bps &&
          a.bw_fraction == b.bw_fraction && a.max_throughput_batch == b.max_throughput_batch &&
          a.max_throughput_tokens_per_s == b.max_throughput_tokens_per_s &&
-         a.max_throughput_step_s == b.max_throughput_step_s && a.meets_tpot_limit == b.meets_tpot_limit;
+         a.max_throughput_step_s == b.max_throughput_step_s && a.meets_tpot_limit == b.meets_tpot_limit &&
+         (a.goodput_rps == b.goodput_rps || (std::isnan(a.goodput_rps) && std::isnan(b.goodput_rps)));
 }
 
 bool same_point(const PointResult& a, const PointResult& b) {
@@ -397,4 +403,211 @@ TEST_CASE("set_axis parses scenario fields into axes", "[explore]") {
   CHECK_THROWS_WITH(set_axis(s, "kv_dtype", "bf16,fp7"), Catch::Contains("fp7"));
   CHECK_THROWS_MATCHES(set_axis(s, "colour", "red"), InputError,
                        Catch::Message("--colour: expected a sweep axis (a scenario field name), found 'colour'"));
+}
+
+// ---- goodput_rps: the goodput search per design (docs/model.md §6) ----------------------------
+
+namespace {
+
+// Llama-3-8B K/V heads x CLA on an H100 with a serving load; small request counts keep each search
+// to a few milliseconds of simulated iterations.
+SweepSpec goodput_spec(std::vector<int> kv, std::vector<int> cla, const std::string& isl, const std::string& osl, std::int64_t requests,
+                       double ttft_s, double tpot_s) {
+  SweepSpec s;
+  s.models = {load_architecture("llama-3-8b")};
+  s.gpus = {load_gpu("h100-sxm")};
+  s.overrides.n_kv_heads = std::move(kv);
+  s.overrides.cla_factor = std::move(cla);
+  s.workload.serving.isl = isl;
+  s.workload.serving.osl = osl;
+  s.workload.serving.requests = requests;
+  s.workload.serving.ttft_slo_s = ttft_s;
+  s.workload.serving.tpot_slo_s = tpot_s;
+  return s;
+}
+
+// The design of a single-K/V-head-value goodput spec with its k-th CLA factor, for direct calls.
+struct Design1 {
+  Architecture arch;
+  GpuSpec gpu;
+  Workload w;
+  ArchProfile p;
+  TimingParams t;
+  Design1(const SweepSpec& s, std::size_t k) {
+    ArchOverrides o;
+    if (!s.overrides.n_kv_heads.empty()) o.n_kv_heads = s.overrides.n_kv_heads[0];
+    if (!s.overrides.cla_factor.empty()) o.cla_factor = s.overrides.cla_factor[k];
+    arch = apply_overrides(s.models[0], o, "test");
+    gpu = s.gpus[0];
+    w.serving = s.workload.serving;
+    w.engine = s.workload.engine;
+    p = make_profile(arch, 1);
+    t = stack_timing(gpu, w.stack).params;
+  }
+};
+
+std::vector<double> goodputs(const SweepSpec& spec, unsigned threads = 0) {
+  SweepOptions o;
+  o.threads = threads;
+  o.keep = KeepPoints::all;
+  const SweepResult r = explore(spec, o);
+  std::vector<double> g;
+  for (const PointResult& p : r.points) g.push_back(p.eval.goodput_rps);
+  return g;
+}
+
+}  // namespace
+
+TEST_CASE("goodput_rps: a looser SLO never lowers the goodput of any design", "[explore][goodput]") {
+  // Targets from tight to loose (TTFT, TPOT in s; 0 = none): each row is at least as loose as the
+  // one before in both, so no design's goodput may fall from one row to the next.
+  struct Row { double ttft_s, tpot_s; };
+  const Row rows[] = {{0.5, 0.02}, {0.5, 0.03}, {1.0, 0.03}, {2.0, 0.05}, {2.0, 0}, {0, 0}};
+  std::vector<double> before;
+  for (const Row& row : rows) {
+    INFO("TTFT " << row.ttft_s << " s, TPOT " << row.tpot_s << " s");
+    if (row.ttft_s == 0 && row.tpot_s == 0) {
+      // No target at all: the search does not run, the field is empty (NaN) on every point.
+      for (double g : goodputs(goodput_spec({1, 8}, {1, 2}, "4096", "128", 200, 0, 0))) CHECK(std::isnan(g));
+      continue;
+    }
+    const std::vector<double> g = goodputs(goodput_spec({1, 8}, {1, 2}, "4096", "128", 200, row.ttft_s, row.tpot_s));
+    REQUIRE(g.size() == 4);
+    for (std::size_t i = 0; i < g.size(); ++i) {
+      INFO("design " << i);
+      CHECK(g[i] >= 0);
+      if (!before.empty()) CHECK(g[i] >= before[i]);
+    }
+    before = g;
+  }
+  CHECK(before[0] > 0);  // the loosest row is met by every design
+}
+
+TEST_CASE("goodput_rps: CLA2 serves at least CLA1's rate at long prompts when the K/V pool binds", "[explore][goodput]") {
+  // 16k prompts, 1024 outputs: requests hold the pool ~4x longer than they take to prefill, so
+  // CLA1's pool fills before the TTFT / TPOT targets bind (README's worked example).
+  for (int kv : {8, 32}) {
+    INFO("K/V heads " << kv);
+    SweepSpec spec = goodput_spec({kv}, {1, 2}, "16384", "1024", 300, 2.0, 0.05);
+    const std::vector<double> g = goodputs(spec);
+    REQUIRE(g.size() == 2);
+    CHECK(g[1] >= g[0]);
+    // The premise: at CLA1's goodput its pool is (nearly) full, so it is memory-bound there.
+    const Design1 d{spec, 0};
+    const GoodputResult at = design_goodput(d.p, d.gpu, d.t, d.w);
+    CHECK(at.goodput_rps == g[0]);
+    CHECK(at.at_goodput.max_kv_block_utilization > 0.9);
+  }
+}
+
+TEST_CASE("goodput_rps: a design that cannot hold one request has goodput 0 with the reason", "[explore][goodput]") {
+  struct Row { const char* model; const char* isl; const char* reason; };
+  const Row rows[] = {
+      // 70B bf16 weights (141 GB) do not fit an 80 GB GPU: no K/V pool at all.
+      {"llama-3-70b", "2048", "the pool holds 0"},
+      // A prompt longer than the whole pool of an 8B model.
+      {"llama-3-8b", "4M", "needs 262160 KV blocks (4194304 prompt + 256 output tokens, 16 per block)"},
+  };
+  for (const Row& row : rows) {
+    INFO(row.model << " isl " << row.isl);
+    SweepSpec spec = goodput_spec({}, {}, row.isl, "256", 100, 1.0, 0.05);
+    spec.models = {load_architecture(row.model)};
+    spec.objectives = "goodput_rps:max,kv_bytes_per_token:min";
+    SweepOptions o;
+    o.keep = KeepPoints::all;
+    const SweepResult r = explore(spec, o);
+    REQUIRE(r.points.size() == 1);
+    CHECK(r.points[0].eval.goodput_rps == 0);
+    CHECK_THAT(r.points[0].eval.goodput_reason, Catch::Contains(row.reason));
+    CHECK_THAT(point_reason(r.points[0]), Catch::Contains(std::string("goodput 0: ")));
+    // The frontier's fully evaluated record and evaluate() say the same.
+    REQUIRE(r.frontier.size() == 1);
+    CHECK(r.frontier[0].eval.goodput_rps == 0);
+    CHECK(r.frontier[0].eval.goodput_reason == r.points[0].eval.goodput_reason);
+    Workload w;
+    w.serving = spec.workload.serving;
+    const Evaluation e = evaluate(spec.models[0], spec.gpus[0], w);
+    CHECK(e.goodput_rps == 0);
+    CHECK(e.goodput_reason == r.points[0].eval.goodput_reason);
+  }
+}
+
+TEST_CASE("goodput_rps: each point's value is evaluate()'s search, on any number of threads", "[explore][goodput]") {
+  SweepSpec spec = goodput_spec({2, 8}, {1, 2}, "lognormal:3000,1500", "uniform:64..256", 150, 1.5, 0.04);
+  spec.workload.batch = {1, 64};  // batch and context do not enter the search: one per design
+  spec.workload.context = {4096, 32768};
+  const std::vector<double> one = goodputs(spec, 1), three = goodputs(spec, 3);
+  REQUIRE(one.size() == 16);
+  CHECK(one == three);
+  SweepOptions o;
+  o.keep = KeepPoints::all;
+  const SweepResult r = explore(spec, o);
+  for (std::size_t i = 0; i < r.points.size(); ++i) {
+    INFO("point " << r.point_indices[i]);
+    const PointResult& p = r.points[i];
+    CHECK(p.eval.goodput_rps == one[i - i % 4]);  // same design, same goodput
+    CHECK(p.eval.goodput_rps > 0);
+    if (i % 4 == 0) {
+      ArchOverrides ov;
+      ov.n_kv_heads = p.arch->n_kv_heads;
+      ov.cla_factor = p.arch->cla_factor;
+      const Evaluation e = evaluate(apply_overrides(spec.models[0], ov, "test"), spec.gpus[0], p.workload);
+      CHECK(e.goodput_rps == p.eval.goodput_rps);
+    }
+  }
+}
+
+TEST_CASE("goodput_rps: the search stops on cancellation", "[explore][goodput]") {
+  SweepSpec spec = goodput_spec({1, 2, 4, 8}, {1, 2}, "16384", "1024", 100000, 2.0, 0.05);  // minutes of searching
+  for (unsigned threads : {1u, 2u}) {
+    INFO("threads " << threads);
+    std::atomic<bool> cancel{false};
+    SweepOptions o;
+    o.threads = threads;
+    o.cancel = &cancel;
+    std::thread stopper([&] {
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+      cancel = true;  // as the SIGINT handler does
+    });
+    const SweepResult r = explore(spec, o);
+    stopper.join();
+    CHECK(r.partial);
+    CHECK(r.completed == 0);  // the searches come before any point
+    CHECK(r.frontier.empty());
+  }
+  // A single search and a single simulation say they were cancelled rather than return figures.
+  std::atomic<bool> stop{true};
+  const Design1 d{spec, 0};
+  CHECK(design_goodput(d.p, d.gpu, d.t, d.w, &stop).cancelled);
+  CHECK(simulate(d.p, d.gpu, d.t, d.w, serving_load(d.w.serving), "test", &stop).cancelled);
+}
+
+TEST_CASE("goodput_rps: spec errors name the flag", "[explore][goodput][errors]") {
+  struct Row { const char* name; std::function<void(SweepSpec&)> edit; const char* message; };
+  const std::vector<Row> rows = {
+      {"objective without a target", [](SweepSpec& s) { s.workload.serving = {}; s.objectives = "goodput_rps:max,ppl_delta:min"; },
+       "sweep objectives: 'goodput_rps': expected a TTFT or TPOT target (--ttft-slo-ms, --tpot-slo-ms) for the goodput search, found neither"},
+      {"constraint without a target", [](SweepSpec& s) { s.workload.serving = {}; s.constraints = {"goodput_rps >= 1"}; },
+       "sweep constraint: 'goodput_rps': expected a TTFT or TPOT target"},
+      {"percentile 0", [](SweepSpec& s) { s.workload.serving.slo_percentile = 0; },
+       "sweep: 'slo_percentile': expected a percentile in (0, 100], found 0"},
+      {"precision 1", [](SweepSpec& s) { s.workload.serving.goodput_precision = 1; },
+       "sweep: 'goodput_precision': expected a relative precision in (0, 1), found 1"},
+      {"negative target", [](SweepSpec& s) { s.workload.serving.tpot_slo_s = -0.01; },
+       "sweep: 'tpot_slo_ms': expected a non-negative target in ms (0 = none), found -10"},
+      {"bad prompt lengths", [](SweepSpec& s) { s.workload.serving.isl = "uniform:9..3"; },
+       "--isl: expected uniform:A..B with A <= B, found 'uniform:9..3'"},
+      {"no requests", [](SweepSpec& s) { s.workload.serving.requests = 0; },
+       "sweep: 'requests': expected a request count in 1..100000000, found 0"},
+      {"scheduler", [](SweepSpec& s) { s.workload.engine.max_num_seqs = 512, s.workload.engine.max_num_batched_tokens = 256; },
+       "'--max-num-batched-tokens': expected at least --max-num-seqs (512)"},
+  };
+  for (const Row& r : rows) {
+    INFO(r.name);
+    SweepSpec s = goodput_spec({8}, {1}, "2048", "128", 50, 1.0, 0.05);
+    r.edit(s);
+    CHECK_THROWS_WITH(explore(s), Catch::Contains(r.message));
+  }
+  // The same spec without the bad value runs (the rows fail for their own reason).
+  CHECK(goodputs(goodput_spec({8}, {1}, "2048", "128", 50, 1.0, 0.05)).size() == 1);
 }

@@ -75,10 +75,11 @@ struct WorkloadAxes {
   std::vector<double> tpot_limit_s;
   std::vector<std::string> stack;  // kernel stacks; empty = the default stack
   EngineMemory engine;  // one value for the whole sweep (K/V pool sizing, core/workload.hpp)
+  ServingLoad serving;  // one value for the whole sweep (goodput search load and SLO)
 };
 
 // Where a knob acts; also its section in help, `kvscope fields` and the GUI.
-enum class FieldGroup { model, shape, sharing, storage, hardware, workload, engine };
+enum class FieldGroup { model, shape, sharing, storage, hardware, workload, engine, serving };
 const char* to_string(FieldGroup g);
 
 // How its text is read: integer / real (bounds, lists and ranges in sweeps), text (a name or a
@@ -120,7 +121,9 @@ struct DesignField {
 
   std::string flag() const;      // "--kv-heads" style flag of `name`
   bool is_arch() const { return bind.axis_size != nullptr; }        // sets ArchOverrides
-  bool is_workload() const { return group == FieldGroup::workload || group == FieldGroup::engine; }  // sets Workload
+  bool is_workload() const {  // sets Workload
+    return group == FieldGroup::workload || group == FieldGroup::engine || group == FieldGroup::serving;
+  }
 };
 
 // Every design field, in help / scenario-file / sweep-axis order.
@@ -249,6 +252,20 @@ constexpr FieldBinding engine_field() {
   };
   b.set_axis = [](const DesignField& f, OverrideAxes&, WorkloadAxes& w, const std::string& text, const std::string& flag) {
     w.engine.*Member = field_detail::read_one<T, &field_detail::text_as_is>(f, text, flag);
+  };
+  return b;
+}
+
+// A serving-load / SLO knob (Workload::serving): one value, also in a sweep (one for all its points).
+template <auto Member>
+constexpr FieldBinding serving_field() {
+  using T = typename field_detail::member<decltype(Member)>::type;
+  FieldBinding b{};
+  b.set = [](const DesignField& f, ArchOverrides&, Workload& w, const std::string& text, const std::string& flag) {
+    w.serving.*Member = field_detail::read_one<T, &field_detail::text_as_is>(f, text, flag);
+  };
+  b.set_axis = [](const DesignField& f, OverrideAxes&, WorkloadAxes& w, const std::string& text, const std::string& flag) {
+    w.serving.*Member = field_detail::read_one<T, &field_detail::text_as_is>(f, text, flag);
   };
   return b;
 }

@@ -33,6 +33,24 @@ struct EngineMemory {
 };
 void validate(const EngineMemory& e, const std::string& where);
 
+// The load and latency targets of the SLA goodput search (`kvscope simulate`, and the goodput_rps
+// output field of eval / sweep / pareto; docs/model.md §6). One value for a whole sweep: the
+// search runs once per design (architecture, TP, GPU, stack, runtime), and only when a target is
+// set. Lengths are the text `--isl` / `--osl` take (models::parse_length_dist checks them).
+struct ServingLoad {
+  double ttft_slo_s = 0;            // TTFT target at slo_percentile; 0 = none
+  double tpot_slo_s = 0;            // TPOT target at slo_percentile; 0 = none
+  double slo_percentile = 90;       // both targets hold at this percentile (vLLM benchmark's p90 default here)
+  double goodput_precision = 0.01;  // the rate bisection stops at hi - lo <= this x hi
+  std::string isl = "2048";         // prompt tokens: N, uniform:A..B, normal:MEAN,SD, lognormal:MEAN,SD
+  std::string osl = "256";          // output tokens, the same forms
+  std::int64_t requests = 1000;     // requests per simulation (each probe of the search)
+  std::int64_t seed = 1;            // arrivals and lengths (the same draws at every rate)
+  bool has_slo() const { return ttft_slo_s > 0 || tpot_slo_s > 0; }
+};
+// ConfigError naming `where` for a value out of range (lengths are checked where they are read).
+void validate(const ServingLoad& s, const std::string& where);
+
 struct Workload {
   std::int64_t batch = 1;       // concurrent requests in a decode step
   std::int64_t context = 8192;  // positions each request holds (and a decode step attends to)
@@ -42,6 +60,7 @@ struct Workload {
   std::string stack = default_stack_id();  // kernel stack that runs the step (core/stack.hpp)
   double tpot_limit_s = 0;      // optional latency limit per output token (0 = none)
   EngineMemory engine;          // how the engine sizes the K/V pool
+  ServingLoad serving;          // load and SLO of the goodput search (unused without a target)
 };
 
 void validate(const Workload& w, const std::string& where);

@@ -1,7 +1,9 @@
 #pragma once
 // One design point, fully evaluated: memory, decode and prefill timing, and the serving view
 // (the batch that maximizes tokens/s within GPU memory and an optional latency limit).
+#include <atomic>
 #include <cstdint>
+#include <limits>
 #include <string>
 
 #include "kvscope/core/architecture.hpp"
@@ -28,10 +30,20 @@ struct Evaluation {
   double max_throughput_tokens_per_s = 0;
   double max_throughput_step_s = 0;
   bool meets_tpot_limit = true;        // the workload's own batch meets the limit
+  // SLA goodput (models/simulate.hpp design_goodput): the highest Poisson rate meeting the
+  // workload's TTFT / TPOT targets; NaN when no target is set (the search is not run).
+  double goodput_rps = std::numeric_limits<double>::quiet_NaN();
+  std::string goodput_reason;          // why goodput_rps is 0 (empty otherwise)
 };
 
-// The workload must have been validated; p must have been built with w.tp.
-Evaluation evaluate(const ArchProfile& p, const GpuSpec& gpu, const TimingParams& t, const Workload& w);
+// The workload must have been validated; p must have been built with w.tp. With a serving target
+// (w.serving.has_slo()) this includes the goodput search, a discrete-event simulation per probe
+// (docs/model.md §6): ~0.1 s for 1,000 16k-token requests; `cancel` stops it (goodput_rps NaN).
+Evaluation evaluate(const ArchProfile& p, const GpuSpec& gpu, const TimingParams& t, const Workload& w,
+                    const std::atomic<bool>* cancel = nullptr);
+// The goodput figures of e from a search (cancelled: left NaN).
+struct GoodputResult;
+void set_goodput(Evaluation& e, const GoodputResult& g);
 
 // The per-step figures derived from e.decode and e.prefill (TPOT, tokens/s, TTFT, achieved
 // bandwidth and its fraction of the read ceiling, latency check): one definition for evaluate()

@@ -20,6 +20,13 @@
 // result a caller sees says why; points only counted or compared against the frontier skip
 // the formatting (it would cost more than the evaluation).
 //
+// Goodput. With a serving target (WorkloadAxes::serving.has_slo(): --ttft-slo-ms / --tpot-slo-ms)
+// every point's goodput_rps is the goodput search (models/simulate.hpp design_goodput) of its
+// design: once per (architecture, tp, GPU x stack, runtime), since the scheduler sets batch and
+// context itself, run on the sweep's threads before the points and stopped by `cancel` (then the
+// result is partial with no point completed). Without a target it is not run (goodput_rps NaN),
+// and an objective or constraint naming goodput_rps is an InputError.
+//
 // Invalid combinations (K/V heads that do not divide query heads, tp that does not divide the
 // heads, ...) are skipped and counted by reason; valid points that do not fit in memory are
 // results (eval.memory.feasible = false), not skips, and are left off the Pareto frontier unless
@@ -82,6 +89,8 @@ struct SweepProgress {
   double fraction = 0;      // done / total
   double points_per_s = 0;  // since the start
   double elapsed_s = 0;
+  // Goodput searches (with a serving target, before any point): designs searched / to search.
+  std::uint64_t designs_done = 0, designs_total = 0;
 };
 
 struct SweepOptions {

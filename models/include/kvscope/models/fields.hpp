@@ -59,6 +59,9 @@ struct Field {
 };
 
 const std::vector<Field>& fields();
+// The `reason` outputs carry: why the point does not fit in memory, and why its goodput is 0
+// ("goodput 0: ..."), joined by "; "; empty when neither applies.
+std::string point_reason(const PointResult& p);
 const Field* find_field(std::string_view name);
 // Names of fields closest to `name` (edit distance), for "did you mean" messages.
 std::vector<std::string_view> closest_fields(std::string_view name, std::size_t n = 3);

@@ -13,6 +13,7 @@
 // new block when its context crosses a block boundary, which happens on a fixed iteration
 // residue, so the blocks the decodes need are one count per residue; finishes come off a heap.
 // Only iterations where blocks run out (preemption) walk the running list.
+#include <atomic>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -115,13 +116,15 @@ struct SimulationResult {
   double busy_fraction = 0;      // fraction of the duration spent in iterations
   // Running requests over time: the count from series_t_s[i] until the next sample.
   std::vector<double> series_t_s, series_running;
+  bool cancelled = false;  // stopped by the cancel flag: the figures above are incomplete, not a result
 };
 
 // p, gpu, t must describe one design (t = stack_timing(gpu, w.stack).params, p built with w.tp).
 // Throws InputError (naming `where`) for bad load or scheduler values; impossible requests are
-// results (RequestRecord::rejected with a reason), not errors.
+// results (RequestRecord::rejected with a reason), not errors. `cancel` (e.g. the CLI's SIGINT
+// flag) is polled every 1024 iterations; when set the run stops with `cancelled`.
 SimulationResult simulate(const ArchProfile& p, const GpuSpec& gpu, const TimingParams& t, const Workload& w, const LoadSpec& load,
-                          const std::string& where = "simulate");
+                          const std::string& where = "simulate", const std::atomic<bool>* cancel = nullptr);
 
 // ---- SLA goodput -----------------------------------------------------------------------------
 
@@ -142,6 +145,7 @@ struct GoodputResult {
     bool meets;
   };
   std::vector<Probe> probes;
+  bool cancelled = false;    // stopped by the cancel flag: goodput_rps is not a result
 };
 // Bisection over the Poisson rate with the load's seed, lengths and request count (common random
 // numbers: the same draws, arrivals scaled by 1/rate). Bracket: from r0 = 1 / (end-to-end time of
@@ -149,7 +153,23 @@ struct GoodputResult {
 // either way; then bisection until hi - lo <= rel_precision x hi. A rate meets the SLO when both
 // percentiles are within their targets and no request was rejected. docs/model.md §6.
 GoodputResult find_goodput(const ArchProfile& p, const GpuSpec& gpu, const TimingParams& t, const Workload& w, const LoadSpec& load,
-                           const Slo& slo, double rel_precision = 0.01, const std::string& where = "simulate");
+                           const Slo& slo, double rel_precision = 0.01, const std::string& where = "simulate",
+                           const std::atomic<bool>* cancel = nullptr);
 bool meets_slo(const SimulationResult& r, const Slo& slo);
+
+// ---- Goodput of a design from its workload (the goodput_rps output field) ------------------
+
+// The Poisson load and the SLO that Workload::serving describes (--isl, --osl, --requests, --seed,
+// --ttft-slo-ms, --tpot-slo-ms, --slo-percentile). InputError naming the flag for a bad length.
+LoadSpec serving_load(const ServingLoad& s);
+Slo serving_slo(const ServingLoad& s);
+// Everything the search of `w` would refuse, checked before any work (a sweep calls it once):
+// a target set, the lengths, the percentile and precision, the scheduler limits.
+void validate_goodput(const Workload& w, const std::string& where);
+// find_goodput() with the load and SLO of w.serving (w.serving.has_slo() must hold): what the
+// goodput_rps field reports. A design that cannot hold one request (weights larger than the GPU,
+// a pool smaller than one request) is goodput 0 with the reason.
+GoodputResult design_goodput(const ArchProfile& p, const GpuSpec& gpu, const TimingParams& t, const Workload& w,
+                             const std::atomic<bool>* cancel = nullptr);
 
 }  // namespace kvscope::models
