@@ -3,6 +3,7 @@
 
 #include "command.hpp"
 #include "design_flags.hpp"
+#include "design_point.hpp"
 #include "kvscope/core/csv.hpp"
 #include "kvscope/core/display.hpp"
 #include "kvscope/core/output_file.hpp"
@@ -58,15 +59,13 @@ void run_eval(const EvalOptions& opt) {
   const Format format = parse_format(opt.out.format);
   check_output_target(opt.out.output);  // before any work
   const Scenario scenario = to_scenario(opt.design);
-  const SingleDesign d = resolve_single(scenario);
-  const models::ArchProfile profile = models::make_profile(d.arch, d.workload.tp);
-  const StackTiming st = stack_timing(d.gpu, d.workload.stack);
+  const std::unique_ptr<DesignPoint> dp = evaluate_design(scenario);
+  const SingleDesign& d = dp->design;
+  const models::ArchProfile& profile = dp->profile;
+  const StackTiming& st = dp->timing;
   const TimingParams& params = st.params;
-  const models::ArchFacts facts = models::make_arch_facts(d.arch);
-  models::PointResult p;
-  p.arch = &facts;
-  p.workload = d.workload;
-  p.eval = models::evaluate(profile, d.gpu, params, d.workload);
+  const models::ArchFacts& facts = dp->facts;
+  const models::PointResult& p = dp->point;
   const auto& m = p.eval.memory;
   const auto& acc = facts.accuracy;
   const std::string variant = variant_name(d.arch);
@@ -76,7 +75,7 @@ void run_eval(const EvalOptions& opt) {
 
   // The point record every command writes (writers.hpp): the same CSV columns and JSON keys, in
   // the same order, as a sweep's row of this design.
-  const Record record = point_record(PointNames{0, models::configuration_name(scenario, d), d.gpu.id, st.stack}, p);
+  const Record record = dp->record();
   if (format == Format::json) {
     boost::json::object o = to_json(record);
     // What only a single point reports, after the record.
