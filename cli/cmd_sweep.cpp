@@ -10,6 +10,7 @@
 #include <csignal>
 #include <cstdio>
 #include <filesystem>
+#include <optional>
 
 #include "command.hpp"
 #include "design_flags.hpp"
@@ -23,6 +24,7 @@
 #include "plotting.hpp"
 #include "signals.hpp"
 #include "sweep_limits.hpp"
+#include "sweep_plot.hpp"
 #include "kvscope/core/display.hpp"
 #include "writers.hpp"
 
@@ -34,6 +36,7 @@ struct SweepOptionsCli {
   OutputFlags out;
   SweepRunFlags run{0, false, kDefaultMaxPoints};
   std::string plot;
+  std::string plot_x, plot_y = "decode_tokens_per_s";  // sweep --plot: the field against the axis
   std::size_t max_rows = 40;
   std::uint64_t max_frontier = kDefaultMaxFrontier;
   bool include_infeasible = false;  // pareto: points that do not fit compete for the frontier
@@ -107,12 +110,31 @@ void end_progress(const SweepOptionsCli& o) {
   if (!o.run.quiet && ::isatty(STDERR_FILENO)) std::fprintf(stderr, "\r%60s\r", "");
 }
 
+// Output paths are checked before the sweep: a bad --plot name must not cost the sweep, and the
+// plot must not overwrite the result (`-o F --plot F`).
+void check_plot_target(const SweepOptionsCli& o) {
+  check_output_target(o.out.output);
+  if (o.plot.empty()) return;
+  plot_format_of(o.plot, "--plot");
+  check_output_target(o.plot);
+  if (same_output_file(o.plot, o.out.output)) {
+    throw InputError("--plot", "", "a file other than the one -o writes", fmt::format("'{}' (also -o)", display_text(o.plot, 200)));
+  }
+}
+
 void run_sweep(const SweepOptionsCli& o) {
   const Format format = parse_format(o.out.format);
   check_threads_flag(o.run.threads);
+  check_plot_target(o);
+  if (o.plot.empty() && (!o.plot_x.empty() || o.plot_y != "decode_tokens_per_s")) {
+    throw InputError(o.plot_x.empty() ? "--plot-y" : "--plot-x", "", "--plot FILE to draw into", "no --plot");
+  }
   const Scenario scenario = to_scenario(o.design);
   const models::SweepSpec spec = models::sweep_spec_from_scenario(scenario);
   check_point_budget(spec, o.run.max_points, "sweep", bytes_per_row(format), o.run.quiet);
+  // The plot's axes are checked against the sweep before it runs.
+  std::optional<SweepPlot> plot;
+  if (!o.plot.empty()) plot.emplace(spec, o.plot_x, o.plot_y);
   models::SweepOptions so = sweep_options(o);
   // Streams through one OutputFile: a temporary beside the target, renamed over it only when
   // complete (or when an interrupted sweep has written its partial trailer), so the target is
@@ -142,6 +164,7 @@ void run_sweep(const SweepOptionsCli& o) {
     for (std::size_t i = 0; i < pts.size(); ++i) {
       const auto& p = pts[i];
       ++streamed;
+      if (plot) plot->add(*names, p);
       if (format == Format::csv) {
         out.write(csv_row(*names, idx[i], p));
       } else if (format == Format::json) {
@@ -171,6 +194,7 @@ void run_sweep(const SweepOptionsCli& o) {
     out.write(terminal_safe(s + "\n" + counts_text(r)));
   }
   out.commit();
+  if (plot) plot->write(o.plot, r, fmt::format("kvscope {} — {}", KVSCOPE_VERSION, recorded_command_line()));
   if (r.skipped > 0 && format != Format::table && !o.run.quiet) {
     // The table prints these counts; csv / json keep them out of stdout's rows, so say it here.
     std::fprintf(stderr, "kvscope: %s", terminal_safe(counts_text(r)).c_str());
@@ -190,16 +214,7 @@ struct PlotSample {
 void run_pareto(const SweepOptionsCli& o) {
   const Format format = parse_format(o.out.format);
   check_threads_flag(o.run.threads);
-  // Output paths are checked before the sweep: a bad --plot name must not cost the sweep, and
-  // the plot must not overwrite the result (`-o F --plot F`).
-  check_output_target(o.out.output);
-  if (!o.plot.empty()) {
-    plot_format_of(o.plot, "--plot");
-    check_output_target(o.plot);
-    if (same_output_file(o.plot, o.out.output)) {
-      throw InputError("--plot", "", "a file other than the one -o writes", fmt::format("'{}' (also -o)", display_text(o.plot, 200)));
-    }
-  }
+  check_plot_target(o);
   Scenario scenario = to_scenario(o.design);
   if (scenario.objectives.empty()) {
     throw InputError("--objectives", "", "two or more objectives like kv_bytes_per_token:min,val_ppl:min", "none");
@@ -334,6 +349,11 @@ const Registrar reg_sweep(20, [](CLI::App& app) {
   CLI::App* sub = app.add_subcommand("sweep", "evaluate every point of a design space (lists and ranges for any eval flag)");
   add_common(sub, *o, false);
   sub->add_option("--rows", o->max_rows, "rows shown in table format [40]");
+  sub->add_option("--plot", o->plot, "write a plot (.svg or .png): --plot-y against --plot-x, one line per other swept value");
+  sub->add_option("--plot-x", o->plot_x,
+                  "the swept axis on x: batch, context, prompt, n_kv_heads, cla_factor, tp, n_q_heads or head_dim "
+                  "[the one with most values]");
+  sub->add_option("--plot-y", o->plot_y, "the output field on y (`kvscope fields`) [decode_tokens_per_s]");
   sub->callback([o] { run_sweep(*o); });
 });
 

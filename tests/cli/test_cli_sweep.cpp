@@ -4,6 +4,9 @@
 #include <algorithm>
 #include <boost/json.hpp>
 #include <catch2/catch.hpp>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -186,4 +189,91 @@ TEST_CASE("eval, sweep and pareto write one column schema; a design's eval row i
   CHECK(t.rows.at(0)[t.column("stack", "")] == "kvbench");
   CHECK(t.rows.at(0)[t.column("kv_bytes_per_element", "")] != "2");
   CHECK(t.rows.at(0)[t.column("model", "")] == "llama-3-8b");  // the base model, not the label
+}
+
+TEST_CASE("sweep --plot draws the chosen field against a swept axis, one line per other value", "[cli][sweep][plot]") {
+  struct Row {
+    V args;
+    std::vector<std::string> in_svg;   // title, legend names
+    std::vector<std::string> not_svg;  // what must not be a line name
+  };
+  const Row rows[] = {
+      // Default: decode tokens/s against the axis with most values (batch), a line per (kv_heads, cla).
+      {{"--kv-heads", "1,8", "--cla", "1,2", "--batch", "1..64:x2"},
+       {"decode_tokens_per_s vs batch", "kv_heads=1 cla=1", "kv_heads=8 cla=2"},
+       {"B=1"}},
+      // x chosen; the batch values split the lines.
+      {{"--kv-heads", "1,8", "--batch", "1,16", "--context", "1k..32k:x2", "--plot-x", "context", "--plot-y", "kv_cache_bytes"},
+       {"kv_cache_bytes vs context", "kv_heads=1 B=1", "kv_heads=8 B=16"},
+       {"S=1024"}},
+      // An architecture axis on x: its value leaves the line names.
+      {{"--kv-heads", "1,2,4,8", "--stack", "torch-flash,kvbench", "--plot-x", "n_kv_heads"},
+       {"decode_tokens_per_s vs n_kv_heads", "torch-flash", "kvbench"},
+       {"kv_heads=1"}},
+      // Points that do not fit are not drawn, and the chart says so.
+      {{"--batch", "1..512:x2", "--context", "32k"}, {"points that do not fit in memory are not drawn"}, {}},
+  };
+  for (const Row& row : rows) {
+    const std::string dir = temp_dir();
+    const CliResult r =
+        run_kvscope(with(with({"sweep", "-q", "--format", "csv", "-o", dir + "/s.csv"}, row.args), {"--plot", dir + "/p.svg"}));
+    INFO(row.args[0] << " " << row.args[1] << "\n" << r.err);
+    REQUIRE(r.status == 0);
+    std::ifstream f(dir + "/p.svg");
+    const std::string svg((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+    for (const std::string& s : row.in_svg) CHECK_THAT(svg, Catch::Contains(s));
+    for (const std::string& s : row.not_svg) CHECK_THAT(svg, !Catch::Contains(s + "<") && !Catch::Contains(s + " "));
+    // The rows are those of the sweep without --plot.
+    std::ifstream c(dir + "/s.csv");
+    const std::string csv((std::istreambuf_iterator<char>(c)), std::istreambuf_iterator<char>());
+    V design;  // the sweep's flags without the plot's
+    for (std::size_t i = 0; i < row.args.size(); ++i) {
+      if (row.args[i] == "--plot-x" || row.args[i] == "--plot-y")
+        ++i;
+      else
+        design.push_back(row.args[i]);
+    }
+    const CliResult plain = run_kvscope(with({"sweep", "-q", "--format", "csv"}, design));
+    REQUIRE(plain.status == 0);
+    CHECK(csv_of(csv).rows == csv_of(plain.out).rows);
+    std::filesystem::remove_all(dir);
+  }
+}
+
+TEST_CASE("sweep --plot errors exit 2 before the sweep, naming the flag", "[cli][sweep][plot]") {
+  const std::string dir = temp_dir();
+  struct Row {
+    V args;
+    const char* message;
+  };
+  const Row rows[] = {
+      {{"--plot", "{DIR}/p.svg"},
+       "kvscope: --plot: expected a sweep with a numeric axis of two or more values to plot against (batch, context, prompt, "
+       "n_kv_heads, cla_factor, tp, n_q_heads, head_dim), found none"},
+      {{"--batch", "1,2", "--plot", "{DIR}/p.jpg"}, "kvscope: --plot: expected a file name ending in .svg or .png"},
+      {{"--batch", "1,2", "--plot", "{DIR}/p.svg", "--plot-x", "window"},
+       "kvscope: --plot-x: expected a numeric design field (batch, context, prompt, n_kv_heads, cla_factor, tp, n_q_heads, "
+       "head_dim), "
+       "found 'window'"},
+      {{"--batch", "1,2", "--plot", "{DIR}/p.svg", "--plot-x", "context"},
+       "kvscope: --plot-x: expected an axis the sweep varies (give --context a list or range), found 'context' with one value"},
+      {{"--batch", "1,2", "--plot", "{DIR}/p.svg", "--plot-y", "tokens"},
+       "kvscope: --plot-y: expected an output field (closest: "},
+      {{"--batch", "1,2", "--plot-y", "ttft_s"}, "kvscope: --plot-y: expected --plot FILE to draw into, found no --plot"},
+      {{"--batch", "1,2", "--plot", "{DIR}/same.svg", "-o", "{DIR}/same.svg"},
+       "kvscope: --plot: expected a file other than the one -o writes"},
+  };
+  for (const Row& row : rows) {
+    V args = {"sweep", "-q"};
+    for (std::string a : row.args) {
+      if (const auto at = a.find("{DIR}"); at != std::string::npos) a.replace(at, 5, dir);
+      args.push_back(a);
+    }
+    const CliResult r = run_kvscope(args);
+    INFO(row.message);
+    CHECK(r.status == 2);
+    CHECK_THAT(r.err, Catch::StartsWith(row.message));
+    CHECK(r.out.empty());  // before any work: no row written
+  }
+  std::filesystem::remove_all(dir);
 }
