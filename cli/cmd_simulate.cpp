@@ -16,6 +16,7 @@
 #include "kvscope/core/error.hpp"
 #include "kvscope/core/units.hpp"
 #include "kvscope/models/simulate.hpp"
+#include "kvscope/models/simulate_run.hpp"
 #include "output.hpp"
 #include "plotting.hpp"
 #include "pool_output.hpp"
@@ -38,39 +39,6 @@ struct SimOptions {
   std::string plot;
   bool rate_given = false, concurrency_given = false;
 };
-
-boost::json::object stats_json(const models::LatencyStats& s) {
-  return {{"mean", json_number(s.mean)}, {"p50", json_number(s.p50)}, {"p90", json_number(s.p90)}, {"p99", json_number(s.p99)}};
-}
-
-// The result fields of one simulation, JSON keys as documented in README / docs/model.md §6.
-void add_result_json(boost::json::object& o, const models::SimulationResult& r) {
-  o["throughput_tokens_per_s"] = json_number(r.throughput_tokens_per_s);
-  o["request_throughput_per_s"] = json_number(r.request_throughput_per_s);
-  o["ttft_s"] = stats_json(r.ttft_s);
-  o["tpot_s"] = stats_json(r.tpot_s);
-  o["e2e_s"] = stats_json(r.e2e_s);
-  o["mean_running_requests"] = json_number(r.mean_running_requests);
-  o["max_running_requests"] = r.max_running_requests;
-  o["mean_waiting_requests"] = json_number(r.mean_waiting_requests);
-  o["mean_kv_block_utilization"] = json_number(r.mean_kv_block_utilization);
-  o["max_kv_block_utilization"] = json_number(r.max_kv_block_utilization);
-  o["preemptions"] = r.preemptions;
-  o["completed_requests"] = r.completed;
-  o["rejected_requests"] = r.rejected;
-  o["iterations"] = r.iterations;
-  o["mean_batch_tokens"] = json_number(r.mean_batch_tokens);
-  o["busy_fraction"] = json_number(r.busy_fraction);
-  o["duration_s"] = json_number(r.duration_s);
-  boost::json::array rej;
-  for (std::size_t i = 0; i < r.requests.size(); ++i) {
-    const auto& q = r.requests[i];
-    if (!q.rejected) continue;
-    rej.push_back({{"request", i}, {"arrival_s", json_number(q.arrival_s)}, {"input_tokens", q.input_tokens},
-                   {"output_tokens", q.output_tokens}, {"reason", q.reason}});
-  }
-  o["rejections"] = std::move(rej);
-}
 
 // Columns of the CSV row (same names as the JSON keys; latency objects flattened as ttft_s_p90).
 std::vector<std::pair<std::string, double>> result_columns(const models::SimulationResult& r) {
@@ -178,21 +146,11 @@ void write_plots(const std::string& path, const models::SimulationResult& r, con
 void run_simulate(const SimOptions& opt) {
   const Format format = parse_format(opt.format);
   check_output_target(opt.output);  // before the simulation runs
-  for (const auto& [spelling, text] : opt.design.values) {
-    const DesignField* f = find_design_field(spelling);
-    if (f && (f->name == "batch" || f->name == "context" || f->name == "prompt" || f->name == "tpot_limit_ms")) {
-      throw InputError(flag_of(spelling), "",
-                       "no value in `kvscope simulate` (the scheduler sets batch and context; prompts come from --isl or --trace)",
-                       fmt::format("'{}'", text));
-    }
-  }
   const Scenario scenario = to_scenario(opt.design);
+  models::check_simulate_scenario(scenario);
   const SingleDesign d = resolve_single(scenario);
-  const models::ArchProfile profile = models::make_profile(d.arch, d.workload.tp);
-  const StackTiming st = stack_timing(d.gpu, d.workload.stack);
 
-  const ServingLoad& sv = d.workload.serving;
-  models::LoadSpec load = models::serving_load(sv);  // lengths, requests, seed
+  models::LoadSpec load = models::serving_load(d.workload.serving);  // lengths, requests, seed
   load.rate_per_s = opt.rate_given ? opt.rate : 0.0;
   if (opt.rate_given && opt.rate == 0) throw InputError("--rate", "", "a request rate > 0 (requests/s)", "0");
   load.concurrency = opt.concurrency;
@@ -203,38 +161,25 @@ void run_simulate(const SimOptions& opt) {
     load.trace = models::load_trace(opt.trace);
     load.trace_source = opt.trace;
   }
-  const bool slo_given = sv.has_slo();
-  const models::Slo slo = models::serving_slo(sv);
-  const bool search = slo_given && !opt.rate_given && !opt.concurrency_given && opt.trace.empty();
-  const std::string where = "simulate";
-
   // Ctrl-C (SIGINT / SIGTERM / SIGHUP) stops the simulation; nothing is written from a run that
   // did not finish (a partial simulation's percentiles describe no load), and kvscope exits 128 + sig.
-  models::SimulationResult result;
-  models::GoodputResult goodput;
-  if (search) {
-    load.rate_per_s = 1;  // varied by the search
-    goodput = models::find_goodput(profile, d.gpu, st.params, d.workload, load, slo, sv.goodput_precision, where, cancel_flag());
-    result = goodput.at_goodput;
-    load.rate_per_s = goodput.goodput_rps;
-  } else {
-    result = models::simulate(profile, d.gpu, st.params, d.workload, load, where, cancel_flag());
-  }
-  if (goodput.cancelled || result.cancelled) {
+  const models::SimulationRun run = models::run_simulation(d, std::move(load), cancel_flag(), "simulate");
+  if (run.cancelled) {
     std::fprintf(stderr, "kvscope: interrupted — simulate stopped %s; nothing written\n",
-                 search ? fmt::format("after {} goodput probe(s)", goodput.simulations).c_str()
-                        : fmt::format("after {} iterations", result.iterations).c_str());
+                 run.search ? fmt::format("after {} goodput probe(s)", run.goodput.simulations).c_str()
+                            : fmt::format("after {} iterations", run.result.iterations).c_str());
     throw Interrupted{};
   }
+  const models::SimulationResult& result = run.result;
+  const models::GoodputResult& goodput = run.goodput;
+  const models::LoadSpec& ran = run.load;
+  const models::Slo& slo = run.slo;
+  const bool search = run.search, slo_given = run.slo_given;
   const EngineMemory& sc = d.workload.engine;
-  // The pool the simulation ran on (a goodput search that found no rate ran none at the goodput).
-  const models::KvPool pool = result.pool.block_B > 0 ? result.pool : models::kv_pool(profile, memory_capacity_B(d.gpu), sc);
-  // vLLM's "Maximum concurrency" line, at the longest request simulated (prompt + output).
-  std::int64_t concurrency_context = 1;
-  for (const auto& q : result.requests) concurrency_context = std::max(concurrency_context, q.input_tokens + q.output_tokens);
+  const models::KvPool& pool = run.pool;
   const std::string variant = variant_name(d.arch);
   const std::string design_label = fmt::format("{} ({}, {} K/V) on {}, TP {}, stack {}", d.arch.name.empty() ? d.arch.id : d.arch.name,
-                                               variant, to_string(d.arch.kv_dtype), d.gpu.name, d.workload.tp, st.stack);
+                                               variant, to_string(d.arch.kv_dtype), d.gpu.name, d.workload.tp, run.stack);
   const std::string slo_label = fmt::format("TTFT p{:g} <= {} and TPOT p{:g} <= {}", slo.percentile,
                                             slo.ttft_s > 0 ? human_time(slo.ttft_s) : "any", slo.percentile,
                                             slo.tpot_s > 0 ? human_time(slo.tpot_s) : "any");
@@ -243,65 +188,22 @@ void run_simulate(const SimOptions& opt) {
     if (result.completed == 0) throw InputError("--plot", "", "at least one completed request to plot", "none");
     write_plots(opt.plot, result,
                 fmt::format("{} ({}) on {}", d.arch.name.empty() ? d.arch.id : d.arch.name, variant, d.gpu.id),
-                fmt::format("kvscope {}; {}; {}", KVSCOPE_VERSION, load_label(load), recorded_command_line()));
+                fmt::format("kvscope {}; {}; {}", KVSCOPE_VERSION, load_label(ran), recorded_command_line()));
   }
 
   if (format == Format::json) {
+    // The record the Python module returns too (models/simulate_run.hpp), after the provenance.
     boost::json::object o;
     o["provenance"] = provenance_json(recorded_command_line());
-    o["model"] = d.arch.id;
-    o["model_name"] = d.arch.name;
-    o["variant"] = variant;
-    o["kv_dtype"] = to_string(d.arch.kv_dtype);
-    o["gpu"] = d.gpu.id;
-    o["gpu_name"] = d.gpu.name;
-    o["tp"] = d.workload.tp;
-    o["runtime"] = to_string(d.workload.runtime);
-    o["stack"] = st.stack;
-    o["timing_params"] = st.origin;
-    o["scheduler"] = {{"max_num_seqs", sc.max_num_seqs}, {"max_num_batched_tokens", sc.max_num_batched_tokens}, {"block_size", sc.block_size}};
-    o["kv_pool"] = kv_pool_json(pool, models::max_concurrency(profile, pool, static_cast<double>(concurrency_context)),
-                                concurrency_context, d.gpu);
-    boost::json::object l;
-    l["mode"] = !load.trace.empty() ? "trace" : load.concurrency > 0 ? "closed_loop" : "poisson";
-    if (load.trace.empty()) {
-      if (load.concurrency > 0) l["concurrency"] = load.concurrency; else l["rate_per_s"] = json_number(load.rate_per_s);
-      l["requests"] = load.requests;
-      l["isl"] = load.isl.text;
-      l["osl"] = load.osl.text;
-      l["seed"] = load.seed;
-    } else {
-      l["trace"] = load.trace_source;
-      l["requests"] = load.trace.size();
-    }
-    o["load"] = std::move(l);
-    if (slo_given) {
-      o["slo"] = {{"ttft_s", slo.ttft_s > 0 ? json_number(slo.ttft_s) : nullptr},
-                  {"tpot_s", slo.tpot_s > 0 ? json_number(slo.tpot_s) : nullptr},
-                  {"percentile", json_number(slo.percentile)}};
-    }
-    if (search) {
-      boost::json::array probes;
-      for (const auto& p : goodput.probes) {
-        probes.push_back({{"rate_per_s", json_number(p.rate_rps)}, {"ttft_s", json_number(p.ttft_s)}, {"tpot_s", json_number(p.tpot_s)},
-                          {"meets", p.meets}});
-      }
-      o["goodput_rps"] = json_number(goodput.goodput_rps);
-      o["goodput_search"] = {{"lo_rps", json_number(goodput.lo_rps)}, {"hi_rps", json_number(goodput.hi_rps)},
-                             {"precision", json_number(sv.goodput_precision)}, {"simulations", goodput.simulations},
-                             {"note", goodput.reason}, {"probes", std::move(probes)}};
-    } else if (slo_given) {
-      o["meets_slo"] = models::meets_slo(result, slo);
-    }
-    if (!search || goodput.goodput_rps > 0) add_result_json(o, result);
+    for (const auto& kv : models::simulation_json(run)) o[kv.key()] = kv.value();
     emit(pretty_json(o), opt.output);
     return;
   }
   if (format == Format::csv) {
     std::string head = "model,variant,gpu,stack,tp,load,max_num_seqs,max_num_batched_tokens,block_size,kv_pool_blocks";
-    std::string row = fmt::format("{},{},{},{},{},{},{},{},{},{}", csv_escape(d.arch.id), csv_escape(variant), csv_escape(d.gpu.id), st.stack,
-                                  d.workload.tp, csv_escape(load_label(load)), sc.max_num_seqs, sc.max_num_batched_tokens, sc.block_size,
-                                  static_cast<std::int64_t>(pool.blocks));
+    std::string row = fmt::format("{},{},{},{},{},{},{},{},{},{}", csv_escape(d.arch.id), csv_escape(variant), csv_escape(d.gpu.id),
+                                  run.stack, d.workload.tp, csv_escape(load_label(ran)), sc.max_num_seqs, sc.max_num_batched_tokens,
+                                  sc.block_size, static_cast<std::int64_t>(pool.blocks));
     if (search) {
       head += ",goodput_rps";
       row += fmt::format(",{}", goodput.goodput_rps);
@@ -315,11 +217,11 @@ void run_simulate(const SimOptions& opt) {
   }
   std::string out;
   out += fmt::format("kvscope {} simulate — {}\n", KVSCOPE_VERSION, design_label);
-  out += fmt::format("timing parameters: {}\n", st.origin);
+  out += fmt::format("timing parameters: {}\n", run.timing_origin);
   out += fmt::format("engine: vLLM-style continuous batching, chunked prefill, max {} sequences, {} tokens per iteration, "
                      "{}-token blocks\n",
                      sc.max_num_seqs, sc.max_num_batched_tokens, sc.block_size);
-  out += kv_pool_text(pool, models::max_concurrency(profile, pool, static_cast<double>(concurrency_context)), concurrency_context, sc);
+  out += kv_pool_text(pool, run.max_concurrency, run.concurrency_context, sc);
   if (search) {
     out += fmt::format("SLO: {}\n", slo_label);
     if (goodput.goodput_rps > 0) {
@@ -331,10 +233,9 @@ void run_simulate(const SimOptions& opt) {
       emit_text(out, opt.output);
       return;
     }
-    load.rate_per_s = goodput.goodput_rps;
     out += fmt::format("at the goodput rate:\n");
   }
-  out += fmt::format("load: {}\n", load_label(load));
+  out += fmt::format("load: {}\n", load_label(ran));
   if (slo_given && !search) out += fmt::format("SLO {}: {}\n", slo_label, models::meets_slo(result, slo) ? "met" : "missed");
   out += "\n" + result_table(result);
   std::size_t shown = 0;

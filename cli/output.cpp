@@ -47,12 +47,6 @@ std::string human_field(const models::Field& f, double v) {
   return format_value(v, std::string(f.unit));
 }
 
-boost::json::value json_number(double v) {
-  if (!std::isfinite(v)) return nullptr;
-  if (v == std::floor(v) && std::abs(v) < 9e15) return static_cast<std::int64_t>(v);
-  return v;
-}
-
 namespace {
 void pretty(const boost::json::value& v, std::string& out, int indent) {
   const std::string pad(static_cast<std::size_t>(indent), ' ');

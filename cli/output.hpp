@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "kvscope/core/json_util.hpp"
 #include "kvscope/models/fields.hpp"
 
 namespace kvscope::cli {
@@ -19,8 +20,8 @@ std::string human_count(double n);         // "8.03 B", "512", "1.2 M" (kvscope:
 std::string human_rate(double per_s, const char* unit);  // "1,234 tokens/s"
 std::string human_field(const models::Field& f, double v);  // by the field's unit
 
-// JSON number that is null when not finite (no NaN/inf ever reaches an output).
-boost::json::value json_number(double v);
+// JSON number that is null when not finite (no NaN/inf ever reaches an output): core/json_util.hpp.
+using kvscope::json_number;
 std::string pretty_json(const boost::json::value& v);
 
 

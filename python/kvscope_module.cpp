@@ -7,6 +7,8 @@
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
+#include <boost/json.hpp>
+
 #include <algorithm>
 #include <cmath>
 #include <span>
@@ -25,6 +27,8 @@
 #include "kvscope/models/fields.hpp"
 #include "kvscope/models/profile.hpp"
 #include "kvscope/models/scenario_sweep.hpp"
+#include "kvscope/models/simulate.hpp"
+#include "kvscope/models/simulate_run.hpp"
 #include "kvscope/models/timing.hpp"
 
 namespace py = pybind11;
@@ -116,7 +120,7 @@ py::dict evaluate(const py::kwargs& kw) {
   o["runtime"] = to_string(d.workload.runtime);
   o["stack"] = st.stack;
   o["timing_params"] = st.origin;
-  o["reason"] = p.eval.memory.reason;
+  o["reason"] = models::point_reason(p);
   o["val_ppl_kind"] = models::to_string(facts.accuracy.val_ppl_kind);
   o["ppl_delta_kind"] = models::to_string(facts.accuracy.delta_kind);
   o["accuracy_source"] = facts.accuracy.source;
@@ -136,7 +140,7 @@ struct Columns {
     configuration.push_back(models::configuration_name(names, p));
     gpu.push_back(names.gpu_id(p));
     stack.push_back(names.stack_id(p));
-    reason.push_back(p.eval.memory.reason);
+    reason.push_back(models::point_reason(p));
   }
 };
 
@@ -231,7 +235,7 @@ py::dict run(const py::kwargs& kw, bool frontier_only) {
       if (!cols.values[0].empty() && reasons[i].empty()) {
         const auto* feas = models::find_field("feasible");
         const std::size_t fi = static_cast<std::size_t>(feas - models::fields().data());
-        if (cols.values[fi][i] == 0) reasons[i] = r.point(cols.index[i]).eval.memory.reason;
+        if (cols.values[fi][i] == 0) reasons[i] = models::point_reason(r.point(cols.index[i]));
       }
     }
     d["reason"] = strings(reasons);
@@ -239,6 +243,45 @@ py::dict run(const py::kwargs& kw, bool frontier_only) {
     d["reason"] = strings(cols.reason);
   }
   return d;
+}
+
+// simulate(**design, rate=, concurrency=, trace=): the record `kvscope simulate --format json`
+// prints (models/simulate_run.hpp: one definition of its keys), without the provenance.
+const std::vector<std::string> kSimulateKeywords = {"rate", "concurrency", "trace"};
+
+double positive_number(const py::kwargs& kw, const char* key, const char* expected) {
+  const py::handle v = kw[key];
+  const bool number = !py::isinstance<py::bool_>(v) && (py::isinstance<py::int_>(v) || py::isinstance<py::float_>(v));
+  const double x = number ? v.cast<double>() : 0.0;
+  if (!number || !std::isfinite(x) || x <= 0) throw InputError("python", key, expected, py::repr(v).cast<std::string>());
+  return x;
+}
+
+py::object simulate(const py::kwargs& kw) {
+  const Scenario scenario = scenario_from(kw, kSimulateKeywords);
+  models::check_simulate_scenario(scenario);
+  const SingleDesign d = resolve_single(scenario);
+  models::LoadSpec load = models::serving_load(d.workload.serving);
+  if (kw.contains("rate")) load.rate_per_s = positive_number(kw, "rate", "a request rate > 0 (requests/s)");
+  if (kw.contains("concurrency")) {
+    const double c = positive_number(kw, "concurrency", "a whole number of clients >= 1");
+    if (c != std::floor(c) || c > 1e6) throw InputError("python", "concurrency", "a whole number of clients >= 1", py::repr(kw["concurrency"]).cast<std::string>());
+    load.concurrency = static_cast<int>(c);
+  }
+  if (kw.contains("trace")) {
+    if (!py::isinstance<py::str>(kw["trace"])) {
+      throw InputError("python", "trace", "a file name (CSV arrival_s,input_tokens,output_tokens or JSON lines)", py::repr(kw["trace"]).cast<std::string>());
+    }
+    load.trace_source = kw["trace"].cast<std::string>();
+    load.trace = models::load_trace(load.trace_source);
+  }
+  models::SimulationRun run;
+  {
+    py::gil_scoped_release release;  // a goodput search is seconds of simulation
+    run = models::run_simulation(d, std::move(load), nullptr, "python");
+  }
+  // Through JSON text, so the dict has exactly the CLI's keys and values (None for null).
+  return py::module_::import("json").attr("loads")(boost::json::serialize(models::simulation_json(run)));
 }
 
 py::list models_list() {
@@ -355,6 +398,10 @@ PYBIND11_MODULE(kvscope, m) {
         "'1024..131072:x2'). The GIL is released while the sweep runs.");
   m.def("pareto", [](const py::kwargs& kw) { return run(kw, true); },
         "pareto(**axes, objectives='a:min,b:max', constraints=[...]) -> dict of NumPy columns of the Pareto frontier.");
+  m.def("simulate", &simulate,
+        "simulate(**design, rate=R | concurrency=N | trace='file', isl=, osl=, requests=, seed=, ttft_slo_ms=, tpot_slo_ms=, "
+        "slo_percentile=, goodput_precision=) -> dict: serving under load, the keys of `kvscope simulate --format json` (without "
+        "provenance). With an SLO target and no rate / concurrency / trace: the goodput search. The GIL is released while it runs.");
   m.def("models", &models_list, "the bundled model presets");
   m.def("gpus", &gpus_list, "the bundled GPU presets; 'calibrated' means measured on that GPU");
   m.def("stacks", &stacks_list, "the kernel stacks");

@@ -211,6 +211,12 @@ void write_file_atomically(const std::string& path, std::string_view content) {
 
 // ---- Describing and suggesting ------------------------------------------------------------------
 
+boost::json::value json_number(double v) {
+  if (!std::isfinite(v)) return nullptr;
+  if (v == std::floor(v) && std::abs(v) < 9e15) return static_cast<std::int64_t>(v);
+  return v;
+}
+
 std::string describe_json(const bj::value& v) {
   switch (v.kind()) {
     case bj::kind::null: return "null";

@@ -828,8 +828,7 @@ GoodputResult find_goodput(const ArchProfile& p, const GpuSpec& gpu, const Timin
 // ---- Goodput of a design -----------------------------------------------------------------------
 
 LoadSpec serving_load(const ServingLoad& s) {
-  LoadSpec l;
-  l.rate_per_s = 1;  // varied by the search
+  LoadSpec l;  // no arrivals yet: a rate, a closed loop, a trace, or the search's rates
   l.requests = s.requests;
   l.isl = parse_length_dist(s.isl, "--isl");
   l.osl = parse_length_dist(s.osl, "--osl");
@@ -844,7 +843,9 @@ void validate_goodput(const Workload& w, const std::string& where) {
     throw InputError(where, "goodput_rps", "a TTFT or TPOT target (--ttft-slo-ms, --tpot-slo-ms) for the goodput search", "neither");
   }
   validate(w.serving, where);
-  validate(serving_load(w.serving), where);
+  LoadSpec l = serving_load(w.serving);
+  l.rate_per_s = 1;  // the search varies it
+  validate(l, where);
   validate_scheduler(w.engine, where);
 }
 

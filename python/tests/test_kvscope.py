@@ -113,3 +113,60 @@ def test_lists():
     assert "kv_heads" in kv["aliases"] and kv["flag"] == "--n-kv-heads" and kv["sweepable"]
     # The registry's name and an alias are the same keyword.
     assert kvscope.evaluate(n_kv_heads=4)["kv_bytes_per_token"] == kvscope.evaluate(kv_heads=4)["kv_bytes_per_token"] == 65536
+
+
+# ---- simulate(): serving under load, the record of `kvscope simulate --format json` -------------
+
+@pytest.mark.parametrize("kwargs, flags", [
+    (dict(rate=4, isl="lognormal:2000,1000", osl=256, requests=300, seed=3),
+     ["--rate", "4", "--isl", "lognormal:2000,1000", "--osl", "256", "--requests", "300", "--seed", "3"]),
+    (dict(concurrency=16, isl="uniform:512..4096", osl=128, requests=200, kv_heads=2, cla=2, gpu="h200"),
+     ["--concurrency", "16", "--isl", "uniform:512..4096", "--osl", "128", "--requests", "200", "--kv-heads", "2", "--cla", "2",
+      "--gpu", "h200"]),
+    (dict(isl="4k", osl=128, requests=200, ttft_slo_ms=1000, tpot_slo_ms=40),  # goodput search
+     ["--isl", "4k", "--osl", "128", "--requests", "200", "--ttft-slo-ms", "1000", "--tpot-slo-ms", "40"]),
+    (dict(rate=2.5, requests=100, ttft_slo_ms=500, slo_percentile=99, stack="kvbench", max_num_seqs=64),  # meets_slo
+     ["--rate", "2.5", "--requests", "100", "--ttft-slo-ms", "500", "--slo-percentile", "99", "--stack", "kvbench",
+      "--max-num-seqs", "64"]),
+    (dict(model="llama-3-70b", isl=2048, requests=50, ttft_slo_ms=1000),  # no pool: goodput 0 with the reason
+     ["--model", "llama-3-70b", "--isl", "2048", "--requests", "50", "--ttft-slo-ms", "1000"]),
+])
+def test_simulate_equals_the_cli(kwargs, flags):
+    py = kvscope.simulate(**kwargs)
+    cli = cli_json("simulate", *flags)
+    assert cli.pop("provenance")["tool"] == "kvscope"
+    assert list(py) == list(cli)  # the same keys in the same order
+    assert py == cli  # and the same values (shortest round-trip doubles both ways)
+
+
+def test_simulate_trace_and_goodput_field(tmp_path):
+    trace = tmp_path / "trace.csv"
+    trace.write_text("arrival_s,input_tokens,output_tokens\n0,1000,50\n0.5,3000,20\n0.7,200,400\n")
+    py = kvscope.simulate(trace=str(trace))
+    assert py == {k: v for k, v in cli_json("simulate", "--trace", str(trace)).items() if k != "provenance"}
+    assert py["load"] == {"mode": "trace", "trace": str(trace), "requests": 3}
+    assert py["completed_requests"] == 3
+    # goodput_rps of a sweep is simulate()'s goodput of each design.
+    load = dict(isl=4096, osl=128, requests=200, ttft_slo_ms=1000, tpot_slo_ms=40)
+    cols = kvscope.sweep(kv_heads=[1, 8], cla=[1, 2], **load)
+    for kv, cla, g in zip(cols["n_kv_heads"], cols["cla_factor"], cols["goodput_rps"]):
+        assert g == kvscope.simulate(kv_heads=int(kv), cla=int(cla), **load)["goodput_rps"]
+    assert all(math.isnan(g) for g in kvscope.sweep(kv_heads=[1, 8])["goodput_rps"])  # no target, no search
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    (dict(rate=0), "python: 'rate': expected a request rate > 0 \\(requests/s\\), found 0"),
+    (dict(rate=True), "'rate': expected a request rate > 0"),
+    (dict(concurrency=2.5), "'concurrency': expected a whole number of clients >= 1, found 2.5"),
+    (dict(trace=3), "'trace': expected a file name"),
+    (dict(), "expected exactly one of --rate, --concurrency, --trace, found none"),
+    (dict(rate=1, concurrency=4), "found 2 of them"),
+    (dict(rate=1, batch=8), "python: 'batch': expected no value in `kvscope simulate`"),
+    (dict(rate=1, isl="uniform:9..3"), "--isl: expected uniform:A..B with A <= B, found 'uniform:9..3'"),
+    (dict(ttft_slo_ms=-1), "--ttft-slo-ms: expected a number in 0..1e\\+09, found '-1'"),
+    (dict(ttft_slo_ms=100, slo_percentile=0), "'slo_percentile': expected a percentile in \\(0, 100\\], found 0"),
+    (dict(rate=1, no_such=1), "unknown keyword 'no_such'"),
+])
+def test_simulate_errors_are_input_errors(kwargs, message):
+    with pytest.raises(kvscope.InputError, match=message):
+        kvscope.simulate(**kwargs)

@@ -580,7 +580,9 @@ TEST_CASE("goodput_rps: the search stops on cancellation", "[explore][goodput]")
   std::atomic<bool> stop{true};
   const Design1 d{spec, 0};
   CHECK(design_goodput(d.p, d.gpu, d.t, d.w, &stop).cancelled);
-  CHECK(simulate(d.p, d.gpu, d.t, d.w, serving_load(d.w.serving), "test", &stop).cancelled);
+  LoadSpec poisson = serving_load(d.w.serving);
+  poisson.rate_per_s = 10;
+  CHECK(simulate(d.p, d.gpu, d.t, d.w, poisson, "test", &stop).cancelled);
 }
 
 TEST_CASE("goodput_rps: spec errors name the flag", "[explore][goodput][errors]") {

@@ -52,6 +52,9 @@ void write_file_atomically(const std::string& path, std::string_view content);
 // How a value is shown after "found": -3, 7.5, "8" (string), true, null, an array of 3 items,
 // an object, 1.8e+308 / inf for out-of-range literals.
 std::string describe_json(const boost::json::value& v);
+// A double as JSON: null when not finite, an integer when it is one (|v| < 9e15), else the double
+// (serialized as the shortest text that reads back the same).
+boost::json::value json_number(double v);
 // Levenshtein distance (byte-wise).
 std::size_t edit_distance(std::string_view a, std::string_view b);
 // The candidate closest to `word` when it is close enough to be a plausible typo

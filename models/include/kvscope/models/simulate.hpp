@@ -159,8 +159,9 @@ bool meets_slo(const SimulationResult& r, const Slo& slo);
 
 // ---- Goodput of a design from its workload (the goodput_rps output field) ------------------
 
-// The Poisson load and the SLO that Workload::serving describes (--isl, --osl, --requests, --seed,
-// --ttft-slo-ms, --tpot-slo-ms, --slo-percentile). InputError naming the flag for a bad length.
+// The load and the SLO that Workload::serving describes (--isl, --osl, --requests, --seed,
+// --ttft-slo-ms, --tpot-slo-ms, --slo-percentile); the load has no arrivals yet (rate 0: the caller
+// sets a rate, a closed loop or a trace). InputError naming the flag for a bad length.
 LoadSpec serving_load(const ServingLoad& s);
 Slo serving_slo(const ServingLoad& s);
 // Everything the search of `w` would refuse, checked before any work (a sweep calls it once):
