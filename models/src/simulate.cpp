@@ -718,16 +718,22 @@ SimulationResult simulate(const ArchProfile& p, const GpuSpec& gpu, const Timing
 
 // ---- SLA goodput -----------------------------------------------------------------------------
 
+LatencyAt latency_at(const SimulationResult& r, double q) {
+  std::vector<double> ttft, tpot;
+  for (const auto& rec : r.requests) {
+    if (rec.rejected) continue;
+    ttft.push_back(rec.ttft_s());
+    if (rec.output_tokens > 1) tpot.push_back(rec.tpot_s());
+  }
+  return {percentile(std::move(ttft), q), percentile(std::move(tpot), q)};
+}
+
 bool meets_slo(const SimulationResult& r, const Slo& slo) {
   if (r.completed == 0) return false;
-  std::vector<double> ttft, tpot;
-  for (const auto& q : r.requests) {
-    if (q.rejected) continue;
-    ttft.push_back(q.ttft_s());
-    if (q.output_tokens > 1) tpot.push_back(q.tpot_s());
-  }
-  if (slo.ttft_s > 0 && !(percentile(ttft, slo.percentile) <= slo.ttft_s)) return false;
-  if (slo.tpot_s > 0 && !tpot.empty() && !(percentile(tpot, slo.percentile) <= slo.tpot_s)) return false;
+  const LatencyAt at = latency_at(r, slo.percentile);
+  if (slo.ttft_s > 0 && !(at.ttft_s <= slo.ttft_s)) return false;
+  // NaN TPOT: no request with more than one output token, nothing to hold to the target.
+  if (slo.tpot_s > 0 && !std::isnan(at.tpot_s) && !(at.tpot_s <= slo.tpot_s)) return false;
   return r.rejected == 0;
 }
 
@@ -754,13 +760,8 @@ GoodputResult find_goodput(const ArchProfile& p, const GpuSpec& gpu, const Timin
     SimulationResult r = simulate(p, gpu, t, w, l, where, cancel);
     if (r.cancelled) throw Stop{};
     const bool ok = meets_slo(r, slo);
-    std::vector<double> ttft, tpot;
-    for (const auto& q : r.requests) {
-      if (q.rejected) continue;
-      ttft.push_back(q.ttft_s());
-      if (q.output_tokens > 1) tpot.push_back(q.tpot_s());
-    }
-    g.probes.push_back({rate, percentile(ttft, slo.percentile), percentile(tpot, slo.percentile), ok});
+    const LatencyAt at = latency_at(r, slo.percentile);
+    g.probes.push_back({rate, at.ttft_s, at.tpot_s, ok});
     ++g.simulations;
     return std::make_pair(ok, std::move(r));
   };

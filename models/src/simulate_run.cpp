@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cmath>
 
 #include "kvscope/core/design.hpp"
 #include "kvscope/core/design_fields.hpp"
@@ -54,6 +55,48 @@ SimulationRun run_simulation(const SingleDesign& d, LoadSpec load, const std::at
   for (const auto& q : r.result.requests) r.concurrency_context = std::max(r.concurrency_context, q.input_tokens + q.output_tokens);
   r.max_concurrency = max_concurrency(profile, r.pool, static_cast<double>(r.concurrency_context));
   return r;
+}
+
+std::vector<double> rate_grid(const ArchProfile& p, const GpuSpec& gpu, const TimingParams& t, const Workload& w,
+                              const LoadSpec& lengths, int n) {
+  LoadSpec one = lengths;
+  one.rate_per_s = 1, one.concurrency = 0, one.trace.clear();
+  one.requests = 1;
+  const SimulationResult single = simulate(p, gpu, t, w, one, "serving view");
+  std::vector<double> rates;
+  if (single.completed == 0 || !(single.e2e_s.mean > 0) || n < 1) return rates;
+  const double r0 = 1.0 / single.e2e_s.mean, lo = r0 / 4, hi = r0 * 32;
+  for (int i = 0; i < n; ++i) rates.push_back(n == 1 ? lo : lo * std::pow(hi / lo, static_cast<double>(i) / (n - 1)));
+  return rates;
+}
+
+RateCurve rate_curve(const ArchProfile& p, const GpuSpec& gpu, const TimingParams& t, const Workload& w, const LoadSpec& lengths,
+                     const Slo& slo, const std::vector<double>& rates, const std::atomic<bool>* cancel, const std::function<void()>& step) {
+  RateCurve c;
+  for (double rate : rates) {
+    if (cancel && cancel->load()) {
+      c.cancelled = true;
+      return c;
+    }
+    LoadSpec l = lengths;
+    l.rate_per_s = rate, l.concurrency = 0, l.trace.clear();
+    const SimulationResult r = simulate(p, gpu, t, w, l, "serving view", cancel);
+    if (r.cancelled) {
+      c.cancelled = true;
+      return c;
+    }
+    RatePoint pt;
+    pt.rate_rps = rate;
+    const LatencyAt at = latency_at(r, slo.percentile);
+    pt.ttft_s = at.ttft_s;
+    pt.tpot_s = at.tpot_s;
+    pt.throughput_tokens_per_s = r.throughput_tokens_per_s;
+    pt.rejected = r.rejected;
+    pt.meets = (slo.ttft_s > 0 || slo.tpot_s > 0) && meets_slo(r, slo);
+    c.points.push_back(pt);
+    if (step) step();
+  }
+  return c;
 }
 
 boost::json::object kv_pool_json(const KvPool& k, double concurrency, std::int64_t context, const GpuSpec& gpu) {

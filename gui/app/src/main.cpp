@@ -93,7 +93,7 @@ int main(int argc, char** argv) {
     }
   }
   if (cli.isSet(o.view) && !w.setView(cli.value(o.view))) {
-    std::fprintf(stderr, "kvscope-gui: unknown view '%s' (pareto, memory, throughput, roofline, paper)\n",
+    std::fprintf(stderr, "kvscope-gui: unknown view '%s' (pareto, memory, throughput, serving, roofline, paper)\n",
                  cli.value(o.view).toUtf8().constData());
     return 2;
   }

@@ -29,12 +29,13 @@
 #include "kvscope/core/error.hpp"
 #include "kvscope/models/fields.hpp"
 #include "pareto_view.hpp"
+#include "serving_view.hpp"
 #include "simple_views.hpp"
 #include "sweep_model.hpp"
 
 namespace kvscope::gui {
 
-QStringList MainWindow::viewNames() { return {"pareto", "memory", "throughput", "roofline", "paper"}; }
+QStringList MainWindow::viewNames() { return {"pareto", "memory", "throughput", "serving", "roofline", "paper"}; }
 
 MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
   setObjectName("main_window");
@@ -47,13 +48,16 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
   pareto_ = new ParetoView(design_, sweep_, tabs_);
   tabs_->addTab(pareto_, tr("Pareto explorer"));
   tabs_->setTabToolTip(0, tr("The swept design space: two objectives, the frontier, the current design (Ctrl+1)."));
-  design_views_ = {new MemoryView(design_, tabs_), new ThroughputView(design_, tabs_), new RooflineView(design_, tabs_),
+  serving_ = new ServingView(design_, tabs_);
+  design_views_ = {new MemoryView(design_, tabs_), new ThroughputView(design_, tabs_), serving_, new RooflineView(design_, tabs_),
                    new PaperView(design_, tabs_)};
-  const QStringList titles = {tr("Memory"), tr("Throughput vs batch"), tr("Roofline"), tr("Paper (CLA 1B)")};
+  const QStringList titles = {tr("Memory"), tr("Throughput vs batch"), tr("Serving"), tr("Roofline"), tr("Paper (CLA 1B)")};
   const QStringList tips = {tr("Weights, K/V cache and workspace against the GPU's capacity (Ctrl+2)."),
                             tr("Decode tokens/s vs batch for the current, pinned and CLA-sibling designs (Ctrl+3)."),
-                            tr("Each op of the decode step against the GPU's ceilings (Ctrl+4)."),
-                            tr("The CLA paper's 1B design space: measured vs estimated (Ctrl+5).")};
+                            tr("TTFT / TPOT p90 and throughput against the request rate, simulated, for the current design and "
+                               "its CLA siblings (Ctrl+4)."),
+                            tr("Each op of the decode step against the GPU's ceilings (Ctrl+5)."),
+                            tr("The CLA paper's 1B design space: measured vs estimated (Ctrl+6).")};
   for (int i = 0; i < design_views_.size(); ++i) {
     tabs_->addTab(design_views_[i], titles[i]);
     tabs_->setTabToolTip(i + 1, tips[i]);
@@ -103,14 +107,19 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
   connect(design_, &DesignModel::pinsChanged, this, &MainWindow::refreshVisible);
   connect(tabs_, &QTabWidget::currentChanged, this, &MainWindow::refreshVisible);
   connect(sweep_, &SweepModel::progress, this, [this](double f, double) { progress_->setValue(static_cast<int>(f * 1000)); });
-  connect(sweep_, &SweepModel::finished, this, [this] {
+  // Settled: the sweep has finished and the serving view (a simulation on its own thread) is idle.
+  auto settle = [this] {
+    if (!sweep_->running() && !serving_->busy()) emit settled();
+  };
+  connect(sweep_, &SweepModel::finished, this, [this, settle] {
     progress_->setValue(1000);
-    emit settled();
+    settle();
   });
-  connect(sweep_, &SweepModel::failed, this, [this](const QString& m) {
+  connect(sweep_, &SweepModel::failed, this, [this, settle](const QString& m) {
     status_->setText(tr("sweep: ") + m);
-    emit settled();
+    settle();
   });
+  connect(serving_, &ServingView::computed, this, settle);
   buildMenus();
   if (design_->current()) sweep_->setBase(design_->current()->scenario);
   refreshVisible();
@@ -159,7 +168,8 @@ void MainWindow::buildMenus() {
   quit->setShortcut(QKeySequence::Quit);
 
   QMenu* view = menuBar()->addMenu(tr("&View"));
-  const QStringList names = {tr("&Pareto explorer"), tr("&Memory"), tr("&Throughput vs batch"), tr("&Roofline"), tr("P&aper")};
+  const QStringList names = {tr("&Pareto explorer"), tr("&Memory"), tr("&Throughput vs batch"), tr("&Serving"), tr("&Roofline"),
+                             tr("P&aper")};
   for (int i = 0; i < names.size(); ++i) {
     auto* a = view->addAction(names[i], this, [this, i] { tabs_->setCurrentIndex(i); });
     a->setShortcut(QKeySequence(Qt::CTRL | static_cast<Qt::Key>(Qt::Key_1 + i)));

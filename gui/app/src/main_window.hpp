@@ -1,5 +1,5 @@
 #pragma once
-// MainWindow: inputs (left), the five views (centre tabs), details and pins (right), menus for
+// MainWindow: inputs (left), the six views (centre tabs), details and pins (right), menus for
 // scenario files and exports. Owns the view-models.
 #include <QMainWindow>
 
@@ -18,6 +18,7 @@ class DesignView;
 class DetailsPanel;
 class InputsPanel;
 class ParetoView;
+class ServingView;
 class SweepModel;
 
 class MainWindow : public QMainWindow {
@@ -64,6 +65,7 @@ class MainWindow : public QMainWindow {
   InputsPanel* inputs_;
   DetailsPanel* details_;
   ParetoView* pareto_;
+  ServingView* serving_;
   QList<DesignView*> design_views_;
   QList<QDockWidget*> docks_;
   QTabWidget* tabs_;

@@ -268,6 +268,43 @@ plot::ChartSpec throughput_spec(const std::vector<ThroughputLine>& lines) {
   return spec;
 }
 
+plot::ChartSpec serving_spec(const std::vector<ServingCurve>& curves, ServingMetric metric, const ServingInputs& in) {
+  plot::ChartSpec spec;
+  const auto& pal = plot::palette();
+  const ServingLoad& sv = in.load;
+  const std::string pct = "p" + format_count(sv.slo_percentile).toStdString();
+  for (std::size_t i = 0; i < curves.size(); ++i) {
+    plot::Series line{curves[i].name.toStdString(), plot::SeriesStyle::line_points, {}, {}, {}, false, pal[i % pal.size()], {}};
+    for (const models::RatePoint& p : curves[i].curve.points) {
+      const double y = metric == ServingMetric::ttft ? p.ttft_s : metric == ServingMetric::tpot ? p.tpot_s : p.throughput_tokens_per_s;
+      if (!(y > 0) || !std::isfinite(y)) continue;  // no completed request (or none with 2+ outputs) at this rate
+      line.x.push_back(p.rate_rps);
+      line.y.push_back(y);
+    }
+    if (line.x.empty()) line.name += ": no request fits";
+    spec.series.push_back(std::move(line));
+  }
+  const double target = metric == ServingMetric::ttft ? sv.ttft_slo_s : metric == ServingMetric::tpot ? sv.tpot_slo_s : 0.0;
+  if (target > 0) {
+    spec.ref_lines.push_back({false, target, (metric == ServingMetric::ttft ? "TTFT " : "TPOT ") + pct + " target " +
+                                                 format_time(target).toStdString(), std::nullopt});
+  }
+  const char* what = metric == ServingMetric::ttft ? "TTFT" : metric == ServingMetric::tpot ? "TPOT" : "Output throughput";
+  spec.title = std::string(what) + " vs request rate";
+  spec.subtitle = in.design_label + "\nPoisson, " + std::to_string(sv.requests) + " requests, prompt " + sv.isl + ", output " + sv.osl +
+                  " tokens, seed " + std::to_string(sv.seed);
+  spec.footnote = "kvscope simulate's vLLM-style scheduler (continuous batching, chunked prefill, preemption; docs/model.md §6); "
+                  "CLA siblings keep the current K/V heads";
+  spec.x = {"request rate", "requests/s", plot::Scale::log10, {}, {}, false};
+  if (metric == ServingMetric::throughput) {
+    spec.y = {"output tokens/s", "tokens/s", plot::Scale::log10, {}, {}, false};
+  } else {
+    spec.y = {std::string(metric == ServingMetric::ttft ? "TTFT " : "TPOT ") + pct, "s", plot::Scale::log10, {}, {}, false};
+  }
+  spec.non_positive_on_log = plot::NonPositive::drop;
+  return spec;
+}
+
 plot::ChartSpec roofline_spec(const DesignPoint& d, bool prefill) {
   const models::PhaseCost& ph = prefill ? d.eval.prefill : d.eval.decode;
   std::vector<plot::RooflineOp> ops;

@@ -1,5 +1,5 @@
 #pragma once
-// Chart specs for the five views, built from the view-models' data. They arrange numbers the
+// Chart specs for the six views, built from the view-models' data. They arrange numbers the
 // kvscope libraries computed (evaluate, evaluate_memory, the fields registry, the paper rows);
 // the charts themselves come from kvscope::plot, the same library the CLI's --plot uses.
 #include <memory>
@@ -8,6 +8,7 @@
 
 #include "design_model.hpp"
 #include "kvscope/core/pareto.hpp"
+#include "kvscope/models/simulate_run.hpp"
 #include "kvscope/plot/charts.hpp"
 #include "sweep_model.hpp"
 
@@ -52,6 +53,19 @@ struct ThroughputLine {
 std::vector<ThroughputLine> throughput_lines(const std::shared_ptr<const DesignPoint>& current,
                                              const std::vector<DesignModel::Pin>& pins, bool compare_cla, bool compare_stacks = false);
 plot::ChartSpec throughput_spec(const std::vector<ThroughputLine>& lines);
+// Serving under load: the current design and its CLA siblings (same K/V heads; the lines of
+// throughput_lines(current, {}, true)) at a range of Poisson request rates, simulated by the models
+// library (models::rate_curve). One chart per metric; the SLO target is a reference line.
+enum class ServingMetric { ttft, tpot, throughput };
+struct ServingCurve {
+  QString name;
+  models::RateCurve curve;
+};
+struct ServingInputs {
+  ServingLoad load;             // lengths, requests, seed, targets, percentile (the registry's fields)
+  std::string design_label;     // the current design, for the subtitle
+};
+plot::ChartSpec serving_spec(const std::vector<ServingCurve>& curves, ServingMetric metric, const ServingInputs& in);
 // Each op of the decode step (or prefill) against the GPU's ceilings.
 plot::ChartSpec roofline_spec(const DesignPoint& d, bool prefill);
 // The CLA paper's 1B design space: measured Table 1 rows, the fit's estimates, the current point.

@@ -13,7 +13,7 @@ status=0
 first=$1
 for size in "$@"; do
   w=${size%x*} h=${size#*x}
-  for view in pareto memory throughput roofline paper; do
+  for view in pareto memory throughput serving roofline paper; do
     if [ "$size" = "$first" ]; then png="$out/$view.png"; else png="$out/$view-$size.png"; fi
     rm -f "$png"
     if ! xvfb-run -a -s "-screen 0 ${w}x${h}x24" "$gui" --scenario "$scenario" --view "$view" --size "$size" --screenshot "$png"; then

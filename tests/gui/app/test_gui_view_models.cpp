@@ -3,6 +3,7 @@
 #include <QTemporaryDir>
 #include <QtTest>
 
+#include <algorithm>
 #include <cmath>
 
 #include <set>
@@ -320,6 +321,48 @@ class TestViewModels : public QObject {
     }
     QCOMPARE(ends.size(), lines.size());  // CLA 1..4 end at different batches
     QVERIFY(tp.x.max && *tp.x.max > *ends.rbegin());  // room for the last label
+    // Serving: TTFT / TPOT / throughput against the request rate, one line per design, the SLO a ref line.
+    {
+      const auto designs = throughput_lines(d.current(), {}, true);
+      ServingInputs in;
+      in.load.isl = "1024", in.load.osl = "64", in.load.requests = 60;
+      in.load.ttft_slo_s = 0.5, in.load.tpot_slo_s = 0.02;
+      in.design_label = "test design";
+      const models::LoadSpec lengths = models::serving_load(in.load);
+      const std::vector<double> rates = models::rate_grid(d.current()->profile, d.current()->design.gpu, d.current()->params,
+                                                          d.current()->design.workload, lengths, 6);
+      QCOMPARE(static_cast<int>(rates.size()), 6);
+      QVERIFY(std::is_sorted(rates.begin(), rates.end()));
+      QCOMPARE(rates.back() / rates.front(), 128.0);  // 1/4 .. 32 x one-at-a-time
+      std::vector<ServingCurve> curves;
+      for (const auto& l : designs) {
+        curves.push_back({l.name, models::rate_curve(l.point->profile, l.point->design.gpu, l.point->params, l.point->design.workload,
+                                                     lengths, models::serving_slo(in.load), rates)});
+      }
+      for (ServingMetric m : {ServingMetric::ttft, ServingMetric::tpot, ServingMetric::throughput}) {
+        const plot::ChartSpec sp = serving_spec(curves, m, in);
+        QCOMPARE(sp.series.size(), designs.size());
+        for (std::size_t i = 0; i < designs.size(); ++i) {
+          QCOMPARE(QString::fromStdString(sp.series[i].name), designs[i].name);
+          QCOMPARE(sp.series[i].x, rates);
+          // Latency grows with load (queueing), throughput too until saturation.
+          QVERIFY(sp.series[i].y.back() > sp.series[i].y.front());
+        }
+        QCOMPARE(sp.ref_lines.size(), std::size_t(m == ServingMetric::throughput ? 0 : 1));
+        if (m == ServingMetric::ttft) QCOMPARE(sp.ref_lines[0].value, 0.5);
+        if (m == ServingMetric::tpot) QCOMPARE(sp.ref_lines[0].value, 0.02);
+        QVERIFY(sp.subtitle.rfind("test design\nPoisson, 60 requests, prompt 1024, output 64", 0) == 0);
+      }
+      // The first curve's values are rate_curve's percentiles, point by point.
+      QCOMPARE(serving_spec(curves, ServingMetric::ttft, in).series[0].y[2], curves[0].curve.points[2].ttft_s);
+      // A design with no K/V pool (70B weights on one 80 GB GPU): no rate, a line saying so.
+      DesignModel big;
+      big.setValues({{"model", "llama-3-70b"}});
+      QVERIFY(models::rate_grid(big.current()->profile, big.current()->design.gpu, big.current()->params, big.current()->design.workload,
+                                lengths, 6).empty());
+      const std::vector<ServingCurve> none = {{"current", models::RateCurve{}}};
+      QCOMPARE(serving_spec(none, ServingMetric::ttft, in).series[0].name, std::string("current: no request fits"));
+    }
     const plot::ChartSpec paper = paper_spec(nullptr);
     bool measured = false, estimated = false;
     for (const auto& s : paper.series) {

@@ -7,6 +7,7 @@
 #include <QFontMetrics>
 #include <QLegendMarker>
 #include <QLineEdit>
+#include <QProgressBar>
 #include <QProcess>
 #include <QTabWidget>
 #include <QSignalSpy>
@@ -25,6 +26,7 @@
 #include "kvscope/plot/plot.hpp"
 #include "main_window.hpp"
 #include "pareto_view.hpp"
+#include "serving_view.hpp"
 #include "sweep_model.hpp"
 
 using namespace kvscope::gui;
@@ -78,6 +80,7 @@ class TestWidgets : public QObject {
     for (const QString& v : MainWindow::viewNames()) {
       QVERIFY(w.setView(v));
       QTest::qWait(20);
+      QTRY_VERIFY_WITH_TIMEOUT(w.currentChart()->hasChart(), 60000);  // the serving view simulates on a thread first
       ChartPanel* c = w.currentChart();
       QVERIFY2(c->width() >= 360 && c->height() >= 240, qPrintable(v));
       QVERIFY2(c->hasChart(), qPrintable(v));
@@ -308,6 +311,65 @@ class TestWidgets : public QObject {
     QVERIFY(!cla->hasError());
   }
 
+  // The serving view simulates the current design and its CLA siblings on a worker thread (the
+  // window stays responsive, the progress bar fills), draws one line per design with the SLO as a
+  // reference line, recomputes on a new design or load, and marks a bad load value.
+  void serving_view_simulates_in_the_background() {
+    MainWindow w;
+    w.show();
+    QVERIFY(wait_settled(w));
+    auto* view = w.findChild<ServingView*>("serving_view");
+    QVERIFY(view);
+    QSignalSpy computed(view, &ServingView::computed);
+    QVERIFY(w.setView("serving"));
+    QVERIFY(view->busy());  // started, not finished inside setView: the GUI thread is free
+    QVERIFY(computed.wait(60000));
+    QVERIFY(!view->busy());
+    QCOMPARE(view->errorText(), QString());
+    auto* progress = view->findChild<QProgressBar*>("serving_progress");
+    QCOMPARE(progress->value(), progress->maximum());
+    // Default design llama-3-8b (CLA1): the current line and CLA 2, 3, 4 with the same K/V heads.
+    QCOMPARE(static_cast<int>(view->curves().size()), 4);
+    const kvscope::plot::ChartSpec& spec = w.currentChart()->spec();
+    QCOMPARE(static_cast<int>(spec.series.size()), 4);
+    QCOMPARE(QString::fromStdString(spec.series[1].name), QString("CLA2"));
+    QCOMPARE(spec.ref_lines.size(), std::size_t(1));  // the TTFT target (2000 ms)
+    QCOMPARE(spec.ref_lines[0].value, 2.0);
+    // The TPOT metric: another chart from the same curves, no new simulation.
+    auto* metric = view->findChild<QComboBox*>("serving_metric");
+    metric->setCurrentIndex(1);
+    QVERIFY(!view->busy());
+    QCOMPARE(w.currentChart()->spec().ref_lines[0].value, 0.05);
+    metric->setCurrentIndex(2);
+    QVERIFY(w.currentChart()->spec().ref_lines.empty());  // throughput has no target
+    // A new design recomputes (the siblings follow its K/V heads).
+    type_into(w.inputs()->editor("kv_heads"), "2");
+    QTRY_VERIFY_WITH_TIMEOUT(!view->busy() && computed.size() >= 2, 60000);
+    QVERIFY(w.currentChart()->spec().subtitle.find("H128-GQA2") != std::string::npos);
+    // Bad load values: one line naming the flag's rule, nothing simulated.
+    struct Row { const char* field; const char* text; const char* message; };
+    const Row rows[] = {
+        {"isl", "uniform:9..3", "--isl: expected uniform:A..B with A <= B, found 'uniform:9..3'"},
+        {"osl", "0", "--osl: expected a token count >= 1"},
+        {"ttft_slo_ms", "-5", "--ttft-slo-ms: expected a number in 0..1e+09, found '-5'"},
+        {"tpot_slo_ms", "fast", "--tpot-slo-ms: expected a number in 0..1e+09, found 'fast'"},
+    };
+    for (const Row& r : rows) {
+      QLineEdit* e = view->editor(r.field);
+      QVERIFY(e);
+      const QString before = e->text();
+      e->setText(r.text);
+      emit e->editingFinished();
+      QVERIFY(!view->busy());
+      QVERIFY2(view->errorText().contains(r.message), qPrintable(view->errorText()));
+      QVERIFY(!e->styleSheet().isEmpty());  // the field is marked
+      e->setText(before);
+      emit e->editingFinished();
+      QTRY_VERIFY_WITH_TIMEOUT(!view->busy(), 60000);
+      QCOMPARE(view->errorText(), QString());
+    }
+  }
+
   void views_pins_and_exports() {
     QTemporaryDir dir;
     MainWindow w;
@@ -316,7 +378,7 @@ class TestWidgets : public QObject {
     for (const QString& v : MainWindow::viewNames()) {
       QVERIFY(w.setView(v));
       QCOMPARE(w.currentViewName(), v);
-      QVERIFY2(w.currentChart()->hasChart(), qPrintable(v));
+      QTRY_VERIFY_WITH_TIMEOUT(w.currentChart()->hasChart(), 60000);
       QVERIFY(!w.currentChart()->chart()->series().isEmpty());
       QString err;
       const QString svg = dir.filePath(v + ".svg"), png = dir.filePath(v + ".png");

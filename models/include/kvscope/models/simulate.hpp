@@ -156,6 +156,11 @@ GoodputResult find_goodput(const ArchProfile& p, const GpuSpec& gpu, const Timin
                            const Slo& slo, double rel_precision = 0.01, const std::string& where = "simulate",
                            const std::atomic<bool>* cancel = nullptr);
 bool meets_slo(const SimulationResult& r, const Slo& slo);
+// TTFT and TPOT of the completed requests at percentile q (TPOT over requests with > 1 output).
+struct LatencyAt {
+  double ttft_s, tpot_s;
+};
+LatencyAt latency_at(const SimulationResult& r, double q);
 
 // ---- Goodput of a design from its workload (the goodput_rps output field) ------------------
 

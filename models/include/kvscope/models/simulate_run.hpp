@@ -6,7 +6,10 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
+#include <limits>
 #include <string>
+#include <vector>
 
 #include "kvscope/core/scenario.hpp"
 #include "kvscope/models/memory.hpp"
@@ -43,6 +46,32 @@ SimulationRun run_simulation(const SingleDesign& d, LoadSpec load, const std::at
 // order (model, variant, gpu, ..., scheduler, kv_pool, load, slo, goodput_rps / goodput_search or
 // meets_slo, then the results: throughput_tokens_per_s, ttft_s {mean, p50, p90, p99}, ...).
 boost::json::object simulation_json(const SimulationRun& r);
+
+// ---- Latency against load (the GUI's serving view) -------------------------------------------
+
+struct RatePoint {
+  double rate_rps = 0;
+  double ttft_s = std::numeric_limits<double>::quiet_NaN();  // at the SLO percentile (p90 by default)
+  double tpot_s = std::numeric_limits<double>::quiet_NaN();
+  double throughput_tokens_per_s = std::numeric_limits<double>::quiet_NaN();
+  std::int64_t rejected = 0;  // requests that could never fit the pool
+  bool meets = false;         // meets_slo (false without a target)
+};
+struct RateCurve {
+  std::vector<RatePoint> points;  // ascending rate
+  bool cancelled = false;         // stopped by `cancel`: points holds the rates done so far
+};
+// `n` Poisson rates spaced geometrically from 1/4 to 32 x the rate a one-at-a-time server
+// sustains (1 / the end-to-end time of one request alone, as find_goodput starts): from an idle
+// engine through its saturation. Empty when no request of `lengths` fits the pool.
+std::vector<double> rate_grid(const ArchProfile& p, const GpuSpec& gpu, const TimingParams& t, const Workload& w,
+                              const LoadSpec& lengths, int n = 12);
+// One simulation per rate with the lengths, request count and seed of `lengths` (common random
+// numbers, as the goodput search), percentiles at slo.percentile. `step` is called after each
+// rate (from the calling thread); `cancel` stops between and inside simulations.
+RateCurve rate_curve(const ArchProfile& p, const GpuSpec& gpu, const TimingParams& t, const Workload& w, const LoadSpec& lengths,
+                     const Slo& slo, const std::vector<double>& rates, const std::atomic<bool>* cancel = nullptr,
+                     const std::function<void()>& step = {});
 
 // The engine's K/V pool, every term named as the flags that set them (eval and simulate).
 boost::json::object kv_pool_json(const KvPool& k, double concurrency, std::int64_t context, const GpuSpec& gpu);
