@@ -68,8 +68,14 @@ TEST_CASE("design fields: values are read with the row's bounds, errors name the
       {"kv_dtype", "fp4", "--kv-dtype: 'kv_dtype': expected one of bf16, fp16, fp8, int8, int4, found 'fp4'", "kv_dtype"},
       {"tpot_limit_ms", "-1", "--tpot-limit-ms: expected a number in 0..1e+09, found '-1'", "tpot_limit_ms"},
       {"stack", "nosuch", "--stack", "stack"},
+      {"ttft_slo_ms", "-1", "--ttft-slo-ms: expected a number in 0..1e+09, found '-1'", "ttft_slo_ms"},
+      {"tpot_slo_ms", "fast", "--tpot-slo-ms: expected a number in 0..1e+09, found 'fast'", "tpot_slo_ms"},
+      {"slo_percentile", "101", "--slo-percentile: expected a number in 0..100, found '101'", "slo_percentile"},
+      {"requests", "0", "--requests: expected an integer in 1..100000000, found 0", "requests"},
+      {"seed", "-1", "--seed: expected an integer in 0..9007199254740991, found -1", "seed"},
       {"kv_heads", "8", "", ""},
       {"tpot_limit_ms", "40", "", ""},
+      {"isl", "lognormal:2000,1000", "", ""},  // lengths are text here; the simulator parses them (models)
   };
   for (const Row& r : rows) {
     INFO(r.spelling << " " << r.text);
@@ -94,6 +100,19 @@ TEST_CASE("design fields: values are read with the row's bounds, errors name the
   CHECK(o.cla_factor == 2);
   apply_value(design_field("tpot_limit_ms"), "tpot_limit_ms", "40", o, w);
   CHECK(w.tpot_limit_s == 40 * 1e-3);
+  // The serving load and SLO (Workload::serving): a target in ms is held in s; one value per sweep.
+  apply_value(design_field("ttft_slo_ms"), "ttft_slo_ms", "2000", o, w);
+  apply_value(design_field("isl"), "isl", "16k", o, w);
+  CHECK(w.serving.ttft_slo_s == 2.0);
+  CHECK(w.serving.isl == "16k");
+  CHECK(w.serving.has_slo());
+  OverrideAxes oa;
+  WorkloadAxes wa;
+  apply_axis(design_field("tpot_slo_ms"), "tpot_slo_ms", "50", oa, wa);
+  CHECK(wa.serving.tpot_slo_s == 50 * 1e-3);
+  Workload bad;
+  bad.serving.slo_percentile = 0;
+  CHECK_THROWS_WITH(validate(bad, "t"), "t: 'slo_percentile': expected a percentile in (0, 100], found 0");
 }
 
 TEST_CASE("design fields: axes from rows, non-sweepable knobs rejected as axes", "[fields]") {
