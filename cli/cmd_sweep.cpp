@@ -144,8 +144,13 @@ void run_sweep(const SweepOptionsCli& o) {
   const std::string prov = fmt::format("kvscope {} sweep — {} — {}", KVSCOPE_VERSION, display_text(recorded_command_line(), 4000),
                                        provenance_json("").at("date_utc").as_string().c_str());
   std::size_t shown = 0;
-  Table table({"#", "configuration", "KV B/token", "KV cache", "max batch", "step", "tokens/s", "best tokens/s", "ppl Δ", "ppl Δ kind", "fits"},
-              {true, false, true, true, true, true, true, true, true, false, false});
+  // With a serving target the table shows each design's goodput too (CSV / JSON always carry goodput_rps).
+  const bool goodput = spec.workload.serving.has_slo();
+  std::vector<std::string> head = {"#", "configuration", "KV B/token", "KV cache", "max batch", "step", "tokens/s", "best tokens/s",
+                                   "ppl Δ", "ppl Δ kind", "fits"};
+  std::vector<bool> right = {true, false, true, true, true, true, true, true, true, false, false};
+  if (goodput) head.push_back("goodput req/s"), right.push_back(true);
+  Table table(head, right);
   bool first_json = true;
   if (format == Format::csv) out.write("# " + prov + "\n" + csv_header());
   if (format == Format::json) {
@@ -172,12 +177,14 @@ void run_sweep(const SweepOptionsCli& o) {
         first_json = false;
       } else if (shown < o.max_rows) {
         const auto& a = p.arch->accuracy;
-        table.add({std::to_string(idx[i]), models::configuration_name(*names, p),
+        std::vector<std::string> row = {std::to_string(idx[i]), models::configuration_name(*names, p),
                    fmt::format("{:.0f}", p.eval.memory.kv_bytes_per_token), human_bytes_short(p.eval.memory.kv_cache_bytes),
                    std::to_string(p.eval.memory.max_batch), human_time(p.eval.decode_step_s),
                    fmt::format("{:.4g}", p.eval.decode_tokens_per_s), fmt::format("{:.4g}", p.eval.max_throughput_tokens_per_s),
                    std::isfinite(a.ppl_delta_pct) ? fmt::format("{:+.2f} %", a.ppl_delta_pct) : "n/a", accuracy_kind_text(a),
-                   p.eval.memory.feasible ? "yes" : "no"});
+                   p.eval.memory.feasible ? "yes" : "no"};
+        if (goodput) row.push_back(fmt::format("{:.4g}", p.eval.goodput_rps));
+        table.add(row);
         ++shown;
       }
     }

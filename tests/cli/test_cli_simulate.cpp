@@ -199,6 +199,11 @@ TEST_CASE("sweep, pareto and eval: goodput_rps is simulate's goodput of each des
     REQUIRE(ev.status == 0);
     CHECK(std::stod(row[g]) == num(bj::parse(ev.out), "goodput_rps"));
   }
+  // The table shows the goodput column only with a target.
+  const CliResult table = run_kvscope(with_load({"sweep", "--kv-heads", "1,8", "-q"}));
+  REQUIRE(table.status == 0);
+  CHECK_THAT(table.out, Catch::Contains("goodput req/s"));
+  CHECK_THAT(run_kvscope({"sweep", "--kv-heads", "1,8", "-q"}).out, !Catch::Contains("goodput"));
   // Without a target the column is there and empty: no search ran.
   const CliResult plain = run_kvscope({"sweep", "--kv-heads", "1,8", "--format", "csv", "-q"});
   REQUIRE(plain.status == 0);
