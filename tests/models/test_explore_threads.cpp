@@ -128,3 +128,63 @@ TEST_CASE("threads: a frontier past max_frontier is an InputError, not bad_alloc
   o.max_frontier = 0;
   CHECK(explore(s, o).frontier.size() > 100);
 }
+
+TEST_CASE("threads: goodput searches run on every thread, report progress, stop on exceptions and cancellation",
+          "[explore][threads][goodput]") {
+  // 6 valid K/V head counts x 4 CLA factors = 24 designs x 4 batches; short requests keep each
+  // search to milliseconds (also under ThreadSanitizer).
+  SweepSpec s = spec(4);
+  s.workload.serving.isl = "512";
+  s.workload.serving.osl = "32";
+  s.workload.serving.requests = 30;
+  s.workload.serving.ttft_slo_s = 0.2;
+  s.workload.serving.tpot_slo_s = 0.02;
+  std::vector<double> first;
+  for (unsigned threads : {1u, 4u}) {
+    INFO(threads << " threads");
+    SweepOptions o;
+    o.threads = threads;
+    o.keep = KeepPoints::all;
+    o.progress_interval_s = 0.0001;
+    std::uint64_t last_done = 0, designs_total = 0;
+    bool monotone = true;
+    o.progress = [&](const SweepProgress& p) {
+      if (p.designs_total == 0) return;
+      monotone = monotone && p.designs_done >= last_done && p.designs_done <= p.designs_total;
+      last_done = p.designs_done, designs_total = p.designs_total;
+    };
+    const SweepResult r = explore(s, o);
+    CHECK(monotone);
+    CHECK(designs_total == 24);
+    std::vector<double> g;
+    for (const PointResult& p : r.points) g.push_back(p.eval.goodput_rps);
+    REQUIRE(g.size() == 24 * 4);
+    for (double v : g) CHECK(v >= 0);
+    if (first.empty()) first = g; else CHECK(g == first);  // the same searches whatever the threads
+  }
+  // An exception from the progress callback during the searches reaches the caller.
+  SweepOptions bad;
+  bad.threads = 4;
+  bad.progress_interval_s = 0.0001;
+  bad.progress = [](const SweepProgress& p) {
+    if (p.designs_total > 0) throw IoError("progress sink failed");
+  };
+  CHECK_THROWS_WITH(explore(s, bad), "progress sink failed");
+  // Cancelled from another thread during the searches: no point completed.
+  SweepSpec slow = s;
+  slow.workload.serving.requests = 200000;
+  for (unsigned threads : {1u, 3u}) {
+    std::atomic<bool> cancel{false};
+    SweepOptions o;
+    o.threads = threads;
+    o.cancel = &cancel;
+    std::thread stopper([&] {
+      std::this_thread::sleep_for(std::chrono::milliseconds(30));
+      cancel.store(true);
+    });
+    const SweepResult r = explore(slow, o);
+    stopper.join();
+    CHECK(r.partial);
+    CHECK(r.completed == 0);
+  }
+}
