@@ -71,6 +71,12 @@ std::string param_table(const TimingParams& t, const TimingParams& d, bool eager
     row("prefill_attn_fixed", t.prefill_attn_fixed_s, d.prefill_attn_fixed_s, 1e6, "µs");
     row("prefill_attn_clock_ratio", t.prefill_attn_clock_ratio, d.prefill_attn_clock_ratio, 1, "");
   }
+  if (t.power_governed()) {
+    row("power_busy", t.power_busy, d.power_busy, 1, "x limit");
+    row("power_per_tensor", t.power_per_tensor, d.power_per_tensor, 1, "x limit");
+    row("power_rested_headroom", t.power_rested_headroom_s, d.power_rested_headroom_s, 1e3, "ms");
+    row("power_gap_headroom", t.power_gap_headroom_s, d.power_gap_headroom_s, 1e3, "ms");
+  }
   return tab.str();
 }
 

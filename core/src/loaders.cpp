@@ -416,6 +416,10 @@ const std::vector<CalKey>& cal_keys() {
       {"gemm_fp8_bw_fraction", &T::gemm_fp8_bw_fraction, 1, 0, 2, false, true, true},
       {"cast_bw_fraction", &T::cast_bw_fraction, 1, 0, 3, false, true, true},
       {"cast_fixed_us", &T::cast_fixed_s, units::kMicro, 0, 1e6, false, true, true},
+      {"power_busy", &T::power_busy, 1, 0, 3, false, true, true},
+      {"power_per_tensor", &T::power_per_tensor, 1, 0, 5, false, true, true},
+      {"power_rested_headroom_ms", &T::power_rested_headroom_s, units::kMilli, 0, 1e4, false, true, true},
+      {"power_gap_headroom_ms", &T::power_gap_headroom_s, units::kMilli, 0, 1e4, false, true, true},
   };
   return keys;
 }

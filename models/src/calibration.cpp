@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cmath>
 #include <fstream>
+#include <map>
 #include <sstream>
 
 #include "kvscope/core/error.hpp"
@@ -144,12 +145,13 @@ constexpr double kMaxCount = 1e12;   // kernels, rows, positions: far above any 
 // Axes that count something (kernels, rows, heads, positions): whole numbers >= 1.
 constexpr const char* kCountAxes[] = {"K", "M", "N", "attention_splits", "batch", "cla_factor", "context", "ctas", "ctas_per_sm",
                                       "d_model", "ffn_dim", "group_size", "head_dim", "kernels", "kernels_per_op",
-                                      "kernels_per_step", "kv_len", "mma_rows_per_cta", "n_kv_heads", "n_layers", "n_q_heads",
-                                      "reps_per_launch", "rotation_sets", "rows", "split_heuristic_ctas_per_sm", "splits",
+                                      "kernels_per_step", "kv_len", "mma_rows_per_cta", "n", "n_kv_heads", "n_layers", "n_q_heads",
+                                      "back_to_back_steps", "reps_per_launch", "rotation_sets", "rows", "split_heuristic_ctas_per_sm", "splits",
                                       "tokens_per_cta", "vocab", "weight_sets"};
 // Sizes in bytes that must be positive; and axes that may be 0.
 constexpr const char* kPositiveAxes[] = {"array_B", "footprint_B", "kv_bytes", "footprint_over_l2"};
-constexpr const char* kNonNegativeAxes[] = {"prompt", "intervening_B"};
+constexpr const char* kNonNegativeAxes[] = {"prompt", "intervening_B", "rest_s", "op_alone_s", "copy_alone_s", "gemm_alone_s",
+                                            "copy_bytes", "host_gap_s"};
 
 void check_axes(const bj::object& axes, const std::string& where, const std::string& key) {
   for (const auto& kv : axes) {
@@ -565,6 +567,70 @@ CalibrationResult calibrate(const std::vector<KvbenchResults>& results, const Gp
   return out;
 }
 
+FamilyFit fit_power_family(const std::vector<const KvbenchPoint*>& pw, double dense_peak_flops, TimingParams& t) {
+  // Bursts of n back-to-back GEMMs / prefill attentions, alone or each followed by a DRAM copy or
+  // a GEMM, after ~0.1 ms or 20 ms of idle. Each group's n = 8 burst after the longest idle is its
+  // time at the maximum clock (short enough never to be throttled: its excess is under a tenth of
+  // the rested headroom); the fit sets the four constants of power_stretch_s from how longer
+  // bursts slow down (docs/model.md §3b, "Board power limit").
+  const std::string where = "torch_bench torch_power";
+  require_points("torch_power", pw.size());
+  struct Burst {
+    double n, rest, t_unit, tensor_unit, y;
+    std::string label;
+  };
+  std::map<std::string, std::pair<double, double>> ref;  // group -> (rest, per-unit s of its n = 8 burst)
+  auto group = [&](const KvbenchPoint* p) {
+    return fmt::format("{} M={} {}", p->str("op", where), p->has("M") ? p->num("M", where) : 0.0, p->str("filler", where));
+  };
+  for (const auto* p : pw) {
+    if (p->num("n", where) != 8) continue;
+    auto& r = ref[group(p)];
+    if (p->num("rest_s", where) >= r.first) r = {p->num("rest_s", where), p->median_s};
+  }
+  // FLOPs of the GEMM filler: the M = 2048 GEMM group's own op (torch_bench.py fam_power).
+  double gemm_filler_flops = 0;
+  for (const auto* p : pw) {
+    if (p->str("op", where) == "gemm" && p->has("M") && p->num("M", where) == 2048) gemm_filler_flops = p->flop_count;
+  }
+  std::vector<Burst> pts;
+  for (const auto* p : pw) {
+    const auto it = ref.find(group(p));
+    if (it == ref.end()) continue;  // a group without its n = 8 reference burst cannot be placed
+    const std::string filler = p->str("filler", where);
+    if (filler == "gemm" && gemm_filler_flops == 0) {
+      throw InputError(where, "axes.filler", "a GEMM filler with the M = 2048 GEMM group measured beside it", "'gemm' alone");
+    }
+    Burst b;
+    b.n = p->num("n", where), b.rest = p->num("rest_s", where), b.t_unit = it->second.second, b.y = p->median_s;
+    b.tensor_unit = (p->flop_count + (filler == "gemm" ? gemm_filler_flops : 0.0)) / dense_peak_flops;
+    b.label = fmt::format("power {} n={} rest={:g} ms", group(p), b.n, 1e3 * b.rest);
+    pts.push_back(b);
+  }
+  require_points("torch_power (bursts with an n = 8 reference)", pts.size());
+  // Rested: an idle of >= 1 ms before the burst (the harness uses 20 ms) refills the whole headroom.
+  auto res = [&](std::span<const double> q, std::span<double> r) {
+    TimingParams tt = t;
+    tt.power_busy = q[0], tt.power_per_tensor = q[1];
+    for (std::size_t i = 0; i < pts.size(); ++i) {
+      const Burst& b = pts[i];
+      tt.power_headroom_s = (b.rest >= 1e-3 ? q[2] : q[3]) * 1e-3;
+      const double busy = b.n * b.t_unit;
+      r[i] = std::log((busy + power_stretch_s(tt, busy, b.n * b.tensor_unit)) / (b.n * b.y));
+    }
+  };
+  const NonlinearFit fit = robust_least_squares(res, std::vector<double>{0.9, 0.35, 6.0, 0.4}, std::vector<double>{0.3, 0.01, 0.0, 0.0},
+                                                std::vector<double>{1.5, 3.0, 1000.0, 100.0}, pts.size());
+  t.power_busy = fit.params[0], t.power_per_tensor = fit.params[1];
+  t.power_rested_headroom_s = fit.params[2] * 1e-3, t.power_gap_headroom_s = fit.params[3] * 1e-3;
+  std::vector<double> errs(pts.size());
+  res(fit.params, errs);
+  for (double& e : errs) e = std::expm1(e);
+  std::vector<std::string> labels;
+  for (const auto& b : pts) labels.push_back(b.label);
+  return summarize("torch_power", errs, labels, {"power_busy", "power_per_tensor", "power_rested_headroom_s", "power_gap_headroom_s"});
+}
+
 CalibrationResult calibrate_stack(const std::vector<KvbenchResults>& results, const GpuSpec& base, const std::string& stack) {
   const StackDef& def = find_stack(stack, "--stack");
   if (def.id == "kvbench") return calibrate(results, base);
@@ -647,24 +713,43 @@ CalibrationResult calibrate_stack(const std::vector<KvbenchResults>& results, co
     out.families.push_back(summarize(fmt::format("torch_elementwise ({})", c.kernel), errs, labels, {c.frac_name, c.fixed_name}));
   }
 
+  // torch_power (optional): the board power limit (fit_power_family).
+  if (const auto pw = all("torch_power", false); !pw.empty()) out.families.push_back(fit_power_family(pw, base.bf16_flops, t));
+  // A microbenchmark sample is one graph replay of `reps` repetitions after the timer's short idle:
+  // under the power model the burst pays the limit's stretch, shared by its repetitions. Without
+  // a power measurement each point is modelled at the SM clock the harness read.
+  TimingParams burst_t = t;
+  burst_t.power_headroom_s = t.power_gap_headroom_s;
+  auto per_rep_s = [&](const KernelTime& k, double reps) {
+    return k.time_s + power_stretch_s(burst_t, reps * k.time_s, reps * k.tensor_s) / reps;
+  };
+  auto gemm_reps = [&](const KvbenchPoint* p, double m, double n, double k) {
+    // torch_bench.py fam_gemm / fam_gemm_fp8: all weight sets when M N K < 2e11, else 2.
+    return m * n * k < 2e11 && p->has("weight_sets") ? p->num("weight_sets", where) : 2.0;
+  };
+  const bool governed = t.power_governed();
+
   // torch_gemm: F.linear, cold weights; y less one launch gap.
   {
     const auto g = all("torch_gemm", false);
     require_points("torch_gemm", g.size());
-    std::vector<double> m, n, k, y, clock;
+    std::vector<double> m, n, k, y, clock, reps;
     std::vector<std::string> labels;
     for (const auto* p : g) {
       m.push_back(p->num("M", where));
       n.push_back(p->num("N", where));
       k.push_back(p->num("K", where));
       y.push_back(std::max(p->median_s - gap, 0.1 * p->median_s));
-      clock.push_back(clock_ratio(*p, clock_max));
+      clock.push_back(governed ? 1.0 : clock_ratio(*p, clock_max));
+      reps.push_back(gemm_reps(p, m.back(), n.back(), k.back()));
       labels.push_back(fmt::format("gemm M={} N={} K={}", m.back(), n.back(), k.back()));
     }
     auto res = [&](std::span<const double> q, std::span<double> r) {
       TimingParams tt = t;
       tt.gemm_bw_fraction = q[0], tt.gemm_fixed_s = q[1] * 1e-6, tt.gemm_compute_fraction = q[2], tt.gemm_m_half = q[3];
-      for (std::size_t i = 0; i < y.size(); ++i) r[i] = std::log(gemm_time(tt, base.bf16_flops * clock[i], m[i], n[i], k[i]).time_s / y[i]);
+      for (std::size_t i = 0; i < y.size(); ++i) {
+        r[i] = std::log(per_rep_s(gemm_time(tt, base.bf16_flops * clock[i], m[i], n[i], k[i]), reps[i]) / y[i]);
+      }
     };
     const NonlinearFit fit = robust_least_squares(res, std::vector<double>{0.9, 3.0, 0.8, 32.0}, std::vector<double>{0.2, 0.0, 0.05, 0.0},
                                                   std::vector<double>{1.2, 50.0, 1.0, 4096}, y.size());
@@ -680,20 +765,23 @@ CalibrationResult calibrate_stack(const std::vector<KvbenchResults>& results, co
   // bf16 fit's fixed cost and M half-point are kept, the fit sets the two fp8 fractions.
   if (const auto g8 = all("torch_gemm_fp8", false); !g8.empty() && base.fp8_flops > 0) {
     require_points("torch_gemm_fp8", g8.size());
-    std::vector<double> m, n, k, y, clock;
+    std::vector<double> m, n, k, y, clock, reps;
     std::vector<std::string> labels;
     for (const auto* p : g8) {
       m.push_back(p->num("M", where));
       n.push_back(p->num("N", where));
       k.push_back(p->num("K", where));
       y.push_back(std::max(p->median_s - gap, 0.1 * p->median_s));
-      clock.push_back(clock_ratio(*p, clock_max));
+      clock.push_back(governed ? 1.0 : clock_ratio(*p, clock_max));
+      reps.push_back(gemm_reps(p, m.back(), n.back(), k.back()));
       labels.push_back(fmt::format("fp8 gemm M={} N={} K={}", m.back(), n.back(), k.back()));
     }
     auto res = [&](std::span<const double> q, std::span<double> r) {
       TimingParams tt = t;
       tt.gemm_fp8_bw_fraction = q[0], tt.gemm_fp8_compute_fraction = q[1];
-      for (std::size_t i = 0; i < y.size(); ++i) r[i] = std::log(fp8_gemm_time(tt, base.fp8_flops * clock[i], m[i], n[i], k[i]).time_s / y[i]);
+      for (std::size_t i = 0; i < y.size(); ++i) {
+        r[i] = std::log(per_rep_s(fp8_gemm_time(tt, base.fp8_flops * clock[i], m[i], n[i], k[i]), reps[i]) / y[i]);
+      }
     };
     const NonlinearFit fit = robust_least_squares(res, std::vector<double>{0.8, 0.6}, std::vector<double>{0.1, 0.05},
                                                   std::vector<double>{1.2, 1.0}, y.size());
@@ -781,7 +869,7 @@ CalibrationResult calibrate_stack(const std::vector<KvbenchResults>& results, co
   // CTA parallelism and fixed cost; the attention clock = median over prompts >= 16384.
   {
     struct P {
-      double b, qh, prompt, d, bytes, clock, y;
+      double b, qh, prompt, d, bytes, clock, reps, y;
       std::string label;
     };
     std::vector<P> pts;
@@ -794,6 +882,8 @@ CalibrationResult calibrate_stack(const std::vector<KvbenchResults>& results, co
       a.bytes = p->bytes_read_B + p->bytes_written_B;
       a.clock = clock_ratio(*p, clock_max);
       if (a.prompt >= 16384 && p->sm_clock_mean_Hz > 0) long_clock.push_back(a.clock);
+      // torch_bench.py one_prefill_attention: R = clamp(ceil(2e11 / FLOPs), 1, 16) per replay.
+      a.reps = std::clamp(std::ceil(2e11 / std::max(p->flop_count, 1.0)), 1.0, 16.0);
       a.y = std::max(p->median_s - gap, 0.1 * p->median_s);
       a.label = fmt::format("prefill attn B={} P={} kv={} g={} d={}", a.b, a.prompt, kvh, a.qh / kvh, a.d);
       pts.push_back(a);
@@ -810,7 +900,7 @@ CalibrationResult calibrate_stack(const std::vector<KvbenchResults>& results, co
         const P& a = pts[i];
         tt.prefill_attn_clock_ratio = a.clock;
         const double pairs = a.prompt * (a.prompt + 1) / 2;
-        r[i] = std::log(tiled_prefill_attention_time(tt, base.bf16_flops, a.b, a.qh, a.prompt, pairs, a.d, a.bytes).time_s / a.y);
+        r[i] = std::log(per_rep_s(tiled_prefill_attention_time(tt, base.bf16_flops, a.b, a.qh, a.prompt, pairs, a.d, a.bytes), a.reps) / a.y);
       }
     };
     const NonlinearFit fit = robust_least_squares(res, std::vector<double>{0.4, 0.4, 0.4, 1.0, 5.0}, std::vector<double>{0.02, 0.02, 0.02, 0.05, 0.0},
@@ -887,9 +977,15 @@ std::vector<E2ePoint> e2e_points(const KvbenchResults& r) {
     validate(e.workload, where);  // batch 0 / negative / huge context: an error, not a NaN prediction
     e.measured_s = p.median_s;
     e.stack = p.has("stack") ? p.str("stack", where) : "kvbench";
+    if (p.has("power_state")) {
+      const std::string ps = p.str("power_state", where);
+      if (ps != "sustained" && ps != "harness") throw InputError(where, "axes.power_state", "'sustained' or 'harness'", fmt::format("'{}'", ps));
+      e.sustained = ps == "sustained";
+    }
     e.kernels = p.has("kernels_per_step") && !p.axes.at("kernels_per_step").is_null() ? p.num("kernels_per_step", where) : 0;
     e.label = e.phase == "decode" ? fmt::format("{} decode B={} S={}", a.id, e.workload.batch, e.workload.context)
                                   : fmt::format("{} prefill B={} P={}", a.id, e.workload.batch, e.workload.prompt);
+    if (e.sustained) e.label += " back-to-back";
     out.push_back(std::move(e));
   }
   return out;
@@ -899,13 +995,14 @@ ValidationReport validate_against(const KvbenchResults& r, const GpuSpec& gpu, c
   check_same_gpu(r, gpu);
   ValidationReport rep;
   const StackTiming st = stack_timing(gpu, stack);
-  const TimingParams& t = st.params;
+  TimingParams t = st.params;
   double sum = 0, sum_d = 0, sum_p = 0;
   int n_d = 0, n_p = 0;
   for (auto& e : e2e_points(r)) {
     if (e.stack != st.stack) continue;
     const ArchProfile prof = make_profile(e.arch, 1);
     ValidationRow row;
+    t.power_headroom_s = e.sustained ? 0.0 : st.params.power_gap_headroom_s;
     row.predicted_s = e.phase == "decode"
                           ? decode_step(prof, gpu, t, double(e.workload.batch), double(e.workload.context), e.workload.runtime).time_s
                           : prefill(prof, gpu, t, double(e.workload.batch), double(e.workload.prompt), e.workload.runtime).time_s;

@@ -28,8 +28,8 @@ struct LinearGemm {
 };
 LinearGemm linear_gemm(const ArchProfile& p, const GpuSpec& gpu, const TimingParams& t) {
   const bool w8a8 = p.weight_dtype == KvDtype::fp8 && gpu.fp8_flops > 0;
-  if (!w8a8) return {gpu.bf16_flops * t.compute_clock_ratio, t.gemm_compute_fraction, t.gemm_bw_fraction, p.weight_bytes_per_elem};
-  return {gpu.fp8_flops * t.compute_clock_ratio, t.gemm_fp8_compute_fraction > 0 ? t.gemm_fp8_compute_fraction : t.gemm_compute_fraction,
+  if (!w8a8) return {gpu.bf16_flops * t.compute_clock(), t.gemm_compute_fraction, t.gemm_bw_fraction, p.weight_bytes_per_elem};
+  return {gpu.fp8_flops * t.compute_clock(), t.gemm_fp8_compute_fraction > 0 ? t.gemm_fp8_compute_fraction : t.gemm_compute_fraction,
           t.gemm_fp8_bw_fraction > 0 ? t.gemm_fp8_bw_fraction : t.gemm_bw_fraction, p.weight_bytes_per_elem, 1.0};
 }
 
@@ -46,11 +46,12 @@ struct Acc {
     o.kernels += kernels;
     o.memory_s += k.memory_s;
     o.compute_s += k.compute_s;
+    o.tensor_s += k.tensor_s;
   }
 };
 
 KernelTime scaled(KernelTime k, double f) {
-  k.time_s *= f, k.memory_s *= f, k.compute_s *= f, k.bytes *= f, k.flops *= f;
+  k.time_s *= f, k.memory_s *= f, k.compute_s *= f, k.bytes *= f, k.flops *= f, k.tensor_s *= f;
   return k;
 }
 
@@ -68,12 +69,19 @@ double positions_read(const ArchProfile& p, double context, bool local) {
 }
 
 void finish(PhaseCost& ph, const TimingParams& t, Runtime runtime) {
-  ph.time_s = ph.bytes = ph.flops = ph.kernels = 0;
+  ph.time_s = ph.bytes = ph.flops = ph.kernels = ph.tensor_s = ph.power_s = 0;
   for (const OpCost& o : ph.ops) {
     ph.time_s += o.time_s;
     ph.bytes += o.bytes;
     ph.flops += o.flops;
     ph.kernels += o.kernels;
+    ph.tensor_s += o.tensor_s;
+  }
+  // The power limit slows the clock-bound (tensor-core) kernels: the stretch is theirs, by share.
+  if (const double stretch = power_stretch_s(t, ph.time_s, ph.tensor_s); stretch > 0) {
+    for (OpCost& o : ph.ops) o.time_s += stretch * o.tensor_s / ph.tensor_s;
+    ph.time_s += stretch;
+    ph.power_s = stretch;
   }
   // Eager launches are host-bound when the GPU work per kernel is shorter than the CPU's launch
   // call: the step then takes kernels x launch_cpu_s.
@@ -135,8 +143,8 @@ void add_mla_projections(Acc& acc, const ArchProfile& p, const TimingParams& t, 
 // bit-identical however the parts are computed (sweeps, the serving simulator's caches).
 void add_body(Acc& acc, const ArchProfile& p, const GpuSpec& gpu, const TimingParams& t, const Pass& s, Runtime runtime) {
   const double launch = runtime == Runtime::graph ? t.launch_graph_s : t.launch_stream_s;
-  // Compute-bound work runs at the power-limited clock (TimingParams::compute_clock_ratio).
-  const double peak = gpu.bf16_flops * t.compute_clock_ratio;
+  // Compute-bound work runs at the power-limited clock (TimingParams::compute_clock()).
+  const double peak = gpu.bf16_flops * t.compute_clock();
   const double m = s.tokens;
   const double d = p.d_model;
   const double L = p.n_layers;
@@ -186,6 +194,7 @@ void add_body(Acc& acc, const ArchProfile& p, const GpuSpec& gpu, const TimingPa
     const double per_expert_rows = expert_tokens / std::max(touched, 1.0);
     ex.memory_s = ex.bytes / (lg.bw_fraction * t.hbm_read_Bps);
     ex.compute_s = ex.flops / (lg.compute_fraction * lg.peak * per_expert_rows / (per_expert_rows + t.gemm_m_half));
+    ex.tensor_s = ex.flops / lg.peak;
     ex.time_s = 2.0 * t.gemm_fixed_s + std::max(ex.memory_s, ex.compute_s);
     KernelTime router = gemm_time(t, peak, m, n, d);
     acc.add(Op::mlp, scaled(ex, p.moe_layers), 2.0 * p.moe_layers, launch);
@@ -235,7 +244,7 @@ void add_body(Acc& acc, const ArchProfile& p, const GpuSpec& gpu, const TimingPa
 // the final norm on those rows only (F.rms_norm, 2 M d bytes).
 void add_head(Acc& acc, const ArchProfile& p, const GpuSpec& gpu, const TimingParams& t, const Pass& s, Runtime runtime) {
   const double launch = runtime == Runtime::graph ? t.launch_graph_s : t.launch_stream_s;
-  const double peak = gpu.bf16_flops * t.compute_clock_ratio;
+  const double peak = gpu.bf16_flops * t.compute_clock();
   const double d = p.d_model;
   if (!t.fused_elementwise) {
     acc.add(Op::norms_elementwise, elementwise_time(t, kAct * 2 * s.requests * d), 1, launch);
@@ -388,7 +397,7 @@ void add_decode_attention(Acc& acc, const ArchProfile& p, const TimingParams& t,
 void add_prefill_attention(Acc& acc, const ArchProfile& p, const GpuSpec& gpu, const TimingParams& t, double batch, double q_len,
                            const double pairs[2], double bytes, Runtime runtime) {
   const double launch = runtime == Runtime::graph ? t.launch_graph_s : t.launch_stream_s;
-  const double peak = gpu.bf16_flops * t.compute_clock_ratio;
+  const double peak = gpu.bf16_flops * t.compute_clock();
   const double qh = p.q_heads_per_gpu;
   double hd = p.head_dim;
   if (p.mla) {
@@ -503,6 +512,11 @@ const char* op_name(Op op) {
   return "?";
 }
 
+double power_stretch_s(const TimingParams& t, double busy_s, double tensor_s) {
+  if (!t.power_governed()) return 0.0;
+  return std::max(0.0, (t.power_busy - 1.0) * busy_s + t.power_per_tensor * tensor_s - t.power_headroom_s);
+}
+
 KernelTime gemm_time(const TimingParams& t, double peak_flops, double m, double n, double k) {
   return gemm_q(t, LinearGemm{peak_flops, t.gemm_compute_fraction, t.gemm_bw_fraction, kAct}, m, n, k);
 }
@@ -516,6 +530,7 @@ KernelTime gemm_q(const TimingParams& t, const LinearGemm& g, double m, double n
   r.memory_s = r.bytes / (g.bw_fraction * t.hbm_read_Bps);
   r.compute_s = r.flops / (g.compute_fraction * g.peak * m / (m + t.gemm_m_half));
   r.time_s = t.gemm_fixed_s + std::max(r.memory_s, r.compute_s);
+  r.tensor_s = r.flops / g.peak;
   return r;
 }
 }  // namespace
@@ -753,10 +768,13 @@ KernelTime tiled_prefill_attention_time(const TimingParams& t, double peak_flops
   const double executed = 4.0 * batch * q_heads * (pairs + prompt * tile / 2) * head_dim;
   const double ctas = batch * q_heads * std::ceil(prompt / tile);
   const double par = t.prefill_attn_units_sat > 0 ? std::min(1.0, ctas / t.prefill_attn_units_sat) : 1.0;
-  const double clock = t.prefill_attn_clock_ratio > 0 ? t.prefill_attn_clock_ratio : t.compute_clock_ratio;
+  const double clock = t.power_governed()                ? 1.0
+                       : t.prefill_attn_clock_ratio > 0 ? t.prefill_attn_clock_ratio
+                                                        : t.compute_clock_ratio;
   a.bytes = bytes;
   a.memory_s = a.bytes / (t.attn_bw_fraction * t.hbm_read_Bps);
   a.compute_s = executed / (prefill_attn_fraction(t, head_dim) * peak_flops * clock * par);
+  a.tensor_s = executed / peak_flops;
   a.time_s = t.prefill_attn_fixed_s + std::max(a.memory_s, a.compute_s);
   return a;
 }
@@ -832,10 +850,11 @@ MixedStepModel::Part MixedStepModel::part(std::vector<Part>& cache, double rows,
     } else {
       add_head(acc, *p_, *gpu_, *t_, s, runtime_);
     }
-    Part r{0, 0};
+    Part r{0, 0, 0};
     for (const OpCost& o : acc.phase.ops) {
       r.time_s += o.time_s;
       r.kernels += o.kernels;
+      r.tensor_s += o.tensor_s;
     }
     return r;
   };
@@ -852,8 +871,9 @@ double MixedStepModel::time_s(const MixedBatch& b) {
   Acc acc{PhaseCost{}};
   add_mixed_attention(acc, *p_, *gpu_, *t_, b, runtime_, &memo_);
   const OpCost& a = acc.phase.ops[static_cast<int>(Op::attention)];
-  const double time = body.time_s + head.time_s + a.time_s;
+  double time = body.time_s + head.time_s + a.time_s;
   const double kernels = body.kernels + head.kernels + a.kernels;
+  time += power_stretch_s(*t_, time, body.tensor_s + head.tensor_s + a.tensor_s);  // as finish()
   // Eager launches are host-bound below kernels x launch_cpu_s (as finish()).
   if (runtime_ == Runtime::eager && kernels > 0 && kernels * t_->launch_cpu_s > time) return kernels * t_->launch_cpu_s;
   return time;

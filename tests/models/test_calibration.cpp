@@ -276,3 +276,80 @@ TEST_CASE("e2e points: numbers outside an integer's range are errors, not casts"
                       Catch::Matchers::Contains(std::string("axes.") + row.key) && Catch::Matchers::Contains("a whole number"));
   }
 }
+
+namespace {
+// torch_power bursts generated from known power constants with the model's own law.
+std::vector<KvbenchPoint> synthetic_power(const TimingParams& truth, double peak, bool with_gemm_group) {
+  struct Group {
+    const char* op;
+    double m, t_unit, flops, filler_flops;
+    const char* filler;
+  };
+  const double gemm_flops = 2.0 * 2048 * 14336 * 4096;
+  std::vector<Group> groups = {{"gemm", 256, 45e-6, 2.0 * 256 * 14336 * 4096, 0, "none"},
+                               {"prefill_attention", 0, 500e-6, 1.1e11, 0, "none"},
+                               {"prefill_attention", 0, 800e-6, 1.1e11, gemm_flops, "gemm"}};
+  if (with_gemm_group) {
+    groups.push_back({"gemm", 2048, 300e-6, gemm_flops, 0, "none"});
+    groups.push_back({"gemm", 2048, 460e-6, gemm_flops, 0, "copy"});
+  }
+  std::vector<KvbenchPoint> out;
+  for (const Group& g : groups) {
+    for (double rest : {1e-4, 20e-3}) {
+      for (double n : {1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0, 128.0, 256.0}) {
+        TimingParams tt = truth;
+        tt.power_headroom_s = rest >= 1e-3 ? truth.power_rested_headroom_s : truth.power_gap_headroom_s;
+        const double busy = n * g.t_unit;
+        KvbenchPoint p;
+        p.family = "torch_power";
+        p.axes = boost::json::object{{"op", g.op}, {"filler", g.filler}, {"n", n}, {"rest_s", rest}};
+        if (g.m > 0) p.axes["M"] = g.m;
+        p.flop_count = g.flops;
+        p.median_s = (busy + power_stretch_s(tt, busy, n * (g.flops + g.filler_flops) / peak)) / n;
+        out.push_back(std::move(p));
+      }
+    }
+  }
+  return out;
+}
+}  // namespace
+
+TEST_CASE("power fit recovers the governor's constants from synthetic bursts", "[calibration][power]") {
+  TimingParams truth;
+  truth.power_busy = 0.9, truth.power_per_tensor = 0.36;
+  truth.power_rested_headroom_s = 6e-3, truth.power_gap_headroom_s = 0.4e-3;
+  const double peak = 989e12;
+  const auto pts = synthetic_power(truth, peak, true);
+  std::vector<const KvbenchPoint*> ptr;
+  for (const auto& p : pts) ptr.push_back(&p);
+  TimingParams t;
+  const FamilyFit f = fit_power_family(ptr, peak, t);
+  CHECK(f.points == static_cast<int>(pts.size()));
+  CHECK(f.rms_rel_error < 1e-3);
+  CHECK(t.power_busy == Approx(truth.power_busy).epsilon(0.01));
+  CHECK(t.power_per_tensor == Approx(truth.power_per_tensor).epsilon(0.02));
+  CHECK(t.power_rested_headroom_s == Approx(truth.power_rested_headroom_s).epsilon(0.05));
+  CHECK(t.power_gap_headroom_s == Approx(truth.power_gap_headroom_s).epsilon(0.05));
+}
+
+TEST_CASE("power fit: invalid burst sets are errors that say what is missing", "[calibration][power][errors]") {
+  TimingParams truth;
+  truth.power_busy = 0.9, truth.power_per_tensor = 0.36;
+  truth.power_rested_headroom_s = 6e-3, truth.power_gap_headroom_s = 0.4e-3;
+  struct Row {
+    const char* name;
+    bool gemm_group;
+    std::size_t keep;  // first points kept
+    const char* message;
+  };
+  const Row rows[] = {{"GEMM filler without the GEMM group", false, 1000, "GEMM filler"},
+                      {"too few bursts", true, 3, "at least"}};
+  for (const Row& r : rows) {
+    INFO(r.name);
+    const auto pts = synthetic_power(truth, 989e12, r.gemm_group);
+    std::vector<const KvbenchPoint*> ptr;
+    for (std::size_t i = 0; i < pts.size() && i < r.keep; ++i) ptr.push_back(&pts[i]);
+    TimingParams t;
+    CHECK_THROWS_WITH(fit_power_family(ptr, 989e12, t), Catch::Contains(r.message));
+  }
+}

@@ -382,3 +382,67 @@ TEST_CASE("MLA: absorbed low-rank projections in decode, per-head attention in p
   CHECK(p8.w_qkv_producer_B == Approx(2 * (replicated + split / 8)));
   CHECK(p.w_qkv_producer_B == Approx(2 * (replicated + split)));
 }
+
+TEST_CASE("power limit: the energy over the board limit, less the headroom, is paid in time", "[timing][power]") {
+  TimingParams t = round_params();
+  // Not measured: no stretch whatever the work.
+  CHECK(power_stretch_s(t, 1.0, 1.0) == 0.0);
+  t.power_busy = 0.9, t.power_per_tensor = 0.4;
+  struct Row {
+    double busy_s, tensor_s, headroom_s, want_s;
+  };
+  // (0.9 - 1) busy + 0.4 tensor - headroom, floored at 0.
+  const Row rows[] = {
+      {10e-3, 8e-3, 0, 2.2e-3},     // GEMM-heavy: -1 + 3.2 ms
+      {10e-3, 8e-3, 1e-3, 1.2e-3},  // the headroom pays the first 1 ms
+      {10e-3, 8e-3, 5e-3, 0},       // more headroom than excess
+      {10e-3, 2e-3, 0, 0},          // memory-bound: under the limit (-1 + 0.8 ms)
+      {0, 0, 0, 0},
+  };
+  for (const Row& r : rows) {
+    INFO("busy " << r.busy_s << " tensor " << r.tensor_s << " headroom " << r.headroom_s);
+    t.power_headroom_s = r.headroom_s;
+    CHECK(power_stretch_s(t, r.busy_s, r.tensor_s) == Approx(r.want_s).margin(1e-12));
+  }
+}
+
+TEST_CASE("power limit: a step pays the stretch on its tensor-core ops only", "[timing][power]") {
+  const GpuSpec g = round_gpu();
+  TimingParams t = round_params();
+  const ArchProfile p = make_profile(llama8b(), 1);
+  const PhaseCost free_run = prefill(p, g, t, 1, 4096, Runtime::graph);
+  CHECK(free_run.power_s == 0.0);
+  CHECK(free_run.tensor_s > 0.0);
+  t.power_busy = 0.9, t.power_per_tensor = 0.4;
+  const PhaseCost limited = prefill(p, g, t, 1, 4096, Runtime::graph);
+  // Same work at the maximum clock (compute_clock_ratio is 1 here), plus the stretch.
+  const double want = (0.9 - 1) * free_run.time_s + 0.4 * free_run.tensor_s;
+  REQUIRE(want > 0);
+  CHECK(limited.power_s == Approx(want).epsilon(1e-12));
+  CHECK(limited.time_s == Approx(free_run.time_s + want).epsilon(1e-12));
+  double sum = 0;
+  for (const OpCost& o : limited.ops) sum += o.time_s;
+  CHECK(sum == Approx(limited.time_s).epsilon(1e-12));
+  // Elementwise kernels do no tensor-core work: their time is unchanged.
+  CHECK(limited.op(Op::norms_elementwise).time_s == free_run.op(Op::norms_elementwise).time_s);
+  CHECK(limited.op(Op::mlp).time_s > free_run.op(Op::mlp).time_s);
+  // A batch-1 decode step streams weights: under the limit, no stretch.
+  CHECK(decode_step(p, g, t, 1, 4096, Runtime::graph).power_s == 0.0);
+  // Headroom (rested GPU) shortens the step by exactly what it pays, up to the whole stretch.
+  t.power_headroom_s = want / 2;
+  CHECK(prefill(p, g, t, 1, 4096, Runtime::graph).time_s == Approx(free_run.time_s + want / 2).epsilon(1e-12));
+  t.power_headroom_s = 10 * want;
+  CHECK(prefill(p, g, t, 1, 4096, Runtime::graph).time_s == Approx(free_run.time_s).epsilon(1e-12));
+}
+
+TEST_CASE("power limit: under the power model compute runs at the maximum clock", "[timing][power]") {
+  const GpuSpec g = round_gpu();
+  TimingParams t = round_params();
+  t.compute_clock_ratio = 0.8;
+  const ArchProfile p = make_profile(llama8b(), 1);
+  const double fixed_clock = prefill(p, g, t, 1, 2048, Runtime::graph).op(Op::mlp).compute_s;
+  t.power_busy = 0.5, t.power_per_tensor = 0.01;  // governed, never over the limit here
+  const PhaseCost governed = prefill(p, g, t, 1, 2048, Runtime::graph);
+  CHECK(governed.power_s == 0.0);
+  CHECK(governed.op(Op::mlp).compute_s == Approx(0.8 * fixed_clock).epsilon(1e-12));
+}

@@ -101,6 +101,27 @@ struct TimingParams {
   double prefill_attn_units_sat = 0;
   double prefill_attn_fixed_s = 4e-6;
   double prefill_attn_clock_ratio = 0;
+  // ---- Board power limit (family torch_power: bursts of back-to-back GEMMs / attentions against
+  // burst length, mix and idle before; docs/model.md §3b, "Board power limit"). Compute-bound kernels run at the
+  // maximum clock until the governor acts; a step's power demand at that clock, relative to the
+  // board limit, is power_busy (any busy GPU: memory traffic, launch gaps) plus power_per_tensor
+  // times its tensor-core utilisation (FLOPs / (time x dense peak)). What is over the limit
+  // -- (power_busy - 1) x time + power_per_tensor x FLOPs / peak, in limit-seconds -- beyond the
+  // headroom the step starts with is paid in time (the governor lowers the clock until the
+  // average power is the limit). Headroom: power_rested_headroom_s after >= 20 ms idle,
+  // power_gap_headroom_s after the harness's ~0.2 ms between samples, 0 for back-to-back steps.
+  // power_per_tensor 0 = not measured: compute runs at compute_clock_ratio, as before.
+  double power_busy = 0;
+  double power_per_tensor = 0;
+  double power_rested_headroom_s = 0;
+  double power_gap_headroom_s = 0;
+  // The headroom the modelled step starts with (not fitted: the regime; 0 = a loaded server's
+  // back-to-back steps). kvscope validate sets it per measured point.
+  double power_headroom_s = 0;
+  bool power_governed() const { return power_per_tensor > 0; }
+  // Clock of compute-bound work over the maximum clock: 1 under the power model (the governor's
+  // stretch is added per step), else the fixed sustained ratio.
+  double compute_clock() const { return power_governed() ? 1.0 : compute_clock_ratio; }
 
   // ---- Structure of the stack (not fitted; set from the StackDef and the GPU by stack_timing()).
   DecodeAttnKernel attn_kernel = DecodeAttnKernel::kvbench;

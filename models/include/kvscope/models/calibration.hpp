@@ -83,6 +83,10 @@ CalibrationResult calibrate(const std::vector<KvbenchResults>& results, const Gp
 // whose axes.stack is `stack`). The hardware part (memory, L2, clock, launch) is `base`'s own
 // calibration, which must exist. The result's calibration holds the full parameter set.
 CalibrationResult calibrate_stack(const std::vector<KvbenchResults>& results, const GpuSpec& base, const std::string& stack);
+// Family torch_power (bursts of back-to-back GEMMs / attentions): sets t's power_busy,
+// power_per_tensor, power_rested_headroom_s and power_gap_headroom_s; FLOPs are counted over
+// `dense_peak_flops` (the GPU's bf16 dense peak). Used by calibrate_stack; exposed for tests.
+FamilyFit fit_power_family(const std::vector<const KvbenchPoint*>& points, double dense_peak_flops, TimingParams& t);
 
 // A family-6 point turned back into kvscope's inputs.
 struct E2ePoint {
@@ -93,6 +97,10 @@ struct E2ePoint {
   double measured_s = 0;
   double kernels = 0;
   std::string stack = "kvbench";  // the kernel stack that ran it (axes.stack)
+  // Steps replayed back to back (axes.power_state "sustained"): no idle between steps, so the
+  // power model's headroom is 0; otherwise the harness's ~0.2 ms between samples
+  // (TimingParams::power_gap_headroom_s).
+  bool sustained = false;
 };
 std::vector<E2ePoint> e2e_points(const KvbenchResults& r);
 

@@ -29,6 +29,7 @@ struct OpCost {
   double launch_s = 0;   // part of time_s that is per-kernel floor
   double memory_s = 0;   // sum over kernels of the memory-roofline term
   double compute_s = 0;  // sum over kernels of the compute-roofline term
+  double tensor_s = 0;   // tensor-core FLOPs over the dense peak of their precision (power model)
   bool compute_bound() const { return compute_s > memory_s; }
 };
 
@@ -39,6 +40,8 @@ struct PhaseCost {
   double flops = 0;
   double kernels = 0;
   double l2_saved_bytes = 0;  // KV bytes CLA consumers found in L2
+  double tensor_s = 0;        // sum of the ops' tensor_s
+  double power_s = 0;         // time the board power limit added (in time_s, spread over the ops by tensor_s)
   const OpCost& op(Op o) const { return ops[static_cast<int>(o)]; }
 };
 
@@ -115,7 +118,7 @@ class MixedStepModel {
 
  private:
   struct Part {
-    double time_s = -1, kernels = 0;
+    double time_s = -1, kernels = 0, tensor_s = 0;
   };
   Part part(std::vector<Part>& cache, double rows, bool body);
   const ArchProfile* p_;
@@ -130,7 +133,13 @@ class MixedStepModel {
 // Roofline pieces, exposed for tests and for the calibration fit.
 struct KernelTime {
   double time_s = 0, memory_s = 0, compute_s = 0, bytes = 0, flops = 0;
+  double tensor_s = 0;  // FLOPs / unscaled dense peak: the kernel's tensor-core utilisation x time
 };
+// What the board power limit adds to `busy_s` of work at the maximum clock holding `tensor_s`
+// (FLOPs / dense peak, summed over its kernels), starting with t.power_headroom_s: the energy
+// over the limit, (power_busy - 1) busy_s + power_per_tensor tensor_s in limit-seconds, less the
+// headroom, is paid in time. 0 when the GPU's stack has no power measurement (docs/model.md §3b, "Board power limit").
+double power_stretch_s(const TimingParams& t, double busy_s, double tensor_s);
 // Weight GEMM Y[M,N] = X[M,K] W^T, bf16, weights streamed from HBM (cold), fixed cost included,
 // launch floor excluded.
 KernelTime gemm_time(const TimingParams& t, double peak_flops, double m, double n, double k);
