@@ -60,7 +60,11 @@ std::shared_ptr<const DesignPoint> evaluate_scenario(const Scenario& s) {
   d->profile = models::make_profile(d->design.arch, d->design.workload.tp);
   d->params = stack_timing(d->design.gpu, d->design.workload.stack).params;
   d->facts = models::make_arch_facts(d->design.arch);
-  d->eval = models::evaluate(d->profile, d->design.gpu, d->params, d->design.workload);
+  // Evaluated on every keystroke in the GUI thread: without the goodput search (a scenario file may
+  // carry serving targets); the Serving view and the sweep simulate on their own threads.
+  Workload w = d->design.workload;
+  w.serving.ttft_slo_s = w.serving.tpot_slo_s = 0;
+  d->eval = models::evaluate(d->profile, d->design.gpu, d->params, w);
   d->layers = models::layer_breakdown(d->design.arch, d->profile, d->design.workload);
   return d;
 }

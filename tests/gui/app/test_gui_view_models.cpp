@@ -291,6 +291,16 @@ class TestViewModels : public QObject {
     for (std::size_t row = 0; row < s.result()->rows(); ++row) QVERIFY(s.result()->value(row, static_cast<std::size_t>(cb)) <= 2);
   }
 
+  // A scenario with serving targets (a file may carry them) evaluates without the goodput search:
+  // the design model runs on every keystroke in the GUI thread.
+  void serving_targets_do_not_run_in_the_design_model() {
+    DesignModel d;
+    d.setValues({{"ttft_slo_ms", "2000"}, {"isl", "16k"}, {"requests", "100000"}});
+    QVERIFY(d.valid());
+    QVERIFY(d.current()->design.workload.serving.has_slo());  // kept for the sweep and the file
+    QVERIFY(std::isnan(d.current()->eval.goodput_rps));
+  }
+
   void every_view_spec_builds() {
     DesignModel d;
     d.setValues({{"cla", "2"}, {"batch", "8"}});
