@@ -681,6 +681,22 @@ CalibrationResult calibrate_stack(const std::vector<KvbenchResults>& results, co
       {"kv_append", &TimingParams::append_bw_fraction, &TimingParams::append_fixed_s, "append_bw_fraction", "append_fixed_s"},
       {"embedding", &TimingParams::embed_bw_fraction, &TimingParams::embed_fixed_s, "embed_bw_fraction", "embed_fixed_s"},
   };
+  // A streaming kernel class: t = fixed + bytes / (fraction x copy ceiling), fitted on per-op
+  // times less their launch gaps; writes the fraction and the fixed cost.
+  auto fit_streaming = [&](const std::string& family, const std::vector<double>& bytes, const std::vector<double>& y,
+                           const std::vector<std::string>& labels, double& frac, double& fixed, std::vector<std::string> names) {
+    require_points(family, y.size(), 3);
+    auto res = [&](std::span<const double> q, std::span<double> r) {
+      for (std::size_t i = 0; i < y.size(); ++i) r[i] = std::log((q[1] * 1e-6 + bytes[i] / (q[0] * t.hbm_copy_Bps)) / y[i]);
+    };
+    const NonlinearFit fit = robust_least_squares(res, std::vector<double>{0.8, 2.0}, std::vector<double>{0.05, 0.0}, std::vector<double>{3.0, 100.0}, y.size());
+    frac = fit.params[0];
+    fixed = fit.params[1] * 1e-6;
+    std::vector<double> errs(y.size());
+    res(fit.params, errs);
+    for (auto& e : errs) e = std::expm1(e);
+    out.families.push_back(summarize(family, errs, labels, std::move(names)));
+  };
   const auto ew = all("torch_elementwise", false);
   // Decode-sized ops (rows <= 1024) run in a step right after a layer's weight stream has flushed
   // L2: their small operands (norm weights, RoPE tables, cache rows) come from DRAM. Where the
@@ -700,17 +716,7 @@ CalibrationResult calibrate_stack(const std::vector<KvbenchResults>& results, co
       y.push_back(std::max(p->median_s - k * gap, 0.05 * p->median_s));
       labels.push_back(fmt::format("{} {} rows={} {}", c.kernel, p->str("model", where), p->num("rows", where), p->l2_state));
     }
-    require_points(fmt::format("torch_elementwise ({})", c.kernel), y.size(), 3);
-    auto res = [&](std::span<const double> q, std::span<double> r) {
-      for (std::size_t i = 0; i < y.size(); ++i) r[i] = std::log((q[1] * 1e-6 + bytes[i] / (q[0] * t.hbm_copy_Bps)) / y[i]);
-    };
-    const NonlinearFit fit = robust_least_squares(res, std::vector<double>{0.8, 2.0}, std::vector<double>{0.05, 0.0}, std::vector<double>{3.0, 100.0}, y.size());
-    t.*c.frac = fit.params[0];
-    t.*c.fixed = fit.params[1] * 1e-6;
-    std::vector<double> errs(y.size());
-    res(fit.params, errs);
-    for (auto& e : errs) e = std::expm1(e);
-    out.families.push_back(summarize(fmt::format("torch_elementwise ({})", c.kernel), errs, labels, {c.frac_name, c.fixed_name}));
+    fit_streaming(fmt::format("torch_elementwise ({})", c.kernel), bytes, y, labels, t.*c.frac, t.*c.fixed, {c.frac_name, c.fixed_name});
   }
 
   // torch_power (optional): the board power limit (fit_power_family).
@@ -729,71 +735,56 @@ CalibrationResult calibrate_stack(const std::vector<KvbenchResults>& results, co
   };
   const bool governed = t.power_governed();
 
-  // torch_gemm: F.linear, cold weights; y less one launch gap.
-  {
-    const auto g = all("torch_gemm", false);
-    require_points("torch_gemm", g.size());
+  // One GEMM family: per point (M, N, K, time less one launch gap, clock, repetitions per
+  // sample); `set` writes the fitted parameters q into a TimingParams, `time` is the model.
+  auto fit_gemms = [&](const std::vector<const KvbenchPoint*>& pts, const std::string& family, const char* label,
+                       const std::vector<double>& init, const std::vector<double>& lo, const std::vector<double>& hi,
+                       const std::function<void(TimingParams&, std::span<const double>)>& set,
+                       const std::function<KernelTime(const TimingParams&, double, double, double, double)>& time,
+                       std::vector<std::string> names) {
+    require_points(family, pts.size());
     std::vector<double> m, n, k, y, clock, reps;
     std::vector<std::string> labels;
-    for (const auto* p : g) {
+    for (const auto* p : pts) {
       m.push_back(p->num("M", where));
       n.push_back(p->num("N", where));
       k.push_back(p->num("K", where));
       y.push_back(std::max(p->median_s - gap, 0.1 * p->median_s));
       clock.push_back(governed ? 1.0 : clock_ratio(*p, clock_max));
       reps.push_back(gemm_reps(p, m.back(), n.back(), k.back()));
-      labels.push_back(fmt::format("gemm M={} N={} K={}", m.back(), n.back(), k.back()));
+      labels.push_back(fmt::format("{} M={} N={} K={}", label, m.back(), n.back(), k.back()));
     }
     auto res = [&](std::span<const double> q, std::span<double> r) {
       TimingParams tt = t;
-      tt.gemm_bw_fraction = q[0], tt.gemm_fixed_s = q[1] * 1e-6, tt.gemm_compute_fraction = q[2], tt.gemm_m_half = q[3];
-      for (std::size_t i = 0; i < y.size(); ++i) {
-        r[i] = std::log(per_rep_s(gemm_time(tt, base.bf16_flops * clock[i], m[i], n[i], k[i]), reps[i]) / y[i]);
-      }
+      set(tt, q);
+      for (std::size_t i = 0; i < y.size(); ++i) r[i] = std::log(per_rep_s(time(tt, clock[i], m[i], n[i], k[i]), reps[i]) / y[i]);
     };
-    const NonlinearFit fit = robust_least_squares(res, std::vector<double>{0.9, 3.0, 0.8, 32.0}, std::vector<double>{0.2, 0.0, 0.05, 0.0},
-                                                  std::vector<double>{1.2, 50.0, 1.0, 4096}, y.size());
-    t.gemm_bw_fraction = fit.params[0], t.gemm_fixed_s = fit.params[1] * 1e-6, t.gemm_compute_fraction = fit.params[2];
-    t.gemm_m_half = fit.params[3];
+    const NonlinearFit fit = robust_least_squares(res, init, lo, hi, y.size());
+    set(t, fit.params);
     std::vector<double> errs(y.size());
     res(fit.params, errs);
     for (double& e : errs) e = std::expm1(e);
-    out.families.push_back(summarize("torch_gemm", errs, labels, {"gemm_bw_fraction", "gemm_fixed_s", "gemm_compute_fraction", "gemm_m_half"}));
-  }
-
+    out.families.push_back(summarize(family, errs, labels, std::move(names)));
+  };
+  // torch_gemm: F.linear, cold weights.
+  fit_gemms(
+      all("torch_gemm", false), "torch_gemm", "gemm", {0.9, 3.0, 0.8, 32.0}, {0.2, 0.0, 0.05, 0.0}, {1.2, 50.0, 1.0, 4096},
+      [](TimingParams& tt, std::span<const double> q) {
+        tt.gemm_bw_fraction = q[0], tt.gemm_fixed_s = q[1] * 1e-6, tt.gemm_compute_fraction = q[2], tt.gemm_m_half = q[3];
+      },
+      [&](const TimingParams& tt, double clock, double m, double n, double k) { return gemm_time(tt, base.bf16_flops * clock, m, n, k); },
+      {"gemm_bw_fraction", "gemm_fixed_s", "gemm_compute_fraction", "gemm_m_half"});
   // torch_gemm_fp8 (optional): torch._scaled_mm, e4m3 weights and activations, bf16 out; the
   // bf16 fit's fixed cost and M half-point are kept, the fit sets the two fp8 fractions.
   if (const auto g8 = all("torch_gemm_fp8", false); !g8.empty() && base.fp8_flops > 0) {
-    require_points("torch_gemm_fp8", g8.size());
-    std::vector<double> m, n, k, y, clock, reps;
-    std::vector<std::string> labels;
-    for (const auto* p : g8) {
-      m.push_back(p->num("M", where));
-      n.push_back(p->num("N", where));
-      k.push_back(p->num("K", where));
-      y.push_back(std::max(p->median_s - gap, 0.1 * p->median_s));
-      clock.push_back(governed ? 1.0 : clock_ratio(*p, clock_max));
-      reps.push_back(gemm_reps(p, m.back(), n.back(), k.back()));
-      labels.push_back(fmt::format("fp8 gemm M={} N={} K={}", m.back(), n.back(), k.back()));
-    }
-    auto res = [&](std::span<const double> q, std::span<double> r) {
-      TimingParams tt = t;
-      tt.gemm_fp8_bw_fraction = q[0], tt.gemm_fp8_compute_fraction = q[1];
-      for (std::size_t i = 0; i < y.size(); ++i) {
-        r[i] = std::log(per_rep_s(fp8_gemm_time(tt, base.fp8_flops * clock[i], m[i], n[i], k[i]), reps[i]) / y[i]);
-      }
-    };
-    const NonlinearFit fit = robust_least_squares(res, std::vector<double>{0.8, 0.6}, std::vector<double>{0.1, 0.05},
-                                                  std::vector<double>{1.2, 1.0}, y.size());
-    t.gemm_fp8_bw_fraction = fit.params[0], t.gemm_fp8_compute_fraction = fit.params[1];
-    std::vector<double> errs(y.size());
-    res(fit.params, errs);
-    for (double& e : errs) e = std::expm1(e);
-    out.families.push_back(summarize("torch_gemm_fp8", errs, labels, {"gemm_fp8_bw_fraction", "gemm_fp8_compute_fraction"}));
+    fit_gemms(
+        g8, "torch_gemm_fp8", "fp8 gemm", {0.8, 0.6}, {0.1, 0.05}, {1.2, 1.0},
+        [](TimingParams& tt, std::span<const double> q) { tt.gemm_fp8_bw_fraction = q[0], tt.gemm_fp8_compute_fraction = q[1]; },
+        [&](const TimingParams& tt, double clock, double m, double n, double k) { return fp8_gemm_time(tt, base.fp8_flops * clock, m, n, k); },
+        {"gemm_fp8_bw_fraction", "gemm_fp8_compute_fraction"});
   }
   // torch_fp8_cast (optional): the bf16 -> e4m3 activation cast, fixed + bytes / (fraction x copy).
   if (const auto c8 = all("torch_fp8_cast", false); !c8.empty()) {
-    require_points("torch_fp8_cast", c8.size(), 3);
     std::vector<double> bytes, y;
     std::vector<std::string> labels;
     for (const auto* p : c8) {
@@ -801,17 +792,7 @@ CalibrationResult calibrate_stack(const std::vector<KvbenchResults>& results, co
       y.push_back(std::max(p->median_s - gap, 0.05 * p->median_s));
       labels.push_back(fmt::format("fp8 cast rows={} width={}", p->num("rows", where), p->num("width", where)));
     }
-    auto res = [&](std::span<const double> q, std::span<double> r) {
-      for (std::size_t i = 0; i < y.size(); ++i) r[i] = std::log((q[1] * 1e-6 + bytes[i] / (q[0] * t.hbm_copy_Bps)) / y[i]);
-    };
-    const NonlinearFit fit = robust_least_squares(res, std::vector<double>{0.8, 2.0}, std::vector<double>{0.05, 0.0},
-                                                  std::vector<double>{3.0, 100.0}, y.size());
-    t.cast_bw_fraction = fit.params[0];
-    t.cast_fixed_s = fit.params[1] * 1e-6;
-    std::vector<double> errs(y.size());
-    res(fit.params, errs);
-    for (auto& e : errs) e = std::expm1(e);
-    out.families.push_back(summarize("torch_fp8_cast", errs, labels, {"cast_bw_fraction", "cast_fixed_s"}));
+    fit_streaming("torch_fp8_cast", bytes, y, labels, t.cast_bw_fraction, t.cast_fixed_s, {"cast_bw_fraction", "cast_fixed_s"});
   }
 
   // torch_attention: SDPA decode of this stack's backend; the kernel's structure (row packing,
