@@ -11,6 +11,7 @@
 
 #include "kvscope/core/error.hpp"
 #include "kvscope/core/json_util.hpp"
+#include "model_bounds.hpp"
 
 namespace kvscope {
 
@@ -19,13 +20,7 @@ namespace bj = boost::json;
 namespace {
 
 // Bounds as for kvscope-model/1 files (loaders.hpp explains them).
-constexpr std::int64_t kMaxLayers = 10000;
-constexpr std::int64_t kMaxDModel = 1000000;
-constexpr std::int64_t kMaxHeads = 65536;
-constexpr std::int64_t kMaxVocab = 100000000;
-constexpr std::int64_t kMaxFfn = 10000000;
-constexpr std::int64_t kMaxExperts = 100000;
-constexpr std::int64_t kMaxWindow = 100000000;
+using namespace model_bounds;
 
 // What transformers assumes when a config leaves a key out, per family (the defaults of each
 // *Config class in transformers/models/<family>/configuration_<family>.py).

@@ -14,6 +14,7 @@
 #include "kvscope/core/hf_config.hpp"
 #include "kvscope/core/json_util.hpp"
 #include "kvscope/core/units.hpp"
+#include "model_bounds.hpp"
 
 namespace kvscope {
 
@@ -22,16 +23,7 @@ namespace bj = boost::json;
 namespace {
 
 // ---- Bounds (see loaders.hpp) ------------------------------------------------------------------
-constexpr std::int64_t kMaxLayers = 10000;
-constexpr std::int64_t kMaxDModel = 1000000;
-constexpr std::int64_t kMaxHeads = 65536;
-constexpr std::int64_t kMaxHeadDim = 65536;
-constexpr std::int64_t kMaxVocab = 100000000;
-constexpr std::int64_t kMaxFfn = 10000000;
-constexpr std::int64_t kMaxExperts = 100000;
-constexpr std::int64_t kMaxWindow = 100000000;
-constexpr std::int64_t kMaxQuantGroup = 65536;
-constexpr double kMaxParams = 1e15;
+using namespace model_bounds;
 
 const std::vector<std::string> kMlpKinds = {"swiglu", "plain", "moe"};
 const std::vector<std::string> kKvDtypes = {"bf16", "fp16", "fp8", "int8", "int4"};
