@@ -32,6 +32,27 @@ void set_goodput(Evaluation& e, const GoodputResult& g) {
   e.goodput_reason = g.goodput_rps > 0 ? std::string() : g.reason;
 }
 
+ServingView serving_view(const ArchProfile& p, const GpuSpec& gpu, const TimingParams& t, std::int64_t max_batch, double context,
+                         Runtime runtime, double tpot_limit_s) {
+  auto step = [&](std::int64_t b) { return step_time(p, gpu, t, static_cast<double>(b), context, runtime); };
+  std::int64_t hi = max_batch;
+  if (hi > 0 && tpot_limit_s > 0 && step(hi) > tpot_limit_s) {
+    std::int64_t lo = 0;  // invariant: step(lo) meets the limit (lo = 0: none does yet)
+    while (hi - lo > 1) {
+      const std::int64_t mid = lo + (hi - lo) / 2;
+      if (step(mid) <= tpot_limit_s) lo = mid; else hi = mid;
+    }
+    hi = lo;
+  }
+  ServingView v;
+  v.batch = hi;
+  if (hi > 0) {
+    v.step_s = step(hi);
+    v.tokens_per_s = static_cast<double>(hi) / v.step_s;
+  }
+  return v;
+}
+
 Evaluation evaluate(const ArchProfile& p, const GpuSpec& gpu, const TimingParams& t, const Workload& w,
                     const std::atomic<bool>* cancel) {
   Evaluation e;
@@ -42,23 +63,10 @@ Evaluation evaluate(const ArchProfile& p, const GpuSpec& gpu, const TimingParams
   e.prefill = prefill(p, gpu, t, b, static_cast<double>(w.prompt), w.runtime);
   derive_step_metrics(e, b, t, w.tpot_limit_s);
 
-  // Serving view: decode step time grows with batch while tokens/s = B / step(B) keeps rising
-  // (the weight stream is shared), so the best batch is the largest that fits in memory and,
-  // with a latency limit, whose step still meets it (binary search; step(B) is monotone).
-  std::int64_t hi = e.memory.max_batch;
-  if (hi > 0 && w.tpot_limit_s > 0 && step_time(p, gpu, t, static_cast<double>(hi), s, w.runtime) > w.tpot_limit_s) {
-    std::int64_t lo = 0;  // invariant: step(lo) meets the limit (lo = 0: none does yet)
-    while (hi - lo > 1) {
-      const std::int64_t mid = lo + (hi - lo) / 2;
-      if (step_time(p, gpu, t, static_cast<double>(mid), s, w.runtime) <= w.tpot_limit_s) lo = mid; else hi = mid;
-    }
-    hi = lo;
-  }
-  e.max_throughput_batch = hi;
-  if (hi > 0) {
-    e.max_throughput_step_s = hi == w.batch ? e.decode_step_s : step_time(p, gpu, t, static_cast<double>(hi), s, w.runtime);
-    e.max_throughput_tokens_per_s = static_cast<double>(hi) / e.max_throughput_step_s;
-  }
+  const ServingView v = serving_view(p, gpu, t, e.memory.max_batch, s, w.runtime, w.tpot_limit_s);
+  e.max_throughput_batch = v.batch;
+  e.max_throughput_step_s = v.step_s;
+  e.max_throughput_tokens_per_s = v.tokens_per_s;
   if (w.serving.has_slo()) set_goodput(e, design_goodput(p, gpu, t, w, cancel));
   return e;
 }

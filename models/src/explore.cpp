@@ -437,7 +437,6 @@ struct Worker {
     const double b = static_cast<double>(w.batch);
     const double ctx = static_cast<double>(w.context);
     const double cap = s.capacity_B[g];
-    auto step_time = [&](std::int64_t batch) { return decode_step(p, gpu, t, static_cast<double>(batch), ctx, w.runtime).time_s; };
 
     if (!row_valid) {
       pool = kv_pool(p, cap, w.engine);
@@ -445,18 +444,10 @@ struct Worker {
       kv_read_seq = kv_read_bytes_per_sequence(p, ctx);
       max_batch_mem = max_batch(p, pool, ctx);
       // Serving view, as in evaluate(): the largest batch in memory whose step meets the limit.
-      std::int64_t hi = max_batch_mem;
-      if (hi > 0 && w.tpot_limit_s > 0 && step_time(hi) > w.tpot_limit_s) {
-        std::int64_t lo = 0;
-        while (hi - lo > 1) {
-          const std::int64_t mid = lo + (hi - lo) / 2;
-          if (step_time(mid) <= w.tpot_limit_s) lo = mid; else hi = mid;
-        }
-        hi = lo;
-      }
-      best_batch = hi;
-      best_step_s = hi > 0 ? step_time(hi) : 0.0;
-      best_tokens_per_s = hi > 0 ? static_cast<double>(hi) / best_step_s : 0.0;
+      const ServingView v = serving_view(p, gpu, t, max_batch_mem, ctx, w.runtime, w.tpot_limit_s);
+      best_batch = v.batch;
+      best_step_s = v.step_s;
+      best_tokens_per_s = v.tokens_per_s;
       row_valid = true;
     }
 

@@ -49,6 +49,16 @@ void set_goodput(Evaluation& e, const GoodputResult& g);
 // bandwidth and its fraction of the read ceiling, latency check): one definition for evaluate()
 // and the explorer's memoized path.
 void derive_step_metrics(Evaluation& e, double batch, const TimingParams& t, double tpot_limit_s);
+// Serving view: decode step time grows with batch while tokens/s = B / step(B) keeps rising (the
+// weight stream is shared), so the best batch is the largest of `max_batch` (what fits in memory)
+// whose step at `context` still meets `tpot_limit_s` (0 = no limit; binary search, step(B) is
+// monotone). batch 0: none does. One definition for evaluate() and the sweep engine.
+struct ServingView {
+  std::int64_t batch = 0;
+  double step_s = 0, tokens_per_s = 0;
+};
+ServingView serving_view(const ArchProfile& p, const GpuSpec& gpu, const TimingParams& t, std::int64_t max_batch, double context,
+                         Runtime runtime, double tpot_limit_s);
 
 // Convenience for front ends: validates, builds the profile, evaluates.
 Evaluation evaluate(const Architecture& arch, const GpuSpec& gpu, const Workload& w);
