@@ -5,6 +5,7 @@
 #include "kvscope/core/csv.hpp"
 #include "kvscope/core/loaders.hpp"
 #include "kvscope/models/accuracy.hpp"
+#include "kvscope/models/catalog.hpp"
 #include "kvscope/models/memory.hpp"
 #include "kvscope/models/profile.hpp"
 #include "output.hpp"
@@ -33,21 +34,7 @@ void run_models(const ListOptions& o) {
     csv += fmt::format("{},{},{},{},{},{},{},{},{},{:.0f},{:.0f},{}\n", a.id, csv_escape(a.name), a.n_layers, a.d_model, a.n_q_heads,
                        a.n_kv_heads, a.head_dim, sharing, variant_name(a), kv, p.params.total,
                        a.published_params ? fmt::format("{:.0f}", *a.published_params) : "");
-    boost::json::object j;
-    j["id"] = a.id;
-    j["name"] = a.name;
-    j["n_layers"] = a.n_layers;
-    j["d_model"] = a.d_model;
-    j["n_q_heads"] = a.n_q_heads;
-    j["n_kv_heads"] = a.n_kv_heads;
-    j["head_dim"] = a.head_dim;
-    j["sharing"] = sharing;
-    j["variant"] = variant_name(a);
-    j["kv_bytes_per_token"] = json_number(kv);
-    j["param_count"] = json_number(p.params.total);
-    j["published_params"] = a.published_params ? json_number(*a.published_params) : boost::json::value(nullptr);
-    j["source"] = a.provenance.source;
-    arr.push_back(std::move(j));
+    arr.push_back(models::model_record(a));
   }
   if (f == Format::json) emit(pretty_json(arr), "");
   else if (f == Format::csv) emit(csv, "");
@@ -69,20 +56,7 @@ void run_gpus(const ListOptions& o) {
     csv += fmt::format("{},{},{:.0f},{:.0f},{:.0f},{:.0f},{},{},{}\n", g.id, csv_escape(g.name), g.memory_B, g.hbm_bandwidth_Bps,
                        g.bf16_flops, g.l2_cache_B, g.sm_count, g.calibration && !g.calibration->borrowed ? "true" : "false",
                        csv_escape(g.provenance.source));
-    boost::json::object j;
-    j["id"] = g.id;
-    j["name"] = g.name;
-    j["memory_B"] = json_number(g.memory_B);
-    j["hbm_bandwidth_Bps"] = json_number(g.hbm_bandwidth_Bps);
-    j["bf16_flops"] = json_number(g.bf16_flops);
-    j["l2_cache_B"] = json_number(g.l2_cache_B);
-    j["sm_count"] = g.sm_count;
-    // Measured on this GPU (a borrowed profile is not).
-    j["calibrated"] = g.calibration.has_value() && !g.calibration->borrowed;
-    j["borrowed_from"] = g.calibration && g.calibration->borrowed ? boost::json::value(g.calibration->borrowed_from) : nullptr;
-    j["timing_params"] = origin;
-    j["source"] = g.provenance.source;
-    arr.push_back(std::move(j));
+    arr.push_back(models::gpu_record(g));
   }
   if (f == Format::json) emit(pretty_json(arr), "");
   else if (f == Format::csv) emit(csv, "");
@@ -96,28 +70,16 @@ void run_stacks(const ListOptions& o) {
   std::string text;
   std::string csv = "stack,gpu,calibrated,borrowed_from,origin\n";
   for (const StackDef& s : stacks()) {
-    boost::json::object j;
-    j["id"] = s.id;
-    j["description"] = s.name;
-    j["stands_for"] = s.stands_for;
-    j["measured_by"] = s.measured_by;
-    j["not_measured"] = s.not_measured;
-    j["default"] = s.id == default_stack_id();
-    j["quantized_kv_kernel"] = s.quantized_kv_kernel;
     text += fmt::format("{}{}\n  {}\n  stands for: {}\n  measured by: {}\n  not measured: {}\n", s.id,
                         s.id == default_stack_id() ? " (default)" : "", s.name, s.stands_for, s.measured_by, s.not_measured);
     Table t({"gpu", "status", "parameters"}, {false, false, false});
-    boost::json::array per_gpu;
     for (const GpuSpec& g : gpus) {
       const StackTiming st = stack_timing(g, s.id);
       const std::string status = st.calibrated ? "calibrated" : (st.borrowed ? "borrowed from " + st.borrowed_from : "not measured");
       t.add({g.id, status, st.origin});
       csv += fmt::format("{},{},{},{},{}\n", s.id, g.id, st.calibrated ? "true" : "false", st.borrowed_from, csv_escape(st.origin));
-      per_gpu.push_back({{"gpu", g.id}, {"calibrated", st.calibrated}, {"borrowed", st.borrowed},
-                         {"borrowed_from", st.borrowed ? boost::json::value(st.borrowed_from) : nullptr}, {"origin", st.origin}});
     }
-    j["gpus"] = std::move(per_gpu);
-    arr.push_back(std::move(j));
+    arr.push_back(models::stack_record(s, gpus));
     text += t.str() + "\n";
   }
   if (f == Format::json) {

@@ -22,6 +22,7 @@
 #include "kvscope/core/loaders.hpp"
 #include "kvscope/core/scenario.hpp"
 #include "kvscope/core/stack.hpp"
+#include "kvscope/models/catalog.hpp"
 #include "kvscope/models/evaluate.hpp"
 #include "kvscope/models/explore.hpp"
 #include "kvscope/models/fields.hpp"
@@ -257,6 +258,10 @@ double positive_number(const py::kwargs& kw, const char* key, const char* expect
   return x;
 }
 
+// A JSON record as Python objects through JSON text, so a dict has exactly the CLI's keys and
+// values (None for null): simulate() and the catalog records (models/catalog.hpp).
+py::object from_json(const boost::json::value& v) { return py::module_::import("json").attr("loads")(boost::json::serialize(v)); }
+
 py::object simulate(const py::kwargs& kw) {
   const Scenario scenario = scenario_from(kw, kSimulateKeywords);
   models::check_simulate_scenario(scenario);
@@ -280,64 +285,26 @@ py::object simulate(const py::kwargs& kw) {
     py::gil_scoped_release release;  // a goodput search is seconds of simulation
     run = models::run_simulation(d, std::move(load), nullptr, "python");
   }
-  // Through JSON text, so the dict has exactly the CLI's keys and values (None for null).
-  return py::module_::import("json").attr("loads")(boost::json::serialize(models::simulation_json(run)));
+  return from_json(models::simulation_json(run));
 }
 
-py::list models_list() {
-  py::list out;
-  for (const Architecture& a : list_model_presets()) {
-    const models::ArchProfile p = models::make_profile(a, 1);
-    py::dict j;
-    j["id"] = a.id;
-    j["name"] = a.name;
-    j["n_layers"] = a.n_layers;
-    j["d_model"] = a.d_model;
-    j["n_q_heads"] = a.n_q_heads;
-    j["n_kv_heads"] = a.n_kv_heads;
-    j["head_dim"] = a.head_dim;
-    j["sharing"] = sharing_label(a);
-    j["variant"] = variant_name(a);
-    j["kv_bytes_per_token"] = p.kv_bytes_per_elem * p.kv_elems_layer_total * p.kv_layers;
-    j["param_count"] = p.params.total;
-    j["source"] = a.provenance.source;
-    out.append(j);
-  }
-  return out;
+py::object models_list() {
+  boost::json::array arr;
+  for (const Architecture& a : list_model_presets()) arr.push_back(models::model_record(a));
+  return from_json(arr);
 }
 
-py::list gpus_list() {
-  py::list out;
-  for (const GpuSpec& g : list_gpu_presets()) {
-    py::dict j;
-    j["id"] = g.id;
-    j["name"] = g.name;
-    j["memory_B"] = g.memory_B;
-    j["hbm_bandwidth_Bps"] = g.hbm_bandwidth_Bps;
-    j["bf16_flops"] = g.bf16_flops;
-    j["fp8_flops"] = g.fp8_flops;
-    j["sm_count"] = g.sm_count;
-    // Measured means a calibration block of this GPU's own, not a borrowed one.
-    j["calibrated"] = g.calibration.has_value() && !g.calibration->borrowed;
-    j["timing_params"] = stack_timing(g, default_stack_id()).origin;
-    out.append(j);
-  }
-  return out;
+py::object gpus_list() {
+  boost::json::array arr;
+  for (const GpuSpec& g : list_gpu_presets()) arr.push_back(models::gpu_record(g));
+  return from_json(arr);
 }
 
-py::list stacks_list() {
-  py::list out;
-  for (const StackDef& s : stacks()) {
-    py::dict j;
-    j["id"] = s.id;
-    j["name"] = s.name;
-    j["stands_for"] = s.stands_for;
-    j["measured_by"] = s.measured_by;
-    j["not_measured"] = s.not_measured;
-    j["default"] = s.id == default_stack_id();
-    out.append(j);
-  }
-  return out;
+py::object stacks_list() {
+  const std::vector<GpuSpec> gpus = list_gpu_presets();
+  boost::json::array arr;
+  for (const StackDef& s : stacks()) arr.push_back(models::stack_record(s, gpus));
+  return from_json(arr);
 }
 
 py::list fields_list() {
