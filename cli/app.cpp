@@ -76,6 +76,11 @@ int run_cli(int argc, char** argv) {
     // The command already said what it wrote (a partial result, marked so) or nothing.
     if (received_signal() == 0) std::fprintf(stderr, "kvscope: interrupted\n");
     return interrupted_status();
+  } catch (const kvscope::InputErrors& e) {
+    // Every error of one file, one line each (a user's model or GPU file).
+    int status = 2;
+    for (const std::string& m : e.messages()) status = error_status(m.c_str());
+    return status;
   } catch (const kvscope::Error& e) {
     return error_status(e.what());
   } catch (const std::bad_alloc&) {

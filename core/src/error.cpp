@@ -35,4 +35,16 @@ InputError::InputError(std::string where, std::string key, std::string expected,
       expected_(std::move(expected)),
       found_(std::move(found)) {}
 
+namespace {
+std::string joined(const std::vector<std::string>& m) {
+  std::string s;
+  for (const std::string& x : m) s += (s.empty() ? "" : "; ") + x;
+  return s;
+}
+}  // namespace
+
+InputErrors::InputErrors(std::vector<std::string> messages) : InputError(joined(messages)), messages_(std::move(messages)) {
+  for (std::string& m : messages_) m = one_line(m);
+}
+
 }  // namespace kvscope

@@ -383,119 +383,205 @@ double JsonObjectReader::to_double(const bj::value& v, const std::string& file, 
 }
 
 std::int64_t JsonObjectReader::required_int(std::string_view key, std::int64_t min, std::int64_t max) {
-  const bj::value* v = find(key, true, true);
-  if (!v) missing(key, fmt::format("an integer in {}..{}", min, max));
-  return to_int(*v, file_, key_path(key), min, max);
+  return guarded([&]() -> std::int64_t {
+    const bj::value* v = find(key, true, true);
+    if (!v) missing(key, fmt::format("an integer in {}..{}", min, max));
+    return to_int(*v, file_, key_path(key), min, max);
+  }, min);
 }
 
 std::optional<std::int64_t> JsonObjectReader::optional_int(std::string_view key, std::int64_t min, std::int64_t max) {
-  const bj::value* v = find(key, true, true);
-  if (!v) return std::nullopt;
-  return to_int(*v, file_, key_path(key), min, max);
+  return guarded([&]() -> std::optional<std::int64_t> {
+    const bj::value* v = find(key, true, true);
+    if (!v) return std::nullopt;
+    return to_int(*v, file_, key_path(key), min, max);
+  }, std::optional<std::int64_t>());
 }
 
 double JsonObjectReader::required_double(std::string_view key, double min, double max) {
-  const bj::value* v = find(key, true, true);
-  if (!v) missing(key, fmt::format("a number in {:g}..{:g}", min, max));
-  return to_double(*v, file_, key_path(key), min, max);
+  return guarded([&]() -> double {
+    const bj::value* v = find(key, true, true);
+    if (!v) missing(key, fmt::format("a number in {:g}..{:g}", min, max));
+    return to_double(*v, file_, key_path(key), min, max);
+  }, min);
 }
 
 std::optional<double> JsonObjectReader::optional_double(std::string_view key, double min, double max) {
-  const bj::value* v = find(key, true, true);
-  if (!v) return std::nullopt;
-  return to_double(*v, file_, key_path(key), min, max);
+  return guarded([&]() -> std::optional<double> {
+    const bj::value* v = find(key, true, true);
+    if (!v) return std::nullopt;
+    return to_double(*v, file_, key_path(key), min, max);
+  }, std::optional<double>());
 }
 
 std::optional<std::string> JsonObjectReader::optional_string(std::string_view key, bool allow_empty, std::size_t max_chars) {
-  const bj::value* v = find(key, true, true);
-  if (!v) return std::nullopt;
-  const char* expected = allow_empty ? "a string" : "a non-empty string";
-  if (!v->is_string()) fail(key, expected, describe_json(*v));
-  if (!allow_empty && v->get_string().empty()) fail(key, expected, "\"\"");
-  if (v->get_string().size() > max_chars) {
-    fail(key, fmt::format("{} of at most {} bytes", expected, max_chars), fmt::format("a string of {} bytes", v->get_string().size()));
-  }
-  return std::string(v->get_string());
+  return guarded([&]() -> std::optional<std::string> {
+    const bj::value* v = find(key, true, true);
+    if (!v) return std::nullopt;
+    const char* expected = allow_empty ? "a string" : "a non-empty string";
+    if (!v->is_string()) fail(key, expected, describe_json(*v));
+    if (!allow_empty && v->get_string().empty()) fail(key, expected, "\"\"");
+    if (v->get_string().size() > max_chars) {
+      fail(key, fmt::format("{} of at most {} bytes", expected, max_chars), fmt::format("a string of {} bytes", v->get_string().size()));
+    }
+    return std::string(v->get_string());
+  }, std::optional<std::string>());
 }
 
 std::string JsonObjectReader::required_string(std::string_view key, bool allow_empty, std::size_t max_chars) {
-  if (!has(key)) missing(key, allow_empty ? "a string" : "a non-empty string");
-  return *optional_string(key, allow_empty, max_chars);
+  return guarded([&]() -> std::string {
+    if (!has(key)) missing(key, allow_empty ? "a string" : "a non-empty string");
+    return *optional_string(key, allow_empty, max_chars);
+  }, std::string());
 }
 
 std::optional<std::string> JsonObjectReader::optional_enum(std::string_view key, const std::vector<std::string>& choices) {
-  const bj::value* v = find(key, true, true);
-  if (!v) return std::nullopt;
-  std::string list;
-  for (const auto& c : choices) list += (list.empty() ? "" : ", ") + ("'" + c + "'");
-  const std::string expected = "one of " + list;
-  if (!v->is_string()) fail(key, expected, describe_json(*v));
-  const std::string s(v->get_string());
-  if (std::find(choices.begin(), choices.end(), s) == choices.end()) {
-    std::string found = describe_json(*v);
-    if (auto m = did_you_mean(s, choices)) found += fmt::format(" (did you mean '{}'?)", *m);
-    fail(key, expected, found);
-  }
-  return s;
+  return guarded([&]() -> std::optional<std::string> {
+    const bj::value* v = find(key, true, true);
+    if (!v) return std::nullopt;
+    std::string list;
+    for (const auto& c : choices) list += (list.empty() ? "" : ", ") + ("'" + c + "'");
+    const std::string expected = "one of " + list;
+    if (!v->is_string()) fail(key, expected, describe_json(*v));
+    const std::string s(v->get_string());
+    if (std::find(choices.begin(), choices.end(), s) == choices.end()) {
+      std::string found = describe_json(*v);
+      if (auto m = did_you_mean(s, choices)) found += fmt::format(" (did you mean '{}'?)", *m);
+      fail(key, expected, found);
+    }
+    return s;
+  }, std::optional<std::string>());
 }
 
 std::string JsonObjectReader::required_enum(std::string_view key, const std::vector<std::string>& choices) {
-  if (!has(key)) {
-    std::string list;
-    for (const auto& c : choices) list += (list.empty() ? "" : ", ") + ("'" + c + "'");
-    missing(key, "one of " + list);
-  }
-  return *optional_enum(key, choices);
+  return guarded([&]() -> std::string {
+    if (!has(key)) {
+      std::string list;
+      for (const auto& c : choices) list += (list.empty() ? "" : ", ") + ("'" + c + "'");
+      missing(key, "one of " + list);
+    }
+    return *optional_enum(key, choices);
+  }, choices.empty() ? std::string() : choices.front());
 }
 
 std::optional<bool> JsonObjectReader::optional_bool(std::string_view key) {
-  const bj::value* v = find(key, true, true);
-  if (!v) return std::nullopt;
-  if (!v->is_bool()) fail(key, "true or false", describe_json(*v));
-  return v->get_bool();
+  return guarded([&]() -> std::optional<bool> {
+    const bj::value* v = find(key, true, true);
+    if (!v) return std::nullopt;
+    if (!v->is_bool()) fail(key, "true or false", describe_json(*v));
+    return v->get_bool();
+  }, std::optional<bool>());
 }
 
 bool JsonObjectReader::required_bool(std::string_view key) {
-  if (!has(key)) missing(key, "true or false");
-  return *optional_bool(key);
+  return guarded([&]() -> bool {
+    if (!has(key)) missing(key, "true or false");
+    return *optional_bool(key);
+  }, false);
 }
 
 std::optional<JsonObjectReader> JsonObjectReader::optional_object(std::string_view key) {
-  const bj::value* v = find(key, true, true);
-  if (!v) return std::nullopt;
-  if (!v->is_object()) fail(key, "an object", describe_json(*v));
-  return JsonObjectReader(*v, file_, key_path(key));
+  return guarded([&]() -> std::optional<JsonObjectReader> {
+    const bj::value* v = find(key, true, true);
+    if (!v) return std::nullopt;
+    if (!v->is_object()) fail(key, "an object", describe_json(*v));
+    JsonObjectReader sub(*v, file_, key_path(key));
+    sub.collected_ = collected_;
+    sub.silent_ = silent_;
+    return std::optional<JsonObjectReader>(std::move(sub));
+  }, std::optional<JsonObjectReader>());
 }
 
 JsonObjectReader JsonObjectReader::required_object(std::string_view key) {
-  if (!has(key)) missing(key, "an object");
-  return *optional_object(key);
+  return guarded([&]() -> JsonObjectReader {
+    if (!has(key)) missing(key, "an object");
+    return *optional_object(key);
+  }, stand_in(key));
 }
 
 const bj::array* JsonObjectReader::optional_array(std::string_view key, std::size_t min_size, std::size_t max_size) {
-  const bj::value* v = find(key, true, true);
-  if (!v) return nullptr;
-  const std::string expected = min_size == max_size ? fmt::format("an array of {} items", min_size)
-                               : min_size > 0      ? fmt::format("an array of {}..{} items", min_size, max_size)
-                                                   : fmt::format("an array of at most {} items", max_size);
-  if (!v->is_array()) fail(key, expected, describe_json(*v));
-  const std::size_t n = v->get_array().size();
-  if (n < min_size || n > max_size) fail(key, expected, describe_json(*v));
-  return &v->get_array();
+  return guarded([&]() -> const bj::array* {
+    const bj::value* v = find(key, true, true);
+    if (!v) return nullptr;
+    const std::string expected = min_size == max_size ? fmt::format("an array of {} items", min_size)
+                                 : min_size > 0      ? fmt::format("an array of {}..{} items", min_size, max_size)
+                                                     : fmt::format("an array of at most {} items", max_size);
+    if (!v->is_array()) fail(key, expected, describe_json(*v));
+    const std::size_t n = v->get_array().size();
+    if (n < min_size || n > max_size) fail(key, expected, describe_json(*v));
+    return &v->get_array();
+  }, static_cast<const bj::array*>(nullptr));
 }
 
 const bj::array& JsonObjectReader::required_array(std::string_view key, std::size_t min_size, std::size_t max_size) {
-  if (!has(key)) missing(key, "an array");
-  return *optional_array(key, min_size, max_size);
+  static const bj::array kEmpty;
+  return *guarded(
+      [&] {
+        if (!has(key)) missing(key, "an array");
+        return optional_array(key, min_size, max_size);
+      },
+      &kEmpty);
 }
 
 std::vector<std::int64_t> JsonObjectReader::required_int_array(std::string_view key, std::int64_t min, std::int64_t max,
                                                                std::size_t min_size, std::size_t max_size) {
-  const bj::array& a = required_array(key, min_size, max_size);
-  std::vector<std::int64_t> out;
-  out.reserve(a.size());
-  for (std::size_t i = 0; i < a.size(); ++i) out.push_back(to_int(a[i], file_, fmt::format("{}[{}]", key_path(key), i), min, max));
-  return out;
+  return guarded([&]() -> std::vector<std::int64_t> {
+    const bj::array& a = required_array(key, min_size, max_size);
+    std::vector<std::int64_t> out;
+    out.reserve(a.size());
+    for (std::size_t i = 0; i < a.size(); ++i) out.push_back(to_int(a[i], file_, fmt::format("{}[{}]", key_path(key), i), min, max));
+    return out;
+  }, std::vector<std::int64_t>());
+}
+
+void JsonObjectReader::collect_errors() {
+  if (!collected_) collected_ = std::make_shared<std::vector<std::exception_ptr>>();
+}
+
+void JsonObjectReader::throw_collected() const {
+  if (clean()) return;
+  if (collected_->size() == 1) std::rethrow_exception(collected_->front());
+  std::vector<std::string> messages;
+  std::string field;
+  for (const std::exception_ptr& e : *collected_) {
+    try {
+      std::rethrow_exception(e);
+    } catch (const InputError& x) {
+      // A typo is found twice (the key it should be is missing, the key it is is unknown).
+      if (std::find(messages.begin(), messages.end(), x.what()) == messages.end()) messages.emplace_back(x.what());
+      if (field.empty()) field = x.field();
+    }
+  }
+  if (messages.size() == 1) throw InputError(messages.front());
+  InputErrors all(std::move(messages));
+  all.set_field(field);
+  throw all;
+}
+
+template <class F, class T>
+T JsonObjectReader::guarded(F&& body, T fallback) {
+  struct Depth {
+    int& d;
+    explicit Depth(int& x) : d(x) { ++d; }
+    ~Depth() { --d; }
+  } depth(depth_);
+  if (!collected_ || depth_ > 1) return body();
+  try {
+    return body();
+  } catch (const InputError&) {
+    if (!silent_) collected_->push_back(std::current_exception());
+    return fallback;
+  }
+}
+
+// What required_object returns for a missing or malformed object while collecting: an empty
+// object whose missing keys are not recorded (the missing object was).
+JsonObjectReader JsonObjectReader::stand_in(std::string_view key) const {
+  static const bj::value kEmpty = bj::object();
+  JsonObjectReader r(kEmpty, file_, key_path(key));
+  r.collected_ = collected_;
+  r.silent_ = true;
+  return r;
 }
 
 void JsonObjectReader::finish() const {
@@ -510,7 +596,8 @@ void JsonObjectReader::finish() const {
       for (const auto& c : known_) list += (list.empty() ? "" : ", ") + c;
       msg += fmt::format(" (known keys{}: {})", path_.empty() ? "" : " in '" + path_ + "'", list);
     }
-    throw InputError(msg);
+    if (!collected_) throw InputError(msg);
+    if (!silent_) collected_->push_back(std::make_exception_ptr(InputError(msg)));
   }
 }
 

@@ -44,7 +44,7 @@ bool is_kebab_id(const std::string& id) {
 
 std::string read_id(JsonObjectReader& r) {
   const std::string id = r.required_string("id", false, kMaxNameChars);
-  if (!is_kebab_id(id)) {
+  if (r.clean() && !is_kebab_id(id)) {
     r.fail("id", "a kebab-case id (lowercase letters and digits in words joined by '-' or '.', e.g. 'llama-3-8b')",
            bj::serialize(bj::value(id)));
   }
@@ -137,10 +137,36 @@ bool looks_like_path(const std::string& s) {
 // Architecture
 // ======================================================================================
 
+namespace {
+void read_architecture(JsonObjectReader& r, Architecture& a, const std::string& where, bool user_file);
+void read_gpu(JsonObjectReader& r, GpuSpec& g, const std::string& where, bool user_file);
+}  // namespace
+
 Architecture parse_architecture(const bj::value& v, const std::string& where, bool user_file) {
   JsonObjectReader r(v, where);
   check_schema(r, kModelSchema);
+  // Every error of the file at once (collecting reader): checks across values run only while
+  // nothing is wrong yet, since a value that failed reads as a stand-in.
+  r.collect_errors();
   Architecture a;
+  try {
+    read_architecture(r, a, where, user_file);
+  } catch (const InputError&) {
+    // A check that stopped the reading: on its own it is the error; after recorded ones it may
+    // be their consequence, so those are reported.
+    if (r.clean()) throw;
+  }
+  r.throw_collected();
+
+  // Normalize: a producer map in which every layer stores its own K/V is "no sharing".
+  if (!a.kv_producer.empty() && kv_layer_count(a) == a.n_layers) a.kv_producer.clear();
+  validate(a, where);
+  a.sharing = sharing_label(a);
+  return a;
+}
+
+namespace {
+void read_architecture(JsonObjectReader& r, Architecture& a, const std::string& where, bool user_file) {
   a.id = read_id(r);
   a.name = r.required_string("name", false, kMaxNameChars);
   a.n_layers = as_int(r.required_int("n_layers", 1, kMaxLayers));
@@ -148,7 +174,7 @@ Architecture parse_architecture(const bj::value& v, const std::string& where, bo
   a.n_q_heads = as_int(r.required_int("n_q_heads", 1, kMaxHeads));
   a.n_kv_heads = as_int(r.required_int("n_kv_heads", 1, kMaxHeads));
   a.head_dim = as_int(r.required_int("head_dim", 1, kMaxHeadDim));
-  if (a.n_q_heads % a.n_kv_heads != 0) {
+  if (r.clean() && a.n_q_heads % a.n_kv_heads != 0) {
     r.fail_config("n_kv_heads", fmt::format("a divisor of n_q_heads ({})", a.n_q_heads), std::to_string(a.n_kv_heads));
   }
   a.mlp = parse_mlp_kind(r.required_enum("mlp", kMlpKinds), where);
@@ -201,11 +227,11 @@ Architecture parse_architecture(const bj::value& v, const std::string& where, bo
     r.fail_config(given[1], "at most one of 'cla_factor', 'kv_producers', 'sharing_pattern'", both);
   }
   if (auto c = r.optional_int("cla_factor", 1, kMaxLayers)) {
-    if (*c > a.n_layers) {
+    if (r.clean() && *c > a.n_layers) {
       r.fail_config("cla_factor", fmt::format("an integer in 1..n_layers ({})", a.n_layers), std::to_string(*c));
     }
-    if (*c > 1) a.kv_producer = cla_producers(a.n_layers, as_int(*c));
-  } else if (r.has("kv_producers")) {
+    if (r.clean() && *c > 1) a.kv_producer = cla_producers(a.n_layers, as_int(*c));
+  } else if (r.clean() && r.has("kv_producers")) {
     const auto n = static_cast<std::size_t>(a.n_layers);
     const bj::value& raw = *r.get("kv_producers");
     if (!raw.is_array()) r.fail("kv_producers", fmt::format("an array of {} layer indices (one per layer)", n), describe_json(raw));
@@ -228,11 +254,11 @@ Architecture parse_architecture(const bj::value& v, const std::string& where, bo
 
   // Local / global layers.
   const std::string pattern = r.optional_string("layer_pattern").value_or("G");
-  a.layer_kind = expand_layer_pattern(pattern, a.n_layers, where);
+  a.layer_kind = expand_layer_pattern(r.clean() ? pattern : "G", a.n_layers, where);
   const bool any_local = std::any_of(a.layer_kind.begin(), a.layer_kind.end(), [](LayerKind k) { return k == LayerKind::local; });
   if (any_local) {
     a.window = r.required_int("window", 1, kMaxWindow);
-  } else if (r.has("window")) {
+  } else if (r.clean() && r.has("window")) {
     r.fail_config("window", "no window (layer_pattern has no 'L' layers; add local layers or remove the key)",
                   describe_json(*r.get("window")));
   } else {
@@ -246,19 +272,14 @@ Architecture parse_architecture(const bj::value& v, const std::string& where, bo
   a.max_position_embeddings = r.optional_int("max_position_embeddings", 1, 1000000000).value_or(0);
   a.published_params = r.optional_double("published_params", 1, kMaxParams);
   a.published_active_params = r.optional_double("published_active_params", 1, kMaxParams);
-  if (a.published_params && a.published_active_params && *a.published_active_params > *a.published_params) {
+  if (r.clean() && a.published_params && a.published_active_params && *a.published_active_params > *a.published_params) {
     r.fail_config("published_active_params", fmt::format("at most published_params ({:g})", *a.published_params),
                   fmt::format("{:g}", *a.published_active_params));
   }
   a.provenance = read_model_source(r, user_file);
   r.finish();
-
-  // Normalize: a producer map in which every layer stores its own K/V is "no sharing".
-  if (!a.kv_producer.empty() && kv_layer_count(a) == a.n_layers) a.kv_producer.clear();
-  validate(a, where);
-  a.sharing = sharing_label(a);
-  return a;
 }
+}  // namespace
 
 bj::value to_json(const Architecture& a) {
   bj::object o;
@@ -421,7 +442,7 @@ const std::vector<CalKey>& cal_keys() {
 // result overflows to inf.
 double read_quantity(JsonObjectReader& r, const char* key, double min, double max, bool allow_zero) {
   const double v = r.required_double(key, 0, max);
-  if (v < min && !(allow_zero && v == 0)) {
+  if (r.clean() && v < min && !(allow_zero && v == 0)) {
     r.fail(key, fmt::format("{}a number in [{:g}, {:g}]", allow_zero ? "0 or " : "", min, max), describe_json(*r.get(key)));
   }
   return v;
@@ -444,7 +465,7 @@ GpuCalibration read_calibration(JsonObjectReader& c) {
     if (k.optional && !c.has(k.key)) continue;
     const double v = c.required_double(k.key, k.min, k.max);
     // Positive parameters have a floor of 1e-6 (in the key's unit): a subnormal would make a time inf.
-    if (k.min_exclusive && v < 1e-6) c.fail(k.key, fmt::format("a number in [1e-06, {:g}]", k.max), describe_json(*c.get(k.key)));
+    if (c.clean() && k.min_exclusive && v < 1e-6) c.fail(k.key, fmt::format("a number in [1e-06, {:g}]", k.max), describe_json(*c.get(k.key)));
     cal.params.*k.field = v * k.unit;
   }
   c.finish();
@@ -456,7 +477,21 @@ GpuCalibration read_calibration(JsonObjectReader& c) {
 GpuSpec parse_gpu(const bj::value& v, const std::string& where, bool user_file) {
   JsonObjectReader r(v, where);
   check_schema(r, kGpuSchema);
+  // Every error of the file at once, as for models (parse_architecture).
+  r.collect_errors();
   GpuSpec g;
+  try {
+    read_gpu(r, g, where, user_file);
+  } catch (const InputError&) {
+    if (r.clean()) throw;
+  }
+  r.throw_collected();
+  validate(g, where);
+  return g;
+}
+
+namespace {
+void read_gpu(JsonObjectReader& r, GpuSpec& g, const std::string& where, bool user_file) {
   g.id = read_id(r);
   g.name = r.required_string("name", false, kMaxNameChars);
   g.vendor = r.required_string("vendor");
@@ -508,9 +543,8 @@ GpuSpec parse_gpu(const bj::value& v, const std::string& where, bool user_file) 
     st->finish();
   }
   r.finish();
-  validate(g, where);
-  return g;
 }
+}  // namespace
 
 bj::value to_json(const GpuSpec& g) {
   bj::object o;

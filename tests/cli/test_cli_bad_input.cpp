@@ -427,3 +427,36 @@ TEST_CASE("extreme but valid sizes give finite numbers, never NaN or inf", "[cli
     }
   }
 }
+
+TEST_CASE("every error of a user's model or GPU file at once: one line each, exit 2", "[cli][bad-input][collect]") {
+  const std::string dir = temp_dir();
+  struct Row {
+    const char* flag;  // --model or --gpu
+    std::string content;
+    std::vector<std::string> lines;  // stderr, in order, each after "kvscope: <file>: "
+  };
+  const Row rows[] = {
+      {"--model", sub(sub(sub(kModel, "\"n_layers\": 4", "\"n_layers\": 0"), "\"n_kv_heads\": 2", "\"n_kv_heads\": \"2\""),
+                      "\"vocab\": 1000", "\"vocab\": 1000, \"kv_dtype\": \"fp9\""),
+       {"'n_layers': expected an integer in 1..10000, found 0", "'n_kv_heads': expected an integer in 1..65536, found \"2\" (string)",
+        "'kv_dtype': expected one of 'bf16', 'fp16', 'fp8', 'int8', 'int4', found \"fp9\" (string) (did you mean 'fp8'?)"}},
+      {"--gpu", sub(sub(kGpu, "\"sm_count\": 132", "\"sm_count\": 0"), "\"memory_GB\": 80", "\"memory_GB\": \"80\""),
+       {"'memory_GB': expected a number in 0..1e+06, found \"80\" (string)", "'sm_count': expected an integer in 1..1000000, found 0"}},
+      // One error: one line, as ever.
+      {"--model", sub(kModel, "\"d_model\": 256", "\"d_model\": 0"), {"'d_model': expected an integer in 1..1000000, found 0"}},
+  };
+  for (const Row& row : rows) {
+    const std::string file = dir + "/mine.json";
+    std::ofstream(file) << row.content;
+    const CliResult r = run_kvscope({"eval", row.flag, file});
+    INFO(r.err);
+    CHECK(r.status == 2);
+    std::vector<std::string> got;
+    std::istringstream lines(r.err);
+    for (std::string l; std::getline(lines, l);) got.push_back(l);
+    std::vector<std::string> want;
+    for (const std::string& l : row.lines) want.push_back("kvscope: " + file + ": " + l);
+    CHECK(got == want);
+  }
+  fs::remove_all(dir);
+}

@@ -585,3 +585,90 @@ TEST_CASE("did-you-mean and JSON value descriptions", "[loaders][json]") {
   r2.required_int("a", 1, 10000);
   CHECK_THAT(error_of([&] { r2.finish(); }), Catch::StartsWith("r.json: unknown key 'b'"));
 }
+
+TEST_CASE("a model or GPU file's errors are reported together, one message each, without consequences", "[loaders][errors][collect]") {
+  struct Row {
+    const char* what;
+    bool gpu;
+    std::string patch;
+    std::vector<std::string> messages;  // exactly these, in this order; one means a plain InputError
+  };
+  const Row rows[] = {
+      {"three bad values", false, R"({"n_layers": 0, "n_kv_heads": "2", "kv_dtype": "fp9"})",
+       {"bad.json: 'n_layers': expected an integer in 1..10000, found 0",
+        "bad.json: 'n_kv_heads': expected an integer in 1..65536, found \"2\" (string)",
+        "bad.json: 'kv_dtype': expected one of 'bf16', 'fp16', 'fp8', 'int8', 'int4', found \"fp9\" (string) (did you mean 'fp8'?)"}},
+      {"a typo is one message, not two; an unknown key is another", false,
+       R"({"tied_embeddings": "DELETE", "tied_embedings": false, "colour": 1})",
+       {"bad.json: unknown key 'tied_embedings' (did you mean 'tied_embeddings'?)",
+        "bad.json: unknown key 'colour' (known keys: schema, id, name, n_layers, d_model, n_q_heads, n_kv_heads, head_dim, mlp, moe, "
+        "ffn_dim, mla, vocab, tied_embeddings, qkv_bias, cla_factor, kv_producers, sharing_pattern, layer_pattern, window, kv_dtype, "
+        "kv_quant_group, weight_dtype, weight_group, max_position_embeddings, published_params, published_active_params, source)"}},
+      // A bad n_q_heads must not also report n_kv_heads as "not a divisor" of the stand-in value.
+      {"no check on a stand-in value", false, R"({"n_q_heads": -4, "vocab": 0})",
+       {"bad.json: 'n_q_heads': expected an integer in 1..65536, found -4", "bad.json: 'vocab': expected an integer in 1..100000000, found 0"}},
+      // A missing block is one message; its keys are not reported missing one by one.
+      {"a missing object", false, R"({"mlp": "moe", "d_model": 0})",
+       {"bad.json: 'd_model': expected an integer in 1..1000000, found 0", "bad.json: missing key 'moe' (expected an object)"}},
+      {"one error stays a plain message", false, R"({"n_layers": 0})", {"bad.json: 'n_layers': expected an integer in 1..10000, found 0"}},
+      {"GPU: several quantities", true, R"({"memory_GB": -1, "sm_count": 0, "vendor": "DELETE"})",
+       {"gpu.json: missing key 'vendor' (expected a non-empty string)", "gpu.json: 'memory_GB': expected a number in 0..1e+06, found -1",
+        "gpu.json: 'sm_count': expected an integer in 1..1000000, found 0"}},
+      {"GPU: a calibration block's keys too", true, std::string(R"({"calibration": )") + kCalibration + R"(, "tdp_W": "x"})",
+       {"gpu.json: 'tdp_W': expected a number in 0..100000, found \"x\" (string)"}},
+  };
+  for (const Row& row : rows) {
+    INFO(row.what);
+    std::string text = patched(row.gpu ? kBaseGpu : kBaseModel, row.patch);
+    if (std::string(row.what).find("calibration") != std::string::npos) {
+      text = patched(row.gpu ? kBaseGpu : kBaseModel, R"({"tdp_W": "x"})");
+      bj::value v = bj::parse(text);
+      bj::value cal = bj::parse(kCalibration);
+      cal.as_object().erase("hbm_read_GBps");
+      cal.as_object()["gemm_fixed_us"] = -1;
+      v.as_object()["calibration"] = cal;
+      text = bj::serialize(v);
+    }
+    std::vector<std::string> got;
+    bool several = false;
+    try {
+      if (row.gpu) parse_gpu(parse_json_text(text, "gpu.json"), "gpu.json", true);
+      else parse_architecture(parse_json_text(text, "bad.json"), "bad.json", true);
+    } catch (const InputErrors& e) {
+      got = e.messages();
+      several = true;
+    } catch (const InputError& e) {
+      got = {e.what()};
+    }
+    if (std::string(row.what).find("calibration") != std::string::npos) {
+      // The top-level value and both calibration keys, each once.
+      REQUIRE(got.size() == 3);
+      CHECK(got[0] == row.messages[0]);
+      CHECK_THAT(got[1], Catch::Contains("calibration.hbm_read_GBps"));
+      CHECK_THAT(got[2], Catch::Contains("calibration.gemm_fixed_us") && Catch::Contains("found -1"));
+      continue;
+    }
+    CHECK(got == row.messages);
+    CHECK(several == (row.messages.size() > 1));
+  }
+}
+
+TEST_CASE("collected errors keep the rules: presets need provenance, checks across values still run on a clean file",
+          "[loaders][errors][collect]") {
+  // A preset (not a user file) without a source is an error; a user file may leave it out.
+  const std::string no_source = patched(kBaseModel, R"({"source": "DELETE"})");
+  CHECK(model_error(no_source) == "bad.json: missing key 'source' (expected an object)");
+  CHECK_NOTHROW(parse_architecture(parse_json_text(no_source, "mine.json"), "mine.json", true));
+  CHECK(gpu_error(patched(kBaseGpu, R"({"source": "DELETE"})")) == "gpu.json: missing key 'source' (expected an object)");
+  // With every value readable, the consistency checks report as before (ConfigError).
+  CHECK_THROWS_AS(parse_architecture(bj::parse(patched(kBaseModel, R"({"n_kv_heads": 3})")), "x", true), ConfigError);
+  CHECK(model_error(patched(kBaseModel, R"({"n_kv_heads": 3})")) == "bad.json: 'n_kv_heads': expected a divisor of n_q_heads (4), found 3");
+  // The field of the first error is kept for the GUI.
+  try {
+    parse_architecture(bj::parse(patched(kBaseModel, R"({"n_layers": 0, "vocab": 0})")), "x", true);
+    FAIL("no error");
+  } catch (const InputErrors& e) {
+    CHECK(e.messages().size() == 2);
+    CHECK_THAT(std::string(e.what()), Catch::Contains("'n_layers'") && Catch::Contains("; x: 'vocab'"));
+  }
+}

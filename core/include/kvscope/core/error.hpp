@@ -4,6 +4,7 @@
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace kvscope {
 
@@ -40,6 +41,18 @@ class InputError : public Error {
   std::string key_;
   std::string expected_;
   std::string found_;
+};
+
+// Several input errors of one file, reported together (a user's model or GPU file: every bad
+// key at once, not one per run). what() joins them with "; " (one line); front ends that can,
+// print messages() one per line.
+class InputErrors : public InputError {
+ public:
+  explicit InputErrors(std::vector<std::string> messages);
+  const std::vector<std::string>& messages() const noexcept { return messages_; }
+
+ private:
+  std::vector<std::string> messages_;
 };
 
 // A configuration that is well formed but inconsistent (heads that don't divide, producer maps

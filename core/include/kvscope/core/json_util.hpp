@@ -13,6 +13,8 @@
 #include <boost/json.hpp>
 
 #include <cstdint>
+#include <exception>
+#include <memory>
 #include <optional>
 #include <set>
 #include <string>
@@ -130,6 +132,17 @@ class JsonObjectReader {
   // Throw ConfigError with the same shape (well-formed but inconsistent values).
   [[noreturn]] void fail_config(std::string_view key, const std::string& expected, const std::string& found) const;
 
+  // Collecting mode (a user's file: every error at once). After collect_errors(), an accessor
+  // that finds a bad or missing value records the error and returns a fallback (the minimum, the
+  // first choice, false, empty, nullopt; a missing object reads as an empty one whose own errors
+  // are not recorded) instead of throwing, and finish() records every unknown key. Readers made
+  // from this one share the record. Checks across values in the loader should run only while
+  // clean(), since a fallback is not the file's value. throw_collected() throws what was
+  // recorded: the error itself when there is one, InputErrors when there are more.
+  void collect_errors();
+  bool clean() const { return !collected_ || collected_->empty(); }
+  void throw_collected() const;
+
   // Checks used by the accessors, public for array elements and other callers.
   static std::int64_t to_int(const boost::json::value& v, const std::string& file, const std::string& key,
                              std::int64_t min, std::int64_t max);
@@ -139,7 +152,16 @@ class JsonObjectReader {
  private:
   const boost::json::value* find(std::string_view key, bool consume, bool null_is_absent);
   [[noreturn]] void missing(std::string_view key, const std::string& expected) const;
+  JsonObjectReader stand_in(std::string_view key) const;
 
+  // Runs an accessor body; in collecting mode its InputError is recorded and `fallback`
+  // returned (only at the outermost accessor call: accessors call one another).
+  template <class F, class T>
+  T guarded(F&& body, T fallback);
+
+  std::shared_ptr<std::vector<std::exception_ptr>> collected_;  // null: not collecting
+  bool silent_ = false;  // a stand-in for a missing object: its errors are consequences
+  int depth_ = 0;
   const boost::json::object* obj_;
   std::string file_;
   std::string path_;
