@@ -616,7 +616,7 @@ bool search_goodput(State& s, unsigned threads, const SweepOptions& opt, Clock::
     opt.progress(p);
     last = Clock::now();
   };
-  return parallel_for(todo.size(), threads, opt.cancel, [&](std::size_t k) {
+  const bool finished = parallel_for(todo.size(), threads, opt.cancel, [&](std::size_t k) {
     const std::uint64_t d = todo[k], entry = d / per_entry, g = (d / s.n_rt) % s.n_gpu, rt = d % s.n_rt;
     if (opt.progress && std::this_thread::get_id() == caller && Clock::now() - last >= interval) report();
     Workload w;
@@ -632,6 +632,10 @@ bool search_goodput(State& s, unsigned threads, const SweepOptions& opt, Clock::
     }
     done.fetch_add(1);
   });
+  // The calling thread reports while it takes searches; with several threads it may take none
+  // (or only early ones), so the final count is always reported once the searches are over.
+  if (opt.progress) report();
+  return finished;
 }
 
 PointResult evaluate_index(const State& s, std::uint64_t index) {
