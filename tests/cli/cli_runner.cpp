@@ -17,13 +17,28 @@ std::string quote(const std::string& s) {
   }
   return q + "'";
 }
+}  // namespace
+
 std::string slurp(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   std::stringstream ss;
   ss << in.rdbuf();
   return ss.str();
 }
-}  // namespace
+
+std::vector<std::string> with(std::vector<std::string> a, const std::vector<std::string>& more) {
+  a.insert(a.end(), more.begin(), more.end());
+  return a;
+}
+
+kvscope::CsvTable csv_of(const std::string& out) {
+  std::string body;
+  std::istringstream lines(out);
+  for (std::string l; std::getline(lines, l);) {
+    if (!l.empty() && l[0] != '#') body += l + "\n";
+  }
+  return kvscope::parse_csv(body, "output");
+}
 
 std::string temp_dir() {
   char tmpl[] = "/tmp/kvscope-test-XXXXXX";

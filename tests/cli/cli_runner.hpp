@@ -3,6 +3,8 @@
 #include <string>
 #include <vector>
 
+#include "kvscope/core/csv.hpp"
+
 struct CliResult {
   int status = -1;
   std::string out;
@@ -11,6 +13,11 @@ struct CliResult {
 
 CliResult run_kvscope(const std::vector<std::string>& args, const std::string& stdin_text = "");
 std::string temp_dir();  // a fresh directory for one test
+
+// Small helpers every CLI test file uses.
+std::string slurp(const std::string& path);  // a file's bytes ("" when it cannot be read)
+std::vector<std::string> with(std::vector<std::string> a, const std::vector<std::string>& more);  // a followed by more
+kvscope::CsvTable csv_of(const std::string& out);  // the CSV body of an output ('#' comment lines dropped)
 
 // Runs kvscope as a child process with the hostile conditions of the reliability tests
 // (test_cli_reliability.cpp): stdout to a chosen file or device or a pipe whose reader is gone,

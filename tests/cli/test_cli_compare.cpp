@@ -16,20 +16,6 @@ using V = std::vector<std::string>;
 
 namespace {
 
-V with(V a, const V& more) {
-  a.insert(a.end(), more.begin(), more.end());
-  return a;
-}
-
-kvscope::CsvTable csv_of(const std::string& out) {
-  std::string body;
-  std::istringstream lines(out);
-  for (std::string l; std::getline(lines, l);) {
-    if (!l.empty() && l[0] != '#') body += l + "\n";
-  }
-  return kvscope::parse_csv(body, "output");
-}
-
 double num(const bj::value& v) {
   return v.to_number<double>();
 }

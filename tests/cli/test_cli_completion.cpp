@@ -19,13 +19,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-std::string slurp(const std::string& path) {
-  std::ifstream f(path, std::ios::binary);
-  std::stringstream s;
-  s << f.rdbuf();
-  return s.str();
-}
-
 // The subcommands `kvscope --help` lists.
 std::vector<std::string> subcommands() {
   const CliResult h = run_kvscope({"--help"});

@@ -18,18 +18,6 @@ using V = std::vector<std::string>;
 
 namespace {
 
-std::string slurp(const std::string& path) {
-  std::ifstream f(path, std::ios::binary);
-  std::stringstream s;
-  s << f.rdbuf();
-  return s.str();
-}
-
-V with(V a, const V& more) {
-  a.insert(a.end(), more.begin(), more.end());
-  return a;
-}
-
 // Every long flag a --help text lists.
 std::set<std::string> help_flags(const std::string& help) {
   std::set<std::string> out;

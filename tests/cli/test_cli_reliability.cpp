@@ -28,13 +28,6 @@ using V = std::vector<std::string>;
 
 namespace {
 
-std::string slurp(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
 void spit(const std::string& path, const std::string& text) { std::ofstream(path, std::ios::binary) << text; }
 
 // Names in `dir` that look like an output temporary (".x.tmp.ABC123", "x.tmp.1234").
@@ -52,11 +45,6 @@ const V kBigSweep = {"sweep",     "--kv-heads", "1,2,4,8", "--cla",     "1..8", 
                      "1024..131072:+1024", "--constraint", "batch <= 32", "--threads", "2", "-q"};
 // ~0.3M points, every one written: enough rows that writes happen while the workers run.
 const V kMidSweep = {"sweep", "--kv-heads", "1,2,4,8", "--cla", "1..8", "--batch", "1..10000", "--format", "csv", "-q"};
-
-V with(V a, const V& more) {
-  a.insert(a.end(), more.begin(), more.end());
-  return a;
-}
 
 // One kvbench file with one benchmark's key replaced (JSON pointer-like: family, key path).
 std::string patched_kvbench(const std::string& dir, const std::string& family, const std::string& key, const boost::json::value& v,

@@ -19,21 +19,6 @@ using V = std::vector<std::string>;
 
 namespace {
 
-// The CSV body of an output (comment lines dropped).
-kvscope::CsvTable csv_of(const std::string& out) {
-  std::string body;
-  std::istringstream lines(out);
-  for (std::string l; std::getline(lines, l);) {
-    if (!l.empty() && l[0] != '#') body += l + "\n";
-  }
-  return kvscope::parse_csv(body, "output");
-}
-
-V with(V a, const V& more) {
-  a.insert(a.end(), more.begin(), more.end());
-  return a;
-}
-
 // Point records of a JSON output: eval's object, sweep's "points", pareto's "frontier".
 std::vector<bj::object> json_records(const bj::value& j) {
   std::vector<bj::object> out;
