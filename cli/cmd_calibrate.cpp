@@ -41,12 +41,17 @@ std::string param_table(const TimingParams& t, const TimingParams& d, bool eager
   row("gemm_fixed", t.gemm_fixed_s, d.gemm_fixed_s, 1e6, "µs");
   row("gemm_compute_fraction", t.gemm_compute_fraction, d.gemm_compute_fraction, 1, "");
   row("gemm_m_half", t.gemm_m_half, d.gemm_m_half, 1, "rows");
+  row("gemm_overlap_p", t.gemm_overlap_p, d.gemm_overlap_p, 1, "");
   row("attn_bw_fraction", t.attn_bw_fraction, d.attn_bw_fraction, 1, "");
   row("attn_fixed", t.attn_fixed_s, d.attn_fixed_s, 1e6, "µs");
   row("attn_units_sat", t.attn_units_sat, d.attn_units_sat, 1, "CTAs");
   row("attn_compute", t.attn_compute_flops, d.attn_compute_flops, 1e-12, "TFLOP/s");
   row("attn_fp8_bw_fraction", t.attn_fp8_bw_fraction, d.attn_fp8_bw_fraction, 1, "");
   row("attn_combine_per_split", t.attn_combine_per_split_s, d.attn_combine_per_split_s, 1e6, "µs");
+  row("attn_cta_fixed", t.attn_cta_fixed_s, d.attn_cta_fixed_s, 1e6, "µs");
+  row("attn_lone_cta_efficiency", t.attn_lone_cta_efficiency, d.attn_lone_cta_efficiency, 1, "");
+  row("attn_compute_d64", t.attn_compute_flops_d64, d.attn_compute_flops_d64, 1e-12, "TFLOP/s");
+  row("attn_compute_d256", t.attn_compute_flops_d256, d.attn_compute_flops_d256, 1e-12, "TFLOP/s");
   row("prefill_attn_compute_fraction", t.prefill_attn_compute_fraction, d.prefill_attn_compute_fraction, 1, "");
   row("elementwise_bw_fraction", t.elementwise_bw_fraction, d.elementwise_bw_fraction, 1, "");
   row("elementwise_fixed", t.elementwise_fixed_s, d.elementwise_fixed_s, 1e6, "µs");
@@ -189,7 +194,7 @@ void run_validate(const ValidateOptions& o) {
       }
       jr.push_back({{"file", names[i]}, {"point", row.point.label}, {"phase", row.point.phase},
                     {"measured_s", json_number(row.point.measured_s)}, {"predicted_s", json_number(row.predicted_s)},
-                    {"error_pct", json_number(row.error_pct)}});
+                    {"error_pct", json_number(row.error_pct)}, {"predicted_ops", ops_json(row.predicted)}});
     }
     if (!md) text += t.str();
     text += fmt::format("\n{} points: mean absolute error {:.2f} % (decode {:.2f} %, prefill {:.2f} %), worst {:.2f} % ({})\n\n",

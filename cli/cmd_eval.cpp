@@ -27,20 +27,6 @@ struct EvalOptions {
   bool per_layer = false;
 };
 
-boost::json::object ops_json(const models::PhaseCost& ph) {
-  boost::json::object o;
-  for (int i = 0; i < models::kOpCount; ++i) {
-    const auto& c = ph.ops[static_cast<std::size_t>(i)];
-    if (c.kernels == 0) continue;
-    o[models::op_name(static_cast<models::Op>(i))] = {
-        {"time_s", json_number(c.time_s)},       {"bytes", json_number(c.bytes)},
-        {"flops", json_number(c.flops)},         {"kernels", json_number(c.kernels)},
-        {"launch_s", json_number(c.launch_s)},   {"bound", c.compute_bound() ? "compute" : "memory"},
-        {"share", json_number(c.time_s / ph.time_s)}};
-  }
-  return o;
-}
-
 std::string ops_table(const models::PhaseCost& ph) {
   Table t({"op", "time", "share", "HBM bytes", "FLOPs", "bound", "kernels"}, {false, true, true, true, true, false, true});
   for (int i = 0; i < models::kOpCount; ++i) {

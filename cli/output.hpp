@@ -7,6 +7,7 @@
 
 #include "kvscope/core/json_util.hpp"
 #include "kvscope/models/fields.hpp"
+#include "kvscope/models/timing.hpp"
 
 namespace kvscope::cli {
 
@@ -23,6 +24,8 @@ std::string human_field(const models::Field& f, double v);  // by the field's un
 // JSON number that is null when not finite (no NaN/inf ever reaches an output): core/json_util.hpp.
 using kvscope::json_number;
 std::string pretty_json(const boost::json::value& v);
+// Per-op predicted costs of a phase: time, bytes, FLOPs, kernels, launch part, bound, share.
+boost::json::object ops_json(const models::PhaseCost& ph);
 
 
 // {"tool": "kvscope", "version": ..., "command": ..., "date_utc": ...}

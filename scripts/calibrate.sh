@@ -58,7 +58,8 @@ for gpu in h100-sxm h200; do
     # holdout2 (session 6: head_dim 96, odd groups, 12B) and fp8w (fp8 weights) were measured for
     # torch-flash only.
     # sustained-*: prefill steps timed as usual and replayed back to back (session 7, power model).
-    sets="main holdout"; [ "$stack" = torch-flash ] && sets="main holdout holdout2 fp8w sustained-main sustained-holdout"
+    # rerun-holdout2: the holdout2 shapes measured again a day later, each step harness-timed and back to back (session 8).
+    sets="main holdout"; [ "$stack" = torch-flash ] && sets="main holdout holdout2 fp8w sustained-main sustained-holdout rerun-holdout2"
     for set in $sets; do
       f=$(ls "$dir"/torch-e2e-$set-*.json 2>/dev/null | sort | tail -n 1 || true)
       [ -n "$f" ] || continue

@@ -7,10 +7,12 @@
 #   PHASE = fp8     : fp8 GEMMs (torch._scaled_mm) + activation casts, then end-to-end steps with fp8 weights
 #   PHASE = ew-decode: elementwise ops in the decode layout (B requests x 1 token), warm and after an L2 flush
 #   PHASE = holdout2: the second end-to-end hold-out set (head_dim 96, odd group sizes, a 12B shape)
+#   PHASE = profile : per-kernel times inside end-to-end steps (CUPTI; PROFILE_POINTS_H2 / _MAIN)
 #   PHASE = power   : bursts of back-to-back GEMMs / prefill attentions (the power governor's clock)
 # Results (JSON + logs) go to $OUT (or ./torch-out). Env: KVBENCH_GIT_SHA, TORCH_BENCH_BUDGET_S.
 set -uo pipefail
 phase=${1:-micro}
+[ "$phase" = profile ] && . "$(dirname "$0")/profile_points.env"
 root=$(cd "$(dirname "$0")/../.." && pwd)
 out=${OUT:-$root/torch-out}
 mkdir -p "$out"
@@ -84,7 +86,24 @@ case "$phase" in
       grep -E "^==|Traceback|Error|prefill" "$out/torch-e2e-sustained-$set.log" | tail -40
     done
     ;;
-  *) echo "usage: $0 micro|micro-only|e2e|fp8|ew-decode|holdout2|power" >&2; exit 2 ;;
+  profile)
+    # per-kernel time inside end-to-end steps (diagnostic, never fitted): holdout2 shapes and main large batch
+    python3 "$root/harness/scripts/torch_step_profile.py" --set holdout2 --git-sha "$sha" --out-json "$out/torch-step-profile-holdout2.json" \
+      --points "${PROFILE_POINTS_H2}" >"$out/torch-step-profile-holdout2.log" 2>&1 || rc=1
+    tail -40 "$out/torch-step-profile-holdout2.log"
+    python3 "$root/harness/scripts/torch_step_profile.py" --set main --git-sha "$sha" --out-json "$out/torch-step-profile-main.json" \
+      --points "${PROFILE_POINTS_MAIN}" >"$out/torch-step-profile-main.log" 2>&1 || rc=1
+    tail -20 "$out/torch-step-profile-main.log"
+    ;;
+  sustained-decode)
+    # decode steps harness-timed and back to back in one process (protocol vs day-to-day drift)
+    python3 "$tb" --mode full --families e2e --set holdout2 --sustained --stacks torch-flash \
+      --out-json "$out/torch-e2e-sustained-holdout2.json" --git-sha "$sha" --budget-s "${TORCH_BENCH_BUDGET_S:-240}" \
+      --notes "end-to-end steps, harness-timed and back to back (power_state sustained), holdout2 set" \
+      >"$out/torch-e2e-sustained-holdout2.log" 2>&1 || rc=1
+    grep -E "^==|Traceback|Error|decode|prefill" "$out/torch-e2e-sustained-holdout2.log" | tail -150
+    ;;
+  *) echo "usage: $0 micro|micro-only|e2e|fp8|ew-decode|holdout2|power|power2|profile|sustained-decode" >&2; exit 2 ;;
 esac
 ls -la "$out"
 exit $rc

@@ -1160,7 +1160,7 @@ class Bench:
             summ, smp, clk, dr, stop = self.timer.time_graph(g, 1, min_samples=3 if long_ else None,
                                                              max_time_s=0.6 if long_ else None, warm=1 if long_ else 2, net=False)
             sus = None
-            if prefill and self.args.sustained and summ is not None:
+            if self.args.sustained and summ is not None:
                 # K replays queued back to back (no idle between steps, as in a loaded server):
                 # the power governor's sustained state. K covers >= 0.4 s of steps.
                 K = int(min(40, max(3, math.ceil(0.4 / summ["median_s"]))))
@@ -1203,11 +1203,11 @@ class Bench:
               f"{summ['median_s']*1e3:9.3f} ms k={kern} err {err:.1e}", flush=True)
         if sus:
             sax = dict(axes, power_state="sustained", back_to_back_steps=K)
-            self.records.append(record(fam, mdl["label"] + "-prefill-sustained", sax, summarize(sus), sus, [sus_clk], 0,
+            self.records.append(record(fam, mdl["label"] + ("-prefill" if prefill else "-decode") + "-sustained", sax, summarize(sus), sus, [sus_clk], 0,
                                        "fixed_samples", W.bytes, 0, 0, ok, err,
                                        {"weights_allocated_B": W.bytes, "kv_cache_B": B * S * W.kv_bytes_per_token,
                                         "verification": "logits of the graph replay vs an eager run of the same step"}))
-            print(f"  {fam:11s} {stack:11s} {mdl['label']:28s} B={B:5d} P={S:6d} {statistics.median(sus)*1e3:9.3f} ms "
+            print(f"  {fam:11s} {stack:11s} {mdl['label']:28s} B={B:5d} {'P' if prefill else 'S'}={S:6d} {statistics.median(sus)*1e3:9.3f} ms "
                   f"sustained ({K} back to back, {sus_clk/1e3:.0f} MHz after)", flush=True)
         torch.cuda.empty_cache()
 
@@ -1340,7 +1340,7 @@ def main():
     ap.add_argument("--e2e-max-mem-gb", type=float, default=120.0)
     ap.add_argument("--cudnn-all", action="store_true", help="cuDNN decode attention at head_dim 64 / 256 too (with --stacks torch-cudnn)")
     ap.add_argument("--cold-elementwise", action="store_true", help="also time elementwise ops after an L2 flush (rows <= 1024)")
-    ap.add_argument("--sustained", action="store_true", help="e2e prefill: also time steps replayed back to back (power_state sustained)")
+    ap.add_argument("--sustained", action="store_true", help="e2e: also time each step replayed back to back (power_state sustained)")
     ap.add_argument("--prefill-only", action="store_true", help="e2e: prefill steps only")
     args = ap.parse_args()
     if not torch.cuda.is_available():

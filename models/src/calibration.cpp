@@ -768,12 +768,14 @@ CalibrationResult calibrate_stack(const std::vector<KvbenchResults>& results, co
   };
   // torch_gemm: F.linear, cold weights.
   fit_gemms(
-      all("torch_gemm", false), "torch_gemm", "gemm", {0.9, 3.0, 0.8, 32.0}, {0.2, 0.0, 0.05, 0.0}, {1.2, 50.0, 1.0, 4096},
+      all("torch_gemm", false), "torch_gemm", "gemm", {0.9, 3.0, 0.8, 32.0, 6.0}, {0.2, 0.0, 0.05, 0.0, 1.5},
+      {1.2, 50.0, 1.0, 4096, 40.0},
       [](TimingParams& tt, std::span<const double> q) {
         tt.gemm_bw_fraction = q[0], tt.gemm_fixed_s = q[1] * 1e-6, tt.gemm_compute_fraction = q[2], tt.gemm_m_half = q[3];
+        tt.gemm_overlap_p = q[4];
       },
       [&](const TimingParams& tt, double clock, double m, double n, double k) { return gemm_time(tt, base.bf16_flops * clock, m, n, k); },
-      {"gemm_bw_fraction", "gemm_fixed_s", "gemm_compute_fraction", "gemm_m_half"});
+      {"gemm_bw_fraction", "gemm_fixed_s", "gemm_compute_fraction", "gemm_m_half", "gemm_overlap_p"});
   // torch_gemm_fp8 (optional): torch._scaled_mm, e4m3 weights and activations, bf16 out; the
   // bf16 fit's fixed cost and M half-point are kept, the fit sets the two fp8 fractions.
   if (const auto g8 = all("torch_gemm_fp8", false); !g8.empty() && base.fp8_flops > 0) {
@@ -820,6 +822,8 @@ CalibrationResult calibrate_stack(const std::vector<KvbenchResults>& results, co
       tt.attn_bw_fraction = q[0], tt.attn_fixed_s = q[1] * 1e-6, tt.attn_units_sat = q[2] * base.sm_count;
       tt.attn_compute_flops = q[3] * 1e12, tt.attn_combine_per_split_s = q[4] * 1e-6;
       tt.attn_bw_fraction_d64 = a64 ? q[5] : 0, tt.attn_bw_fraction_d256 = a256 ? q[6] : 0;
+      tt.attn_cta_fixed_s = q[7] * 1e-6, tt.attn_lone_cta_efficiency = q[8];
+      tt.attn_compute_flops_d64 = a64 ? q[9] * 1e12 : 0, tt.attn_compute_flops_d256 = a256 ? q[10] * 1e12 : 0;
       for (std::size_t i = 0; i < pts.size(); ++i) {
         const A& a = pts[i];
         double splits = 1;
@@ -827,15 +831,19 @@ CalibrationResult calibrate_stack(const std::vector<KvbenchResults>& results, co
         r[i] = std::log((model + (splits > 1 ? 2.0 : 1.0) * gap) / a.y);
       }
     };
-    const std::vector<double> lo = {0.2, 0.0, 0.05, 10, 0.0, 0.2, 0.2}, hi = {1.3, 100.0, 8.0, 2000, 5.0, 1.3, 1.3};
+    // Wave terms (packed_decode_attention_time): a wave's fixed cost in µs, a lone CTA's share of
+    // its SM in [0.5, 1].
+    const std::vector<double> lo = {0.2, 0.0, 0.05, 10, 0.0, 0.2, 0.2, 0.0, 0.5, 10, 10}, hi = {1.3, 100.0, 8.0, 2000, 5.0, 1.3, 1.3, 20.0, 1.0, 2000, 2000};
     NonlinearFit fit;
     for (const double c0 : {300.0, 600.0, 150.0}) {
-      NonlinearFit f = robust_least_squares(res, std::vector<double>{0.9, 5.0, 1.0, c0, 0.2, 0.9, 0.9}, lo, hi, pts.size(), 0.05, 500);
+      NonlinearFit f = robust_least_squares(res, std::vector<double>{0.9, 5.0, 1.0, c0, 0.2, 0.9, 0.9, 1.0, 0.7, c0, c0}, lo, hi, pts.size(), 0.05, 500);
       if (fit.params.empty() || f.rms < fit.rms) fit = std::move(f);
     }
     t.attn_bw_fraction = fit.params[0], t.attn_fixed_s = fit.params[1] * 1e-6, t.attn_units_sat = fit.params[2] * base.sm_count;
     t.attn_compute_flops = fit.params[3] * 1e12, t.attn_combine_per_split_s = fit.params[4] * 1e-6;
     t.attn_bw_fraction_d64 = a64 ? fit.params[5] : 0, t.attn_bw_fraction_d256 = a256 ? fit.params[6] : 0;
+    t.attn_cta_fixed_s = fit.params[7] * 1e-6, t.attn_lone_cta_efficiency = fit.params[8];
+    t.attn_compute_flops_d64 = a64 ? fit.params[9] * 1e12 : 0, t.attn_compute_flops_d256 = a256 ? fit.params[10] * 1e12 : 0;
     std::vector<double> errs(pts.size());
     res(fit.params, errs);
     std::vector<std::string> labels;
@@ -843,7 +851,8 @@ CalibrationResult calibrate_stack(const std::vector<KvbenchResults>& results, co
     for (const auto& a : pts) labels.push_back(a.label);
     out.families.push_back(summarize("torch_attention", errs, labels,
                                      {"attn_bw_fraction", "attn_fixed_s", "attn_units_sat", "attn_compute_flops", "attn_combine_per_split_s",
-                                      "attn_bw_fraction_d64", "attn_bw_fraction_d256"}));
+                                      "attn_bw_fraction_d64", "attn_bw_fraction_d256", "attn_cta_fixed_s", "attn_lone_cta_efficiency",
+                                      "attn_compute_flops_d64", "attn_compute_flops_d256"}));
   }
 
   // torch_attention_prefill: causal SDPA; compute fraction per head_dim at each point's clock,
@@ -984,9 +993,9 @@ ValidationReport validate_against(const KvbenchResults& r, const GpuSpec& gpu, c
     const ArchProfile prof = make_profile(e.arch, 1);
     ValidationRow row;
     t.power_headroom_s = e.sustained ? 0.0 : st.params.power_gap_headroom_s;
-    row.predicted_s = e.phase == "decode"
-                          ? decode_step(prof, gpu, t, double(e.workload.batch), double(e.workload.context), e.workload.runtime).time_s
-                          : prefill(prof, gpu, t, double(e.workload.batch), double(e.workload.prompt), e.workload.runtime).time_s;
+    row.predicted = e.phase == "decode" ? decode_step(prof, gpu, t, double(e.workload.batch), double(e.workload.context), e.workload.runtime)
+                                        : prefill(prof, gpu, t, double(e.workload.batch), double(e.workload.prompt), e.workload.runtime);
+    row.predicted_s = row.predicted.time_s;
     row.error_pct = 100.0 * (row.predicted_s - e.measured_s) / e.measured_s;
     row.point = std::move(e);
     const double a = std::abs(row.error_pct);

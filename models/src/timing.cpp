@@ -529,7 +529,9 @@ KernelTime gemm_q(const TimingParams& t, const LinearGemm& g, double m, double n
   r.flops = 2.0 * m * n * k;
   r.memory_s = r.bytes / (g.bw_fraction * t.hbm_read_Bps);
   r.compute_s = r.flops / (g.compute_fraction * g.peak * m / (m + t.gemm_m_half));
-  r.time_s = t.gemm_fixed_s + std::max(r.memory_s, r.compute_s);
+  const double p = t.gemm_overlap_p;
+  r.time_s = t.gemm_fixed_s + (p > 0 ? std::pow(std::pow(r.memory_s, p) + std::pow(r.compute_s, p), 1.0 / p)
+                                     : std::max(r.memory_s, r.compute_s));
   r.tensor_s = r.flops / g.peak;
   return r;
 }
@@ -726,18 +728,46 @@ KernelTime packed_decode_attention_time(const TimingParams& t, double batch, dou
   r.flops = 4.0 * batch * q_heads * positions * head_dim;
   const double executed = 4.0 * batch * heads * tiles * tile_rows * positions * head_dim;
   const double ctas = batch * heads * tiles * splits;
-  const double par = std::min(1.0, ctas / t.attn_units_sat);
   const double bw = by_head_dim(t.attn_bw_fraction_d64, t.attn_bw_fraction, t.attn_bw_fraction_d256, head_dim);
-  r.memory_s = kv_bytes / (bw * par * t.hbm_read_Bps) + other / (bw * t.hbm_read_Bps);
-  // The tile math runs at the rate of the same FA2 forward kernel's prefill at this head_dim
-  // (measured per head_dim; attn_compute_flops is the head_dim-128 rate), and CTAs run in waves
-  // of 2 per SM: a partial last wave idles the rest.
-  const double rate = t.attn_compute_flops * prefill_attn_fraction(t, head_dim) / prefill_attn_fraction(t, 128.0);
-  const double waves = ctas / slots;
-  const double quant = 1.0;  // wave quantisation: not applied (no single CTAs-per-SM fits every head_dim; see docs/model.md)
-  r.compute_s = executed / rate * quant;
+  // The tile math: attn_compute_flops at head_dim 128; at 64 / 256 the decode fits of its own
+  // (attn_compute_flops_d64 / _d256) or, unmeasured, the prefill kernel's ratio at that head_dim.
+  const double rate =
+      t.attn_compute_flops_d64 > 0 || t.attn_compute_flops_d256 > 0
+          ? by_head_dim(t.attn_compute_flops_d64, t.attn_compute_flops, t.attn_compute_flops_d256, head_dim)
+          : t.attn_compute_flops * prefill_attn_fraction(t, head_dim) / prefill_attn_fraction(t, 128.0);
+  const double other_s = other / (bw * t.hbm_read_Bps);
+  // Waves of equal CTAs, 2 per SM (`slots`). A wave of n CTAs streams its K/V at
+  // min(1, n / attn_units_sat) of the attention ceiling; a full wave computes at the tensor rate,
+  // each CTA at half an SM's; a last wave of at most one CTA per SM lasts one CTA's work at
+  // attn_lone_cta_efficiency of an SM (0.5: no faster than sharing). Every wave pays
+  // attn_cta_fixed_s. Without wave parameters (0: the kvbench stack, uncalibrated GPUs) the CTAs
+  // merge into one stream: the same memory and compute terms summed over all CTAs.
+  const double cta_bytes = kv_bytes / ctas;
+  const double cta_flops = executed / ctas;
+  auto wave_memory_s = [&](double n) { return n * cta_bytes / (bw * std::min(1.0, n / t.attn_units_sat) * t.hbm_read_Bps); };
+  double body_s = 0;
+  if (t.attn_lone_cta_efficiency > 0) {
+    const double full = std::floor(ctas / slots);
+    const double rest = ctas - full * slots;
+    const double full_compute_s = slots * cta_flops / rate;
+    r.memory_s = other_s, r.compute_s = 0;
+    if (full > 0) {
+      const double m = wave_memory_s(slots);
+      r.memory_s += full * m, r.compute_s += full * full_compute_s, body_s += full * std::max(m, full_compute_s);
+    }
+    if (rest > 0) {
+      const double m = wave_memory_s(rest);
+      const double c = rest <= t.sm_count ? cta_flops / (t.attn_lone_cta_efficiency * rate / t.sm_count) : full_compute_s;
+      r.memory_s += m, r.compute_s += c, body_s += std::max(m, c);
+    }
+    body_s += other_s + std::ceil(ctas / slots) * t.attn_cta_fixed_s;
+  } else {
+    r.memory_s = wave_memory_s(ctas) + other_s;
+    r.compute_s = executed / rate;
+    body_s = std::max(r.memory_s, r.compute_s);
+  }
   const double combine_s = splits > 1 ? splits * t.attn_combine_per_split_s : 0.0;
-  r.time_s = t.attn_fixed_s + std::max(r.memory_s, r.compute_s) + combine_s;
+  r.time_s = t.attn_fixed_s + body_s + combine_s;
   return r;
 }
 

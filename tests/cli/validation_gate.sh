@@ -57,6 +57,11 @@ done
 for f in $(ls "$dir"/torch-e2e-sustained-*.json 2>/dev/null | sort); do
   "$kv" validate "$f" --gpu "$tmp/profile.json" --stack torch-flash --max-mape 4.5 --max-worst 10 | grep "points: mean absolute error"
 done
+# The holdout2 shapes re-measured a day later (session 8), every step harness-timed and replayed
+# back to back: 106 + 106 decode and 22 + 22 prefill points, never fitted.
+for f in $(ls "$dir"/torch-e2e-rerun-*.json 2>/dev/null | sort); do
+  "$kv" validate "$f" --gpu "$tmp/profile.json" --stack torch-flash --max-mape 5 --max-worst 20 | grep "points: mean absolute error"
+done
 for f in $(ls "$dir"/torch-e2e-fp8w-*.json 2>/dev/null | sort); do
   "$kv" validate "$f" --gpu "$tmp/profile.json" --stack torch-flash --max-mape 4.5 --max-worst 11 | grep "points: mean absolute error"
 done

@@ -188,7 +188,9 @@ void check_same(const GpuSpec& a, const GpuSpec& b) {
                    &TimingParams::prefill_attn_compute_fraction, &TimingParams::elementwise_bw_fraction,
                    &TimingParams::elementwise_fixed_s, &TimingParams::rope_bw_fraction, &TimingParams::rope_fixed_s,
                    &TimingParams::launch_graph_s, &TimingParams::launch_stream_s, &TimingParams::launch_cpu_s,
-                   &TimingParams::launch_event_s, &TimingParams::compute_clock_ratio, &TimingParams::allreduce_latency_s, &TimingParams::allreduce_bus_Bps}) {
+                   &TimingParams::launch_event_s, &TimingParams::compute_clock_ratio, &TimingParams::allreduce_latency_s, &TimingParams::allreduce_bus_Bps,
+                   &TimingParams::gemm_overlap_p, &TimingParams::attn_cta_fixed_s, &TimingParams::attn_lone_cta_efficiency,
+                   &TimingParams::attn_compute_flops_d64, &TimingParams::attn_compute_flops_d256}) {
       CHECK(same(p.*f, q.*f));
     }
   }
@@ -472,6 +474,8 @@ TEST_CASE("bad GPU JSON is rejected with file, key, expected and found", "[loade
       {"calibration missing key", cal(R"({"calibration.attn_fixed_us": "DELETE"})"), {"gpu.json: missing key 'calibration.attn_fixed_us'"}},
       {"calibration typo", cal(R"({"calibration.hbm_read_GBps": "DELETE", "calibration.hbm_read_GBs": 3000})"), {"unknown key 'calibration.hbm_read_GBs' (did you mean 'calibration.hbm_read_GBps'?)"}},
       {"calibration SI key", cal(R"({"calibration.gemm_fixed_s": 3e-6})"), {"unknown key 'calibration.gemm_fixed_s' (did you mean 'calibration.gemm_fixed_us'?)"}},
+      {"calibration lone CTA over 1", cal(R"({"calibration.attn_lone_cta_efficiency": 1.5})"), {"'calibration.attn_lone_cta_efficiency': expected a number in 0..1, found 1.5"}},
+      {"calibration negative overlap", cal(R"({"calibration.gemm_overlap_p": -2})"), {"'calibration.gemm_overlap_p': expected a number in 0..100, found -2"}},
       {"calibration zero fraction", cal(R"({"calibration.attn_bw_fraction": 0})"), {"'calibration.attn_bw_fraction': expected a number in [1e-06, 2], found 0"}},
       {"calibration borrowed without origin", cal(R"({"calibration.borrowed": true})"), {"missing key 'calibration.borrowed_from'"}},
       {"calibration origin without borrowed", cal(R"({"calibration.borrowed_from": "h100-sxm"})"), {"'calibration.borrowed_from': expected no 'borrowed_from' unless \"borrowed\": true"}},

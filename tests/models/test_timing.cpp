@@ -1,6 +1,8 @@
 // Timing model: hand-derived values per op class (derivations in comments) and properties.
 #include <catch2/catch.hpp>
 
+#include <algorithm>
+#include <cmath>
 #include <random>
 
 #include "kvscope/core/design.hpp"
@@ -82,6 +84,57 @@ TEST_CASE("GEMM: weight stream at small M, compute at large M", "[timing][gemm]"
   TimingParams h = t;
   h.gemm_m_half = 4096;
   CHECK(gemm_time(h, 1e14, 4096, 4096, 4096).compute_s == Approx(2 * k.compute_s));
+}
+
+TEST_CASE("GEMM: the torch stacks' overlap exponent blends the weight stream and the tensor work", "[timing][gemm]") {
+  TimingParams t = round_params();
+  // M = 256, N = K = 4096: memory 2 (16.8M + 256 x 8192) / 5e11 = 75.5 us; compute 8.59e9 / 5e13 =
+  // 171.8 us. p = 0: the hard maximum; p = 2: the Euclidean blend; large p tends to the maximum.
+  const KernelTime hard = gemm_time(t, 1e14, 256, 4096, 4096);
+  CHECK(hard.time_s == Approx(1e-6 + std::max(hard.memory_s, hard.compute_s)));
+  struct Row {
+    double p, expected_body_s;
+  };
+  for (const Row& r : {Row{2.0, std::hypot(hard.memory_s, hard.compute_s)}, Row{1.0, hard.memory_s + hard.compute_s},
+                       Row{60.0, hard.compute_s}}) {
+    INFO("p = " << r.p);
+    t.gemm_overlap_p = r.p;
+    CHECK(gemm_time(t, 1e14, 256, 4096, 4096).time_s - 1e-6 == Approx(r.expected_body_s).epsilon(r.p > 10 ? 1e-3 : 1e-9));
+  }
+}
+
+TEST_CASE("packed decode attention: waves of CTAs, a lone last wave and a per-wave cost", "[timing][attention]") {
+  TimingParams t = round_params();
+  t.attn_kernel = DecodeAttnKernel::fa2;
+  t.sm_count = 132;  // 264 CTA slots
+  // g = 7 (28 query heads on 4 K/V heads), d 128, S 8192: unsplit once B x 4 >= 0.8 x 264, one
+  // 128-row tile per (request, K/V head); executed FLOPs 4 B 4 128 S 128 at 1e13 (compute-bound:
+  // the K/V stream is 16x less at 0.5 x 1e12). Q and O: 2 x 2 x B x 28 x 128 bytes.
+  auto attn = [&](double b) { return packed_decode_attention_time(t, b, 4, 28, 8192, 128, b * 8192 * 2 * 4 * 128 * 2, nullptr); };
+  auto cta_s = [](double b) { return 4.0 * b * 4 * 128 * 8192 * 128 / 1e13 / (b * 4); };  // one CTA's flops at the full rate
+  auto other_s = [](double b) { return 4.0 * b * 28 * 128 / (0.5 * 1e12); };
+  // Wave terms off: one merged stream, fixed + max(memory + other, all executed FLOPs / rate).
+  CHECK(attn(98).time_s == Approx(2e-6 + 392 * cta_s(98)));
+  struct Row {
+    const char* what;
+    double batch, lone, cta_fixed_s, waves_in_cta_times;  // body = waves_in_cta_times x one CTA's work
+  };
+  for (const Row& r : {
+           // 392 CTAs: a full wave (264 at half an SM each: 264 CTA-times) + 128 alone on their SMs.
+           Row{"lone wave no faster (e = 0.5)", 98, 0.5, 0, 264 + 264},
+           Row{"lone wave at a full SM (e = 1)", 98, 1.0, 0, 264 + 132},
+           Row{"lone wave at e = 0.8", 98, 0.8, 0, 264 + 132 / 0.8},
+           // 400 CTAs: the last 136 exceed one per SM, so the last wave is as long as a full one.
+           Row{"last wave over one per SM", 100, 1.0, 0, 264 + 264},
+           // 528 CTAs = two full waves: no partial wave; 2 waves x 3 us.
+           Row{"two full waves pay the wave cost twice", 132, 0.8, 3e-6, 264 + 264},
+       }) {
+    INFO(r.what);
+    t.attn_lone_cta_efficiency = r.lone, t.attn_cta_fixed_s = r.cta_fixed_s;
+    const double waves = std::ceil(r.batch * 4 / 264);
+    CHECK(attn(r.batch).time_s == Approx(2e-6 + r.waves_in_cta_times * cta_s(r.batch) + other_s(r.batch) + waves * r.cta_fixed_s));
+  }
+  t.attn_lone_cta_efficiency = 0, t.attn_cta_fixed_s = 0;
 }
 
 TEST_CASE("decode attention: split-KV parallelism and bandwidth", "[timing][attention]") {

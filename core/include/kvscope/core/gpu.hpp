@@ -32,6 +32,10 @@ struct TimingParams {
   double gemm_fixed_s = 3e-6;
   double gemm_compute_fraction = 0.80;
   double gemm_m_half = 16.0;
+  // Transition of a GEMM between weight-streaming and tensor-bound (family torch_gemm): the two
+  // overlap imperfectly where they are close, t = fixed + (memory^p + compute^p)^(1/p); p = 0
+  // means a hard max (the kvbench stack: its own fit, unchanged).
+  double gemm_overlap_p = 0;
   // fp8 weight GEMMs (W8A8, torch._scaled_mm / cuBLASLt fp8, family torch_gemm_fp8): compute
   // fraction of the fp8 dense peak and bandwidth fraction of the weight stream. 0 = not measured:
   // the bf16 fractions are used and every fp8 output says "estimate".
@@ -97,6 +101,18 @@ struct TimingParams {
   // between): tiles of 256-wide rows keep fewer loads in flight per CTA (cuDNN: 3.6 vs 4.6 TB/s).
   double attn_bw_fraction_d64 = 0;
   double attn_bw_fraction_d256 = 0;
+  // Waves of packed decode CTAs (family torch_attention; docs/model.md, "Decode attention waves"):
+  // the (request, head, split) CTAs run 2 per SM in waves of equal CTAs. A wave pays
+  // attn_cta_fixed_s once (a CTA's prologue: Q tile load, first K/V block latency; its epilogue:
+  // normalise and store O), and a partial last wave of at most one CTA per SM computes at
+  // attn_lone_cta_efficiency of the SM's tensor rate (0.5 = no faster than sharing the SM; a
+  // lone 4-warp CTA hides less latency than two). 0 = not measured: no wave terms.
+  double attn_cta_fixed_s = 0;
+  // The padded tile math of packed decode at head_dim 64 and 256 (0 = attn_compute_flops scaled
+  // by the prefill kernel's ratio at that head_dim; log2 interpolation between, as by_head_dim).
+  double attn_compute_flops_d64 = 0;
+  double attn_compute_flops_d256 = 0;
+  double attn_lone_cta_efficiency = 0;
   double prefill_attn_fraction_d256 = 0;
   double prefill_attn_units_sat = 0;
   double prefill_attn_fixed_s = 4e-6;

@@ -14,6 +14,7 @@
 #include "kvscope/core/architecture.hpp"
 #include "kvscope/core/gpu.hpp"
 #include "kvscope/core/workload.hpp"
+#include "kvscope/models/timing.hpp"
 
 namespace kvscope::models {
 
@@ -108,6 +109,7 @@ struct ValidationRow {
   E2ePoint point;
   double predicted_s = 0;
   double error_pct = 0;  // 100 (predicted - measured) / measured
+  PhaseCost predicted;   // the prediction op by op (predicted_s = predicted.time_s)
 };
 struct ValidationReport {
   std::vector<ValidationRow> rows;
