@@ -26,7 +26,9 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-double seconds_since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
+double seconds_since(Clock::time_point t0) {
+  return std::chrono::duration<double>(Clock::now() - t0).count();
+}
 
 // Llama-3-8B shape and H100/H200-like datasheet figures, written out so the bench needs no data
 // files (datasheet-default timing parameters).
@@ -82,8 +84,8 @@ Row run_sweep(std::int64_t batches, unsigned threads, const std::string& stack =
   SweepOptions opt;
   opt.threads = threads;
   const SweepResult r = explore(spec, opt);
-  return {stack.empty() ? std::string("explore (full eval + frontier)") : "explore, stack " + stack, r.total, threads, r.elapsed_s,
-          fmt::format("{} kept, {} on the frontier", r.kept, r.frontier.size())};
+  return {stack.empty() ? std::string("explore (full eval + frontier)") : "explore, stack " + stack, r.total, threads,
+          r.elapsed_s, fmt::format("{} kept, {} on the frontier", r.kept, r.frontier.size())};
 }
 
 // The same points through models::evaluate() one by one (no memoization), single thread.

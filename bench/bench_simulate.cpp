@@ -71,16 +71,19 @@ int main(int argc, char** argv) {
   const Case cases[] = {
       {"Poisson 20 req/s, prompts lognormal 2000/1000, outputs lognormal 256/200", "llama-3-8b", 1, 0,
        load(20, 0, n, "lognormal:2000,1000", "lognormal:256,200"), 0.13},
-      {"closed loop 256 clients, prompts 512, outputs 1024 (decode-heavy)", "llama-3-8b", 1, 0, load(0, 256, n, "512", "1024"), 0.13},
-      {"Poisson 2 req/s, 16k prompts, outputs 256 (chunked prefill, full pool)", "llama-3-8b", 1, 0, load(2, 0, n / 5, "16384", "256"), 0.13},
+      {"closed loop 256 clients, prompts 512, outputs 1024 (decode-heavy)", "llama-3-8b", 1, 0, load(0, 256, n, "512", "1024"),
+       0.13},
+      {"Poisson 2 req/s, 16k prompts, outputs 256 (chunked prefill, full pool)", "llama-3-8b", 1, 0,
+       load(2, 0, n / 5, "16384", "256"), 0.13},
       {"same, CLA2", "llama-3-8b", 2, 0, load(2, 0, n / 5, "16384", "256"), 0.13},
       {"Poisson 30 req/s, uniform 1000..6000 / 100..1500, 40 GiB held back (preempting)", "llama-3-8b", 1, 0,
        load(30, 0, n, "uniform:1000..6000", "uniform:100..1500"), 40},
       {"Mistral-7B (sliding window: per-request caps summed), Poisson 20 req/s", "mistral-7b", 1, 0,
        load(20, 0, n, "lognormal:2000,1000", "lognormal:256,200"), 0.13},
   };
-  std::string out = "| load | model | requests | iterations | seconds | iterations/s | requests/s | preemptions |\n"
-                    "|---|---|---:|---:|---:|---:|---:|---:|\n";
+  std::string out =
+      "| load | model | requests | iterations | seconds | iterations/s | requests/s | preemptions |\n"
+      "|---|---|---:|---:|---:|---:|---:|---:|\n";
   for (const Case& c : cases) {
     Design d = design(c.model, c.cla, c.kv);
     d.w.engine.non_torch_B = c.non_torch_GiB * 1073741824.0;
@@ -105,14 +108,16 @@ int main(int argc, char** argv) {
     const auto t0 = Clock::now();
     const GoodputResult g = find_goodput(d.p, d.gpu, d.t, d.w, l, Slo{2.0, 0.05, 90}, 0.01);
     const double s = std::chrono::duration<double>(Clock::now() - t0).count();
-    out += fmt::format("| goodput search: 16k prompts, TTFT p90 <= 2 s, TPOT p90 <= 50 ms, {} requests per probe | llama-3-8b | {} "
-                       "probes | - | {:.3f} | - | - | goodput {:.3g} req/s |\n",
-                       l.requests, g.simulations, s, g.goodput_rps);
+    out += fmt::format(
+        "| goodput search: 16k prompts, TTFT p90 <= 2 s, TPOT p90 <= 50 ms, {} requests per probe | llama-3-8b | {} "
+        "probes | - | {:.3f} | - | - | goodput {:.3g} req/s |\n",
+        l.requests, g.simulations, s, g.goodput_rps);
   }
   // goodput_rps as a sweep field: K/V heads x CLA x GPU (16 designs, x 4 batches that reuse each
   // design's search), README's load (16k prompts, 1024 outputs, TTFT p90 <= 2 s, TPOT p90 <= 50 ms).
-  out += "\n| goodput_rps sweep | designs | points | threads | seconds | thread-seconds per design search |\n"
-         "|---|---:|---:|---:|---:|---:|\n";
+  out +=
+      "\n| goodput_rps sweep | designs | points | threads | seconds | thread-seconds per design search |\n"
+      "|---|---:|---:|---:|---:|---:|\n";
   {
     SweepSpec spec;
     spec.models = {load_architecture("llama-3-8b")};
@@ -136,9 +141,11 @@ int main(int argc, char** argv) {
       const SweepResult r = explore(spec, o);
       const double sec = std::chrono::duration<double>(Clock::now() - t0).count();
       const std::uint64_t designs = r.total / spec.workload.batch.size();
-      out += fmt::format("| llama-3-8b kv 1,2,4,8 x cla 1,2 x h100-sxm,h200, {} requests per probe, frontier {} | {} | {} | {} | {:.3f} | {:.4f} |\n",
-                         spec.workload.serving.requests, r.frontier.size(), designs, r.total, r.threads, sec,
-                         sec * r.threads / static_cast<double>(designs));
+      out += fmt::format(
+          "| llama-3-8b kv 1,2,4,8 x cla 1,2 x h100-sxm,h200, {} requests per probe, frontier {} | {} | {} | {} | {:.3f} | "
+          "{:.4f} |\n",
+          spec.workload.serving.requests, r.frontier.size(), designs, r.total, r.threads, sec,
+          sec * r.threads / static_cast<double>(designs));
     }
   }
   std::fputs(out.c_str(), stdout);

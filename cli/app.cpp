@@ -1,7 +1,9 @@
 // kvscope — command-line front end (run_cli). Formats results; all model math lives in kvscope::models.
-#include <CLI/CLI.hpp>
+#include "app.hpp"
+
 #include <fmt/format.h>
 
+#include <CLI/CLI.hpp>
 #include <algorithm>
 #include <cstdio>
 #include <exception>
@@ -9,12 +11,11 @@
 #include <sstream>
 
 #include "command.hpp"
+#include "kvscope/core/display.hpp"
 #include "kvscope/core/error.hpp"
+#include "kvscope/core/output_file.hpp"
 #include "output.hpp"
 #include "signals.hpp"
-#include "app.hpp"
-#include "kvscope/core/display.hpp"
-#include "kvscope/core/output_file.hpp"
 
 namespace kvscope::cli {
 std::vector<CommandSpec>& command_registry() {
@@ -84,8 +85,9 @@ int run_cli(int argc, char** argv) {
   } catch (const kvscope::Error& e) {
     return error_status(e.what());
   } catch (const std::bad_alloc&) {
-    return error_status("out of memory (a design space, frontier or plot too large for this machine: "
-                        "narrow the axes, add --constraint, or lower --max-points)");
+    return error_status(
+        "out of memory (a design space, frontier or plot too large for this machine: "
+        "narrow the axes, add --constraint, or lower --max-points)");
   } catch (const std::exception& e) {
     if (received_signal() != 0) return error_status(e.what());
     std::fprintf(stderr, "kvscope: internal error: %s\n", kvscope::display_text(e.what(), 2000).c_str());
@@ -100,4 +102,3 @@ int run_cli(int argc, char** argv) {
 }
 
 }  // namespace kvscope::cli
-

@@ -8,9 +8,9 @@
 #include "command.hpp"
 #include "kvscope/core/display.hpp"
 #include "kvscope/core/error.hpp"
-#include "kvscope/core/output_file.hpp"
 #include "kvscope/core/json_util.hpp"
 #include "kvscope/core/loaders.hpp"
+#include "kvscope/core/output_file.hpp"
 #include "kvscope/models/calibration.hpp"
 #include "output.hpp"
 #include "plotting.hpp"
@@ -102,12 +102,14 @@ void run_calibrate(const CalibrateOptions& o) {
   } else {
     gpu.stack_calibrations[stack.id] = c.calibration;
   }
-  std::string out = fmt::format("calibrated {} for stack {} from {} file(s): {}\n\n", gpu.id, stack.id, results.size(), c.calibration.source);
+  std::string out =
+      fmt::format("calibrated {} for stack {} from {} file(s): {}\n\n", gpu.id, stack.id, results.size(), c.calibration.source);
   Table fam({"family", "points", "rms error", "max error", "worst point", "sets"}, {false, true, true, true, false, false});
   for (const auto& f : c.families) {
     std::string params;
     for (const auto& p : f.params) params += (params.empty() ? "" : ", ") + p;
-    fam.add({f.family, f.points ? std::to_string(f.points) : "plateau", f.points ? fmt::format("{:.2f} %", 100 * f.rms_rel_error) : "-",
+    fam.add({f.family, f.points ? std::to_string(f.points) : "plateau",
+             f.points ? fmt::format("{:.2f} %", 100 * f.rms_rel_error) : "-",
              f.points ? fmt::format("{:.2f} %", 100 * f.max_rel_error) : "-", f.worst, params});
   }
   out += fam.str() + "\n" + param_table(c.calibration.params, defaults, !stack.fused_elementwise);
@@ -118,9 +120,10 @@ void run_calibrate(const CalibrateOptions& o) {
   try {
     (void)parse_gpu(parse_json_text(profile_text, "the calibrated profile"), "the calibrated profile");
   } catch (const InputError& e) {
-    throw NumericError(fmt::format("calibrating {} gave a profile kvscope cannot load, so nothing was written: {} "
-                                   "(check the result files for degenerate values)",
-                                   gpu.id, e.what()));
+    throw NumericError(
+        fmt::format("calibrating {} gave a profile kvscope cannot load, so nothing was written: {} "
+                    "(check the result files for degenerate values)",
+                    gpu.id, e.what()));
   }
   if (!o.output.empty()) {
     write_output(o.output, profile_text);
@@ -134,8 +137,12 @@ void run_calibrate(const CalibrateOptions& o) {
     for (const auto& f : c.families) {
       boost::json::array pts;
       for (const auto& [label, err] : f.residuals) pts.push_back({{"point", label}, {"rel_error", json_number(err)}});
-      fams.push_back({{"family", f.family}, {"points", f.points}, {"rms_rel_error", json_number(f.rms_rel_error)},
-                      {"max_rel_error", json_number(f.max_rel_error)}, {"worst", f.worst}, {"residuals", std::move(pts)}});
+      fams.push_back({{"family", f.family},
+                      {"points", f.points},
+                      {"rms_rel_error", json_number(f.rms_rel_error)},
+                      {"max_rel_error", json_number(f.max_rel_error)},
+                      {"worst", f.worst},
+                      {"residuals", std::move(pts)}});
     }
     j["families"] = std::move(fams);
     emit(pretty_json(j), "");
@@ -190,11 +197,16 @@ void run_validate(const ValidateOptions& o) {
         text += fmt::format("| {} | {} | {} | {:+.1f} % |\n", row.point.label, human_time(row.point.measured_s),
                             human_time(row.predicted_s), row.error_pct);
       } else {
-        t.add({row.point.label, human_time(row.point.measured_s), human_time(row.predicted_s), fmt::format("{:+.1f} %", row.error_pct)});
+        t.add({row.point.label, human_time(row.point.measured_s), human_time(row.predicted_s),
+               fmt::format("{:+.1f} %", row.error_pct)});
       }
-      jr.push_back({{"file", names[i]}, {"point", row.point.label}, {"phase", row.point.phase},
-                    {"measured_s", json_number(row.point.measured_s)}, {"predicted_s", json_number(row.predicted_s)},
-                    {"error_pct", json_number(row.error_pct)}, {"predicted_ops", ops_json(row.predicted)}});
+      jr.push_back({{"file", names[i]},
+                    {"point", row.point.label},
+                    {"phase", row.point.phase},
+                    {"measured_s", json_number(row.point.measured_s)},
+                    {"predicted_s", json_number(row.predicted_s)},
+                    {"error_pct", json_number(row.error_pct)},
+                    {"predicted_ops", ops_json(row.predicted)}});
     }
     if (!md) text += t.str();
     text += fmt::format("\n{} points: mean absolute error {:.2f} % (decode {:.2f} %, prefill {:.2f} %), worst {:.2f} % ({})\n\n",
@@ -215,8 +227,10 @@ void run_validate(const ValidateOptions& o) {
     j["rows"] = std::move(jr);
     boost::json::array summary;
     for (std::size_t i = 0; i < reports.size(); ++i) {
-      summary.push_back({{"file", names[i]}, {"mape_pct", json_number(reports[i].mape_pct)},
-                         {"worst_abs_pct", json_number(reports[i].worst_abs_pct)}, {"worst", reports[i].worst_label}});
+      summary.push_back({{"file", names[i]},
+                         {"mape_pct", json_number(reports[i].mape_pct)},
+                         {"worst_abs_pct", json_number(reports[i].worst_abs_pct)},
+                         {"worst", reports[i].worst_label}});
     }
     j["summary"] = std::move(summary);
     emit(pretty_json(j), "");
@@ -238,14 +252,16 @@ const Registrar reg_cal(40, [](CLI::App& app) {
   sub->add_option("--gpu", o->gpu, "GPU preset or profile the results were measured on")->required();
   sub->add_option("-o,--output", o->output, "write the calibrated profile JSON here (atomically)");
   sub->add_option("--format", o->format, "table or json [table]");
-  sub->add_option("--stack", o->stack, "kernel stack the results measure: kvbench (kvbench files) or torch-flash / torch-cudnn "
-                                       "(torch_bench files; hardware ceilings from --gpu's kvbench calibration) [kvbench]");
+  sub->add_option("--stack", o->stack,
+                  "kernel stack the results measure: kvbench (kvbench files) or torch-flash / torch-cudnn "
+                  "(torch_bench files; hardware ceilings from --gpu's kvbench calibration) [kvbench]");
   sub->callback([o] { run_calibrate(*o); });
 });
 
 const Registrar reg_val(41, [](CLI::App& app) {
   auto o = std::make_shared<ValidateOptions>();
-  CLI::App* sub = app.add_subcommand("validate", "predict kvbench's end-to-end decode/prefill points (family 6) and report the error");
+  CLI::App* sub =
+      app.add_subcommand("validate", "predict kvbench's end-to-end decode/prefill points (family 6) and report the error");
   sub->add_option("results", o->results, "kvbench result JSON files")->required()->check(CLI::ExistingFile);
   sub->add_option("--gpu", o->gpu, "GPU preset or calibrated profile")->required();
   sub->add_option("--format", o->format, "table, markdown or json [table]");
@@ -265,7 +281,8 @@ const Registrar reg_val(41, [](CLI::App& app) {
       "PERCENT > 0");
   sub->add_option("--max-mape", o->max_mape, "exit 2 when the mean absolute error (%) exceeds this")->check(percent);
   sub->add_option("--max-worst", o->max_worst, "exit 2 when the worst absolute error (%) exceeds this")->check(percent);
-  sub->add_option("--stack", o->stack, "kernel stack whose end-to-end points are predicted (axes.stack of the records) [kvbench]");
+  sub->add_option("--stack", o->stack,
+                  "kernel stack whose end-to-end points are predicted (axes.stack of the records) [kvbench]");
   sub->callback([o] { run_validate(*o); });
 });
 

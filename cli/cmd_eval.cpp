@@ -5,10 +5,10 @@
 #include "design_flags.hpp"
 #include "design_point.hpp"
 #include "kvscope/core/csv.hpp"
-#include "kvscope/core/display.hpp"
-#include "kvscope/core/output_file.hpp"
 #include "kvscope/core/design.hpp"
+#include "kvscope/core/display.hpp"
 #include "kvscope/core/loaders.hpp"
+#include "kvscope/core/output_file.hpp"
 #include "kvscope/core/units.hpp"
 #include "kvscope/models/evaluate.hpp"
 #include "kvscope/models/fields.hpp"
@@ -83,9 +83,14 @@ void run_eval(const EvalOptions& opt) {
     if (opt.per_layer) {
       boost::json::array a;
       for (const auto& r : layers) {
-        a.push_back({{"layer", r.layer}, {"producer", r.producer}, {"stores_kv", r.stores_kv}, {"local", r.local},
-                     {"positions_stored", json_number(r.positions_stored)}, {"positions_read", json_number(r.positions_read)},
-                     {"kv_stored_bytes", json_number(r.kv_stored_bytes)}, {"kv_read_bytes", json_number(r.kv_read_bytes)},
+        a.push_back({{"layer", r.layer},
+                     {"producer", r.producer},
+                     {"stores_kv", r.stores_kv},
+                     {"local", r.local},
+                     {"positions_stored", json_number(r.positions_stored)},
+                     {"positions_read", json_number(r.positions_read)},
+                     {"kv_stored_bytes", json_number(r.kv_stored_bytes)},
+                     {"kv_read_bytes", json_number(r.kv_read_bytes)},
                      {"weight_bytes", json_number(r.weight_bytes)}});
       }
       o["layers"] = std::move(a);
@@ -100,8 +105,9 @@ void run_eval(const EvalOptions& opt) {
   }
   std::string out;
   // Names come from files: one line, no control characters, elided.
-  out += fmt::format("kvscope {} — {} ({}, {} K/V) on {}\n", KVSCOPE_VERSION, display_text(d.arch.name.empty() ? d.arch.id : d.arch.name, 120),
-                     variant, to_string(d.arch.kv_dtype), display_text(d.gpu.name, 120));
+  out += fmt::format("kvscope {} — {} ({}, {} K/V) on {}\n", KVSCOPE_VERSION,
+                     display_text(d.arch.name.empty() ? d.arch.id : d.arch.name, 120), variant, to_string(d.arch.kv_dtype),
+                     display_text(d.gpu.name, 120));
   out += fmt::format("timing parameters: {}\n", st.origin);
   out += fmt::format("weights: {} ({:.4g} B per linear-layer weight incl. scales; embedding, LM head, norms, router bf16){}\n",
                      to_string(d.arch.weight_dtype), profile.weight_bytes_per_elem,
@@ -123,7 +129,8 @@ void run_eval(const EvalOptions& opt) {
              fmt::format("{} K/V heads per GPU{}", profile.kv_heads_per_gpu,
                          d.arch.n_kv_heads < d.workload.tp ? " (replicated: fewer K/V heads than GPUs)" : "")});
   }
-  mem.add({"KV cache", human_bytes(m.kv_cache_bytes), fmt::format("batch {} x context {}", d.workload.batch, d.workload.context)});
+  mem.add(
+      {"KV cache", human_bytes(m.kv_cache_bytes), fmt::format("batch {} x context {}", d.workload.batch, d.workload.context)});
   mem.add({"KV read per decode step", human_bytes(m.kv_read_bytes_per_step),
            facts.kv_layers < d.arch.n_layers ? "every attention layer reads what it attends to (CLA shares storage, not reads)"
                                              : "every attention layer reads its K/V"});
@@ -133,8 +140,9 @@ void run_eval(const EvalOptions& opt) {
   mem.add({"total / budget", fmt::format("{} / {}", human_bytes_short(m.total_bytes), human_bytes_short(m.capacity_bytes)),
            m.feasible ? "fits" : m.reason});
   mem.add({"max batch", std::to_string(m.max_batch),
-           fmt::format("at context {}{}", d.workload.context,
-                       m.max_batch == m.pool.max_num_seqs ? fmt::format(" (limited by --max-num-seqs {})", m.pool.max_num_seqs) : "")});
+           fmt::format(
+               "at context {}{}", d.workload.context,
+               m.max_batch == m.pool.max_num_seqs ? fmt::format(" (limited by --max-num-seqs {})", m.pool.max_num_seqs) : "")});
   mem.add({"max context", m.max_context >= models::kUnboundedContext ? "unbounded" : std::to_string(m.max_context),
            fmt::format("at batch {}", d.workload.batch)});
   out += mem.str();
@@ -143,21 +151,23 @@ void run_eval(const EvalOptions& opt) {
                      human_time(p.eval.decode_step_s), p.eval.decode_tokens_per_s, human_time(p.eval.tpot_s),
                      p.eval.achieved_Bps / 1e9, 100 * p.eval.bw_fraction);
   if (p.eval.decode.l2_saved_bytes > 0) {
-    out += fmt::format("  CLA consumers found {} of their producers' K/V in L2\n", human_bytes_short(p.eval.decode.l2_saved_bytes));
+    out +=
+        fmt::format("  CLA consumers found {} of their producers' K/V in L2\n", human_bytes_short(p.eval.decode.l2_saved_bytes));
   }
   out += ops_table(p.eval.decode) + "\n";
-  out += fmt::format("prefill ({} x {} tokens): {} ; TTFT {}\n", d.workload.batch, d.workload.prompt, human_time(p.eval.prefill_s),
-                     human_time(p.eval.ttft_s));
+  out += fmt::format("prefill ({} x {} tokens): {} ; TTFT {}\n", d.workload.batch, d.workload.prompt,
+                     human_time(p.eval.prefill_s), human_time(p.eval.ttft_s));
   out += ops_table(p.eval.prefill) + "\n";
   out += fmt::format("serving view at context {}: best batch {} → {:.1f} tokens/s (TPOT {}){}\n", d.workload.context,
                      p.eval.max_throughput_batch, p.eval.max_throughput_tokens_per_s, human_time(p.eval.max_throughput_step_s),
                      d.workload.tpot_limit_s > 0 ? " within the TPOT limit" : ", limited by memory");
   if (d.workload.serving.has_slo()) {
     const ServingLoad& sv = d.workload.serving;
-    out += fmt::format("goodput (TTFT p{:g} <= {}, TPOT p{:g} <= {}; Poisson, {} requests, prompt {}, output {}, seed {}): {} req/s{}\n",
-                       sv.slo_percentile, sv.ttft_slo_s > 0 ? human_time(sv.ttft_slo_s) : "any", sv.slo_percentile,
-                       sv.tpot_slo_s > 0 ? human_time(sv.tpot_slo_s) : "any", sv.requests, sv.isl, sv.osl, sv.seed,
-                       fmt::format("{:.4g}", p.eval.goodput_rps), p.eval.goodput_reason.empty() ? "" : " — " + p.eval.goodput_reason);
+    out += fmt::format(
+        "goodput (TTFT p{:g} <= {}, TPOT p{:g} <= {}; Poisson, {} requests, prompt {}, output {}, seed {}): {} req/s{}\n",
+        sv.slo_percentile, sv.ttft_slo_s > 0 ? human_time(sv.ttft_slo_s) : "any", sv.slo_percentile,
+        sv.tpot_slo_s > 0 ? human_time(sv.tpot_slo_s) : "any", sv.requests, sv.isl, sv.osl, sv.seed,
+        fmt::format("{:.4g}", p.eval.goodput_rps), p.eval.goodput_reason.empty() ? "" : " — " + p.eval.goodput_reason);
   }
   out += fmt::format("accuracy: val_ppl {} ({}), ppl change vs MHA/no sharing {} ({}){}\n  source: {}{}\n",
                      std::isfinite(acc.val_ppl) ? fmt::format("{:.2f}", acc.val_ppl) : "n/a", models::to_string(acc.val_ppl_kind),

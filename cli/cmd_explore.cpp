@@ -12,6 +12,8 @@
 #include "command.hpp"
 #include "design_flags.hpp"
 #include "kvscope/core/axes.hpp"
+#include "kvscope/core/display.hpp"
+#include "kvscope/core/error.hpp"
 #include "kvscope/core/loaders.hpp"
 #include "kvscope/core/output_file.hpp"
 #include "kvscope/models/explore.hpp"
@@ -20,8 +22,6 @@
 #include "plotting.hpp"
 #include "signals.hpp"
 #include "sweep_limits.hpp"
-#include "kvscope/core/display.hpp"
-#include "kvscope/core/error.hpp"
 #include "writers.hpp"
 
 namespace kvscope::cli {
@@ -48,7 +48,8 @@ std::string one_value(const Scenario& s, const char* field, const std::string& f
   if (!v) return fallback;
   const std::vector<std::string> items = parse_string_axis(*v, flag_of(s.spelling(field)));
   if (items.size() != 1) {
-    throw InputError(flag_of(s.spelling(field)), "", "one value for explore (sweep and pareto take lists)", fmt::format("'{}'", *v));
+    throw InputError(flag_of(s.spelling(field)), "", "one value for explore (sweep and pareto take lists)",
+                     fmt::format("'{}'", *v));
   }
   return items[0];
 }
@@ -88,7 +89,8 @@ void make_out_dir(const std::string& dir) {
 void run_explore(const ExploreOptions& o) {
   check_threads_flag(o.run.threads);
   const Format format = parse_format(o.out.format);
-  if (format == Format::csv) throw InputError("--format", "", "table or json for explore (its CSV rows are sweep's and pareto's)", "'csv'");
+  if (format == Format::csv)
+    throw InputError("--format", "", "table or json for explore (its CSV rows are sweep's and pareto's)", "'csv'");
   check_output_target(o.out.output);
   // The user's design (any eval / sweep flag, or --scenario), then explore's defaults.
   Scenario user = to_scenario(o.design);
@@ -185,16 +187,20 @@ void run_explore(const ExploreOptions& o) {
   // plot shows what the memory buys instead: the best tokens/s at the context.
   bool have_quality = false;
   for (const auto& p : r1.points) have_quality = have_quality || std::isfinite(p.arch->accuracy.ppl_delta_pct);
-  auto plot_y = [&](const models::PointResult& p) { return have_quality ? p.arch->accuracy.ppl_delta_pct : p.eval.max_throughput_tokens_per_s; };
+  auto plot_y = [&](const models::PointResult& p) {
+    return have_quality ? p.arch->accuracy.ppl_delta_pct : p.eval.max_throughput_tokens_per_s;
+  };
   ParetoPlot p1;
   boost::json::array j1;
   for (std::size_t i = 0; i < r1.points.size(); ++i) {
     const auto& p = r1.points[i];
     const bool front = on_front.count(r1.point_indices[i]) > 0;
     const auto& a = p.arch->accuracy;
-    t1.add({short_name(*p.arch), fmt::format("{:.0f}", p.eval.memory.kv_bytes_per_token), fmt::format("{:+.2f} %", a.ppl_delta_pct),
-            std::string(models::to_string(a.delta_kind)) + (a.extrapolated ? ", extrapolated" : ""), std::to_string(p.eval.memory.max_batch),
-            fmt::format("{:.0f}", p.eval.max_throughput_tokens_per_s), front ? "frontier" : ""});
+    t1.add({short_name(*p.arch), fmt::format("{:.0f}", p.eval.memory.kv_bytes_per_token),
+            fmt::format("{:+.2f} %", a.ppl_delta_pct),
+            std::string(models::to_string(a.delta_kind)) + (a.extrapolated ? ", extrapolated" : ""),
+            std::to_string(p.eval.memory.max_batch), fmt::format("{:.0f}", p.eval.max_throughput_tokens_per_s),
+            front ? "frontier" : ""});
     p1.all_x.push_back(p.eval.memory.kv_bytes_per_token);
     p1.all_y.push_back(plot_y(p));
     if (front) {
@@ -215,10 +221,12 @@ void run_explore(const ExploreOptions& o) {
   p1.x_log = true;
   p1.y_title = have_quality ? "perplexity change vs. MHA, no sharing (estimated)" : "best decode throughput at this context";
   p1.y_unit = have_quality ? "%" : "tokens/s";
-  p1.title = fmt::format("{}: KV memory vs. {}", base.name, have_quality ? "estimated quality" : "throughput (no quality estimate)");
-  p1.subtitle = have_quality ? "head sharing (MHA→GQA→MQA) × layer sharing (CLA); frontier = non-dominated"
-                             : "no quality estimate for these designs (e.g. quantized K/V), so no frontier: the points show the tokens/s "
-                               "the memory buys";
+  p1.title =
+      fmt::format("{}: KV memory vs. {}", base.name, have_quality ? "estimated quality" : "throughput (no quality estimate)");
+  p1.subtitle = have_quality
+                    ? "head sharing (MHA→GQA→MQA) × layer sharing (CLA); frontier = non-dominated"
+                    : "no quality estimate for these designs (e.g. quantized K/V), so no frontier: the points show the tokens/s "
+                      "the memory buys";
   p1.footnote = footnote;
   const std::string plot1 = (std::filesystem::path(o.out_dir) / ("explore-memory-quality." + o.plot_ext)).string();
   plot_phase("the memory vs. quality plot", out, report, plot1, [&] { write_pareto_plot(plot1, p1); });
@@ -258,12 +266,14 @@ void run_explore(const ExploreOptions& o) {
     j2.push_back(to_json(point_record(r2, r2.point_indices[i], p)));
   }
   if (none_fits) {
-    report += fmt::format("2. tokens/s vs. time per output token at context {}: no (sharing choice, batch) fits in memory "
-                          "({} points, all infeasible; the plots show them)\n",
-                          context, r2.kept);
+    report += fmt::format(
+        "2. tokens/s vs. time per output token at context {}: no (sharing choice, batch) fits in memory "
+        "({} points, all infeasible; the plots show them)\n",
+        context, r2.kept);
   } else {
-    report += fmt::format("2. tokens/s vs. time per output token at context {} (frontier over {} feasible points, {} did not fit)\n",
-                          context, r2.kept, r2.filtered_out);
+    report +=
+        fmt::format("2. tokens/s vs. time per output token at context {} (frontier over {} feasible points, {} did not fit)\n",
+                    context, r2.kept, r2.filtered_out);
   }
   out["throughput_vs_latency_feasible_points"] = none_fits ? 0 : r2.kept;
   report += t2.str() + "\n";
@@ -301,8 +311,9 @@ void run_explore(const ExploreOptions& o) {
   p3.y_unit = "tokens/s";
   p3.y_log = true;
   p3.title = fmt::format("{} on {}: throughput vs. batch at context {}", base.name, gpu_id, context);
-  p3.subtitle = none_fits ? "nothing fits in memory at this context: the lines show infeasible points"
-                          : "each line ends where the KV cache no longer fits: CLA and fewer K/V heads buy batch, batch buys tokens/s";
+  p3.subtitle = none_fits
+                    ? "nothing fits in memory at this context: the lines show infeasible points"
+                    : "each line ends where the KV cache no longer fits: CLA and fewer K/V heads buy batch, batch buys tokens/s";
   p3.footnote = footnote;
   const std::string plot3 = (std::filesystem::path(o.out_dir) / ("explore-throughput-vs-batch." + o.plot_ext)).string();
   plot_phase("the throughput vs. batch plot", out, report, plot3, [&] { write_lines_plot(plot3, p3); });
@@ -313,23 +324,28 @@ void run_explore(const ExploreOptions& o) {
   emit_text(report, report_path);
   report += fmt::format("wrote {}, {}, {}, {}, {}\n", plot1, plot2, plot3, json_path, report_path);
   // stdout (or -o) gets the report, or with --format json the JSON explore.json holds.
-  if (format == Format::json) emit(pretty_json(out), o.out.output);
-  else emit_text(report, o.out.output);
+  if (format == Format::json)
+    emit(pretty_json(out), o.out.output);
+  else
+    emit_text(report, o.out.output);
 }
 
 const Registrar reg(25, [](CLI::App& app) {
   auto o = std::make_shared<ExploreOptions>();
-  CLI::App* sub = app.add_subcommand("explore", "the default question: KV memory vs. quality and tokens/s vs. latency for sharing choices");
+  CLI::App* sub =
+      app.add_subcommand("explore", "the default question: KV memory vs. quality and tokens/s vs. latency for sharing choices");
   // The same design, output and run flags as eval / sweep / pareto (design_flags.hpp).
   add_design_flags(sub, o->design, true);
-  sub->add_option("--constraint", o->design.constraints, "keep points where this holds, e.g. 'max_context >= 32768' (repeatable)");
+  sub->add_option("--constraint", o->design.constraints,
+                  "keep points where this holds, e.g. 'max_context >= 32768' (repeatable)");
   add_output_flags(sub, o->out, "table (the report) or json (explore.json)");
   add_sweep_run_flags(sub, o->run, "a throughput sweep (K/V heads x CLA x batch)");
   sub->add_option("--out-dir", o->out_dir, "folder for plots, JSON and the report [out]");
   sub->add_option("--plot-format", o->plot_ext, "svg or png [svg]")->check(CLI::IsMember({"svg", "png"}));
-  sub->footer(fmt::format("explore's defaults where a flag is not given: --n-kv-heads every divisor of the query heads, "
-                          "--cla-factor {}, --context {}, --batch {} (the throughput sweep; the memory vs. quality sweep is at batch 1).",
-                          kExploreCla, kExploreContext, kExploreBatch));
+  sub->footer(
+      fmt::format("explore's defaults where a flag is not given: --n-kv-heads every divisor of the query heads, "
+                  "--cla-factor {}, --context {}, --batch {} (the throughput sweep; the memory vs. quality sweep is at batch 1).",
+                  kExploreCla, kExploreContext, kExploreBatch));
   sub->callback([o] { run_explore(*o); });
 });
 

@@ -99,16 +99,18 @@ void run_fields(const FieldsOptions& o) {
   for (const models::Field& f : models::fields()) {
     u.add({std::string(f.name), std::string(f.unit), models::to_string(f.kind), std::string(f.help)});
   }
-  emit_text(t.str() + "\nEvery design field is a flag (--name, '_' -> '-') and a scenario key; sweep, pareto and explore take lists\n"
-                 "and ranges for the sweepable ones. Output fields are the CSV / JSON columns, and what --constraint\n"
-                 "and --objectives name.\n\n" +
-           u.str(),
-       "");
+  emit_text(t.str() +
+                "\nEvery design field is a flag (--name, '_' -> '-') and a scenario key; sweep, pareto and explore take lists\n"
+                "and ranges for the sweepable ones. Output fields are the CSV / JSON columns, and what --constraint\n"
+                "and --objectives name.\n\n" +
+                u.str(),
+            "");
 }
 
 const Registrar reg(4, [](CLI::App& app) {
   auto o = std::make_shared<FieldsOptions>();
-  CLI::App* sub = app.add_subcommand("fields", "every design field (flags, scenario keys, sweep axes) and output field, with unit and meaning");
+  CLI::App* sub = app.add_subcommand(
+      "fields", "every design field (flags, scenario keys, sweep axes) and output field, with unit and meaning");
   sub->add_option("--format", o->format, "table, json or csv [table]");
   sub->callback([o] { run_fields(*o); });
 });

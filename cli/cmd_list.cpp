@@ -17,12 +17,23 @@ struct ListOptions {
   std::string format = "table";
 };
 
+// One listing in the format asked for: JSON records, CSV rows or the text table.
+void emit_listing(Format f, const boost::json::value& json, const std::string& csv, const std::string& text) {
+  if (f == Format::json)
+    emit(pretty_json(json), "");
+  else if (f == Format::csv)
+    emit(csv, "");
+  else
+    emit_text(text, "");
+}
+
 void run_models(const ListOptions& o) {
   const Format f = parse_format(o.format);
   boost::json::array arr;
   Table t({"id", "name", "layers", "d_model", "q/kv heads", "head_dim", "sharing", "KV B/token", "params", "published"},
           {false, false, true, true, true, true, false, true, true, true});
-  std::string csv = "id,name,n_layers,d_model,n_q_heads,n_kv_heads,head_dim,sharing,variant,kv_bytes_per_token,param_count,published_params\n";
+  std::string csv =
+      "id,name,n_layers,d_model,n_q_heads,n_kv_heads,head_dim,sharing,variant,kv_bytes_per_token,param_count,published_params\n";
   for (const Architecture& a : list_model_presets()) {
     const models::ArchProfile p = models::make_profile(a, 1);
     const double kv = p.kv_bytes_per_elem * p.kv_elems_layer_total * p.kv_layers;
@@ -31,14 +42,12 @@ void run_models(const ListOptions& o) {
     t.add({a.id, a.name, std::to_string(a.n_layers), std::to_string(a.d_model),
            a.mla ? "MLA" : fmt::format("{}/{}", a.n_q_heads, a.n_kv_heads), std::to_string(a.head_dim), sharing,
            fmt::format("{:.0f}", kv), human_count(p.params.total), published});
-    csv += fmt::format("{},{},{},{},{},{},{},{},{},{:.0f},{:.0f},{}\n", a.id, csv_escape(a.name), a.n_layers, a.d_model, a.n_q_heads,
-                       a.n_kv_heads, a.head_dim, sharing, variant_name(a), kv, p.params.total,
+    csv += fmt::format("{},{},{},{},{},{},{},{},{},{:.0f},{:.0f},{}\n", a.id, csv_escape(a.name), a.n_layers, a.d_model,
+                       a.n_q_heads, a.n_kv_heads, a.head_dim, sharing, variant_name(a), kv, p.params.total,
                        a.published_params ? fmt::format("{:.0f}", *a.published_params) : "");
     arr.push_back(models::model_record(a));
   }
-  if (f == Format::json) emit(pretty_json(arr), "");
-  else if (f == Format::csv) emit(csv, "");
-  else emit_text(t.str(), "");
+  emit_listing(f, arr, csv, t.str());
 }
 
 void run_gpus(const ListOptions& o) {
@@ -58,9 +67,7 @@ void run_gpus(const ListOptions& o) {
                        csv_escape(g.provenance.source));
     arr.push_back(models::gpu_record(g));
   }
-  if (f == Format::json) emit(pretty_json(arr), "");
-  else if (f == Format::csv) emit(csv, "");
-  else emit_text(t.str(), "");
+  emit_listing(f, arr, csv, t.str());
 }
 
 void run_stacks(const ListOptions& o) {
@@ -75,24 +82,20 @@ void run_stacks(const ListOptions& o) {
     Table t({"gpu", "status", "parameters"}, {false, false, false});
     for (const GpuSpec& g : gpus) {
       const StackTiming st = stack_timing(g, s.id);
-      const std::string status = st.calibrated ? "calibrated" : (st.borrowed ? "borrowed from " + st.borrowed_from : "not measured");
+      const std::string status =
+          st.calibrated ? "calibrated" : (st.borrowed ? "borrowed from " + st.borrowed_from : "not measured");
       t.add({g.id, status, st.origin});
-      csv += fmt::format("{},{},{},{},{}\n", s.id, g.id, st.calibrated ? "true" : "false", st.borrowed_from, csv_escape(st.origin));
+      csv +=
+          fmt::format("{},{},{},{},{}\n", s.id, g.id, st.calibrated ? "true" : "false", st.borrowed_from, csv_escape(st.origin));
     }
     arr.push_back(models::stack_record(s, gpus));
     text += t.str() + "\n";
   }
-  if (f == Format::json) {
-    boost::json::object root;
-    root["provenance"] = provenance_json(recorded_command_line());
-    root["default"] = default_stack_id();
-    root["stacks"] = std::move(arr);
-    emit(pretty_json(root), "");
-  } else if (f == Format::csv) {
-    emit(csv, "");
-  } else {
-    emit_text(text, "");
-  }
+  boost::json::object root;
+  root["provenance"] = provenance_json(recorded_command_line());
+  root["default"] = default_stack_id();
+  root["stacks"] = std::move(arr);
+  emit_listing(f, root, csv, text);
 }
 
 const Registrar reg_stacks(3, [](CLI::App& app) {

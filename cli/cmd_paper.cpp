@@ -41,7 +41,8 @@ void run_paper(const PaperOptions& o) {
     plot_format_of(o.plot, "--plot");
     check_output_target(o.plot);
     if (same_output_file(o.plot, o.output)) {
-      throw InputError("--plot", "", "a file other than the one -o writes", fmt::format("'{}' (also -o)", display_text(o.plot, 200)));
+      throw InputError("--plot", "", "a file other than the one -o writes",
+                       fmt::format("'{}' (also -o)", display_text(o.plot, 200)));
     }
   }
   const auto& acc = models::AccuracyModel::bundled();
@@ -67,11 +68,16 @@ void run_paper(const PaperOptions& o) {
     j["source"] = "CLA paper arXiv 2405.12981 v1 Table 1 (1B, LR 3e-4), data/paper/cla_paper_results.csv";
     boost::json::array rows, frontier;
     for (const auto& p : pts) {
-      rows.push_back({{"config", p.row->config}, {"d_head", p.row->head_dim}, {"n_query_heads", p.row->n_q_heads},
-                      {"n_kv_heads", p.row->n_kv_heads}, {"n_kv_layers", p.row->kv_layers},
+      rows.push_back({{"config", p.row->config},
+                      {"d_head", p.row->head_dim},
+                      {"n_query_heads", p.row->n_q_heads},
+                      {"n_kv_heads", p.row->n_kv_heads},
+                      {"n_kv_layers", p.row->kv_layers},
                       {"kv_bytes_per_token_paper", json_number(p.row->kv_bytes_per_token)},
-                      {"kv_bytes_per_token", json_number(p.kvscope_bytes)}, {"val_ppl", json_number(p.row->val_ppl)},
-                      {"val_ppl_kind", "measured"}, {"on_frontier", p.frontier}});
+                      {"kv_bytes_per_token", json_number(p.kvscope_bytes)},
+                      {"val_ppl", json_number(p.row->val_ppl)},
+                      {"val_ppl_kind", "measured"},
+                      {"on_frontier", p.frontier}});
       if (p.frontier) frontier.push_back(boost::json::value(p.row->config));
     }
     j["rows"] = std::move(rows);
@@ -84,22 +90,25 @@ void run_paper(const PaperOptions& o) {
                 {"max_abs_residual", acc.fit_max_abs()}};
     emit(pretty_json(j), o.output);
   } else if (f == Format::csv) {
-    std::string s = "config,d_head,n_query_heads,n_kv_heads,n_kv_layers,kv_bytes_per_token_paper,kv_bytes_per_token,val_ppl,on_frontier\n";
+    std::string s =
+        "config,d_head,n_query_heads,n_kv_heads,n_kv_layers,kv_bytes_per_token_paper,kv_bytes_per_token,val_ppl,on_frontier\n";
     for (const auto& p : pts) {
-      s += fmt::format("{},{},{},{},{},{:.0f},{:.0f},{},{}\n", p.row->config, p.row->head_dim, p.row->n_q_heads, p.row->n_kv_heads,
-                       p.row->kv_layers, p.row->kv_bytes_per_token, p.kvscope_bytes, p.row->val_ppl, p.frontier ? 1 : 0);
+      s +=
+          fmt::format("{},{},{},{},{},{:.0f},{:.0f},{},{}\n", p.row->config, p.row->head_dim, p.row->n_q_heads, p.row->n_kv_heads,
+                      p.row->kv_layers, p.row->kv_bytes_per_token, p.kvscope_bytes, p.row->val_ppl, p.frontier ? 1 : 0);
     }
     emit(s, o.output);
   } else {
-    std::string s = "CLA paper (Brandon et al. 2024, arXiv 2405.12981 v1), Table 1: 1B models, 20 layers, d_model 2048, LR 3e-4\n";
+    std::string s =
+        "CLA paper (Brandon et al. 2024, arXiv 2405.12981 v1), Table 1: 1B models, 20 layers, d_model 2048, LR 3e-4\n";
     s += "KV bytes/token recomputed by kvscope from each configuration; val ppl as measured by the paper.\n\n";
-    Table t({"configuration", "d_head", "q heads", "kv heads", "kv layers", "KV B/token (paper)", "KV B/token (kvscope)", "val ppl",
-             "Pareto"},
+    Table t({"configuration", "d_head", "q heads", "kv heads", "kv layers", "KV B/token (paper)", "KV B/token (kvscope)",
+             "val ppl", "Pareto"},
             {false, true, true, true, true, true, true, true, false});
     for (const auto& p : pts) {
       t.add({p.row->config, std::to_string(p.row->head_dim), std::to_string(p.row->n_q_heads), std::to_string(p.row->n_kv_heads),
-             std::to_string(p.row->kv_layers), fmt::format("{:.0f}", p.row->kv_bytes_per_token), fmt::format("{:.0f}", p.kvscope_bytes),
-             fmt::format("{:.2f}", p.row->val_ppl), p.frontier ? "frontier" : ""});
+             std::to_string(p.row->kv_layers), fmt::format("{:.0f}", p.row->kv_bytes_per_token),
+             fmt::format("{:.0f}", p.kvscope_bytes), fmt::format("{:.2f}", p.row->val_ppl), p.frontier ? "frontier" : ""});
     }
     s += t.str();
     s += fmt::format("\naccuracy fit (for configurations the paper did not train):\n  {}\n", acc.formula());
@@ -130,7 +139,8 @@ void run_paper(const PaperOptions& o) {
 
 const Registrar reg(30, [](CLI::App& app) {
   auto o = std::make_shared<PaperOptions>();
-  CLI::App* sub = app.add_subcommand("paper", "reproduce the CLA paper's 1B design-space table and Pareto frontier from bundled data");
+  CLI::App* sub =
+      app.add_subcommand("paper", "reproduce the CLA paper's 1B design-space table and Pareto frontier from bundled data");
   sub->add_option("--format", o->format, "table, json or csv [table]");
   sub->add_option("--plot", o->plot, "write the Pareto figure (.svg or .png)");
   sub->add_option("-o,--output", o->output, "write the table/JSON/CSV here (atomically)");

@@ -9,11 +9,11 @@
 
 #include "command.hpp"
 #include "design_flags.hpp"
-#include "kvscope/core/output_file.hpp"
 #include "kvscope/core/csv.hpp"
 #include "kvscope/core/design.hpp"
 #include "kvscope/core/design_fields.hpp"
 #include "kvscope/core/error.hpp"
+#include "kvscope/core/output_file.hpp"
 #include "kvscope/core/units.hpp"
 #include "kvscope/models/simulate.hpp"
 #include "kvscope/models/simulate_run.hpp"
@@ -76,7 +76,8 @@ std::string result_table(const models::SimulationResult& r) {
   t.add({"end-to-end mean / p50 / p90 / p99", stats_row(r.e2e_s)});
   t.add({"running requests mean / max", fmt::format("{:.1f} / {}", r.mean_running_requests, r.max_running_requests)});
   t.add({"waiting requests mean", fmt::format("{:.1f}", r.mean_waiting_requests)});
-  t.add({"KV blocks used mean / max", fmt::format("{:.1f} % / {:.1f} %", 100 * r.mean_kv_block_utilization, 100 * r.max_kv_block_utilization)});
+  t.add({"KV blocks used mean / max",
+         fmt::format("{:.1f} % / {:.1f} %", 100 * r.mean_kv_block_utilization, 100 * r.max_kv_block_utilization)});
   t.add({"preemptions (recompute)", std::to_string(r.preemptions)});
   t.add({"requests completed / rejected", fmt::format("{} / {}", r.completed, r.rejected)});
   t.add({"iterations, mean tokens each", fmt::format("{}, {:.1f}", r.iterations, r.mean_batch_tokens)});
@@ -86,13 +87,15 @@ std::string result_table(const models::SimulationResult& r) {
 
 std::string load_label(const models::LoadSpec& l) {
   if (!l.trace.empty()) return fmt::format("trace {} ({} requests)", l.trace_source, l.trace.size());
-  const std::string lengths = fmt::format("{} requests, prompt {}, output {}, seed {}", l.requests, l.isl.text, l.osl.text, l.seed);
+  const std::string lengths =
+      fmt::format("{} requests, prompt {}, output {}, seed {}", l.requests, l.isl.text, l.osl.text, l.seed);
   if (l.concurrency > 0) return fmt::format("closed loop, {} clients, {}", l.concurrency, lengths);
   return fmt::format("Poisson {:.4g} req/s, {}", l.rate_per_s, lengths);
 }
 
 // The latency distributions (empirical CDFs of TTFT and TPOT) and running requests over time.
-void write_plots(const std::string& path, const models::SimulationResult& r, const std::string& title, const std::string& footnote) {
+void write_plots(const std::string& path, const models::SimulationResult& r, const std::string& title,
+                 const std::string& footnote) {
   auto cdf = [](std::vector<double> v, const std::string& name) {
     LinesPlot::Line l{name, {}, {}};
     std::sort(v.begin(), v.end());
@@ -116,7 +119,8 @@ void write_plots(const std::string& path, const models::SimulationResult& r, con
   lat.x_title = "latency", lat.x_unit = "s", lat.x_log = true;
   lat.y_title = "fraction of requests", lat.y_unit = "";
   lat.title = title;
-  lat.subtitle = fmt::format("TTFT p90 {}, TPOT p90 {} (empirical distributions)", human_time(r.ttft_s.p90), human_time(r.tpot_s.p90));
+  lat.subtitle =
+      fmt::format("TTFT p90 {}, TPOT p90 {} (empirical distributions)", human_time(r.ttft_s.p90), human_time(r.tpot_s.p90));
   lat.footnote = footnote;
   write_lines_plot(path, lat);
 
@@ -178,16 +182,16 @@ void run_simulate(const SimOptions& opt) {
   const EngineMemory& sc = d.workload.engine;
   const models::KvPool& pool = run.pool;
   const std::string variant = variant_name(d.arch);
-  const std::string design_label = fmt::format("{} ({}, {} K/V) on {}, TP {}, stack {}", d.arch.name.empty() ? d.arch.id : d.arch.name,
-                                               variant, to_string(d.arch.kv_dtype), d.gpu.name, d.workload.tp, run.stack);
-  const std::string slo_label = fmt::format("TTFT p{:g} <= {} and TPOT p{:g} <= {}", slo.percentile,
-                                            slo.ttft_s > 0 ? human_time(slo.ttft_s) : "any", slo.percentile,
-                                            slo.tpot_s > 0 ? human_time(slo.tpot_s) : "any");
+  const std::string design_label =
+      fmt::format("{} ({}, {} K/V) on {}, TP {}, stack {}", d.arch.name.empty() ? d.arch.id : d.arch.name, variant,
+                  to_string(d.arch.kv_dtype), d.gpu.name, d.workload.tp, run.stack);
+  const std::string slo_label =
+      fmt::format("TTFT p{:g} <= {} and TPOT p{:g} <= {}", slo.percentile, slo.ttft_s > 0 ? human_time(slo.ttft_s) : "any",
+                  slo.percentile, slo.tpot_s > 0 ? human_time(slo.tpot_s) : "any");
 
   if (!opt.plot.empty()) {
     if (result.completed == 0) throw InputError("--plot", "", "at least one completed request to plot", "none");
-    write_plots(opt.plot, result,
-                fmt::format("{} ({}) on {}", d.arch.name.empty() ? d.arch.id : d.arch.name, variant, d.gpu.id),
+    write_plots(opt.plot, result, fmt::format("{} ({}) on {}", d.arch.name.empty() ? d.arch.id : d.arch.name, variant, d.gpu.id),
                 fmt::format("kvscope {}; {}; {}", KVSCOPE_VERSION, load_label(ran), recorded_command_line()));
   }
 
@@ -201,9 +205,9 @@ void run_simulate(const SimOptions& opt) {
   }
   if (format == Format::csv) {
     std::string head = "model,variant,gpu,stack,tp,load,max_num_seqs,max_num_batched_tokens,block_size,kv_pool_blocks";
-    std::string row = fmt::format("{},{},{},{},{},{},{},{},{},{}", csv_escape(d.arch.id), csv_escape(variant), csv_escape(d.gpu.id),
-                                  run.stack, d.workload.tp, csv_escape(load_label(ran)), sc.max_num_seqs, sc.max_num_batched_tokens,
-                                  sc.block_size, static_cast<std::int64_t>(pool.blocks));
+    std::string row = fmt::format("{},{},{},{},{},{},{},{},{},{}", csv_escape(d.arch.id), csv_escape(variant),
+                                  csv_escape(d.gpu.id), run.stack, d.workload.tp, csv_escape(load_label(ran)), sc.max_num_seqs,
+                                  sc.max_num_batched_tokens, sc.block_size, static_cast<std::int64_t>(pool.blocks));
     if (search) {
       head += ",goodput_rps";
       row += fmt::format(",{}", goodput.goodput_rps);
@@ -218,9 +222,10 @@ void run_simulate(const SimOptions& opt) {
   std::string out;
   out += fmt::format("kvscope {} simulate — {}\n", KVSCOPE_VERSION, design_label);
   out += fmt::format("timing parameters: {}\n", run.timing_origin);
-  out += fmt::format("engine: vLLM-style continuous batching, chunked prefill, max {} sequences, {} tokens per iteration, "
-                     "{}-token blocks\n",
-                     sc.max_num_seqs, sc.max_num_batched_tokens, sc.block_size);
+  out += fmt::format(
+      "engine: vLLM-style continuous batching, chunked prefill, max {} sequences, {} tokens per iteration, "
+      "{}-token blocks\n",
+      sc.max_num_seqs, sc.max_num_batched_tokens, sc.block_size);
   out += kv_pool_text(pool, run.max_concurrency, run.concurrency_context, sc);
   if (search) {
     out += fmt::format("SLO: {}\n", slo_label);
@@ -251,9 +256,10 @@ void run_simulate(const SimOptions& opt) {
 
 const Registrar reg(15, [](CLI::App& app) {
   auto opt = std::make_shared<SimOptions>();
-  CLI::App* sub = app.add_subcommand(
-      "simulate", "serving under load: vLLM-style continuous batching with chunked prefill and preemption; TTFT / TPOT "
-                  "percentiles, throughput; with SLO targets, the highest request rate that meets them (goodput)");
+  CLI::App* sub =
+      app.add_subcommand("simulate",
+                         "serving under load: vLLM-style continuous batching with chunked prefill and preemption; TTFT / TPOT "
+                         "percentiles, throughput; with SLO targets, the highest request rate that meets them (goodput)");
   add_design_flags(sub, opt->design, false);
   sub->add_option_function<double>(
       "--rate", [opt](double v) { opt->rate = v, opt->rate_given = true; }, "Poisson arrivals, requests/s");

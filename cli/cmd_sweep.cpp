@@ -6,9 +6,9 @@
 #include <atomic>
 #include <cerrno>
 #include <cmath>
-#include <cstring>
 #include <csignal>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <optional>
 
@@ -16,16 +16,16 @@
 #include "design_flags.hpp"
 #include "kvscope/core/constraints.hpp"
 #include "kvscope/core/csv.hpp"
+#include "kvscope/core/display.hpp"
 #include "kvscope/core/error.hpp"
+#include "kvscope/core/output_file.hpp"
 #include "kvscope/models/explore.hpp"
 #include "kvscope/models/scenario_sweep.hpp"
-#include "kvscope/core/output_file.hpp"
 #include "output.hpp"
 #include "plotting.hpp"
 #include "signals.hpp"
 #include "sweep_limits.hpp"
 #include "sweep_plot.hpp"
-#include "kvscope/core/display.hpp"
 #include "writers.hpp"
 
 namespace kvscope::cli {
@@ -44,15 +44,20 @@ struct SweepOptionsCli {
 
 // Measured row sizes of the default design flags (kvscope sweep --format csv / json): an
 // estimate for the "output up to" line, not a limit.
-double bytes_per_row(Format f) { return f == Format::csv ? 700 : f == Format::json ? 1800 : 0; }
+double bytes_per_row(Format f) {
+  return f == Format::csv ? 700 : f == Format::json ? 1800 : 0;
+}
 
 // "measured", "estimated", "estimated, extrapolated", "unavailable": the kind of the ppl change.
 std::string accuracy_kind_text(const models::AccuracyEstimate& a) {
-  return std::string(models::to_string(a.delta_kind)) + (a.extrapolated && a.delta_kind == models::AccuracyKind::estimated ? ", extrapolated" : "");
+  return std::string(models::to_string(a.delta_kind)) +
+         (a.extrapolated && a.delta_kind == models::AccuracyKind::estimated ? ", extrapolated" : "");
 }
 
 // CSV rows are point records (writers.hpp): the same columns in sweep and pareto.
-std::string csv_header() { return csv_writer()->begin(point_record_names(), {}); }
+std::string csv_header() {
+  return csv_writer()->begin(point_record_names(), {});
+}
 
 std::string csv_row(const models::SweepResult& r, std::uint64_t index, const models::PointResult& p) {
   return csv_writer()->row(point_record(r, index, p));
@@ -66,16 +71,25 @@ boost::json::object point_entry(const models::SweepResult& r, std::uint64_t inde
 boost::json::object counts_json(const models::SweepResult& r) {
   boost::json::array reasons;
   for (const auto& s : r.skipped_by_reason) reasons.push_back({{"reason", s.reason}, {"example", s.example}, {"count", s.count}});
-  return {{"total", r.total},       {"completed", r.completed},       {"partial", r.partial},   {"evaluated", r.evaluated},
-          {"skipped", r.skipped},   {"skipped_by_reason", reasons},   {"filtered_out", r.filtered_out},
-          {"kept", r.kept},         {"infeasible", r.infeasible},     {"threads", r.threads},
+  return {{"total", r.total},
+          {"completed", r.completed},
+          {"partial", r.partial},
+          {"evaluated", r.evaluated},
+          {"skipped", r.skipped},
+          {"skipped_by_reason", reasons},
+          {"filtered_out", r.filtered_out},
+          {"kept", r.kept},
+          {"infeasible", r.infeasible},
+          {"threads", r.threads},
           {"elapsed_s", json_number(r.elapsed_s)}};
 }
 
 std::string counts_text(const models::SweepResult& r) {
-  std::string s = fmt::format("{} points{}: {} evaluated, {} skipped, {} filtered out by constraints, {} kept ({} do not fit in memory) — {:.2f} s on {} thread(s)\n",
-                              r.total, r.partial ? fmt::format(" (PARTIAL: interrupted after {})", r.completed) : "", r.evaluated,
-                              r.skipped, r.filtered_out, r.kept, r.infeasible, r.elapsed_s, r.threads);
+  std::string s = fmt::format(
+      "{} points{}: {} evaluated, {} skipped, {} filtered out by constraints, {} kept ({} do not fit in memory) — {:.2f} s on {} "
+      "thread(s)\n",
+      r.total, r.partial ? fmt::format(" (PARTIAL: interrupted after {})", r.completed) : "", r.evaluated, r.skipped,
+      r.filtered_out, r.kept, r.infeasible, r.elapsed_s, r.threads);
   for (const auto& k : r.skipped_by_reason) s += fmt::format("  skipped {} x: {}  (e.g. {})\n", k.count, k.reason, k.example);
   return s;
 }
@@ -83,9 +97,13 @@ std::string counts_text(const models::SweepResult& r) {
 // Which points the frontier is over, when some did not fit (pareto's table).
 std::string frontier_scope_text(const models::SweepResult& r, bool include_infeasible) {
   if (r.infeasible == 0) return "";
-  return include_infeasible ? fmt::format("the frontier is over all {} kept points, {} of which do not fit in memory (--include-infeasible)\n", r.kept, r.infeasible)
-                            : fmt::format("the frontier is over the {} kept points that fit in memory; {} that do not are left off (--include-infeasible keeps them)\n",
-                                          r.kept - r.infeasible, r.infeasible);
+  return include_infeasible
+             ? fmt::format("the frontier is over all {} kept points, {} of which do not fit in memory (--include-infeasible)\n",
+                           r.kept, r.infeasible)
+             : fmt::format(
+                   "the frontier is over the {} kept points that fit in memory; {} that do not are left off "
+                   "(--include-infeasible keeps them)\n",
+                   r.kept - r.infeasible, r.infeasible);
 }
 
 models::SweepOptions sweep_options(const SweepOptionsCli& o) {
@@ -118,7 +136,8 @@ void check_plot_target(const SweepOptionsCli& o) {
   plot_format_of(o.plot, "--plot");
   check_output_target(o.plot);
   if (same_output_file(o.plot, o.out.output)) {
-    throw InputError("--plot", "", "a file other than the one -o writes", fmt::format("'{}' (also -o)", display_text(o.plot, 200)));
+    throw InputError("--plot", "", "a file other than the one -o writes",
+                     fmt::format("'{}' (also -o)", display_text(o.plot, 200)));
   }
 }
 
@@ -146,8 +165,8 @@ void run_sweep(const SweepOptionsCli& o) {
   std::size_t shown = 0;
   // With a serving target the table shows each design's goodput too (CSV / JSON always carry goodput_rps).
   const bool goodput = spec.workload.serving.has_slo();
-  std::vector<std::string> head = {"#", "configuration", "KV B/token", "KV cache", "max batch", "step", "tokens/s", "best tokens/s",
-                                   "ppl Δ", "ppl Δ kind", "fits"};
+  std::vector<std::string> head = {"#",        "configuration", "KV B/token", "KV cache",   "max batch", "step",
+                                   "tokens/s", "best tokens/s", "ppl Δ",      "ppl Δ kind", "fits"};
   std::vector<bool> right = {true, false, true, true, true, true, true, true, true, false, false};
   if (goodput) head.push_back("goodput req/s"), right.push_back(true);
   Table table(head, right);
@@ -177,12 +196,17 @@ void run_sweep(const SweepOptionsCli& o) {
         first_json = false;
       } else if (shown < o.max_rows) {
         const auto& a = p.arch->accuracy;
-        std::vector<std::string> row = {std::to_string(idx[i]), models::configuration_name(*names, p),
-                   fmt::format("{:.0f}", p.eval.memory.kv_bytes_per_token), human_bytes_short(p.eval.memory.kv_cache_bytes),
-                   std::to_string(p.eval.memory.max_batch), human_time(p.eval.decode_step_s),
-                   fmt::format("{:.4g}", p.eval.decode_tokens_per_s), fmt::format("{:.4g}", p.eval.max_throughput_tokens_per_s),
-                   std::isfinite(a.ppl_delta_pct) ? fmt::format("{:+.2f} %", a.ppl_delta_pct) : "n/a", accuracy_kind_text(a),
-                   p.eval.memory.feasible ? "yes" : "no"};
+        std::vector<std::string> row = {std::to_string(idx[i]),
+                                        models::configuration_name(*names, p),
+                                        fmt::format("{:.0f}", p.eval.memory.kv_bytes_per_token),
+                                        human_bytes_short(p.eval.memory.kv_cache_bytes),
+                                        std::to_string(p.eval.memory.max_batch),
+                                        human_time(p.eval.decode_step_s),
+                                        fmt::format("{:.4g}", p.eval.decode_tokens_per_s),
+                                        fmt::format("{:.4g}", p.eval.max_throughput_tokens_per_s),
+                                        std::isfinite(a.ppl_delta_pct) ? fmt::format("{:+.2f} %", a.ppl_delta_pct) : "n/a",
+                                        accuracy_kind_text(a),
+                                        p.eval.memory.feasible ? "yes" : "no"};
         if (goodput) row.push_back(fmt::format("{:.4g}", p.eval.goodput_rps));
         table.add(row);
         ++shown;
@@ -249,7 +273,8 @@ void run_pareto(const SweepOptionsCli& o) {
     // Objective fields are known before the sweep: parse them here for the sink.
     std::vector<std::string_view> known;
     for (const auto& f : models::fields()) known.push_back(f.name);
-    for (const auto& ob : parse_objectives(scenario.objectives, "--objectives", known)) obj.push_back(models::find_field(ob.field));
+    for (const auto& ob : parse_objectives(scenario.objectives, "--objectives", known))
+      obj.push_back(models::find_field(ob.field));
   }
   so.keep = models::KeepPoints::frontier;
   r = models::explore(spec, so);
@@ -258,7 +283,8 @@ void run_pareto(const SweepOptionsCli& o) {
     boost::json::object j;
     j["provenance"] = provenance_json(recorded_command_line());
     boost::json::array objs, front, cons;
-    for (const auto& ob : r.objectives) objs.push_back({{"field", ob.field}, {"sense", ob.sense == Sense::minimize ? "min" : "max"}});
+    for (const auto& ob : r.objectives)
+      objs.push_back({{"field", ob.field}, {"sense", ob.sense == Sense::minimize ? "min" : "max"}});
     for (const auto& c : r.constraints) cons.push_back(boost::json::value(c.text));
     for (std::size_t i = 0; i < r.frontier.size(); ++i) front.push_back(point_entry(r, r.frontier_indices[i], r.frontier[i]));
     j["objectives"] = std::move(objs);
@@ -268,7 +294,8 @@ void run_pareto(const SweepOptionsCli& o) {
     j["frontier"] = std::move(front);
     emit(pretty_json(j), o.out.output);
   } else if (format == Format::csv) {
-    std::string s = fmt::format("# kvscope {} pareto — {}\n", KVSCOPE_VERSION, display_text(recorded_command_line(), 4000)) + csv_header();
+    std::string s =
+        fmt::format("# kvscope {} pareto — {}\n", KVSCOPE_VERSION, display_text(recorded_command_line(), 4000)) + csv_header();
     for (std::size_t i = 0; i < r.frontier.size(); ++i) s += csv_row(r, r.frontier_indices[i], r.frontier[i]);
     if (r.partial) s += fmt::format("# partial: {} of {} points (interrupted)\n", r.completed, r.total);
     emit(s, o.out.output);
@@ -321,9 +348,11 @@ void run_pareto(const SweepOptionsCli& o) {
     pp.title = fmt::format("Pareto frontier: {} vs {}", fx->name, fy->name);
     pp.subtitle = fmt::format("{}{} points evaluated, {} on the frontier{}",
                               r.partial ? fmt::format("PARTIAL (interrupted after {} of {} points): ", r.completed, r.total) : "",
-                              r.evaluated, r.frontier.size(), sample.stride > 1 ? fmt::format(" (every {}th point drawn)", sample.stride) : "");
+                              r.evaluated, r.frontier.size(),
+                              sample.stride > 1 ? fmt::format(" (every {}th point drawn)", sample.stride) : "");
     if (r.infeasible > 0) {
-      pp.subtitle += o.include_infeasible ? "; points that do not fit compete (marked)" : "; points that do not fit are left off the frontier";
+      pp.subtitle += o.include_infeasible ? "; points that do not fit compete (marked)"
+                                          : "; points that do not fit are left off the frontier";
     }
     pp.footnote = fmt::format("kvscope {} — {}", KVSCOPE_VERSION, recorded_command_line());
     write_pareto_plot(o.plot, pp);

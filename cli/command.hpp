@@ -2,7 +2,6 @@
 // Subcommand registry: each cli/cmd_*.cpp registers its subcommand with a static Registrar, so
 // main() stays short and commands live in their own files.
 #include <CLI/CLI.hpp>
-
 #include <functional>
 #include <string>
 #include <vector>

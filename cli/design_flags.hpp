@@ -3,11 +3,10 @@
 // field registry (core/design_fields.hpp): `--n-kv-heads` <-> "n_kv_heads", and the earlier
 // spellings (`--kv-heads`) as hidden aliases.
 #include <CLI/CLI.hpp>
-
 #include <cstdint>
+#include <string>
 #include <utility>
 #include <vector>
-#include <string>
 
 #include "kvscope/core/scenario.hpp"
 

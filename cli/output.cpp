@@ -23,23 +23,31 @@ Format parse_format(const std::string& t) {
   throw InputError("--format", "", "table, json or csv", fmt::format("'{}'", t));
 }
 
-std::string human_bytes_short(double b) { return format_bytes(b); }
+std::string human_bytes_short(double b) {
+  return format_bytes(b);
+}
 
 std::string human_bytes(double b) {
   if (!std::isfinite(b)) return "n/a";
   if (std::abs(b) < 1024) return fmt::format("{:.0f} B", b);
   const double gb = b / units::kGB;
-  std::string dec = std::abs(gb) >= 1 ? fmt::format("{:.2f} GB", gb)
+  std::string dec = std::abs(gb) >= 1           ? fmt::format("{:.2f} GB", gb)
                     : std::abs(b) >= units::kMB ? fmt::format("{:.2f} MB", b / units::kMB)
                                                 : fmt::format("{:.2f} kB", b / units::kKB);
   return fmt::format("{} ({})", dec, human_bytes_short(b));
 }
 
-std::string human_time(double s) { return format_time(s); }
+std::string human_time(double s) {
+  return format_time(s);
+}
 
-std::string human_count(double n) { return format_count(n); }
+std::string human_count(double n) {
+  return format_count(n);
+}
 
-std::string human_rate(double v, const char* unit) { return format_rate(v, unit); }
+std::string human_rate(double v, const char* unit) {
+  return format_rate(v, unit);
+}
 
 std::string human_field(const models::Field& f, double v) {
   // A fraction without a unit reads as a percentage in tables.
@@ -170,9 +178,13 @@ std::string Table::str() const {
   return out;
 }
 
-void emit(const std::string& text, const std::string& path) { write_output(path, text); }
+void emit(const std::string& text, const std::string& path) {
+  write_output(path, text);
+}
 
-void emit_text(const std::string& text, const std::string& path) { write_output(path, terminal_safe(text)); }
+void emit_text(const std::string& text, const std::string& path) {
+  write_output(path, terminal_safe(text));
+}
 
 // Per-op predicted costs of a phase (eval's decode_ops / prefill_ops, validate's predicted_ops).
 boost::json::object ops_json(const models::PhaseCost& ph) {
@@ -180,11 +192,13 @@ boost::json::object ops_json(const models::PhaseCost& ph) {
   for (int i = 0; i < models::kOpCount; ++i) {
     const auto& c = ph.ops[static_cast<std::size_t>(i)];
     if (c.kernels == 0) continue;
-    o[models::op_name(static_cast<models::Op>(i))] = {
-        {"time_s", json_number(c.time_s)},       {"bytes", json_number(c.bytes)},
-        {"flops", json_number(c.flops)},         {"kernels", json_number(c.kernels)},
-        {"launch_s", json_number(c.launch_s)},   {"bound", c.compute_bound() ? "compute" : "memory"},
-        {"share", json_number(c.time_s / ph.time_s)}};
+    o[models::op_name(static_cast<models::Op>(i))] = {{"time_s", json_number(c.time_s)},
+                                                      {"bytes", json_number(c.bytes)},
+                                                      {"flops", json_number(c.flops)},
+                                                      {"kernels", json_number(c.kernels)},
+                                                      {"launch_s", json_number(c.launch_s)},
+                                                      {"bound", c.compute_bound() ? "compute" : "memory"},
+                                                      {"share", json_number(c.time_s / ph.time_s)}};
   }
   return o;
 }

@@ -1,7 +1,6 @@
 #pragma once
 // Output formatting for the CLI: human units, aligned tables, pretty JSON, CSV, provenance.
 #include <boost/json.hpp>
-
 #include <string>
 #include <vector>
 
@@ -14,11 +13,11 @@ namespace kvscope::cli {
 enum class Format { table, json, csv };
 Format parse_format(const std::string& text);
 
-std::string human_bytes(double bytes);     // "1.07 GB (1.00 GiB)"
-std::string human_bytes_short(double bytes);  // "1.00 GiB" (kvscope::format_bytes, shared with the GUI)
-std::string human_time(double seconds);    // "12.3 µs", "4.56 ms", "1.20 s"
-std::string human_count(double n);         // "8.03 B", "512", "1.2 M" (kvscope::format_count)
-std::string human_rate(double per_s, const char* unit);  // "1,234 tokens/s"
+std::string human_bytes(double bytes);                      // "1.07 GB (1.00 GiB)"
+std::string human_bytes_short(double bytes);                // "1.00 GiB" (kvscope::format_bytes, shared with the GUI)
+std::string human_time(double seconds);                     // "12.3 µs", "4.56 ms", "1.20 s"
+std::string human_count(double n);                          // "8.03 B", "512", "1.2 M" (kvscope::format_count)
+std::string human_rate(double per_s, const char* unit);     // "1,234 tokens/s"
 std::string human_field(const models::Field& f, double v);  // by the field's unit
 
 // JSON number that is null when not finite (no NaN/inf ever reaches an output): core/json_util.hpp.
@@ -26,7 +25,6 @@ using kvscope::json_number;
 std::string pretty_json(const boost::json::value& v);
 // Per-op predicted costs of a phase: time, bytes, FLOPs, kernels, launch part, bound, share.
 boost::json::object ops_json(const models::PhaseCost& ph);
-
 
 // {"tool": "kvscope", "version": ..., "command": ..., "date_utc": ...}
 boost::json::object provenance_json(const std::string& command_line);

@@ -1,7 +1,6 @@
 #include "plotting.hpp"
 
 #include <fmt/format.h>
-
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -39,7 +38,8 @@ std::string plot_format_of(const std::string& path, const std::string& flag) {
     throw InputError(flag, "", "a file name ending in .svg or .png", fmt::format("'{}'", display_text(path, 200)));
   }
 #ifndef KVSCOPE_WITH_PLOT
-  throw InputError(flag, "", "a kvscope built with Qt (KVSCOPE_BUILD_GUI=ON)", fmt::format("a request to write '{}'", display_text(path, 200)));
+  throw InputError(flag, "", "a kvscope built with Qt (KVSCOPE_BUILD_GUI=ON)",
+                   fmt::format("a request to write '{}'", display_text(path, 200)));
 #endif
   return ext;
 }
@@ -54,7 +54,9 @@ std::vector<T> every_kth(const std::vector<T>& v, std::size_t stride) {
   return out;
 }
 
-std::size_t stride_for(std::size_t n, std::size_t max) { return n <= max ? 1 : (n + max - 1) / max; }
+std::size_t stride_for(std::size_t n, std::size_t max) {
+  return n <= max ? 1 : (n + max - 1) / max;
+}
 
 // Points without a value (NaN: an accuracy the model has no estimate for) cannot be drawn.
 std::size_t drop_non_finite(std::vector<double>& x, std::vector<double>& y, std::vector<std::string>* labels) {
@@ -99,8 +101,10 @@ std::string sample_pareto(ParetoPlot& p) {
     const std::size_t k = stride_for(p.front_labels.size(), kMaxPlotLabels);
     std::size_t shown = 0;
     for (std::size_t i = 0; i < p.front_labels.size(); ++i) {
-      if (i % k != 0) p.front_labels[i].clear();
-      else ++shown;
+      if (i % k != 0)
+        p.front_labels[i].clear();
+      else
+        ++shown;
     }
     note += fmt::format("{}labelled {} of {} frontier points", note.empty() ? "" : "; ", shown, p.front_labels.size());
   }
@@ -179,7 +183,8 @@ void write_validation_plot(const std::string& path, const std::vector<double>& m
   std::vector<std::string> shown(labels.size());
   const std::size_t k = stride_for(labels.size(), kMaxPlotLabels);
   for (std::size_t i = 0; i < labels.size(); i += k) shown[i] = display_text(labels[i], 60);
-  if (k > 1) note_sampling(path, fmt::format("labelled {} of {} points", (labels.size() + k - 1) / k, labels.size()), spec.footnote);
+  if (k > 1)
+    note_sampling(path, fmt::format("labelled {} of {} points", (labels.size() + k - 1) / k, labels.size()), spec.footnote);
   spec.x = axis("measured time", "s", true);
   spec.y = axis("predicted time", "s", true);
   double lo = 1e300, hi = 0;
@@ -216,8 +221,8 @@ void write_pareto_plot(const std::string& path, const ParetoPlot& full) {
     d.current = plot::Point{p.current->first, p.current->second};
     d.current_label = p.current_label;
   }
-  plot::ChartSpec spec = plot::pareto_chart(d, axis(p.x_title, p.x_unit, p.x_log), axis(p.y_title, p.y_unit, p.y_log), p.title,
-                                            p.subtitle);
+  plot::ChartSpec spec =
+      plot::pareto_chart(d, axis(p.x_title, p.x_unit, p.x_log), axis(p.y_title, p.y_unit, p.y_log), p.title, p.subtitle);
   spec.footnote = footnote;
   spec.non_positive_on_log = plot::NonPositive::drop;
   render(path, spec);
@@ -229,8 +234,8 @@ void write_lines_plot(const std::string& path, const LinesPlot& full) {
   note_sampling(path, sample_lines(p), footnote);
   std::vector<plot::NamedLine> lines;
   for (const auto& l : p.lines) lines.push_back({l.name, l.x, l.y, {}});
-  plot::ChartSpec spec = plot::lines_chart(lines, axis(p.x_title, p.x_unit, p.x_log), axis(p.y_title, p.y_unit, p.y_log), p.title,
-                                           p.subtitle);
+  plot::ChartSpec spec =
+      plot::lines_chart(lines, axis(p.x_title, p.x_unit, p.x_log), axis(p.y_title, p.y_unit, p.y_log), p.title, p.subtitle);
   spec.footnote = footnote;
   spec.non_positive_on_log = plot::NonPositive::drop;
   if (!p.markers) {
@@ -248,8 +253,12 @@ void write_validation_plot(const std::string& path, const std::vector<double>&, 
                            const std::vector<std::string>&, const std::string&, const std::string&) {
   no_plot(path);
 }
-void write_pareto_plot(const std::string& path, const ParetoPlot&) { no_plot(path); }
-void write_lines_plot(const std::string& path, const LinesPlot&) { no_plot(path); }
+void write_pareto_plot(const std::string& path, const ParetoPlot&) {
+  no_plot(path);
+}
+void write_lines_plot(const std::string& path, const LinesPlot&) {
+  no_plot(path);
+}
 #endif
 
 }  // namespace kvscope::cli

@@ -1,7 +1,6 @@
 #pragma once
 // The engine's K/V pool in outputs (eval, simulate): every term, named as the flags that set them.
 #include <boost/json.hpp>
-
 #include <cstdint>
 #include <string>
 

@@ -42,7 +42,7 @@ void install(int sig, void (*handler)(int), bool only_if_default) {
   struct sigaction old {};
   ::sigaction(sig, nullptr, &old);
   if (only_if_default && old.sa_handler != SIG_DFL) return;  // e.g. SIGPIPE ignored by the parent
-  if (old.sa_handler == SIG_IGN && sig == SIGHUP) return;     // nohup: keep running
+  if (old.sa_handler == SIG_IGN && sig == SIGHUP) return;    // nohup: keep running
   struct sigaction sa {};
   sa.sa_handler = handler;
   sigemptyset(&sa.sa_mask);
@@ -63,8 +63,12 @@ void install_signal_handlers() {
   std::set_terminate(on_terminate);
 }
 
-const std::atomic<bool>* cancel_flag() { return &g_cancel; }
-int received_signal() { return g_signal.load(); }
+const std::atomic<bool>* cancel_flag() {
+  return &g_cancel;
+}
+int received_signal() {
+  return g_signal.load();
+}
 int interrupted_status() {
   const int s = g_signal.load();
   return s > 0 ? 128 + s : 130;
@@ -72,10 +76,14 @@ int interrupted_status() {
 
 const char* signal_name(int sig) {
   switch (sig) {
-    case SIGINT: return "SIGINT";
-    case SIGTERM: return "SIGTERM";
-    case SIGHUP: return "SIGHUP";
-    default: return "a signal";
+    case SIGINT:
+      return "SIGINT";
+    case SIGTERM:
+      return "SIGTERM";
+    case SIGHUP:
+      return "SIGHUP";
+    default:
+      return "a signal";
   }
 }
 

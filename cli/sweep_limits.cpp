@@ -23,6 +23,8 @@ std::uint64_t check_point_budget(const models::SweepSpec& spec, std::uint64_t ma
   return n;
 }
 
-void check_threads_flag(unsigned threads) { models::check_sweep_threads(threads, "--threads"); }
+void check_threads_flag(unsigned threads) {
+  models::check_sweep_threads(threads, "--threads");
+}
 
 }  // namespace kvscope::cli

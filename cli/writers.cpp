@@ -31,7 +31,9 @@ Record field_cells(const models::PointResult& p) {
   return r;
 }
 
-boost::json::object point_json(const models::PointResult& p) { return to_json(field_cells(p)); }
+boost::json::object point_json(const models::PointResult& p) {
+  return to_json(field_cells(p));
+}
 
 namespace {
 // The context columns, in record order: one definition for the header and the cells.
@@ -39,25 +41,32 @@ struct ContextColumn {
   const char* name;
   Cell (*cell)(const char* name, const PointNames& n, const models::PointResult& p);
 };
-Cell bool_cell(const char* name, bool v) { return {name, v, v ? "1" : "0", v ? "yes" : "no"}; }
+Cell bool_cell(const char* name, bool v) {
+  return {name, v, v ? "1" : "0", v ? "yes" : "no"};
+}
 const ContextColumn kPointContext[] = {
-    {"index", [](const char* c, const PointNames& n, const models::PointResult&) -> Cell {
+    {"index",
+     [](const char* c, const PointNames& n, const models::PointResult&) -> Cell {
        return {c, n.index, std::to_string(n.index), std::to_string(n.index)};
      }},
-    {"configuration", [](const char* c, const PointNames& n, const models::PointResult&) { return text_cell(c, n.configuration); }},
+    {"configuration",
+     [](const char* c, const PointNames& n, const models::PointResult&) { return text_cell(c, n.configuration); }},
     {"model", [](const char* c, const PointNames&, const models::PointResult& p) { return text_cell(c, p.arch->model); }},
     {"variant", [](const char* c, const PointNames&, const models::PointResult& p) { return text_cell(c, p.arch->variant); }},
     {"gpu", [](const char* c, const PointNames& n, const models::PointResult&) { return text_cell(c, n.gpu); }},
     {"stack", [](const char* c, const PointNames& n, const models::PointResult&) { return text_cell(c, n.stack); }},
-    {"kv_dtype", [](const char* c, const PointNames&, const models::PointResult& p) { return text_cell(c, to_string(p.arch->kv_dtype)); }},
-    {"weight_dtype",
-     [](const char* c, const PointNames&, const models::PointResult& p) { return text_cell(c, to_string(p.arch->weight_dtype)); }},
-    {"runtime", [](const char* c, const PointNames&, const models::PointResult& p) { return text_cell(c, to_string(p.workload.runtime)); }},
-    {"reason", [](const char* c, const PointNames&, const models::PointResult& p) { return text_cell(c, models::point_reason(p)); }},
-    {"val_ppl_kind",
-     [](const char* c, const PointNames&, const models::PointResult& p) { return text_cell(c, models::to_string(p.arch->accuracy.val_ppl_kind)); }},
-    {"ppl_delta_kind",
-     [](const char* c, const PointNames&, const models::PointResult& p) { return text_cell(c, models::to_string(p.arch->accuracy.delta_kind)); }},
+    {"kv_dtype",
+     [](const char* c, const PointNames&, const models::PointResult& p) { return text_cell(c, to_string(p.arch->kv_dtype)); }},
+    {"weight_dtype", [](const char* c, const PointNames&,
+                        const models::PointResult& p) { return text_cell(c, to_string(p.arch->weight_dtype)); }},
+    {"runtime",
+     [](const char* c, const PointNames&, const models::PointResult& p) { return text_cell(c, to_string(p.workload.runtime)); }},
+    {"reason",
+     [](const char* c, const PointNames&, const models::PointResult& p) { return text_cell(c, models::point_reason(p)); }},
+    {"val_ppl_kind", [](const char* c, const PointNames&,
+                        const models::PointResult& p) { return text_cell(c, models::to_string(p.arch->accuracy.val_ppl_kind)); }},
+    {"ppl_delta_kind", [](const char* c, const PointNames&,
+                          const models::PointResult& p) { return text_cell(c, models::to_string(p.arch->accuracy.delta_kind)); }},
     {"accuracy_extrapolated",
      [](const char* c, const PointNames&, const models::PointResult& p) { return bool_cell(c, p.arch->accuracy.extrapolated); }},
     {"accuracy_source",
@@ -179,9 +188,17 @@ class MarkdownWriter : public Writer {
 
 }  // namespace
 
-std::unique_ptr<Writer> csv_writer() { return std::make_unique<CsvWriter>(); }
-std::unique_ptr<Writer> json_writer() { return std::make_unique<JsonWriter>(); }
-std::unique_ptr<Writer> table_writer() { return std::make_unique<TableWriter>(); }
-std::unique_ptr<Writer> markdown_writer() { return std::make_unique<MarkdownWriter>(); }
+std::unique_ptr<Writer> csv_writer() {
+  return std::make_unique<CsvWriter>();
+}
+std::unique_ptr<Writer> json_writer() {
+  return std::make_unique<JsonWriter>();
+}
+std::unique_ptr<Writer> table_writer() {
+  return std::make_unique<TableWriter>();
+}
+std::unique_ptr<Writer> markdown_writer() {
+  return std::make_unique<MarkdownWriter>();
+}
 
 }  // namespace kvscope::cli

@@ -5,7 +5,6 @@
 // point (index, configuration, model, GPU, stack, ...) followed by every output field of the
 // registry (models::fields()), which is what sweep and pareto write as CSV rows and JSON objects.
 #include <boost/json.hpp>
-
 #include <memory>
 #include <string>
 #include <vector>

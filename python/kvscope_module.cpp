@@ -7,12 +7,11 @@
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
-#include <boost/json.hpp>
-
 #include <algorithm>
+#include <boost/json.hpp>
 #include <cmath>
-#include <span>
 #include <cstdint>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -37,7 +36,9 @@ using namespace kvscope;
 
 namespace {
 
-std::string fmt_key(const std::string& key) { return "keyword '" + key + "'"; }
+std::string fmt_key(const std::string& key) {
+  return "keyword '" + key + "'";
+}
 
 // One keyword value as the text its flag takes: the same parser then checks it, so a Python
 // caller gets the CLI's messages. Lists become "a,b,c"; bools are refused (no field is boolean).
@@ -54,14 +55,16 @@ std::string value_text(const std::string& key, const py::handle& v) {
   if (py::isinstance<py::list>(v) || py::isinstance<py::tuple>(v)) {
     std::string out;
     for (const py::handle& e : v) {
-      if (py::isinstance<py::list>(e) || py::isinstance<py::tuple>(e)) throw InputError(fmt_key(key) + ": a list of lists is not a value");
+      if (py::isinstance<py::list>(e) || py::isinstance<py::tuple>(e))
+        throw InputError(fmt_key(key) + ": a list of lists is not a value");
       if (!out.empty()) out += ",";
       out += value_text(key, e);
     }
     if (out.empty()) throw InputError(fmt_key(key) + ": an empty list");
     return out;
   }
-  throw InputError(fmt_key(key) + ": expected a number, a string or a list, found " + py::str(py::type::of(v).attr("__name__")).cast<std::string>());
+  throw InputError(fmt_key(key) + ": expected a number, a string or a list, found " +
+                   py::str(py::type::of(v).attr("__name__")).cast<std::string>());
 }
 
 // kwargs -> Scenario, with the scenario file's strictness (unknown names are errors with the
@@ -260,7 +263,9 @@ double positive_number(const py::kwargs& kw, const char* key, const char* expect
 
 // A JSON record as Python objects through JSON text, so a dict has exactly the CLI's keys and
 // values (None for null): simulate() and the catalog records (models/catalog.hpp).
-py::object from_json(const boost::json::value& v) { return py::module_::import("json").attr("loads")(boost::json::serialize(v)); }
+py::object from_json(const boost::json::value& v) {
+  return py::module_::import("json").attr("loads")(boost::json::serialize(v));
+}
 
 py::object simulate(const py::kwargs& kw) {
   const Scenario scenario = scenario_from(kw, kSimulateKeywords);
@@ -270,12 +275,15 @@ py::object simulate(const py::kwargs& kw) {
   if (kw.contains("rate")) load.rate_per_s = positive_number(kw, "rate", "a request rate > 0 (requests/s)");
   if (kw.contains("concurrency")) {
     const double c = positive_number(kw, "concurrency", "a whole number of clients >= 1");
-    if (c != std::floor(c) || c > 1e6) throw InputError("python", "concurrency", "a whole number of clients >= 1", py::repr(kw["concurrency"]).cast<std::string>());
+    if (c != std::floor(c) || c > 1e6)
+      throw InputError("python", "concurrency", "a whole number of clients >= 1",
+                       py::repr(kw["concurrency"]).cast<std::string>());
     load.concurrency = static_cast<int>(c);
   }
   if (kw.contains("trace")) {
     if (!py::isinstance<py::str>(kw["trace"])) {
-      throw InputError("python", "trace", "a file name (CSV arrival_s,input_tokens,output_tokens or JSON lines)", py::repr(kw["trace"]).cast<std::string>());
+      throw InputError("python", "trace", "a file name (CSV arrival_s,input_tokens,output_tokens or JSON lines)",
+                       py::repr(kw["trace"]).cast<std::string>());
     }
     load.trace_source = kw["trace"].cast<std::string>();
     load.trace = models::load_trace(load.trace_source);
@@ -359,16 +367,19 @@ PYBIND11_MODULE(kvscope, m) {
   m.def("evaluate", &evaluate,
         "evaluate(**design) -> dict: one design point (the keys of `kvscope eval --format json`). Keywords are design fields, "
         "e.g. model='llama-3-8b', kv_heads=4, cla=2, gpu='h100-sxm', batch=64, context=32768.");
-  m.def("sweep", [](const py::kwargs& kw) { return run(kw, false); },
-        "sweep(**axes, constraints=[...], objectives='', threads=0) -> dict of NumPy columns, one row per point that passes the "
-        "constraints (pandas.DataFrame(...) takes it as it is). An axis is a list or the text its flag takes ('1..8', "
-        "'1024..131072:x2'). The GIL is released while the sweep runs.");
-  m.def("pareto", [](const py::kwargs& kw) { return run(kw, true); },
-        "pareto(**axes, objectives='a:min,b:max', constraints=[...]) -> dict of NumPy columns of the Pareto frontier.");
+  m.def(
+      "sweep", [](const py::kwargs& kw) { return run(kw, false); },
+      "sweep(**axes, constraints=[...], objectives='', threads=0) -> dict of NumPy columns, one row per point that passes the "
+      "constraints (pandas.DataFrame(...) takes it as it is). An axis is a list or the text its flag takes ('1..8', "
+      "'1024..131072:x2'). The GIL is released while the sweep runs.");
+  m.def(
+      "pareto", [](const py::kwargs& kw) { return run(kw, true); },
+      "pareto(**axes, objectives='a:min,b:max', constraints=[...]) -> dict of NumPy columns of the Pareto frontier.");
   m.def("simulate", &simulate,
         "simulate(**design, rate=R | concurrency=N | trace='file', isl=, osl=, requests=, seed=, ttft_slo_ms=, tpot_slo_ms=, "
         "slo_percentile=, goodput_precision=) -> dict: serving under load, the keys of `kvscope simulate --format json` (without "
-        "provenance). With an SLO target and no rate / concurrency / trace: the goodput search. The GIL is released while it runs.");
+        "provenance). With an SLO target and no rate / concurrency / trace: the goodput search. The GIL is released while it "
+        "runs.");
   m.def("models", &models_list, "the bundled model presets");
   m.def("gpus", &gpus_list, "the bundled GPU presets; 'calibrated' means measured on that GPU");
   m.def("stacks", &stacks_list, "the kernel stacks");

@@ -13,20 +13,28 @@ namespace kvscope {
 
 std::string to_string(MlpKind k) {
   switch (k) {
-    case MlpKind::swiglu: return "swiglu";
-    case MlpKind::plain: return "plain";
-    case MlpKind::moe: return "moe";
+    case MlpKind::swiglu:
+      return "swiglu";
+    case MlpKind::plain:
+      return "plain";
+    case MlpKind::moe:
+      return "moe";
   }
   return "?";
 }
 
 std::string to_string(KvDtype d) {
   switch (d) {
-    case KvDtype::bf16: return "bf16";
-    case KvDtype::fp16: return "fp16";
-    case KvDtype::fp8: return "fp8";
-    case KvDtype::int8: return "int8";
-    case KvDtype::int4: return "int4";
+    case KvDtype::bf16:
+      return "bf16";
+    case KvDtype::fp16:
+      return "fp16";
+    case KvDtype::fp8:
+      return "fp8";
+    case KvDtype::int8:
+      return "int8";
+    case KvDtype::int4:
+      return "int4";
   }
   return "?";
 }
@@ -51,10 +59,14 @@ KvDtype parse_weight_dtype(const std::string& text, const std::string& where) {
 double weight_bytes_per_element(KvDtype dtype, int group, double d_model) {
   switch (dtype) {
     case KvDtype::bf16:
-    case KvDtype::fp16: return 2.0;
-    case KvDtype::fp8: return 1.0 + 4.0 / (128.0 * 128.0);
-    case KvDtype::int8: return 1.0 + 4.0 / d_model;
-    case KvDtype::int4: return 0.5 + 2.5 / group;
+    case KvDtype::fp16:
+      return 2.0;
+    case KvDtype::fp8:
+      return 1.0 + 4.0 / (128.0 * 128.0);
+    case KvDtype::int8:
+      return 1.0 + 4.0 / d_model;
+    case KvDtype::int4:
+      return 0.5 + 2.5 / group;
   }
   return 2.0;
 }
@@ -71,10 +83,14 @@ double kv_bytes_per_element(KvDtype dtype, int quant_group) {
   const double scale_overhead = quant_group > 0 ? 4.0 / quant_group : 0.0;
   switch (dtype) {
     case KvDtype::bf16:
-    case KvDtype::fp16: return 2.0;
-    case KvDtype::fp8: return 1.0;
-    case KvDtype::int8: return 1.0 + scale_overhead;
-    case KvDtype::int4: return 0.5 + scale_overhead;
+    case KvDtype::fp16:
+      return 2.0;
+    case KvDtype::fp8:
+      return 1.0;
+    case KvDtype::int8:
+      return 1.0 + scale_overhead;
+    case KvDtype::int4:
+      return 0.5 + scale_overhead;
   }
   return 2.0;
 }
@@ -136,7 +152,8 @@ std::vector<int> parse_producer_list(const std::string& text, const std::string&
         throw InputError(where, "kv_producers", "a layer map like 0,0,2,2 or one of KeepEnds, DenseFront, DenseBack",
                          fmt::format("'{}'", item));
       }
-      throw InputError(where, fmt::format("kv_producers[{}]", out.size()), "a non-negative layer index", fmt::format("'{}'", item));
+      throw InputError(where, fmt::format("kv_producers[{}]", out.size()), "a non-negative layer index",
+                       fmt::format("'{}'", item));
     }
     out.push_back(value);
     if (end == text.size()) break;
@@ -168,7 +185,8 @@ int parse_int_token(const std::string& token, std::size_t skip, const std::strin
   const char* e = token.data() + token.size();
   auto [ptr, ec] = std::from_chars(b, e, value);
   if (b == e || ec != std::errc() || ptr != e || value <= 0) {
-    throw InputError(where, "variant", "a name like H128-GQA4-CLA2 (H<head_dim>-MHA|GQA<n>|MQA[-CLA<c>][-KeepEnds|-DenseFront|-DenseBack])",
+    throw InputError(where, "variant",
+                     "a name like H128-GQA4-CLA2 (H<head_dim>-MHA|GQA<n>|MQA[-CLA<c>][-KeepEnds|-DenseFront|-DenseBack])",
                      fmt::format("'{}' (bad part '{}')", variant, token));
   }
   return value;
@@ -243,8 +261,7 @@ void validate(const Architecture& a, const std::string& where) {
   positive("vocab", a.vocab, 100000000);
   if (a.mlp != MlpKind::moe || a.moe.n_dense_layers > 0) positive("ffn_dim", a.ffn_dim, 10000000);
   if (a.n_q_heads % a.n_kv_heads != 0) {
-    throw ConfigError(where, "n_kv_heads", fmt::format("a divisor of n_q_heads ({})", a.n_q_heads),
-                      std::to_string(a.n_kv_heads));
+    throw ConfigError(where, "n_kv_heads", fmt::format("a divisor of n_q_heads ({})", a.n_q_heads), std::to_string(a.n_kv_heads));
   }
   if (a.mlp == MlpKind::moe) {
     positive("moe.n_routed", a.moe.n_routed, 100000);
@@ -263,7 +280,8 @@ void validate(const Architecture& a, const std::string& where) {
     positive("mla.qk_rope_dim", a.mla->qk_rope_dim, 65536);
     positive("mla.qk_nope_dim", a.mla->qk_nope_dim, 65536);
     positive("mla.v_head_dim", a.mla->v_head_dim, 65536);
-    if (a.mla->q_lora_rank < 0) throw ConfigError(where, "mla.q_lora_rank", "0 or a positive integer", std::to_string(a.mla->q_lora_rank));
+    if (a.mla->q_lora_rank < 0)
+      throw ConfigError(where, "mla.q_lora_rank", "0 or a positive integer", std::to_string(a.mla->q_lora_rank));
   }
   if (a.kv_quant_group <= 0 || a.kv_quant_group > 65536) {
     throw ConfigError(where, "kv_quant_group", "an integer in 1..65536", std::to_string(a.kv_quant_group));

@@ -5,8 +5,8 @@
 #include <algorithm>
 #include <cctype>
 #include <charconv>
-#include <cstdlib>
 #include <cmath>
+#include <cstdlib>
 #include <limits>
 #include <optional>
 #include <utility>
@@ -123,8 +123,8 @@ std::string expand_token_suffixes(std::string_view text) {
     // A number starts at a digit that does not continue a word or a step factor ("x2").
     // ("8k" in "1k..8k" starts after the range's "..").
     const char prev = i == 0 ? ' ' : text[i - 1];
-    const bool starts = digit(text[i]) && !std::isalnum(static_cast<unsigned char>(prev)) &&
-                        (prev != '.' || (i >= 2 && text[i - 2] == '.'));
+    const bool starts =
+        digit(text[i]) && !std::isalnum(static_cast<unsigned char>(prev)) && (prev != '.' || (i >= 2 && text[i - 2] == '.'));
     if (!starts) {
       out += text[i++];
       continue;
@@ -154,8 +154,8 @@ std::string expand_token_suffixes(std::string_view text) {
   return out;
 }
 
-std::vector<std::int64_t> parse_int_axis(std::string_view text, std::string_view flag, std::int64_t min,
-                                         std::int64_t max, std::size_t max_values) {
+std::vector<std::int64_t> parse_int_axis(std::string_view text, std::string_view flag, std::int64_t min, std::int64_t max,
+                                         std::size_t max_values) {
   const std::vector<std::string_view> items = split(text, ',');
   std::vector<std::int64_t> out;
   for (std::size_t i = 0; i < items.size(); ++i) {
@@ -206,7 +206,8 @@ std::vector<std::int64_t> parse_int_axis(std::string_view text, std::string_view
       const std::uint64_t span = static_cast<std::uint64_t>(*hi) - static_cast<std::uint64_t>(*lo);
       const std::uint64_t n = span / static_cast<std::uint64_t>(step) + 1;
       check_count(out.size(), static_cast<double>(n), max_values, flag, i, items.size(), item);
-      const std::int64_t last = static_cast<std::int64_t>(static_cast<std::uint64_t>(*lo) + (n - 1) * static_cast<std::uint64_t>(step));
+      const std::int64_t last =
+          static_cast<std::int64_t>(static_cast<std::uint64_t>(*lo) + (n - 1) * static_cast<std::uint64_t>(step));
       in_bounds(last);
       for (std::uint64_t k = 0; k < n; ++k) {
         out.push_back(static_cast<std::int64_t>(static_cast<std::uint64_t>(*lo) + k * static_cast<std::uint64_t>(step)));

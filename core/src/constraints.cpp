@@ -43,18 +43,23 @@ void check_known(std::string_view name, std::string_view where, std::string_view
 
 const char* to_string(CmpOp op) {
   switch (op) {
-    case CmpOp::le: return "<=";
-    case CmpOp::lt: return "<";
-    case CmpOp::ge: return ">=";
-    case CmpOp::gt: return ">";
-    case CmpOp::eq: return "==";
-    case CmpOp::ne: return "!=";
+    case CmpOp::le:
+      return "<=";
+    case CmpOp::lt:
+      return "<";
+    case CmpOp::ge:
+      return ">=";
+    case CmpOp::gt:
+      return ">";
+    case CmpOp::eq:
+      return "==";
+    case CmpOp::ne:
+      return "!=";
   }
   return "?";
 }
 
-std::vector<std::string_view> closest_names(std::string_view name, std::span<const std::string_view> known,
-                                            std::size_t n) {
+std::vector<std::string_view> closest_names(std::string_view name, std::span<const std::string_view> known, std::size_t n) {
   std::vector<std::pair<std::size_t, std::string_view>> d;
   d.reserve(known.size());
   for (std::string_view k : known) d.emplace_back(edit_distance(name, k), k);
@@ -72,7 +77,10 @@ Constraint parse_constraint(std::string_view text, std::string_view where, std::
   c.text = std::string(trim(text));
   const std::string_view name = trim(text.substr(0, at));
   std::string_view rest = text.substr(at);
-  struct OpText { std::string_view text; CmpOp op; };
+  struct OpText {
+    std::string_view text;
+    CmpOp op;
+  };
   // Two-character operators first so "<=" is not read as "<" followed by "=".
   static constexpr OpText kOps[] = {{"<=", CmpOp::le}, {">=", CmpOp::ge}, {"==", CmpOp::eq},
                                     {"!=", CmpOp::ne}, {"<", CmpOp::lt},  {">", CmpOp::gt}};
@@ -108,8 +116,7 @@ std::vector<Constraint> parse_constraints(std::span<const std::string> texts, st
   return out;
 }
 
-std::vector<Objective> parse_objectives(std::string_view text, std::string_view where,
-                                        std::span<const std::string_view> known) {
+std::vector<Objective> parse_objectives(std::string_view text, std::string_view where, std::span<const std::string_view> known) {
   std::vector<Objective> out;
   std::size_t start = 0, item = 0;
   while (true) {
@@ -121,13 +128,17 @@ std::vector<Objective> parse_objectives(std::string_view text, std::string_view 
     const std::string_view name = trim(part.substr(0, colon));
     const std::string_view sense = colon == std::string_view::npos ? std::string_view() : trim(part.substr(colon + 1));
     if (!is_name(name) || colon == std::string_view::npos) {
-      throw InputError(std::string(where), key, "FIELD:min or FIELD:max, comma separated (e.g. kv_bytes_per_token:min,val_ppl:min)",
+      throw InputError(std::string(where), key,
+                       "FIELD:min or FIELD:max, comma separated (e.g. kv_bytes_per_token:min,val_ppl:min)",
                        fmt::format("'{}'", part));
     }
     Objective o;
-    if (sense == "min" || sense == "minimize") o.sense = Sense::minimize;
-    else if (sense == "max" || sense == "maximize") o.sense = Sense::maximize;
-    else throw InputError(std::string(where), key, "min or max after the ':'", fmt::format("'{}'", part));
+    if (sense == "min" || sense == "minimize")
+      o.sense = Sense::minimize;
+    else if (sense == "max" || sense == "maximize")
+      o.sense = Sense::maximize;
+    else
+      throw InputError(std::string(where), key, "min or max after the ':'", fmt::format("'{}'", part));
     check_known(name, where, key, known);
     for (const Objective& prev : out) {
       if (prev.field == name) throw InputError(std::string(where), key, "each field once", fmt::format("'{}' again", name));

@@ -7,9 +7,8 @@
 namespace kvscope {
 
 bool ArchOverrides::empty() const {
-  return !n_layers && !d_model && !n_q_heads && !n_kv_heads && !head_dim && !ffn_dim && !vocab && !cla_factor &&
-         !kv_producers && !variant && !kv_dtype && !window && !layer_pattern && !weight_dtype &&
-         !weight_group;
+  return !n_layers && !d_model && !n_q_heads && !n_kv_heads && !head_dim && !ffn_dim && !vocab && !cla_factor && !kv_producers &&
+         !variant && !kv_dtype && !window && !layer_pattern && !weight_dtype && !weight_group;
 }
 
 std::string context_warning(const Architecture& a, std::int64_t context) {

@@ -16,10 +16,14 @@ std::size_t utf8_length(std::string_view s, std::size_t i) {
   if (c < 0x80) return 1;
   std::size_t n = 0;
   std::uint32_t cp = 0;
-  if ((c & 0xE0) == 0xC0) n = 2, cp = c & 0x1F;
-  else if ((c & 0xF0) == 0xE0) n = 3, cp = c & 0x0F;
-  else if ((c & 0xF8) == 0xF0) n = 4, cp = c & 0x07;
-  else return 0;
+  if ((c & 0xE0) == 0xC0)
+    n = 2, cp = c & 0x1F;
+  else if ((c & 0xF0) == 0xE0)
+    n = 3, cp = c & 0x0F;
+  else if ((c & 0xF8) == 0xF0)
+    n = 4, cp = c & 0x07;
+  else
+    return 0;
   if (i + n > s.size()) return 0;
   for (std::size_t k = 1; k < n; ++k) {
     if ((b(i + k) & 0xC0) != 0x80) return 0;
@@ -46,12 +50,18 @@ std::vector<std::string> units(std::string_view s, bool keep_newline) {
       continue;
     }
     if (n == 1) {
-      if (c == '\n' && keep_newline) out.emplace_back("\n");
-      else if (c == '\n') out.emplace_back("\\n");
-      else if (c == '\t') out.emplace_back("\\t");
-      else if (c == '\r') out.emplace_back("\\r");
-      else if (c < 0x20 || c == 0x7F) out.push_back(fmt::format("\\x{:02x}", c));
-      else out.emplace_back(1, static_cast<char>(c));
+      if (c == '\n' && keep_newline)
+        out.emplace_back("\n");
+      else if (c == '\n')
+        out.emplace_back("\\n");
+      else if (c == '\t')
+        out.emplace_back("\\t");
+      else if (c == '\r')
+        out.emplace_back("\\r");
+      else if (c < 0x20 || c == 0x7F)
+        out.push_back(fmt::format("\\x{:02x}", c));
+      else
+        out.emplace_back(1, static_cast<char>(c));
       ++i;
       continue;
     }

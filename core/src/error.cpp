@@ -9,18 +9,22 @@ std::string one_line(std::string_view s) {
   out.reserve(s.size());
   for (char ch : s) {
     const auto c = static_cast<unsigned char>(ch);
-    if (c == '\n') out += "\\n";
-    else if (c == '\r') out += "\\r";
-    else if (c == '\t') out += "\\t";
-    else if (c < 0x20 || c == 0x7f) out += fmt::format("\\x{:02x}", c);
-    else out += ch;
+    if (c == '\n')
+      out += "\\n";
+    else if (c == '\r')
+      out += "\\r";
+    else if (c == '\t')
+      out += "\\t";
+    else if (c < 0x20 || c == 0x7f)
+      out += fmt::format("\\x{:02x}", c);
+    else
+      out += ch;
   }
   return out;
 }
 
 namespace {
-std::string compose(const std::string& where, const std::string& key, const std::string& expected,
-                    const std::string& found) {
+std::string compose(const std::string& where, const std::string& key, const std::string& expected, const std::string& found) {
   std::string msg = where.empty() ? std::string() : where + ": ";
   if (!key.empty()) msg += fmt::format("'{}': ", key);
   msg += fmt::format("expected {}, found {}", expected, found);

@@ -79,18 +79,13 @@ GpuCalibration borrow_stack_calibration(const GpuSpec& target, const GpuSpec& re
 }
 
 void copy_hardware(TimingParams& t, const TimingParams& hw) {
-  t.hbm_read_Bps = hw.hbm_read_Bps;
-  t.hbm_copy_Bps = hw.hbm_copy_Bps;
-  t.l2_read_Bps = hw.l2_read_Bps;
-  t.l2_capacity_B = hw.l2_capacity_B;
-  t.l2_transition = hw.l2_transition;
-  t.compute_clock_ratio = hw.compute_clock_ratio;
-  t.launch_graph_s = hw.launch_graph_s;
-  t.launch_stream_s = hw.launch_stream_s;
-  t.launch_cpu_s = hw.launch_cpu_s;
-  t.launch_event_s = hw.launch_event_s;
-  t.allreduce_latency_s = hw.allreduce_latency_s;
-  t.allreduce_bus_Bps = hw.allreduce_bus_Bps;
+  // The GPU's own ceilings (kvbench families 1, 4, 5 and the all-reduce): never a stack's.
+  using T = TimingParams;
+  static constexpr double T::*kHardware[] = {&T::hbm_read_Bps,   &T::hbm_copy_Bps,        &T::l2_read_Bps,
+                                             &T::l2_capacity_B,  &T::l2_transition,       &T::compute_clock_ratio,
+                                             &T::launch_graph_s, &T::launch_stream_s,     &T::launch_cpu_s,
+                                             &T::launch_event_s, &T::allreduce_latency_s, &T::allreduce_bus_Bps};
+  for (double T::*f : kHardware) t.*f = hw.*f;
 }
 
 namespace {
@@ -121,11 +116,11 @@ StackTiming stack_timing(const GpuSpec& g, const std::string& stack) {
     r.calibrated = !c.borrowed;
     r.borrowed = c.borrowed;
     r.borrowed_from = c.borrowed_from;
-    r.origin = c.borrowed ? fmt::format("stack {}: efficiencies borrowed from {} (measured there); {}", def.id, c.borrowed_from,
-                                        g.calibration && !g.calibration->borrowed
-                                            ? "this GPU's ceilings " + timing_params_origin(g)
-                                            : "ceilings scaled by datasheet")
-                          : fmt::format("stack {}: calibrated: {}", def.id, c.source);
+    r.origin = c.borrowed
+                   ? fmt::format("stack {}: efficiencies borrowed from {} (measured there); {}", def.id, c.borrowed_from,
+                                 g.calibration && !g.calibration->borrowed ? "this GPU's ceilings " + timing_params_origin(g)
+                                                                           : "ceilings scaled by datasheet")
+                   : fmt::format("stack {}: calibrated: {}", def.id, c.source);
   } else {
     // No GPU measured this stack: the kvbench stack's parameters with the stack's structure. Said
     // in every output; efficiencies of FA2-class kernels are then not measured.

@@ -31,12 +31,18 @@ struct Family {
   bool qkv_bias_default;     // bias on the q/k/v projections (Qwen2 always has it)
 };
 const Family kFamilies[] = {
-    {"llama", "LlamaForCausalLM", false, false},        {"mistral", "MistralForCausalLM", false, false},
-    {"mixtral", "MixtralForCausalLM", false, false},    {"qwen2", "Qwen2ForCausalLM", false, true},
-    {"qwen2_moe", "Qwen2MoeForCausalLM", false, true},  {"qwen3", "Qwen3ForCausalLM", true, false},
-    {"gemma", "GemmaForCausalLM", true, false},         {"gemma2", "Gemma2ForCausalLM", true, false},
-    {"gemma3_text", "Gemma3ForCausalLM", true, false},  {"deepseek_v2", "DeepseekV2ForCausalLM", false, false},
-    {"deepseek_v3", "DeepseekV3ForCausalLM", false, false}, {"phi3", "Phi3ForCausalLM", false, false},
+    {"llama", "LlamaForCausalLM", false, false},
+    {"mistral", "MistralForCausalLM", false, false},
+    {"mixtral", "MixtralForCausalLM", false, false},
+    {"qwen2", "Qwen2ForCausalLM", false, true},
+    {"qwen2_moe", "Qwen2MoeForCausalLM", false, true},
+    {"qwen3", "Qwen3ForCausalLM", true, false},
+    {"gemma", "GemmaForCausalLM", true, false},
+    {"gemma2", "Gemma2ForCausalLM", true, false},
+    {"gemma3_text", "Gemma3ForCausalLM", true, false},
+    {"deepseek_v2", "DeepseekV2ForCausalLM", false, false},
+    {"deepseek_v3", "DeepseekV3ForCausalLM", false, false},
+    {"phi3", "Phi3ForCausalLM", false, false},
     {"phimoe", "PhiMoEForCausalLM", false, false},
 };
 
@@ -115,9 +121,12 @@ std::string kebab(std::string_view s) {
   std::string out;
   for (char c : s) {
     const auto u = static_cast<unsigned char>(c);
-    if (std::isalnum(u)) out += static_cast<char>(std::tolower(u));
-    else if (c == '.' && !out.empty() && out.back() != '-' && out.back() != '.') out += '.';
-    else if (!out.empty() && out.back() != '-' && out.back() != '.') out += '-';
+    if (std::isalnum(u))
+      out += static_cast<char>(std::tolower(u));
+    else if (c == '.' && !out.empty() && out.back() != '-' && out.back() != '.')
+      out += '.';
+    else if (!out.empty() && out.back() != '-' && out.back() != '.')
+      out += '-';
   }
   while (!out.empty() && (out.back() == '-' || out.back() == '.')) out.pop_back();
   if (out.size() > 100) out.resize(100);
@@ -169,9 +178,10 @@ Architecture parse_hf_config(const bj::value& v, const std::string& where) {
   if (model_type.empty() && family) model_type = family->model_type;
   const std::string family_text = model_type.empty() ? arch_class : model_type;
   if (!family) {
-    notes.push_back(fmt::format("model_type '{}' is not one kvscope knows by name: mapped by the common keys, gated "
-                                "(SwiGLU-style) MLP assumed, tie_word_embeddings defaults to true (PretrainedConfig)",
-                                family_text));
+    notes.push_back(
+        fmt::format("model_type '{}' is not one kvscope knows by name: mapped by the common keys, gated "
+                    "(SwiGLU-style) MLP assumed, tie_word_embeddings defaults to true (PretrainedConfig)",
+                    family_text));
   }
 
   Architecture a;
@@ -210,7 +220,8 @@ Architecture parse_hf_config(const bj::value& v, const std::string& where) {
     a.head_dim = static_cast<int>(*hd);
   } else if (hidden && heads) {
     if (*hidden % *heads != 0) {
-      r.missing("head_dim", fmt::format("an integer: hidden_size ({}) is not a multiple of num_attention_heads ({})", *hidden, *heads));
+      r.missing("head_dim",
+                fmt::format("an integer: hidden_size ({}) is not a multiple of num_attention_heads ({})", *hidden, *heads));
     }
     a.head_dim = static_cast<int>(*hidden / *heads);
   } else {
@@ -334,10 +345,14 @@ Architecture parse_hf_config(const bj::value& v, const std::string& where) {
       } else if (method == "awq" || method == "gptq") {
         const auto bits = qr.integer("bits", 1, 64, true);
         const auto group = qr.integer("group_size", -1, 65536, false);
-        if (bits && *bits == 4) a.weight_dtype = KvDtype::int4;
-        else if (bits && *bits == 8) a.weight_dtype = KvDtype::int8;
-        else if (bits) r.fail("quantization_config.bits", "4 or 8", std::to_string(*bits));
-        if (group && *group > 0) a.weight_group = static_cast<int>(*group);
+        if (bits && *bits == 4)
+          a.weight_dtype = KvDtype::int4;
+        else if (bits && *bits == 8)
+          a.weight_dtype = KvDtype::int8;
+        else if (bits)
+          r.fail("quantization_config.bits", "4 or 8", std::to_string(*bits));
+        if (group && *group > 0)
+          a.weight_group = static_cast<int>(*group);
         else if (a.weight_dtype == KvDtype::int4) {
           // Per-channel scales: one group spans a whole input row (~d_model elements).
           a.weight_group = static_cast<int>(std::clamp<std::int64_t>(a.d_model, 1, 65536));
@@ -361,10 +376,14 @@ Architecture parse_hf_config(const bj::value& v, const std::string& where) {
   } else {
     const std::optional<std::string> dtype = r.has("torch_dtype") ? r.string("torch_dtype") : r.string("dtype");
     if (dtype) {
-      if (*dtype == "bfloat16") a.weight_dtype = KvDtype::bf16;
-      else if (*dtype == "float16") a.weight_dtype = KvDtype::fp16;
-      else if (*dtype == "float32") notes.push_back("torch_dtype float32: weights counted as bf16, as they are served");
-      else r.fail(r.has("torch_dtype") ? "torch_dtype" : "dtype", "'bfloat16', 'float16' or 'float32'", "'" + *dtype + "'");
+      if (*dtype == "bfloat16")
+        a.weight_dtype = KvDtype::bf16;
+      else if (*dtype == "float16")
+        a.weight_dtype = KvDtype::fp16;
+      else if (*dtype == "float32")
+        notes.push_back("torch_dtype float32: weights counted as bf16, as they are served");
+      else
+        r.fail(r.has("torch_dtype") ? "torch_dtype" : "dtype", "'bfloat16', 'float16' or 'float32'", "'" + *dtype + "'");
     }
   }
 
@@ -376,13 +395,13 @@ Architecture parse_hf_config(const bj::value& v, const std::string& where) {
   }
 
   a.provenance.source = where;
-  a.provenance.notes = fmt::format("mapped from a Hugging Face config.json ({}) by kvscope (core/src/hf_config.cpp){}{}",
-                                   family_text.empty() ? "no model_type" : "model_type " + family_text,
-                                   notes.empty() ? "" : "; ", [&] {
-                                     std::string s;
-                                     for (const auto& n : notes) s += (s.empty() ? "" : "; ") + n;
-                                     return s;
-                                   }());
+  a.provenance.notes =
+      fmt::format("mapped from a Hugging Face config.json ({}) by kvscope (core/src/hf_config.cpp){}{}",
+                  family_text.empty() ? "no model_type" : "model_type " + family_text, notes.empty() ? "" : "; ", [&] {
+                    std::string s;
+                    for (const auto& n : notes) s += (s.empty() ? "" : "; ") + n;
+                    return s;
+                  }());
   validate(a, where);
   a.sharing = sharing_label(a);
   return a;

@@ -1,12 +1,12 @@
 #include "kvscope/core/json_util.hpp"
 
-#include <boost/json/basic_parser_impl.hpp>
 #include <fcntl.h>
 #include <fmt/format.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <boost/json/basic_parser_impl.hpp>
 #include <cerrno>
 #include <cmath>
 #include <cstdio>
@@ -84,10 +84,14 @@ std::string excerpt(std::string_view text, std::size_t offset, std::size_t max_l
   const std::size_t end = std::min(text.size(), offset + max_len);
   for (std::size_t i = offset; i < end; ++i) {
     const auto c = static_cast<unsigned char>(text[i]);
-    if (c == '\n') out += "\\n";
-    else if (c == '\t') out += "\\t";
-    else if (c < 0x20 || c >= 0x7f) out += fmt::format("\\x{:02x}", c);
-    else out += static_cast<char>(c);
+    if (c == '\n')
+      out += "\\n";
+    else if (c == '\t')
+      out += "\\t";
+    else if (c < 0x20 || c >= 0x7f)
+      out += fmt::format("\\x{:02x}", c);
+    else
+      out += static_cast<char>(c);
   }
   if (end < text.size()) out += "...";
   return out;
@@ -219,10 +223,14 @@ boost::json::value json_number(double v) {
 
 std::string describe_json(const bj::value& v) {
   switch (v.kind()) {
-    case bj::kind::null: return "null";
-    case bj::kind::bool_: return v.get_bool() ? "true (boolean)" : "false (boolean)";
-    case bj::kind::int64: return std::to_string(v.get_int64());
-    case bj::kind::uint64: return std::to_string(v.get_uint64());
+    case bj::kind::null:
+      return "null";
+    case bj::kind::bool_:
+      return v.get_bool() ? "true (boolean)" : "false (boolean)";
+    case bj::kind::int64:
+      return std::to_string(v.get_int64());
+    case bj::kind::uint64:
+      return std::to_string(v.get_uint64());
     case bj::kind::double_: {
       const double d = v.get_double();
       if (std::isnan(d)) return "nan";
@@ -238,7 +246,8 @@ std::string describe_json(const bj::value& v) {
       const std::size_t n = v.get_array().size();
       return n == 0 ? "an empty array" : fmt::format("an array of {} item{}", n, n == 1 ? "" : "s");
     }
-    case bj::kind::object: return v.get_object().empty() ? "an empty object" : "an object";
+    case bj::kind::object:
+      return v.get_object().empty() ? "an empty object" : "an object";
   }
   return "?";
 }
@@ -321,9 +330,13 @@ const bj::value* JsonObjectReader::find(std::string_view key, bool consume, bool
   return v;
 }
 
-bool JsonObjectReader::has(std::string_view key) { return find(key, false, true) != nullptr; }
+bool JsonObjectReader::has(std::string_view key) {
+  return find(key, false, true) != nullptr;
+}
 
-const bj::value* JsonObjectReader::get(std::string_view key) { return find(key, true, false); }
+const bj::value* JsonObjectReader::get(std::string_view key) {
+  return find(key, true, false);
+}
 
 void JsonObjectReader::fail(std::string_view key, const std::string& expected, const std::string& found) const {
   throw InputError(file_, key_path(key), expected, found);
@@ -370,147 +383,177 @@ std::int64_t JsonObjectReader::to_int(const bj::value& v, const std::string& fil
   throw InputError(file, key, expected, describe_json(v));
 }
 
-double JsonObjectReader::to_double(const bj::value& v, const std::string& file, const std::string& key, double min,
-                                   double max) {
+double JsonObjectReader::to_double(const bj::value& v, const std::string& file, const std::string& key, double min, double max) {
   const std::string expected = fmt::format("a number in {:g}..{:g}", min, max);
   double d = 0;
-  if (v.is_int64()) d = static_cast<double>(v.get_int64());
-  else if (v.is_uint64()) d = static_cast<double>(v.get_uint64());
-  else if (v.is_double()) d = v.get_double();
-  else throw InputError(file, key, expected, describe_json(v));
+  if (v.is_int64())
+    d = static_cast<double>(v.get_int64());
+  else if (v.is_uint64())
+    d = static_cast<double>(v.get_uint64());
+  else if (v.is_double())
+    d = v.get_double();
+  else
+    throw InputError(file, key, expected, describe_json(v));
   if (!std::isfinite(d) || d < min || d > max) throw InputError(file, key, expected, describe_json(v));
   return d;
 }
 
 std::int64_t JsonObjectReader::required_int(std::string_view key, std::int64_t min, std::int64_t max) {
-  return guarded([&]() -> std::int64_t {
-    const bj::value* v = find(key, true, true);
-    if (!v) missing(key, fmt::format("an integer in {}..{}", min, max));
-    return to_int(*v, file_, key_path(key), min, max);
-  }, min);
+  return guarded(
+      [&]() -> std::int64_t {
+        const bj::value* v = find(key, true, true);
+        if (!v) missing(key, fmt::format("an integer in {}..{}", min, max));
+        return to_int(*v, file_, key_path(key), min, max);
+      },
+      min);
 }
 
 std::optional<std::int64_t> JsonObjectReader::optional_int(std::string_view key, std::int64_t min, std::int64_t max) {
-  return guarded([&]() -> std::optional<std::int64_t> {
-    const bj::value* v = find(key, true, true);
-    if (!v) return std::nullopt;
-    return to_int(*v, file_, key_path(key), min, max);
-  }, std::optional<std::int64_t>());
+  return guarded(
+      [&]() -> std::optional<std::int64_t> {
+        const bj::value* v = find(key, true, true);
+        if (!v) return std::nullopt;
+        return to_int(*v, file_, key_path(key), min, max);
+      },
+      std::optional<std::int64_t>());
 }
 
 double JsonObjectReader::required_double(std::string_view key, double min, double max) {
-  return guarded([&]() -> double {
-    const bj::value* v = find(key, true, true);
-    if (!v) missing(key, fmt::format("a number in {:g}..{:g}", min, max));
-    return to_double(*v, file_, key_path(key), min, max);
-  }, min);
+  return guarded(
+      [&]() -> double {
+        const bj::value* v = find(key, true, true);
+        if (!v) missing(key, fmt::format("a number in {:g}..{:g}", min, max));
+        return to_double(*v, file_, key_path(key), min, max);
+      },
+      min);
 }
 
 std::optional<double> JsonObjectReader::optional_double(std::string_view key, double min, double max) {
-  return guarded([&]() -> std::optional<double> {
-    const bj::value* v = find(key, true, true);
-    if (!v) return std::nullopt;
-    return to_double(*v, file_, key_path(key), min, max);
-  }, std::optional<double>());
+  return guarded(
+      [&]() -> std::optional<double> {
+        const bj::value* v = find(key, true, true);
+        if (!v) return std::nullopt;
+        return to_double(*v, file_, key_path(key), min, max);
+      },
+      std::optional<double>());
 }
 
 std::optional<std::string> JsonObjectReader::optional_string(std::string_view key, bool allow_empty, std::size_t max_chars) {
-  return guarded([&]() -> std::optional<std::string> {
-    const bj::value* v = find(key, true, true);
-    if (!v) return std::nullopt;
-    const char* expected = allow_empty ? "a string" : "a non-empty string";
-    if (!v->is_string()) fail(key, expected, describe_json(*v));
-    if (!allow_empty && v->get_string().empty()) fail(key, expected, "\"\"");
-    if (v->get_string().size() > max_chars) {
-      fail(key, fmt::format("{} of at most {} bytes", expected, max_chars), fmt::format("a string of {} bytes", v->get_string().size()));
-    }
-    return std::string(v->get_string());
-  }, std::optional<std::string>());
+  return guarded(
+      [&]() -> std::optional<std::string> {
+        const bj::value* v = find(key, true, true);
+        if (!v) return std::nullopt;
+        const char* expected = allow_empty ? "a string" : "a non-empty string";
+        if (!v->is_string()) fail(key, expected, describe_json(*v));
+        if (!allow_empty && v->get_string().empty()) fail(key, expected, "\"\"");
+        if (v->get_string().size() > max_chars) {
+          fail(key, fmt::format("{} of at most {} bytes", expected, max_chars),
+               fmt::format("a string of {} bytes", v->get_string().size()));
+        }
+        return std::string(v->get_string());
+      },
+      std::optional<std::string>());
 }
 
 std::string JsonObjectReader::required_string(std::string_view key, bool allow_empty, std::size_t max_chars) {
-  return guarded([&]() -> std::string {
-    if (!has(key)) missing(key, allow_empty ? "a string" : "a non-empty string");
-    return *optional_string(key, allow_empty, max_chars);
-  }, std::string());
+  return guarded(
+      [&]() -> std::string {
+        if (!has(key)) missing(key, allow_empty ? "a string" : "a non-empty string");
+        return *optional_string(key, allow_empty, max_chars);
+      },
+      std::string());
 }
 
 std::optional<std::string> JsonObjectReader::optional_enum(std::string_view key, const std::vector<std::string>& choices) {
-  return guarded([&]() -> std::optional<std::string> {
-    const bj::value* v = find(key, true, true);
-    if (!v) return std::nullopt;
-    std::string list;
-    for (const auto& c : choices) list += (list.empty() ? "" : ", ") + ("'" + c + "'");
-    const std::string expected = "one of " + list;
-    if (!v->is_string()) fail(key, expected, describe_json(*v));
-    const std::string s(v->get_string());
-    if (std::find(choices.begin(), choices.end(), s) == choices.end()) {
-      std::string found = describe_json(*v);
-      if (auto m = did_you_mean(s, choices)) found += fmt::format(" (did you mean '{}'?)", *m);
-      fail(key, expected, found);
-    }
-    return s;
-  }, std::optional<std::string>());
+  return guarded(
+      [&]() -> std::optional<std::string> {
+        const bj::value* v = find(key, true, true);
+        if (!v) return std::nullopt;
+        std::string list;
+        for (const auto& c : choices) list += (list.empty() ? "" : ", ") + ("'" + c + "'");
+        const std::string expected = "one of " + list;
+        if (!v->is_string()) fail(key, expected, describe_json(*v));
+        const std::string s(v->get_string());
+        if (std::find(choices.begin(), choices.end(), s) == choices.end()) {
+          std::string found = describe_json(*v);
+          if (auto m = did_you_mean(s, choices)) found += fmt::format(" (did you mean '{}'?)", *m);
+          fail(key, expected, found);
+        }
+        return s;
+      },
+      std::optional<std::string>());
 }
 
 std::string JsonObjectReader::required_enum(std::string_view key, const std::vector<std::string>& choices) {
-  return guarded([&]() -> std::string {
-    if (!has(key)) {
-      std::string list;
-      for (const auto& c : choices) list += (list.empty() ? "" : ", ") + ("'" + c + "'");
-      missing(key, "one of " + list);
-    }
-    return *optional_enum(key, choices);
-  }, choices.empty() ? std::string() : choices.front());
+  return guarded(
+      [&]() -> std::string {
+        if (!has(key)) {
+          std::string list;
+          for (const auto& c : choices) list += (list.empty() ? "" : ", ") + ("'" + c + "'");
+          missing(key, "one of " + list);
+        }
+        return *optional_enum(key, choices);
+      },
+      choices.empty() ? std::string() : choices.front());
 }
 
 std::optional<bool> JsonObjectReader::optional_bool(std::string_view key) {
-  return guarded([&]() -> std::optional<bool> {
-    const bj::value* v = find(key, true, true);
-    if (!v) return std::nullopt;
-    if (!v->is_bool()) fail(key, "true or false", describe_json(*v));
-    return v->get_bool();
-  }, std::optional<bool>());
+  return guarded(
+      [&]() -> std::optional<bool> {
+        const bj::value* v = find(key, true, true);
+        if (!v) return std::nullopt;
+        if (!v->is_bool()) fail(key, "true or false", describe_json(*v));
+        return v->get_bool();
+      },
+      std::optional<bool>());
 }
 
 bool JsonObjectReader::required_bool(std::string_view key) {
-  return guarded([&]() -> bool {
-    if (!has(key)) missing(key, "true or false");
-    return *optional_bool(key);
-  }, false);
+  return guarded(
+      [&]() -> bool {
+        if (!has(key)) missing(key, "true or false");
+        return *optional_bool(key);
+      },
+      false);
 }
 
 std::optional<JsonObjectReader> JsonObjectReader::optional_object(std::string_view key) {
-  return guarded([&]() -> std::optional<JsonObjectReader> {
-    const bj::value* v = find(key, true, true);
-    if (!v) return std::nullopt;
-    if (!v->is_object()) fail(key, "an object", describe_json(*v));
-    JsonObjectReader sub(*v, file_, key_path(key));
-    sub.collected_ = collected_;
-    sub.silent_ = silent_;
-    return std::optional<JsonObjectReader>(std::move(sub));
-  }, std::optional<JsonObjectReader>());
+  return guarded(
+      [&]() -> std::optional<JsonObjectReader> {
+        const bj::value* v = find(key, true, true);
+        if (!v) return std::nullopt;
+        if (!v->is_object()) fail(key, "an object", describe_json(*v));
+        JsonObjectReader sub(*v, file_, key_path(key));
+        sub.collected_ = collected_;
+        sub.silent_ = silent_;
+        return std::optional<JsonObjectReader>(std::move(sub));
+      },
+      std::optional<JsonObjectReader>());
 }
 
 JsonObjectReader JsonObjectReader::required_object(std::string_view key) {
-  return guarded([&]() -> JsonObjectReader {
-    if (!has(key)) missing(key, "an object");
-    return *optional_object(key);
-  }, stand_in(key));
+  return guarded(
+      [&]() -> JsonObjectReader {
+        if (!has(key)) missing(key, "an object");
+        return *optional_object(key);
+      },
+      stand_in(key));
 }
 
 const bj::array* JsonObjectReader::optional_array(std::string_view key, std::size_t min_size, std::size_t max_size) {
-  return guarded([&]() -> const bj::array* {
-    const bj::value* v = find(key, true, true);
-    if (!v) return nullptr;
-    const std::string expected = min_size == max_size ? fmt::format("an array of {} items", min_size)
-                                 : min_size > 0      ? fmt::format("an array of {}..{} items", min_size, max_size)
-                                                     : fmt::format("an array of at most {} items", max_size);
-    if (!v->is_array()) fail(key, expected, describe_json(*v));
-    const std::size_t n = v->get_array().size();
-    if (n < min_size || n > max_size) fail(key, expected, describe_json(*v));
-    return &v->get_array();
-  }, static_cast<const bj::array*>(nullptr));
+  return guarded(
+      [&]() -> const bj::array* {
+        const bj::value* v = find(key, true, true);
+        if (!v) return nullptr;
+        const std::string expected = min_size == max_size ? fmt::format("an array of {} items", min_size)
+                                     : min_size > 0       ? fmt::format("an array of {}..{} items", min_size, max_size)
+                                                          : fmt::format("an array of at most {} items", max_size);
+        if (!v->is_array()) fail(key, expected, describe_json(*v));
+        const std::size_t n = v->get_array().size();
+        if (n < min_size || n > max_size) fail(key, expected, describe_json(*v));
+        return &v->get_array();
+      },
+      static_cast<const bj::array*>(nullptr));
 }
 
 const bj::array& JsonObjectReader::required_array(std::string_view key, std::size_t min_size, std::size_t max_size) {
@@ -525,13 +568,16 @@ const bj::array& JsonObjectReader::required_array(std::string_view key, std::siz
 
 std::vector<std::int64_t> JsonObjectReader::required_int_array(std::string_view key, std::int64_t min, std::int64_t max,
                                                                std::size_t min_size, std::size_t max_size) {
-  return guarded([&]() -> std::vector<std::int64_t> {
-    const bj::array& a = required_array(key, min_size, max_size);
-    std::vector<std::int64_t> out;
-    out.reserve(a.size());
-    for (std::size_t i = 0; i < a.size(); ++i) out.push_back(to_int(a[i], file_, fmt::format("{}[{}]", key_path(key), i), min, max));
-    return out;
-  }, std::vector<std::int64_t>());
+  return guarded(
+      [&]() -> std::vector<std::int64_t> {
+        const bj::array& a = required_array(key, min_size, max_size);
+        std::vector<std::int64_t> out;
+        out.reserve(a.size());
+        for (std::size_t i = 0; i < a.size(); ++i)
+          out.push_back(to_int(a[i], file_, fmt::format("{}[{}]", key_path(key), i), min, max));
+        return out;
+      },
+      std::vector<std::int64_t>());
 }
 
 void JsonObjectReader::collect_errors() {

@@ -79,7 +79,9 @@ Provenance read_model_source(JsonObjectReader& r, bool user_file) {
   return p;
 }
 
-int as_int(std::int64_t v) { return static_cast<int>(v); }
+int as_int(std::int64_t v) {
+  return static_cast<int>(v);
+}
 
 // Find a data file among the embedded ones.
 const EmbeddedFile* embedded(const std::string& path) {
@@ -107,9 +109,10 @@ std::vector<std::string> embedded_ids(const std::string& dir) {
                                  const std::string& list_cmd) {
   std::string closest;
   for (const auto& c : closest_names(id, ids, 3)) closest += (closest.empty() ? "" : ", ") + c;
-  throw InputError(fmt::format("unknown {} preset '{}' (closest: {}; `kvscope {}` lists all {}; a file path must contain "
-                               "'/' or end in .json)",
-                               kind, id, closest, list_cmd, ids.size()));
+  throw InputError(
+      fmt::format("unknown {} preset '{}' (closest: {}; `kvscope {}` lists all {}; a file path must contain "
+                  "'/' or end in .json)",
+                  kind, id, closest, list_cmd, ids.size()));
 }
 
 // A double written to JSON: integral values as integers (readable presets), others as doubles.
@@ -234,7 +237,8 @@ void read_architecture(JsonObjectReader& r, Architecture& a, const std::string& 
   } else if (r.clean() && r.has("kv_producers")) {
     const auto n = static_cast<std::size_t>(a.n_layers);
     const bj::value& raw = *r.get("kv_producers");
-    if (!raw.is_array()) r.fail("kv_producers", fmt::format("an array of {} layer indices (one per layer)", n), describe_json(raw));
+    if (!raw.is_array())
+      r.fail("kv_producers", fmt::format("an array of {} layer indices (one per layer)", n), describe_json(raw));
     const bj::array& arr = raw.get_array();
     if (arr.size() != n) {
       r.fail_config("kv_producers", fmt::format("an array of {} layer indices (one per layer)", n), describe_json(raw));
@@ -356,7 +360,8 @@ Architecture load_architecture(const std::string& preset_or_path) {
   const std::string rel = "models/" + preset_or_path + ".json";
   if (const EmbeddedFile* f = embedded(rel)) {
     Architecture a = parse_architecture(parse_json_text(f->content, rel), rel);
-    if (a.id != preset_or_path) throw ConfigError(rel, "id", fmt::format("'{}' (the file name)", preset_or_path), fmt::format("'{}'", a.id));
+    if (a.id != preset_or_path)
+      throw ConfigError(rel, "id", fmt::format("'{}' (the file name)", preset_or_path), fmt::format("'{}'", a.id));
     return a;
   }
   unknown_preset("model", preset_or_path, embedded_ids("models"), "models");
@@ -375,7 +380,7 @@ struct CalKey {
   double min;   // exclusive when min_exclusive
   double max;
   bool min_exclusive;
-  bool optional = false;  // keys added after kvscope-gpu/1 profiles were written: default when absent
+  bool optional = false;   // keys added after kvscope-gpu/1 profiles were written: default when absent
   bool omit_zero = false;  // written only when measured (non-zero)
 };
 
@@ -470,7 +475,8 @@ GpuCalibration read_calibration(JsonObjectReader& c) {
     if (k.optional && !c.has(k.key)) continue;
     const double v = c.required_double(k.key, k.min, k.max);
     // Positive parameters have a floor of 1e-6 (in the key's unit): a subnormal would make a time inf.
-    if (c.clean() && k.min_exclusive && v < 1e-6) c.fail(k.key, fmt::format("a number in [1e-06, {:g}]", k.max), describe_json(*c.get(k.key)));
+    if (c.clean() && k.min_exclusive && v < 1e-6)
+      c.fail(k.key, fmt::format("a number in [1e-06, {:g}]", k.max), describe_json(*c.get(k.key)));
     cal.params.*k.field = v * k.unit;
   }
   c.finish();
@@ -530,9 +536,7 @@ void read_gpu(JsonObjectReader& r, GpuSpec& g, const std::string& where, bool us
     s.finish();
   }
   // GpuSpec has no form-factor or evidence field: keep them with the notes so they are shown.
-  auto append = [&](const std::string& text) {
-    g.provenance.notes += (g.provenance.notes.empty() ? "" : " ") + text;
-  };
+  auto append = [&](const std::string& text) { g.provenance.notes += (g.provenance.notes.empty() ? "" : " ") + text; };
   if (form_factor) append(fmt::format("Form factor: {}.", *form_factor));
   if (evidence) append(fmt::format("Evidence: {}.", *evidence));
 
@@ -611,14 +615,17 @@ GpuSpec load_gpu_exact(const std::string& preset_or_path) {
   const std::string rel = "gpus/" + preset_or_path + ".json";
   if (const EmbeddedFile* f = embedded(rel)) {
     GpuSpec g = parse_gpu(parse_json_text(f->content, rel), rel);
-    if (g.id != preset_or_path) throw ConfigError(rel, "id", fmt::format("'{}' (the file name)", preset_or_path), fmt::format("'{}'", g.id));
+    if (g.id != preset_or_path)
+      throw ConfigError(rel, "id", fmt::format("'{}' (the file name)", preset_or_path), fmt::format("'{}'", g.id));
     return g;
   }
   unknown_preset("GPU", preset_or_path, embedded_ids("gpus"), "gpus");
 }
 
 // First word of the architecture ("Hopper GH100 (sm_90)" -> "Hopper").
-std::string family_of(const GpuSpec& g) { return g.architecture.substr(0, g.architecture.find(' ')); }
+std::string family_of(const GpuSpec& g) {
+  return g.architecture.substr(0, g.architecture.find(' '));
+}
 
 // An uncalibrated GPU borrows the efficiencies of the nearest calibrated preset: the same
 // architecture family if one is calibrated, else the calibrated part closest in HBM bandwidth.
@@ -647,8 +654,8 @@ void borrow_if_uncalibrated(GpuSpec& g) {
   if (best) {
     g.calibration = borrow_calibration(g, *best);
     if (best->vendor != g.vendor) {
-      g.calibration->source = fmt::format("borrowed across vendors from {} {} ({}): no {} GPU has been measured", best->vendor, best->id,
-                                          best->calibration->source, g.vendor);
+      g.calibration->source = fmt::format("borrowed across vendors from {} {} ({}): no {} GPU has been measured", best->vendor,
+                                          best->id, best->calibration->source, g.vendor);
     }
   }
 }
@@ -697,8 +704,12 @@ GpuSpec load_gpu(const std::string& preset_or_path) {
 // Preset lists
 // ======================================================================================
 
-std::vector<std::string> model_preset_ids() { return embedded_ids("models"); }
-std::vector<std::string> gpu_preset_ids() { return embedded_ids("gpus"); }
+std::vector<std::string> model_preset_ids() {
+  return embedded_ids("models");
+}
+std::vector<std::string> gpu_preset_ids() {
+  return embedded_ids("gpus");
+}
 
 std::vector<Architecture> list_model_presets() {
   std::vector<Architecture> out;

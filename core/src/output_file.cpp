@@ -101,7 +101,9 @@ std::string follow_dangling(const std::string& path, const std::string& shown) {
   throw IoError(fmt::format("cannot write '{}': {}", shown, std::strerror(ELOOP)));
 }
 
-bool is_proc_path(const std::string& p) { return p.rfind("/proc/", 0) == 0 || p.rfind("/dev/fd/", 0) == 0; }
+bool is_proc_path(const std::string& p) {
+  return p.rfind("/proc/", 0) == 0 || p.rfind("/dev/fd/", 0) == 0;
+}
 
 }  // namespace
 
@@ -244,7 +246,9 @@ void OutputFile::discard() noexcept {
   fd_ = -1;
 }
 
-std::string OutputFile::name() const { return kind_ == Kind::stdout_ ? std::string("stdout") : fmt::format("'{}'", path_); }
+std::string OutputFile::name() const {
+  return kind_ == Kind::stdout_ ? std::string("stdout") : fmt::format("'{}'", path_);
+}
 
 void OutputFile::fail(const std::string& step, int err) {
   discard();
@@ -269,7 +273,8 @@ void OutputFile::write_fd(const char* data, std::size_t n) {
     }
     if (w == 0) fail("", EIO);
     // Give back what the injected budget charged for bytes not written.
-    if (g_fail_errno.load() != 0 && static_cast<std::size_t>(w) < allowed) g_fail_after.fetch_add(allowed - static_cast<std::size_t>(w));
+    if (g_fail_errno.load() != 0 && static_cast<std::size_t>(w) < allowed)
+      g_fail_after.fetch_add(allowed - static_cast<std::size_t>(w));
     data += w;
     n -= static_cast<std::size_t>(w);
   }
@@ -344,7 +349,8 @@ bool same_output_file(const std::string& a, const std::string& b) {
   auto is_out = [](const std::string& p) { return p.empty() || p == "-"; };
   if (is_out(a) || is_out(b)) return false;
   if (a == b) return true;
-  struct stat sa {}, sb {};
+  struct stat sa {
+  }, sb{};
   if (::stat(a.c_str(), &sa) == 0 && ::stat(b.c_str(), &sb) == 0) return sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
   // Not both existing: compare the folders' identities and the (dangling-link resolved) names.
   auto key = [](const std::string& p) -> std::pair<std::string, std::string> {
@@ -370,7 +376,9 @@ int remove_output_temporaries() noexcept {
   return n;
 }
 
-void request_output_stop() noexcept { g_stop.store(true); }
+void request_output_stop() noexcept {
+  g_stop.store(true);
+}
 
 int pending_output_temporaries() noexcept {
   int n = 0;
@@ -384,6 +392,8 @@ void inject_output_write_failure(std::uint64_t after_bytes, int err) noexcept {
   g_fail_hits.store(0);
 }
 
-std::uint64_t injected_output_failures() noexcept { return g_fail_hits.load(); }
+std::uint64_t injected_output_failures() noexcept {
+  return g_fail_hits.load();
+}
 
 }  // namespace kvscope

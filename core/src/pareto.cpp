@@ -15,7 +15,9 @@ namespace {
 
 // Every objective is turned into "smaller is better" by negating maximized ones; the algorithms
 // then only ever minimize.
-inline double key_of(double v, Sense s) { return s == Sense::maximize ? -v : v; }
+inline double key_of(double v, Sense s) {
+  return s == Sense::maximize ? -v : v;
+}
 
 inline bool dominates(const double* a, const double* b, std::size_t m) {
   bool strictly = false;
@@ -133,8 +135,7 @@ ParetoAccumulator::ParetoAccumulator(std::vector<Sense> senses) : senses_(std::m
 
 namespace {
 // Insert a normalized key into the front held in (ids, keys). Shared by insert() and merge().
-bool insert_key(std::vector<std::uint64_t>& ids, std::vector<double>& keys, std::uint64_t id, const double* p,
-                std::size_t m) {
+bool insert_key(std::vector<std::uint64_t>& ids, std::vector<double>& keys, std::uint64_t id, const double* p, std::size_t m) {
   for (std::size_t j = 0; j < m; ++j) {
     if (std::isnan(p[j])) return false;
   }
@@ -195,7 +196,8 @@ void ParetoAccumulator::insert_block(std::span<const std::uint64_t> ids, std::sp
   keys_.clear();
   for (std::size_t k : keep) {
     new_ids.push_back(k < f ? ids_[k] : ids[k - f]);
-    keys_.insert(keys_.end(), all.begin() + static_cast<std::ptrdiff_t>(k * m), all.begin() + static_cast<std::ptrdiff_t>((k + 1) * m));
+    keys_.insert(keys_.end(), all.begin() + static_cast<std::ptrdiff_t>(k * m),
+                 all.begin() + static_cast<std::ptrdiff_t>((k + 1) * m));
   }
   ids_ = std::move(new_ids);
 }

@@ -1,9 +1,9 @@
 #include "kvscope/core/scenario.hpp"
 
-#include <boost/json.hpp>
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <boost/json.hpp>
 #include <charconv>
 #include <cmath>
 
@@ -45,8 +45,10 @@ void Scenario::set(const std::string& spelling, const std::string& text) {
     values.erase(std::string(f->name));
     for (std::string_view a : f->aliases) values.erase(std::string(a));
   }
-  if (text.empty()) values.erase(spelling);
-  else values[spelling] = text;
+  if (text.empty())
+    values.erase(spelling);
+  else
+    values[spelling] = text;
 }
 
 const std::vector<std::string>& scenario_field_names() {
@@ -152,7 +154,8 @@ SingleDesign resolve_single(const Scenario& s) {
       c.set_field("variant");
       throw c;
     }
-    const std::string index = e.key().size() > key.size() ? "entry " + e.key().substr(key.size() + 1, e.key().size() - key.size() - 2) : "";
+    const std::string index =
+        e.key().size() > key.size() ? "entry " + e.key().substr(key.size() + 1, e.key().size() - key.size() - 2) : "";
     ConfigError c(flag_of(s.spelling(name)), index, e.expected(), e.found());
     c.set_field(name);
     throw c;
@@ -189,19 +192,22 @@ Scenario parse_scenario(const std::string& text, const std::string& where) {
         throw InputError(where, "schema", "'kvscope-scenario/1'", boost::json::serialize(val));
       }
     } else if (key == "constraints") {
-      if (!val.is_array()) throw InputError(where, key, "an array of strings like \"max_context >= 32768\"", boost::json::serialize(val));
+      if (!val.is_array())
+        throw InputError(where, key, "an array of strings like \"max_context >= 32768\"", boost::json::serialize(val));
       for (std::size_t i = 0; i < val.get_array().size(); ++i) {
         const auto& c = val.get_array()[i];
         if (!c.is_string()) throw InputError(where, fmt::format("constraints[{}]", i), "a string", boost::json::serialize(c));
         s.constraints.emplace_back(c.get_string());
       }
     } else if (key == "objectives") {
-      if (!val.is_string()) throw InputError(where, key, "a string like \"kv_bytes_per_token:min,val_ppl:min\"", boost::json::serialize(val));
+      if (!val.is_string())
+        throw InputError(where, key, "a string like \"kv_bytes_per_token:min,val_ppl:min\"", boost::json::serialize(val));
       s.objectives = std::string(val.get_string());
     } else if (const DesignField* f = find_design_field(key);
                f && (f->name == key || std::find(f->aliases.begin(), f->aliases.end(), key) != f->aliases.end())) {
       if (const std::string other = s.spelling(key); s.values.count(other) && other != key) {
-        InputError e(where, key, fmt::format("one spelling of the field {}", f->name), fmt::format("both '{}' and '{}'", other, key));
+        InputError e(where, key, fmt::format("one spelling of the field {}", f->name),
+                     fmt::format("both '{}' and '{}'", other, key));
         e.set_field(std::string(f->name));
         throw e;
       }
@@ -226,7 +232,9 @@ Scenario parse_scenario(const std::string& text, const std::string& where) {
   return s;
 }
 
-Scenario load_scenario(const std::string& path) { return parse_scenario(read_text_file(path), path); }
+Scenario load_scenario(const std::string& path) {
+  return parse_scenario(read_text_file(path), path);
+}
 
 std::string scenario_to_json(const Scenario& s) {
   boost::json::object o;

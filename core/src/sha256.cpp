@@ -14,11 +14,14 @@ constexpr std::array<std::uint32_t, 64> kK = {
     0xa2bfe8a1, 0xa81a664b, 0xc24b8b70, 0xc76c51a3, 0xd192e819, 0xd6990624, 0xf40e3585, 0x106aa070, 0x19a4c116, 0x1e376c08,
     0x2748774c, 0x34b0bcb5, 0x391c0cb3, 0x4ed8aa4a, 0x5b9cca4f, 0x682e6ff3, 0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208,
     0x90befffa, 0xa4506ceb, 0xbef9a3f7, 0xc67178f2};
-constexpr std::uint32_t rotr(std::uint32_t x, int n) { return (x >> n) | (x << (32 - n)); }
+constexpr std::uint32_t rotr(std::uint32_t x, int n) {
+  return (x >> n) | (x << (32 - n));
+}
 }  // namespace
 
 std::string sha256_hex(std::string_view data) {
-  std::array<std::uint32_t, 8> h = {0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19};
+  std::array<std::uint32_t, 8> h = {0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a,
+                                    0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19};
   std::string msg(data);
   const std::uint64_t bits = static_cast<std::uint64_t>(data.size()) * 8;
   msg.push_back(static_cast<char>(0x80));
@@ -27,10 +30,11 @@ std::string sha256_hex(std::string_view data) {
   for (std::size_t off = 0; off < msg.size(); off += 64) {
     std::array<std::uint32_t, 64> w{};
     for (int i = 0; i < 16; ++i) {
-      w[static_cast<std::size_t>(i)] = static_cast<std::uint32_t>(static_cast<unsigned char>(msg[off + 4 * static_cast<std::size_t>(i)])) << 24 |
-                                       static_cast<std::uint32_t>(static_cast<unsigned char>(msg[off + 4 * static_cast<std::size_t>(i) + 1])) << 16 |
-                                       static_cast<std::uint32_t>(static_cast<unsigned char>(msg[off + 4 * static_cast<std::size_t>(i) + 2])) << 8 |
-                                       static_cast<std::uint32_t>(static_cast<unsigned char>(msg[off + 4 * static_cast<std::size_t>(i) + 3]));
+      w[static_cast<std::size_t>(i)] =
+          static_cast<std::uint32_t>(static_cast<unsigned char>(msg[off + 4 * static_cast<std::size_t>(i)])) << 24 |
+          static_cast<std::uint32_t>(static_cast<unsigned char>(msg[off + 4 * static_cast<std::size_t>(i) + 1])) << 16 |
+          static_cast<std::uint32_t>(static_cast<unsigned char>(msg[off + 4 * static_cast<std::size_t>(i) + 2])) << 8 |
+          static_cast<std::uint32_t>(static_cast<unsigned char>(msg[off + 4 * static_cast<std::size_t>(i) + 3]));
     }
     for (std::size_t i = 16; i < 64; ++i) {
       const std::uint32_t s0 = rotr(w[i - 15], 7) ^ rotr(w[i - 15], 18) ^ (w[i - 15] >> 3);

@@ -8,7 +8,9 @@
 
 namespace kvscope {
 
-std::string to_string(Runtime r) { return r == Runtime::graph ? "graph" : "eager"; }
+std::string to_string(Runtime r) {
+  return r == Runtime::graph ? "graph" : "eager";
+}
 
 Runtime parse_runtime(const std::string& text, const std::string& where) {
   if (text == "graph") return Runtime::graph;
@@ -34,7 +36,8 @@ void validate(const Workload& w, const std::string& where) {
 
 void validate(const ServingLoad& s, const std::string& where) {
   auto target = [&](const char* key, double v) {
-    if (!std::isfinite(v) || v < 0) throw ConfigError(where, key, "a non-negative target in ms (0 = none)", fmt::format("{}", v * 1e3));
+    if (!std::isfinite(v) || v < 0)
+      throw ConfigError(where, key, "a non-negative target in ms (0 = none)", fmt::format("{}", v * 1e3));
   };
   target("ttft_slo_ms", s.ttft_slo_s);
   target("tpot_slo_ms", s.tpot_slo_s);
@@ -61,7 +64,8 @@ void validate(const EngineMemory& e, const std::string& where) {
   count("max_num_seqs", e.max_num_seqs, 1000000);
   count("block_size", e.block_size, 1048576);
   auto bytes = [&](const char* key, double v) {
-    if (!std::isfinite(v) || v < 0 || v > 1e15) throw ConfigError(where, key, "a non-negative number of GiB", fmt::format("{}", v / 1073741824.0));
+    if (!std::isfinite(v) || v < 0 || v > 1e15)
+      throw ConfigError(where, key, "a non-negative number of GiB", fmt::format("{}", v / 1073741824.0));
   };
   bytes("cuda_graph_memory_gib", e.cuda_graph_B);
   bytes("non_torch_memory_gib", e.non_torch_B);

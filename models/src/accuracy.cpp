@@ -18,22 +18,36 @@ constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 constexpr const char* kTable1 = "CLA paper arXiv v1 Table 1 (1B, LR 3e-4), measured";
 constexpr const char* kTable56 = "CLA paper arXiv v1 Tables 5+6 (3B, tuned LR), measured";
 constexpr const char* kFit1B =
-    "estimated: fit on CLA paper 1B Table 1 uniform rows (ppl = c0 + c1 log2(n_q/n_kv) + c2 max(0, log2(128/head_dim))^2 + c3 log2(L/L_kv))";
+    "estimated: fit on CLA paper 1B Table 1 uniform rows (ppl = c0 + c1 log2(n_q/n_kv) + c2 max(0, log2(128/head_dim))^2 + c3 "
+    "log2(L/L_kv))";
 constexpr const char* kFitRel = "estimated: CLA paper 1B fit applied relatively (vs. same model, MHA, no sharing)";
 
 // Features in sharing ratios against the model's own MHA (accuracy.hpp).
-double feature_u(double n_q, double n_kv) { return std::log2(n_q / n_kv); }
-double feature_v(double head_dim) { return std::max(0.0, std::log2(128.0 / head_dim)); }
-double feature_x2(double layers, double kv_layers) { return std::log2(layers / kv_layers); }
-bool is_paper_1b(const Architecture& a) { return a.d_model == 2048 && a.n_layers == 20 && a.ffn_dim == 5472; }
-bool is_paper_3b(const Architecture& a) { return a.d_model == 3072 && a.n_layers == 32 && a.ffn_dim == 8192; }
+double feature_u(double n_q, double n_kv) {
+  return std::log2(n_q / n_kv);
+}
+double feature_v(double head_dim) {
+  return std::max(0.0, std::log2(128.0 / head_dim));
+}
+double feature_x2(double layers, double kv_layers) {
+  return std::log2(layers / kv_layers);
+}
+bool is_paper_1b(const Architecture& a) {
+  return a.d_model == 2048 && a.n_layers == 20 && a.ffn_dim == 5472;
+}
+bool is_paper_3b(const Architecture& a) {
+  return a.d_model == 3072 && a.n_layers == 32 && a.ffn_dim == 8192;
+}
 }  // namespace
 
 const char* to_string(AccuracyKind k) {
   switch (k) {
-    case AccuracyKind::measured: return "measured";
-    case AccuracyKind::estimated: return "estimated";
-    case AccuracyKind::unavailable: return "unavailable";
+    case AccuracyKind::measured:
+      return "measured";
+    case AccuracyKind::estimated:
+      return "estimated";
+    case AccuracyKind::unavailable:
+      return "unavailable";
   }
   return "?";
 }

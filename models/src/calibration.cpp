@@ -143,15 +143,41 @@ constexpr double kMinMedian_s = 1e-9, kMaxMedian_s = 86400;
 constexpr double kMaxAmount = 1e18;  // bytes, FLOPs
 constexpr double kMaxCount = 1e12;   // kernels, rows, positions: far above any real run
 // Axes that count something (kernels, rows, heads, positions): whole numbers >= 1.
-constexpr const char* kCountAxes[] = {"K", "M", "N", "attention_splits", "batch", "cla_factor", "context", "ctas", "ctas_per_sm",
-                                      "d_model", "ffn_dim", "group_size", "head_dim", "kernels", "kernels_per_op",
-                                      "kernels_per_step", "kv_len", "mma_rows_per_cta", "n", "n_kv_heads", "n_layers", "n_q_heads",
-                                      "back_to_back_steps", "reps_per_launch", "rotation_sets", "rows", "split_heuristic_ctas_per_sm", "splits",
-                                      "tokens_per_cta", "vocab", "weight_sets"};
+constexpr const char* kCountAxes[] = {"K",
+                                      "M",
+                                      "N",
+                                      "attention_splits",
+                                      "batch",
+                                      "cla_factor",
+                                      "context",
+                                      "ctas",
+                                      "ctas_per_sm",
+                                      "d_model",
+                                      "ffn_dim",
+                                      "group_size",
+                                      "head_dim",
+                                      "kernels",
+                                      "kernels_per_op",
+                                      "kernels_per_step",
+                                      "kv_len",
+                                      "mma_rows_per_cta",
+                                      "n",
+                                      "n_kv_heads",
+                                      "n_layers",
+                                      "n_q_heads",
+                                      "back_to_back_steps",
+                                      "reps_per_launch",
+                                      "rotation_sets",
+                                      "rows",
+                                      "split_heuristic_ctas_per_sm",
+                                      "splits",
+                                      "tokens_per_cta",
+                                      "vocab",
+                                      "weight_sets"};
 // Sizes in bytes that must be positive; and axes that may be 0.
 constexpr const char* kPositiveAxes[] = {"array_B", "footprint_B", "kv_bytes", "footprint_over_l2"};
-constexpr const char* kNonNegativeAxes[] = {"prompt", "intervening_B", "rest_s", "op_alone_s", "copy_alone_s", "gemm_alone_s",
-                                            "copy_bytes", "host_gap_s"};
+constexpr const char* kNonNegativeAxes[] = {"prompt",       "intervening_B", "rest_s",     "op_alone_s",
+                                            "copy_alone_s", "gemm_alone_s",  "copy_bytes", "host_gap_s"};
 
 void check_axes(const bj::object& axes, const std::string& where, const std::string& key) {
   for (const auto& kv : axes) {
@@ -168,9 +194,11 @@ void check_axes(const bj::object& axes, const std::string& where, const std::str
         throw InputError(where, path, fmt::format("a whole number in [1, {:g}]", kMaxCount), fmt::format("{}", v));
       }
     } else if (in(std::begin(kPositiveAxes), std::end(kPositiveAxes))) {
-      if (!(v > 0 && v <= kMaxAmount)) throw InputError(where, path, fmt::format("a positive number <= {:g}", kMaxAmount), fmt::format("{}", v));
+      if (!(v > 0 && v <= kMaxAmount))
+        throw InputError(where, path, fmt::format("a positive number <= {:g}", kMaxAmount), fmt::format("{}", v));
     } else if (in(std::begin(kNonNegativeAxes), std::end(kNonNegativeAxes))) {
-      if (!(v >= 0 && v <= kMaxAmount)) throw InputError(where, path, fmt::format("a number in [0, {:g}]", kMaxAmount), fmt::format("{}", v));
+      if (!(v >= 0 && v <= kMaxAmount))
+        throw InputError(where, path, fmt::format("a number in [0, {:g}]", kMaxAmount), fmt::format("{}", v));
     }
   }
 }
@@ -197,8 +225,8 @@ KvbenchResults parse_kvbench(const std::string& text, const std::string& where) 
   const auto& dev = d.get_object();
   r.device.name = as_string(member(dev, "name", where, "device"), where, "device.name");
   if (auto* u = dev.if_contains("uuid"); u && u->is_string()) r.device.uuid = std::string(u->get_string());
-  r.device.sm_count = static_cast<int>(
-      as_whole(as_number(member(dev, "sm_count", where, "device"), where, "device.sm_count"), 1, 1 << 20, where, "device.sm_count"));
+  r.device.sm_count = static_cast<int>(as_whole(as_number(member(dev, "sm_count", where, "device"), where, "device.sm_count"), 1,
+                                                1 << 20, where, "device.sm_count"));
   r.device.l2_cache_B = as_number(member(dev, "l2_cache_B", where, "device"), where, "device.l2_cache_B");
   r.device.mem_total_B = as_number(member(dev, "mem_total_B", where, "device"), where, "device.mem_total_B");
   if (auto* p = dev.if_contains("driver_peak_bandwidth_Bps"); p && !p->is_null()) {
@@ -249,7 +277,8 @@ KvbenchResults parse_kvbench(const std::string& text, const std::string& where) 
     }
     if (auto* x = e.if_contains("sm_clock_mean_kHz"); x && !x->is_null()) {
       const double khz = as_number(*x, where, key + ".sm_clock_mean_kHz");
-      if (!(khz >= 0 && khz < 1e8)) throw InputError(where, key + ".sm_clock_mean_kHz", "a clock in kHz (0 to 1e8)", fmt::format("{}", khz));
+      if (!(khz >= 0 && khz < 1e8))
+        throw InputError(where, key + ".sm_clock_mean_kHz", "a clock in kHz (0 to 1e8)", fmt::format("{}", khz));
       p.sm_clock_mean_Hz = 1e3 * khz;
     }
     r.points.push_back(std::move(p));
@@ -257,7 +286,9 @@ KvbenchResults parse_kvbench(const std::string& text, const std::string& where) 
   return r;
 }
 
-KvbenchResults load_kvbench(const std::string& path) { return parse_kvbench(read_text_file(path), path); }
+KvbenchResults load_kvbench(const std::string& path) {
+  return parse_kvbench(read_text_file(path), path);
+}
 
 void check_same_gpu(const KvbenchResults& r, const GpuSpec& g) {
   const double mem = memory_capacity_B(g);
@@ -266,8 +297,8 @@ void check_same_gpu(const KvbenchResults& r, const GpuSpec& g) {
   const bool mem_ok = std::abs(r.device.mem_total_B / mem - 1.0) < 0.10;
   if (!(sm_ok && l2_ok && mem_ok)) {
     throw InputError(r.path, "device",
-                     fmt::format("results from a {} ({} SMs, {:.0f} MiB L2, {:.1f} GB)", g.name, g.sm_count, g.l2_cache_B / 1048576.0,
-                                 mem / 1e9),
+                     fmt::format("results from a {} ({} SMs, {:.0f} MiB L2, {:.1f} GB)", g.name, g.sm_count,
+                                 g.l2_cache_B / 1048576.0, mem / 1e9),
                      fmt::format("'{}' ({} SMs, {:.0f} MiB L2, {:.1f} GB)", r.device.name, r.device.sm_count,
                                  r.device.l2_cache_B / 1048576.0, r.device.mem_total_B / 1e9));
   }
@@ -351,7 +382,8 @@ CalibrationResult calibrate(const std::vector<KvbenchResults>& results, const Gp
         TimingParams tt = t;
         tt.l2_capacity_B = q[0];
         tt.l2_transition = q[1];
-        for (std::size_t i = 0; i < obs.size(); ++i) r[i] = l2_hit_fraction(tt, obs[i].footprint, obs[i].intervening) - obs[i].hit;
+        for (std::size_t i = 0; i < obs.size(); ++i)
+          r[i] = l2_hit_fraction(tt, obs[i].footprint, obs[i].intervening) - obs[i].hit;
       };
       const std::vector<double> lo = {0.2 * l2, 0.02}, hi = {2.0 * l2, 1.0};
       const NonlinearFit fit = robust_least_squares(res, {0.75 * l2, 0.15}, lo, hi, obs.size(), 0.1);
@@ -361,7 +393,8 @@ CalibrationResult calibrate(const std::vector<KvbenchResults>& results, const Gp
       res(fit.params, errs);
       std::vector<std::string> labels;
       for (const auto& o : obs) labels.push_back(o.label);
-      out.families.push_back(summarize("cla_reuse (L2 hit fraction, absolute)", errs, labels, {"l2_capacity_B", "l2_transition"}));
+      out.families.push_back(
+          summarize("cla_reuse (L2 hit fraction, absolute)", errs, labels, {"l2_capacity_B", "l2_transition"}));
     }
   }
 
@@ -446,15 +479,16 @@ CalibrationResult calibrate(const std::vector<KvbenchResults>& results, const Gp
       }
     };
     const std::vector<double> lo = {0.2, 0.0, 0.05, 0.0}, hi = {1.2, 50e-6, 1.0, 4096};
-    const NonlinearFit fit = robust_least_squares(
-        res, {t.gemm_bw_fraction, t.gemm_fixed_s, t.gemm_compute_fraction, t.gemm_m_half}, lo, hi, y.size());
+    const NonlinearFit fit =
+        robust_least_squares(res, {t.gemm_bw_fraction, t.gemm_fixed_s, t.gemm_compute_fraction, t.gemm_m_half}, lo, hi, y.size());
     t.gemm_bw_fraction = fit.params[0], t.gemm_fixed_s = fit.params[1], t.gemm_compute_fraction = fit.params[2];
     t.gemm_m_half = fit.params[3];
     std::vector<double> errs(y.size());
     res(fit.params, errs);
     for (double& e : errs) e = std::expm1(e);
-    out.families.push_back(summarize("gemm", errs, labels,
-                                     {"gemm_bw_fraction", "gemm_fixed_s", "gemm_compute_fraction", "gemm_m_half", "compute_clock_ratio"}));
+    out.families.push_back(
+        summarize("gemm", errs, labels,
+                  {"gemm_bw_fraction", "gemm_fixed_s", "gemm_compute_fraction", "gemm_m_half", "compute_clock_ratio"}));
   }
 
   // Family 3: decode attention, with the split count the harness used.
@@ -492,7 +526,8 @@ CalibrationResult calibrate(const std::vector<KvbenchResults>& results, const Gp
       tt.attn_fp8_bw_fraction = q[4], tt.attn_combine_per_split_s = q[5];
       for (std::size_t i = 0; i < pts.size(); ++i) {
         const A& a = pts[i];
-        r[i] = std::log(decode_attention_time_with_splits(tt, a.b, a.kvh, a.qh, a.s, a.d, a.kv_bytes, a.fp8, a.splits).time_s / a.y);
+        r[i] =
+            std::log(decode_attention_time_with_splits(tt, a.b, a.kvh, a.qh, a.s, a.d, a.kv_bytes, a.fp8, a.splits).time_s / a.y);
       }
     };
     const std::vector<double> lo = {0.2, 0.0, 8, 1e12, 0.1, 0.0}, hi = {1.2, 100e-6, 8.0 * base.sm_count, 1e15, 1.2, 5e-6};
@@ -500,7 +535,7 @@ CalibrationResult calibrate(const std::vector<KvbenchResults>& results, const Gp
     // ceilings around the data-driven one and keep the best fit.
     NonlinearFit fit;
     for (const double scale : {1.0, 0.8, 1.5}) {
-      const std::vector<double> x0 = {t.attn_bw_fraction,          t.attn_fixed_s,         t.attn_units_sat,
+      const std::vector<double> x0 = {t.attn_bw_fraction,           t.attn_fixed_s,         t.attn_units_sat,
                                       t.attn_compute_flops * scale, t.attn_fp8_bw_fraction, t.attn_combine_per_split_s};
       NonlinearFit f = robust_least_squares(res, x0, lo, hi, pts.size(), 0.05, 500);
       if (fit.params.empty() || f.rms < fit.rms) fit = std::move(f);
@@ -513,8 +548,8 @@ CalibrationResult calibrate(const std::vector<KvbenchResults>& results, const Gp
     for (auto& e : errs) e = std::expm1(e);
     for (const auto& a : pts) labels.push_back(a.label);
     out.families.push_back(summarize("attention", errs, labels,
-                                     {"attn_bw_fraction", "attn_fixed_s", "attn_units_sat", "attn_compute_flops", "attn_fp8_bw_fraction",
-                                      "attn_combine_per_split_s"}));
+                                     {"attn_bw_fraction", "attn_fixed_s", "attn_units_sat", "attn_compute_flops",
+                                      "attn_fp8_bw_fraction", "attn_combine_per_split_s"}));
   }
 
   // Family 3b: causal prefill attention (the same kernel in prefill mode); compute-bound, so one
@@ -545,7 +580,8 @@ CalibrationResult calibrate(const std::vector<KvbenchResults>& results, const Gp
           const P& a = pts[i];
           const double bytes = a.kv_bytes + 2 * 2.0 * a.b * a.prompt * a.qh * a.d;
           const double pairs = a.prompt * (a.prompt + 1) / 2;
-          r[i] = std::log(prefill_attention_time(tt, base.bf16_flops * a.clock, a.b, a.qh, a.prompt, pairs, a.d, bytes).time_s / a.y);
+          r[i] = std::log(prefill_attention_time(tt, base.bf16_flops * a.clock, a.b, a.qh, a.prompt, pairs, a.d, bytes).time_s /
+                          a.y);
         }
       };
       const std::vector<double> x0 = {t.prefill_attn_compute_fraction}, lo = {0.01}, hi = {1.5};
@@ -619,8 +655,9 @@ FamilyFit fit_power_family(const std::vector<const KvbenchPoint*>& pw, double de
       r[i] = std::log((busy + power_stretch_s(tt, busy, b.n * b.tensor_unit)) / (b.n * b.y));
     }
   };
-  const NonlinearFit fit = robust_least_squares(res, std::vector<double>{0.9, 0.35, 6.0, 0.4}, std::vector<double>{0.3, 0.01, 0.0, 0.0},
-                                                std::vector<double>{1.5, 3.0, 1000.0, 100.0}, pts.size());
+  const NonlinearFit fit =
+      robust_least_squares(res, std::vector<double>{0.9, 0.35, 6.0, 0.4}, std::vector<double>{0.3, 0.01, 0.0, 0.0},
+                           std::vector<double>{1.5, 3.0, 1000.0, 100.0}, pts.size());
   t.power_busy = fit.params[0], t.power_per_tensor = fit.params[1];
   t.power_rested_headroom_s = fit.params[2] * 1e-3, t.power_gap_headroom_s = fit.params[3] * 1e-3;
   std::vector<double> errs(pts.size());
@@ -628,7 +665,8 @@ FamilyFit fit_power_family(const std::vector<const KvbenchPoint*>& pw, double de
   for (double& e : errs) e = std::expm1(e);
   std::vector<std::string> labels;
   for (const auto& b : pts) labels.push_back(b.label);
-  return summarize("torch_power", errs, labels, {"power_busy", "power_per_tensor", "power_rested_headroom_s", "power_gap_headroom_s"});
+  return summarize("torch_power", errs, labels,
+                   {"power_busy", "power_per_tensor", "power_rested_headroom_s", "power_gap_headroom_s"});
 }
 
 CalibrationResult calibrate_stack(const std::vector<KvbenchResults>& results, const GpuSpec& base, const std::string& stack) {
@@ -636,7 +674,8 @@ CalibrationResult calibrate_stack(const std::vector<KvbenchResults>& results, co
   if (def.id == "kvbench") return calibrate(results, base);
   if (results.empty()) throw InputError("kvscope calibrate", "", "at least one torch_bench result file", "none");
   if (!base.calibration || base.calibration->borrowed) {
-    throw InputError("--gpu", "", fmt::format("a GPU whose hardware ceilings are calibrated (kvbench) before stack {} is fitted", def.id),
+    throw InputError("--gpu", "",
+                     fmt::format("a GPU whose hardware ceilings are calibrated (kvbench) before stack {} is fitted", def.id),
                      fmt::format("'{}' ({})", base.id, timing_params_origin(base)));
   }
   for (const auto& r : results) check_same_gpu(r, base);
@@ -674,7 +713,8 @@ CalibrationResult calibrate_stack(const std::vector<KvbenchResults>& results, co
     const char* fixed_name;
   };
   const Ew classes[] = {
-      {"rms_norm", &TimingParams::elementwise_bw_fraction, &TimingParams::elementwise_fixed_s, "elementwise_bw_fraction", "elementwise_fixed_s"},
+      {"rms_norm", &TimingParams::elementwise_bw_fraction, &TimingParams::elementwise_fixed_s, "elementwise_bw_fraction",
+       "elementwise_fixed_s"},
       {"residual_add", &TimingParams::add_bw_fraction, &TimingParams::add_fixed_s, "add_bw_fraction", "add_fixed_s"},
       {"silu_mul", &TimingParams::act_bw_fraction, &TimingParams::act_fixed_s, "act_bw_fraction", "act_fixed_s"},
       {"rope_q", &TimingParams::rope_bw_fraction, &TimingParams::rope_fixed_s, "rope_bw_fraction", "rope_fixed_s"},
@@ -689,7 +729,8 @@ CalibrationResult calibrate_stack(const std::vector<KvbenchResults>& results, co
     auto res = [&](std::span<const double> q, std::span<double> r) {
       for (std::size_t i = 0; i < y.size(); ++i) r[i] = std::log((q[1] * 1e-6 + bytes[i] / (q[0] * t.hbm_copy_Bps)) / y[i]);
     };
-    const NonlinearFit fit = robust_least_squares(res, std::vector<double>{0.8, 2.0}, std::vector<double>{0.05, 0.0}, std::vector<double>{3.0, 100.0}, y.size());
+    const NonlinearFit fit = robust_least_squares(res, std::vector<double>{0.8, 2.0}, std::vector<double>{0.05, 0.0},
+                                                  std::vector<double>{3.0, 100.0}, y.size());
     frac = fit.params[0];
     fixed = fit.params[1] * 1e-6;
     std::vector<double> errs(y.size());
@@ -711,12 +752,14 @@ CalibrationResult calibrate_stack(const std::vector<KvbenchResults>& results, co
     for (const auto* p : ew) {
       if (p->str("kernel", where) != c.kernel) continue;
       if (have_cold && (p->l2_state == "cold") != (p->num("rows", where) <= kColdRows)) continue;
-      const double k = p->has("kernels_per_op") && !p->axes.at("kernels_per_op").is_null() ? p->num("kernels_per_op", where) : 1.0;
+      const double k =
+          p->has("kernels_per_op") && !p->axes.at("kernels_per_op").is_null() ? p->num("kernels_per_op", where) : 1.0;
       bytes.push_back(p->bytes_read_B + p->bytes_written_B);
       y.push_back(std::max(p->median_s - k * gap, 0.05 * p->median_s));
       labels.push_back(fmt::format("{} {} rows={} {}", c.kernel, p->str("model", where), p->num("rows", where), p->l2_state));
     }
-    fit_streaming(fmt::format("torch_elementwise ({})", c.kernel), bytes, y, labels, t.*c.frac, t.*c.fixed, {c.frac_name, c.fixed_name});
+    fit_streaming(fmt::format("torch_elementwise ({})", c.kernel), bytes, y, labels, t.*c.frac, t.*c.fixed,
+                  {c.frac_name, c.fixed_name});
   }
 
   // torch_power (optional): the board power limit (fit_power_family).
@@ -774,7 +817,9 @@ CalibrationResult calibrate_stack(const std::vector<KvbenchResults>& results, co
         tt.gemm_bw_fraction = q[0], tt.gemm_fixed_s = q[1] * 1e-6, tt.gemm_compute_fraction = q[2], tt.gemm_m_half = q[3];
         tt.gemm_overlap_p = q[4];
       },
-      [&](const TimingParams& tt, double clock, double m, double n, double k) { return gemm_time(tt, base.bf16_flops * clock, m, n, k); },
+      [&](const TimingParams& tt, double clock, double m, double n, double k) {
+        return gemm_time(tt, base.bf16_flops * clock, m, n, k);
+      },
       {"gemm_bw_fraction", "gemm_fixed_s", "gemm_compute_fraction", "gemm_m_half", "gemm_overlap_p"});
   // torch_gemm_fp8 (optional): torch._scaled_mm, e4m3 weights and activations, bf16 out; the
   // bf16 fit's fixed cost and M half-point are kept, the fit sets the two fp8 fractions.
@@ -782,7 +827,9 @@ CalibrationResult calibrate_stack(const std::vector<KvbenchResults>& results, co
     fit_gemms(
         g8, "torch_gemm_fp8", "fp8 gemm", {0.8, 0.6}, {0.1, 0.05}, {1.2, 1.0},
         [](TimingParams& tt, std::span<const double> q) { tt.gemm_fp8_bw_fraction = q[0], tt.gemm_fp8_compute_fraction = q[1]; },
-        [&](const TimingParams& tt, double clock, double m, double n, double k) { return fp8_gemm_time(tt, base.fp8_flops * clock, m, n, k); },
+        [&](const TimingParams& tt, double clock, double m, double n, double k) {
+          return fp8_gemm_time(tt, base.fp8_flops * clock, m, n, k);
+        },
         {"gemm_fp8_bw_fraction", "gemm_fp8_compute_fraction"});
   }
   // torch_fp8_cast (optional): the bf16 -> e4m3 activation cast, fixed + bytes / (fraction x copy).
@@ -833,10 +880,12 @@ CalibrationResult calibrate_stack(const std::vector<KvbenchResults>& results, co
     };
     // Wave terms (packed_decode_attention_time): a wave's fixed cost in µs, a lone CTA's share of
     // its SM in [0.5, 1].
-    const std::vector<double> lo = {0.2, 0.0, 0.05, 10, 0.0, 0.2, 0.2, 0.0, 0.5, 10, 10}, hi = {1.3, 100.0, 8.0, 2000, 5.0, 1.3, 1.3, 20.0, 1.0, 2000, 2000};
+    const std::vector<double> lo = {0.2, 0.0, 0.05, 10, 0.0, 0.2, 0.2, 0.0, 0.5, 10, 10},
+                              hi = {1.3, 100.0, 8.0, 2000, 5.0, 1.3, 1.3, 20.0, 1.0, 2000, 2000};
     NonlinearFit fit;
     for (const double c0 : {300.0, 600.0, 150.0}) {
-      NonlinearFit f = robust_least_squares(res, std::vector<double>{0.9, 5.0, 1.0, c0, 0.2, 0.9, 0.9, 1.0, 0.7, c0, c0}, lo, hi, pts.size(), 0.05, 500);
+      NonlinearFit f = robust_least_squares(res, std::vector<double>{0.9, 5.0, 1.0, c0, 0.2, 0.9, 0.9, 1.0, 0.7, c0, c0}, lo, hi,
+                                            pts.size(), 0.05, 500);
       if (fit.params.empty() || f.rms < fit.rms) fit = std::move(f);
     }
     t.attn_bw_fraction = fit.params[0], t.attn_fixed_s = fit.params[1] * 1e-6, t.attn_units_sat = fit.params[2] * base.sm_count;
@@ -849,10 +898,11 @@ CalibrationResult calibrate_stack(const std::vector<KvbenchResults>& results, co
     std::vector<std::string> labels;
     for (auto& e : errs) e = std::expm1(e);
     for (const auto& a : pts) labels.push_back(a.label);
-    out.families.push_back(summarize("torch_attention", errs, labels,
-                                     {"attn_bw_fraction", "attn_fixed_s", "attn_units_sat", "attn_compute_flops", "attn_combine_per_split_s",
-                                      "attn_bw_fraction_d64", "attn_bw_fraction_d256", "attn_cta_fixed_s", "attn_lone_cta_efficiency",
-                                      "attn_compute_flops_d64", "attn_compute_flops_d256"}));
+    out.families.push_back(
+        summarize("torch_attention", errs, labels,
+                  {"attn_bw_fraction", "attn_fixed_s", "attn_units_sat", "attn_compute_flops", "attn_combine_per_split_s",
+                   "attn_bw_fraction_d64", "attn_bw_fraction_d256", "attn_cta_fixed_s", "attn_lone_cta_efficiency",
+                   "attn_compute_flops_d64", "attn_compute_flops_d256"}));
   }
 
   // torch_attention_prefill: causal SDPA; compute fraction per head_dim at each point's clock,
@@ -890,12 +940,13 @@ CalibrationResult calibrate_stack(const std::vector<KvbenchResults>& results, co
         const P& a = pts[i];
         tt.prefill_attn_clock_ratio = a.clock;
         const double pairs = a.prompt * (a.prompt + 1) / 2;
-        r[i] = std::log(per_rep_s(tiled_prefill_attention_time(tt, base.bf16_flops, a.b, a.qh, a.prompt, pairs, a.d, a.bytes), a.reps) / a.y);
+        r[i] = std::log(
+            per_rep_s(tiled_prefill_attention_time(tt, base.bf16_flops, a.b, a.qh, a.prompt, pairs, a.d, a.bytes), a.reps) / a.y);
       }
     };
-    const NonlinearFit fit = robust_least_squares(res, std::vector<double>{0.4, 0.4, 0.4, 1.0, 5.0}, std::vector<double>{0.02, 0.02, 0.02, 0.05, 0.0},
-                                                  std::vector<double>{1.5, 1.5, 1.5, 20.0, 200.0},
-                                                  pts.size());
+    const NonlinearFit fit =
+        robust_least_squares(res, std::vector<double>{0.4, 0.4, 0.4, 1.0, 5.0}, std::vector<double>{0.02, 0.02, 0.02, 0.05, 0.0},
+                             std::vector<double>{1.5, 1.5, 1.5, 20.0, 200.0}, pts.size());
     t.prefill_attn_compute_fraction = fit.params[0];
     t.prefill_attn_fraction_d64 = has64 ? fit.params[1] : 0;
     t.prefill_attn_fraction_d256 = has256 ? fit.params[2] : 0;
@@ -935,7 +986,9 @@ std::vector<E2ePoint> e2e_points(const KvbenchResults& r) {
     a.name = a.id;
     // Range-checked before any cast; validate() below then applies the model's own rules.
     constexpr std::int64_t kIntMax = 1 << 30, kBig = std::int64_t{1} << 50;
-    auto whole = [&](const char* key, std::int64_t hi) { return as_whole(p.num(key, where), 0, hi, where, fmt::format("axes.{}", key)); };
+    auto whole = [&](const char* key, std::int64_t hi) {
+      return as_whole(p.num(key, where), 0, hi, where, fmt::format("axes.{}", key));
+    };
     a.n_layers = static_cast<int>(whole("n_layers", kIntMax));
     a.d_model = whole("d_model", kBig);
     a.n_q_heads = static_cast<int>(whole("n_q_heads", kIntMax));
@@ -953,7 +1006,8 @@ std::vector<E2ePoint> e2e_points(const KvbenchResults& r) {
     }
     if (auto* kp = p.axes.if_contains("kv_producers"); kp && kp->is_array()) {
       for (const auto& v : kp->get_array()) {
-        a.kv_producer.push_back(static_cast<int>(as_whole(as_number(v, where, "axes.kv_producers"), 0, kIntMax, where, "axes.kv_producers")));
+        a.kv_producer.push_back(
+            static_cast<int>(as_whole(as_number(v, where, "axes.kv_producers"), 0, kIntMax, where, "axes.kv_producers")));
       }
     }
     if (p.has("kv_dtype")) a.kv_dtype = parse_kv_dtype(p.str("kv_dtype", where), where);
@@ -969,7 +1023,8 @@ std::vector<E2ePoint> e2e_points(const KvbenchResults& r) {
     e.stack = p.has("stack") ? p.str("stack", where) : "kvbench";
     if (p.has("power_state")) {
       const std::string ps = p.str("power_state", where);
-      if (ps != "sustained" && ps != "harness") throw InputError(where, "axes.power_state", "'sustained' or 'harness'", fmt::format("'{}'", ps));
+      if (ps != "sustained" && ps != "harness")
+        throw InputError(where, "axes.power_state", "'sustained' or 'harness'", fmt::format("'{}'", ps));
       e.sustained = ps == "sustained";
     }
     e.kernels = p.has("kernels_per_step") && !p.axes.at("kernels_per_step").is_null() ? p.num("kernels_per_step", where) : 0;
@@ -993,21 +1048,26 @@ ValidationReport validate_against(const KvbenchResults& r, const GpuSpec& gpu, c
     const ArchProfile prof = make_profile(e.arch, 1);
     ValidationRow row;
     t.power_headroom_s = e.sustained ? 0.0 : st.params.power_gap_headroom_s;
-    row.predicted = e.phase == "decode" ? decode_step(prof, gpu, t, double(e.workload.batch), double(e.workload.context), e.workload.runtime)
-                                        : prefill(prof, gpu, t, double(e.workload.batch), double(e.workload.prompt), e.workload.runtime);
+    row.predicted = e.phase == "decode"
+                        ? decode_step(prof, gpu, t, double(e.workload.batch), double(e.workload.context), e.workload.runtime)
+                        : prefill(prof, gpu, t, double(e.workload.batch), double(e.workload.prompt), e.workload.runtime);
     row.predicted_s = row.predicted.time_s;
     row.error_pct = 100.0 * (row.predicted_s - e.measured_s) / e.measured_s;
     row.point = std::move(e);
     const double a = std::abs(row.error_pct);
     sum += a;
-    if (row.point.phase == "decode") sum_d += a, ++n_d; else sum_p += a, ++n_p;
+    if (row.point.phase == "decode")
+      sum_d += a, ++n_d;
+    else
+      sum_p += a, ++n_p;
     if (a >= rep.worst_abs_pct) rep.worst_abs_pct = a, rep.worst_label = row.point.label;
     rep.rows.push_back(std::move(row));
   }
   if (rep.rows.empty()) {
     throw InputError(r.path, "benchmarks",
-                     st.stack == "kvbench" ? std::string("end-to-end points (family decode_step / prefill)")
-                                           : fmt::format("end-to-end points (family decode_step / prefill) of stack {}", st.stack),
+                     st.stack == "kvbench"
+                         ? std::string("end-to-end points (family decode_step / prefill)")
+                         : fmt::format("end-to-end points (family decode_step / prefill) of stack {}", st.stack),
                      "none");
   }
   rep.mape_pct = sum / static_cast<double>(rep.rows.size());

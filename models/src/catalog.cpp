@@ -55,8 +55,11 @@ boost::json::object stack_record(const StackDef& s, const std::vector<GpuSpec>& 
   boost::json::array per_gpu;
   for (const GpuSpec& g : gpus) {
     const StackTiming st = stack_timing(g, s.id);
-    per_gpu.push_back({{"gpu", g.id}, {"calibrated", st.calibrated}, {"borrowed", st.borrowed},
-                       {"borrowed_from", st.borrowed ? boost::json::value(st.borrowed_from) : nullptr}, {"origin", st.origin}});
+    per_gpu.push_back({{"gpu", g.id},
+                       {"calibrated", st.calibrated},
+                       {"borrowed", st.borrowed},
+                       {"borrowed_from", st.borrowed ? boost::json::value(st.borrowed_from) : nullptr},
+                       {"origin", st.origin}});
   }
   j["gpus"] = std::move(per_gpu);
   return j;

@@ -7,8 +7,7 @@
 namespace kvscope::models {
 
 namespace {
-double step_time(const ArchProfile& p, const GpuSpec& gpu, const TimingParams& t, double batch, double context,
-                 Runtime rt) {
+double step_time(const ArchProfile& p, const GpuSpec& gpu, const TimingParams& t, double batch, double context, Runtime rt) {
   return decode_step(p, gpu, t, batch, context, rt).time_s;
 }
 }  // namespace
@@ -40,7 +39,10 @@ ServingView serving_view(const ArchProfile& p, const GpuSpec& gpu, const TimingP
     std::int64_t lo = 0;  // invariant: step(lo) meets the limit (lo = 0: none does yet)
     while (hi - lo > 1) {
       const std::int64_t mid = lo + (hi - lo) / 2;
-      if (step(mid) <= tpot_limit_s) lo = mid; else hi = mid;
+      if (step(mid) <= tpot_limit_s)
+        lo = mid;
+      else
+        hi = mid;
     }
     hi = lo;
   }

@@ -6,9 +6,9 @@
 #include <array>
 #include <cctype>
 #include <chrono>
-#include <iterator>
 #include <condition_variable>
 #include <exception>
+#include <iterator>
 #include <limits>
 #include <map>
 #include <mutex>
@@ -83,11 +83,31 @@ Axes resolve_axes(const WorkloadAxes& a, const std::string& where) {
   w.engine = a.engine;
   w.serving = a.serving;
   validate(w, where);
-  for (auto v : x.batch) { Workload t = w; t.batch = v; validate(t, where + " batch axis"); }
-  for (auto v : x.context) { Workload t = w; t.context = v; validate(t, where + " context axis"); }
-  for (auto v : x.prompt) { Workload t = w; t.prompt = v; validate(t, where + " prompt axis"); }
-  for (auto v : x.tp) { Workload t = w; t.tp = v; validate(t, where + " tp axis"); }
-  for (auto v : x.tpot) { Workload t = w; t.tpot_limit_s = v; validate(t, where + " tpot_limit axis"); }
+  for (auto v : x.batch) {
+    Workload t = w;
+    t.batch = v;
+    validate(t, where + " batch axis");
+  }
+  for (auto v : x.context) {
+    Workload t = w;
+    t.context = v;
+    validate(t, where + " context axis");
+  }
+  for (auto v : x.prompt) {
+    Workload t = w;
+    t.prompt = v;
+    validate(t, where + " prompt axis");
+  }
+  for (auto v : x.tp) {
+    Workload t = w;
+    t.tp = v;
+    validate(t, where + " tp axis");
+  }
+  for (auto v : x.tpot) {
+    Workload t = w;
+    t.tpot_limit_s = v;
+    validate(t, where + " tpot_limit axis");
+  }
   return x;
 }
 
@@ -382,7 +402,8 @@ std::shared_ptr<State> make_state(const SweepSpec& spec, unsigned threads, const
   s->n_ctx = s->ax.context.size();
   s->n_batch = s->ax.batch.size();
   std::uint64_t inner = 1;
-  for (std::uint64_t n : {s->n_gpu, s->n_rt, s->n_tpot, s->n_prompt, s->n_ctx, s->n_batch}) inner = mul_checked(inner, n, spec.where);
+  for (std::uint64_t n : {s->n_gpu, s->n_rt, s->n_tpot, s->n_prompt, s->n_ctx, s->n_batch})
+    inner = mul_checked(inner, n, spec.where);
   s->per_profile = inner;
   built = build_profiles(spec, *s, threads, cancel);
   s->total = mul_checked(mul_checked(s->n_combo, s->n_tp, spec.where), inner, spec.where);
@@ -487,7 +508,7 @@ struct Slot {
   std::vector<std::uint64_t> skip_counts;  // by reason id - 1
   std::vector<std::uint64_t> cand_ids;     // frontier candidates (the chunk's own front)
   std::vector<double> cand_values;
-  std::vector<std::uint64_t> point_ids;    // kept points, when they are kept or sunk
+  std::vector<std::uint64_t> point_ids;  // kept points, when they are kept or sunk
   std::vector<PointResult> points;
 };
 
@@ -668,7 +689,9 @@ PointResult evaluate_index(const State& s, std::uint64_t index) {
 
 // ---- Public API -------------------------------------------------------------------------------
 
-unsigned max_sweep_threads() { return 4 * std::max(1u, std::thread::hardware_concurrency()); }
+unsigned max_sweep_threads() {
+  return 4 * std::max(1u, std::thread::hardware_concurrency());
+}
 
 void check_sweep_threads(unsigned threads, const std::string& where) {
   const unsigned cap = max_sweep_threads();
@@ -701,8 +724,8 @@ std::uint64_t point_count(const SweepSpec& spec) {
   std::uint64_t n = spec.models.size();
   for (std::size_t z : override_sizes(spec.overrides)) n = mul_checked(n, std::max<std::size_t>(z, 1), spec.where);
   const WorkloadAxes& w = spec.workload;
-  for (std::size_t z : {at_least_one(w.tp), spec.gpus.size() * at_least_one(w.stack), at_least_one(w.runtime), at_least_one(w.tpot_limit_s),
-                        at_least_one(w.prompt), at_least_one(w.context), at_least_one(w.batch)}) {
+  for (std::size_t z : {at_least_one(w.tp), spec.gpus.size() * at_least_one(w.stack), at_least_one(w.runtime),
+                        at_least_one(w.tpot_limit_s), at_least_one(w.prompt), at_least_one(w.context), at_least_one(w.batch)}) {
     n = mul_checked(n, z, spec.where);
   }
   return n;
@@ -735,9 +758,8 @@ SweepResult explore(const SweepSpec& spec, const SweepOptions& opt) {
   const bool keep_points = opt.keep == KeepPoints::all || static_cast<bool>(opt.sink);
   // Chunks: small enough to balance threads and bound the buffered points, large enough that
   // the per-chunk locking and front reduction are negligible.
-  const std::uint64_t chunk =
-      keep_points ? std::max<std::uint64_t>(opt.block_points, 1)
-                  : std::clamp<std::uint64_t>(s.total / (std::uint64_t{threads} * 64), 4096, 65536);
+  const std::uint64_t chunk = keep_points ? std::max<std::uint64_t>(opt.block_points, 1)
+                                          : std::clamp<std::uint64_t>(s.total / (std::uint64_t{threads} * 64), 4096, 65536);
   // A set-up stopped by `cancel` evaluates nothing: the result is partial with 0 points completed.
   const std::uint64_t n_chunks = s.total == 0 || !built ? 0 : (s.total - 1) / chunk + 1;
   const std::uint64_t window = std::uint64_t{threads} * 4;  // chunks in flight ahead of delivery
@@ -817,8 +839,10 @@ SweepResult explore(const SweepSpec& spec, const SweepOptions& opt) {
       std::unique_lock lk(mu);
       cv_main.wait_for(lk, std::chrono::duration_cast<Clock::duration>(interval),
                        [&] { return stop || slots[delivered % n_slots].ready; });
-      if (slots[delivered % n_slots].ready && slots[delivered % n_slots].complete) slot = &slots[delivered % n_slots];
-      else if (stop || error) break;
+      if (slots[delivered % n_slots].ready && slots[delivered % n_slots].complete)
+        slot = &slots[delivered % n_slots];
+      else if (stop || error)
+        break;
     }
     if (opt.cancel && opt.cancel->load()) {
       std::lock_guard lk(mu);
@@ -835,9 +859,11 @@ SweepResult explore(const SweepSpec& spec, const SweepOptions& opt) {
       if (!slot->cand_ids.empty()) {
         front.insert_block(slot->cand_ids, slot->cand_values);
         if (opt.max_frontier > 0 && front.size() > opt.max_frontier) {
-          throw InputError(s.where, "objectives", fmt::format("a Pareto frontier of at most {} points (raise the limit: --max-frontier)", opt.max_frontier),
-                           fmt::format("{} frontier points after {} of {} points; add a --constraint or drop an objective", front.size(),
-                                       slot->end, s.total));
+          throw InputError(
+              s.where, "objectives",
+              fmt::format("a Pareto frontier of at most {} points (raise the limit: --max-frontier)", opt.max_frontier),
+              fmt::format("{} frontier points after {} of {} points; add a --constraint or drop an objective", front.size(),
+                          slot->end, s.total));
         }
       }
       if (opt.sink && !slot->points.empty()) opt.sink(slot->points, slot->point_ids);

@@ -35,7 +35,8 @@ const std::vector<Field> kFields = {
     {"batch", "", "requests decoded together", FieldKind::config, [](P p) { return double(p.workload.batch); }, true},
     {"context", "positions", "positions each request holds and attends to", FieldKind::config,
      [](P p) { return double(p.workload.context); }, true},
-    {"prompt", "tokens", "prompt length for prefill / TTFT", FieldKind::config, [](P p) { return double(p.workload.prompt); }, true},
+    {"prompt", "tokens", "prompt length for prefill / TTFT", FieldKind::config, [](P p) { return double(p.workload.prompt); },
+     true},
     {"tp", "", "tensor-parallel degree", FieldKind::config, [](P p) { return double(p.workload.tp); }, false},
     {"n_kv_heads", "", "K/V heads", FieldKind::config, [](P p) { return double(p.arch->n_kv_heads); }, true},
     {"n_q_heads", "", "query heads", FieldKind::config, [](P p) { return double(p.arch->n_q_heads); }, true},
@@ -54,7 +55,8 @@ const std::vector<Field> kFields = {
      FieldKind::memory, [](P p) { return p.eval.memory.kv_bytes_per_token_effective; }, true},
     {"kv_bytes_per_token_gpu", "B", "K/V bytes per token on one GPU (TP split / replication)", FieldKind::memory,
      [](P p) { return p.eval.memory.kv_bytes_per_token_gpu; }, true},
-    {"kv_cache_bytes", "B", "K/V cache of the batch on one GPU", FieldKind::memory, [](P p) { return p.eval.memory.kv_cache_bytes; }, true},
+    {"kv_cache_bytes", "B", "K/V cache of the batch on one GPU", FieldKind::memory,
+     [](P p) { return p.eval.memory.kv_cache_bytes; }, true},
     {"kv_read_bytes_per_step", "B", "K/V bytes one decode step reads on one GPU", FieldKind::memory,
      [](P p) { return p.eval.memory.kv_read_bytes_per_step; }, true},
     {"weight_bytes", "B", "weights on one GPU", FieldKind::memory, [](P p) { return p.eval.memory.weight_bytes; }, true},
@@ -66,25 +68,29 @@ const std::vector<Field> kFields = {
      [](P p) { return p.eval.memory.pool.pool_B; }, true},
     {"kv_pool_blocks", "", "paged blocks of block_size tokens in the pool", FieldKind::memory,
      [](P p) { return p.eval.memory.pool.blocks; }, true},
-    {"max_concurrency", "", "pool blocks / one request's blocks at this context (vLLM's 'Maximum concurrency')", FieldKind::memory,
-     [](P p) { return p.eval.memory.max_concurrency; }, true},
+    {"max_concurrency", "", "pool blocks / one request's blocks at this context (vLLM's 'Maximum concurrency')",
+     FieldKind::memory, [](P p) { return p.eval.memory.max_concurrency; }, true},
     {"param_count", "", "parameters", FieldKind::memory, [](P p) { return p.eval.memory.param_count; }, true},
-    {"active_param_count", "", "parameters active per token", FieldKind::memory, [](P p) { return p.eval.memory.active_param_count; }, true},
+    {"active_param_count", "", "parameters active per token", FieldKind::memory,
+     [](P p) { return p.eval.memory.active_param_count; }, true},
     {"max_batch", "", "largest batch that fits at this context", FieldKind::memory,
      [](P p) { return double(p.eval.memory.max_batch); }, true},
     {"max_context", "positions", "longest context that fits at this batch", FieldKind::memory,
      [](P p) { return double(p.eval.memory.max_context); }, true},
-    {"feasible", "bool", "fits in GPU memory (1) or not (0)", FieldKind::memory, [](P p) { return p.eval.memory.feasible ? 1.0 : 0.0; }, false},
+    {"feasible", "bool", "fits in GPU memory (1) or not (0)", FieldKind::memory,
+     [](P p) { return p.eval.memory.feasible ? 1.0 : 0.0; }, false},
     // Timing.
     {"decode_step_s", "s", "one decode step", FieldKind::timing, [](P p) { return p.eval.decode_step_s; }, true},
     {"decode_tokens_per_s", "tokens/s", "decode throughput at this batch (TP group)", FieldKind::timing,
      [](P p) { return p.eval.decode_tokens_per_s; }, true},
     {"tpot_s", "s", "time per output token", FieldKind::timing, [](P p) { return p.eval.tpot_s; }, true},
     {"prefill_s", "s", "prefill of the batch's prompts", FieldKind::timing, [](P p) { return p.eval.prefill_s; }, true},
-    {"ttft_s", "s", "time to first token: the prefill, whose LM head yields it", FieldKind::timing, [](P p) { return p.eval.ttft_s; }, true},
+    {"ttft_s", "s", "time to first token: the prefill, whose LM head yields it", FieldKind::timing,
+     [](P p) { return p.eval.ttft_s; }, true},
     {"achieved_bandwidth_Bps", "B/s", "HBM bytes of the decode step / its time", FieldKind::timing,
      [](P p) { return p.eval.achieved_Bps; }, true},
-    {"bandwidth_fraction", "", "achieved bandwidth / read ceiling", FieldKind::timing, [](P p) { return p.eval.bw_fraction; }, false},
+    {"bandwidth_fraction", "", "achieved bandwidth / read ceiling", FieldKind::timing, [](P p) { return p.eval.bw_fraction; },
+     false},
     {"l2_saved_bytes", "B", "K/V bytes CLA consumers found in L2 per decode step", FieldKind::timing,
      [](P p) { return p.eval.decode.l2_saved_bytes; }, true},
     // Serving view.
@@ -108,7 +114,9 @@ const std::vector<Field> kFields = {
 
 }  // namespace
 
-const std::vector<Field>& fields() { return kFields; }
+const std::vector<Field>& fields() {
+  return kFields;
+}
 
 std::string point_reason(const PointResult& p) {
   const std::string& m = p.eval.memory.reason;
@@ -118,11 +126,16 @@ std::string point_reason(const PointResult& p) {
 
 const char* to_string(FieldKind k) {
   switch (k) {
-    case FieldKind::config: return "config";
-    case FieldKind::memory: return "memory";
-    case FieldKind::timing: return "timing";
-    case FieldKind::serving: return "serving";
-    case FieldKind::accuracy: return "accuracy";
+    case FieldKind::config:
+      return "config";
+    case FieldKind::memory:
+      return "memory";
+    case FieldKind::timing:
+      return "timing";
+    case FieldKind::serving:
+      return "serving";
+    case FieldKind::accuracy:
+      return "accuracy";
   }
   return "?";
 }

@@ -15,7 +15,8 @@ std::vector<double> solve(std::vector<double> a, std::vector<double> b, std::siz
     for (std::size_t r = col + 1; r < k; ++r) {
       if (std::abs(a[r * k + col]) > std::abs(a[piv * k + col])) piv = r;
     }
-    if (std::abs(a[piv * k + col]) < 1e-300) throw NumericError("least squares: singular system (parameters not identifiable from the data)");
+    if (std::abs(a[piv * k + col]) < 1e-300)
+      throw NumericError("least squares: singular system (parameters not identifiable from the data)");
     if (piv != col) {
       for (std::size_t c = 0; c < k; ++c) std::swap(a[col * k + c], a[piv * k + c]);
       std::swap(b[col], b[piv]);

@@ -89,8 +89,8 @@ std::int64_t max_context(const ArchProfile& p, const KvPool& pool, std::int64_t 
   return static_cast<std::int64_t>(std::min(c * bs, static_cast<double>(kUnboundedContext)));
 }
 
-void fill_memory(MemoryResult& r, const ArchProfile& p, const KvPool& pool, const Workload& w, double kv_seq_B, double kv_read_seq_B,
-                 std::int64_t max_batch_v, std::int64_t max_context_v, bool with_reason) {
+void fill_memory(MemoryResult& r, const ArchProfile& p, const KvPool& pool, const Workload& w, double kv_seq_B,
+                 double kv_read_seq_B, std::int64_t max_batch_v, std::int64_t max_context_v, bool with_reason) {
   using units::kGiB;
   const double b = static_cast<double>(w.batch);
   r.kv_bytes_per_token = p.kv_bytes_per_elem * p.kv_elems_layer_total * p.kv_layers;
@@ -123,7 +123,8 @@ void fill_memory(MemoryResult& r, const ArchProfile& p, const KvPool& pool, cons
     r.reason = fmt::format(
         "weights ({:.1f} GiB per GPU) + engine buffers ({:.1f} GiB) exceed {:.0f} % of HBM ({:.1f} GiB of {:.1f} GiB){}",
         r.weight_bytes / kGiB, pool.overhead_B() / kGiB, 100 * pool.utilization, pool.budget_B / kGiB, pool.device_total_B / kGiB,
-        pool.available_B < 0 ? fmt::format(" by {:.1f} GiB", -pool.available_B / kGiB) : std::string(", no whole K/V block left"));
+        pool.available_B < 0 ? fmt::format(" by {:.1f} GiB", -pool.available_B / kGiB)
+                             : std::string(", no whole K/V block left"));
   } else if (w.batch > pool.max_num_seqs) {
     r.reason = fmt::format("batch {} exceeds --max-num-seqs {}; max batch at context {} is {}", w.batch, pool.max_num_seqs,
                            w.context, r.max_batch);

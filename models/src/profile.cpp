@@ -60,8 +60,7 @@ ParamCount count_params(const Architecture& a) {
   for (int i = 0; i < a.n_layers; ++i) {
     const bool kv = stores_kv(a, i);
     if (a.mla) {
-      c.attention += mla_q_params(a) + (kv ? mla_kv_params(a) : 0.0) +
-                     static_cast<double>(a.n_q_heads) * a.mla->v_head_dim * d;
+      c.attention += mla_q_params(a) + (kv ? mla_kv_params(a) : 0.0) + static_cast<double>(a.n_q_heads) * a.mla->v_head_dim * d;
     } else {
       const double q = a.n_q_heads * hd;
       const double kvw = kv ? 2.0 * a.n_kv_heads * hd : 0.0;
@@ -120,14 +119,20 @@ ArchProfile make_profile(const Architecture& a, int tp) {
   std::vector<bool> producer_global(n, false);
   for (std::size_t i = 0; i < n; ++i) {
     if (!is_local(i)) producer_global[static_cast<std::size_t>(producer(i))] = true;
-    if (is_local(i)) ++p.read_local_layers; else ++p.read_global_layers;
+    if (is_local(i))
+      ++p.read_local_layers;
+    else
+      ++p.read_global_layers;
   }
   std::map<std::pair<int, bool>, int> groups;
   for (std::size_t i = 0; i < n; ++i) {
     const auto pi = static_cast<std::size_t>(producer(i));
     if (pi == i) {
       ++p.kv_layers;
-      if (producer_global[i]) ++p.stored_global_layers; else ++p.stored_local_layers;
+      if (producer_global[i])
+        ++p.stored_global_layers;
+      else
+        ++p.stored_local_layers;
     } else {
       ++p.consumer_layers;
       ++groups[{static_cast<int>(i - pi), is_local(i)}];
@@ -180,8 +185,8 @@ ArchProfile make_profile(const Architecture& a, int tp) {
   p.w_lm_head_gpu_B = kWeightBytes * p.vocab_gpu * d;
   p.w_norms_B = kWeightBytes * p.params.norms;
   const double router_B = kWeightBytes * d * p.n_routed;
-  p.weight_bytes_gpu = p.kv_layers * p.w_qkv_producer_B + p.consumer_layers * p.w_q_consumer_B +
-                       a.n_layers * p.w_o_B + p.dense_mlp_layers * p.w_mlp_dense_B +
+  p.weight_bytes_gpu = p.kv_layers * p.w_qkv_producer_B + p.consumer_layers * p.w_q_consumer_B + a.n_layers * p.w_o_B +
+                       p.dense_mlp_layers * p.w_mlp_dense_B +
                        p.moe_layers * ((p.n_routed + p.n_shared) * p.w_expert_B + router_B) + p.w_embed_gpu_B +
                        (a.tied_embeddings ? 0.0 : p.w_lm_head_gpu_B) + p.w_norms_B;
   // Activation peak of one forward row (bf16, buffers reused across layers): the larger of the

@@ -42,7 +42,7 @@ class Rng {
   // one distribution does not move the draws of the others.
   Rng(std::uint64_t seed, std::uint64_t stream) : g_(splitmix64(seed ^ splitmix64(stream))) {}
   double uniform() { return static_cast<double>(g_() >> 11) * 0x1.0p-53; }  // [0, 1)
-  double exponential() { return -std::log1p(-uniform()); }                 // mean 1
+  double exponential() { return -std::log1p(-uniform()); }                  // mean 1
   double normal() {
     const double u1 = 1.0 - uniform();  // (0, 1]
     const double u2 = uniform();
@@ -56,11 +56,14 @@ class Rng {
 std::int64_t draw(const LengthDist& d, Rng& r) {
   double v = d.a;
   switch (d.kind) {
-    case LengthDist::Kind::fixed: return static_cast<std::int64_t>(d.a);
+    case LengthDist::Kind::fixed:
+      return static_cast<std::int64_t>(d.a);
     case LengthDist::Kind::uniform:
       return static_cast<std::int64_t>(d.a) +
              std::min(static_cast<std::int64_t>(r.uniform() * (d.b - d.a + 1)), static_cast<std::int64_t>(d.b - d.a));
-    case LengthDist::Kind::normal: v = d.a + d.b * r.normal(); break;
+    case LengthDist::Kind::normal:
+      v = d.a + d.b * r.normal();
+      break;
     case LengthDist::Kind::lognormal: {
       // Mean m and sd s of the length itself: sigma^2 = ln(1 + s^2/m^2), mu = ln m - sigma^2/2.
       const double s2 = std::log1p(d.b * d.b / (d.a * d.a));
@@ -86,7 +89,9 @@ bool parse_count(std::string_view s, std::int64_t& out) {
   return true;
 }
 
-std::int64_t ceil_div(std::int64_t a, std::int64_t b) { return (a + b - 1) / b; }
+std::int64_t ceil_div(std::int64_t a, std::int64_t b) {
+  return (a + b - 1) / b;
+}
 }  // namespace
 
 // ---- Load ------------------------------------------------------------------------------------
@@ -194,12 +199,14 @@ std::vector<TraceRequest> parse_trace(const std::string& text, const std::string
         rest.remove_prefix(c + 1);
       }
       if (f.size() != 3) {
-        throw InputError(at, "", "3 fields arrival_s,input_tokens,output_tokens", fmt::format("{} field(s): '{}'", f.size(), line));
+        throw InputError(at, "", "3 fields arrival_s,input_tokens,output_tokens",
+                         fmt::format("{} field(s): '{}'", f.size(), line));
       }
       if (!parse_number(f[0], r.arrival_s) || r.arrival_s < 0) {
         throw InputError(at, "arrival_s", "a time in seconds >= 0", fmt::format("'{}'", f[0]));
       }
-      if (!parse_count(f[1], r.input_tokens)) throw InputError(at, "input_tokens", "a token count in 1..100000000", fmt::format("'{}'", f[1]));
+      if (!parse_count(f[1], r.input_tokens))
+        throw InputError(at, "input_tokens", "a token count in 1..100000000", fmt::format("'{}'", f[1]));
       if (!parse_count(f[2], r.output_tokens)) {
         throw InputError(at, "output_tokens", "a token count in 1..100000000", fmt::format("'{}'", f[2]));
       }
@@ -211,11 +218,14 @@ std::vector<TraceRequest> parse_trace(const std::string& text, const std::string
     throw InputError(where, "", "at least one request (CSV rows arrival_s,input_tokens,output_tokens or JSON lines)",
                      header_seen ? "only the header" : "an empty trace");
   }
-  std::stable_sort(out.begin(), out.end(), [](const TraceRequest& a, const TraceRequest& b) { return a.arrival_s < b.arrival_s; });
+  std::stable_sort(out.begin(), out.end(),
+                   [](const TraceRequest& a, const TraceRequest& b) { return a.arrival_s < b.arrival_s; });
   return out;
 }
 
-std::vector<TraceRequest> load_trace(const std::string& path) { return parse_trace(read_text_file(path), path); }
+std::vector<TraceRequest> load_trace(const std::string& path) {
+  return parse_trace(read_text_file(path), path);
+}
 
 void validate(const LoadSpec& l, const std::string& where) {
   const int modes = (l.rate_per_s != 0 ? 1 : 0) + (l.concurrency != 0 ? 1 : 0) + (l.trace.empty() ? 0 : 1);
@@ -292,11 +302,11 @@ struct Req {
   std::int64_t blocks = 0;     // blocks held (prefill state)
   std::int64_t base = 0;       // decode state: computed = base + k at the start of iteration k
   std::int64_t finish_iter = 0;
-  int prev = -1, next = -1;    // running list, in admission order
+  int prev = -1, next = -1;  // running list, in admission order
   int preemptions = 0;
-  std::uint32_t epoch = 0;     // bumped when a decode stops decoding (stale heap entries)
+  std::uint32_t epoch = 0;  // bumped when a decode stops decoding (stale heap entries)
   State state = State::pending;
-  bool past_window = false;    // decode state: attends to more positions than the window
+  bool past_window = false;  // decode state: attends to more positions than the window
 };
 
 struct HeapEntry {
@@ -309,11 +319,17 @@ struct HeapEntry {
 class Engine {
  public:
   Engine(const ArchProfile& p, const GpuSpec& gpu, const TimingParams& t, const Workload& w, const LoadSpec& load, KvPool pool)
-      : p_(p), s_(w.engine), load_(load), pool_(std::move(pool)),
+      : p_(p),
+        s_(w.engine),
+        load_(load),
+        pool_(std::move(pool)),
         model_(p, gpu, t, w.runtime, static_cast<int>(std::min<std::int64_t>(w.engine.max_num_batched_tokens, 1 << 24))),
-        bs_(w.engine.block_size), phase_count_(static_cast<std::size_t>(w.engine.block_size), 0),
+        bs_(w.engine.block_size),
+        phase_count_(static_cast<std::size_t>(w.engine.block_size), 0),
         free_(static_cast<std::int64_t>(pool_.blocks)),
-        arrivals_(load.seed, 1), isl_rng_(load.seed, 2), osl_rng_(load.seed, 3) {
+        arrivals_(load.seed, 1),
+        isl_rng_(load.seed, 2),
+        osl_rng_(load.seed, 3) {
     window_ = p.window;
     total_ = load.trace.empty() ? load.requests : static_cast<std::int64_t>(load.trace.size());
     reqs_.reserve(static_cast<std::size_t>(std::min<std::int64_t>(total_, 10000000)));
@@ -352,14 +368,23 @@ class Engine {
   void list_append(int i) {
     Req& r = reqs_[static_cast<std::size_t>(i)];
     r.prev = tail_, r.next = -1;
-    if (tail_ >= 0) reqs_[static_cast<std::size_t>(tail_)].next = i; else head_ = i;
+    if (tail_ >= 0)
+      reqs_[static_cast<std::size_t>(tail_)].next = i;
+    else
+      head_ = i;
     tail_ = i;
     ++running_;
   }
   void list_remove(int i) {
     Req& r = reqs_[static_cast<std::size_t>(i)];
-    if (r.prev >= 0) reqs_[static_cast<std::size_t>(r.prev)].next = r.next; else head_ = r.next;
-    if (r.next >= 0) reqs_[static_cast<std::size_t>(r.next)].prev = r.prev; else tail_ = r.prev;
+    if (r.prev >= 0)
+      reqs_[static_cast<std::size_t>(r.prev)].next = r.next;
+    else
+      head_ = r.next;
+    if (r.next >= 0)
+      reqs_[static_cast<std::size_t>(r.next)].prev = r.prev;
+    else
+      tail_ = r.prev;
     r.prev = r.next = -1;
     --running_;
   }
@@ -395,7 +420,10 @@ class Engine {
     sum_base_ -= r.base;
     --phase_count_[phase_of(r.base)];
     if (window_ > 0) {
-      if (r.past_window) --n_past_; else --n_within_, sum_base_within_ -= r.base;
+      if (r.past_window)
+        --n_past_;
+      else
+        --n_within_, sum_base_within_ -= r.base;
     }
     ++r.epoch;
   }
@@ -539,7 +567,7 @@ SimulationResult Engine::run() {
     }
     enqueue_arrivals(now);
     if (running_ == 0 && waiting_.empty()) {
-      if (next_arrival_ >= reqs_.size()) break;  // every request has ended
+      if (next_arrival_ >= reqs_.size()) break;           // every request has ended
       now = std::max(now, reqs_[next_arrival_].arrival);  // idle until the next arrival
       continue;
     }
@@ -570,7 +598,8 @@ SimulationResult Engine::run() {
           --n_within_, sum_base_within_ -= r.base, ++n_past_;
         }
         batch.decode_positions_local = static_cast<double>(sum_base_within_) +
-                                       static_cast<double>(n_within_) * static_cast<double>(k + 1) + static_cast<double>(n_past_) * W;
+                                       static_cast<double>(n_within_) * static_cast<double>(k + 1) +
+                                       static_cast<double>(n_past_) * W;
       }
     }
     // 2. The partial prefill at the tail of the running list continues.
@@ -671,8 +700,8 @@ SimulationResult Engine::run() {
     rec.preemptions = r.preemptions;
     if (r.state == State::rejected) {
       rec.rejected = true;
-      rec.reason = fmt::format("needs {} KV blocks ({} prompt + {} output tokens, {} per block); the pool holds {}", max_blocks(r), r.isl,
-                               r.osl, bs_, blocks_);
+      rec.reason = fmt::format("needs {} KV blocks ({} prompt + {} output tokens, {} per block); the pool holds {}",
+                               max_blocks(r), r.isl, r.osl, bs_, blocks_);
       ++res.rejected;
     } else {
       rec.first_token_s = r.first, rec.finish_s = r.finish;
@@ -704,8 +733,8 @@ SimulationResult Engine::run() {
 
 }  // namespace
 
-SimulationResult simulate(const ArchProfile& p, const GpuSpec& gpu, const TimingParams& t, const Workload& w, const LoadSpec& load,
-                          const std::string& where, const std::atomic<bool>* cancel) {
+SimulationResult simulate(const ArchProfile& p, const GpuSpec& gpu, const TimingParams& t, const Workload& w,
+                          const LoadSpec& load, const std::string& where, const std::atomic<bool>* cancel) {
   validate(load, where);
   validate(w.engine, where);
   validate_scheduler(w.engine, where);
@@ -737,8 +766,9 @@ bool meets_slo(const SimulationResult& r, const Slo& slo) {
   return r.rejected == 0;
 }
 
-GoodputResult find_goodput(const ArchProfile& p, const GpuSpec& gpu, const TimingParams& t, const Workload& w, const LoadSpec& load,
-                           const Slo& slo, double rel_precision, const std::string& where, const std::atomic<bool>* cancel) {
+GoodputResult find_goodput(const ArchProfile& p, const GpuSpec& gpu, const TimingParams& t, const Workload& w,
+                           const LoadSpec& load, const Slo& slo, double rel_precision, const std::string& where,
+                           const std::atomic<bool>* cancel) {
   if (slo.ttft_s <= 0 && slo.tpot_s <= 0) {
     throw InputError(where, "", "a TTFT or TPOT target (--ttft-slo-ms, --tpot-slo-ms) for the goodput search", "neither");
   }
@@ -786,7 +816,10 @@ GoodputResult find_goodput(const ArchProfile& p, const GpuSpec& gpu, const Timin
       lo = r0, best = std::move(res0);
       for (int i = 0; i < kSteps && hi == 0; ++i) {
         auto [ok, r] = run(lo * 2);
-        if (ok) lo *= 2, best = std::move(r); else hi = lo * 2;
+        if (ok)
+          lo *= 2, best = std::move(r);
+        else
+          hi = lo * 2;
       }
       if (hi == 0) {
         g.goodput_rps = lo, g.lo_rps = lo, g.hi_rps = kNaN;
@@ -799,19 +832,26 @@ GoodputResult find_goodput(const ArchProfile& p, const GpuSpec& gpu, const Timin
       hi = r0;
       for (int i = 0; i < kSteps && lo == 0; ++i) {
         auto [ok, r] = run(hi / 2);
-        if (ok) lo = hi / 2, best = std::move(r); else hi /= 2;
+        if (ok)
+          lo = hi / 2, best = std::move(r);
+        else
+          hi /= 2;
       }
       if (lo == 0) {
         g.hi_rps = hi;
-        g.reason = fmt::format("misses the targets even at {:.3g} req/s (requests one at a time): TTFT p{:g} {:.4g} s, TPOT p{:g} {:.4g} s",
-                               hi, slo.percentile, g.probes.back().ttft_s, slo.percentile, g.probes.back().tpot_s);
+        g.reason = fmt::format(
+            "misses the targets even at {:.3g} req/s (requests one at a time): TTFT p{:g} {:.4g} s, TPOT p{:g} {:.4g} s", hi,
+            slo.percentile, g.probes.back().ttft_s, slo.percentile, g.probes.back().tpot_s);
         return g;
       }
     }
     while (hi - lo > rel_precision * hi) {
       const double mid = 0.5 * (lo + hi);
       auto [ok, r] = run(mid);
-      if (ok) lo = mid, best = std::move(r); else hi = mid;
+      if (ok)
+        lo = mid, best = std::move(r);
+      else
+        hi = mid;
     }
     g.goodput_rps = lo, g.lo_rps = lo, g.hi_rps = hi;
     g.reason = fmt::format("bisection: meets at {:.4g} req/s, misses at {:.4g} req/s ({} simulations)", lo, hi, g.simulations);
@@ -837,11 +877,14 @@ LoadSpec serving_load(const ServingLoad& s) {
   return l;
 }
 
-Slo serving_slo(const ServingLoad& s) { return Slo{s.ttft_slo_s, s.tpot_slo_s, s.slo_percentile}; }
+Slo serving_slo(const ServingLoad& s) {
+  return Slo{s.ttft_slo_s, s.tpot_slo_s, s.slo_percentile};
+}
 
 void validate_goodput(const Workload& w, const std::string& where) {
   if (!w.serving.has_slo()) {
-    throw InputError(where, "goodput_rps", "a TTFT or TPOT target (--ttft-slo-ms, --tpot-slo-ms) for the goodput search", "neither");
+    throw InputError(where, "goodput_rps", "a TTFT or TPOT target (--ttft-slo-ms, --tpot-slo-ms) for the goodput search",
+                     "neither");
   }
   validate(w.serving, where);
   LoadSpec l = serving_load(w.serving);
@@ -852,7 +895,8 @@ void validate_goodput(const Workload& w, const std::string& where) {
 
 GoodputResult design_goodput(const ArchProfile& p, const GpuSpec& gpu, const TimingParams& t, const Workload& w,
                              const std::atomic<bool>* cancel) {
-  return find_goodput(p, gpu, t, w, serving_load(w.serving), serving_slo(w.serving), w.serving.goodput_precision, "goodput_rps", cancel);
+  return find_goodput(p, gpu, t, w, serving_load(w.serving), serving_slo(w.serving), w.serving.goodput_precision, "goodput_rps",
+                      cancel);
 }
 
 }  // namespace kvscope::models

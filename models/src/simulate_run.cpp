@@ -17,7 +17,8 @@ namespace kvscope::models {
 void check_simulate_scenario(const Scenario& s) {
   for (const auto& [name, text] : s.values) {
     const DesignField* f = find_design_field(name);
-    if (text.empty() || !f || !(f->name == "batch" || f->name == "context" || f->name == "prompt" || f->name == "tpot_limit_ms")) {
+    if (text.empty() || !f ||
+        !(f->name == "batch" || f->name == "context" || f->name == "prompt" || f->name == "tpot_limit_ms")) {
       continue;
     }
     const std::string& spelling = name;  // values are stored under the spelling written
@@ -52,7 +53,8 @@ SimulationRun run_simulation(const SingleDesign& d, LoadSpec load, const std::at
   // The pool the simulation ran on (a goodput search that found no rate ran none at the goodput).
   r.pool = r.result.pool.block_B > 0 ? r.result.pool : kv_pool(profile, memory_capacity_B(d.gpu), d.workload.engine);
   // vLLM's "Maximum concurrency" line, at the longest request simulated (prompt + output).
-  for (const auto& q : r.result.requests) r.concurrency_context = std::max(r.concurrency_context, q.input_tokens + q.output_tokens);
+  for (const auto& q : r.result.requests)
+    r.concurrency_context = std::max(r.concurrency_context, q.input_tokens + q.output_tokens);
   r.max_concurrency = max_concurrency(profile, r.pool, static_cast<double>(r.concurrency_context));
   return r;
 }
@@ -71,7 +73,8 @@ std::vector<double> rate_grid(const ArchProfile& p, const GpuSpec& gpu, const Ti
 }
 
 RateCurve rate_curve(const ArchProfile& p, const GpuSpec& gpu, const TimingParams& t, const Workload& w, const LoadSpec& lengths,
-                     const Slo& slo, const std::vector<double>& rates, const std::atomic<bool>* cancel, const std::function<void()>& step) {
+                     const Slo& slo, const std::vector<double>& rates, const std::atomic<bool>* cancel,
+                     const std::function<void()>& step) {
   RateCurve c;
   for (double rate : rates) {
     if (cancel && cancel->load()) {
@@ -102,7 +105,8 @@ RateCurve rate_curve(const ArchProfile& p, const GpuSpec& gpu, const TimingParam
 boost::json::object kv_pool_json(const KvPool& k, double concurrency, std::int64_t context, const GpuSpec& gpu) {
   return {{"engine", "vLLM V1 (vllm serve, chunked prefill)"},
           {"device_total_bytes", json_number(k.device_total_B)},
-          {"device_total_source", gpu.memory_usable_source.empty() ? "datasheet capacity (no device total known)" : gpu.memory_usable_source},
+          {"device_total_source",
+           gpu.memory_usable_source.empty() ? "datasheet capacity (no device total known)" : gpu.memory_usable_source},
           {"gpu_memory_utilization", json_number(k.utilization)},
           {"budget_bytes", json_number(k.budget_B)},
           {"weights_bytes", json_number(k.weights_B)},
@@ -150,8 +154,11 @@ void add_result_json(boost::json::object& o, const SimulationResult& r) {
   for (std::size_t i = 0; i < r.requests.size(); ++i) {
     const auto& q = r.requests[i];
     if (!q.rejected) continue;
-    rej.push_back({{"request", i}, {"arrival_s", json_number(q.arrival_s)}, {"input_tokens", q.input_tokens},
-                   {"output_tokens", q.output_tokens}, {"reason", q.reason}});
+    rej.push_back({{"request", i},
+                   {"arrival_s", json_number(q.arrival_s)},
+                   {"input_tokens", q.input_tokens},
+                   {"output_tokens", q.output_tokens},
+                   {"reason", q.reason}});
   }
   o["rejections"] = std::move(rej);
 }
@@ -173,12 +180,16 @@ boost::json::object simulation_json(const SimulationRun& r) {
   o["runtime"] = to_string(d.workload.runtime);
   o["stack"] = r.stack;
   o["timing_params"] = r.timing_origin;
-  o["scheduler"] = {{"max_num_seqs", sc.max_num_seqs}, {"max_num_batched_tokens", sc.max_num_batched_tokens}, {"block_size", sc.block_size}};
+  o["scheduler"] = {
+      {"max_num_seqs", sc.max_num_seqs}, {"max_num_batched_tokens", sc.max_num_batched_tokens}, {"block_size", sc.block_size}};
   o["kv_pool"] = kv_pool_json(r.pool, r.max_concurrency, r.concurrency_context, d.gpu);
   boost::json::object l;
   l["mode"] = !load.trace.empty() ? "trace" : load.concurrency > 0 ? "closed_loop" : "poisson";
   if (load.trace.empty()) {
-    if (load.concurrency > 0) l["concurrency"] = load.concurrency; else l["rate_per_s"] = json_number(load.rate_per_s);
+    if (load.concurrency > 0)
+      l["concurrency"] = load.concurrency;
+    else
+      l["rate_per_s"] = json_number(load.rate_per_s);
     l["requests"] = load.requests;
     l["isl"] = load.isl.text;
     l["osl"] = load.osl.text;
@@ -196,13 +207,18 @@ boost::json::object simulation_json(const SimulationRun& r) {
   if (r.search) {
     boost::json::array probes;
     for (const auto& p : r.goodput.probes) {
-      probes.push_back({{"rate_per_s", json_number(p.rate_rps)}, {"ttft_s", json_number(p.ttft_s)}, {"tpot_s", json_number(p.tpot_s)},
+      probes.push_back({{"rate_per_s", json_number(p.rate_rps)},
+                        {"ttft_s", json_number(p.ttft_s)},
+                        {"tpot_s", json_number(p.tpot_s)},
                         {"meets", p.meets}});
     }
     o["goodput_rps"] = json_number(r.goodput.goodput_rps);
-    o["goodput_search"] = {{"lo_rps", json_number(r.goodput.lo_rps)}, {"hi_rps", json_number(r.goodput.hi_rps)},
-                           {"precision", json_number(d.workload.serving.goodput_precision)}, {"simulations", r.goodput.simulations},
-                           {"note", r.goodput.reason}, {"probes", std::move(probes)}};
+    o["goodput_search"] = {{"lo_rps", json_number(r.goodput.lo_rps)},
+                           {"hi_rps", json_number(r.goodput.hi_rps)},
+                           {"precision", json_number(d.workload.serving.goodput_precision)},
+                           {"simulations", r.goodput.simulations},
+                           {"note", r.goodput.reason},
+                           {"probes", std::move(probes)}};
   } else if (r.slo_given) {
     o["meets_slo"] = meets_slo(r.result, r.slo);
   }

@@ -29,7 +29,8 @@ struct LinearGemm {
 LinearGemm linear_gemm(const ArchProfile& p, const GpuSpec& gpu, const TimingParams& t) {
   const bool w8a8 = p.weight_dtype == KvDtype::fp8 && gpu.fp8_flops > 0;
   if (!w8a8) return {gpu.bf16_flops * t.compute_clock(), t.gemm_compute_fraction, t.gemm_bw_fraction, p.weight_bytes_per_elem};
-  return {gpu.fp8_flops * t.compute_clock(), t.gemm_fp8_compute_fraction > 0 ? t.gemm_fp8_compute_fraction : t.gemm_compute_fraction,
+  return {gpu.fp8_flops * t.compute_clock(),
+          t.gemm_fp8_compute_fraction > 0 ? t.gemm_fp8_compute_fraction : t.gemm_compute_fraction,
           t.gemm_fp8_bw_fraction > 0 ? t.gemm_fp8_bw_fraction : t.gemm_bw_fraction, p.weight_bytes_per_elem, 1.0};
 }
 
@@ -100,10 +101,10 @@ void finish(PhaseCost& ph, const TimingParams& t, Runtime runtime) {
 
 // Shared layer walk for decode (tokens = batch, one query per request) and prefill.
 struct Pass {
-  double tokens;     // rows of every GEMM
-  double requests;   // batch
-  double q_len;      // 1 for decode, prompt for prefill
-  double context;    // positions attended (decode) / prompt (prefill)
+  double tokens;    // rows of every GEMM
+  double requests;  // batch
+  double q_len;     // 1 for decode, prompt for prefill
+  double context;   // positions attended (decode) / prompt (prefill)
   bool prefill;
 };
 
@@ -117,7 +118,8 @@ void add_eager_elementwise(Acc& acc, const ArchProfile& p, const TimingParams& t
 // attention output (r_kv -> v). Prefill: kv_b up-projects the latent of every token to per-head
 // K_nope and V. q_a / kv_a are replicated under TP (their N is not divided). Mixed serving
 // iterations (Pass.prefill false) use the absorbed form for every row.
-void add_mla_projections(Acc& acc, const ArchProfile& p, const TimingParams& t, const LinearGemm& lg, const Pass& s, double launch) {
+void add_mla_projections(Acc& acc, const ArchProfile& p, const TimingParams& t, const LinearGemm& lg, const Pass& s,
+                         double launch) {
   const double m = s.tokens, d = p.d_model, L = p.n_layers;
   const double heads = p.q_heads_per_gpu;
   const double qk = p.mla_nope + p.mla_rope;
@@ -483,31 +485,41 @@ std::string weight_timing_note(const ArchProfile& p, const GpuSpec& gpu, const T
   const std::string bytes = std::to_string(p.weight_bytes_per_elem).substr(0, 6);
   switch (p.weight_dtype) {
     case KvDtype::bf16:
-    case KvDtype::fp16: return {};
+    case KvDtype::fp16:
+      return {};
     case KvDtype::fp8:
       if (gpu.fp8_flops <= 0) {
         return "fp8 weights on a GPU without fp8 tensor cores: weight-only (" + bytes +
                " B per weight streamed, bf16 math; dequantization not modelled) - an estimate";
       }
-      if (t.gemm_fp8_compute_fraction > 0) return "fp8 weights: W8A8 GEMMs at the fp8 dense peak with the measured fp8 GEMM efficiencies";
+      if (t.gemm_fp8_compute_fraction > 0)
+        return "fp8 weights: W8A8 GEMMs at the fp8 dense peak with the measured fp8 GEMM efficiencies";
       return "fp8 weights: W8A8 GEMMs at the fp8 dense peak with the bf16-measured GEMM efficiencies - an estimate until an fp8 "
              "GEMM calibration exists (gemm_fp8_compute_fraction)";
     case KvDtype::int8:
     case KvDtype::int4:
-      return w + " weight-only: " + bytes + " B per weight streamed (scales included), bf16 math; dequantization not modelled - an estimate";
+      return w + " weight-only: " + bytes +
+             " B per weight streamed (scales included), bf16 math; dequantization not modelled - an estimate";
   }
   return {};
 }
 
 const char* op_name(Op op) {
   switch (op) {
-    case Op::qkv_proj: return "qkv_proj";
-    case Op::attention: return "attention";
-    case Op::o_proj: return "o_proj";
-    case Op::mlp: return "mlp";
-    case Op::norms_elementwise: return "norms_elementwise";
-    case Op::lm_head: return "lm_head";
-    case Op::allreduce: return "allreduce";
+    case Op::qkv_proj:
+      return "qkv_proj";
+    case Op::attention:
+      return "attention";
+    case Op::o_proj:
+      return "o_proj";
+    case Op::mlp:
+      return "mlp";
+    case Op::norms_elementwise:
+      return "norms_elementwise";
+    case Op::lm_head:
+      return "lm_head";
+    case Op::allreduce:
+      return "allreduce";
   }
   return "?";
 }
@@ -530,8 +542,8 @@ KernelTime gemm_q(const TimingParams& t, const LinearGemm& g, double m, double n
   r.memory_s = r.bytes / (g.bw_fraction * t.hbm_read_Bps);
   r.compute_s = r.flops / (g.compute_fraction * g.peak * m / (m + t.gemm_m_half));
   const double p = t.gemm_overlap_p;
-  r.time_s = t.gemm_fixed_s + (p > 0 ? std::pow(std::pow(r.memory_s, p) + std::pow(r.compute_s, p), 1.0 / p)
-                                     : std::max(r.memory_s, r.compute_s));
+  r.time_s = t.gemm_fixed_s +
+             (p > 0 ? std::pow(std::pow(r.memory_s, p) + std::pow(r.compute_s, p), 1.0 / p) : std::max(r.memory_s, r.compute_s));
   r.tensor_s = r.flops / g.peak;
   return r;
 }
@@ -540,7 +552,6 @@ KernelTime gemm_q(const TimingParams& t, const LinearGemm& g, double m, double n
 KernelTime fp8_gemm_time(const TimingParams& t, double fp8_peak_flops, double m, double n, double k) {
   return gemm_q(t, LinearGemm{fp8_peak_flops, t.gemm_fp8_compute_fraction, t.gemm_fp8_bw_fraction, 1.0, 1.0}, m, n, k);
 }
-
 
 namespace {
 // The split choice for `units` = requests x K/V heads and at most `s_max` splits.
@@ -568,10 +579,13 @@ double splits_for(const TimingParams& t, double units, double s_max) {
   thread_local std::array<Entry, 4096> cache;
   const std::size_t h = (static_cast<std::size_t>(units) * 131 + static_cast<std::size_t>(s_max)) & (cache.size() - 1);
   Entry& e = cache[h];
-  if (e.units != units || e.slots != slots || e.s_max != s_max) e = Entry{units, slots, s_max, splits_search(units, slots, s_max)};
+  if (e.units != units || e.slots != slots || e.s_max != s_max)
+    e = Entry{units, slots, s_max, splits_search(units, slots, s_max)};
   return e.result;
 }
-double max_splits(double positions) { return std::clamp(std::floor(positions / kMinSplitPositions), 1.0, 128.0); }
+double max_splits(double positions) {
+  return std::clamp(std::floor(positions / kMinSplitPositions), 1.0, 128.0);
+}
 }  // namespace
 
 double attention_splits(const TimingParams& t, double batch, double kv_heads, double positions) {
@@ -619,8 +633,8 @@ KernelTime decode_attention_time_with_splits(const TimingParams& t, double batch
   KernelTime r;
   const double par = std::min(1.0, batch * kv_heads * splits / t.attn_units_sat);
   // Q read, O written (bf16), plus fp32 partials of the split-KV combine.
-  const double other = 2.0 * kAct * batch * q_heads * head_dim +
-                       (splits > 1 ? 2.0 * 4.0 * batch * q_heads * splits * (head_dim + 2) : 0.0);
+  const double other =
+      2.0 * kAct * batch * q_heads * head_dim + (splits > 1 ? 2.0 * 4.0 * batch * q_heads * splits * (head_dim + 2) : 0.0);
   r.bytes = kv_bytes + other;
   r.flops = 4.0 * batch * q_heads * positions * head_dim;
   const double g = q_heads / std::max(kv_heads, 1.0);
@@ -654,9 +668,7 @@ double fa2_splits(double units, double slots, double n_blocks) {
   // the blocks per split, at most min(128, slots, n_blocks).
   if (units >= 0.8 * slots) return 1;
   const int max_s = static_cast<int>(std::min({128.0, slots, std::max(n_blocks, 1.0)}));
-  auto eligible = [&](int sp) {
-    return sp == 1 || std::ceil(n_blocks / sp) != std::ceil(n_blocks / (sp - 1));
-  };
+  auto eligible = [&](int sp) { return sp == 1 || std::ceil(n_blocks / sp) != std::ceil(n_blocks / (sp - 1)); };
   auto eff = [&](int sp) {
     const double waves = units * sp / slots;
     return waves / std::ceil(waves);
@@ -674,7 +686,9 @@ double fa2_splits(double units, double slots, double n_blocks) {
 namespace {
 // FA2's K/V block per split-KV CTA (run_mha_fwd_splitkv_dispatch: 256 / 128 / 64 keys for
 // head_dim <= 64 / <= 128 / larger).
-double fa2_block_n(double head_dim) { return head_dim <= 64 ? 256.0 : (head_dim <= 128 ? 128.0 : 64.0); }
+double fa2_block_n(double head_dim) {
+  return head_dim <= 64 ? 256.0 : (head_dim <= 128 ? 128.0 : 64.0);
+}
 
 // A pure function of (units, n_blocks, slots), asked for millions of times in sweeps: a small
 // per-thread direct-mapped cache of exact keys (cached and computed answers are identical).
@@ -684,13 +698,15 @@ double fa2_splits_cached(double units, double slots, double n_blocks) {
   };
   // A sweep's working set is (batch x heads) x contexts distinct keys: tens of thousands.
   thread_local std::vector<Entry> cache(std::size_t{1} << 16);
-  std::uint64_t key = static_cast<std::uint64_t>(units) * 0x9E3779B97F4A7C15ull ^ static_cast<std::uint64_t>(std::min(n_blocks, 1e9));
+  std::uint64_t key =
+      static_cast<std::uint64_t>(units) * 0x9E3779B97F4A7C15ull ^ static_cast<std::uint64_t>(std::min(n_blocks, 1e9));
   key ^= key >> 29;
   key *= 0xBF58476D1CE4E5B9ull;
   key ^= key >> 32;
   const std::size_t h = static_cast<std::size_t>(key) & (cache.size() - 1);
   Entry& e = cache[h];
-  if (e.units != units || e.slots != slots || e.n_blocks != n_blocks) e = Entry{units, slots, n_blocks, fa2_splits(units, slots, n_blocks)};
+  if (e.units != units || e.slots != slots || e.n_blocks != n_blocks)
+    e = Entry{units, slots, n_blocks, fa2_splits(units, slots, n_blocks)};
   return e.result;
 }
 }  // namespace
@@ -722,8 +738,8 @@ KernelTime packed_decode_attention_time(const TimingParams& t, double batch, dou
   if (splits_out) *splits_out = splits;
   const double tiles = std::ceil(rows / tile_rows);
   KernelTime r;
-  const double other = 2.0 * kAct * batch * q_heads * head_dim +
-                       (splits > 1 ? 2.0 * 4.0 * batch * q_heads * splits * (head_dim + 2) : 0.0);
+  const double other =
+      2.0 * kAct * batch * q_heads * head_dim + (splits > 1 ? 2.0 * 4.0 * batch * q_heads * splits * (head_dim + 2) : 0.0);
   r.bytes = kv_bytes + other;
   r.flops = 4.0 * batch * q_heads * positions * head_dim;
   const double executed = 4.0 * batch * heads * tiles * tile_rows * positions * head_dim;
@@ -731,10 +747,9 @@ KernelTime packed_decode_attention_time(const TimingParams& t, double batch, dou
   const double bw = by_head_dim(t.attn_bw_fraction_d64, t.attn_bw_fraction, t.attn_bw_fraction_d256, head_dim);
   // The tile math: attn_compute_flops at head_dim 128; at 64 / 256 the decode fits of its own
   // (attn_compute_flops_d64 / _d256) or, unmeasured, the prefill kernel's ratio at that head_dim.
-  const double rate =
-      t.attn_compute_flops_d64 > 0 || t.attn_compute_flops_d256 > 0
-          ? by_head_dim(t.attn_compute_flops_d64, t.attn_compute_flops, t.attn_compute_flops_d256, head_dim)
-          : t.attn_compute_flops * prefill_attn_fraction(t, head_dim) / prefill_attn_fraction(t, 128.0);
+  const double rate = t.attn_compute_flops_d64 > 0 || t.attn_compute_flops_d256 > 0
+                          ? by_head_dim(t.attn_compute_flops_d64, t.attn_compute_flops, t.attn_compute_flops_d256, head_dim)
+                          : t.attn_compute_flops * prefill_attn_fraction(t, head_dim) / prefill_attn_fraction(t, 128.0);
   const double other_s = other / (bw * t.hbm_read_Bps);
   // Waves of equal CTAs, 2 per SM (`slots`). A wave of n CTAs streams its K/V at
   // min(1, n / attn_units_sat) of the attention ceiling; a full wave computes at the tensor rate,
@@ -798,7 +813,7 @@ KernelTime tiled_prefill_attention_time(const TimingParams& t, double peak_flops
   const double executed = 4.0 * batch * q_heads * (pairs + prompt * tile / 2) * head_dim;
   const double ctas = batch * q_heads * std::ceil(prompt / tile);
   const double par = t.prefill_attn_units_sat > 0 ? std::min(1.0, ctas / t.prefill_attn_units_sat) : 1.0;
-  const double clock = t.power_governed()                ? 1.0
+  const double clock = t.power_governed()               ? 1.0
                        : t.prefill_attn_clock_ratio > 0 ? t.prefill_attn_clock_ratio
                                                         : t.compute_clock_ratio;
   a.bytes = bytes;
@@ -839,8 +854,7 @@ PhaseCost decode_step(const ArchProfile& p, const GpuSpec& gpu, const TimingPara
   return run_pass(p, gpu, t, Pass{batch, batch, 1.0, context, false}, runtime);
 }
 
-PhaseCost prefill(const ArchProfile& p, const GpuSpec& gpu, const TimingParams& t, double batch, double prompt,
-                  Runtime runtime) {
+PhaseCost prefill(const ArchProfile& p, const GpuSpec& gpu, const TimingParams& t, double batch, double prompt, Runtime runtime) {
   return run_pass(p, gpu, t, Pass{batch * prompt, batch, prompt, prompt, true}, runtime);
 }
 

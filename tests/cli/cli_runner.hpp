@@ -23,20 +23,21 @@ kvscope::CsvTable csv_of(const std::string& out);  // the CSV body of an output 
 // (test_cli_reliability.cpp): stdout to a chosen file or device or a pipe whose reader is gone,
 // SIGPIPE ignored, a file-size limit, a signal sent after a delay, a hook that runs once the
 // child's pid is known but before it starts (to plant files named after the pid).
-#include <functional>
 #include <sys/types.h>
+
+#include <functional>
 
 struct RunSpec {
   RunSpec(std::vector<std::string> a) : args(std::move(a)) {}  // NOLINT: implicit, RunSpec{args}
   std::vector<std::string> args;
-  std::string stdout_path;            // "" = a temporary file, read back into CliResult::out
-  bool stdout_broken_pipe = false;    // stdout = a pipe whose read end is closed
+  std::string stdout_path;          // "" = a temporary file, read back into CliResult::out
+  bool stdout_broken_pipe = false;  // stdout = a pipe whose read end is closed
   bool ignore_sigpipe = false;
-  long long fsize_limit_B = -1;       // RLIMIT_FSIZE in the child (SIGXFSZ ignored), -1 = none
-  int signal = 0;                     // sent after delay_ms (0 = none)
+  long long fsize_limit_B = -1;  // RLIMIT_FSIZE in the child (SIGXFSZ ignored), -1 = none
+  int signal = 0;                // sent after delay_ms (0 = none)
   int delay_ms = 0;
   std::function<void(pid_t)> before_start;
-  int timeout_s = 120;                // then SIGKILL; CliResult::status = 128 + SIGKILL
+  int timeout_s = 120;  // then SIGKILL; CliResult::status = 128 + SIGKILL
 };
 
 CliResult run_kvscope_spec(const RunSpec& spec);

@@ -1,9 +1,7 @@
 // `kvscope calibrate` and `kvscope validate` through the real binary, on the committed kvbench
 // results (data/calibration/): the JSON report, the written profile and its use by `eval`.
-#include <catch2/catch.hpp>
-
 #include <boost/json.hpp>
-
+#include <catch2/catch.hpp>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -20,8 +18,9 @@ const std::string kDir = std::string(KVSCOPE_SOURCE_DIR) + "/data/calibration/h1
 TEST_CASE("calibrate reports every family with per-point residuals and writes a usable profile", "[cli][calibrate]") {
   const std::string dir = temp_dir();
   const std::string profile = dir + "/h100.json";
-  const CliResult r = run_kvscope({"calibrate", kDir + "kvbench-full-2026-11-23.json", kDir + "kvbench-elementwise-2026-11-23.json",
-                                   "--gpu", "h100-sxm", "--format", "json", "-o", profile});
+  const CliResult r =
+      run_kvscope({"calibrate", kDir + "kvbench-full-2026-11-23.json", kDir + "kvbench-elementwise-2026-11-23.json", "--gpu",
+                   "h100-sxm", "--format", "json", "-o", profile});
   INFO(r.err);
   REQUIRE(r.status == 0);
   const bj::value j = bj::parse(r.out);
@@ -39,7 +38,8 @@ TEST_CASE("calibrate reports every family with per-point residuals and writes a 
   std::stringstream ss;
   ss << in.rdbuf();
   const bj::value p = bj::parse(ss.str());
-  CHECK_THAT(std::string(p.at("calibration").at("fitted_on").as_string()), Catch::Contains("kvbench-full-2026-11-23.json sha256:"));
+  CHECK_THAT(std::string(p.at("calibration").at("fitted_on").as_string()),
+             Catch::Contains("kvbench-full-2026-11-23.json sha256:"));
   const CliResult e = run_kvscope({"eval", "--gpu", profile});
   REQUIRE(e.status == 0);
   CHECK_THAT(e.out, Catch::Contains("calibrated: kvbench"));
@@ -55,7 +55,8 @@ TEST_CASE("validate prints the error summary and enforces its limits", "[cli][va
   CHECK(mape > 0);
   CHECK(mape < 5);
   // A limit below the measured error fails with exit status 2 and names the limit.
-  const CliResult bad = run_kvscope({"validate", kDir + "kvbench-full-2026-11-23.json", "--gpu", "h100-sxm", "--max-mape", "0.5"});
+  const CliResult bad =
+      run_kvscope({"validate", kDir + "kvbench-full-2026-11-23.json", "--gpu", "h100-sxm", "--max-mape", "0.5"});
   CHECK(bad.status == 2);
   CHECK_THAT(bad.err, Catch::Contains("validation error above the limit (mean <= 0.5 %)"));
   // Results from another GPU are refused.
@@ -79,7 +80,8 @@ TEST_CASE("calibrate --stack fits the fp8 GEMMs and the activation cast when the
                          Row{{h200 + "torch-micro-v3-2026-12-01.json", h200 + "torch-gemm-fp8-2026-12-01.json"}, true}}) {
     std::vector<std::string> args = {"calibrate"};
     args.insert(args.end(), row.files.begin(), row.files.end());
-    for (const char* a : {"--gpu", gpu.c_str(), "--stack", "torch-flash", "--format", "json", "-o", profile.c_str()}) args.emplace_back(a);
+    for (const char* a : {"--gpu", gpu.c_str(), "--stack", "torch-flash", "--format", "json", "-o", profile.c_str()})
+      args.emplace_back(a);
     const CliResult r = run_kvscope(args);
     INFO(r.err);
     REQUIRE(r.status == 0);

@@ -1,9 +1,7 @@
 // `kvscope eval`, `models`, `gpus`, `paper` through the real binary.
 #include <algorithm>
-#include <catch2/catch.hpp>
-
 #include <boost/json.hpp>
-
+#include <catch2/catch.hpp>
 #include <cmath>
 #include <cstdio>
 
@@ -14,7 +12,9 @@
 namespace bj = boost::json;
 
 namespace {
-bj::value parse(const std::string& s) { return bj::parse(s); }
+bj::value parse(const std::string& s) {
+  return bj::parse(s);
+}
 double num(const bj::value& v, const char* key) {
   const auto& x = v.at(key);
   return x.is_int64() ? double(x.get_int64()) : x.is_uint64() ? double(x.get_uint64()) : x.get_double();
@@ -54,8 +54,8 @@ TEST_CASE("paper golden through the CLI: all 29 rows reproduce KV bytes/token", 
     const std::string model = row[t.column("model_size", "")] == "1B" ? "cla-paper-1b" : "cla-paper-3b";
     const std::string name = row[t.column("config_name", "")];
     INFO(model << " " << name);
-    const CliResult r = run_kvscope({"eval", "--model", model, "--variant", name, "--q-heads", row[t.column("n_query_heads", "")],
-                                     "--format", "json"});
+    const CliResult r = run_kvscope(
+        {"eval", "--model", model, "--variant", name, "--q-heads", row[t.column("n_query_heads", "")], "--format", "json"});
     REQUIRE(r.status == 0);
     const bj::value j = parse(r.out);
     CHECK(num(j, "kv_bytes_per_token") == std::stod(row[t.column("kv_bytes_per_token", "")]));
@@ -86,8 +86,9 @@ TEST_CASE("eval prints the K/V pool as vLLM's start-up log does, every term name
                         Catch::Contains("sampler 0.37 GiB (--max-num-seqs 256)") && Catch::Contains("non-torch 0.13 GiB") &&
                         Catch::Contains("the rest for the K/V cache: 54.96 GiB = 28140 blocks of 16 tokens") &&
                         Catch::Contains("Maximum concurrency for 8192 tokens per request: 54.96x"));
-  const bj::value j = parse(run_kvscope({"eval", "--gpu-memory-utilization", "0.95", "--tp", "2", "--cuda-graph-memory-gib", "1",
-                                         "--format", "json"}).out);
+  const bj::value j = parse(
+      run_kvscope({"eval", "--gpu-memory-utilization", "0.95", "--tp", "2", "--cuda-graph-memory-gib", "1", "--format", "json"})
+          .out);
   const auto& pool = j.at("kv_pool").as_object();
   CHECK(pool.at("gpu_memory_utilization").as_double() == 0.95);
   CHECK(pool.at("cuda_graph_bytes").as_int64() == 1073741824);
@@ -106,7 +107,8 @@ TEST_CASE("eval prints the K/V pool as vLLM's start-up log does, every term name
 }
 
 TEST_CASE("eval flags override the preset; TP replicates K/V heads", "[cli][eval]") {
-  const CliResult r = run_kvscope({"eval", "--model", "llama-3-70b", "--gpu", "h200", "--tp", "16", "--kv-heads", "8", "--format", "json"});
+  const CliResult r =
+      run_kvscope({"eval", "--model", "llama-3-70b", "--gpu", "h200", "--tp", "16", "--kv-heads", "8", "--format", "json"});
   REQUIRE(r.status == 0);
   const bj::value j = parse(r.out);
   // 8 K/V heads on 16 GPUs: one head per GPU (replicated), 2 x 1 x 128 x 80 layers x 2 B.
@@ -149,14 +151,15 @@ TEST_CASE("paper: Table 1 and its Pareto frontier", "[cli][paper]") {
   for (const auto& row : j.at("rows").as_array()) CHECK(num(row, "kv_bytes_per_token") == num(row, "kv_bytes_per_token_paper"));
 }
 
-TEST_CASE("fp8 weights: the standard FP8 deployments fit, measured fp8 GEMMs on torch stacks, an estimate on kvbench", "[cli][eval][weights]") {
+TEST_CASE("fp8 weights: the standard FP8 deployments fit, measured fp8 GEMMs on torch stacks, an estimate on kvbench",
+          "[cli][eval][weights]") {
   // The torch stacks carry fp8 GEMM efficiencies fitted on torch_gemm_fp8 (H200; the H100
   // borrows them with the rest of the stack); kvbench has no fp8 GEMM kernel: an estimate.
   for (const auto& args : std::vector<std::vector<std::string>>{
            {"eval", "--model", "llama-3.1-405b", "--gpu", "h100-sxm", "--tp", "8", "--weight-dtype", "fp8", "--format", "json"},
            {"eval", "--model", "deepseek-v3", "--gpu", "h200", "--tp", "8", "--weight-dtype", "fp8", "--format", "json"},
-           {"eval", "--model", "deepseek-v3", "--gpu", "h200", "--tp", "8", "--weight-dtype", "fp8", "--stack", "kvbench", "--format",
-            "json"}}) {
+           {"eval", "--model", "deepseek-v3", "--gpu", "h200", "--tp", "8", "--weight-dtype", "fp8", "--stack", "kvbench",
+            "--format", "json"}}) {
     INFO(args[2]);
     const CliResult r = run_kvscope(args);
     REQUIRE(r.status == 0);
@@ -176,7 +179,8 @@ TEST_CASE("fp8 weights: the standard FP8 deployments fit, measured fp8 GEMMs on 
   CHECK_THAT(s.out, Catch::Contains("weight_dtype=fp8") && Catch::Contains("weight_dtype=int4"));
   const CliResult bad = run_kvscope({"eval", "--weight-dtype", "fp4"});
   CHECK(bad.status == 2);
-  CHECK_THAT(bad.err, Catch::Contains("--weight-dtype: 'weight_dtype': expected one of bf16, fp16, fp8, int8, int4, found 'fp4'"));
+  CHECK_THAT(bad.err,
+             Catch::Contains("--weight-dtype: 'weight_dtype': expected one of bf16, fp16, fp8, int8, int4, found 'fp4'"));
 }
 
 TEST_CASE("a Hugging Face config.json is a model file: Llama-3-8B's evaluates as the preset does", "[cli][eval][hf]") {
@@ -201,7 +205,8 @@ TEST_CASE("a Hugging Face config.json is a model file: Llama-3-8B's evaluates as
   REQUIRE(past.status == 0);
   const bj::array w = parse(past.out).at("warnings").as_array();
   REQUIRE(w.size() == 1);
-  CHECK_THAT(std::string(w[0].as_string()), Catch::Matchers::Contains("context 16384 is past meta-llama-3-8b's max_position_embeddings (8192)"));
+  CHECK_THAT(std::string(w[0].as_string()),
+             Catch::Matchers::Contains("context 16384 is past meta-llama-3-8b's max_position_embeddings (8192)"));
   const CliResult table = run_kvscope({"eval", "--model", cfg, "--context", "16384"});
   CHECK_THAT(table.out, Catch::Matchers::Contains("warning: context 16384 is past"));
   CHECK_THAT(table.out, Catch::Matchers::Contains("8.03 B parameters"));
@@ -216,8 +221,9 @@ TEST_CASE("a Hugging Face config.json is a model file: Llama-3-8B's evaluates as
   }
   const CliResult e = run_kvscope({"eval", "--model", bad});
   CHECK(e.status == 2);
-  CHECK_THAT(e.err, Catch::Matchers::Contains("cannot map this Hugging Face config (model_type 'llama'): missing key "
-                                              "'num_hidden_layers' (expected an integer in 1..10000); missing key 'intermediate_size'"));
+  CHECK_THAT(e.err,
+             Catch::Matchers::Contains("cannot map this Hugging Face config (model_type 'llama'): missing key "
+                                       "'num_hidden_layers' (expected an integer in 1..10000); missing key 'intermediate_size'"));
 }
 
 TEST_CASE("token counts take k and M suffixes on the command line (k = 1024), and --help says so", "[cli][suffix]") {
@@ -225,7 +231,8 @@ TEST_CASE("token counts take k and M suffixes on the command line (k = 1024), an
   CHECK(num(j, "context") == 131072);
   CHECK(num(j, "prompt") == 4096);
   const CliResult help = run_kvscope({"--help"});
-  CHECK_THAT(help.out, Catch::Matchers::Contains("take k = 1024 and M = 1024^2") && Catch::Matchers::Contains("--context 128k = 131072"));
+  CHECK_THAT(help.out,
+             Catch::Matchers::Contains("take k = 1024 and M = 1024^2") && Catch::Matchers::Contains("--context 128k = 131072"));
   const CliResult bad = run_kvscope({"eval", "--context", "200M"});
   CHECK(bad.status == 2);
   CHECK_THAT(bad.err, Catch::Matchers::Contains("found '200M' (= 209715200)"));

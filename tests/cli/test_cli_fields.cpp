@@ -1,8 +1,6 @@
 // `kvscope fields` and the design flags generated from the field registry, through the binary.
-#include <catch2/catch.hpp>
-
 #include <boost/json.hpp>
-
+#include <catch2/catch.hpp>
 #include <set>
 
 #include "cli_runner.hpp"
@@ -29,7 +27,8 @@ TEST_CASE("fields --format json lists every design and output field with unit an
   for (const char* n : {"model", "n_layers", "n_kv_heads", "cla_factor", "kv_dtype", "gpu", "tp", "batch", "context", "stack"}) {
     CHECK(design.count(n));
   }
-  for (const char* n : {"kv_bytes_per_token", "max_batch", "decode_step_s", "val_ppl", "n_kv_heads", "kv_layers"}) CHECK(output.count(n));
+  for (const char* n : {"kv_bytes_per_token", "max_batch", "decode_step_s", "val_ppl", "n_kv_heads", "kv_layers"})
+    CHECK(output.count(n));
   // A knob that is reported names its output column, and the column exists.
   for (const auto& f : j.at("design_fields").as_array()) {
     const std::string out(f.at("output").as_string());
@@ -47,7 +46,8 @@ TEST_CASE("fields: table and csv formats, bad format is one line", "[cli][fields
   CHECK_THAT(t.out, Catch::Contains("n_kv_heads") && Catch::Contains("kv_bytes_per_token") && Catch::Contains("kv_heads"));
   const CliResult c = run_kvscope({"fields", "--format", "csv"});
   REQUIRE(c.status == 0);
-  CHECK_THAT(c.out, Catch::StartsWith("table,name,unit,kind,") && Catch::Contains("\ndesign,n_kv_heads,,sharing,integer,1..65536,"));
+  CHECK_THAT(c.out,
+             Catch::StartsWith("table,name,unit,kind,") && Catch::Contains("\ndesign,n_kv_heads,,sharing,integer,1..65536,"));
   const CliResult b = run_kvscope({"fields", "--format", "xml"});
   CHECK(b.status == 2);
   CHECK(b.err == "kvscope: --format: expected table, json or csv, found 'xml'\n");
@@ -59,9 +59,12 @@ TEST_CASE("design flags: the name and every earlier spelling set one field", "[c
     std::string in_out;
   };
   const Row rows[] = {
-      {{"--kv-heads", "4"}, "\"n_kv_heads\": 4"},      {{"--n-kv-heads", "4"}, "\"n_kv_heads\": 4"},
-      {{"--cla", "2"}, "\"cla_factor\": 2"},           {{"--cla-factor", "2"}, "\"cla_factor\": 2"},
-      {{"--layers", "16"}, "\"kv_layers\": 16"},       {{"--n-layers", "16"}, "\"kv_layers\": 16"},
+      {{"--kv-heads", "4"}, "\"n_kv_heads\": 4"},
+      {{"--n-kv-heads", "4"}, "\"n_kv_heads\": 4"},
+      {{"--cla", "2"}, "\"cla_factor\": 2"},
+      {{"--cla-factor", "2"}, "\"cla_factor\": 2"},
+      {{"--layers", "16"}, "\"kv_layers\": 16"},
+      {{"--n-layers", "16"}, "\"kv_layers\": 16"},
       {{"--q-heads", "16", "--kv-heads", "16"}, "\"n_q_heads\": 16"},
   };
   for (const Row& r : rows) {

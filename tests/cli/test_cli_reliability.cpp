@@ -2,22 +2,20 @@
 // section per class of docs/reliability.md: (1) exceptions while sweep threads run, (2) what -o
 // replaces, (3) temporaries, (4) write errors, (5) degenerate harness input, (6) unbounded work,
 // (7) output hygiene, (8) small contract breaks. Every case failed on the code before the fix.
-#include <catch2/catch.hpp>
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
-#include <boost/json.hpp>
-#include <sys/wait.h>
-
 #include <algorithm>
-#include <thread>
-
+#include <boost/json.hpp>
+#include <catch2/catch.hpp>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "cli_runner.hpp"
@@ -28,7 +26,9 @@ using V = std::vector<std::string>;
 
 namespace {
 
-void spit(const std::string& path, const std::string& text) { std::ofstream(path, std::ios::binary) << text; }
+void spit(const std::string& path, const std::string& text) {
+  std::ofstream(path, std::ios::binary) << text;
+}
 
 // Names in `dir` that look like an output temporary (".x.tmp.ABC123", "x.tmp.1234").
 std::vector<std::string> temporaries(const std::string& dir) {
@@ -41,19 +41,21 @@ std::vector<std::string> temporaries(const std::string& dir) {
 }
 
 // A sweep of 81.9M points (minutes), keeping a few rows per mille: signals land mid-sweep.
-const V kBigSweep = {"sweep",     "--kv-heads", "1,2,4,8", "--cla",     "1..8",       "--batch", "1..20000", "--context",
-                     "1024..131072:+1024", "--constraint", "batch <= 32", "--threads", "2", "-q"};
+const V kBigSweep = {"sweep",     "--kv-heads",         "1,2,4,8",      "--cla",       "1..8",      "--batch", "1..20000",
+                     "--context", "1024..131072:+1024", "--constraint", "batch <= 32", "--threads", "2",       "-q"};
 // ~0.3M points, every one written: enough rows that writes happen while the workers run.
 const V kMidSweep = {"sweep", "--kv-heads", "1,2,4,8", "--cla", "1..8", "--batch", "1..10000", "--format", "csv", "-q"};
 
 // One kvbench file with one benchmark's key replaced (JSON pointer-like: family, key path).
-std::string patched_kvbench(const std::string& dir, const std::string& family, const std::string& key, const boost::json::value& v,
-                            const std::string& source = "kvbench-full-2026-11-23.json") {
+std::string patched_kvbench(const std::string& dir, const std::string& family, const std::string& key,
+                            const boost::json::value& v, const std::string& source = "kvbench-full-2026-11-23.json") {
   boost::json::value root = boost::json::parse(slurp(std::string(KVSCOPE_SOURCE_DIR) + "/data/calibration/h100-sxm/" + source));
   for (auto& b : root.at("benchmarks").as_array()) {
     if (b.at("family").as_string() != family) continue;
-    if (key.rfind("axes.", 0) == 0) b.at("axes").as_object()[key.substr(5)] = v;
-    else b.as_object()[key] = v;
+    if (key.rfind("axes.", 0) == 0)
+      b.at("axes").as_object()[key.substr(5)] = v;
+    else
+      b.as_object()[key] = v;
     break;
   }
   const std::string path = dir + "/" + family + "-" + key + ".json";
@@ -108,7 +110,8 @@ TEST_CASE("reliability 1: --threads is capped with a message, and thread counts 
     CHECK_THAT(r.err, Catch::Contains("--threads: expected 0 (all cores) or 1..") && Catch::Contains("hardware threads"));
     CHECK_THAT(r.err, Catch::Contains("found " + std::to_string(cap + 1)));
   }
-  const CliResult ok = run_kvscope({"sweep", "--kv-heads", "1,2,4,8", "--batch", "1..64", "--threads", std::to_string(cap), "-q"});
+  const CliResult ok =
+      run_kvscope({"sweep", "--kv-heads", "1,2,4,8", "--batch", "1..64", "--threads", std::to_string(cap), "-q"});
   CHECK(ok.status == 0);
 }
 
@@ -121,9 +124,11 @@ TEST_CASE("reliability 1: running out of memory is a clean error (exit 2), not a
   // (every batch value is on the batch vs. TPOT front; most do not fit, so --include-infeasible)
   // is re-evaluated and formatted in memory.
   const std::string dir = temp_dir();
-  const std::string cmd = "ulimit -v 1500000; exec '" + std::string(KVSCOPE_CLI_PATH) +
-                          "' pareto --batch 1..1000000 --objectives batch:max,tpot_s:min --max-frontier 10000000 --include-infeasible -q "
-                          "--format csv >/dev/null 2>'" + dir + "/err'";
+  const std::string cmd =
+      "ulimit -v 1500000; exec '" + std::string(KVSCOPE_CLI_PATH) +
+      "' pareto --batch 1..1000000 --objectives batch:max,tpot_s:min --max-frontier 10000000 --include-infeasible -q "
+      "--format csv >/dev/null 2>'" +
+      dir + "/err'";
   const int raw = std::system(cmd.c_str());
   const int status = WIFEXITED(raw) ? WEXITSTATUS(raw) : 128 + WTERMSIG(raw);
   const std::string err = slurp(dir + "/err");
@@ -158,8 +163,8 @@ TEST_CASE("reliability 2: -o writes FIFOs and devices in place, follows symlinks
   SECTION("a symlink to /dev/null stays a link and /dev/null a character device") {
     const std::string link = dir + "/null";
     fs::create_symlink("/dev/null", link);
-    for (const V& cmd : {V{"eval", "-o", link}, V{"sweep", "--batch", "1..8", "--format", "csv", "-o", link},
-                         V{"paper", "-o", link}}) {
+    for (const V& cmd :
+         {V{"eval", "-o", link}, V{"sweep", "--batch", "1..8", "--format", "csv", "-o", link}, V{"paper", "-o", link}}) {
       INFO(cmd[0]);
       const CliResult r = run_kvscope(cmd);
       CHECK(r.status == 0);
@@ -271,10 +276,17 @@ TEST_CASE("reliability 4: every command reports a failed write to stdout or -o a
   const std::string full = dir + "/full";
   fs::create_symlink("/dev/full", full);
   const std::string kv = std::string(KVSCOPE_SOURCE_DIR) + "/data/calibration/h100-sxm/kvbench-full-2026-11-23.json";
-  const std::vector<V> to_stdout = {
-      {"eval"},   {"eval", "--format", "json"}, {"sweep", "--batch", "1..8"}, {"pareto", "--kv-heads", "1,8", "--objectives", "kv_bytes_per_token:min,val_ppl:min"},
-      {"models"}, {"gpus"},                     {"stacks"},                   {"paper"},
-      {"validate", kv, "--gpu", "h100-sxm"},    {"--help"},                   {"--version"}};
+  const std::vector<V> to_stdout = {{"eval"},
+                                    {"eval", "--format", "json"},
+                                    {"sweep", "--batch", "1..8"},
+                                    {"pareto", "--kv-heads", "1,8", "--objectives", "kv_bytes_per_token:min,val_ppl:min"},
+                                    {"models"},
+                                    {"gpus"},
+                                    {"stacks"},
+                                    {"paper"},
+                                    {"validate", kv, "--gpu", "h100-sxm"},
+                                    {"--help"},
+                                    {"--version"}};
   for (const V& cmd : to_stdout) {
     INFO(cmd[0]);
     RunSpec s{cmd};
@@ -351,7 +363,8 @@ TEST_CASE("reliability 5: calibrate range-checks every field the fit reads", "[c
   fs::remove_all(dir);
 }
 
-TEST_CASE("reliability 5: validate rejects wrong-typed producer maps and flags, gates need positive finite limits", "[cli][reliability]") {
+TEST_CASE("reliability 5: validate rejects wrong-typed producer maps and flags, gates need positive finite limits",
+          "[cli][reliability]") {
   const std::string dir = temp_dir();
   const std::string kv = std::string(KVSCOPE_SOURCE_DIR) + "/data/calibration/h100-sxm/kvbench-full-2026-11-23.json";
   struct Row {
@@ -386,8 +399,8 @@ TEST_CASE("reliability 5: validate rejects wrong-typed producer maps and flags, 
 
 TEST_CASE("reliability 6: a design space past --max-points is refused before any work", "[cli][reliability]") {
   const std::string dir = temp_dir();
-  const CliResult r = run_kvscope({"sweep", "--kv-heads", "1..8", "--batch", "1..1000000", "--context", "1..10000000:+1", "--format",
-                                   "csv", "-o", dir + "/out.csv"});
+  const CliResult r = run_kvscope({"sweep", "--kv-heads", "1..8", "--batch", "1..1000000", "--context", "1..10000000:+1",
+                                   "--format", "csv", "-o", dir + "/out.csv"});
   CHECK(r.status == 2);
   CHECK_THAT(r.err, Catch::Contains("expected at most 1000000000 points (raise the limit with --max-points N), found a design "
                                     "space of 80000000000000 points"));
@@ -399,8 +412,8 @@ TEST_CASE("reliability 6: a design space past --max-points is refused before any
   CHECK(e.status == 2);
   CHECK_THAT(e.err, Catch::Contains("explore: expected at most 2000000 points"));
   // A large accepted sweep says its size first.
-  RunSpec big{{"sweep", "--kv-heads", "1,2,4,8", "--cla", "1..8", "--batch", "1..20000", "--context", "1024..131072:+1024", "--format",
-               "csv", "-o", dir + "/big.csv"}};
+  RunSpec big{{"sweep", "--kv-heads", "1,2,4,8", "--cla", "1..8", "--batch", "1..20000", "--context", "1024..131072:+1024",
+               "--format", "csv", "-o", dir + "/big.csv"}};
   big.signal = SIGINT;
   big.delay_ms = 300;
   const CliResult b = run_kvscope_spec(big);
@@ -426,8 +439,8 @@ TEST_CASE("reliability 6: a frontier past --max-frontier is an error, and plots 
 TEST_CASE("reliability 6: SIGINT in every phase exits 130 promptly and marks what it wrote", "[cli][reliability]") {
   const std::string dir = temp_dir();
   SECTION("set-up: 1.6M architectures to build") {
-    RunSpec s{{"sweep", "--kv-heads", "1..64", "--cla", "1..50", "--layers", "1..500", "--threads", "2", "-q", "--format", "csv", "-o",
-               dir + "/setup.csv"}};
+    RunSpec s{{"sweep", "--kv-heads", "1..64", "--cla", "1..50", "--layers", "1..500", "--threads", "2", "-q", "--format", "csv",
+               "-o", dir + "/setup.csv"}};
     s.signal = SIGINT;
     s.delay_ms = 1000;
     s.timeout_s = 15;  // set-up alone takes far longer: only a set-up that polls the flag stops in time
@@ -549,14 +562,14 @@ TEST_CASE("reliability 8: small contract breaks", "[cli][reliability]") {
     spit(f, "previous\n");
     fs::create_symlink("same.svg", dir + "/alias.svg");
     for (const std::string& plot : {f, dir + "/alias.svg", dir + "/./same.svg"}) {
-      const CliResult r = run_kvscope({"pareto", "--kv-heads", "1,8", "--objectives", "kv_bytes_per_token:min,val_ppl:min", "-o", f,
-                                       "--plot", plot});
+      const CliResult r = run_kvscope(
+          {"pareto", "--kv-heads", "1,8", "--objectives", "kv_bytes_per_token:min,val_ppl:min", "-o", f, "--plot", plot});
       CHECK(r.status == 2);
       CHECK_THAT(r.err, Catch::Contains("--plot: expected a file other than the one -o writes"));
       CHECK(slurp(f) == "previous\n");
     }
-    const CliResult ext = run_kvscope({"pareto", "--kv-heads", "1,8", "--objectives", "kv_bytes_per_token:min,val_ppl:min", "--plot",
-                                       dir + "/plot.jpg"});
+    const CliResult ext = run_kvscope(
+        {"pareto", "--kv-heads", "1,8", "--objectives", "kv_bytes_per_token:min,val_ppl:min", "--plot", dir + "/plot.jpg"});
     CHECK(ext.status == 2);
     CHECK_THAT(ext.err, Catch::Contains("--plot: expected a file name ending in .svg or .png"));
   }

@@ -1,14 +1,13 @@
 // Output files are written atomically, and an interrupted sweep (SIGINT) leaves either the
 // previous file or a complete partial one that says it is partial: start `kvscope sweep` on a
 // large design space in the background, interrupt it, and check the file.
-#include <catch2/catch.hpp>
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <boost/json.hpp>
-
+#include <catch2/catch.hpp>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
@@ -25,8 +24,8 @@ namespace fs = std::filesystem;
 namespace {
 
 struct Interrupted {
-  int status = -1;     // exit status, or 128 + signal
-  bool killed = false; // did not stop within the grace period after SIGINT
+  int status = -1;      // exit status, or 128 + signal
+  bool killed = false;  // did not stop within the grace period after SIGINT
   std::string err;
 };
 
@@ -82,9 +81,9 @@ void check_no_temporaries(const std::string& dir, const std::string& name) {
 
 // A big design space: 4 x 8 x 20000 x 128 = 81.9M points, minutes of work, so that SIGINT
 // always lands mid-sweep. The constraint keeps the rows written (and buffered) to a few per mille.
-const std::vector<std::string> kBigSweep = {"sweep", "--kv-heads", "1,2,4,8", "--cla", "1..8", "--batch", "1..20000",
-                                            "--context", "1024..131072:+1024", "--constraint", "batch <= 32",
-                                            "--threads", "2", "-q"};
+const std::vector<std::string> kBigSweep = {
+    "sweep",     "--kv-heads",         "1,2,4,8",      "--cla",       "1..8",      "--batch", "1..20000",
+    "--context", "1024..131072:+1024", "--constraint", "batch <= 32", "--threads", "2",       "-q"};
 
 const std::string kPrevious = "previous content\n";
 
@@ -208,8 +207,10 @@ TEST_CASE("SIGINT during simulate or a goodput search writes nothing and exits 1
     std::vector<std::string> args;  // each runs for many seconds uninterrupted
   };
   const Row rows[] = {
-      {"simulation", {"simulate", "--rate", "1000", "--requests", "1000000", "--isl", "512", "--osl", "8192", "--format", "json"}},
-      {"goodput search", {"simulate", "--isl", "16k", "--osl", "1024", "--requests", "100000", "--ttft-slo-ms", "2000", "--tpot-slo-ms", "50"}},
+      {"simulation",
+       {"simulate", "--rate", "1000", "--requests", "1000000", "--isl", "512", "--osl", "8192", "--format", "json"}},
+      {"goodput search",
+       {"simulate", "--isl", "16k", "--osl", "1024", "--requests", "100000", "--ttft-slo-ms", "2000", "--tpot-slo-ms", "50"}},
   };
   for (const Row& row : rows) {
     INFO(row.name);
@@ -234,9 +235,10 @@ TEST_CASE("SIGINT during simulate or a goodput search writes nothing and exits 1
 TEST_CASE("SIGINT during a sweep's goodput searches writes a partial file with no points", "[cli][sigint][goodput]") {
   const std::string dir = temp_dir();
   const std::string file = dir + "/sweep.csv";
-  const Interrupted r = run_and_interrupt({"sweep", "--kv-heads", "1,2,4,8", "--cla", "1,2", "--isl", "16k", "--osl", "1024", "--requests",
-                                           "100000", "--ttft-slo-ms", "2000", "--threads", "2", "-q", "--format", "csv", "-o", file},
-                                          std::chrono::milliseconds(700), dir);
+  const Interrupted r = run_and_interrupt(
+      {"sweep",  "--kv-heads",    "1,2,4,8", "--cla",     "1,2", "--isl", "16k",      "--osl", "1024", "--requests",
+       "100000", "--ttft-slo-ms", "2000",    "--threads", "2",   "-q",    "--format", "csv",   "-o",   file},
+      std::chrono::milliseconds(700), dir);
   INFO("stderr: " << r.err);
   REQUIRE_FALSE(r.killed);
   CHECK(r.status == 130);

@@ -1,12 +1,10 @@
 // `kvscope simulate` through the real binary: output keys and formats, traces, goodput, plots, and
 // bad input (exit 2, one line naming the flag or the trace line).
-#include <catch2/catch.hpp>
-
+#include <algorithm>
 #include <boost/json.hpp>
-
+#include <catch2/catch.hpp>
 #include <cmath>
 #include <filesystem>
-#include <algorithm>
 #include <fstream>
 #include <sstream>
 
@@ -29,8 +27,8 @@ std::string write(const std::string& name, const std::string& content) {
 }  // namespace
 
 TEST_CASE("simulate: JSON keys, provenance and the engine", "[cli][simulate]") {
-  const CliResult r = run_kvscope({"simulate", "--rate", "3", "--requests", "100", "--isl", "uniform:500..1500", "--osl", "64",
-                                   "--format", "json"});
+  const CliResult r = run_kvscope(
+      {"simulate", "--rate", "3", "--requests", "100", "--isl", "uniform:500..1500", "--osl", "64", "--format", "json"});
   INFO(r.err);
   REQUIRE(r.status == 0);
   const bj::value j = bj::parse(r.out);
@@ -59,7 +57,8 @@ TEST_CASE("simulate: JSON keys, provenance and the engine", "[cli][simulate]") {
 }
 
 TEST_CASE("simulate: table and CSV formats, design flags as in eval", "[cli][simulate]") {
-  const CliResult t = run_kvscope({"simulate", "--kv-heads", "1", "--cla", "2", "--gpu", "h200", "--concurrency", "8", "--requests", "40"});
+  const CliResult t =
+      run_kvscope({"simulate", "--kv-heads", "1", "--cla", "2", "--gpu", "h200", "--concurrency", "8", "--requests", "40"});
   INFO(t.err);
   REQUIRE(t.status == 0);
   CHECK_THAT(t.out, Catch::Contains("H128-MQA-CLA2"));
@@ -114,7 +113,8 @@ TEST_CASE("simulate: goodput search and SLO checks", "[cli][simulate]") {
 TEST_CASE("simulate: --plot writes the latency distributions and running requests over time", "[cli][simulate][plot]") {
   const std::string dir = temp_dir();
   const CliResult r = run_kvscope({"simulate", "--rate", "4", "--requests", "100", "--plot", dir + "/sim.svg"});
-  if (r.status == 2 && r.err.find("built with Qt") != std::string::npos) SUCCEED("built without Qt");
+  if (r.status == 2 && r.err.find("built with Qt") != std::string::npos)
+    SUCCEED("built without Qt");
   else {
     INFO(r.err);
     REQUIRE(r.status == 0);
@@ -147,8 +147,10 @@ TEST_CASE("simulate: bad input exits 2 with one line", "[cli][simulate][errors]"
       {{"simulate", "--rate", "1", "--max-num-seqs", "512", "--max-num-batched-tokens", "256"},
        "'--max-num-batched-tokens': expected at least --max-num-seqs (512)"},
       {{"simulate", "--ttft-slo-ms", "-5"}, "--ttft-slo-ms: expected a number in 0..1e+09, found '-5'"},
-      {{"simulate", "--ttft-slo-ms", "500", "--slo-percentile", "0"}, "'slo_percentile': expected a percentile in (0, 100], found 0"},
-      {{"simulate", "--rate", "1", "--goodput-precision", "1"}, "'goodput_precision': expected a relative precision in (0, 1), found 1"},
+      {{"simulate", "--ttft-slo-ms", "500", "--slo-percentile", "0"},
+       "'slo_percentile': expected a percentile in (0, 100], found 0"},
+      {{"simulate", "--rate", "1", "--goodput-precision", "1"},
+       "'goodput_precision': expected a relative precision in (0, 1), found 1"},
       {{"simulate", "--rate", "1", "--requests", "0"}, "--requests: expected an integer in 1..100000000, found 0"},
       {{"simulate", "--rate", "1", "--seed", "-1"}, "--seed: expected an integer in 0..9007199254740991, found -1"},
       {{"simulate", "--rate", "1", "--format", "xml"}, "--format: expected table, json or csv, found 'xml'"},
@@ -174,7 +176,8 @@ kvscope::CsvTable csv_body(const std::string& text) {
   }
   return kvscope::parse_csv(body, "stdout");
 }
-const std::vector<std::string> kLoad = {"--isl", "4096", "--osl", "128", "--requests", "200", "--ttft-slo-ms", "1000", "--tpot-slo-ms", "40"};
+const std::vector<std::string> kLoad = {"--isl", "4096",          "--osl", "128",           "--requests",
+                                        "200",   "--ttft-slo-ms", "1000",  "--tpot-slo-ms", "40"};
 std::vector<std::string> with_load(std::vector<std::string> args) {
   args.insert(args.end(), kLoad.begin(), kLoad.end());
   return args;
@@ -182,12 +185,14 @@ std::vector<std::string> with_load(std::vector<std::string> args) {
 }  // namespace
 
 TEST_CASE("sweep, pareto and eval: goodput_rps is simulate's goodput of each design", "[cli][simulate][goodput]") {
-  const CliResult sw = run_kvscope(with_load({"sweep", "--kv-heads", "1,8", "--cla", "1,2", "--batch", "1,32", "--format", "csv", "-q"}));
+  const CliResult sw =
+      run_kvscope(with_load({"sweep", "--kv-heads", "1,8", "--cla", "1,2", "--batch", "1,32", "--format", "csv", "-q"}));
   INFO(sw.err);
   REQUIRE(sw.status == 0);
   const kvscope::CsvTable t = csv_body(sw.out);
   REQUIRE(t.rows.size() == 8);
-  const std::size_t g = t.column("goodput_rps", "sweep"), kv = t.column("n_kv_heads", "sweep"), cla = t.column("cla_factor", "sweep");
+  const std::size_t g = t.column("goodput_rps", "sweep"), kv = t.column("n_kv_heads", "sweep"),
+                    cla = t.column("cla_factor", "sweep");
   for (std::size_t i = 0; i < t.rows.size(); i += 2) {
     const auto& row = t.rows[i];
     INFO(row[kv] << " K/V heads, CLA " << row[cla]);
@@ -209,7 +214,8 @@ TEST_CASE("sweep, pareto and eval: goodput_rps is simulate's goodput of each des
   REQUIRE(plain.status == 0);
   for (const auto& row : csv_body(plain.out).rows) CHECK(row[csv_body(plain.out).column("goodput_rps", "sweep")].empty());
   // A Pareto objective: MQA (the highest goodput here) is on the frontier; the table shows the rate.
-  const CliResult pa = run_kvscope(with_load({"pareto", "--kv-heads", "1,2,4,8", "--objectives", "goodput_rps:max,ppl_delta:min", "-q"}));
+  const CliResult pa =
+      run_kvscope(with_load({"pareto", "--kv-heads", "1,2,4,8", "--objectives", "goodput_rps:max,ppl_delta:min", "-q"}));
   INFO(pa.err);
   REQUIRE(pa.status == 0);
   CHECK_THAT(pa.out, Catch::Contains("goodput_rps (max)") && Catch::Contains("kv_heads=1 "));
@@ -219,7 +225,8 @@ TEST_CASE("sweep, pareto and eval: goodput_rps is simulate's goodput of each des
   const kvscope::CsvTable bt = csv_body(big.out);
   REQUIRE(bt.rows.size() == 1);
   CHECK(bt.rows[0][bt.column("goodput_rps", "sweep")] == "0");
-  CHECK_THAT(bt.rows[0][bt.column("reason", "sweep")], Catch::Contains("goodput 0: needs") && Catch::Contains("the pool holds 0"));
+  CHECK_THAT(bt.rows[0][bt.column("reason", "sweep")],
+             Catch::Contains("goodput 0: needs") && Catch::Contains("the pool holds 0"));
 }
 
 TEST_CASE("sweep, pareto and eval: bad SLO and load flags exit 2 with one line", "[cli][simulate][goodput][errors]") {
@@ -229,16 +236,22 @@ TEST_CASE("sweep, pareto and eval: bad SLO and load flags exit 2 with one line",
   };
   const Row rows[] = {
       {{"sweep", "--ttft-slo-ms", "-5"}, "--ttft-slo-ms: expected a number in 0..1e+09, found '-5'"},
-      {{"pareto", "--tpot-slo-ms", "fast", "--objectives", "goodput_rps:max,ppl_delta:min"}, "--tpot-slo-ms: expected a number in 0..1e+09, found 'fast'"},
+      {{"pareto", "--tpot-slo-ms", "fast", "--objectives", "goodput_rps:max,ppl_delta:min"},
+       "--tpot-slo-ms: expected a number in 0..1e+09, found 'fast'"},
       {{"eval", "--ttft-slo-ms", "100,200"}, "--ttft-slo-ms: expected a number in 0..1e+09, found '100,200'"},
-      {{"sweep", "--ttft-slo-ms", "100", "--slo-percentile", "0"}, "'slo_percentile': expected a percentile in (0, 100], found 0"},
-      {{"sweep", "--ttft-slo-ms", "100", "--slo-percentile", "101"}, "--slo-percentile: expected a number in 0..100, found '101'"},
-      {{"sweep", "--ttft-slo-ms", "100", "--goodput-precision", "0"}, "'goodput_precision': expected a relative precision in (0, 1), found 0"},
-      {{"sweep", "--ttft-slo-ms", "100", "--isl", "uniform:9..3"}, "--isl: expected uniform:A..B with A <= B, found 'uniform:9..3'"},
+      {{"sweep", "--ttft-slo-ms", "100", "--slo-percentile", "0"},
+       "'slo_percentile': expected a percentile in (0, 100], found 0"},
+      {{"sweep", "--ttft-slo-ms", "100", "--slo-percentile", "101"},
+       "--slo-percentile: expected a number in 0..100, found '101'"},
+      {{"sweep", "--ttft-slo-ms", "100", "--goodput-precision", "0"},
+       "'goodput_precision': expected a relative precision in (0, 1), found 0"},
+      {{"sweep", "--ttft-slo-ms", "100", "--isl", "uniform:9..3"},
+       "--isl: expected uniform:A..B with A <= B, found 'uniform:9..3'"},
       {{"eval", "--tpot-slo-ms", "50", "--osl", "0"}, "--osl: expected a token count >= 1"},
       {{"sweep", "--ttft-slo-ms", "100", "--requests", "0"}, "--requests: expected an integer in 1..100000000, found 0"},
       {{"pareto", "--objectives", "goodput_rps:max,ppl_delta:min"},
-       "objectives: 'goodput_rps': expected a TTFT or TPOT target (--ttft-slo-ms, --tpot-slo-ms) for the goodput search, found neither"},
+       "objectives: 'goodput_rps': expected a TTFT or TPOT target (--ttft-slo-ms, --tpot-slo-ms) for the goodput search, found "
+       "neither"},
       {{"sweep", "--constraint", "goodput_rps >= 1"}, "constraint: 'goodput_rps': expected a TTFT or TPOT target"},
       {{"sweep", "--ttft-slo-ms", "100", "--max-num-seqs", "512", "--max-num-batched-tokens", "256"},
        "'--max-num-batched-tokens': expected at least --max-num-seqs (512)"},

@@ -1,7 +1,6 @@
 // `kvscope stacks`, --stack on eval / sweep, validate --stack, through the real binary.
-#include <catch2/catch.hpp>
-
 #include <boost/json.hpp>
+#include <catch2/catch.hpp>
 
 #include "cli_runner.hpp"
 
@@ -47,7 +46,8 @@ TEST_CASE("stack flag: every output names the stack, a bad one is one clear line
 }
 
 TEST_CASE("sweep --stack is an axis: one row per stack, stack column in CSV and JSON", "[cli][stack]") {
-  const CliResult r = run_kvscope({"sweep", "--gpu", "h200", "--stack", "torch-flash,kvbench", "--batch", "1,64", "--format", "json"});
+  const CliResult r =
+      run_kvscope({"sweep", "--gpu", "h200", "--stack", "torch-flash,kvbench", "--batch", "1,64", "--format", "json"});
   REQUIRE(r.status == 0);
   const bj::value j = bj::parse(r.out);
   const auto& pts = j.at("points").as_array();

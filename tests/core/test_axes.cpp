@@ -1,7 +1,6 @@
 // Sweep axis syntax: single values, lists, inclusive/geometric/additive ranges, string and
 // producer axes, and the errors (flag, item position, expected, found).
 #include <catch2/catch.hpp>
-
 #include <cstdint>
 #include <limits>
 #include <string>
@@ -16,7 +15,10 @@ using D = std::vector<double>;
 using S = std::vector<std::string>;
 
 TEST_CASE("integer axes expand lists and ranges", "[axes]") {
-  struct Row { const char* text; I expected; };
+  struct Row {
+    const char* text;
+    I expected;
+  };
   const std::vector<Row> rows = {
       {"8", {8}},
       {" 8 ", {8}},
@@ -25,7 +27,7 @@ TEST_CASE("integer axes expand lists and ranges", "[axes]") {
       {"1..5", {1, 2, 3, 4, 5}},
       {"3..3", {3}},
       {"1024..16384:x2", {1024, 2048, 4096, 8192, 16384}},
-      {"1..100:x3", {1, 3, 9, 27, 81}},        // ends at the last value <= 100
+      {"1..100:x3", {1, 3, 9, 27, 81}},  // ends at the last value <= 100
       {"0..4096:+1024", {0, 1024, 2048, 3072, 4096}},
       {"1..10:+4", {1, 5, 9}},
       {"1,2,4..16:x2,100", {1, 2, 4, 8, 16, 100}},
@@ -52,7 +54,10 @@ TEST_CASE("integer axes step without overflow near the int64 limits", "[axes]") 
 }
 
 TEST_CASE("integer axis errors name the flag, the item and what was found", "[axes]") {
-  struct Row { const char* text; const char* message; };
+  struct Row {
+    const char* text;
+    const char* message;
+  };
   const std::vector<Row> rows = {
       {"1..", "--batch: expected a list or range like 1,2,4 or 1..512 or 1024..131072:x2 or 0..4096:+512, found '1..'"},
       {"1,2,x", "--batch item 3: expected a list or range like 1,2,4 or 1..512 or 1024..131072:x2 or 0..4096:+512, found 'x'"},
@@ -72,9 +77,14 @@ TEST_CASE("integer axis errors name the flag, the item and what was found", "[ax
       {"4,0..8:+2", "--batch item 2: expected integers in 1..1000000, found 0 in '0..8:+2'"},
       {"999999..2000000", "--batch: expected integers in 1..1000000, found 2000000 in '999999..2000000'"},
       {"1..2000000:x2", "--batch: expected integers in 1..1000000, found 1048576 in '1..2000000:x2'"},
-      {"99999999999999999999", "--batch: expected a list or range like 1,2,4 or 1..512 or 1024..131072:x2 or 0..4096:+512, found '99999999999999999999'"},
-      {"1,2,1", "--batch: expected each value once (a repeated value would evaluate the same points twice), found 1 twice (values 1 and 3 of the expansion)"},
-      {"1..4,4", "--batch: expected each value once (a repeated value would evaluate the same points twice), found 4 twice (values 4 and 5 of the expansion)"},
+      {"99999999999999999999",
+       "--batch: expected a list or range like 1,2,4 or 1..512 or 1024..131072:x2 or 0..4096:+512, found '99999999999999999999'"},
+      {"1,2,1",
+       "--batch: expected each value once (a repeated value would evaluate the same points twice), found 1 twice (values 1 and 3 "
+       "of the expansion)"},
+      {"1..4,4",
+       "--batch: expected each value once (a repeated value would evaluate the same points twice), found 4 twice (values 4 and 5 "
+       "of the expansion)"},
   };
   for (const Row& r : rows) {
     INFO(r.text);
@@ -86,15 +96,19 @@ TEST_CASE("axis value cap", "[axes]") {
   CHECK(parse_int_axis("1..1000", "--context", 1, 100000000, 1000).size() == 1000);
   CHECK_THROWS_MATCHES(parse_int_axis("1..1001", "--context", 1, 100000000, 1000), InputError,
                        Catch::Message("--context: expected at most 1000 values in all, found '1..1001' expanding to 1001 more"));
-  CHECK_THROWS_MATCHES(parse_int_axis("1..500,501..1001", "--context", 1, 100000000, 1000), InputError,
-                       Catch::Message("--context item 2: expected at most 1000 values in all, found '501..1001' expanding to 501 more"));
+  CHECK_THROWS_MATCHES(
+      parse_int_axis("1..500,501..1001", "--context", 1, 100000000, 1000), InputError,
+      Catch::Message("--context item 2: expected at most 1000 values in all, found '501..1001' expanding to 501 more"));
   // The default cap (10^7) refuses a typo before allocating 10^9 values.
   CHECK_THROWS_AS(parse_int_axis("1..1000000000", "--context", 1, 1000000000), InputError);
   CHECK_THROWS_AS(parse_double_axis("0..1:+1e-12", "--tpot-limit-ms", 0, 10), InputError);
 }
 
 TEST_CASE("floating axes", "[axes]") {
-  struct Row { const char* text; D expected; };
+  struct Row {
+    const char* text;
+    D expected;
+  };
   const std::vector<Row> rows = {
       {"20", {20}},
       {"0.5,1,2.5", {0.5, 1, 2.5}},
@@ -114,7 +128,10 @@ TEST_CASE("floating axes", "[axes]") {
   CHECK(parse_double_axis("0..0.3:+0.1", "--x", 0, 1).back() == 0.3);
   CHECK(parse_double_axis("0.001..1:x10", "--x", 0, 1).back() == 1.0);
 
-  struct Bad { const char* text; const char* message; };
+  struct Bad {
+    const char* text;
+    const char* message;
+  };
   const std::vector<Bad> bad = {
       {"1..", "--tpot-limit-ms: expected a list or range like 0.5,1,2 or 10..50:+10 or 0.001..1:x10, found '1..'"},
       {"5,abc", "--tpot-limit-ms item 2: expected a list or range like 0.5,1,2 or 10..50:+10 or 0.001..1:x10, found 'abc'"},
@@ -125,7 +142,9 @@ TEST_CASE("floating axes", "[axes]") {
       {"-1", "--tpot-limit-ms: expected numbers in 0..1000, found -1 in '-1'"},
       {"500..2000:+500", "--tpot-limit-ms: expected numbers in 0..1000, found 2000 in '500..2000:+500'"},
       {"2..1", "--tpot-limit-ms: expected a range whose start is <= its end, found '2..1'"},
-      {"1,1.0", "--tpot-limit-ms: expected each value once (a repeated value would evaluate the same points twice), found 1 twice (values 1 and 2 of the expansion)"},
+      {"1,1.0",
+       "--tpot-limit-ms: expected each value once (a repeated value would evaluate the same points twice), found 1 twice (values "
+       "1 and 2 of the expansion)"},
   };
   for (const Bad& r : bad) {
     INFO(r.text);
@@ -141,12 +160,18 @@ TEST_CASE("string and producer axes", "[axes]") {
   CHECK(parse_producer_axis("0,0,2,2;KeepEnds;0_0_0_3", "--kv-producers") == S{"0,0,2,2", "KeepEnds", "0_0_0_3"});
   CHECK(parse_producer_axis("0,0,2,2", "--kv-producers") == S{"0,0,2,2"});
 
-  struct Bad { const char* text; char sep; const char* message; };
+  struct Bad {
+    const char* text;
+    char sep;
+    const char* message;
+  };
   const std::vector<Bad> bad = {
       {"", ',', "--gpu: expected a name, or names separated by ',', found an empty item in ''"},
-      {"h100-sxm,,h200", ',', "--gpu item 2: expected a name, or names separated by ',', found an empty item in 'h100-sxm,,h200'"},
+      {"h100-sxm,,h200", ',',
+       "--gpu item 2: expected a name, or names separated by ',', found an empty item in 'h100-sxm,,h200'"},
       {"h100-sxm,h200,h100-sxm", ',', "--gpu: expected each value once, found 'h100-sxm' twice (items 1 and 3)"},
-      {"0,0,2,2;;KeepEnds", ';', "--gpu item 2: expected alternatives separated by ';' like 0,0,2,2;KeepEnds, found an empty item in '0,0,2,2;;KeepEnds'"},
+      {"0,0,2,2;;KeepEnds", ';',
+       "--gpu item 2: expected alternatives separated by ';' like 0,0,2,2;KeepEnds, found an empty item in '0,0,2,2;;KeepEnds'"},
   };
   for (const Bad& r : bad) {
     INFO(r.text);

@@ -1,7 +1,6 @@
 // The design-field registry (core/design_fields.hpp): spellings, bounds, messages, the field an
 // error carries, and scenarios / axes generated from it.
 #include <catch2/catch.hpp>
-
 #include <set>
 
 #include "kvscope/core/design_fields.hpp"
@@ -32,11 +31,21 @@ TEST_CASE("design fields: every spelling finds its row", "[fields]") {
     const char* name;  // nullptr: no such field
   };
   const Row rows[] = {
-      {"n_kv_heads", "n_kv_heads"}, {"kv_heads", "n_kv_heads"}, {"--kv-heads", "n_kv_heads"}, {"kv-heads", "n_kv_heads"},
-      {"layers", "n_layers"},       {"n_layers", "n_layers"},   {"cla", "cla_factor"},        {"cla_factor", "cla_factor"},
-      {"ffn", "ffn_dim"},           {"q_heads", "n_q_heads"},   {"tpot_limit_ms", "tpot_limit_ms"},
+      {"n_kv_heads", "n_kv_heads"},
+      {"kv_heads", "n_kv_heads"},
+      {"--kv-heads", "n_kv_heads"},
+      {"kv-heads", "n_kv_heads"},
+      {"layers", "n_layers"},
+      {"n_layers", "n_layers"},
+      {"cla", "cla_factor"},
+      {"cla_factor", "cla_factor"},
+      {"ffn", "ffn_dim"},
+      {"q_heads", "n_q_heads"},
+      {"tpot_limit_ms", "tpot_limit_ms"},
       {"kv_layers", nullptr},  // an output (layers that store K/V), not a knob
-      {"heads", nullptr},           {"", nullptr},              {"--", nullptr},
+      {"heads", nullptr},
+      {"", nullptr},
+      {"--", nullptr},
   };
   for (const Row& r : rows) {
     INFO(r.spelling);
@@ -152,7 +161,8 @@ TEST_CASE("scenario: one value per field whatever its spelling", "[fields][scena
   // A file may use either spelling, not both; it is written back as it was given.
   const Scenario f = parse_scenario(R"({"schema": "kvscope-scenario/1", "cla": 2, "n_kv_heads": "4"})", "s.json");
   CHECK(*f.get("cla_factor") == "2");
-  CHECK(scenario_to_json(f) == R"({"schema":"kvscope-scenario/1","n_kv_heads":"4","cla":"2"})" "\n");
+  CHECK(scenario_to_json(f) == R"({"schema":"kvscope-scenario/1","n_kv_heads":"4","cla":"2"})"
+                               "\n");
   CHECK_THROWS_MATCHES(parse_scenario(R"({"schema": "kvscope-scenario/1", "cla": 2, "cla_factor": 2})", "s.json"), InputError,
                        Catch::Message("s.json: 'cla_factor': expected one spelling of the field cla_factor, found both 'cla' and "
                                       "'cla_factor'"));
@@ -173,7 +183,9 @@ TEST_CASE("resolve_single: consistency errors carry the field", "[fields][scenar
       {{{"kv_heads", "3"}}, "gui", "gui: 'n_kv_heads': expected a divisor of n_q_heads (32), found 3", "n_kv_heads"},
       {{{"cla", "33"}}, "gui", "gui: 'cla': expected a CLA factor in 1..32 (the layer count), found 33", "cla_factor"},
       {{{"variant", "H128-GQA3"}}, "flags", "--variant: 'n_kv_heads': expected a divisor of n_q_heads (32), found 3", "variant"},
-      {{{"layer_pattern", "L"}}, "flags", "--window: expected a positive number of positions (local layers present), found 0",
+      {{{"layer_pattern", "L"}},
+       "flags",
+       "--window: expected a positive number of positions (local layers present), found 0",
        "window"},
   };
   for (const Row& r : rows) {
@@ -209,8 +221,9 @@ TEST_CASE("token-count fields take size suffixes, other integers do not", "[fiel
     const char* text;
     const char* message;
   } bad[] = {
-      {"context", "200M", "--context: expected an integer in 1..100000000 (token counts take k = 1024 and M = 1048576: 128k = "
-                          "131072), found '200M' (= 209715200)"},
+      {"context", "200M",
+       "--context: expected an integer in 1..100000000 (token counts take k = 1024 and M = 1048576: 128k = "
+       "131072), found '200M' (= 209715200)"},
       {"context", "1.3k", "found '1.3k'"},
       {"batch", "4k", "--batch: expected an integer in 1..1000000, found '4k'"},  // not a token count
   };

@@ -1,6 +1,5 @@
 // kvscope/core/format.hpp: the quantities every front end prints (CLI tables, GUI).
 #include <catch2/catch.hpp>
-
 #include <cmath>
 #include <limits>
 
@@ -61,13 +60,24 @@ TEST_CASE("format_time, format_time_short and format_value: tables and labels fr
     bool label;
     const char* want;
   } rows[] = {
-      {0.0319, "s", false, "31.900 ms"},  {0.0319, "s", true, "31.9 ms"},     {4.56e-3, "s", true, "4.56 ms"},
-      {1.2e-5, "s", false, "12.0 µs"},    {2.5e-6, "s", true, "2.50 µs"},     {1.2, "s", false, "1.200 s"},
-      {1.2, "s", true, "1.20 s"},         {0, "s", true, "0 s"},              {3.35e12, "B/s", false, "3350.0 GB/s"},
-      {12345.6, "tokens/s", false, "12346"}, {12345.6, "tokens/s", true, "12346 tokens/s"},
-      {32768, "positions", false, "32768"}, {32768, "positions", true, "32768 positions"},
-      {1.6, "%", true, "+1.60 %"},        {1, "bool", false, "yes"},          {1073741824.0, "B", true, "1.00 GiB"},
-      {std::numeric_limits<double>::quiet_NaN(), "s", true, "n/a"}, {-std::numeric_limits<double>::infinity(), "B/s", false, "n/a"},
+      {0.0319, "s", false, "31.900 ms"},
+      {0.0319, "s", true, "31.9 ms"},
+      {4.56e-3, "s", true, "4.56 ms"},
+      {1.2e-5, "s", false, "12.0 µs"},
+      {2.5e-6, "s", true, "2.50 µs"},
+      {1.2, "s", false, "1.200 s"},
+      {1.2, "s", true, "1.20 s"},
+      {0, "s", true, "0 s"},
+      {3.35e12, "B/s", false, "3350.0 GB/s"},
+      {12345.6, "tokens/s", false, "12346"},
+      {12345.6, "tokens/s", true, "12346 tokens/s"},
+      {32768, "positions", false, "32768"},
+      {32768, "positions", true, "32768 positions"},
+      {1.6, "%", true, "+1.60 %"},
+      {1, "bool", false, "yes"},
+      {1073741824.0, "B", true, "1.00 GiB"},
+      {std::numeric_limits<double>::quiet_NaN(), "s", true, "n/a"},
+      {-std::numeric_limits<double>::infinity(), "B/s", false, "n/a"},
   };
   for (const auto& r : rows) {
     INFO(r.v << " " << r.unit << " " << r.label);

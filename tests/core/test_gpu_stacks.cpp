@@ -1,7 +1,6 @@
 // GPU profiles' "stacks" block: round trip, and invalid rows with their messages.
-#include <catch2/catch.hpp>
-
 #include <boost/json.hpp>
+#include <catch2/catch.hpp>
 
 #include "kvscope/core/error.hpp"
 #include "kvscope/core/json_util.hpp"

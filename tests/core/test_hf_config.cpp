@@ -1,7 +1,6 @@
 // Hugging Face config.json -> Architecture (core/src/hf_config.cpp), on the public configs in
 // tests/data/hf (README there gives each repository) and on invalid configs.
 #include <catch2/catch.hpp>
-
 #include <string>
 
 #include "kvscope/core/design.hpp"
@@ -14,8 +13,12 @@ using namespace kvscope;
 using Catch::Matchers::Contains;
 
 namespace {
-std::string fixture(const std::string& folder) { return std::string(KVSCOPE_SOURCE_DIR) + "/tests/data/hf/" + folder + "/config.json"; }
-Architecture hf(const std::string& text) { return parse_hf_config(parse_json_text(text, "config.json"), "config.json"); }
+std::string fixture(const std::string& folder) {
+  return std::string(KVSCOPE_SOURCE_DIR) + "/tests/data/hf/" + folder + "/config.json";
+}
+Architecture hf(const std::string& text) {
+  return parse_hf_config(parse_json_text(text, "config.json"), "config.json");
+}
 }  // namespace
 
 TEST_CASE("published Hugging Face configs map to the shapes of the curated presets", "[hf]") {
@@ -30,15 +33,24 @@ TEST_CASE("published Hugging Face configs map to the shapes of the curated prese
     std::int64_t window, max_pos;
     KvDtype weights;
   } rows[] = {
-      {"Meta-Llama-3-8B", "llama-3-8b", "meta-llama-3-8b", 32, 32, 8, 128, 4096, 14336, 128256, false, false, "G", 0, 8192, KvDtype::bf16},
-      {"Llama-3.2-1B", "llama-3.2-1b", "llama-3.2-1b", 16, 32, 8, 64, 2048, 8192, 128256, true, false, "G", 0, 131072, KvDtype::bf16},
-      {"Mistral-7B-v0.1", "mistral-7b", "mistral-7b-v0.1", 32, 32, 8, 128, 4096, 14336, 32000, false, false, "L", 4096, 32768, KvDtype::bf16},
-      {"Mixtral-8x7B-v0.1", "mixtral-8x7b", "mixtral-8x7b-v0.1", 32, 32, 8, 128, 4096, 0, 32000, false, false, "G", 0, 32768, KvDtype::bf16},
-      {"Qwen2.5-7B-Instruct", "qwen2.5-7b", "qwen2.5-7b-instruct", 28, 28, 4, 128, 3584, 18944, 152064, false, true, "G", 0, 32768, KvDtype::bf16},
-      {"Qwen2.5-7B-Instruct-AWQ", "", "qwen2.5-7b-instruct-awq", 28, 28, 4, 128, 3584, 18944, 152064, false, true, "G", 0, 32768, KvDtype::int4},
-      {"gemma-2-9b", "gemma-2-9b", "gemma-2-9b", 42, 16, 8, 256, 3584, 14336, 256000, true, false, "LG", 4096, 8192, KvDtype::bf16},
-      {"DeepSeek-V3", "deepseek-v3", "deepseek-v3", 61, 128, 128, 192, 7168, 18432, 129280, false, false, "G", 0, 163840, KvDtype::fp8},
-      {"Phi-3-mini-4k-instruct", "", "phi-3-mini-4k-instruct", 32, 32, 32, 96, 3072, 8192, 32064, false, false, "L", 2047, 4096, KvDtype::bf16},
+      {"Meta-Llama-3-8B", "llama-3-8b", "meta-llama-3-8b", 32, 32, 8, 128, 4096, 14336, 128256, false, false, "G", 0, 8192,
+       KvDtype::bf16},
+      {"Llama-3.2-1B", "llama-3.2-1b", "llama-3.2-1b", 16, 32, 8, 64, 2048, 8192, 128256, true, false, "G", 0, 131072,
+       KvDtype::bf16},
+      {"Mistral-7B-v0.1", "mistral-7b", "mistral-7b-v0.1", 32, 32, 8, 128, 4096, 14336, 32000, false, false, "L", 4096, 32768,
+       KvDtype::bf16},
+      {"Mixtral-8x7B-v0.1", "mixtral-8x7b", "mixtral-8x7b-v0.1", 32, 32, 8, 128, 4096, 0, 32000, false, false, "G", 0, 32768,
+       KvDtype::bf16},
+      {"Qwen2.5-7B-Instruct", "qwen2.5-7b", "qwen2.5-7b-instruct", 28, 28, 4, 128, 3584, 18944, 152064, false, true, "G", 0,
+       32768, KvDtype::bf16},
+      {"Qwen2.5-7B-Instruct-AWQ", "", "qwen2.5-7b-instruct-awq", 28, 28, 4, 128, 3584, 18944, 152064, false, true, "G", 0, 32768,
+       KvDtype::int4},
+      {"gemma-2-9b", "gemma-2-9b", "gemma-2-9b", 42, 16, 8, 256, 3584, 14336, 256000, true, false, "LG", 4096, 8192,
+       KvDtype::bf16},
+      {"DeepSeek-V3", "deepseek-v3", "deepseek-v3", 61, 128, 128, 192, 7168, 18432, 129280, false, false, "G", 0, 163840,
+       KvDtype::fp8},
+      {"Phi-3-mini-4k-instruct", "", "phi-3-mini-4k-instruct", 32, 32, 32, 96, 3072, 8192, 32064, false, false, "L", 2047, 4096,
+       KvDtype::bf16},
   };
   for (const auto& r : rows) {
     INFO(r.folder);
@@ -103,13 +115,15 @@ TEST_CASE("Hugging Face layer kinds, MoE layouts and quantization", "[hf]") {
         "layer_types": ["sliding_attention", "sliding_attention", "full_attention", "sliding_attention", "sliding_attention", "full_attention"]})");
     CHECK(layer_pattern_of(t) == "LLG");
     CHECK(t.window == 128);
-    const Architecture g3 = hf("{\"model_type\": \"gemma3_text\", " + base +
-                               R"(, "intermediate_size": 1024, "sliding_window": 512, "sliding_window_pattern": 3, "head_dim": 64})");
+    const Architecture g3 =
+        hf("{\"model_type\": \"gemma3_text\", " + base +
+           R"(, "intermediate_size": 1024, "sliding_window": 512, "sliding_window_pattern": 3, "head_dim": 64})");
     CHECK(layer_pattern_of(g3) == "LLG");
     CHECK(g3.tied_embeddings);  // the Gemma family default
   }
   SECTION("Qwen2 slides from max_window_layers on, only when use_sliding_window") {
-    const std::string q = "{\"model_type\": \"qwen2\", " + base + R"(, "intermediate_size": 1024, "sliding_window": 256, "max_window_layers": 4, )";
+    const std::string q =
+        "{\"model_type\": \"qwen2\", " + base + R"(, "intermediate_size": 1024, "sliding_window": 256, "max_window_layers": 4, )";
     CHECK(layer_pattern_of(hf(q + R"("use_sliding_window": false})")) == "G");
     const Architecture on = hf(q + R"("use_sliding_window": true})");
     CHECK(on.layer_kind == std::vector<LayerKind>{LayerKind::global, LayerKind::global, LayerKind::global, LayerKind::global,
@@ -131,7 +145,8 @@ TEST_CASE("Hugging Face layer kinds, MoE layouts and quantization", "[hf]") {
     const std::string d = "{\"model_type\": \"llama\", " + base + R"(, "intermediate_size": 1024, )";
     CHECK(hf(d + R"("torch_dtype": "float16"})").weight_dtype == KvDtype::fp16);
     CHECK(hf(d + R"("dtype": "bfloat16"})").weight_dtype == KvDtype::bf16);
-    CHECK(hf(d + R"("quantization_config": {"quant_method": "gptq", "bits": 8, "group_size": 128}})").weight_dtype == KvDtype::int8);
+    CHECK(hf(d + R"("quantization_config": {"quant_method": "gptq", "bits": 8, "group_size": 128}})").weight_dtype ==
+          KvDtype::int8);
     const Architecture nf4 = hf(d + R"("quantization_config": {"quant_method": "bitsandbytes", "load_in_4bit": true}})");
     CHECK(nf4.weight_dtype == KvDtype::int4);
     CHECK(nf4.weight_group == 64);
@@ -159,45 +174,65 @@ TEST_CASE("what is and is not a Hugging Face config", "[hf]") {
 }
 
 TEST_CASE("invalid Hugging Face configs: every problem of the file in one error", "[hf]") {
-  const std::string ok = R"("model_type": "llama", "num_hidden_layers": 4, "hidden_size": 256, "num_attention_heads": 8, "vocab_size": 100)";
+  const std::string ok =
+      R"("model_type": "llama", "num_hidden_layers": 4, "hidden_size": 256, "num_attention_heads": 8, "vocab_size": 100)";
   const struct {
     const char* what;
     std::string json;
     std::vector<std::string> messages;
   } rows[] = {
-      {"no layer count", R"({"model_type": "llama", "hidden_size": 256, "num_attention_heads": 8, "vocab_size": 100, "intermediate_size": 512})",
-       {"config.json: cannot map this Hugging Face config (model_type 'llama'): missing key 'num_hidden_layers' (expected an integer in 1..10000)"}},
+      {"no layer count",
+       R"({"model_type": "llama", "hidden_size": 256, "num_attention_heads": 8, "vocab_size": 100, "intermediate_size": 512})",
+       {"config.json: cannot map this Hugging Face config (model_type 'llama'): missing key 'num_hidden_layers' (expected an "
+        "integer in 1..10000)"}},
       {"two problems at once",
        R"({"model_type": "llama", "num_hidden_layers": 4, "num_attention_heads": "8", "vocab_size": 100, "intermediate_size": 512})",
-       {"missing key 'hidden_size' (expected an integer in 1..1000000); 'num_attention_heads': expected an integer in 1..65536, found \"8\" (string)"}},
-      {"K/V heads that do not divide", "{" + ok + R"(, "num_key_value_heads": 3, "intermediate_size": 512})",
+       {"missing key 'hidden_size' (expected an integer in 1..1000000); 'num_attention_heads': expected an integer in 1..65536, "
+        "found \"8\" (string)"}},
+      {"K/V heads that do not divide",
+       "{" + ok + R"(, "num_key_value_heads": 3, "intermediate_size": 512})",
        {"'num_key_value_heads': expected a divisor of num_attention_heads (8), found 3"}},
-      {"head_dim cannot be derived", R"({"model_type": "llama", "num_hidden_layers": 4, "hidden_size": 250, "num_attention_heads": 8, "vocab_size": 100, "intermediate_size": 512})",
+      {"head_dim cannot be derived",
+       R"({"model_type": "llama", "num_hidden_layers": 4, "hidden_size": 250, "num_attention_heads": 8, "vocab_size": 100, "intermediate_size": 512})",
        {"missing key 'head_dim' (expected an integer: hidden_size (250) is not a multiple of num_attention_heads (8))"}},
       {"dense model without intermediate_size", "{" + ok + "}", {"missing key 'intermediate_size'"}},
-      {"Gemma-2 without its window", R"({"model_type": "gemma2", "num_hidden_layers": 4, "hidden_size": 256, "num_attention_heads": 8, "vocab_size": 100, "intermediate_size": 512})",
+      {"Gemma-2 without its window",
+       R"({"model_type": "gemma2", "num_hidden_layers": 4, "hidden_size": 256, "num_attention_heads": 8, "vocab_size": 100, "intermediate_size": 512})",
        {"missing key 'sliding_window' (expected an integer in 1..100000000 (Gemma-2 alternates"}},
-      {"unknown layer type", "{" + ok + R"(, "intermediate_size": 512, "sliding_window": 64, "layer_types": ["full_attention", "chunked_attention", "full_attention", "full_attention"]})",
+      {"unknown layer type",
+       "{" + ok +
+           R"(, "intermediate_size": 512, "sliding_window": 64, "layer_types": ["full_attention", "chunked_attention", "full_attention", "full_attention"]})",
        {"'layer_types[1]': expected \"sliding_attention\" or \"full_attention\", found \"chunked_attention\" (string)"}},
-      {"layer_types of the wrong length", "{" + ok + R"(, "intermediate_size": 512, "layer_types": ["full_attention"]})",
+      {"layer_types of the wrong length",
+       "{" + ok + R"(, "intermediate_size": 512, "layer_types": ["full_attention"]})",
        {"'layer_types': expected an array of 4 entries"}},
-      {"MoE without experts per token", "{" + ok + R"(, "intermediate_size": 512, "num_local_experts": 8})",
+      {"MoE without experts per token",
+       "{" + ok + R"(, "intermediate_size": 512, "num_local_experts": 8})",
        {"missing key 'num_experts_per_tok' (expected an integer in 1..8)"}},
-      {"MoE every other layer", "{" + ok + R"(, "n_routed_experts": 16, "num_experts_per_tok": 2, "moe_intermediate_size": 64, "moe_layer_freq": 2})",
+      {"MoE every other layer",
+       "{" + ok + R"(, "n_routed_experts": 16, "num_experts_per_tok": 2, "moe_intermediate_size": 64, "moe_layer_freq": 2})",
        {"'moe_layer_freq': expected 1 (every layer after first_k_dense_replace is MoE"}},
-      {"MLA without its RoPE width", "{" + ok + R"(, "intermediate_size": 512, "kv_lora_rank": 64, "qk_nope_head_dim": 32, "v_head_dim": 32})",
+      {"MLA without its RoPE width",
+       "{" + ok + R"(, "intermediate_size": 512, "kv_lora_rank": 64, "qk_nope_head_dim": 32, "v_head_dim": 32})",
        {"missing key 'qk_rope_head_dim' (expected an integer in 1..65536)"}},
-      {"unknown quantization", "{" + ok + R"(, "intermediate_size": 512, "quantization_config": {"quant_method": "hqq"}})",
+      {"unknown quantization",
+       "{" + ok + R"(, "intermediate_size": 512, "quantization_config": {"quant_method": "hqq"}})",
        {"'quantization_config.quant_method': expected one of 'fp8', 'awq', 'gptq', 'bitsandbytes', found 'hqq'"}},
-      {"AWQ of 3 bits", "{" + ok + R"(, "intermediate_size": 512, "quantization_config": {"quant_method": "awq", "bits": 3}})",
+      {"AWQ of 3 bits",
+       "{" + ok + R"(, "intermediate_size": 512, "quantization_config": {"quant_method": "awq", "bits": 3}})",
        {"'quantization_config.bits': expected 4 or 8, found 3"}},
-      {"GPTQ without bits", "{" + ok + R"(, "intermediate_size": 512, "quantization_config": {"quant_method": "gptq"}})",
+      {"GPTQ without bits",
+       "{" + ok + R"(, "intermediate_size": 512, "quantization_config": {"quant_method": "gptq"}})",
        {"in quantization_config: missing key 'bits' (expected an integer in 1..64)"}},
-      {"unknown torch_dtype", "{" + ok + R"(, "intermediate_size": 512, "torch_dtype": "float64"})",
+      {"unknown torch_dtype",
+       "{" + ok + R"(, "intermediate_size": 512, "torch_dtype": "float64"})",
        {"'torch_dtype': expected 'bfloat16', 'float16' or 'float32', found 'float64'"}},
-      {"layer count out of range and a bad flag together", R"({"model_type": "llama", "num_hidden_layers": 0, "hidden_size": 256, "num_attention_heads": 8, "vocab_size": 100, "intermediate_size": 512, "tie_word_embeddings": "no"})",
-       {"'num_hidden_layers': expected an integer in 1..10000, found 0", "'tie_word_embeddings': expected true or false, found \"no\" (string)"}},
-      {"architectures not a list", R"({"architectures": "LlamaForCausalLM", "num_hidden_layers": 4, "hidden_size": 256, "num_attention_heads": 8, "vocab_size": 100, "intermediate_size": 512})",
+      {"layer count out of range and a bad flag together",
+       R"({"model_type": "llama", "num_hidden_layers": 0, "hidden_size": 256, "num_attention_heads": 8, "vocab_size": 100, "intermediate_size": 512, "tie_word_embeddings": "no"})",
+       {"'num_hidden_layers': expected an integer in 1..10000, found 0",
+        "'tie_word_embeddings': expected true or false, found \"no\" (string)"}},
+      {"architectures not a list",
+       R"({"architectures": "LlamaForCausalLM", "num_hidden_layers": 4, "hidden_size": 256, "num_attention_heads": 8, "vocab_size": 100, "intermediate_size": 512})",
        {"'architectures': expected an array of class names"}},
   };
   for (const auto& r : rows) {

@@ -1,15 +1,15 @@
 // Loaders and strict JSON: every bundled preset loads and validates, to_json round-trips, and a
 // table of bad inputs produces errors that name the file, the key, what was expected and found.
-#include <catch2/catch.hpp>
 #include <unistd.h>
 
+#include <algorithm>
 #include <boost/json.hpp>
+#include <catch2/catch.hpp>
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
-#include <functional>
-#include <algorithm>
 #include <fstream>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -62,8 +62,10 @@ std::string patched(const char* base, const std::string& patch) {
       target = &o[key.substr(0, dot)].as_object();
       leaf = key.substr(dot + 1);
     }
-    if (kv.value().is_string() && kv.value().get_string() == "DELETE") target->erase(leaf);
-    else (*target)[leaf] = kv.value();
+    if (kv.value().is_string() && kv.value().get_string() == "DELETE")
+      target->erase(leaf);
+    else
+      (*target)[leaf] = kv.value();
   }
   return bj::serialize(v);
 }
@@ -109,7 +111,9 @@ fs::path temp_dir() {
   return d;
 }
 
-bool same(double a, double b) { return a == b || std::abs(a - b) <= 1e-12 * std::max(std::abs(a), std::abs(b)); }
+bool same(double a, double b) {
+  return a == b || std::abs(a - b) <= 1e-12 * std::max(std::abs(a), std::abs(b));
+}
 
 void check_same(const Architecture& a, const Architecture& b) {
   INFO(a.id);
@@ -180,17 +184,38 @@ void check_same(const GpuSpec& a, const GpuSpec& b) {
     CHECK(x.borrowed_from == y.borrowed_from);
     const TimingParams& p = x.params;
     const TimingParams& q = y.params;
-    for (auto f : {&TimingParams::hbm_read_Bps, &TimingParams::hbm_copy_Bps, &TimingParams::l2_read_Bps,
-                   &TimingParams::l2_capacity_B, &TimingParams::l2_transition, &TimingParams::gemm_bw_fraction,
-                   &TimingParams::gemm_fixed_s, &TimingParams::gemm_compute_fraction, &TimingParams::gemm_m_half,
-                   &TimingParams::attn_bw_fraction, &TimingParams::attn_fixed_s, &TimingParams::attn_units_sat,
-                   &TimingParams::attn_compute_flops, &TimingParams::attn_fp8_bw_fraction, &TimingParams::attn_combine_per_split_s,
-                   &TimingParams::prefill_attn_compute_fraction, &TimingParams::elementwise_bw_fraction,
-                   &TimingParams::elementwise_fixed_s, &TimingParams::rope_bw_fraction, &TimingParams::rope_fixed_s,
-                   &TimingParams::launch_graph_s, &TimingParams::launch_stream_s, &TimingParams::launch_cpu_s,
-                   &TimingParams::launch_event_s, &TimingParams::compute_clock_ratio, &TimingParams::allreduce_latency_s, &TimingParams::allreduce_bus_Bps,
-                   &TimingParams::gemm_overlap_p, &TimingParams::attn_cta_fixed_s, &TimingParams::attn_lone_cta_efficiency,
-                   &TimingParams::attn_compute_flops_d64, &TimingParams::attn_compute_flops_d256}) {
+    for (auto f : {&TimingParams::hbm_read_Bps,
+                   &TimingParams::hbm_copy_Bps,
+                   &TimingParams::l2_read_Bps,
+                   &TimingParams::l2_capacity_B,
+                   &TimingParams::l2_transition,
+                   &TimingParams::gemm_bw_fraction,
+                   &TimingParams::gemm_fixed_s,
+                   &TimingParams::gemm_compute_fraction,
+                   &TimingParams::gemm_m_half,
+                   &TimingParams::attn_bw_fraction,
+                   &TimingParams::attn_fixed_s,
+                   &TimingParams::attn_units_sat,
+                   &TimingParams::attn_compute_flops,
+                   &TimingParams::attn_fp8_bw_fraction,
+                   &TimingParams::attn_combine_per_split_s,
+                   &TimingParams::prefill_attn_compute_fraction,
+                   &TimingParams::elementwise_bw_fraction,
+                   &TimingParams::elementwise_fixed_s,
+                   &TimingParams::rope_bw_fraction,
+                   &TimingParams::rope_fixed_s,
+                   &TimingParams::launch_graph_s,
+                   &TimingParams::launch_stream_s,
+                   &TimingParams::launch_cpu_s,
+                   &TimingParams::launch_event_s,
+                   &TimingParams::compute_clock_ratio,
+                   &TimingParams::allreduce_latency_s,
+                   &TimingParams::allreduce_bus_Bps,
+                   &TimingParams::gemm_overlap_p,
+                   &TimingParams::attn_cta_fixed_s,
+                   &TimingParams::attn_lone_cta_efficiency,
+                   &TimingParams::attn_compute_flops_d64,
+                   &TimingParams::attn_compute_flops_d256}) {
       CHECK(same(p.*f, q.*f));
     }
   }
@@ -205,10 +230,10 @@ TEST_CASE("every model preset loads, validates and reproduces the reference KV b
   // no sliding-window cap; MLA = latent + RoPE key; Hunyuan = 32 CLA producer layers), plus the
   // presets that are not in the CSV (computed by hand: 2 * kv_heads * head_dim * kv_layers * 2).
   const std::vector<std::pair<std::string, double>> expected = {
-      {"llama-2-7b", 524288},   {"llama-2-13b", 819200},   {"llama-2-70b", 327680},  {"llama-3-8b", 131072},
-      {"llama-3-70b", 327680},  {"llama-3.1-405b", 516096}, {"mistral-7b", 131072},  {"mixtral-8x7b", 131072},
-      {"qwen2.5-7b", 57344},    {"qwen2.5-72b", 327680},   {"gemma-2-9b", 344064},   {"gemma-2-27b", 376832},
-      {"deepseek-v3", 70272},   {"hunyuan-large", 81920},  {"llama-3.2-1b", 32768},  {"cla-paper-1b", 163840},
+      {"llama-2-7b", 524288},  {"llama-2-13b", 819200},    {"llama-2-70b", 327680}, {"llama-3-8b", 131072},
+      {"llama-3-70b", 327680}, {"llama-3.1-405b", 516096}, {"mistral-7b", 131072},  {"mixtral-8x7b", 131072},
+      {"qwen2.5-7b", 57344},   {"qwen2.5-72b", 327680},    {"gemma-2-9b", 344064},  {"gemma-2-27b", 376832},
+      {"deepseek-v3", 70272},  {"hunyuan-large", 81920},   {"llama-3.2-1b", 32768}, {"cla-paper-1b", 163840},
       {"cla-paper-3b", 393216}};
   const auto presets = list_model_presets();
   REQUIRE(presets.size() == expected.size());
@@ -259,10 +284,9 @@ TEST_CASE("model presets carry the reference's distinctive features", "[loaders]
 }
 
 TEST_CASE("every GPU preset loads and validates", "[loaders][presets]") {
-  const std::vector<std::string> ids = {"a100-pcie-80gb", "a100-sxm-40gb", "a100-sxm-80gb", "a10g",    "b200",
-                                        "gb200",          "h100-nvl",      "h100-pcie",     "h100-sxm", "h200",
-                                        "l4",             "l40s",          "mi300x",        "mi325x",   "rtx-4090",
-                                        "rtx-6000-ada",   "v100-sxm-32gb"};
+  const std::vector<std::string> ids = {"a100-pcie-80gb", "a100-sxm-40gb", "a100-sxm-80gb", "a10g", "b200", "gb200",  "h100-nvl",
+                                        "h100-pcie",      "h100-sxm",      "h200",          "l4",   "l40s", "mi300x", "mi325x",
+                                        "rtx-4090",       "rtx-6000-ada",  "v100-sxm-32gb"};
   const auto gpus = list_gpu_presets();
   REQUIRE(gpus.size() == ids.size());
   for (std::size_t i = 0; i < ids.size(); ++i) {
@@ -291,7 +315,8 @@ TEST_CASE("every GPU preset loads and validates", "[loaders][presets]") {
     CHECK_FALSE(g.memory_usable_source.empty());
     CHECK(*g.memory_usable_B <= g.memory_B * 1.0738);  // never more than the nominal capacity read as GiB
   }
-  for (const char* id : {"a100-sxm-80gb", "a100-pcie-80gb", "h100-pcie"}) CHECK(load_gpu(id).memory_usable_B == h100.memory_usable_B);
+  for (const char* id : {"a100-sxm-80gb", "a100-pcie-80gb", "h100-pcie"})
+    CHECK(load_gpu(id).memory_usable_B == h100.memory_usable_B);
   // HBM stack arithmetic for parts nobody measured: B200 = 180 GiB x the H200's visible fraction.
   CHECK(*load_gpu("b200").memory_usable_B == 182752.0 * 1048576.0);
   CHECK(*load_gpu("mi300x").memory_usable_B / 1073741824.0 == Approx(190.03).margin(0.01));
@@ -369,74 +394,141 @@ TEST_CASE("bad model JSON is rejected with file, key, expected and found", "[loa
   auto p = [](const std::string& patch) { return patched(kBaseModel, patch); };
   const std::vector<BadCase> cases = {
       // Malformed JSON: line and column.
-      {"syntax error", "{\"schema\": \"kvscope-model/1\",\n  \"id\": tiny}", {"bad.json: invalid JSON at line 2, column 9", "syntax error", "near 'tiny}'"}},
+      {"syntax error",
+       "{\"schema\": \"kvscope-model/1\",\n  \"id\": tiny}",
+       {"bad.json: invalid JSON at line 2, column 9", "syntax error", "near 'tiny}'"}},
       {"trailing comma", "{\"n_layers\": 4,}", {"bad.json: invalid JSON at line 1, column 16"}},
       {"comment", "{\"n_layers\": 4 /* no */}", {"invalid JSON at line 1, column 16"}},
       {"unterminated", "{\"n_layers\": 4", {"invalid JSON at line 1, column 15", "incomplete JSON", "at the end of the text"}},
       {"text after value", "{\"n_layers\": 4}\n{}", {"invalid JSON at line 2, column 1", "unexpected text after the JSON value"}},
       {"empty", "", {"bad.json: invalid JSON at line 1, column 1", "the file is empty"}},
       {"duplicate key", "{\"n_layers\": 4,\n \"n_layers\": 5}", {"line 2, column 2", "duplicate key 'n_layers'"}},
-      {"binary junk", std::string("\x7f" "ELF\x02\x01\x00\x00", 8), {"bad.json: invalid JSON at line 1, column 1", "looks binary"}},
+      {"binary junk",
+       std::string("\x7f"
+                   "ELF\x02\x01\x00\x00",
+                   8),
+       {"bad.json: invalid JSON at line 1, column 1", "looks binary"}},
       {"invalid utf-8", "{\"name\": \"\xff\"}", {"invalid JSON at line 1"}},
       {"not an object", "[1, 2]", {"bad.json: expected a JSON object, found an array of 2 items"}},
       // Schema.
-      {"wrong schema version", p(R"({"schema": "kvscope-model/9"})"), {"bad.json: 'schema': expected 'kvscope-model/1', found 'kvscope-model/9'"}},
+      {"wrong schema version",
+       p(R"({"schema": "kvscope-model/9"})"),
+       {"bad.json: 'schema': expected 'kvscope-model/1', found 'kvscope-model/9'"}},
       {"gpu schema for a model", p(R"({"schema": "kvscope-gpu/1"})"), {"expected 'kvscope-model/1', found 'kvscope-gpu/1'"}},
       {"missing schema", p(R"({"schema": "DELETE"})"), {"bad.json: missing key 'schema'"}},
       // Wrong types.
-      {"int as string", p(R"({"n_kv_heads": "8"})"), {"bad.json: 'n_kv_heads': expected an integer in 1..65536, found \"8\" (string)"}},
+      {"int as string",
+       p(R"({"n_kv_heads": "8"})"),
+       {"bad.json: 'n_kv_heads': expected an integer in 1..65536, found \"8\" (string)"}},
       {"int as bool", p(R"({"n_layers": true})"), {"'n_layers': expected an integer in 1..10000, found true (boolean)"}},
       {"int as null", p(R"({"d_model": null})"), {"bad.json: missing key 'd_model'"}},
       {"fractional int", p(R"({"head_dim": 64.5})"), {"'head_dim': expected an integer in 1..65536, found 64.5"}},
-      {"bool as string", p(R"({"tied_embeddings": "false"})"), {"'tied_embeddings': expected true or false, found \"false\" (string)"}},
+      {"bool as string",
+       p(R"({"tied_embeddings": "false"})"),
+       {"'tied_embeddings': expected true or false, found \"false\" (string)"}},
       {"string as number", p(R"({"name": 7})"), {"'name': expected a non-empty string, found 7"}},
       {"empty string", p(R"({"name": ""})"), {"'name': expected a non-empty string, found \"\""}},
       {"source not an object", p(R"({"source": "https://x"})"), {"'source': expected an object, found \"https://x\" (string)"}},
-      {"enum typo", p(R"({"mlp": "swiglue"})"), {"'mlp': expected one of 'swiglu', 'plain', 'moe', found \"swiglue\" (string) (did you mean 'swiglu'?)"}},
-      {"bad kv dtype", p(R"({"kv_dtype": "fp4"})"), {"'kv_dtype': expected one of 'bf16', 'fp16', 'fp8', 'int8', 'int4', found \"fp4\""}},
+      {"enum typo",
+       p(R"({"mlp": "swiglue"})"),
+       {"'mlp': expected one of 'swiglu', 'plain', 'moe', found \"swiglue\" (string) (did you mean 'swiglu'?)"}},
+      {"bad kv dtype",
+       p(R"({"kv_dtype": "fp4"})"),
+       {"'kv_dtype': expected one of 'bf16', 'fp16', 'fp8', 'int8', 'int4', found \"fp4\""}},
       {"bad id", p(R"({"id": "Llama 3"})"), {"'id': expected a kebab-case id", "found \"Llama 3\""}},
       // Missing and unknown keys.
       {"missing key", p(R"({"d_model": "DELETE"})"), {"bad.json: missing key 'd_model' (expected an integer in 1..1000000)"}},
-      {"typo of a required key", p(R"({"n_kv_heads": "DELETE", "n_kv_head": 2})"), {"bad.json: unknown key 'n_kv_head' (did you mean 'n_kv_heads'?)"}},
+      {"typo of a required key",
+       p(R"({"n_kv_heads": "DELETE", "n_kv_head": 2})"),
+       {"bad.json: unknown key 'n_kv_head' (did you mean 'n_kv_heads'?)"}},
       {"typo of an optional key", p(R"({"qkv_bais": true})"), {"bad.json: unknown key 'qkv_bais' (did you mean 'qkv_bias'?)"}},
-      {"unknown key, nothing close", p(R"({"rope_theta": 10000})"), {"bad.json: unknown key 'rope_theta' (known keys: schema, id"}},
-      {"typo in a nested object", p(R"({"source": {"url": "u", "note": "x"}})"), {"unknown key 'source.note' (did you mean 'source.notes'?)"}},
+      {"unknown key, nothing close",
+       p(R"({"rope_theta": 10000})"),
+       {"bad.json: unknown key 'rope_theta' (known keys: schema, id"}},
+      {"typo in a nested object",
+       p(R"({"source": {"url": "u", "note": "x"}})"),
+       {"unknown key 'source.note' (did you mean 'source.notes'?)"}},
       {"missing nested key", p(R"({"source": {"notes": "x"}})"), {"bad.json: missing key 'source.url'"}},
       // Numbers out of range.
       {"zero", p(R"({"n_layers": 0})"), {"'n_layers': expected an integer in 1..10000, found 0"}},
       {"negative", p(R"({"n_kv_heads": -3})"), {"'n_kv_heads': expected an integer in 1..65536, found -3"}},
       {"NaN as string", p(R"({"d_model": "NaN"})"), {"'d_model': expected an integer in 1..1000000, found \"NaN\" (string)"}},
-      {"inf literal", "{\"schema\": \"kvscope-model/1\", \"id\": \"x\", \"name\": \"x\", \"n_layers\": 1e999}", {"'n_layers': expected an integer in 1..10000, found inf"}},
+      {"inf literal",
+       "{\"schema\": \"kvscope-model/1\", \"id\": \"x\", \"name\": \"x\", \"n_layers\": 1e999}",
+       {"'n_layers': expected an integer in 1..10000, found inf"}},
       {"huge integer", p(R"({"d_model": 1000001})"), {"'d_model': expected an integer in 1..1000000, found 1000001"}},
       {"beyond int64", p(R"({"vocab": 99999999999999999999})"), {"'vocab': expected an integer in 1..100000000, found 1e+20"}},
-      {"beyond uint64 range of layers", p(R"({"n_layers": 18446744073709551615})"), {"'n_layers': expected an integer in 1..10000, found 18446744073709551615"}},
+      {"beyond uint64 range of layers",
+       p(R"({"n_layers": 18446744073709551615})"),
+       {"'n_layers': expected an integer in 1..10000, found 18446744073709551615"}},
       {"huge ffn", p(R"({"ffn_dim": 10000001})"), {"'ffn_dim': expected an integer in 1..10000000, found 10000001"}},
       {"huge published params", p(R"({"published_params": 1e16})"), {"'published_params': expected a number in 1..1e+15"}},
-      {"active above total", p(R"({"published_params": 1e9, "published_active_params": 2e9})"), {"'published_active_params': expected at most published_params"}},
+      {"active above total",
+       p(R"({"published_params": 1e9, "published_active_params": 2e9})"),
+       {"'published_active_params': expected at most published_params"}},
       // Consistency.
-      {"heads don't divide", p(R"({"n_q_heads": 4, "n_kv_heads": 3})"), {"bad.json: 'n_kv_heads': expected a divisor of n_q_heads (4), found 3"}},
+      {"heads don't divide",
+       p(R"({"n_q_heads": 4, "n_kv_heads": 3})"),
+       {"bad.json: 'n_kv_heads': expected a divisor of n_q_heads (4), found 3"}},
       {"moe without block", p(R"({"mlp": "moe"})"), {"bad.json: missing key 'moe' (expected an object)"}},
-      {"moe block on a dense model", p(R"({"moe": {"n_routed": 8, "n_active": 2, "expert_ffn": 512}})"), {"'moe': expected no 'moe' block (mlp is 'swiglu'"}},
-      {"moe active above routed", p(R"({"mlp": "moe", "moe": {"n_routed": 8, "n_active": 9, "expert_ffn": 512}})"), {"'moe.n_active': expected an integer in 1..8, found 9"}},
-      {"moe typo", p(R"({"mlp": "moe", "moe": {"n_routed": 8, "n_activ": 2, "expert_ffn": 512}})"), {"unknown key 'moe.n_activ' (did you mean 'moe.n_active'?)"}},
-      {"moe dense layers above n_layers", p(R"({"mlp": "moe", "moe": {"n_routed": 8, "n_active": 2, "expert_ffn": 512, "n_dense_layers": 5}})"), {"'moe.n_dense_layers': expected an integer in 0..4, found 5"}},
-      {"mla zero rank", p(R"({"mla": {"kv_lora_rank": 0, "qk_rope_dim": 64, "qk_nope_dim": 128, "v_head_dim": 128}})"), {"'mla.kv_lora_rank': expected an integer in 1..65536, found 0"}},
-      {"empty producer list", p(R"({"kv_producers": []})"), {"'kv_producers': expected an array of 4 layer indices (one per layer), found an empty array"}},
-      {"producers wrong length", p(R"({"kv_producers": [0, 0, 2]})"), {"'kv_producers': expected an array of 4 layer indices", "found an array of 3 items"}},
-      {"producer points forward", p(R"({"kv_producers": [0, 2, 2, 2]})"), {"'kv_producers[1]': expected a layer at or below 1 (K/V cannot come from a later layer), found 2"}},
-      {"producer out of range", p(R"({"kv_producers": [0, 0, 0, 7]})"), {"'kv_producers[3]': expected an integer in 0..3, found 7"}},
-      {"producer negative", p(R"({"kv_producers": [0, -1, 0, 0]})"), {"'kv_producers[1]': expected an integer in 0..3, found -1"}},
-      {"producer not a producer", p(R"({"kv_producers": [0, 0, 1, 3]})"), {"'kv_producers[2]': expected a layer that stores its own K/V"}},
-      {"producer as string", p(R"({"kv_producers": "0,0,2,2"})"), {"'kv_producers': expected an array of 4 layer indices (one per layer), found \"0,0,2,2\" (string)"}},
-      {"cla factor above n_layers", p(R"({"cla_factor": 5})"), {"bad.json: 'cla_factor': expected an integer in 1..n_layers (4), found 5"}},
+      {"moe block on a dense model",
+       p(R"({"moe": {"n_routed": 8, "n_active": 2, "expert_ffn": 512}})"),
+       {"'moe': expected no 'moe' block (mlp is 'swiglu'"}},
+      {"moe active above routed",
+       p(R"({"mlp": "moe", "moe": {"n_routed": 8, "n_active": 9, "expert_ffn": 512}})"),
+       {"'moe.n_active': expected an integer in 1..8, found 9"}},
+      {"moe typo",
+       p(R"({"mlp": "moe", "moe": {"n_routed": 8, "n_activ": 2, "expert_ffn": 512}})"),
+       {"unknown key 'moe.n_activ' (did you mean 'moe.n_active'?)"}},
+      {"moe dense layers above n_layers",
+       p(R"({"mlp": "moe", "moe": {"n_routed": 8, "n_active": 2, "expert_ffn": 512, "n_dense_layers": 5}})"),
+       {"'moe.n_dense_layers': expected an integer in 0..4, found 5"}},
+      {"mla zero rank",
+       p(R"({"mla": {"kv_lora_rank": 0, "qk_rope_dim": 64, "qk_nope_dim": 128, "v_head_dim": 128}})"),
+       {"'mla.kv_lora_rank': expected an integer in 1..65536, found 0"}},
+      {"empty producer list",
+       p(R"({"kv_producers": []})"),
+       {"'kv_producers': expected an array of 4 layer indices (one per layer), found an empty array"}},
+      {"producers wrong length",
+       p(R"({"kv_producers": [0, 0, 2]})"),
+       {"'kv_producers': expected an array of 4 layer indices", "found an array of 3 items"}},
+      {"producer points forward",
+       p(R"({"kv_producers": [0, 2, 2, 2]})"),
+       {"'kv_producers[1]': expected a layer at or below 1 (K/V cannot come from a later layer), found 2"}},
+      {"producer out of range",
+       p(R"({"kv_producers": [0, 0, 0, 7]})"),
+       {"'kv_producers[3]': expected an integer in 0..3, found 7"}},
+      {"producer negative",
+       p(R"({"kv_producers": [0, -1, 0, 0]})"),
+       {"'kv_producers[1]': expected an integer in 0..3, found -1"}},
+      {"producer not a producer",
+       p(R"({"kv_producers": [0, 0, 1, 3]})"),
+       {"'kv_producers[2]': expected a layer that stores its own K/V"}},
+      {"producer as string",
+       p(R"({"kv_producers": "0,0,2,2"})"),
+       {"'kv_producers': expected an array of 4 layer indices (one per layer), found \"0,0,2,2\" (string)"}},
+      {"cla factor above n_layers",
+       p(R"({"cla_factor": 5})"),
+       {"bad.json: 'cla_factor': expected an integer in 1..n_layers (4), found 5"}},
       {"cla factor zero", p(R"({"cla_factor": 0})"), {"'cla_factor': expected an integer in 1..10000, found 0"}},
-      {"two sharing keys", p(R"({"cla_factor": 2, "sharing_pattern": "KeepEnds"})"), {"expected at most one of 'cla_factor', 'kv_producers', 'sharing_pattern', found 'cla_factor' and 'sharing_pattern'"}},
-      {"three sharing keys", p(R"({"cla_factor": 2, "kv_producers": [0, 0, 2, 2], "sharing_pattern": "KeepEnds"})"), {"found 'cla_factor' and 'kv_producers' and 'sharing_pattern'"}},
-      {"unknown sharing pattern", p(R"({"sharing_pattern": "KeepEnd"})"), {"'sharing_pattern': expected one of 'KeepEnds', 'DenseFront', 'DenseBack', found \"KeepEnd\" (string) (did you mean 'KeepEnds'?)"}},
+      {"two sharing keys",
+       p(R"({"cla_factor": 2, "sharing_pattern": "KeepEnds"})"),
+       {"expected at most one of 'cla_factor', 'kv_producers', 'sharing_pattern', found 'cla_factor' and 'sharing_pattern'"}},
+      {"three sharing keys",
+       p(R"({"cla_factor": 2, "kv_producers": [0, 0, 2, 2], "sharing_pattern": "KeepEnds"})"),
+       {"found 'cla_factor' and 'kv_producers' and 'sharing_pattern'"}},
+      {"unknown sharing pattern",
+       p(R"({"sharing_pattern": "KeepEnd"})"),
+       {"'sharing_pattern': expected one of 'KeepEnds', 'DenseFront', 'DenseBack', found \"KeepEnd\" (string) (did you mean "
+        "'KeepEnds'?)"}},
       {"local layers without window", p(R"({"layer_pattern": "LG"})"), {"bad.json: missing key 'window'"}},
-      {"window without local layers", p(R"({"window": 4096})"), {"'window': expected no window (layer_pattern has no 'L' layers"}},
+      {"window without local layers",
+       p(R"({"window": 4096})"),
+       {"'window': expected no window (layer_pattern has no 'L' layers"}},
       {"zero window", p(R"({"layer_pattern": "L", "window": 0})"), {"'window': expected an integer in 1..100000000, found 0"}},
-      {"bad layer pattern", p(R"({"layer_pattern": "LX", "window": 8})"), {"'layer_pattern': expected only the letters G (global) and L (local), found 'X' at position 1"}},
+      {"bad layer pattern",
+       p(R"({"layer_pattern": "LX", "window": 8})"),
+       {"'layer_pattern': expected only the letters G (global) and L (local), found 'X' at position 1"}},
       {"empty layer pattern", p(R"({"layer_pattern": ""})"), {"'layer_pattern': expected a non-empty string, found \"\""}},
       {"zero quant group", p(R"({"kv_quant_group": 0})"), {"'kv_quant_group': expected an integer in 1..65536, found 0"}},
   };
@@ -457,28 +549,60 @@ TEST_CASE("bad GPU JSON is rejected with file, key, expected and found", "[loade
     return patched(patched(kBaseGpu, std::string(R"({"calibration": )") + kCalibration + "}").c_str(), patch);
   };
   const std::vector<BadCase> cases = {
-      {"wrong schema version", p(R"({"schema": "kvscope-gpu/2"})"), {"gpu.json: 'schema': expected 'kvscope-gpu/1', found 'kvscope-gpu/2'"}},
-      {"subnormal peak (fuzzer)", p(R"({"bf16_dense_TFLOPS": 364.21e-320})"), {"gpu.json: 'bf16_dense_TFLOPS': expected a number in [1e-06, 1e+06], found"}},
+      {"wrong schema version",
+       p(R"({"schema": "kvscope-gpu/2"})"),
+       {"gpu.json: 'schema': expected 'kvscope-gpu/1', found 'kvscope-gpu/2'"}},
+      {"subnormal peak (fuzzer)",
+       p(R"({"bf16_dense_TFLOPS": 364.21e-320})"),
+       {"gpu.json: 'bf16_dense_TFLOPS': expected a number in [1e-06, 1e+06], found"}},
       {"zero memory", p(R"({"memory_GB": 0})"), {"gpu.json: 'memory_GB': expected a number in [0.001, 1e+06], found 0"}},
       {"negative fp8", p(R"({"fp8_dense_TFLOPS": -1})"), {"'fp8_dense_TFLOPS': expected a number in 0..1e+06, found -1"}},
-      {"bandwidth as string", p(R"({"hbm_bandwidth_GBps": "3350"})"), {"'hbm_bandwidth_GBps': expected a number in 0..1e+06, found \"3350\" (string)"}},
-      {"NaN as string", p(R"({"bf16_dense_TFLOPS": "NaN"})"), {"'bf16_dense_TFLOPS': expected a number in 0..1e+06, found \"NaN\" (string)"}},
-      {"inf literal", replaced(p("{}"), "\"l2_cache_MiB\":50", "\"l2_cache_MiB\":1e999"), {"'l2_cache_MiB': expected a number in 0..1e+06, found inf"}},
-      {"huge bandwidth", p(R"({"hbm_bandwidth_GBps": 1e300})"), {"'hbm_bandwidth_GBps': expected a number in 0..1e+06, found 1e+300"}},
+      {"bandwidth as string",
+       p(R"({"hbm_bandwidth_GBps": "3350"})"),
+       {"'hbm_bandwidth_GBps': expected a number in 0..1e+06, found \"3350\" (string)"}},
+      {"NaN as string",
+       p(R"({"bf16_dense_TFLOPS": "NaN"})"),
+       {"'bf16_dense_TFLOPS': expected a number in 0..1e+06, found \"NaN\" (string)"}},
+      {"inf literal",
+       replaced(p("{}"), "\"l2_cache_MiB\":50", "\"l2_cache_MiB\":1e999"),
+       {"'l2_cache_MiB': expected a number in 0..1e+06, found inf"}},
+      {"huge bandwidth",
+       p(R"({"hbm_bandwidth_GBps": 1e300})"),
+       {"'hbm_bandwidth_GBps': expected a number in 0..1e+06, found 1e+300"}},
       {"fractional SMs", p(R"({"sm_count": 132.5})"), {"'sm_count': expected an integer in 1..1000000, found 132.5"}},
       {"zero usable memory", p(R"({"memory_usable_MiB": 0})"), {"'memory_usable_MiB': expected a number in [1, 1e+09], found 0"}},
-      {"bandwidth typo", p(R"({"hbm_bandwidth_GBps": "DELETE", "hbm_bandwith_GBps": 3350})"), {"gpu.json: unknown key 'hbm_bandwith_GBps' (did you mean 'hbm_bandwidth_GBps'?)"}},
+      {"bandwidth typo",
+       p(R"({"hbm_bandwidth_GBps": "DELETE", "hbm_bandwith_GBps": 3350})"),
+       {"gpu.json: unknown key 'hbm_bandwith_GBps' (did you mean 'hbm_bandwidth_GBps'?)"}},
       {"unit-less key", p(R"({"memory_GB": "DELETE", "memory": 80})"), {"gpu.json: missing key 'memory_GB'"}},
-      {"wrong unit", p(R"({"l2_cache_MiB": "DELETE", "l2_cache_MB": 50})"), {"unknown key 'l2_cache_MB' (did you mean 'l2_cache_MiB'?)"}},
+      {"wrong unit",
+       p(R"({"l2_cache_MiB": "DELETE", "l2_cache_MB": 50})"),
+       {"unknown key 'l2_cache_MB' (did you mean 'l2_cache_MiB'?)"}},
       {"source without url", p(R"({"source": {"notes": "x"}})"), {"gpu.json: missing key 'source.url'"}},
-      {"calibration missing key", cal(R"({"calibration.attn_fixed_us": "DELETE"})"), {"gpu.json: missing key 'calibration.attn_fixed_us'"}},
-      {"calibration typo", cal(R"({"calibration.hbm_read_GBps": "DELETE", "calibration.hbm_read_GBs": 3000})"), {"unknown key 'calibration.hbm_read_GBs' (did you mean 'calibration.hbm_read_GBps'?)"}},
-      {"calibration SI key", cal(R"({"calibration.gemm_fixed_s": 3e-6})"), {"unknown key 'calibration.gemm_fixed_s' (did you mean 'calibration.gemm_fixed_us'?)"}},
-      {"calibration lone CTA over 1", cal(R"({"calibration.attn_lone_cta_efficiency": 1.5})"), {"'calibration.attn_lone_cta_efficiency': expected a number in 0..1, found 1.5"}},
-      {"calibration negative overlap", cal(R"({"calibration.gemm_overlap_p": -2})"), {"'calibration.gemm_overlap_p': expected a number in 0..100, found -2"}},
-      {"calibration zero fraction", cal(R"({"calibration.attn_bw_fraction": 0})"), {"'calibration.attn_bw_fraction': expected a number in [1e-06, 2], found 0"}},
-      {"calibration borrowed without origin", cal(R"({"calibration.borrowed": true})"), {"missing key 'calibration.borrowed_from'"}},
-      {"calibration origin without borrowed", cal(R"({"calibration.borrowed_from": "h100-sxm"})"), {"'calibration.borrowed_from': expected no 'borrowed_from' unless \"borrowed\": true"}},
+      {"calibration missing key",
+       cal(R"({"calibration.attn_fixed_us": "DELETE"})"),
+       {"gpu.json: missing key 'calibration.attn_fixed_us'"}},
+      {"calibration typo",
+       cal(R"({"calibration.hbm_read_GBps": "DELETE", "calibration.hbm_read_GBs": 3000})"),
+       {"unknown key 'calibration.hbm_read_GBs' (did you mean 'calibration.hbm_read_GBps'?)"}},
+      {"calibration SI key",
+       cal(R"({"calibration.gemm_fixed_s": 3e-6})"),
+       {"unknown key 'calibration.gemm_fixed_s' (did you mean 'calibration.gemm_fixed_us'?)"}},
+      {"calibration lone CTA over 1",
+       cal(R"({"calibration.attn_lone_cta_efficiency": 1.5})"),
+       {"'calibration.attn_lone_cta_efficiency': expected a number in 0..1, found 1.5"}},
+      {"calibration negative overlap",
+       cal(R"({"calibration.gemm_overlap_p": -2})"),
+       {"'calibration.gemm_overlap_p': expected a number in 0..100, found -2"}},
+      {"calibration zero fraction",
+       cal(R"({"calibration.attn_bw_fraction": 0})"),
+       {"'calibration.attn_bw_fraction': expected a number in [1e-06, 2], found 0"}},
+      {"calibration borrowed without origin",
+       cal(R"({"calibration.borrowed": true})"),
+       {"missing key 'calibration.borrowed_from'"}},
+      {"calibration origin without borrowed",
+       cal(R"({"calibration.borrowed_from": "h100-sxm"})"),
+       {"'calibration.borrowed_from': expected no 'borrowed_from' unless \"borrowed\": true"}},
       {"calibration not an object", p(R"({"calibration": []})"), {"'calibration': expected an object, found an empty array"}},
   };
   for (const auto& c : cases) {
@@ -513,9 +637,7 @@ TEST_CASE("files: missing, directories, binary, too large, presets by name", "[l
   CHECK_THAT(jmsg, Catch::Contains("looks binary"));
 
   const fs::path big = dir / "big.json";
-  {
-    std::ofstream f(big);
-  }
+  { std::ofstream f(big); }
   fs::resize_file(big, kMaxTextFileBytes + 1);
   CHECK_THAT(error_of([&] { read_text_file(big.string()); }), Catch::Contains("exceeds the 64 MiB limit"));
   fs::remove(big);
@@ -590,7 +712,8 @@ TEST_CASE("did-you-mean and JSON value descriptions", "[loaders][json]") {
   CHECK_THAT(error_of([&] { r2.finish(); }), Catch::StartsWith("r.json: unknown key 'b'"));
 }
 
-TEST_CASE("a model or GPU file's errors are reported together, one message each, without consequences", "[loaders][errors][collect]") {
+TEST_CASE("a model or GPU file's errors are reported together, one message each, without consequences",
+          "[loaders][errors][collect]") {
   struct Row {
     const char* what;
     bool gpu;
@@ -598,27 +721,47 @@ TEST_CASE("a model or GPU file's errors are reported together, one message each,
     std::vector<std::string> messages;  // exactly these, in this order; one means a plain InputError
   };
   const Row rows[] = {
-      {"three bad values", false, R"({"n_layers": 0, "n_kv_heads": "2", "kv_dtype": "fp9"})",
+      {"three bad values",
+       false,
+       R"({"n_layers": 0, "n_kv_heads": "2", "kv_dtype": "fp9"})",
        {"bad.json: 'n_layers': expected an integer in 1..10000, found 0",
         "bad.json: 'n_kv_heads': expected an integer in 1..65536, found \"2\" (string)",
-        "bad.json: 'kv_dtype': expected one of 'bf16', 'fp16', 'fp8', 'int8', 'int4', found \"fp9\" (string) (did you mean 'fp8'?)"}},
-      {"a typo is one message, not two; an unknown key is another", false,
+        "bad.json: 'kv_dtype': expected one of 'bf16', 'fp16', 'fp8', 'int8', 'int4', found \"fp9\" (string) (did you mean "
+        "'fp8'?)"}},
+      {"a typo is one message, not two; an unknown key is another",
+       false,
        R"({"tied_embeddings": "DELETE", "tied_embedings": false, "colour": 1})",
        {"bad.json: unknown key 'tied_embedings' (did you mean 'tied_embeddings'?)",
-        "bad.json: unknown key 'colour' (known keys: schema, id, name, n_layers, d_model, n_q_heads, n_kv_heads, head_dim, mlp, moe, "
-        "ffn_dim, mla, vocab, tied_embeddings, qkv_bias, cla_factor, kv_producers, sharing_pattern, layer_pattern, window, kv_dtype, "
-        "kv_quant_group, weight_dtype, weight_group, max_position_embeddings, published_params, published_active_params, source)"}},
+        "bad.json: unknown key 'colour' (known keys: schema, id, name, n_layers, d_model, n_q_heads, n_kv_heads, head_dim, mlp, "
+        "moe, "
+        "ffn_dim, mla, vocab, tied_embeddings, qkv_bias, cla_factor, kv_producers, sharing_pattern, layer_pattern, window, "
+        "kv_dtype, "
+        "kv_quant_group, weight_dtype, weight_group, max_position_embeddings, published_params, published_active_params, "
+        "source)"}},
       // A bad n_q_heads must not also report n_kv_heads as "not a divisor" of the stand-in value.
-      {"no check on a stand-in value", false, R"({"n_q_heads": -4, "vocab": 0})",
-       {"bad.json: 'n_q_heads': expected an integer in 1..65536, found -4", "bad.json: 'vocab': expected an integer in 1..100000000, found 0"}},
+      {"no check on a stand-in value",
+       false,
+       R"({"n_q_heads": -4, "vocab": 0})",
+       {"bad.json: 'n_q_heads': expected an integer in 1..65536, found -4",
+        "bad.json: 'vocab': expected an integer in 1..100000000, found 0"}},
       // A missing block is one message; its keys are not reported missing one by one.
-      {"a missing object", false, R"({"mlp": "moe", "d_model": 0})",
+      {"a missing object",
+       false,
+       R"({"mlp": "moe", "d_model": 0})",
        {"bad.json: 'd_model': expected an integer in 1..1000000, found 0", "bad.json: missing key 'moe' (expected an object)"}},
-      {"one error stays a plain message", false, R"({"n_layers": 0})", {"bad.json: 'n_layers': expected an integer in 1..10000, found 0"}},
-      {"GPU: several quantities", true, R"({"memory_GB": -1, "sm_count": 0, "vendor": "DELETE"})",
-       {"gpu.json: missing key 'vendor' (expected a non-empty string)", "gpu.json: 'memory_GB': expected a number in 0..1e+06, found -1",
+      {"one error stays a plain message",
+       false,
+       R"({"n_layers": 0})",
+       {"bad.json: 'n_layers': expected an integer in 1..10000, found 0"}},
+      {"GPU: several quantities",
+       true,
+       R"({"memory_GB": -1, "sm_count": 0, "vendor": "DELETE"})",
+       {"gpu.json: missing key 'vendor' (expected a non-empty string)",
+        "gpu.json: 'memory_GB': expected a number in 0..1e+06, found -1",
         "gpu.json: 'sm_count': expected an integer in 1..1000000, found 0"}},
-      {"GPU: a calibration block's keys too", true, std::string(R"({"calibration": )") + kCalibration + R"(, "tdp_W": "x"})",
+      {"GPU: a calibration block's keys too",
+       true,
+       std::string(R"({"calibration": )") + kCalibration + R"(, "tdp_W": "x"})",
        {"gpu.json: 'tdp_W': expected a number in 0..100000, found \"x\" (string)"}},
   };
   for (const Row& row : rows) {
@@ -636,8 +779,10 @@ TEST_CASE("a model or GPU file's errors are reported together, one message each,
     std::vector<std::string> got;
     bool several = false;
     try {
-      if (row.gpu) parse_gpu(parse_json_text(text, "gpu.json"), "gpu.json", true);
-      else parse_architecture(parse_json_text(text, "bad.json"), "bad.json", true);
+      if (row.gpu)
+        parse_gpu(parse_json_text(text, "gpu.json"), "gpu.json", true);
+      else
+        parse_architecture(parse_json_text(text, "bad.json"), "bad.json", true);
     } catch (const InputErrors& e) {
       got = e.messages();
       several = true;
@@ -666,7 +811,8 @@ TEST_CASE("collected errors keep the rules: presets need provenance, checks acro
   CHECK(gpu_error(patched(kBaseGpu, R"({"source": "DELETE"})")) == "gpu.json: missing key 'source' (expected an object)");
   // With every value readable, the consistency checks report as before (ConfigError).
   CHECK_THROWS_AS(parse_architecture(bj::parse(patched(kBaseModel, R"({"n_kv_heads": 3})")), "x", true), ConfigError);
-  CHECK(model_error(patched(kBaseModel, R"({"n_kv_heads": 3})")) == "bad.json: 'n_kv_heads': expected a divisor of n_q_heads (4), found 3");
+  CHECK(model_error(patched(kBaseModel, R"({"n_kv_heads": 3})")) ==
+        "bad.json: 'n_kv_heads': expected a divisor of n_q_heads (4), found 3");
   // The field of the first error is kept for the GUI.
   try {
     parse_architecture(bj::parse(patched(kBaseModel, R"({"n_layers": 0, "vocab": 0})")), "x", true);

@@ -1,10 +1,10 @@
 // OutputFile (core/output_file.hpp), the sink every command writes through, with injected write
 // failures and odd targets; display_text / terminal_safe (core/display.hpp).
-#include <catch2/catch.hpp>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <catch2/catch.hpp>
 #include <cerrno>
 #include <cstdlib>
 #include <filesystem>
@@ -122,12 +122,20 @@ TEST_CASE("OutputFile: odd targets", "[output_file]") {
       {"a directory", [&] { return dir.string(); }, "cannot write '" + dir.string() + "': is a directory"},
       {"a missing folder", [&] { return (dir / "no" / "f").string(); },
        "cannot write '" + (dir / "no" / "f").string() + "': folder '" + (dir / "no").string() + "': No such file or directory"},
-      {"a file as folder", [&] { std::ofstream(dir / "plain") << "x"; return (dir / "plain" / "f").string(); },
+      {"a file as folder",
+       [&] {
+         std::ofstream(dir / "plain") << "x";
+         return (dir / "plain" / "f").string();
+       },
        "cannot write '" + (dir / "plain" / "f").string() + "': Not a directory"},
       {"/dev/full", [] { return std::string("/dev/full"); }, "cannot write '/dev/full': No space left on device"},
       {"/dev/null", [] { return std::string("/dev/null"); }, ""},
-      {"a symlink loop", [&] { fs::create_symlink("loop2", dir / "loop1"); fs::create_symlink("loop1", dir / "loop2");
-                              return (dir / "loop1").string(); },
+      {"a symlink loop",
+       [&] {
+         fs::create_symlink("loop2", dir / "loop1");
+         fs::create_symlink("loop1", dir / "loop2");
+         return (dir / "loop1").string();
+       },
        "cannot write '" + (dir / "loop1").string() + "': Too many levels of symbolic links"},
       {"a 300-character name", [&] { return (dir / std::string(250, 'n')).string(); }, ""},
   };
@@ -168,7 +176,9 @@ TEST_CASE("display_text escapes control characters and invalid UTF-8, elides lon
       {"tab\there\r", 0, "tab\\there\\r"},
       {"\x1b[31mred", 0, "\\x1b[31mred"},
       {"del\x7f", 0, "del\\x7f"},
-      {"csi\xc2\x9b" "2J", 0, "csi\\u009b2J"},
+      {"csi\xc2\x9b"
+       "2J",
+       0, "csi\\u009b2J"},
       {"bad\xff\xfe", 0, "bad\\xff\\xfe"},
       {"overlong\xc0\xaf", 0, "overlong\\xc0\\xaf"},
       {"surrogate\xed\xa0\x80", 0, "surrogate\\xed\\xa0\\x80"},

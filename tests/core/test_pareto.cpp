@@ -1,7 +1,6 @@
 // Pareto front: hand-made cases (ties, duplicates, NaN, mixed senses), then the batch algorithm
 // and the streaming accumulator against an O(n^2) brute force on random sets (fixed seeds).
 #include <catch2/catch.hpp>
-
 #include <cmath>
 #include <cstdint>
 #include <limits>
@@ -28,7 +27,8 @@ Idx brute_force(const std::vector<double>& v, const std::vector<Sense>& s) {
   };
   auto worse = [&](std::size_t a, std::size_t b, std::size_t j) { return better(b, a, j); };
   auto has_nan = [&](std::size_t a) {
-    for (std::size_t j = 0; j < m; ++j) if (std::isnan(v[a * m + j])) return true;
+    for (std::size_t j = 0; j < m; ++j)
+      if (std::isnan(v[a * m + j])) return true;
     return false;
   };
   Idx out;
@@ -49,7 +49,9 @@ Idx brute_force(const std::vector<double>& v, const std::vector<Sense>& s) {
   return out;
 }
 
-std::vector<std::uint64_t> as_ids(const Idx& i) { return {i.begin(), i.end()}; }
+std::vector<std::uint64_t> as_ids(const Idx& i) {
+  return {i.begin(), i.end()};
+}
 
 }  // namespace
 
@@ -96,8 +98,9 @@ TEST_CASE("pareto front: hand-made cases", "[pareto]") {
 TEST_CASE("pareto front: invalid shapes are errors", "[pareto]") {
   const std::vector<double> v = {1, 2, 3};
   const std::vector<Sense> s = {Sense::minimize, Sense::minimize};
-  CHECK_THROWS_MATCHES(pareto_front(v, s), InputError,
-                       Catch::Message("pareto_front: 'values': expected a row-major n x 2 array (size a multiple of 2), found 3 values"));
+  CHECK_THROWS_MATCHES(
+      pareto_front(v, s), InputError,
+      Catch::Message("pareto_front: 'values': expected a row-major n x 2 array (size a multiple of 2), found 3 values"));
   ParetoAccumulator acc(s);
   CHECK_THROWS_MATCHES(acc.insert(0, v), InputError,
                        Catch::Message("ParetoAccumulator::insert: 'point': expected 2 objective values, found 3"));
@@ -120,14 +123,16 @@ TEST_CASE("pareto front equals brute force on random sets", "[pareto]") {
         for (int mixed = 0; mixed < 2; ++mixed) {
           std::mt19937_64 rng(seed++);
           std::vector<Sense> senses(m, Sense::minimize);
-          if (mixed) for (std::size_t j = 1; j < m; j += 2) senses[j] = Sense::maximize;
+          if (mixed)
+            for (std::size_t j = 1; j < m; j += 2) senses[j] = Sense::maximize;
           std::vector<double> v(n * m);
           std::uniform_real_distribution<double> u(0, 1);
           std::uniform_int_distribution<int> g(0, std::max(grid, 1) - 1);
           for (double& x : v) x = grid ? g(rng) : u(rng);
           if (n > 20) v[7 * m + 1] = kNaN;
           // Anti-correlated objectives (a large front) for the continuous case.
-          if (!grid && n > 0 && m == 2) for (std::size_t i = 0; i < n; ++i) v[i * 2 + 1] = (mixed ? 1.0 : -1.0) * v[i * 2] + 0.05 * u(rng);
+          if (!grid && n > 0 && m == 2)
+            for (std::size_t i = 0; i < n; ++i) v[i * 2 + 1] = (mixed ? 1.0 : -1.0) * v[i * 2] + 0.05 * u(rng);
           INFO("m=" << m << " n=" << n << " grid=" << grid << " mixed=" << mixed);
           const Idx expected = brute_force(v, senses);
           REQUIRE(pareto_front(v, senses) == expected);

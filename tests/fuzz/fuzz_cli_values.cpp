@@ -11,8 +11,8 @@ using namespace kvscope;
 
 namespace {
 const Architecture& base(std::uint8_t b) {
-  static const Architecture models[] = {load_architecture("llama-3-8b"), load_architecture("cla-paper-1b"),
-                                        load_architecture("gemma-2-9b"), load_architecture("mixtral-8x7b"),
+  static const Architecture models[] = {load_architecture("llama-3-8b"),  load_architecture("cla-paper-1b"),
+                                        load_architecture("gemma-2-9b"),  load_architecture("mixtral-8x7b"),
                                         load_architecture("deepseek-v3"), load_architecture("llama-3-70b")};
   return models[b % 6];
 }
@@ -45,9 +45,12 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       const std::size_t eq = line.find('=');
       if (eq == std::string::npos) continue;
       const std::string name = line.substr(0, eq), value = line.substr(eq + 1);
-      if (is_arch_field(name)) set_override(o, name, value);
-      else if (is_workload_field(name)) set_workload(w, name, value);
-      else if (is_engine_field(name)) set_engine_field(w.engine, name, value);
+      if (is_arch_field(name))
+        set_override(o, name, value);
+      else if (is_workload_field(name))
+        set_workload(w, name, value);
+      else if (is_engine_field(name))
+        set_engine_field(w.engine, name, value);
     }
     validate(w, "flags");
     const Architecture a = apply_overrides(base(data[0]), o, "flags");

@@ -135,9 +135,9 @@ inline const Architecture& llama3_8b() {
 
 // Runs `body`; kvscope errors are the expected rejection (their message is checked), anything
 // else escapes and crashes the fuzzer.
-#define KVSCOPE_FUZZ_EXPECT_ERRORS(...)        \
-  try {                                        \
-    __VA_ARGS__;                               \
-  } catch (const kvscope::Error& kvscope_e) {  \
-    kvscope::fuzz::check_message(kvscope_e);   \
+#define KVSCOPE_FUZZ_EXPECT_ERRORS(...)       \
+  try {                                       \
+    __VA_ARGS__;                              \
+  } catch (const kvscope::Error& kvscope_e) { \
+    kvscope::fuzz::check_message(kvscope_e);  \
   }

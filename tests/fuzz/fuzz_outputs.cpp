@@ -12,24 +12,22 @@
 //
 // Input bytes (FuzzedDataProvider): command and format, target kind, target mode, whether and
 // after how many bytes a write fails with which errno.
-#include <fuzzer/FuzzedDataProvider.h>
-
 #include <fcntl.h>
+#include <fuzzer/FuzzedDataProvider.h>
 #include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <boost/json.hpp>
-
 #include <atomic>
-#include <chrono>
-#include <iterator>
-#include <memory>
+#include <boost/json.hpp>
 #include <cerrno>
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
+#include <memory>
 #include <sstream>
 #include <string>
 #include <thread>
@@ -68,13 +66,17 @@ const std::vector<Command>& commands() {
       {{"eval", "--format", "json"}, true, true},
       {{"eval", "--format", "csv", "--per-layer"}, true, false},
       {{"sweep", "--kv-heads", "1,2,4,8", "--batch", "1..64", "--format", "csv", "-q"}, true, false},
-      {{"sweep", "--kv-heads", "1,2,4,8", "--cla", "1..4", "--batch", "1..256", "--format", "json", "-q", "--threads", "3"}, true, true},
-      {{"sweep", "--batch", "1..32", "-q"}, true, false},
-      {{"pareto", "--kv-heads", "1,2,4,8", "--cla", "1..4", "--objectives", "kv_bytes_per_token:min,val_ppl:min", "--format", "json",
-        "-q"},
+      {{"sweep", "--kv-heads", "1,2,4,8", "--cla", "1..4", "--batch", "1..256", "--format", "json", "-q", "--threads", "3"},
        true,
        true},
-      {{"pareto", "--batch", "1..200", "--objectives", "decode_tokens_per_s:max,tpot_s:min", "--format", "csv", "-q"}, true, false},
+      {{"sweep", "--batch", "1..32", "-q"}, true, false},
+      {{"pareto", "--kv-heads", "1,2,4,8", "--cla", "1..4", "--objectives", "kv_bytes_per_token:min,val_ppl:min", "--format",
+        "json", "-q"},
+       true,
+       true},
+      {{"pareto", "--batch", "1..200", "--objectives", "decode_tokens_per_s:max,tpot_s:min", "--format", "csv", "-q"},
+       true,
+       false},
       {{"paper"}, true, false},
       {{"paper", "--format", "json"}, true, true},
       {{"models"}, false, false},
@@ -87,8 +89,22 @@ const std::vector<Command>& commands() {
   return c;
 }
 
-enum class Target { stdout_file, stdout_full, stdout_null, new_file, existing_file, symlink_file, dangling_symlink, symlink_null,
-                    symlink_full, fifo, directory, missing_dir, symlink_loop, count };
+enum class Target {
+  stdout_file,
+  stdout_full,
+  stdout_null,
+  new_file,
+  existing_file,
+  symlink_file,
+  dangling_symlink,
+  symlink_null,
+  symlink_full,
+  fifo,
+  directory,
+  missing_dir,
+  symlink_loop,
+  count
+};
 
 // A FIFO with a reader that drains it (so writes never block).
 struct FifoReader {
@@ -169,17 +185,24 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
 
   const std::string dir = make_dir();
   const std::string errf = dir + "/.stderr", outf = dir + "/.stdout";
-  std::string path;           // the -o argument
-  std::string real;           // the regular file behind it, if any
-  std::string previous;       // its content before the run ("" when new)
+  std::string path;      // the -o argument
+  std::string real;      // the regular file behind it, if any
+  std::string previous;  // its content before the run ("" when new)
   bool existed = false;
   std::string stdout_path = outf;
   std::unique_ptr<FifoReader> reader;
   switch (target) {
-    case Target::stdout_file: break;
-    case Target::stdout_full: stdout_path = "/dev/full"; break;
-    case Target::stdout_null: stdout_path = "/dev/null"; break;
-    case Target::new_file: path = real = dir + "/new.out"; break;
+    case Target::stdout_file:
+      break;
+    case Target::stdout_full:
+      stdout_path = "/dev/full";
+      break;
+    case Target::stdout_null:
+      stdout_path = "/dev/null";
+      break;
+    case Target::new_file:
+      path = real = dir + "/new.out";
+      break;
     case Target::existing_file:
     case Target::symlink_file:
       real = dir + "/old.out";
@@ -198,21 +221,32 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       real = dir + "/made.out";
       fs::create_symlink("made.out", path);
       break;
-    case Target::symlink_null: path = dir + "/null"; fs::create_symlink("/dev/null", path); break;
-    case Target::symlink_full: path = dir + "/full"; fs::create_symlink("/dev/full", path); break;
+    case Target::symlink_null:
+      path = dir + "/null";
+      fs::create_symlink("/dev/null", path);
+      break;
+    case Target::symlink_full:
+      path = dir + "/full";
+      fs::create_symlink("/dev/full", path);
+      break;
     case Target::fifo:
       path = dir + "/fifo";
       if (::mkfifo(path.c_str(), 0644) != 0) fail("mkfifo");
       reader = std::make_unique<FifoReader>(path);
       break;
-    case Target::directory: path = dir; break;
-    case Target::missing_dir: path = dir + "/no/such/dir/out"; break;
+    case Target::directory:
+      path = dir;
+      break;
+    case Target::missing_dir:
+      path = dir + "/no/such/dir/out";
+      break;
     case Target::symlink_loop:
       path = dir + "/loop1";
       fs::create_symlink("loop2", path);
       fs::create_symlink("loop1", dir + "/loop2");
       break;
-    case Target::count: break;
+    case Target::count:
+      break;
   }
   std::vector<std::string> args = cmd.args;
   if (!path.empty()) {
@@ -238,7 +272,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   for (const auto& de : fs::directory_iterator(dir)) {
     if (de.path().filename().string().find(".tmp.") != std::string::npos) fail("temporary left behind: " + de.path().string());
   }
-  if ((target == Target::symlink_file || target == Target::dangling_symlink || target == Target::symlink_null) && !fs::is_symlink(path)) {
+  if ((target == Target::symlink_file || target == Target::dangling_symlink || target == Target::symlink_null) &&
+      !fs::is_symlink(path)) {
     fail("the symlink was replaced: " + path);
   }
   if (target == Target::fifo) {

@@ -1,6 +1,5 @@
 // kvbench_host: byte / FLOP formulas, split heuristic, model shapes.
 #include <catch2/catch.hpp>
-
 #include <stdexcept>
 
 #include "kvbench/host.hpp"
@@ -79,13 +78,13 @@ TEST_CASE("split-KV heuristic: wave quantisation", "[harness][formulas]") {
     std::int64_t expect;
   };
   for (const auto& r : std::vector<Row>{
-           {1, 8, 2048, 132, 3, 8},      // limited by 256 keys per split
-           {1, 1, 512, 132, 3, 2},       // idem
-           {1, 8, 100, 132, 3, 1},       // too short to split
-           {16, 8, 2048, 132, 3, 3},     // 384 CTAs in 396 slots: one wave
-           {1, 32, 32768, 132, 3, 12},   // 384 CTAs
-           {16, 32, 32768, 132, 3, 3},   // 1536 CTAs = 3.9 waves
-           {128, 32, 512, 132, 3, 1},    // 11 waves vs 2 splits: 21 waves / 2 = 10.5, within 5 %
+           {1, 8, 2048, 132, 3, 8},     // limited by 256 keys per split
+           {1, 1, 512, 132, 3, 2},      // idem
+           {1, 8, 100, 132, 3, 1},      // too short to split
+           {16, 8, 2048, 132, 3, 3},    // 384 CTAs in 396 slots: one wave
+           {1, 32, 32768, 132, 3, 12},  // 384 CTAs
+           {16, 32, 32768, 132, 3, 3},  // 1536 CTAs = 3.9 waves
+           {128, 32, 512, 132, 3, 1},   // 11 waves vs 2 splits: 21 waves / 2 = 10.5, within 5 %
        }) {
     CAPTURE(r.B, r.H, r.S, r.sms, r.per_sm);
     CHECK(choose_splits(r.B, r.H, r.S, r.sms, r.per_sm) == r.expect);

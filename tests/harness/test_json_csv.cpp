@@ -1,6 +1,5 @@
 // kvbench_host: JSON writer (escaping, NaN -> null, order), CSV view.
 #include <catch2/catch.hpp>
-
 #include <cmath>
 #include <limits>
 #include <sstream>

@@ -1,6 +1,5 @@
 // kvbench_host: statistics, stop rule, throttle filter, axis products.
 #include <catch2/catch.hpp>
-
 #include <cmath>
 #include <limits>
 #include <stdexcept>
@@ -15,8 +14,14 @@ TEST_CASE("quantile: linear interpolation between order statistics (R type 7)", 
     double q, expect;
   };
   const std::vector<Row> rows = {
-      {{1}, 0.5, 1},          {{1, 2}, 0.5, 1.5},        {{3, 1, 2}, 0.5, 2},       {{1, 2, 3, 4}, 0.25, 1.75},
-      {{1, 2, 3, 4}, 0.75, 3.25}, {{4, 3, 2, 1}, 0.0, 1}, {{4, 3, 2, 1}, 1.0, 4},   {{10, 20, 30, 40, 50}, 0.1, 14},
+      {{1}, 0.5, 1},
+      {{1, 2}, 0.5, 1.5},
+      {{3, 1, 2}, 0.5, 2},
+      {{1, 2, 3, 4}, 0.25, 1.75},
+      {{1, 2, 3, 4}, 0.75, 3.25},
+      {{4, 3, 2, 1}, 0.0, 1},
+      {{4, 3, 2, 1}, 1.0, 4},
+      {{10, 20, 30, 40, 50}, 0.1, 14},
   };
   for (const auto& r : rows) {
     CAPTURE(r.v, r.q);
@@ -93,8 +98,8 @@ TEST_CASE("throttle filter drops samples under 75 % of the max clock", "[harness
     double clk;
     bool ok;
   };
-  for (const auto& r : std::vector<Row>{{1980000, true}, {1485000, true}, {1484999, false}, {345000, false},
-                                        {std::nan(""), true}, {0, true}, {-5, true}}) {
+  for (const auto& r : std::vector<Row>{
+           {1980000, true}, {1485000, true}, {1484999, false}, {345000, false}, {std::nan(""), true}, {0, true}, {-5, true}}) {
     CAPTURE(r.clk);
     CHECK(f.accept(r.clk) == r.ok);
   }
@@ -104,9 +109,8 @@ TEST_CASE("throttle filter drops samples under 75 % of the max clock", "[harness
 }
 
 TEST_CASE("cartesian product: order, size, lookups", "[harness][axes]") {
-  const std::vector<Axis> axes = {{"batch", {std::int64_t{1}, std::int64_t{8}}},
-                                  {"dtype", {std::string("bf16"), std::string("fp8")}},
-                                  {"scale", {0.5}}};
+  const std::vector<Axis> axes = {
+      {"batch", {std::int64_t{1}, std::int64_t{8}}}, {"dtype", {std::string("bf16"), std::string("fp8")}}, {"scale", {0.5}}};
   const auto pts = cartesian(axes);
   REQUIRE(pts.size() == 4);
   CHECK(as_int(at(pts[0], "batch")) == 1);

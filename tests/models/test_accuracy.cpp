@@ -1,7 +1,6 @@
 // Accuracy model: the CLA paper's measured rows, the fit in sharing ratios against the model's own
 // MHA, extrapolation flags, and the size invariance the issue asks for (#16).
 #include <catch2/catch.hpp>
-
 #include <cmath>
 
 #include "kvscope/core/design.hpp"

@@ -1,9 +1,7 @@
 // Calibration: fit synthetic kvbench results generated from known parameters and recover them;
 // refuse other GPUs, unknown schemas and too few points; validation of end-to-end points.
-#include <catch2/catch.hpp>
-
 #include <boost/json.hpp>
-
+#include <catch2/catch.hpp>
 #include <random>
 
 #include "kvscope/core/error.hpp"
@@ -62,8 +60,13 @@ TimingParams truth() {
 }
 
 bj::object device_json(const GpuSpec& g) {
-  return {{"name", "NVIDIA H100 80GB HBM3"}, {"uuid", "GPU-test"}, {"sm_count", g.sm_count}, {"l2_cache_B", g.l2_cache_B},
-          {"mem_total_B", *g.memory_usable_B}, {"driver_peak_bandwidth_Bps", 3.352e12}, {"sm_clock_max_kHz", 1980000}};
+  return {{"name", "NVIDIA H100 80GB HBM3"},
+          {"uuid", "GPU-test"},
+          {"sm_count", g.sm_count},
+          {"l2_cache_B", g.l2_cache_B},
+          {"mem_total_B", *g.memory_usable_B},
+          {"driver_peak_bandwidth_Bps", 3.352e12},
+          {"sm_clock_max_kHz", 1980000}};
 }
 
 // A kvbench-result/1 document whose times follow `t` exactly, times (1 + noise).
@@ -73,9 +76,17 @@ std::string synthetic(const TimingParams& t, const GpuSpec& g, double noise, uns
   auto jitter = [&](double v) { return v * (1.0 + n(rng)); };
   bj::array b;
   double clock_kHz = 1980000;  // the SM clock "read" during the next point added
-  auto add = [&](const char* family, bj::object axes, double time, double bytes_r = 0, double bytes_w = 0, const char* l2 = "cold") {
-    b.push_back({{"family", family}, {"name", family}, {"axes", std::move(axes)}, {"l2_state", l2}, {"median_s", time},
-                 {"bytes_read_B", bytes_r}, {"bytes_written_B", bytes_w}, {"flop_count", 0}, {"verified", true},
+  auto add = [&](const char* family, bj::object axes, double time, double bytes_r = 0, double bytes_w = 0,
+                 const char* l2 = "cold") {
+    b.push_back({{"family", family},
+                 {"name", family},
+                 {"axes", std::move(axes)},
+                 {"l2_state", l2},
+                 {"median_s", time},
+                 {"bytes_read_B", bytes_r},
+                 {"bytes_written_B", bytes_w},
+                 {"flop_count", 0},
+                 {"verified", true},
                  {"sm_clock_mean_kHz", clock_kHz}});
   };
   // One-launch microbenchmark samples carry the event timer's overhead (family 5, event_single).
@@ -92,7 +103,8 @@ std::string synthetic(const TimingParams& t, const GpuSpec& g, double noise, uns
     // Clocks fall with M as tensor load rises; from 2048 rows on, the sustained (power-limited) one.
     const double ratio = m >= 2048 ? t.compute_clock_ratio : 1.0 - (1.0 - t.compute_clock_ratio) * std::log2(m) / 11.0;
     clock_kHz = 1980000 * ratio;
-    for (auto nk : std::vector<std::pair<double, double>>{{6144, 4096}, {4096, 4096}, {28672, 4096}, {4096, 14336}, {128256, 4096}}) {
+    for (auto nk :
+         std::vector<std::pair<double, double>>{{6144, 4096}, {4096, 4096}, {28672, 4096}, {4096, 14336}, {128256, 4096}}) {
       add("gemm", {{"M", m}, {"N", nk.first}, {"K", nk.second}, {"label", "x"}, {"weight_sets", 8}},
           jitter(ev + gemm_time(t, g.bf16_flops * ratio, m, nk.first, nk.second).time_s));
     }
@@ -105,7 +117,9 @@ std::string synthetic(const TimingParams& t, const GpuSpec& g, double noise, uns
         const double bytes = batch * p * 2 * kvh * d * 2 + 2 * 2.0 * batch * p * qh * d;
         add("attention_prefill",
             {{"batch", batch}, {"prompt", p}, {"n_kv_heads", kvh}, {"group_size", grp}, {"head_dim", d}, {"kv_dtype", "bf16"}},
-            jitter(ev + prefill_attention_time(t, g.bf16_flops * t.compute_clock_ratio, batch, qh, p, p * (p + 1) / 2, d, bytes).time_s));
+            jitter(
+                ev +
+                prefill_attention_time(t, g.bf16_flops * t.compute_clock_ratio, batch, qh, p, p * (p + 1) / 2, d, bytes).time_s));
       }
     }
   }
@@ -115,8 +129,8 @@ std::string synthetic(const TimingParams& t, const GpuSpec& g, double noise, uns
       const bool is_rope = std::string(k) == "rope_append";
       const double bytes = rows * (is_rope ? 12288 : std::string(k) == "rmsnorm" ? 16384 : 86016);
       const double per = (is_rope ? rope_time(t, bytes) : elementwise_time(t, bytes)).time_s + t.launch_graph_s;
-      add("elementwise", {{"kernel", k}, {"model", "x"}, {"rows", rows}, {"kernels", 20}}, jitter(20 * per), 20 * bytes / 2, 20 * bytes / 2,
-          "warm");
+      add("elementwise", {{"kernel", k}, {"model", "x"}, {"rows", rows}, {"kernels", 20}}, jitter(20 * per), 20 * bytes / 2,
+          20 * bytes / 2, "warm");
     }
   }
   for (double batch : {1, 4, 16, 64}) {
@@ -129,8 +143,14 @@ std::string synthetic(const TimingParams& t, const GpuSpec& g, double noise, uns
             const double kv = batch * s * 2 * kvh * 128 * (fp8 ? 1 : 2);
             const double splits = attention_splits(t, batch, kvh, s);
             add("attention",
-                {{"batch", batch}, {"kv_len", s}, {"n_kv_heads", kvh}, {"group_size", grp}, {"head_dim", 128}, {"kv_dtype", dt},
-                 {"splits", splits}, {"variant", "full"}},
+                {{"batch", batch},
+                 {"kv_len", s},
+                 {"n_kv_heads", kvh},
+                 {"group_size", grp},
+                 {"head_dim", 128},
+                 {"kv_dtype", dt},
+                 {"splits", splits},
+                 {"variant", "full"}},
                 jitter(ev + decode_attention_time_with_splits(t, batch, kvh, kvh * grp, s, 128, kv, fp8, splits).time_s));
           }
         }
@@ -213,9 +233,13 @@ TEST_CASE("calibration refuses other GPUs, unknown schemas and too few points", 
                           Catch::Contains("found 'NVIDIA H100 80GB HBM3'"));
   std::string bad = good;
   bad.replace(bad.find("kvbench-result/1"), 16, "kvbench-result/9");
-  REQUIRE_THROWS_WITH(parse_kvbench(bad, "r.json"),
-                      Catch::Contains("r.json: 'schema': expected 'kvbench-result/1' (the schema this kvscope understands), found 'kvbench-result/9'"));
-  bj::object few = {{"schema", "kvbench-result/1"}, {"harness", {{"version", "0.1.0"}}}, {"device", device_json(g)},
+  REQUIRE_THROWS_WITH(
+      parse_kvbench(bad, "r.json"),
+      Catch::Contains(
+          "r.json: 'schema': expected 'kvbench-result/1' (the schema this kvscope understands), found 'kvbench-result/9'"));
+  bj::object few = {{"schema", "kvbench-result/1"},
+                    {"harness", {{"version", "0.1.0"}}},
+                    {"device", device_json(g)},
                     {"benchmarks", bj::array{}}};
   REQUIRE_THROWS_WITH(calibrate({parse_kvbench(bj::serialize(few), "few.json")}, g),
                       Catch::Contains("kvbench family 'memory': expected at least 4 measured points to fit, found 0"));
@@ -244,11 +268,25 @@ TEST_CASE("validation predicts end-to-end points with the profile's parameters",
                  {"name", "e2e"},
                  {"median_s", step},
                  {"axes",
-                  {{"model_label", "llama-3.2-1b-GQA8-CLA2"}, {"n_layers", 16}, {"d_model", 2048}, {"n_q_heads", 32}, {"n_kv_heads", 8},
-                   {"head_dim", 64}, {"ffn_dim", 8192}, {"vocab", 128256}, {"tied_embeddings", true}, {"kv_producers", prod},
-                   {"batch", batch}, {"context", 2048}, {"prompt", 0}, {"kv_dtype", "bf16"}, {"runtime", "graph"}}}});
+                  {{"model_label", "llama-3.2-1b-GQA8-CLA2"},
+                   {"n_layers", 16},
+                   {"d_model", 2048},
+                   {"n_q_heads", 32},
+                   {"n_kv_heads", 8},
+                   {"head_dim", 64},
+                   {"ffn_dim", 8192},
+                   {"vocab", 128256},
+                   {"tied_embeddings", true},
+                   {"kv_producers", prod},
+                   {"batch", batch},
+                   {"context", 2048},
+                   {"prompt", 0},
+                   {"kv_dtype", "bf16"},
+                   {"runtime", "graph"}}}});
   }
-  bj::object root = {{"schema", "kvbench-result/1"}, {"harness", {{"version", "0.1.0"}}}, {"device", device_json(g)},
+  bj::object root = {{"schema", "kvbench-result/1"},
+                     {"harness", {{"version", "0.1.0"}}},
+                     {"device", device_json(g)},
                      {"benchmarks", std::move(b)}};
   const ValidationReport rep = validate_against(parse_kvbench(bj::serialize(root), "e2e.json"), g);
   REQUIRE(rep.rows.size() == 2);
@@ -262,14 +300,17 @@ TEST_CASE("e2e points: numbers outside an integer's range are errors, not casts"
     const char* key;
     double value;
   };
-  for (const Row& row : {Row{"n_layers", 7.8e95}, Row{"d_model", -1}, Row{"batch", 2.5}, Row{"context", 1e300}, Row{"head_dim", 1e10}}) {
+  for (const Row& row :
+       {Row{"n_layers", 7.8e95}, Row{"d_model", -1}, Row{"batch", 2.5}, Row{"context", 1e300}, Row{"head_dim", 1e10}}) {
     CAPTURE(row.key, row.value);
-    bj::object axes = {{"model_label", "m"}, {"n_layers", 2},  {"d_model", 256},  {"n_q_heads", 4}, {"n_kv_heads", 2},
-                       {"head_dim", 64},     {"ffn_dim", 512}, {"vocab", 1000},   {"batch", 1},     {"context", 128}};
+    bj::object axes = {{"model_label", "m"}, {"n_layers", 2},  {"d_model", 256}, {"n_q_heads", 4}, {"n_kv_heads", 2},
+                       {"head_dim", 64},     {"ffn_dim", 512}, {"vocab", 1000},  {"batch", 1},     {"context", 128}};
     axes[row.key] = row.value;
     bj::array b;
     b.push_back({{"family", "decode_step"}, {"name", "e2e"}, {"median_s", 1e-3}, {"axes", axes}});
-    bj::object root = {{"schema", "kvbench-result/1"}, {"harness", {{"version", "0.1.0"}}}, {"device", device_json(h100())},
+    bj::object root = {{"schema", "kvbench-result/1"},
+                       {"harness", {{"version", "0.1.0"}}},
+                       {"device", device_json(h100())},
                        {"benchmarks", std::move(b)}};
     // The loader's range checks (counts >= 1, whole) catch most; e2e_points' own bounds the rest.
     CHECK_THROWS_WITH(e2e_points(parse_kvbench(bj::serialize(root), "bad.json")),

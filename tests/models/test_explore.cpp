@@ -1,9 +1,8 @@
 // Explorer: counts and skip reasons of a small sweep, bit-identity with models::evaluate,
 // deterministic order over thread counts and chunk sizes, sink blocks, frontier, constraint
 // filtering, cancellation and spec errors.
-#include <catch2/catch.hpp>
-
 #include <atomic>
+#include <catch2/catch.hpp>
 #include <cmath>
 #include <cstring>
 #include <functional>
@@ -12,9 +11,9 @@
 
 #include "kvscope/core/design.hpp"
 #include "kvscope/core/error.hpp"
+#include "kvscope/core/loaders.hpp"
 #include "kvscope/core/pareto.hpp"
 #include "kvscope/models/evaluate.hpp"
-#include "kvscope/core/loaders.hpp"
 #include "kvscope/models/explore.hpp"
 #include "kvscope/models/simulate.hpp"
 
@@ -70,7 +69,8 @@ bool same_numbers(const Evaluation& a, const Evaluation& b) {
       const OpCost& p = x.ops[static_cast<std::size_t>(o)];
       const OpCost& q = y.ops[static_cast<std::size_t>(o)];
       if (p.time_s != q.time_s || p.bytes != q.bytes || p.flops != q.flops || p.kernels != q.kernels ||
-          p.launch_s != q.launch_s || p.memory_s != q.memory_s || p.compute_s != q.compute_s) return false;
+          p.launch_s != q.launch_s || p.memory_s != q.memory_s || p.compute_s != q.compute_s)
+        return false;
     }
     return x.time_s == y.time_s && x.bytes == y.bytes && x.flops == y.flops && x.kernels == y.kernels &&
            x.l2_saved_bytes == y.l2_saved_bytes;
@@ -86,17 +86,16 @@ bool same_numbers(const Evaluation& a, const Evaluation& b) {
          a.decode_step_s == b.decode_step_s && a.decode_tokens_per_s == b.decode_tokens_per_s && a.tpot_s == b.tpot_s &&
          a.prefill_s == b.prefill_s && a.ttft_s == b.ttft_s && a.achieved_Bps == b.achieved_Bps &&
          a.bw_fraction == b.bw_fraction && a.max_throughput_batch == b.max_throughput_batch &&
-         a.max_throughput_tokens_per_s == b.max_throughput_tokens_per_s &&
-         a.max_throughput_step_s == b.max_throughput_step_s && a.meets_tpot_limit == b.meets_tpot_limit &&
+         a.max_throughput_tokens_per_s == b.max_throughput_tokens_per_s && a.max_throughput_step_s == b.max_throughput_step_s &&
+         a.meets_tpot_limit == b.meets_tpot_limit &&
          (a.goodput_rps == b.goodput_rps || (std::isnan(a.goodput_rps) && std::isnan(b.goodput_rps)));
 }
 
 bool same_point(const PointResult& a, const PointResult& b) {
   return a.arch_index == b.arch_index && a.gpu_index == b.gpu_index && a.arch->n_kv_heads == b.arch->n_kv_heads &&
          a.workload.batch == b.workload.batch && a.workload.context == b.workload.context &&
-         a.workload.prompt == b.workload.prompt && a.workload.tp == b.workload.tp &&
-         a.workload.runtime == b.workload.runtime && a.workload.tpot_limit_s == b.workload.tpot_limit_s &&
-         same_numbers(a.eval, b.eval);
+         a.workload.prompt == b.workload.prompt && a.workload.tp == b.workload.tp && a.workload.runtime == b.workload.runtime &&
+         a.workload.tpot_limit_s == b.workload.tpot_limit_s && same_numbers(a.eval, b.eval);
 }
 
 }  // namespace
@@ -121,14 +120,15 @@ TEST_CASE("explore: counts and skip reasons are exact", "[explore]") {
         "llama-like kv_heads=3 cla=1: 'n_kv_heads': expected a divisor of n_q_heads (32), found 3 (tp 1)");
   CHECK(r.skipped_by_reason[1].count == 1152);
   CHECK(r.skipped_by_reason[1].reason == "'tp': expected a divisor of the query heads (#), found #");
-  CHECK(r.skipped_by_reason[1].example == "llama-like kv_heads=1 cla=1: 'tp': expected a divisor of the query heads (32), found 3 (tp 3)");
+  CHECK(r.skipped_by_reason[1].example ==
+        "llama-like kv_heads=1 cla=1: 'tp': expected a divisor of the query heads (32), found 3 (tp 3)");
   REQUIRE(r.tables);
   CHECK(r.tables->arch_names.size() == 10);
   CHECK(r.tables->arch_names[4] == "llama-like kv_heads=8 cla=1");  // cla varies fastest
   CHECK(r.tables->gpu_ids == std::vector<std::string>{"big", "small"});
-  CHECK(r.infeasible > 0);                 // batch 512 x 131072 positions does not fit
+  CHECK(r.infeasible > 0);  // batch 512 x 131072 positions does not fit
   CHECK(r.infeasible < r.kept);
-  CHECK(r.frontier.empty());               // no objectives
+  CHECK(r.frontier.empty());  // no objectives
 }
 
 TEST_CASE("explore: every point equals models::evaluate bit for bit", "[explore]") {
@@ -301,8 +301,10 @@ TEST_CASE("explore: points that do not fit are off the frontier unless asked for
       infeasible_on_front += p.eval.memory.feasible ? 0 : 1;
       CHECK(p.eval.memory.reason.empty() == p.eval.memory.feasible);  // marked with its reason
     }
-    if (row.frontier_infeasible) CHECK(infeasible_on_front > 0);  // the rows this test is about
-    else CHECK(infeasible_on_front == 0);
+    if (row.frontier_infeasible)
+      CHECK(infeasible_on_front > 0);  // the rows this test is about
+    else
+      CHECK(infeasible_on_front == 0);
   }
 }
 
@@ -332,7 +334,8 @@ TEST_CASE("explore: cancellation reports a partial prefix", "[explore]") {
     CHECK(r.kept == r.points.size());
     // Exactly the full run's points below `completed`.
     std::vector<std::uint64_t> prefix;
-    for (std::uint64_t i : full.point_indices) if (i < r.completed) prefix.push_back(i);
+    for (std::uint64_t i : full.point_indices)
+      if (i < r.completed) prefix.push_back(i);
     CHECK(r.point_indices == prefix);
     for (std::uint64_t i : r.frontier_indices) CHECK(i < r.completed);
   }
@@ -361,16 +364,26 @@ TEST_CASE("explore: progress reports end at 100%", "[explore]") {
 }
 
 TEST_CASE("explore: spec errors", "[explore]") {
-  struct Row { const char* name; std::function<void(SweepSpec&)> edit; const char* message; };
+  struct Row {
+    const char* name;
+    std::function<void(SweepSpec&)> edit;
+    const char* message;
+  };
   const std::vector<Row> rows = {
       {"no models", [](SweepSpec& s) { s.models.clear(); }, "sweep: 'model': expected at least one base model, found none"},
       {"no gpus", [](SweepSpec& s) { s.gpus.clear(); }, "sweep: 'gpu': expected at least one GPU, found none"},
-      {"batch 0", [](SweepSpec& s) { s.workload.batch = {1, 0}; }, "sweep batch axis: 'batch': expected an integer in 1..1000000, found 0"},
+      {"batch 0",
+       [](SweepSpec& s) {
+         s.workload.batch = {1, 0};
+       },
+       "sweep batch axis: 'batch': expected an integer in 1..1000000, found 0"},
       {"tp 0", [](SweepSpec& s) { s.workload.tp = {0}; }, "sweep tp axis: 'tp': expected an integer in 1..1024, found 0"},
       {"unknown constraint field", [](SweepSpec& s) { s.constraints = {"max_ctx >= 1"}; },
-       "sweep constraint: expected a known output field (closest: max_batch, max_context, batch; `kvscope fields` lists all), found 'max_ctx'"},
+       "sweep constraint: expected a known output field (closest: max_batch, max_context, batch; `kvscope fields` lists all), "
+       "found 'max_ctx'"},
       {"bad objective", [](SweepSpec& s) { s.objectives = "kv_bytes_per_token"; },
-       "sweep objectives: 'objective 1': expected FIELD:min or FIELD:max, comma separated (e.g. kv_bytes_per_token:min,val_ppl:min), found 'kv_bytes_per_token'"},
+       "sweep objectives: 'objective 1': expected FIELD:min or FIELD:max, comma separated (e.g. "
+       "kv_bytes_per_token:min,val_ppl:min), found 'kv_bytes_per_token'"},
   };
   for (const Row& r : rows) {
     INFO(r.name);
@@ -396,8 +409,9 @@ TEST_CASE("set_axis parses scenario fields into axes", "[explore]") {
   CHECK(s.workload.tpot_limit_s == std::vector<double>{0.01, 0.02});
   CHECK_FALSE(set_axis(s, "model", "llama-3-8b"));
   CHECK_FALSE(set_axis(s, "gpu", "h100-sxm"));
-  CHECK_THROWS_MATCHES(set_axis(s, "batch", "1.."), InputError,
-                       Catch::Message("--batch: expected a list or range like 1,2,4 or 1..512 or 1024..131072:x2 or 0..4096:+512, found '1..'"));
+  CHECK_THROWS_MATCHES(
+      set_axis(s, "batch", "1.."), InputError,
+      Catch::Message("--batch: expected a list or range like 1,2,4 or 1..512 or 1024..131072:x2 or 0..4096:+512, found '1..'"));
   CHECK_THROWS_MATCHES(set_axis(s, "batch", "1,2000000"), InputError,
                        Catch::Message("--batch item 2: expected integers in 1..1000000, found 2000000 in '2000000'"));
   CHECK_THROWS_WITH(set_axis(s, "kv_dtype", "bf16,fp7"), Catch::Contains("fp7"));
@@ -411,8 +425,8 @@ namespace {
 
 // Llama-3-8B K/V heads x CLA on an H100 with a serving load; small request counts keep each search
 // to a few milliseconds of simulated iterations.
-SweepSpec goodput_spec(std::vector<int> kv, std::vector<int> cla, const std::string& isl, const std::string& osl, std::int64_t requests,
-                       double ttft_s, double tpot_s) {
+SweepSpec goodput_spec(std::vector<int> kv, std::vector<int> cla, const std::string& isl, const std::string& osl,
+                       std::int64_t requests, double ttft_s, double tpot_s) {
   SweepSpec s;
   s.models = {load_architecture("llama-3-8b")};
   s.gpus = {load_gpu("h100-sxm")};
@@ -461,7 +475,9 @@ std::vector<double> goodputs(const SweepSpec& spec, unsigned threads = 0) {
 TEST_CASE("goodput_rps: a looser SLO never lowers the goodput of any design", "[explore][goodput]") {
   // Targets from tight to loose (TTFT, TPOT in s; 0 = none): each row is at least as loose as the
   // one before in both, so no design's goodput may fall from one row to the next.
-  struct Row { double ttft_s, tpot_s; };
+  struct Row {
+    double ttft_s, tpot_s;
+  };
   const Row rows[] = {{0.5, 0.02}, {0.5, 0.03}, {1.0, 0.03}, {2.0, 0.05}, {2.0, 0}, {0, 0}};
   std::vector<double> before;
   for (const Row& row : rows) {
@@ -501,7 +517,11 @@ TEST_CASE("goodput_rps: CLA2 serves at least CLA1's rate at long prompts when th
 }
 
 TEST_CASE("goodput_rps: a design that cannot hold one request has goodput 0 with the reason", "[explore][goodput]") {
-  struct Row { const char* model; const char* isl; const char* reason; };
+  struct Row {
+    const char* model;
+    const char* isl;
+    const char* reason;
+  };
   const Row rows[] = {
       // 70B bf16 weights (141 GB) do not fit an 80 GB GPU: no K/V pool at all.
       {"llama-3-70b", "2048", "the pool holds 0"},
@@ -586,11 +606,24 @@ TEST_CASE("goodput_rps: the search stops on cancellation", "[explore][goodput]")
 }
 
 TEST_CASE("goodput_rps: spec errors name the flag", "[explore][goodput][errors]") {
-  struct Row { const char* name; std::function<void(SweepSpec&)> edit; const char* message; };
+  struct Row {
+    const char* name;
+    std::function<void(SweepSpec&)> edit;
+    const char* message;
+  };
   const std::vector<Row> rows = {
-      {"objective without a target", [](SweepSpec& s) { s.workload.serving = {}; s.objectives = "goodput_rps:max,ppl_delta:min"; },
-       "sweep objectives: 'goodput_rps': expected a TTFT or TPOT target (--ttft-slo-ms, --tpot-slo-ms) for the goodput search, found neither"},
-      {"constraint without a target", [](SweepSpec& s) { s.workload.serving = {}; s.constraints = {"goodput_rps >= 1"}; },
+      {"objective without a target",
+       [](SweepSpec& s) {
+         s.workload.serving = {};
+         s.objectives = "goodput_rps:max,ppl_delta:min";
+       },
+       "sweep objectives: 'goodput_rps': expected a TTFT or TPOT target (--ttft-slo-ms, --tpot-slo-ms) for the goodput search, "
+       "found neither"},
+      {"constraint without a target",
+       [](SweepSpec& s) {
+         s.workload.serving = {};
+         s.constraints = {"goodput_rps >= 1"};
+       },
        "sweep constraint: 'goodput_rps': expected a TTFT or TPOT target"},
       {"percentile 0", [](SweepSpec& s) { s.workload.serving.slo_percentile = 0; },
        "sweep: 'slo_percentile': expected a percentile in (0, 100], found 0"},

@@ -4,9 +4,8 @@
 // std::thread destroyed is std::terminate: the test binary would abort). Runs under the `tsan`
 // preset (scripts/test.sh: ctest -R threads) to check the hand-off between workers and the
 // delivering thread for data races.
-#include <catch2/catch.hpp>
-
 #include <atomic>
+#include <catch2/catch.hpp>
 #include <chrono>
 #include <stdexcept>
 #include <thread>
@@ -160,7 +159,10 @@ TEST_CASE("threads: goodput searches run on every thread, report progress, stop 
     for (const PointResult& p : r.points) g.push_back(p.eval.goodput_rps);
     REQUIRE(g.size() == 24 * 4);
     for (double v : g) CHECK(v >= 0);
-    if (first.empty()) first = g; else CHECK(g == first);  // the same searches whatever the threads
+    if (first.empty())
+      first = g;
+    else
+      CHECK(g == first);  // the same searches whatever the threads
   }
   // An exception from the progress callback during the searches reaches the caller.
   SweepOptions bad;

@@ -1,7 +1,6 @@
 // Memory model: the CLA paper's KV bytes/token (all 29 rows), sharing patterns, TP split and
 // replication, windows, MLA, quantization, capacity solves.
 #include <catch2/catch.hpp>
-
 #include <cmath>
 
 #include "kvscope/core/csv.hpp"
@@ -109,13 +108,15 @@ TEST_CASE("invalid layer sharing is rejected with a message naming the field", "
   REQUIRE_THROWS_WITH(validate(a, "m.json"), Catch::Contains("'n_kv_heads': expected a divisor of n_q_heads (16), found 3"));
   ArchOverrides o;
   o.cla_factor = 21;
-  REQUIRE_THROWS_WITH(apply_overrides(paper_base("1B"), o, "--cla"), Catch::Contains("a CLA factor in 1..20 (the layer count), found 21"));
+  REQUIRE_THROWS_WITH(apply_overrides(paper_base("1B"), o, "--cla"),
+                      Catch::Contains("a CLA factor in 1..20 (the layer count), found 21"));
   o = {};
   o.variant = "H128-XQA";
   REQUIRE_THROWS_WITH(apply_overrides(paper_base("1B"), o, "--variant"), Catch::Contains("bad part 'XQA'"));
   o.variant = "H0-MQA";
   REQUIRE_THROWS_WITH(apply_overrides(paper_base("1B"), o, "--variant"), Catch::Contains("bad part 'H0'"));
-  REQUIRE_THROWS_WITH(parse_producer_list("0,0,x", "--kv-producers"), Catch::Contains("kv_producers[2]': expected a non-negative layer index, found 'x'"));
+  REQUIRE_THROWS_WITH(parse_producer_list("0,0,x", "--kv-producers"),
+                      Catch::Contains("kv_producers[2]': expected a non-negative layer index, found 'x'"));
 }
 
 TEST_CASE("tensor parallelism splits K/V heads, replicating when fewer heads than GPUs", "[memory][tp]") {
@@ -352,7 +353,7 @@ TEST_CASE("fp8 weights: Llama-3.1-405B on 8 H100 and DeepSeek-V3 on 8 H200 fit",
     const MemoryResult m = evaluate_memory(p, g, w);
     CHECK(m.feasible);
     const double per_param = m.weight_bytes / (p.params.total / 8);
-    CHECK(per_param > 1.0);   // scales and the bf16 embedding / LM head
+    CHECK(per_param > 1.0);  // scales and the bf16 embedding / LM head
     CHECK(per_param < 1.02);
   }
   // DeepSeek-V3's preset carries its published checkpoint's dtype.

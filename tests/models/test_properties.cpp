@@ -13,7 +13,6 @@
 //   * max_batch / max_context are the exact memory boundaries.
 // A failing trial prints its seed and configuration (INFO), so it can be replayed.
 #include <catch2/catch.hpp>
-
 #include <cmath>
 #include <random>
 #include <sstream>
@@ -36,8 +35,12 @@ namespace {
 
 using Rng = std::mt19937_64;
 
-int uniform(Rng& rng, int lo, int hi) { return std::uniform_int_distribution<int>(lo, hi)(rng); }
-bool chance(Rng& rng, double p) { return std::uniform_real_distribution<double>(0, 1)(rng) < p; }
+int uniform(Rng& rng, int lo, int hi) {
+  return std::uniform_int_distribution<int>(lo, hi)(rng);
+}
+bool chance(Rng& rng, double p) {
+  return std::uniform_real_distribution<double>(0, 1)(rng) < p;
+}
 template <class T>
 T pick(Rng& rng, std::initializer_list<T> v) {
   return *(v.begin() + uniform(rng, 0, static_cast<int>(v.size()) - 1));
@@ -120,17 +123,23 @@ Architecture random_architecture(Rng& rng, bool plain = false) {
   a.tied_embeddings = chance(rng, 0.3);
   a.qkv_bias = chance(rng, 0.2);
   switch (uniform(rng, 0, 3)) {
-    case 0: a.kv_producer.clear(); break;
-    case 1: a.kv_producer = cla_producers(a.n_layers, uniform(rng, 1, std::min(a.n_layers, 8))); break;
+    case 0:
+      a.kv_producer.clear();
+      break;
+    case 1:
+      a.kv_producer = cla_producers(a.n_layers, uniform(rng, 1, std::min(a.n_layers, 8)));
+      break;
     case 2:
-      a.kv_producer = a.n_layers >= 6 ? named_pattern_producers(pick(rng, {std::string("KeepEnds"), std::string("DenseFront")}), a.n_layers, "random")
+      a.kv_producer = a.n_layers >= 6 ? named_pattern_producers(pick(rng, {std::string("KeepEnds"), std::string("DenseFront")}),
+                                                                a.n_layers, "random")
                                       : std::vector<int>{};
       break;
-    default: a.kv_producer = random_producers(rng, a.n_layers);
+    default:
+      a.kv_producer = random_producers(rng, a.n_layers);
   }
   if (chance(rng, 0.35)) {
-    a.layer_kind = expand_layer_pattern(pick(rng, {std::string("L"), std::string("LG"), std::string("LLLLLG"), std::string("GL")}),
-                                        a.n_layers, "random");
+    a.layer_kind = expand_layer_pattern(
+        pick(rng, {std::string("L"), std::string("LG"), std::string("LLLLLG"), std::string("GL")}), a.n_layers, "random");
     a.window = log_uniform(rng, 16, 131072);
   } else {
     a.layer_kind.assign(a.n_layers, LayerKind::global);
@@ -289,8 +298,8 @@ TEST_CASE("KV bytes per token and per step follow the formulas exactly", "[prope
     // Reads: every attention layer reads what it attends to, whatever the sharing.
     const double S = double(w.context);
     const double local = a.window > 0 ? std::min(S, double(a.window)) : S;
-    const double reads = double(w.batch) * b * kv_elems(a) *
-                         (count_kind(a, LayerKind::global) * S + count_kind(a, LayerKind::local) * local);
+    const double reads =
+        double(w.batch) * b * kv_elems(a) * (count_kind(a, LayerKind::global) * S + count_kind(a, LayerKind::local) * local);
     CHECK(m.kv_read_bytes_per_step == Approx(reads).epsilon(1e-12));
     // Cache: batch x per-sequence bytes; never more than if every storing layer kept every position.
     const ArchProfile p = make_profile(a, 1);
@@ -427,7 +436,8 @@ TEST_CASE("monotonicity: batch, context, K/V heads, element size, windows", "[pr
       for (int i = 0; i < kOpCount; ++i) {
         ops << op_name(static_cast<Op>(i)) << " " << e.decode.ops[i].time_s << " -> " << ec.decode.ops[i].time_s << "; ";
       }
-      INFO("decode ops at context x2: " << ops.str() << " l2_saved " << e.decode.l2_saved_bytes << " -> " << ec.decode.l2_saved_bytes);
+      INFO("decode ops at context x2: " << ops.str() << " l2_saved " << e.decode.l2_saved_bytes << " -> "
+                                        << ec.decode.l2_saved_bytes);
       // Below 128 x 256 positions the split-KV count (attention_splits: at least 256 positions
       // per split) grows with the context, so a longer context can fill more of the GPU and a
       // step can get *faster* (e.g. B=1, 1 K/V head: 676 -> 1352 positions, 2 -> 5 splits,

@@ -2,10 +2,9 @@
 // properties any correct simulator has (low-load latencies equal the cost model's single-request
 // prefill and decode steps, Little's law, saturation throughput, CLA capacity, determinism),
 // the scheduler's rules on small cases, and bad input with its messages.
-#include <catch2/catch.hpp>
-
 #include <fmt/format.h>
 
+#include <catch2/catch.hpp>
 #include <cmath>
 #include <functional>
 #include <string>
@@ -56,7 +55,9 @@ LoadSpec poisson(double rate, std::int64_t n, const std::string& isl, const std:
   return l;
 }
 
-SimulationResult run(const Design& d, const LoadSpec& l) { return simulate(d.p, d.gpu, d.t, d.w, l); }
+SimulationResult run(const Design& d, const LoadSpec& l) {
+  return simulate(d.p, d.gpu, d.t, d.w, l);
+}
 
 std::string message_of(const std::function<void()>& f) {
   try {
@@ -74,11 +75,11 @@ TEST_CASE("mixed_step: causal pairs of a chunk after its prefix", "[simulate][ti
     double prefix, chunk, window, pairs;
   };
   const Row rows[] = {
-      {0, 4, 0, 10},             // 1+2+3+4
-      {4, 4, 0, 26},             // 5+6+7+8
-      {0, 10, 4, 34},            // 1+2+3+4 + 6 x 4
-      {2, 3, 4, 11},             // 3+4+4
-      {8, 2, 4, 8},              // both past the window
+      {0, 4, 0, 10},   // 1+2+3+4
+      {4, 4, 0, 26},   // 5+6+7+8
+      {0, 10, 4, 34},  // 1+2+3+4 + 6 x 4
+      {2, 3, 4, 11},   // 3+4+4
+      {8, 2, 4, 8},    // both past the window
       {0, 8192, 0, 8192.0 * 8193 / 2},
   };
   for (const Row& r : rows) {
@@ -96,8 +97,10 @@ TEST_CASE("mixed_step: pure decode and pure prefill batches equal decode_step an
     const char* stack;
     Runtime rt;
   };
-  const Row rows[] = {{"llama-3-8b", 1, "torch-flash", Runtime::graph}, {"llama-3-8b", 2, "kvbench", Runtime::graph},
-                      {"llama-3.2-1b", 1, "torch-cudnn", Runtime::eager}, {"mistral-7b", 1, "kvbench", Runtime::graph}};
+  const Row rows[] = {{"llama-3-8b", 1, "torch-flash", Runtime::graph},
+                      {"llama-3-8b", 2, "kvbench", Runtime::graph},
+                      {"llama-3.2-1b", 1, "torch-cudnn", Runtime::eager},
+                      {"mistral-7b", 1, "kvbench", Runtime::graph}};
   for (const Row& r : rows) {
     const Design d = design(r.model, r.cla, 0, r.stack, "h100-sxm", r.rt);
     MixedStepModel m(d.p, d.gpu, d.t, d.w.runtime, 8192);
@@ -148,7 +151,8 @@ TEST_CASE("simulate: at low load TTFT is one prefill and TPOT one decode step at
     const char* stack;
     std::int64_t isl, osl;
   };
-  const Row rows[] = {{"llama-3-8b", 1, "torch-flash", 2048, 64}, {"llama-3-8b", 2, "kvbench", 4000, 16},
+  const Row rows[] = {{"llama-3-8b", 1, "torch-flash", 2048, 64},
+                      {"llama-3-8b", 2, "kvbench", 4000, 16},
                       {"llama-3.2-1b", 1, "torch-cudnn", 512, 128},
                       {"mistral-7b", 1, "kvbench", 4000, 200}};  // crosses its 4096-position window while decoding
   for (const Row& r : rows) {
@@ -159,7 +163,8 @@ TEST_CASE("simulate: at low load TTFT is one prefill and TPOT one decode step at
     const double ttft = prefill(d.p, d.gpu, d.t, 1, static_cast<double>(r.isl), d.w.runtime).time_s;
     // Output token j (j >= 2) comes from a decode step attending to isl + j - 1 positions.
     double steps = 0;
-    for (std::int64_t j = 2; j <= r.osl; ++j) steps += decode_step(d.p, d.gpu, d.t, 1, static_cast<double>(r.isl + j - 1), d.w.runtime).time_s;
+    for (std::int64_t j = 2; j <= r.osl; ++j)
+      steps += decode_step(d.p, d.gpu, d.t, 1, static_cast<double>(r.isl + j - 1), d.w.runtime).time_s;
     for (const RequestRecord& q : s.requests) {
       CHECK(q.ttft_s() == Approx(ttft).epsilon(1e-9));
       CHECK(q.tpot_s() == Approx(steps / static_cast<double>(r.osl - 1)).epsilon(1e-9));
@@ -224,7 +229,8 @@ TEST_CASE("simulate: Little's law holds for every load", "[simulate]") {
   CHECK(m.mean_waiting_requests < 0.1 * m.mean_running_requests);
 }
 
-TEST_CASE("simulate: a saturated closed loop reaches the static serving view's throughput once prefill is counted", "[simulate]") {
+TEST_CASE("simulate: a saturated closed loop reaches the static serving view's throughput once prefill is counted",
+          "[simulate]") {
   // The static view (evaluate): the largest batch B that fits at the final context, tokens/s =
   // B / step(B). A closed loop of B clients runs B requests at a time; each request also costs
   // one prefill, so B requests of `osl` tokens take osl x step + B x prefill of GPU time. Mixed
@@ -246,7 +252,8 @@ TEST_CASE("simulate: a saturated closed loop reaches the static serving view's t
     const Evaluation e = evaluate(d.p, d.gpu, d.t, w);
     const std::int64_t B = std::min<std::int64_t>(e.max_throughput_batch, 1024);
     REQUIRE(B > 8);
-    const double step = decode_step(d.p, d.gpu, d.t, static_cast<double>(B), static_cast<double>(r.isl + r.osl / 2), w.runtime).time_s;
+    const double step =
+        decode_step(d.p, d.gpu, d.t, static_cast<double>(B), static_cast<double>(r.isl + r.osl / 2), w.runtime).time_s;
     const double pf = prefill(d.p, d.gpu, d.t, 1, static_cast<double>(r.isl), w.runtime).time_s;
     const double expected = static_cast<double>(B * r.osl) / (static_cast<double>(r.osl) * step + static_cast<double>(B) * pf);
     LoadSpec l = poisson(1, 20 * B, std::to_string(r.isl), std::to_string(r.osl));
@@ -305,14 +312,18 @@ TEST_CASE("simulate: length distributions have their mean and range", "[simulate
     const char* text;
     double mean, lo, hi;
   };
-  const Row rows[] = {{"777", 777, 777, 777}, {"uniform:100..300", 200, 100, 300}, {"2k", 2048, 2048, 2048},
-                      {"uniform:1k..1.5k", 1280, 1024, 1536}, {"normal:1000,100", 1000, 1, 1e9},
+  const Row rows[] = {{"777", 777, 777, 777},
+                      {"uniform:100..300", 200, 100, 300},
+                      {"2k", 2048, 2048, 2048},
+                      {"uniform:1k..1.5k", 1280, 1024, 1536},
+                      {"normal:1000,100", 1000, 1, 1e9},
                       {"lognormal:1000,500", 1000, 1, 1e9}};
   for (const Row& r : rows) {
     INFO(r.text);
     const SimulationResult s = run(d, poisson(50, 4000, r.text, "2"));
     double sum = 0, lo = 1e300, hi = 0;
-    for (const auto& q : s.requests) sum += double(q.input_tokens), lo = std::min(lo, double(q.input_tokens)), hi = std::max(hi, double(q.input_tokens));
+    for (const auto& q : s.requests)
+      sum += double(q.input_tokens), lo = std::min(lo, double(q.input_tokens)), hi = std::max(hi, double(q.input_tokens));
     CHECK(sum / 4000 == Approx(r.mean).epsilon(0.03));
     CHECK(lo >= r.lo);
     CHECK(hi <= r.hi);
@@ -408,25 +419,36 @@ TEST_CASE("simulate: bad load, scheduler and trace input", "[simulate][errors]")
       {sim(poisson(1, 0, "10", "10")), "'--requests': expected a request count in 1..100000000, found 0"},
       {sim(poisson(1, 10, "10", "10"), small_budget), "'--max-num-batched-tokens': expected at least --max-num-seqs (64)"},
       {sim(poisson(1, 10, "10", "10"), bad_block), "simulate: 'block_size': expected an integer in 1..1048576, found 0"},
-      {[] { (void)parse_length_dist("0", "--isl"); }, "--isl: expected a token count >= 1, uniform:A..B, normal:MEAN,SD or lognormal:MEAN,SD, found '0'"},
+      {[] { (void)parse_length_dist("0", "--isl"); },
+       "--isl: expected a token count >= 1, uniform:A..B, normal:MEAN,SD or lognormal:MEAN,SD, found '0'"},
       {[] { (void)parse_length_dist("12.5", "--isl"); }, "found '12.5'"},
       {[] { (void)parse_length_dist("1.3k", "--isl"); }, "found '1.3k'"},
-      {[] { (void)parse_length_dist("uniform:9..3", "--osl"); }, "--osl: expected uniform:A..B with A <= B, found 'uniform:9..3'"},
+      {[] { (void)parse_length_dist("uniform:9..3", "--osl"); },
+       "--osl: expected uniform:A..B with A <= B, found 'uniform:9..3'"},
       {[] { (void)parse_length_dist("uniform:3", "--osl"); }, "expected uniform:A..B with token counts 1 <= A <= B"},
-      {[] { (void)parse_length_dist("normal:100", "--isl"); }, "expected normal:MEAN,SD with 1 <= MEAN <= 1e8 and 0 <= SD <= 1e8 tokens"},
+      {[] { (void)parse_length_dist("normal:100", "--isl"); },
+       "expected normal:MEAN,SD with 1 <= MEAN <= 1e8 and 0 <= SD <= 1e8 tokens"},
       {[] { (void)parse_length_dist("lognormal:100,-5", "--isl"); }, "expected lognormal:MEAN,SD"},
       {[] { (void)parse_length_dist("poisson:5", "--isl"); }, "found 'poisson:5'"},
-      {[] { (void)parse_trace("", "t.csv"); }, "t.csv: expected at least one request (CSV rows arrival_s,input_tokens,output_tokens or JSON lines), found an empty trace"},
+      {[] { (void)parse_trace("", "t.csv"); },
+       "t.csv: expected at least one request (CSV rows arrival_s,input_tokens,output_tokens or JSON lines), found an empty "
+       "trace"},
       {[] { (void)parse_trace("arrival_s,input_tokens,output_tokens\n", "t.csv"); }, "found only the header"},
-      {[] { (void)parse_trace("0,10,10\n", "t.csv"); }, "t.csv line 1: expected the CSV header 'arrival_s,input_tokens,output_tokens' (or JSON lines), found '0,10,10'"},
+      {[] { (void)parse_trace("0,10,10\n", "t.csv"); },
+       "t.csv line 1: expected the CSV header 'arrival_s,input_tokens,output_tokens' (or JSON lines), found '0,10,10'"},
       {[] { (void)parse_trace("arrival_s,input_tokens,output_tokens\n0,10,10\n\n0.5,abc,3\n", "t.csv"); },
        "t.csv line 4: 'input_tokens': expected a token count in 1..100000000, found 'abc'"},
       {[] { (void)parse_trace("arrival_s,input_tokens,output_tokens\n-1,10,10\n", "t.csv"); },
        "t.csv line 2: 'arrival_s': expected a time in seconds >= 0, found '-1'"},
       {[] { (void)parse_trace("arrival_s,input_tokens,output_tokens\n1,10\n", "t.csv"); },
        "t.csv line 2: expected 3 fields arrival_s,input_tokens,output_tokens, found 2 field(s): '1,10'"},
-      {[] { (void)parse_trace("arrival_s,input_tokens,output_tokens\n1,10,0\n", "t.csv"); }, "'output_tokens': expected a token count in 1..100000000, found '0'"},
-      {[] { (void)parse_trace("{\"arrival_s\": 0, \"input_tokens\": 5, \"output_tokens\": 5}\n{\"arrival_s\": 1, \"input_tokens\": 5}\n", "t.jsonl"); },
+      {[] { (void)parse_trace("arrival_s,input_tokens,output_tokens\n1,10,0\n", "t.csv"); },
+       "'output_tokens': expected a token count in 1..100000000, found '0'"},
+      {[] {
+         (void)parse_trace(
+             "{\"arrival_s\": 0, \"input_tokens\": 5, \"output_tokens\": 5}\n{\"arrival_s\": 1, \"input_tokens\": 5}\n",
+             "t.jsonl");
+       },
        "t.jsonl line 2: 'output_tokens': expected a number, found nothing (missing key)"},
       {[] { (void)parse_trace("{\"arrival_s\": 0, \"input_tokens\": 5, \"output_tokens\": 5, \"x\": 1}\n", "t.jsonl"); },
        "t.jsonl line 1: 'x': expected only the keys arrival_s, input_tokens, output_tokens, found an unknown key"},

@@ -1,7 +1,6 @@
 // Timing model: hand-derived values per op class (derivations in comments) and properties.
-#include <catch2/catch.hpp>
-
 #include <algorithm>
+#include <catch2/catch.hpp>
 #include <cmath>
 #include <random>
 
@@ -132,7 +131,8 @@ TEST_CASE("packed decode attention: waves of CTAs, a lone last wave and a per-wa
     INFO(r.what);
     t.attn_lone_cta_efficiency = r.lone, t.attn_cta_fixed_s = r.cta_fixed_s;
     const double waves = std::ceil(r.batch * 4 / 264);
-    CHECK(attn(r.batch).time_s == Approx(2e-6 + r.waves_in_cta_times * cta_s(r.batch) + other_s(r.batch) + waves * r.cta_fixed_s));
+    CHECK(attn(r.batch).time_s ==
+          Approx(2e-6 + r.waves_in_cta_times * cta_s(r.batch) + other_s(r.batch) + waves * r.cta_fixed_s));
   }
   t.attn_lone_cta_efficiency = 0, t.attn_cta_fixed_s = 0;
 }
@@ -196,7 +196,8 @@ TEST_CASE("decode step: per-op bytes, kernel counts and totals", "[timing][decod
   // norm and the LM head (3): 32 x 10 + 3 = 323.
   CHECK(d.kernels == 323);
   CHECK(d.op(Op::qkv_proj).bytes == Approx(32 * 2.0 * (4096.0 * 6144 + 1 * (4096 + 6144))));
-  CHECK(d.op(Op::mlp).bytes == Approx(32 * (2.0 * (28672.0 * 4096 + 28672 + 4096) + 2.0 * (4096.0 * 14336 + 4096 + 14336) + 2 * 4096)));
+  CHECK(d.op(Op::mlp).bytes ==
+        Approx(32 * (2.0 * (28672.0 * 4096 + 28672 + 4096) + 2.0 * (4096.0 * 14336 + 4096 + 14336) + 2 * 4096)));
   // Launch floor: every kernel pays launch_graph_s.
   double launch = 0, total = 0, bytes = 0;
   for (const auto& o : d.ops) {
@@ -262,7 +263,9 @@ TEST_CASE("properties over random valid configurations", "[timing][property]") {
   std::mt19937 rng(12345);
   const GpuSpec g = round_gpu();
   const TimingParams t = round_params();
-  auto pick = [&](std::initializer_list<int> v) { return *(v.begin() + std::uniform_int_distribution<std::size_t>(0, v.size() - 1)(rng)); };
+  auto pick = [&](std::initializer_list<int> v) {
+    return *(v.begin() + std::uniform_int_distribution<std::size_t>(0, v.size() - 1)(rng));
+  };
   for (int trial = 0; trial < 300; ++trial) {
     Architecture a;
     a.n_layers = pick({4, 12, 20, 32, 40});
@@ -353,13 +356,14 @@ TEST_CASE("weight dtype: bytes per weight with scales, table", "[timing][weights
   };
   for (const Row& r : {Row{KvDtype::bf16, 128, 4096, 2.0}, Row{KvDtype::fp16, 128, 4096, 2.0},
                        Row{KvDtype::fp8, 128, 4096, 1.0 + 4.0 / 16384},  // fp32 scale per 128 x 128 block
-                       Row{KvDtype::int8, 128, 4096, 1.0 + 4.0 / 4096},   // fp32 scale per output channel
-                       Row{KvDtype::int4, 128, 4096, 0.5 + 2.5 / 128},    // fp16 scale + 4-bit zero per group
+                       Row{KvDtype::int8, 128, 4096, 1.0 + 4.0 / 4096},  // fp32 scale per output channel
+                       Row{KvDtype::int4, 128, 4096, 0.5 + 2.5 / 128},   // fp16 scale + 4-bit zero per group
                        Row{KvDtype::int4, 32, 4096, 0.5 + 2.5 / 32}}) {
     INFO(to_string(r.dtype) << " group " << r.group);
     CHECK(weight_bytes_per_element(r.dtype, r.group, r.d_model) == r.bytes);
   }
-  CHECK_THROWS_WITH(parse_weight_dtype("fp4", "--weight-dtype"), "--weight-dtype: 'weight_dtype': expected one of bf16, fp16, fp8, int8, int4, found 'fp4'");
+  CHECK_THROWS_WITH(parse_weight_dtype("fp4", "--weight-dtype"),
+                    "--weight-dtype: 'weight_dtype': expected one of bf16, fp16, fp8, int8, int4, found 'fp4'");
 }
 
 TEST_CASE("weight dtype: weights streamed and fp8 GEMM compute in decode and prefill", "[timing][weights]") {

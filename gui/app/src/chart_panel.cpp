@@ -11,8 +11,12 @@ namespace {
 std::size_t g_gl_threshold = 0;
 }
 
-void ChartPanel::setOpenGlThreshold(std::size_t n) { g_gl_threshold = n; }
-std::size_t ChartPanel::openGlThreshold() { return g_gl_threshold; }
+void ChartPanel::setOpenGlThreshold(std::size_t n) {
+  g_gl_threshold = n;
+}
+std::size_t ChartPanel::openGlThreshold() {
+  return g_gl_threshold;
+}
 
 ChartPanel::ChartPanel(QWidget* parent) : QWidget(parent) {
   auto* v = new QVBoxLayout(this);
@@ -31,7 +35,9 @@ ChartPanel::ChartPanel(QWidget* parent) : QWidget(parent) {
   v->addWidget(message_);
 }
 
-QChart* ChartPanel::chart() const { return has_chart_ ? view_->chart() : nullptr; }
+QChart* ChartPanel::chart() const {
+  return has_chart_ ? view_->chart() : nullptr;
+}
 
 QChart* ChartPanel::setSpec(const plot::ChartSpec& spec, std::size_t opengl_threshold) {
   try {

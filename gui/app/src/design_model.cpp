@@ -2,7 +2,6 @@
 
 #include <QFile>
 #include <QStringList>
-
 #include <algorithm>
 
 #include "kvscope/core/design_fields.hpp"
@@ -47,10 +46,10 @@ models::PointResult DesignPoint::point() const {
 }
 
 QString DesignPoint::label() const {
-  return QString::fromStdString(display_text(design.arch.id, 60) + " " + variant_name(design.arch) + " " + to_string(design.arch.kv_dtype) +
-                                " | " + display_text(design.gpu.id, 60) + " " + design.workload.stack + " | tp=" + std::to_string(design.workload.tp) +
-                                " B=" + std::to_string(design.workload.batch) +
-                                " S=" + std::to_string(design.workload.context));
+  return QString::fromStdString(display_text(design.arch.id, 60) + " " + variant_name(design.arch) + " " +
+                                to_string(design.arch.kv_dtype) + " | " + display_text(design.gpu.id, 60) + " " +
+                                design.workload.stack + " | tp=" + std::to_string(design.workload.tp) +
+                                " B=" + std::to_string(design.workload.batch) + " S=" + std::to_string(design.workload.context));
 }
 
 std::shared_ptr<const DesignPoint> evaluate_scenario(const Scenario& s) {
@@ -86,7 +85,9 @@ QString DesignModel::value(const QString& name) const {
   return v ? QString::fromStdString(*v) : QString();
 }
 
-void DesignModel::setValue(const QString& name, const QString& text) { setValues({{name.toStdString(), text.toStdString()}}); }
+void DesignModel::setValue(const QString& name, const QString& text) {
+  setValues({{name.toStdString(), text.toStdString()}});
+}
 
 void DesignModel::setValues(const std::map<std::string, std::string>& values) {
   bool changed = false;

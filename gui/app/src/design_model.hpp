@@ -5,7 +5,6 @@
 // on the GUI thread), reports errors per field, and keeps pinned configurations for comparison.
 #include <QObject>
 #include <QString>
-
 #include <map>
 #include <memory>
 #include <string>

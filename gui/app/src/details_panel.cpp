@@ -10,8 +10,8 @@
 #include <QVBoxLayout>
 
 #include "design_model.hpp"
-#include "kvscope/core/design.hpp"
 #include "format.hpp"
+#include "kvscope/core/design.hpp"
 #include "kvscope/core/display.hpp"
 #include "kvscope/models/fields.hpp"
 #include "kvscope/models/timing.hpp"
@@ -19,7 +19,9 @@
 namespace kvscope::gui {
 
 namespace {
-QString qs(std::string_view s) { return QString::fromUtf8(s.data(), static_cast<qsizetype>(s.size())); }
+QString qs(std::string_view s) {
+  return QString::fromUtf8(s.data(), static_cast<qsizetype>(s.size()));
+}
 
 QTableWidget* make_table(QWidget* parent, const char* name, const QStringList& headers, const QString& tip) {
   auto* t = new QTableWidget(parent);
@@ -49,10 +51,20 @@ QTableWidgetItem* item(const QString& text, bool right = false) {
 }
 
 // The figures compared across pinned designs.
-const char* const kPinFields[] = {"n_kv_heads",  "head_dim",       "kv_layers",           "kv_bytes_per_token",
-                                  "kv_cache_bytes", "max_batch",    "max_context",         "tpot_s",
-                                  "decode_tokens_per_s", "ttft_s",  "max_throughput_tokens_per_s", "max_throughput_batch",
-                                  "ppl_delta",   "val_ppl"};
+const char* const kPinFields[] = {"n_kv_heads",
+                                  "head_dim",
+                                  "kv_layers",
+                                  "kv_bytes_per_token",
+                                  "kv_cache_bytes",
+                                  "max_batch",
+                                  "max_context",
+                                  "tpot_s",
+                                  "decode_tokens_per_s",
+                                  "ttft_s",
+                                  "max_throughput_tokens_per_s",
+                                  "max_throughput_batch",
+                                  "ppl_delta",
+                                  "val_ppl"};
 }  // namespace
 
 DetailsPanel::DetailsPanel(DesignModel* model, QWidget* parent) : QWidget(parent), model_(model) {
@@ -140,7 +152,8 @@ void DetailsPanel::refresh() {
                   // Names come from files: escaped and elided, so no name widens the window.
                   .arg(QString::fromStdString(display_text(a.name.empty() ? a.id : a.name, 80)).toHtmlEscaped(),
                        QString::fromStdString(variant_name(a)), QString::fromStdString(to_string(a.kv_dtype)),
-                       QString::fromStdString(sharing_label(a)), QString::fromStdString(display_text(d->design.gpu.name, 80)).toHtmlEscaped(),
+                       QString::fromStdString(sharing_label(a)),
+                       QString::fromStdString(display_text(d->design.gpu.name, 80)).toHtmlEscaped(),
                        QString::fromStdString(stack_timing(d->design.gpu, d->design.workload.stack).origin).toHtmlEscaped());
   h += m.feasible ? QStringLiteral("<span style='color:#1b7837'>fits: %1 of %2</span>")
                         .arg(format_bytes(m.total_bytes), format_bytes(m.capacity_bytes))
@@ -148,7 +161,8 @@ void DetailsPanel::refresh() {
   // Name what is known: the absolute perplexity (paper models), else the relative change.
   if (acc.val_ppl_kind != models::AccuracyKind::unavailable) {
     // The source text starts with its kind ("measured: ...", "estimated: ...").
-    h += QStringLiteral("<br>accuracy: val ppl %1 — %2").arg(QString::number(acc.val_ppl, 'f', 3), QString::fromUtf8(acc.source).toHtmlEscaped());
+    h += QStringLiteral("<br>accuracy: val ppl %1 — %2")
+             .arg(QString::number(acc.val_ppl, 'f', 3), QString::fromUtf8(acc.source).toHtmlEscaped());
   } else if (acc.delta_kind != models::AccuracyKind::unavailable) {
     h += QStringLiteral("<br>accuracy: ppl change %1 % — %2")
              .arg(QString::asprintf("%+.2f", acc.ppl_delta_pct), QString::fromUtf8(acc.source).toHtmlEscaped());
@@ -159,7 +173,8 @@ void DetailsPanel::refresh() {
   if (const std::string w = context_warning(a, d->design.workload.context); !w.empty()) {
     h += QStringLiteral("<br><span style='color:#a04800'>warning: %1</span>").arg(QString::fromStdString(w).toHtmlEscaped());
   }
-  if (!model_->valid()) h = "<span style='color:#b00020'>" + tr("inputs invalid; showing the last valid design") + "</span><br>" + h;
+  if (!model_->valid())
+    h = "<span style='color:#b00020'>" + tr("inputs invalid; showing the last valid design") + "</span><br>" + h;
   header_->setText(h);
 
   const models::PointResult p = d->point();
@@ -210,7 +225,8 @@ void DetailsPanel::refreshOps() {
   ops_->setItem(r, 3, item(format_bytes(ph.bytes), true));
   ops_->setItem(r, 4, item(format_count(ph.flops), true));
   ops_->setItem(r, 5, item(QString()));
-  for (int c = 0; c < ops_->columnCount(); ++c) ops_->item(r, c)->setFont([] {
+  for (int c = 0; c < ops_->columnCount(); ++c)
+    ops_->item(r, c)->setFont([] {
       QFont f;
       f.setBold(true);
       return f;

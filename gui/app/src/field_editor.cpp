@@ -69,7 +69,9 @@ void FieldEditor::setLabelWidth(int px) {
   }
 }
 
-QWidget* FieldEditor::editor() const { return line_ ? static_cast<QWidget*>(line_) : combo_; }
+QWidget* FieldEditor::editor() const {
+  return line_ ? static_cast<QWidget*>(line_) : combo_;
+}
 
 QString FieldEditor::text() const {
   if (line_) return line_->text().trimmed();
@@ -108,8 +110,10 @@ void FieldEditor::setItems(const QList<QPair<QString, QString>>& items) {
 }
 
 void FieldEditor::setPlaceholder(const QString& t) {
-  if (line_) line_->setPlaceholderText(t);
-  else if (combo_->isEditable()) combo_->lineEdit()->setPlaceholderText(t);
+  if (line_)
+    line_->setPlaceholderText(t);
+  else if (combo_->isEditable())
+    combo_->lineEdit()->setPlaceholderText(t);
 }
 
 void FieldEditor::setError(const QString& message) {

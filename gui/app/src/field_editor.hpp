@@ -16,8 +16,8 @@ class FieldEditor : public QWidget {
   // A line edit (free text such as "8" or "1,2,4..64:x2").
   FieldEditor(const QString& field, const QString& label, const QString& tooltip, QWidget* parent = nullptr);
   // A combo box; items are (display text, value). Editable combos accept any text.
-  FieldEditor(const QString& field, const QString& label, const QString& tooltip,
-              const QList<QPair<QString, QString>>& items, bool editable, QWidget* parent = nullptr);
+  FieldEditor(const QString& field, const QString& label, const QString& tooltip, const QList<QPair<QString, QString>>& items,
+              bool editable, QWidget* parent = nullptr);
 
   QString field() const { return field_; }
   QString text() const;

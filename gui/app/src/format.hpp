@@ -8,8 +8,8 @@
 namespace kvscope::gui {
 
 QString format_value(double v, std::string_view unit);
-QString format_bytes(double bytes);   // "1.00 GiB" (kvscope::format_bytes)
+QString format_bytes(double bytes);  // "1.00 GiB" (kvscope::format_bytes)
 QString format_time(double seconds);
-QString format_count(double v);       // "8.03 B", "32768" (kvscope::format_count)
+QString format_count(double v);  // "8.03 B", "32768" (kvscope::format_count)
 
 }  // namespace kvscope::gui

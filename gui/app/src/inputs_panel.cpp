@@ -7,7 +7,6 @@
 #include <QLineEdit>
 #include <QPushButton>
 #include <QVBoxLayout>
-
 #include <algorithm>
 
 #include "design_model.hpp"
@@ -39,7 +38,7 @@ Items gpu_items() {
   Items items;
   try {
     for (const GpuSpec& g : list_gpu_presets()) {
-      const QString mark = !g.calibration              ? QStringLiteral(" (datasheet defaults)")
+      const QString mark = !g.calibration            ? QStringLiteral(" (datasheet defaults)")
                            : g.calibration->borrowed ? QStringLiteral(" ≈ borrowed calibration")
                                                      : QStringLiteral(" ✓ calibrated");
       items.append({QString::fromStdString(g.id) + mark, QString::fromStdString(g.id)});
@@ -97,7 +96,8 @@ InputsPanel::InputsPanel(DesignModel* model, QWidget* parent) : QWidget(parent),
   };
 
   QVBoxLayout* m = group(tr("Model"));
-  place(m, editor_for("model", tr("Shape fields below override it; empty fields keep the preset's value."), model_items(), false));
+  place(m,
+        editor_for("model", tr("Shape fields below override it; empty fields keep the preset's value."), model_items(), false));
   place(m, editor_for("n_layers", tr("A new count re-derives a uniform CLA pattern.")));
   place(m, editor_for("d_model"));
   place(m, editor_for("n_q_heads", tr("Default: the preset's, or d_model / head_dim when head_dim changes.")));
@@ -109,9 +109,10 @@ InputsPanel::InputsPanel(DesignModel* model, QWidget* parent) : QWidget(parent),
   place(hs, editor_for("n_kv_heads", tr("Equal to the query heads = MHA, a divisor = GQA, 1 = MQA."), Items{}, true, true));
 
   QVBoxLayout* ls = group(tr("Layer sharing (cross-layer attention)"));
-  place(ls, editor_for("cla_factor", tr("1 = no sharing. Overrides the producer map."), simple_items({"1", "2", "3", "4", "6", "8"}, tr("(preset)")),
-                  true));
-  place(ls, editor_for("kv_producers", tr("For each layer the layer whose K/V it reads. Edit it here or click the strip below.")));
+  place(ls, editor_for("cla_factor", tr("1 = no sharing. Overrides the producer map."),
+                       simple_items({"1", "2", "3", "4", "6", "8"}, tr("(preset)")), true));
+  place(ls,
+        editor_for("kv_producers", tr("For each layer the layer whose K/V it reads. Edit it here or click the strip below.")));
   strip_ = new LayerStrip(this);
   ls->addWidget(strip_);
   sharing_summary_ = new QLabel(this);
@@ -125,13 +126,15 @@ InputsPanel::InputsPanel(DesignModel* model, QWidget* parent) : QWidget(parent),
 
   QVBoxLayout* kv = group(tr("K/V storage"));
   place(kv, editor_for("kv_dtype", tr("int8/int4 include one fp16 scale and zero point per group of 128 elements."),
-                  simple_items({"bf16", "fp16", "fp8", "int8", "int4"}, tr("(preset)")), false));
-  place(kv, editor_for("layer_pattern", tr("G = global attention, L = local sliding window; LG alternates, LLLLLG is 5 local : 1 global.")));
+                       simple_items({"bf16", "fp16", "fp8", "int8", "int4"}, tr("(preset)")), false));
+  place(kv, editor_for("layer_pattern",
+                       tr("G = global attention, L = local sliding window; LG alternates, LLLLLG is 5 local : 1 global.")));
   place(kv, editor_for("window"));
 
   QVBoxLayout* hw = group(tr("Hardware"));
-  place(hw, editor_for("gpu", tr("'✓ calibrated' GPUs use measured ceilings; the others datasheet-derived defaults (docs/model.md)."),
-                  gpu_items(), false));
+  place(hw,
+        editor_for("gpu", tr("'✓ calibrated' GPUs use measured ceilings; the others datasheet-derived defaults (docs/model.md)."),
+                   gpu_items(), false));
   place(hw, editor_for("tp", tr("Must divide the query heads."), simple_items({"1", "2", "4", "8"}, tr("1 (default)")), true));
 
   QVBoxLayout* wl = group(tr("Workload"));
@@ -195,9 +198,12 @@ FieldEditor* InputsPanel::editor(const QString& field) const {
 void InputsPanel::syncFromModel() {
   for (auto& [name, e] : editors_) {
     const QString v = model_->value(name);
-    if (name == "model" && v.isEmpty()) e->setText("llama-3-8b");
-    else if (name == "gpu" && v.isEmpty()) e->setText("h100-sxm");
-    else if (!(e->editor()->hasFocus() && e->text() == v)) e->setText(v);
+    if (name == "model" && v.isEmpty())
+      e->setText("llama-3-8b");
+    else if (name == "gpu" && v.isEmpty())
+      e->setText("h100-sxm");
+    else if (!(e->editor()->hasFocus() && e->text() == v))
+      e->setText(v);
   }
 }
 
@@ -206,15 +212,20 @@ void InputsPanel::showEvaluation() {
   if (auto cur = model_->current()) {
     const Architecture& a = cur->design.arch;
     const Workload& w = cur->design.workload;
-    const std::map<QString, QString> shown = {
-        {"n_layers", QString::number(a.n_layers)},     {"d_model", QString::number(a.d_model)},
-        {"n_q_heads", QString::number(a.n_q_heads)},   {"head_dim", QString::number(a.head_dim)},
-        {"ffn_dim", QString::number(a.ffn_dim)},       {"vocab", QString::number(a.vocab)},
-        {"n_kv_heads", QString::number(a.n_kv_heads)}, {"kv_producers", QString::fromStdString(a.sharing)},
-        {"layer_pattern", QString::fromStdString(layer_pattern_of(a))},
-        {"window", a.window ? QString::number(a.window) : tr("none")},
-        {"batch", QString::number(w.batch)},         {"context", QString::number(w.context)},
-        {"prompt", QString::number(w.prompt)},       {"tpot_limit_ms", tr("none")}};
+    const std::map<QString, QString> shown = {{"n_layers", QString::number(a.n_layers)},
+                                              {"d_model", QString::number(a.d_model)},
+                                              {"n_q_heads", QString::number(a.n_q_heads)},
+                                              {"head_dim", QString::number(a.head_dim)},
+                                              {"ffn_dim", QString::number(a.ffn_dim)},
+                                              {"vocab", QString::number(a.vocab)},
+                                              {"n_kv_heads", QString::number(a.n_kv_heads)},
+                                              {"kv_producers", QString::fromStdString(a.sharing)},
+                                              {"layer_pattern", QString::fromStdString(layer_pattern_of(a))},
+                                              {"window", a.window ? QString::number(a.window) : tr("none")},
+                                              {"batch", QString::number(w.batch)},
+                                              {"context", QString::number(w.context)},
+                                              {"prompt", QString::number(w.prompt)},
+                                              {"tpot_limit_ms", tr("none")}};
     for (const auto& [f, t] : shown) {
       if (FieldEditor* e = editor(f)) e->setPlaceholder(t);
     }
@@ -249,8 +260,10 @@ void InputsPanel::showEvaluation() {
   QStringList general;
   for (const auto& [field, msg] : model_->errors()) {
     const QString f = QString::fromStdString(field);
-    if (FieldEditor* e = editor(f)) errs[e->field()] = msg;
-    else general << (f.isEmpty() ? msg : f + ": " + msg);
+    if (FieldEditor* e = editor(f))
+      errs[e->field()] = msg;
+    else
+      general << (f.isEmpty() ? msg : f + ": " + msg);
   }
   for (auto& [name, e] : editors_) {
     auto it = errs.find(name);

@@ -2,7 +2,6 @@
 // InputsPanel: every input of the design point, always visible, validated inline. Each editor
 // writes one scenario field into the DesignModel; the model's errors come back per field.
 #include <QWidget>
-
 #include <map>
 
 QT_BEGIN_NAMESPACE

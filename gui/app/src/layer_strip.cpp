@@ -12,7 +12,7 @@
 namespace kvscope::gui {
 
 namespace {
-constexpr double kTop = 26;     // room for the arcs
+constexpr double kTop = 26;  // room for the arcs
 constexpr double kCellH = 22;
 constexpr double kMargin = 4;
 
@@ -30,14 +30,19 @@ LayerStrip::LayerStrip(QWidget* parent) : QWidget(parent) {
   setObjectName("layer_strip");
   setFocusPolicy(Qt::StrongFocus);
   setMouseTracking(true);
-  setToolTip(tr("Which layer's K/V each layer reads. Filled cells store K/V (producers); tinted cells reuse the "
-                "producer they are linked to (cross-layer attention). Click a cell, or focus and press Space, to "
-                "toggle it between producer and consumer. A dark band marks sliding-window (local) layers."));
+  setToolTip(
+      tr("Which layer's K/V each layer reads. Filled cells store K/V (producers); tinted cells reuse the "
+         "producer they are linked to (cross-layer attention). Click a cell, or focus and press Space, to "
+         "toggle it between producer and consumer. A dark band marks sliding-window (local) layers."));
   setSizePolicy(QSizePolicy::Expanding, QSizePolicy::Fixed);
 }
 
-QSize LayerStrip::sizeHint() const { return {320, static_cast<int>(kTop + kCellH + 2 * kMargin + 14)}; }
-QSize LayerStrip::minimumSizeHint() const { return {120, sizeHint().height()}; }
+QSize LayerStrip::sizeHint() const {
+  return {320, static_cast<int>(kTop + kCellH + 2 * kMargin + 14)};
+}
+QSize LayerStrip::minimumSizeHint() const {
+  return {120, sizeHint().height()};
+}
 
 void LayerStrip::setLayers(const std::vector<int>& producer, const std::vector<bool>& local) {
   producer_ = producer;
@@ -171,10 +176,14 @@ void LayerStrip::mouseMoveEvent(QMouseEvent* e) {
 
 void LayerStrip::keyPressEvent(QKeyEvent* e) {
   const int n = static_cast<int>(producer_.size());
-  if (e->key() == Qt::Key_Left && cursor_ > 0) --cursor_;
-  else if (e->key() == Qt::Key_Right && cursor_ + 1 < n) ++cursor_;
-  else if ((e->key() == Qt::Key_Space || e->key() == Qt::Key_Return) && cursor_ > 0) emit producersEdited(mapText(toggled(cursor_)));
-  else return QWidget::keyPressEvent(e);
+  if (e->key() == Qt::Key_Left && cursor_ > 0)
+    --cursor_;
+  else if (e->key() == Qt::Key_Right && cursor_ + 1 < n)
+    ++cursor_;
+  else if ((e->key() == Qt::Key_Space || e->key() == Qt::Key_Return) && cursor_ > 0)
+    emit producersEdited(mapText(toggled(cursor_)));
+  else
+    return QWidget::keyPressEvent(e);
   update();
 }
 

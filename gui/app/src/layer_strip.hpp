@@ -5,7 +5,6 @@
 // cell (or Space on the focused cell) toggles it between producer and consumer of the nearest
 // producer below, which edits the explicit producer map.
 #include <QWidget>
-
 #include <vector>
 
 namespace kvscope::gui {

@@ -11,7 +11,6 @@
 #include <QPixmap>
 #include <QRegularExpression>
 #include <QTimer>
-
 #include <cstdio>
 #include <cstring>
 
@@ -35,8 +34,9 @@ void describe(QCoreApplication& app, QCommandLineParser& cli, const Options& o) 
   QCoreApplication::setApplicationName("kvscope-gui");
   QCoreApplication::setApplicationVersion(KVSCOPE_VERSION);
   (void)app;
-  cli.setApplicationDescription("kvscope-gui: interactive explorer of transformer KV-cache design choices.\n"
-                                "Units as the CLI prints them: memory in GiB (2^30 B), rates in SI units.");
+  cli.setApplicationDescription(
+      "kvscope-gui: interactive explorer of transformer KV-cache design choices.\n"
+      "Units as the CLI prints them: memory in GiB (2^30 B), rates in SI units.");
   cli.addHelpOption();
   cli.addVersionOption();
   cli.addOptions({o.scenario, o.view, o.size, o.shot, o.no_gl});

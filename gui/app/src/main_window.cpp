@@ -14,11 +14,10 @@
 #include <QProgressBar>
 #include <QSaveFile>
 #include <QScreen>
-#include <QScrollBar>
 #include <QScrollArea>
+#include <QScrollBar>
 #include <QStatusBar>
 #include <QTabWidget>
-
 #include <algorithm>
 #include <cmath>
 
@@ -35,7 +34,9 @@
 
 namespace kvscope::gui {
 
-QStringList MainWindow::viewNames() { return {"pareto", "memory", "throughput", "serving", "roofline", "paper"}; }
+QStringList MainWindow::viewNames() {
+  return {"pareto", "memory", "throughput", "serving", "roofline", "paper"};
+}
 
 MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
   setObjectName("main_window");
@@ -101,7 +102,8 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
 
   connect(design_, &DesignModel::evaluated, this, [this] {
     if (design_->valid() && design_->current()) sweep_->setBase(design_->current()->scenario);
-    status_->setText(design_->valid() ? design_->current()->label() : tr("invalid input: ") + design_->errorText().section('\n', 0, 0));
+    status_->setText(design_->valid() ? design_->current()->label()
+                                      : tr("invalid input: ") + design_->errorText().section('\n', 0, 0));
     refreshVisible();
   });
   connect(design_, &DesignModel::pinsChanged, this, &MainWindow::refreshVisible);
@@ -168,8 +170,8 @@ void MainWindow::buildMenus() {
   quit->setShortcut(QKeySequence::Quit);
 
   QMenu* view = menuBar()->addMenu(tr("&View"));
-  const QStringList names = {tr("&Pareto explorer"), tr("&Memory"), tr("&Throughput vs batch"), tr("&Serving"), tr("&Roofline"),
-                             tr("P&aper")};
+  const QStringList names = {tr("&Pareto explorer"), tr("&Memory"),   tr("&Throughput vs batch"),
+                             tr("&Serving"),         tr("&Roofline"), tr("P&aper")};
   for (int i = 0; i < names.size(); ++i) {
     auto* a = view->addAction(names[i], this, [this, i] { tabs_->setCurrentIndex(i); });
     a->setShortcut(QKeySequence(Qt::CTRL | static_cast<Qt::Key>(Qt::Key_1 + i)));
@@ -185,20 +187,26 @@ void MainWindow::buildMenus() {
 }
 
 void MainWindow::refreshVisible() {
-  if (tabs_->currentIndex() >= 1) design_views_[tabs_->currentIndex() - 1]->refresh();
-  else pareto_->redraw();
+  if (tabs_->currentIndex() >= 1)
+    design_views_[tabs_->currentIndex() - 1]->refresh();
+  else
+    pareto_->redraw();
 }
 
 bool MainWindow::setView(const QString& name) {
   const int i = static_cast<int>(viewNames().indexOf(name));
   if (i < 0) return false;
   tabs_->setCurrentIndex(i);
-  if (i == 0) pareto_->redrawNow();
-  else refreshVisible();
+  if (i == 0)
+    pareto_->redrawNow();
+  else
+    refreshVisible();
   return true;
 }
 
-QString MainWindow::currentViewName() const { return viewNames().value(tabs_->currentIndex()); }
+QString MainWindow::currentViewName() const {
+  return viewNames().value(tabs_->currentIndex());
+}
 
 ChartPanel* MainWindow::chart(const QString& view) const {
   const int i = static_cast<int>(viewNames().indexOf(view));
@@ -207,7 +215,9 @@ ChartPanel* MainWindow::chart(const QString& view) const {
   return nullptr;
 }
 
-ChartPanel* MainWindow::currentChart() const { return chart(currentViewName()); }
+ChartPanel* MainWindow::currentChart() const {
+  return chart(currentViewName());
+}
 
 bool MainWindow::openScenario(const QString& path, QString* error) {
   try {

@@ -4,7 +4,6 @@
 #include <QCheckBox>
 #include <QComboBox>
 #include <QCursor>
-#include <QTimer>
 #include <QElapsedTimer>
 #include <QGridLayout>
 #include <QHBoxLayout>
@@ -12,9 +11,9 @@
 #include <QProgressBar>
 #include <QPushButton>
 #include <QScatterSeries>
+#include <QTimer>
 #include <QToolTip>
 #include <QVBoxLayout>
-
 #include <cmath>
 
 #include "chart_panel.hpp"
@@ -90,7 +89,8 @@ ParetoView::ParetoView(DesignModel* design, SweepModel* sweep, QWidget* parent)
   grid->setVerticalSpacing(0);
   const std::map<std::string, std::pair<QString, QString>> axis_text = {
       {"kv_heads", {tr("K/V heads"), tr("Swept K/V heads (--kv-heads), e.g. 1,2,4,8. Empty: the current value.")}},
-      {"head_dim", {tr("head dim"), tr("Swept head dimensions (--head-dim); query heads follow d_model / head_dim (paper rule).")}},
+      {"head_dim",
+       {tr("head dim"), tr("Swept head dimensions (--head-dim); query heads follow d_model / head_dim (paper rule).")}},
       {"cla", {tr("CLA"), tr("Swept CLA factors (--cla), e.g. 1,2,3,4. Empty: the current sharing.")}},
       {"kv_dtype", {tr("K/V dtype"), tr("Swept K/V dtypes (--kv-dtype), e.g. bf16,fp8,int8,int4.")}},
       {"context", {tr("context"), tr("Swept context lengths (--context), e.g. 1024..131072:x2.")}},
@@ -203,8 +203,10 @@ void ParetoView::syncAxes() {
     auto it = sweep_->axisErrors().find(n.toStdString());
     e->setError(it == sweep_->axisErrors().end() ? QString() : it->second);
   }
-  if (auto it = sweep_->axisErrors().find(""); it != sweep_->axisErrors().end()) status_->setText(it->second);
-  else if (!sweep_->running() && sweep_->plannedPoints()) status_->setText(tr("%1 points planned").arg(sweep_->plannedPoints()));
+  if (auto it = sweep_->axisErrors().find(""); it != sweep_->axisErrors().end())
+    status_->setText(it->second);
+  else if (!sweep_->running() && sweep_->plannedPoints())
+    status_->setText(tr("%1 points planned").arg(sweep_->plannedPoints()));
 }
 
 void ParetoView::setChoice(const ParetoChoice& c) {
@@ -230,8 +232,8 @@ void ParetoView::readChoice() {
   choice_.feasible_only = feasible_->isChecked();
   const auto sense = [](Sense s) { return s == Sense::maximize ? ":max" : ":min"; };
   updating_ = true;
-  design_->setObjectives(QString::fromStdString(choice_.x_field + sense(choice_.x_sense) + "," + choice_.y_field +
-                                                sense(choice_.y_sense)));
+  design_->setObjectives(
+      QString::fromStdString(choice_.x_field + sense(choice_.x_sense) + "," + choice_.y_field + sense(choice_.y_sense)));
   updating_ = false;
   redraw();
 }

@@ -4,7 +4,6 @@
 // point's configuration and figures, clicking makes it the current design. The sweep axes are
 // edited as CLI axis text.
 #include <QWidget>
-
 #include <map>
 #include <memory>
 

@@ -70,7 +70,9 @@ ServingView::ServingView(DesignModel* model, QWidget* parent) : DesignView(model
   connect(timer_, &QTimer::timeout, this, &ServingView::poll);
 }
 
-ServingView::~ServingView() { stop(); }
+ServingView::~ServingView() {
+  stop();
+}
 
 QLineEdit* ServingView::editor(const QString& field) const {
   if (field == "isl") return isl_;
@@ -80,7 +82,9 @@ QLineEdit* ServingView::editor(const QString& field) const {
   return nullptr;
 }
 
-QString ServingView::errorText() const { return status_->property("error").toString(); }
+QString ServingView::errorText() const {
+  return status_->property("error").toString();
+}
 
 void ServingView::stop() {
   if (job_) job_->cancel = true;
@@ -114,7 +118,8 @@ void ServingView::refresh() {
   } catch (const Error& e) {
     status_->setText(tr("invalid input: ") + QString::fromUtf8(e.what()));
     status_->setProperty("error", QString::fromUtf8(e.what()));
-    for (QLineEdit* ed : {isl_, osl_, ttft_, tpot_}) ed->setStyleSheet(ed->objectName().mid(8).toStdString() == bad_field ? "background: #fdd" : "");
+    for (QLineEdit* ed : {isl_, osl_, ttft_, tpot_})
+      ed->setStyleSheet(ed->objectName().mid(8).toStdString() == bad_field ? "background: #fdd" : "");
     emit computed();
     return;
   }

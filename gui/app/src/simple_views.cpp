@@ -45,14 +45,16 @@ ThroughputView::ThroughputView(DesignModel* model, QWidget* parent) : DesignView
   compare_cla_ = new QCheckBox(tr("compare &CLA factors of the current design"), this);
   compare_cla_->setObjectName("compare_cla");
   compare_cla_->setChecked(true);
-  compare_cla_->setToolTip(tr("Add the current design with CLA 1, 2, 3, 4 as extra lines: CLA's smaller cache admits a "
-                              "larger batch, which is where its capacity gain becomes tokens/s. Pin designs "
-                              "(Ctrl+P) to add them too."));
+  compare_cla_->setToolTip(
+      tr("Add the current design with CLA 1, 2, 3, 4 as extra lines: CLA's smaller cache admits a "
+         "larger batch, which is where its capacity gain becomes tokens/s. Pin designs "
+         "(Ctrl+P) to add them too."));
   controls_->addWidget(compare_cla_);
   compare_stacks_ = new QCheckBox(tr("compare kernel &stacks"), this);
   compare_stacks_->setObjectName("compare_stacks");
-  compare_stacks_->setToolTip(tr("Add the current design on every other kernel stack (torch-flash, torch-cudnn, kvbench) as "
-                                 "extra lines: the same capacity, the stack's own step time."));
+  compare_stacks_->setToolTip(
+      tr("Add the current design on every other kernel stack (torch-flash, torch-cudnn, kvbench) as "
+         "extra lines: the same capacity, the stack's own step time."));
   controls_->addWidget(compare_stacks_);
   controls_->addStretch(1);
   connect(compare_cla_, &QCheckBox::toggled, this, &ThroughputView::refresh);
@@ -61,8 +63,8 @@ ThroughputView::ThroughputView(DesignModel* model, QWidget* parent) : DesignView
 
 void ThroughputView::refresh() {
   if (!model_->current()) return;
-  chart_->setSpec(throughput_spec(throughput_lines(model_->current(), model_->pins(), compare_cla_->isChecked(),
-                                                     compare_stacks_->isChecked())));
+  chart_->setSpec(throughput_spec(
+      throughput_lines(model_->current(), model_->pins(), compare_cla_->isChecked(), compare_stacks_->isChecked())));
 }
 
 RooflineView::RooflineView(DesignModel* model, QWidget* parent) : DesignView(model, parent) {

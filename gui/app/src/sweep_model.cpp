@@ -1,7 +1,6 @@
 #include "sweep_model.hpp"
 
 #include <QThread>
-
 #include <algorithm>
 #include <numeric>
 
@@ -66,9 +65,12 @@ QString SweepModel::axis(const QString& name) const {
 }
 
 std::map<std::string, std::string> SweepModel::defaultAxes() const {
-  std::map<std::string, std::string> a = {{"kv_heads", ""},         {"head_dim", ""},
-                                          {"cla", "1,2,3,4"},        {"kv_dtype", "bf16,fp8,int8,int4"},
-                                          {"context", "1024..131072:x2"}, {"batch", "1..256:x2"}};
+  std::map<std::string, std::string> a = {{"kv_heads", ""},
+                                          {"head_dim", ""},
+                                          {"cla", "1,2,3,4"},
+                                          {"kv_dtype", "bf16,fp8,int8,int4"},
+                                          {"context", "1024..131072:x2"},
+                                          {"batch", "1..256:x2"}};
   if (have_base_) {
     try {
       const SingleDesign d = resolve_single(base_);
@@ -213,9 +215,8 @@ void SweepModel::startNow() {
     return;
   }
   if (total > kMaxPoints) {
-    error_ = QStringLiteral("the axes expand to %1 points; the explorer takes at most %2 (narrow an axis)")
-                 .arg(total)
-                 .arg(kMaxPoints);
+    error_ =
+        QStringLiteral("the axes expand to %1 points; the explorer takes at most %2 (narrow an axis)").arg(total).arg(kMaxPoints);
     emit failed(error_);
     return;
   }
@@ -255,7 +256,8 @@ void SweepModel::startNow() {
     opt.progress = [this, gen, cancel](const models::SweepProgress& p) {
       if (cancel->load()) return;
       QMetaObject::invokeMethod(
-          this, [this, gen, f = p.fraction, r = p.points_per_s] {
+          this,
+          [this, gen, f = p.fraction, r = p.points_per_s] {
             if (gen == generation_) emit progress(f, r);
           },
           Qt::QueuedConnection);
@@ -278,7 +280,8 @@ void SweepModel::startNow() {
     }
     if (cancel->load()) return;
     QMetaObject::invokeMethod(
-        this, [this, gen, data, err] {
+        this,
+        [this, gen, data, err] {
           if (gen != generation_) return;
           running_ = false;
           if (!err.isEmpty()) {

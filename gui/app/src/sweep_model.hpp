@@ -6,7 +6,6 @@
 #include <QObject>
 #include <QString>
 #include <QTimer>
-
 #include <atomic>
 #include <cstdint>
 #include <map>
@@ -76,7 +75,7 @@ class SweepModel : public QObject {
   // Most points a sweep may have (larger specs are refused with an error).
   static constexpr std::uint64_t kMaxPoints = 2'000'000;
 
-  void schedule();   // start after the debounce, cancelling a running sweep
+  void schedule();  // start after the debounce, cancelling a running sweep
   void startNow();
   void cancel();
   bool running() const { return running_; }
@@ -89,7 +88,7 @@ class SweepModel : public QObject {
   void axesChanged();
   void started(quint64 points);
   void progress(double fraction, double points_per_s);
-  void finished();          // result() holds the new data
+  void finished();  // result() holds the new data
   void failed(QString message);
 
  private:

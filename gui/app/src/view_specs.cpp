@@ -4,6 +4,7 @@
 #include <cmath>
 #include <set>
 
+#include "format.hpp"
 #include "kvscope/core/design.hpp"
 #include "kvscope/core/error.hpp"
 #include "kvscope/core/loaders.hpp"
@@ -12,7 +13,6 @@
 #include "kvscope/models/fields.hpp"
 #include "kvscope/models/memory.hpp"
 #include "kvscope/models/timing.hpp"
-#include "format.hpp"
 
 namespace kvscope::gui {
 
@@ -154,8 +154,10 @@ plot::ChartSpec memory_spec(const DesignPoint& d, bool vs_context) {
   md.x = xs;
   plot::MemoryStack weights{"weights", {}}, kv{"K/V cache", {}}, ws{"engine buffers", {}};
   for (double x : xs) {
-    if (vs_context) w.context = static_cast<std::int64_t>(x);
-    else w.batch = static_cast<std::int64_t>(x);
+    if (vs_context)
+      w.context = static_cast<std::int64_t>(x);
+    else
+      w.batch = static_cast<std::int64_t>(x);
     const models::MemoryResult r = models::evaluate_memory(d.profile, d.design.gpu, w);
     weights.y.push_back(r.weight_bytes / units::kGiB);
     kv.y.push_back(r.kv_cache_bytes / units::kGiB);
@@ -164,7 +166,8 @@ plot::ChartSpec memory_spec(const DesignPoint& d, bool vs_context) {
   md.stacks = {weights, kv, ws};
   md.capacity = m.capacity_bytes / units::kGiB;
   // The engine's budget: device total x --gpu-memory-utilization (memory.hpp KvPool).
-  md.capacity_label = d.design.gpu.id + " x " + std::to_string(static_cast<int>(std::lround(100 * m.pool.utilization))) + " % (engine budget)";
+  md.capacity_label =
+      d.design.gpu.id + " x " + std::to_string(static_cast<int>(std::lround(100 * m.pool.utilization))) + " % (engine budget)";
   if (vs_context) {
     if (m.max_context < models::kUnboundedContext && m.max_context > 0) md.run_out_x = static_cast<double>(m.max_context);
     md.run_out_label = "max context";
@@ -255,9 +258,15 @@ plot::ChartSpec throughput_spec(const std::vector<ThroughputLine>& lines) {
     }
     spec.series.push_back(line);
     widest = std::max(widest, static_cast<double>(maxb));
-    markers.push_back({"", plot::SeriesStyle::points, {static_cast<double>(maxb)}, {at_max},
+    markers.push_back({"",
+                       plot::SeriesStyle::points,
+                       {static_cast<double>(maxb)},
+                       {at_max},
                        {l.name.section(QStringLiteral(" ("), 0, 0).toStdString() + ": B=" + std::to_string(maxb) + ", " +
-                        format_count(std::round(at_max)).toStdString() + " tok/s"}, true, rgb, {}});
+                        format_count(std::round(at_max)).toStdString() + " tok/s"},
+                       true,
+                       rgb,
+                       {}});
   }
   for (auto& m : markers) spec.series.push_back(std::move(m));
   spec.title = "Decode throughput vs batch";
@@ -276,7 +285,9 @@ plot::ChartSpec serving_spec(const std::vector<ServingCurve>& curves, ServingMet
   for (std::size_t i = 0; i < curves.size(); ++i) {
     plot::Series line{curves[i].name.toStdString(), plot::SeriesStyle::line_points, {}, {}, {}, false, pal[i % pal.size()], {}};
     for (const models::RatePoint& p : curves[i].curve.points) {
-      const double y = metric == ServingMetric::ttft ? p.ttft_s : metric == ServingMetric::tpot ? p.tpot_s : p.throughput_tokens_per_s;
+      const double y = metric == ServingMetric::ttft   ? p.ttft_s
+                       : metric == ServingMetric::tpot ? p.tpot_s
+                                                       : p.throughput_tokens_per_s;
       if (!(y > 0) || !std::isfinite(y)) continue;  // no completed request (or none with 2+ outputs) at this rate
       line.x.push_back(p.rate_rps);
       line.y.push_back(y);
@@ -286,15 +297,18 @@ plot::ChartSpec serving_spec(const std::vector<ServingCurve>& curves, ServingMet
   }
   const double target = metric == ServingMetric::ttft ? sv.ttft_slo_s : metric == ServingMetric::tpot ? sv.tpot_slo_s : 0.0;
   if (target > 0) {
-    spec.ref_lines.push_back({false, target, (metric == ServingMetric::ttft ? "TTFT " : "TPOT ") + pct + " target " +
-                                                 format_time(target).toStdString(), std::nullopt});
+    spec.ref_lines.push_back(
+        {false, target,
+         (metric == ServingMetric::ttft ? "TTFT " : "TPOT ") + pct + " target " + format_time(target).toStdString(),
+         std::nullopt});
   }
   const char* what = metric == ServingMetric::ttft ? "TTFT" : metric == ServingMetric::tpot ? "TPOT" : "Output throughput";
   spec.title = std::string(what) + " vs request rate";
-  spec.subtitle = in.design_label + "\nPoisson, " + std::to_string(sv.requests) + " requests, prompt " + sv.isl + ", output " + sv.osl +
-                  " tokens, seed " + std::to_string(sv.seed);
-  spec.footnote = "kvscope simulate's vLLM-style scheduler (continuous batching, chunked prefill, preemption; docs/model.md §6); "
-                  "CLA siblings keep the current K/V heads";
+  spec.subtitle = in.design_label + "\nPoisson, " + std::to_string(sv.requests) + " requests, prompt " + sv.isl + ", output " +
+                  sv.osl + " tokens, seed " + std::to_string(sv.seed);
+  spec.footnote =
+      "kvscope simulate's vLLM-style scheduler (continuous batching, chunked prefill, preemption; docs/model.md §6); "
+      "CLA siblings keep the current K/V heads";
   spec.x = {"request rate", "requests/s", plot::Scale::log10, {}, {}, false};
   if (metric == ServingMetric::throughput) {
     spec.y = {"output tokens/s", "tokens/s", plot::Scale::log10, {}, {}, false};
@@ -378,8 +392,9 @@ plot::ChartSpec paper_spec(const DesignPoint* current) {
   }
   plot::ChartSpec spec;
   spec.title = "CLA paper, 1B models";
-  spec.subtitle = "validation perplexity vs K/V bytes per token\nBrandon et al. 2024 (arXiv 2405.12981) Table 1; kvscope's fit (" +
-                  std::to_string(acc.fit_points()) + " points, rms " + std::to_string(acc.fit_rms()).substr(0, 5) + ")";
+  spec.subtitle =
+      "validation perplexity vs K/V bytes per token\nBrandon et al. 2024 (arXiv 2405.12981) Table 1; kvscope's fit (" +
+      std::to_string(acc.fit_points()) + " points, rms " + std::to_string(acc.fit_rms()).substr(0, 5) + ")";
   spec.x = {"K/V bytes per token", "B", plot::Scale::log10, {}, {}, false};
   spec.y = {"validation perplexity", "", plot::Scale::linear, {}, {}, false};
   if (!estimated.x.empty()) spec.series.push_back(estimated);
@@ -388,8 +403,14 @@ plot::ChartSpec paper_spec(const DesignPoint* current) {
   if (current) {
     const auto& a = current->facts.accuracy;
     if (std::isfinite(a.val_ppl) && current->eval.memory.kv_bytes_per_token > 0) {
-      plot::Series cur{std::string("current (") + models::to_string(a.val_ppl_kind) + ")", plot::SeriesStyle::current,
-                       {current->eval.memory.kv_bytes_per_token}, {a.val_ppl}, {}, false, {}, {}};
+      plot::Series cur{std::string("current (") + models::to_string(a.val_ppl_kind) + ")",
+                       plot::SeriesStyle::current,
+                       {current->eval.memory.kv_bytes_per_token},
+                       {a.val_ppl},
+                       {},
+                       false,
+                       {},
+                       {}};
       spec.series.push_back(cur);
     }
   }

@@ -51,7 +51,8 @@ struct ThroughputLine {
   std::shared_ptr<const DesignPoint> point;
 };
 std::vector<ThroughputLine> throughput_lines(const std::shared_ptr<const DesignPoint>& current,
-                                             const std::vector<DesignModel::Pin>& pins, bool compare_cla, bool compare_stacks = false);
+                                             const std::vector<DesignModel::Pin>& pins, bool compare_cla,
+                                             bool compare_stacks = false);
 plot::ChartSpec throughput_spec(const std::vector<ThroughputLine>& lines);
 // Serving under load: the current design and its CLA siblings (same K/V heads; the lines of
 // throughput_lines(current, {}, true)) at a range of Poisson request rates, simulated by the models
@@ -62,8 +63,8 @@ struct ServingCurve {
   models::RateCurve curve;
 };
 struct ServingInputs {
-  ServingLoad load;             // lengths, requests, seed, targets, percentile (the registry's fields)
-  std::string design_label;     // the current design, for the subtitle
+  ServingLoad load;          // lengths, requests, seed, targets, percentile (the registry's fields)
+  std::string design_label;  // the current design, for the subtitle
 };
 plot::ChartSpec serving_spec(const std::vector<ServingCurve>& curves, ServingMetric metric, const ServingInputs& in);
 // Each op of the decode step (or prefill) against the GPU's ceilings.

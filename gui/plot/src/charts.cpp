@@ -23,9 +23,7 @@ struct Prefix {
 
 // SI prefix so that `reference` shows as 1 .. <1000.
 Prefix si_prefix(double reference) {
-  static constexpr Prefix table[] = {{1.0, ""},   {1e3, "k"},  {1e6, "M"},
-                                     {1e9, "G"},  {1e12, "T"}, {1e15, "P"},
-                                     {1e18, "E"}};
+  static constexpr Prefix table[] = {{1.0, ""}, {1e3, "k"}, {1e6, "M"}, {1e9, "G"}, {1e12, "T"}, {1e15, "P"}, {1e18, "E"}};
   Prefix p = table[0];
   for (const Prefix& t : table) {
     if (reference >= t.factor) p = t;
@@ -38,13 +36,16 @@ std::string with_prefix(double v, const std::string& unit) {
   return fmt3(v / p.factor) + " " + p.name + unit;
 }
 
-double decade_floor(double v) { return std::pow(10.0, std::floor(std::log10(v) + 1e-9)); }
-double decade_ceil(double v) { return std::pow(10.0, std::ceil(std::log10(v) - 1e-9)); }
+double decade_floor(double v) {
+  return std::pow(10.0, std::floor(std::log10(v) + 1e-9));
+}
+double decade_ceil(double v) {
+  return std::pow(10.0, std::ceil(std::log10(v) - 1e-9));
+}
 
 void require_positive(double v, const char* what) {
   if (!std::isfinite(v) || v <= 0) {
-    throw PlotError(std::string("roofline chart: ") + what + " must be a positive finite number, got " +
-                    fmt3(v));
+    throw PlotError(std::string("roofline chart: ") + what + " must be a positive finite number, got " + fmt3(v));
   }
 }
 
@@ -56,8 +57,7 @@ const std::vector<std::uint32_t>& palette() {
   return p;
 }
 
-ChartSpec pareto_chart(const ParetoData& data, Axis x, Axis y, std::string title,
-                       std::string subtitle) {
+ChartSpec pareto_chart(const ParetoData& data, Axis x, Axis y, std::string title, std::string subtitle) {
   ChartSpec spec;
   spec.title = std::move(title);
   spec.subtitle = std::move(subtitle);
@@ -94,8 +94,7 @@ ChartSpec pareto_chart(const ParetoData& data, Axis x, Axis y, std::string title
   return spec;
 }
 
-ChartSpec roofline_chart(const std::vector<RooflineOp>& ops, const RooflineCeilings& c,
-                         std::string title, std::string subtitle) {
+ChartSpec roofline_chart(const std::vector<RooflineOp>& ops, const RooflineCeilings& c, std::string title, std::string subtitle) {
   require_positive(c.peak_flops_per_s, "peak FLOP/s");
   require_positive(c.hbm_bytes_per_s, "HBM bandwidth");
   if (c.l2_bytes_per_s) require_positive(*c.l2_bytes_per_s, "L2 bandwidth");
@@ -122,14 +121,17 @@ ChartSpec roofline_chart(const std::vector<RooflineOp>& ops, const RooflineCeili
   spec.title = std::move(title);
   spec.subtitle = std::move(subtitle);
   spec.x = Axis{"arithmetic intensity", "FLOP/B", Scale::log10, xmin, xmax, false};
-  spec.y = Axis{"throughput", std::string(yp.name) + "FLOP/s", Scale::log10,
-                decade_floor(plo / 1.5) / yp.factor, decade_ceil(c.peak_flops_per_s * 1.5) / yp.factor,
+  spec.y = Axis{"throughput",
+                std::string(yp.name) + "FLOP/s",
+                Scale::log10,
+                decade_floor(plo / 1.5) / yp.factor,
+                decade_ceil(c.peak_flops_per_s * 1.5) / yp.factor,
                 false};
 
   const double peak = c.peak_flops_per_s / yp.factor;
   Series hbm;
-  hbm.name = c.hbm_name + " roof (" + with_prefix(c.hbm_bytes_per_s, "B/s") + "), " + c.peak_name +
-             " " + with_prefix(c.peak_flops_per_s, "FLOP/s");
+  hbm.name = c.hbm_name + " roof (" + with_prefix(c.hbm_bytes_per_s, "B/s") + "), " + c.peak_name + " " +
+             with_prefix(c.peak_flops_per_s, "FLOP/s");
   hbm.style = SeriesStyle::line;
   hbm.x = {xmin, ridge, xmax};
   hbm.y = {c.hbm_bytes_per_s * xmin / yp.factor, peak, peak};
@@ -162,19 +164,17 @@ ChartSpec roofline_chart(const std::vector<RooflineOp>& ops, const RooflineCeili
   return spec;
 }
 
-ChartSpec memory_chart(const MemoryChartData& data, Axis x, Axis y, std::string title,
-                       std::string subtitle) {
+ChartSpec memory_chart(const MemoryChartData& data, Axis x, Axis y, std::string title, std::string subtitle) {
   const std::size_t n = data.x.size();
   for (const MemoryStack& s : data.stacks) {
     if (s.y.size() != n) {
-      throw PlotError("memory chart: stack '" + s.name + "' has " + std::to_string(s.y.size()) +
-                      " values for " + std::to_string(n) + " x values");
+      throw PlotError("memory chart: stack '" + s.name + "' has " + std::to_string(s.y.size()) + " values for " +
+                      std::to_string(n) + " x values");
     }
   }
   std::vector<std::size_t> order(n);
   std::iota(order.begin(), order.end(), std::size_t{0});
-  std::stable_sort(order.begin(), order.end(),
-                   [&](std::size_t a, std::size_t b) { return data.x[a] < data.x[b]; });
+  std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) { return data.x[a] < data.x[b]; });
 
   ChartSpec spec;
   spec.title = std::move(title);
@@ -199,10 +199,9 @@ ChartSpec memory_chart(const MemoryChartData& data, Axis x, Axis y, std::string 
 
   const std::string xunit = spec.x.unit.empty() ? "" : " " + spec.x.unit;
   if (data.capacity) {
-    spec.ref_lines.push_back(RefLine{false, *data.capacity,
-                                     data.capacity_label + " " + fmt3(*data.capacity) +
-                                         (spec.y.unit.empty() ? "" : " " + spec.y.unit),
-                                     0xC0392Bu});
+    spec.ref_lines.push_back(
+        RefLine{false, *data.capacity,
+                data.capacity_label + " " + fmt3(*data.capacity) + (spec.y.unit.empty() ? "" : " " + spec.y.unit), 0xC0392Bu});
   }
   std::optional<double> run_out = data.run_out_x;
   if (!run_out && data.capacity && n > 0 && !data.stacks.empty()) {
@@ -220,14 +219,12 @@ ChartSpec memory_chart(const MemoryChartData& data, Axis x, Axis y, std::string 
     }
   }
   if (run_out) {
-    spec.ref_lines.push_back(
-        RefLine{true, *run_out, data.run_out_label + " at " + fmt3(*run_out) + xunit, 0xC0392Bu});
+    spec.ref_lines.push_back(RefLine{true, *run_out, data.run_out_label + " at " + fmt3(*run_out) + xunit, 0xC0392Bu});
   }
   return spec;
 }
 
-ChartSpec lines_chart(const std::vector<NamedLine>& lines, Axis x, Axis y, std::string title,
-                      std::string subtitle) {
+ChartSpec lines_chart(const std::vector<NamedLine>& lines, Axis x, Axis y, std::string title, std::string subtitle) {
   ChartSpec spec;
   spec.title = std::move(title);
   spec.subtitle = std::move(subtitle);
@@ -245,8 +242,7 @@ ChartSpec lines_chart(const std::vector<NamedLine>& lines, Axis x, Axis y, std::
     } else {
       std::vector<std::size_t> order(l.x.size());
       std::iota(order.begin(), order.end(), std::size_t{0});
-      std::stable_sort(order.begin(), order.end(),
-                       [&](std::size_t a, std::size_t b) { return l.x[a] < l.x[b]; });
+      std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) { return l.x[a] < l.x[b]; });
       for (std::size_t i : order) {
         s.x.push_back(l.x[i]);
         s.y.push_back(l.y[i]);

@@ -1,12 +1,6 @@
 // kvscope::plot — ChartSpec -> QChart, offscreen SVG/PNG rendering, OffscreenApp.
 #include "kvscope/plot/plot.hpp"
 
-#include <algorithm>
-#include <cmath>
-#include <cstdio>
-#include <numeric>
-#include <sstream>
-
 #include <QtCharts/QAreaSeries>
 #include <QtCharts/QChart>
 #include <QtCharts/QLegend>
@@ -29,6 +23,11 @@
 #include <QtWidgets/QGraphicsScene>
 #include <QtWidgets/QGraphicsSimpleTextItem>
 #include <QtWidgets/QGraphicsTextItem>
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <numeric>
+#include <sstream>
 
 #include "kvscope/plot/charts.hpp"
 
@@ -38,11 +37,13 @@ namespace {
 
 // ---- small helpers ------------------------------------------------------------------------------
 
-QString qs(const std::string& s) { return QString::fromStdString(s); }
+QString qs(const std::string& s) {
+  return QString::fromStdString(s);
+}
 
 QColor rgb_color(std::uint32_t rgb, int alpha = 255) {
-  return QColor(static_cast<int>((rgb >> 16) & 0xFFu), static_cast<int>((rgb >> 8) & 0xFFu),
-                static_cast<int>(rgb & 0xFFu), alpha);
+  return QColor(static_cast<int>((rgb >> 16) & 0xFFu), static_cast<int>((rgb >> 8) & 0xFFu), static_cast<int>(rgb & 0xFFu),
+                alpha);
 }
 
 QFont font_px(int px, bool bold = false) {
@@ -60,8 +61,7 @@ std::string fmt_num(double v) {
 
 void require_app() {
   if (qobject_cast<QApplication*>(QCoreApplication::instance()) == nullptr) {
-    throw PlotError(
-        "kvscope::plot needs a QApplication: create a kvscope::plot::OffscreenApp first");
+    throw PlotError("kvscope::plot needs a QApplication: create a kvscope::plot::OffscreenApp first");
   }
 }
 
@@ -72,8 +72,8 @@ std::string series_display_name(const Series& s, std::size_t index) {
 // ---- validation and filtering -------------------------------------------------------------------
 
 struct Prepared {
-  ChartSpec spec;            // copy with non-positive log points removed (drop policy)
-  std::size_t dropped = 0;   // points (and ref lines) left out
+  ChartSpec spec;           // copy with non-positive log points removed (drop policy)
+  std::size_t dropped = 0;  // points (and ref lines) left out
 };
 
 Prepared prepare(const ChartSpec& in) {
@@ -90,21 +90,17 @@ Prepared prepare(const ChartSpec& in) {
         throw PlotError(std::string(which) + " axis " + end + " is not a finite number");
       }
       if (a.scale == Scale::log10 && *v <= 0) {
-        throw PlotError(std::string(which) + " axis " + end + " = " + fmt_num(*v) +
-                        " is not positive on a log10 axis");
+        throw PlotError(std::string(which) + " axis " + end + " = " + fmt_num(*v) + " is not positive on a log10 axis");
       }
     }
     if (a.min && a.max && !(*a.min < *a.max)) {
-      throw PlotError(std::string(which) + " axis min " + fmt_num(*a.min) +
-                      " is not below max " + fmt_num(*a.max));
+      throw PlotError(std::string(which) + " axis min " + fmt_num(*a.min) + " is not below max " + fmt_num(*a.max));
     }
   };
   check_axis(spec.x, "x");
   check_axis(spec.y, "y");
-  if (spec.width_px < 200 || spec.height_px < 150 || spec.width_px > 20000 ||
-      spec.height_px > 20000) {
-    throw PlotError("chart size " + std::to_string(spec.width_px) + "x" +
-                    std::to_string(spec.height_px) +
+  if (spec.width_px < 200 || spec.height_px < 150 || spec.width_px > 20000 || spec.height_px > 20000) {
+    throw PlotError("chart size " + std::to_string(spec.width_px) + "x" + std::to_string(spec.height_px) +
                     " px is outside 200x150 .. 20000x20000");
   }
 
@@ -113,16 +109,14 @@ Prepared prepare(const ChartSpec& in) {
     Series& s = spec.series[si];
     const std::string sname = "series " + series_display_name(s, si);
     if (s.x.size() != s.y.size()) {
-      throw PlotError(sname + ": " + std::to_string(s.x.size()) + " x values but " +
-                      std::to_string(s.y.size()) + " y values");
+      throw PlotError(sname + ": " + std::to_string(s.x.size()) + " x values but " + std::to_string(s.y.size()) + " y values");
     }
     if (!s.labels.empty() && s.labels.size() != s.x.size()) {
-      throw PlotError(sname + ": " + std::to_string(s.labels.size()) + " labels for " +
-                      std::to_string(s.x.size()) + " points");
+      throw PlotError(sname + ": " + std::to_string(s.labels.size()) + " labels for " + std::to_string(s.x.size()) + " points");
     }
     if (!s.y_base.empty() && s.y_base.size() != s.x.size()) {
-      throw PlotError(sname + ": " + std::to_string(s.y_base.size()) + " y_base values for " +
-                      std::to_string(s.x.size()) + " points");
+      throw PlotError(sname + ": " + std::to_string(s.y_base.size()) + " y_base values for " + std::to_string(s.x.size()) +
+                      " points");
     }
     std::vector<std::size_t> keep;
     keep.reserve(s.x.size());
@@ -149,9 +143,8 @@ Prepared prepare(const ChartSpec& in) {
       }
       if (bad != nullptr) {
         if (!drop) {
-          throw PlotError(where + ": " + bad + " = " + fmt_num(bad_v) +
-                          " is not positive on the log10 " + (bad[0] == 'x' ? "x" : "y") +
-                          " axis (set non_positive_on_log = drop to omit such points)");
+          throw PlotError(where + ": " + bad + " = " + fmt_num(bad_v) + " is not positive on the log10 " +
+                          (bad[0] == 'x' ? "x" : "y") + " axis (set non_positive_on_log = drop to omit such points)");
         }
         ++out.dropped;
         continue;
@@ -181,8 +174,8 @@ Prepared prepare(const ChartSpec& in) {
     const bool log = r.vertical ? xlog : ylog;
     if (log && r.value <= 0) {
       if (!drop) {
-        throw PlotError(where + ": value " + fmt_num(r.value) + " is not positive on the log10 " +
-                        (r.vertical ? "x" : "y") + " axis");
+        throw PlotError(where + ": value " + fmt_num(r.value) + " is not positive on the log10 " + (r.vertical ? "x" : "y") +
+                        " axis");
       }
       ++out.dropped;
       continue;
@@ -193,8 +186,7 @@ Prepared prepare(const ChartSpec& in) {
 
   if (total == 0) {
     throw PlotError("nothing to plot: chart '" + spec.title + "' has no data points" +
-                    (out.dropped > 0 ? " left after omitting non-positive values on log axes"
-                                     : ""));
+                    (out.dropped > 0 ? " left after omitting non-positive values on log axes" : ""));
   }
   return out;
 }
@@ -219,8 +211,8 @@ std::string describe_prepared(const Prepared& p) {
 
 struct AxisPlan {
   double lo = 0, hi = 1;
-  double step = 0;       // linear tick interval
-  QString format;        // printf-style label format
+  double step = 0;  // linear tick interval
+  QString format;   // printf-style label format
 };
 
 double nice_step(double raw) {
@@ -242,7 +234,7 @@ AxisPlan plan_axis(const Axis& a, double dlo, double dhi, int target_ticks) {
     p.lo = lo;
     p.hi = hi;
     // labels sit on powers of ten: plain integers where they fit, else short exponent form
-    p.format = (lo >= 1.0 && hi <= 1e9)     ? QStringLiteral("%.0f")
+    p.format = (lo >= 1.0 && hi <= 1e9)    ? QStringLiteral("%.0f")
                : (lo >= 1e-4 && hi <= 1e5) ? QStringLiteral("%g")
                                            : QStringLiteral("%.0e");
     return p;
@@ -264,8 +256,10 @@ AxisPlan plan_axis(const Axis& a, double dlo, double dhi, int target_ticks) {
   if (a.min) lo = *a.min;
   if (a.max) hi = *a.max;
   if (!(lo < hi)) {  // only one end fixed and it lies beyond the data
-    if (a.min) hi = lo + std::max(1.0, std::abs(lo));
-    else lo = hi - std::max(1.0, std::abs(hi));
+    if (a.min)
+      hi = lo + std::max(1.0, std::abs(lo));
+    else
+      lo = hi - std::max(1.0, std::abs(hi));
   }
   const double step = nice_step((hi - lo) / std::max(2, target_ticks));
   if (!a.min) lo = std::floor(lo / step + 1e-9) * step;
@@ -335,7 +329,7 @@ QAbstractAxis* make_axis(const Axis& a, const AxisPlan& p) {
 struct PointLabel {
   QAbstractSeries* series;
   QPointF value;
-  QGraphicsRectItem* box;       // white translucent background, parent of the text
+  QGraphicsRectItem* box;  // white translucent background, parent of the text
   QGraphicsSimpleTextItem* text;
 };
 
@@ -398,8 +392,7 @@ struct Overlay {
     taken.reserve(labels.size() + refs.size());
 
     for (RefOverlay& r : refs) {
-      const bool inside = r.ref.vertical ? (r.ref.value >= x0 && r.ref.value <= x1)
-                                         : (r.ref.value >= y0 && r.ref.value <= y1);
+      const bool inside = r.ref.vertical ? (r.ref.value >= x0 && r.ref.value <= x1) : (r.ref.value >= y0 && r.ref.value <= y1);
       r.box->setVisible(inside);
       if (!inside) continue;
       const QRectF tb = r.text->boundingRect();
@@ -426,8 +419,7 @@ struct Overlay {
     for (std::size_t i = 0; i < labels.size(); ++i) {
       PointLabel& l = labels[i];
       anchors[i] = chart->mapToPosition(l.value, l.series);
-      shown[i] = area.adjusted(-0.5, -0.5, 0.5, 0.5).contains(anchors[i]) &&
-                 (l.series == nullptr || l.series->isVisible());
+      shown[i] = area.adjusted(-0.5, -0.5, 0.5, 0.5).contains(anchors[i]) && (l.series == nullptr || l.series->isVisible());
     }
     for (std::size_t i = 0; i < labels.size(); ++i) {
       PointLabel& l = labels[i];
@@ -437,8 +429,8 @@ struct Overlay {
       const QRectF tb = l.text->boundingRect();
       const qreal w = tb.width() + 6, h = tb.height() + 2;
       const QPointF cands[] = {
-          {p.x() + 8, p.y() - h - 3}, {p.x() + 8, p.y() + 3},       {p.x() - w - 8, p.y() - h - 3},
-          {p.x() - w - 8, p.y() + 3}, {p.x() - w / 2, p.y() - h - 9}, {p.x() - w / 2, p.y() + 9},
+          {p.x() + 8, p.y() - h - 3},  {p.x() + 8, p.y() + 3},          {p.x() - w - 8, p.y() - h - 3},
+          {p.x() - w - 8, p.y() + 3},  {p.x() - w / 2, p.y() - h - 9},  {p.x() - w / 2, p.y() + 9},
           {p.x() + 10, p.y() - h / 2}, {p.x() - w - 10, p.y() - h / 2},
       };
       auto covers_other_point = [&](const QRectF& r) {
@@ -451,8 +443,7 @@ struct Overlay {
       for (const QPointF& c : cands) {
         const QRectF r(c, QSizeF(w, h));
         if (!area.contains(r)) continue;
-        if (std::any_of(taken.begin(), taken.end(), [&](const QRectF& t) { return t.intersects(r); }))
-          continue;
+        if (std::any_of(taken.begin(), taken.end(), [&](const QRectF& t) { return t.intersects(r); })) continue;
         if (covers_other_point(r)) continue;
         // Crowded points keep their marker and lose the label (no overlapping text); the
         // tooltips of the GUI and the data tables still name them.
@@ -475,8 +466,7 @@ struct Overlay {
   }
 };
 
-QGraphicsRectItem* make_label_box(QChart* chart, const QString& text, const QColor& color,
-                                  int px, qreal z) {
+QGraphicsRectItem* make_label_box(QChart* chart, const QString& text, const QColor& color, int px, qreal z) {
   auto* box = new QGraphicsRectItem(chart);
   box->setBrush(QColor(255, 255, 255, 215));
   box->setPen(Qt::NoPen);
@@ -499,8 +489,7 @@ void attach(QChart* chart, QAbstractSeries* s, QAbstractAxis* x, QAbstractAxis* 
 }
 
 // Half-widths of bars: a fraction of the smallest gap between distinct x (multiplicative on log x).
-std::pair<double, bool> bar_half_width(const std::vector<double>& xs, bool xlog,
-                                       const AxisPlan& xp) {
+std::pair<double, bool> bar_half_width(const std::vector<double>& xs, bool xlog, const AxisPlan& xp) {
   std::vector<double> v = xs;
   std::sort(v.begin(), v.end());
   v.erase(std::unique(v.begin(), v.end()), v.end());
@@ -521,7 +510,9 @@ constexpr std::size_t scatter_chunk = 1000;
 
 // ---- public API ---------------------------------------------------------------------------------
 
-std::string describe(const ChartSpec& spec) { return describe_prepared(prepare(spec)); }
+std::string describe(const ChartSpec& spec) {
+  return describe_prepared(prepare(spec));
+}
 
 namespace {
 
@@ -573,8 +564,7 @@ QChart* build_prepared(const Prepared& prep, const BuildOptions& options) {
                   qs(spec.title).toHtmlEscaped() + QStringLiteral("</span>");
   if (!spec.subtitle.empty()) {
     title += QStringLiteral("<br><span style=\"font-size:13px; font-weight:400; color:#5b616b\">") +
-             qs(spec.subtitle).toHtmlEscaped().replace(QLatin1Char('\n'), QStringLiteral("<br>")) +
-             QStringLiteral("</span>");
+             qs(spec.subtitle).toHtmlEscaped().replace(QLatin1Char('\n'), QStringLiteral("<br>")) + QStringLiteral("</span>");
   }
   chart->setTitleFont(font_px(19, true));
   chart->setTitle(title);
@@ -665,8 +655,7 @@ QChart* build_prepared(const Prepared& prep, const BuildOptions& options) {
       case SeriesStyle::line:
       case SeriesStyle::line_points: {
         if (s.style == SeriesStyle::frontier) {
-          std::stable_sort(order.begin(), order.end(),
-                           [&](std::size_t a, std::size_t b) { return s.x[a] < s.x[b]; });
+          std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) { return s.x[a] < s.x[b]; });
         }
         QList<QPointF> pts;
         pts.reserve(static_cast<qsizetype>(order.size()));
@@ -697,8 +686,7 @@ QChart* build_prepared(const Prepared& prep, const BuildOptions& options) {
         const auto [hw, mult] = bar_half_width(s.x, xlog, xp);
         auto* upper = new QLineSeries();
         auto* lower = new QLineSeries();
-        std::stable_sort(order.begin(), order.end(),
-                         [&](std::size_t a, std::size_t b) { return s.x[a] < s.x[b]; });
+        std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) { return s.x[a] < s.x[b]; });
         QList<QPointF> up;
         up.reserve(static_cast<qsizetype>(order.size() * 4));
         double first = 0, last = 0;
@@ -758,8 +746,7 @@ QChart* build_prepared(const Prepared& prep, const BuildOptions& options) {
       for (std::size_t k = 0; k < n; ++k) {
         const std::size_t i = order[k];
         if (s.labels[i].empty()) continue;
-        QGraphicsRectItem* box =
-            make_label_box(chart, qs(s.labels[i]), QColor(0x22, 0x26, 0x2C), 12, 20.0);
+        QGraphicsRectItem* box = make_label_box(chart, qs(s.labels[i]), QColor(0x22, 0x26, 0x2C), 12, 20.0);
         auto* text = static_cast<QGraphicsSimpleTextItem*>(box->childItems().front());
         overlay->labels.push_back(PointLabel{label_series, QPointF(s.x[i], s.y[i]), box, text});
       }
@@ -783,8 +770,7 @@ QChart* build_prepared(const Prepared& prep, const BuildOptions& options) {
   std::string foot = spec.footnote;
   if (prep.dropped > 0) {
     if (!foot.empty()) foot += "\n";
-    foot += std::to_string(prep.dropped) +
-            (prep.dropped == 1 ? " point" : " points") +
+    foot += std::to_string(prep.dropped) + (prep.dropped == 1 ? " point" : " points") +
             " with non-positive values omitted from log axes";
   }
   if (!foot.empty()) {
@@ -866,14 +852,14 @@ std::string render_to_bytes(const ChartSpec& spec, const std::string& format) {
     if (!painter.end()) throw PlotError("cannot render plot: SVG painter failed");
   } else {
     QImage image(w, h, QImage::Format_ARGB32_Premultiplied);
-    if (image.isNull()) throw PlotError("cannot render plot: out of memory for a " + std::to_string(w) + " x " + std::to_string(h) + " image");
+    if (image.isNull())
+      throw PlotError("cannot render plot: out of memory for a " + std::to_string(w) + " x " + std::to_string(h) + " image");
     image.setDotsPerMeterX(3780);  // 96 dpi
     image.setDotsPerMeterY(3780);
     image.fill(Qt::white);
     {
       QPainter painter(&image);
-      painter.setRenderHints(QPainter::Antialiasing | QPainter::TextAntialiasing |
-                             QPainter::SmoothPixmapTransform);
+      painter.setRenderHints(QPainter::Antialiasing | QPainter::TextAntialiasing | QPainter::SmoothPixmapTransform);
       scene.render(&painter, rect, rect);
     }
     image.setText(QStringLiteral("Title"), title);
@@ -887,17 +873,14 @@ std::string render_to_bytes(const ChartSpec& spec, const std::string& format) {
 
 void render_to_file(const ChartSpec& spec, const std::filesystem::path& path) {
   std::string ext = path.extension().string();
-  std::transform(ext.begin(), ext.end(), ext.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  std::transform(ext.begin(), ext.end(), ext.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
   if (ext != ".svg" && ext != ".png") {
-    throw PlotError("cannot write plot '" + path.string() + "': unsupported extension '" + ext +
-                    "' (use .svg or .png)");
+    throw PlotError("cannot write plot '" + path.string() + "': unsupported extension '" + ext + "' (use .svg or .png)");
   }
   const std::string bytes = render_to_bytes(spec, ext.substr(1));
   QSaveFile file(QString::fromStdString(path.string()));
   if (!file.open(QIODevice::WriteOnly)) {
-    throw PlotError("cannot write plot '" + path.string() + "': " +
-                    file.errorString().toStdString());
+    throw PlotError("cannot write plot '" + path.string() + "': " + file.errorString().toStdString());
   }
   if (file.write(bytes.data(), static_cast<qint64>(bytes.size())) != static_cast<qint64>(bytes.size())) {
     const std::string why = file.errorString().toStdString();
@@ -905,8 +888,7 @@ void render_to_file(const ChartSpec& spec, const std::filesystem::path& path) {
     throw PlotError("cannot write plot '" + path.string() + "': " + why);
   }
   if (!file.commit()) {
-    throw PlotError("cannot write plot '" + path.string() + "': " +
-                    file.errorString().toStdString());
+    throw PlotError("cannot write plot '" + path.string() + "': " + file.errorString().toStdString());
   }
 }
 
@@ -915,8 +897,7 @@ void render_to_file(const ChartSpec& spec, const std::filesystem::path& path) {
 OffscreenApp::OffscreenApp() {
   if (QCoreApplication* existing = QCoreApplication::instance()) {
     if (qobject_cast<QApplication*>(existing) == nullptr) {
-      throw PlotError(
-          "kvscope::plot needs a QApplication, but a QCoreApplication/QGuiApplication exists");
+      throw PlotError("kvscope::plot needs a QApplication, but a QCoreApplication/QGuiApplication exists");
     }
     return;
   }

@@ -31,12 +31,12 @@ double quantile(std::vector<double> v, double q);
 Summary summarize(const std::vector<double>& samples);
 
 struct StopRule {
-  std::size_t min_samples = 10;    // never stop before this many accepted samples
-  std::size_t max_samples = 200;   // hard cap on samples
-  double max_rel_stdev = 0.005;    // converged when rel stdev below this ...
-  double min_time_s = 0.02;        // ... and at least this much measured time accumulated
-  double max_time_s = 0.5;         // measured-time cap
-  void validate() const;           // throws std::invalid_argument on inconsistent settings
+  std::size_t min_samples = 10;   // never stop before this many accepted samples
+  std::size_t max_samples = 200;  // hard cap on samples
+  double max_rel_stdev = 0.005;   // converged when rel stdev below this ...
+  double min_time_s = 0.02;       // ... and at least this much measured time accumulated
+  double max_time_s = 0.5;        // measured-time cap
+  void validate() const;          // throws std::invalid_argument on inconsistent settings
 };
 enum class StopReason { none, converged, time_cap, sample_cap };
 const char* to_string(StopReason r);
@@ -62,8 +62,8 @@ using Point = std::vector<std::pair<std::string, AxisValue>>;  // ordered as the
 // Cartesian product, first axis slowest. Throws on no axes, an empty axis or duplicate names.
 std::vector<Point> cartesian(const std::vector<Axis>& axes);
 const AxisValue& at(const Point& p, const std::string& name);  // throws std::out_of_range
-std::int64_t as_int(const AxisValue& v);                        // throws std::bad_variant_access on type mismatch
-double as_double(const AxisValue& v);                           // int or double
+std::int64_t as_int(const AxisValue& v);                       // throws std::bad_variant_access on type mismatch
+double as_double(const AxisValue& v);                          // int or double
 const std::string& as_str(const AxisValue& v);
 
 struct Plan {
@@ -117,7 +117,7 @@ struct ModelShape {
   std::int64_t n_layers = 0, d_model = 0, n_q_heads = 0, n_kv_heads = 0, head_dim = 0, ffn_dim = 0, vocab = 0;
   bool tied_embeddings = false;
   std::vector<std::int64_t> kv_producers;  // producer layer of each layer (== i: the layer owns its KV)
-  void validate() const;                    // throws std::invalid_argument with the reason
+  void validate() const;                   // throws std::invalid_argument with the reason
   bool is_producer(std::int64_t layer) const { return kv_producers.at(static_cast<std::size_t>(layer)) == layer; }
   std::int64_t n_producers() const;
   std::int64_t q_dim() const { return n_q_heads * head_dim; }
@@ -144,7 +144,7 @@ class Json {
  public:
   using Array = std::vector<Json>;
   using Object = std::vector<std::pair<std::string, Json>>;  // insertion order kept
-  Json() = default;                                           // null
+  Json() = default;                                          // null
   Json(std::nullptr_t) {}
   Json(bool b) : v_(b) {}
   Json(int i) : v_(static_cast<std::int64_t>(i)) {}

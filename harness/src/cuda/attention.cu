@@ -45,12 +45,12 @@ struct Layout {
   static constexpr int ROWS = 16 * MT;
   // Warps per CTA (each takes 16 keys of a tile): 4, or 2 at head_dim 256 so that two CTAs fit per SM.
   static constexpr int NW = D == 256 ? 2 : 4;
-  static constexpr int TK = 16 * NW;  // keys per tile
-  static constexpr int row_B = D * KvTraits<FP8>::bytes;     // one key row in global memory
-  static constexpr int pitch = row_B + 16;                   // smem pitch (bank stagger, 16 B aligned)
-  static constexpr int cpitch = (D + 8) * 2;                 // compute-type pitch (Q, fp8 conversion buffers)
+  static constexpr int TK = 16 * NW;                      // keys per tile
+  static constexpr int row_B = D * KvTraits<FP8>::bytes;  // one key row in global memory
+  static constexpr int pitch = row_B + 16;                // smem pitch (bank stagger, 16 B aligned)
+  static constexpr int cpitch = (D + 8) * 2;              // compute-type pitch (Q, fp8 conversion buffers)
   static constexpr int q_B = ROWS * cpitch;
-  static constexpr int stage_B = 2 * TK * pitch;             // K and V
+  static constexpr int stage_B = 2 * TK * pitch;  // K and V
   static constexpr int conv_B = FP8 ? NW * 2 * 16 * cpitch : 0;
   static constexpr int NS = kStages<FP8>;
   static constexpr int main_B = q_B + NS * stage_B + conv_B;
@@ -58,7 +58,9 @@ struct Layout {
   static constexpr int smem_B = main_B > comb_B ? main_B : comb_B;
 };
 
-__device__ __forceinline__ unsigned smem_u32(const void* p) { return static_cast<unsigned>(__cvta_generic_to_shared(p)); }
+__device__ __forceinline__ unsigned smem_u32(const void* p) {
+  return static_cast<unsigned>(__cvta_generic_to_shared(p));
+}
 
 // hint: 0 none, 1 L2::128B prefetch, 2 L2::256B prefetch.
 __device__ __forceinline__ void cp_async16(void* dst, const void* src, bool valid, int hint) {
@@ -70,7 +72,9 @@ __device__ __forceinline__ void cp_async16(void* dst, const void* src, bool vali
     asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(smem_u32(dst)), "l"(src), "r"(valid ? 16 : 0));
   }
 }
-__device__ __forceinline__ void cp_commit() { asm volatile("cp.async.commit_group;\n" ::); }
+__device__ __forceinline__ void cp_commit() {
+  asm volatile("cp.async.commit_group;\n" ::);
+}
 template <int N>
 __device__ __forceinline__ void cp_wait() {
   asm volatile("cp.async.wait_group %0;\n" ::"n"(N));
@@ -189,7 +193,8 @@ __global__ void __launch_bounds__(Layout<D, FP8, MT>::NW * 32) k_attn(const Attn
         cp_commit();
       }
       const unsigned char* ks = stage + (t % NS) * L::stage_B;
-      for (int c = tid; c < 2 * TK * CH; c += NW * 32) acc ^= *reinterpret_cast<const unsigned*>(ks + (c / CH) * L::pitch + (c % CH) * 16);
+      for (int c = tid; c < 2 * TK * CH; c += NW * 32)
+        acc ^= *reinterpret_cast<const unsigned*>(ks + (c / CH) * L::pitch + (c % CH) * 16);
       if constexpr (NS == 2) {
         __syncthreads();
         if (t + 2 < n_tiles) load_tile(t + 2);
@@ -366,8 +371,8 @@ __global__ void __launch_bounds__(Layout<D, FP8, MT>::NW * 32) k_attn(const Attn
     __syncthreads();
 
     // Combine the 4 warps: per-warp (m, l) then rescaled O summed through shared memory.
-    float* o_s = reinterpret_cast<float*>(stage);              // [NW][ROWS][D]
-    float* ml_s = o_s + NW * ROWS * D;                         // [NW][ROWS][2]
+    float* o_s = reinterpret_cast<float*>(stage);  // [NW][ROWS][D]
+    float* ml_s = o_s + NW * ROWS * D;             // [NW][ROWS][2]
 #pragma unroll
     for (int mt = 0; mt < MT; ++mt)
 #pragma unroll
@@ -484,13 +489,15 @@ bool dispatch_d(int D, const AttnParams* p, cudaStream_t s, dim3 grid, int* occ,
         return true;
       }
       return false;
-    default: return false;
+    default:
+      return false;
   }
 }
 
 bool dispatch(int D, bool fp8, int mt, bool ro, const AttnParams* p, cudaStream_t s, dim3 grid, int* occ, int* smem) {
   if (ro) return fp8 ? dispatch_d<true, 1, true>(D, p, s, grid, occ, smem) : dispatch_d<false, 1, true>(D, p, s, grid, occ, smem);
-  if (mt == 1) return fp8 ? dispatch_d<true, 1, false>(D, p, s, grid, occ, smem) : dispatch_d<false, 1, false>(D, p, s, grid, occ, smem);
+  if (mt == 1)
+    return fp8 ? dispatch_d<true, 1, false>(D, p, s, grid, occ, smem) : dispatch_d<false, 1, false>(D, p, s, grid, occ, smem);
   return fp8 ? dispatch_d<true, 2, false>(D, p, s, grid, occ, smem) : dispatch_d<false, 2, false>(D, p, s, grid, occ, smem);
 }
 
@@ -558,7 +565,8 @@ int launch_attention(const AttnParams& p_in, bool fp8, bool read_only, cudaStrea
   } else {
     grid = dim3(p.splits, p.Hkv, p.B);
   }
-  if (!dispatch(p.D, fp8, mt, read_only, &p, s, grid, nullptr, nullptr)) fail("unsupported attention configuration", __FILE__, __LINE__);
+  if (!dispatch(p.D, fp8, mt, read_only, &p, s, grid, nullptr, nullptr))
+    fail("unsupported attention configuration", __FILE__, __LINE__);
   if (!prefill && !read_only && p.splits > 1) {
     k_combine<<<p.B * p.Hq, 128, 0, s>>>(p);
     CK_LAUNCH();
@@ -645,10 +653,12 @@ int check_attention(Ctx& c) {
     bool fp8, causal;
   };
   const std::vector<Case> cases = {
-      {2, 1, 2, 4, 128, 1000, 1, false, false},  {2, 1, 2, 4, 128, 1000, 5, false, false}, {1, 1, 8, 1, 128, 777, 3, false, false},
-      {3, 1, 1, 32, 128, 300, 2, false, false},  {2, 1, 2, 8, 64, 513, 4, false, false},   {1, 1, 2, 2, 256, 1100, 3, false, false},
-      {2, 1, 2, 4, 128, 1000, 5, true, false},   {1, 1, 1, 32, 64, 640, 2, true, false},   {1, 1, 4, 16, 128, 65, 1, false, false},
-      {2, 100, 2, 4, 128, 100, 1, false, true},  {1, 77, 4, 1, 64, 77, 1, false, true},    {1, 40, 1, 32, 128, 40, 1, false, true},
+      {2, 1, 2, 4, 128, 1000, 1, false, false}, {2, 1, 2, 4, 128, 1000, 5, false, false},
+      {1, 1, 8, 1, 128, 777, 3, false, false},  {3, 1, 1, 32, 128, 300, 2, false, false},
+      {2, 1, 2, 8, 64, 513, 4, false, false},   {1, 1, 2, 2, 256, 1100, 3, false, false},
+      {2, 1, 2, 4, 128, 1000, 5, true, false},  {1, 1, 1, 32, 64, 640, 2, true, false},
+      {1, 1, 4, 16, 128, 65, 1, false, false},  {2, 100, 2, 4, 128, 100, 1, false, true},
+      {1, 77, 4, 1, 64, 77, 1, false, true},    {1, 40, 1, 32, 128, 40, 1, false, true},
       {1, 130, 2, 2, 256, 130, 1, false, true},
   };
   int failures = 0;
@@ -683,9 +693,9 @@ int check_attention(Ctx& c) {
     for (float x : all) written = written && std::isfinite(x);
     const bool ok = err < 2e-2 && written;
     failures += ok ? 0 : 1;
-    std::printf("  check attention B=%d T=%d Hkv=%d g=%d D=%d S=%d splits=%d %s %s: rel error %.2e%s %s\n", cs.B, cs.T, cs.Hkv, cs.g,
-                cs.D, cs.S, p.splits, cs.fp8 ? "fp8" : "bf16", cs.causal ? "causal" : "decode", err, written ? "" : " (unwritten outputs)",
-                ok ? "ok" : "FAILED");
+    std::printf("  check attention B=%d T=%d Hkv=%d g=%d D=%d S=%d splits=%d %s %s: rel error %.2e%s %s\n", cs.B, cs.T, cs.Hkv,
+                cs.g, cs.D, cs.S, p.splits, cs.fp8 ? "fp8" : "bf16", cs.causal ? "causal" : "decode", err,
+                written ? "" : " (unwritten outputs)", ok ? "ok" : "FAILED");
   }
   return failures;
 }
@@ -745,14 +755,17 @@ void run_attention(Ctx& c) {
       continue;
     }
     if (kvb > kv_budget) {
-      c.skip("attention", axes, "KV bytes per launch " + std::to_string(kvb / 1e9) + " GB above the sweep's budget " + std::to_string(kv_budget / 1e9) + " GB");
+      c.skip("attention", axes,
+             "KV bytes per launch " + std::to_string(kvb / 1e9) + " GB above the sweep's budget " +
+                 std::to_string(kv_budget / 1e9) + " GB");
       continue;
     }
     if (std::size_t(cf.B) * cf.Hkv * cf.g > std::size_t(maxBH)) {
       c.skip("attention", axes, "B x H_q above the sweep's query buffer");
       continue;
     }
-    const int R = static_cast<int>(std::min<std::int64_t>(kvbench::rotation_sets(kvb, double(c.dev.l2_B)), static_cast<std::int64_t>(arena.bytes / kvb)));
+    const int R = static_cast<int>(
+        std::min<std::int64_t>(kvbench::rotation_sets(kvb, double(c.dev.l2_B)), static_cast<std::int64_t>(arena.bytes / kvb)));
     AttnParams p;
     p.B = cf.B, p.T = 1, p.Hkv = cf.Hkv, p.g = cf.g, p.Hq = cf.Hkv * cf.g, p.D = cf.D, p.S_cap = cf.S, p.kv_len = cf.S;
     p.scale_log2 = float(1.4426950408889634 / std::sqrt(double(cf.D)));
@@ -806,21 +819,23 @@ void run_attention(Ctx& c) {
     }
     const kvbench::Traffic t = ro ? kvbench::kv_read_traffic(sh) : kvbench::decode_attention_traffic(sh);
     const double med = kvbench::summarize(m.samples).median;
-    Json rec = make_record(c, "attention", std::string("decode_attention_") + (ro ? "kv_read_only" : "mma"), axes, "cold", t.bytes_read,
-                           t.bytes_written, t.flops, m.samples, m, ok, err);
+    Json rec = make_record(c, "attention", std::string("decode_attention_") + (ro ? "kv_read_only" : "mma"), axes, "cold",
+                           t.bytes_read, t.bytes_written, t.flops, m.samples, m, ok, err);
     rec.set("kv_bytes_B", kvb);
     rec.set("kernel", ro ? "kv-read roofline: same tiling and cp.async loads, no softmax/MMA"
                          : "kvbench mma.sync m16n8k16 split-KV decode (4 warps, 64-key tiles, 2-stage cp.async)");
     rec.set("kernels_launched", (!ro && p.splits > 1) ? 2 : 1);
     rec.set("cp_async_l2_prefetch", attn_cp_hint() == 2 ? "L2::256B" : attn_cp_hint() == 1 ? "L2::128B" : "none");
     rec.set("pipeline_stages", cf.fp8 ? 3 : KVBENCH_BF16_STAGES);
-    rec.set("fraction_of_copy_ceiling", c.ceil.hbm_copy_Bps > 0 ? (t.bytes_read + t.bytes_written) / med / c.ceil.hbm_copy_Bps : Json());
-    rec.set("fraction_of_read_ceiling", c.ceil.hbm_read_Bps > 0 ? (t.bytes_read + t.bytes_written) / med / c.ceil.hbm_read_Bps : Json());
+    rec.set("fraction_of_copy_ceiling",
+            c.ceil.hbm_copy_Bps > 0 ? (t.bytes_read + t.bytes_written) / med / c.ceil.hbm_copy_Bps : Json());
+    rec.set("fraction_of_read_ceiling",
+            c.ceil.hbm_read_Bps > 0 ? (t.bytes_read + t.bytes_written) / med / c.ceil.hbm_read_Bps : Json());
     rec.set("fraction_of_driver_peak", (t.bytes_read + t.bytes_written) / med / c.dev.driver_peak_Bps);
     c.add(std::move(rec));
-    std::printf("  attn B=%3d S=%6d Hkv=%2d g=%2d D=%3d %-4s %-12s splits=%3d  %9.2f us  %7.1f GB/s  err %.1e\n", cf.B, cf.S, cf.Hkv,
-                cf.g, cf.D, cf.fp8 ? "fp8" : "bf16", cf.variant.c_str(), p.splits, med * 1e6, (t.bytes_read + t.bytes_written) / med / 1e9,
-                err);
+    std::printf("  attn B=%3d S=%6d Hkv=%2d g=%2d D=%3d %-4s %-12s splits=%3d  %9.2f us  %7.1f GB/s  err %.1e\n", cf.B, cf.S,
+                cf.Hkv, cf.g, cf.D, cf.fp8 ? "fp8" : "bf16", cf.variant.c_str(), p.splits, med * 1e6,
+                (t.bytes_read + t.bytes_written) / med / 1e9, err);
     if (idx % 16 == 0 && c.checkpoint) c.checkpoint();
   }
   if (c.checkpoint) c.checkpoint();
@@ -837,8 +852,8 @@ void run_attention_prefill(Ctx& c) {
   std::vector<Cfg> cfgs;
   const std::vector<int> Ps = c.opt.quick ? std::vector<int>{512, 2048} : std::vector<int>{256, 512, 1024, 2048, 4096};
   const std::vector<int> Bs = c.opt.quick ? std::vector<int>{1} : std::vector<int>{1, 4};
-  const std::vector<std::pair<int, int>> heads = c.opt.quick ? std::vector<std::pair<int, int>>{{8, 4}}
-                                                             : std::vector<std::pair<int, int>>{{8, 4}, {32, 1}, {1, 32}, {8, 8}};
+  const std::vector<std::pair<int, int>> heads =
+      c.opt.quick ? std::vector<std::pair<int, int>>{{8, 4}} : std::vector<std::pair<int, int>>{{8, 4}, {32, 1}, {1, 32}, {8, 8}};
   for (int B : Bs)
     for (int P : Ps)
       for (auto [hkv, g] : heads) {
@@ -877,7 +892,8 @@ void run_attention_prefill(Ctx& c) {
     fill_bf16(KV.p, 2 * kv_half / 2, 3000 + idx, -2, 2, c.stream);
     fill_bf16(Q.p, std::size_t(cf.B) * cf.P * p.Hq * cf.D, 4000 + idx, -1, 1, c.stream);
     p.k = KV.p, p.v = KV.as<char>() + kv_half, p.q = Q.p, p.o = O.p;
-    const Measured m = measure(c, [&](int, cudaStream_t s, Marker&) { launch_attention(p, false, false, s); }, {}, 2, &rule);
+    const Measured m = measure(
+        c, [&](int, cudaStream_t s, Marker&) { launch_attention(p, false, false, s); }, {}, 2, &rule);
     CK(cudaMemsetAsync(O.p, 0xff, std::size_t(cf.B) * cf.P * p.Hq * cf.D * 2, c.stream));
     launch_attention(p, false, false, c.stream);
     CK(cudaStreamSynchronize(c.stream));
@@ -895,8 +911,8 @@ void run_attention_prefill(Ctx& c) {
     rec.set("kernel", "kvbench mma.sync m16n8k16 causal prefill (query block x KV head x request per CTA)");
     rec.set("kernels_launched", 1);
     c.add(std::move(rec));
-    std::printf("  prefill attn B=%d P=%5d Hkv=%2d g=%2d D=%3d  %9.2f us  %6.1f TFLOP/s  err %.1e\n", cf.B, cf.P, cf.Hkv, cf.g, cf.D,
-                med * 1e6, t.flops / med / 1e12, err);
+    std::printf("  prefill attn B=%d P=%5d Hkv=%2d g=%2d D=%3d  %9.2f us  %6.1f TFLOP/s  err %.1e\n", cf.B, cf.P, cf.Hkv, cf.g,
+                cf.D, med * 1e6, t.flops / med / 1e12, err);
   }
   if (c.checkpoint) c.checkpoint();
 }
@@ -904,7 +920,8 @@ void run_attention_prefill(Ctx& c) {
 // ---------------------------------------------------------------- family 4: cross-layer reuse
 void run_cla_reuse(Ctx& c) {
   const double MiB = 1048576.0;
-  const std::vector<double> kv_mib = c.opt.quick ? std::vector<double>{8, 32, 128} : std::vector<double>{4, 8, 16, 24, 32, 48, 64, 96, 128, 256};
+  const std::vector<double> kv_mib =
+      c.opt.quick ? std::vector<double>{8, 32, 128} : std::vector<double>{4, 8, 16, 24, 32, 48, 64, 96, 128, 256};
   const std::vector<double> w_mib = c.opt.quick ? std::vector<double>{0, 128} : std::vector<double>{0, 4, 32, 128};
   const int Hkv = 8, g = 4, D = 128, K = 4096;
   DevBuf KV(static_cast<std::size_t>(kv_mib.back() * MiB)), W(static_cast<std::size_t>(w_mib.back() * MiB) + (1 << 20));
@@ -958,12 +975,13 @@ void run_cla_reuse(Ctx& c) {
         Json rec = make_record(c, "cla_reuse", which == 0 ? "cla_reuse_first_read" : "cla_reuse_second_read", std::move(axes),
                                which == 0 ? "cold" : "warm", t.bytes_read, t.bytes_written, t.flops, iv, m, ok, err);
         rec.set("intervening_median_s", kvbench::summarize(m.intervals[1]).median);
-        rec.set("protocol", "flush (read 2 x L2) | attn(KV_A) | GEMV over W bytes (cuBLAS, M=1, K=4096) | attn(KV_A); events between");
+        rec.set("protocol",
+                "flush (read 2 x L2) | attn(KV_A) | GEMV over W bytes (cuBLAS, M=1, K=4096) | attn(KV_A); events between");
         c.add(std::move(rec));
       }
       const double t1 = kvbench::summarize(m.intervals[0]).median, t2 = kvbench::summarize(m.intervals[2]).median;
-      std::printf("  cla_reuse KV=%6.1f MiB W=%6.1f MiB: first %8.2f us second %8.2f us (%.2fx)\n", kvb / MiB, 2.0 * N * K / MiB, t1 * 1e6,
-                  t2 * 1e6, t1 / t2);
+      std::printf("  cla_reuse KV=%6.1f MiB W=%6.1f MiB: first %8.2f us second %8.2f us (%.2fx)\n", kvb / MiB, 2.0 * N * K / MiB,
+                  t1 * 1e6, t2 * 1e6, t1 / t2);
     }
     if (c.checkpoint) c.checkpoint();
   }

@@ -17,7 +17,8 @@ void fail(const std::string& what, const char* file, int line) {
 }
 
 void check_cublas(cublasStatus_t s, const char* expr, const char* file, int line) {
-  if (s != CUBLAS_STATUS_SUCCESS) fail(std::string(expr) + ": cuBLAS status " + std::to_string(int(s)) + " (" + cublasGetStatusString(s) + ")", file, line);
+  if (s != CUBLAS_STATUS_SUCCESS)
+    fail(std::string(expr) + ": cuBLAS status " + std::to_string(int(s)) + " (" + cublasGetStatusString(s) + ")", file, line);
 }
 
 bool Options::wants(const std::string& f) const {
@@ -74,8 +75,8 @@ DeviceInfo query_device(int ordinal) {
   d.name = prop.name;
   char u[64];
   const auto* b = reinterpret_cast<const unsigned char*>(prop.uuid.bytes);
-  std::snprintf(u, sizeof u, "GPU-%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0], b[1], b[2], b[3], b[4],
-                b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13], b[14], b[15]);
+  std::snprintf(u, sizeof u, "GPU-%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0], b[1], b[2], b[3],
+                b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13], b[14], b[15]);
   d.uuid = u;
   auto attr = [&](cudaDeviceAttr a) {
     int v = 0;
@@ -165,7 +166,9 @@ __device__ __forceinline__ std::uint64_t mix64(std::uint64_t x) {
   x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
   return x ^ (x >> 31);
 }
-__device__ __forceinline__ float u01(std::uint64_t h) { return static_cast<float>(h >> 40) * (1.0f / 16777216.0f); }
+__device__ __forceinline__ float u01(std::uint64_t h) {
+  return static_cast<float>(h >> 40) * (1.0f / 16777216.0f);
+}
 __global__ void k_fill_bf16(__nv_bfloat16* p, std::size_t n, std::uint64_t seed, float lo, float hi) {
   for (std::size_t i = blockIdx.x * std::size_t(blockDim.x) + threadIdx.x; i < n; i += std::size_t(gridDim.x) * blockDim.x) {
     p[i] = __float2bfloat16(lo + (hi - lo) * u01(mix64(seed ^ (i * 0x632be59bd9b4e019ULL))));
@@ -194,7 +197,9 @@ __global__ void k_flush(const uint4* __restrict__ a, std::size_t n, unsigned* ou
   }
   if (acc == 0x2545F491u) out[0] = acc;
 }
-int fill_grid() { return 132 * 8; }
+int fill_grid() {
+  return 132 * 8;
+}
 }  // namespace
 
 void fill_bf16(void* p, std::size_t n, std::uint64_t seed, float lo, float hi, cudaStream_t s) {
@@ -308,8 +313,8 @@ double Measured::clock_mean_kHz() const {
   return n ? s / n : std::numeric_limits<double>::quiet_NaN();
 }
 
-Measured measure(Ctx& c, const std::function<void(int, cudaStream_t, Marker&)>& work, const std::function<void(cudaStream_t)>& pre,
-                 int warmup, const kvbench::StopRule* rule_override, bool block) {
+Measured measure(Ctx& c, const std::function<void(int, cudaStream_t, Marker&)>& work,
+                 const std::function<void(cudaStream_t)>& pre, int warmup, const kvbench::StopRule* rule_override, bool block) {
   const kvbench::StopRule& rule = rule_override ? *rule_override : c.rule;
   constexpr int kMaxEvents = 8;
   cudaEvent_t ev[kMaxEvents];

@@ -58,7 +58,9 @@ struct DevBuf {
   DevBuf(DevBuf&& o) noexcept : p(o.p), bytes(o.bytes) { o.p = nullptr, o.bytes = 0; }
   DevBuf& operator=(DevBuf&& o) noexcept;
   template <class T>
-  T* as() const { return static_cast<T*>(p); }
+  T* as() const {
+    return static_cast<T*>(p);
+  }
 };
 
 struct Options {
@@ -99,16 +101,16 @@ void init_ctx(Ctx& c);
 void destroy_ctx(Ctx& c);
 
 // The sample index passed to work counts calls (warm-up included): use it to rotate buffer sets.
-// One measured sample = [pre()] clock-start, blocking kernel (unless block = false), event 0, work(i, mark), event last, clock-end.
-// work may call mark() to record intermediate events: the sample then has several intervals
-// (interval k = event k+1 - event k); the primary time is the sum of `primary` intervals (all when empty).
+// One measured sample = [pre()] clock-start, blocking kernel (unless block = false), event 0, work(i, mark), event last,
+// clock-end. work may call mark() to record intermediate events: the sample then has several intervals (interval k = event k+1 -
+// event k); the primary time is the sum of `primary` intervals (all when empty).
 struct Marker {
   std::function<void()> mark;
 };
 struct Measured {
-  std::vector<double> samples;                  // primary time per accepted sample, s
-  std::vector<std::vector<double>> intervals;   // per interval: accepted samples, s
-  std::vector<double> clocks_kHz;               // per accepted sample (NaN when unknown)
+  std::vector<double> samples;                 // primary time per accepted sample, s
+  std::vector<std::vector<double>> intervals;  // per interval: accepted samples, s
+  std::vector<double> clocks_kHz;              // per accepted sample (NaN when unknown)
   int discarded_throttled = 0;
   int unknown_clock = 0;
   double wall_s = 0;  // host wall time of the whole measurement (warm-up included)

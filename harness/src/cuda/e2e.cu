@@ -97,7 +97,8 @@ void enqueue_step(Ctx& c, const StepCfg& s, const Weights& w, Acts& a, char* kv_
     char* vc = kc + cache_elems * 2;
     rmsnorm(a.x.p, w.n1[l], a.xn.p, rows, d, 1, 0, st);
     gemm_bf16(c.cublas, rows, q + (producer ? 2 * kvd : 0), d, a.xn.p, w.qkv[l], a.qkv.p, 0.f, st);
-    rope_append(a.qkv.p, a.q.p, producer ? kc : nullptr, producer ? vc : nullptr, s.B, T, m.Hq, s.Hkv, m.hd, S_cap, past, kRopeTheta, st);
+    rope_append(a.qkv.p, a.q.p, producer ? kc : nullptr, producer ? vc : nullptr, s.B, T, m.Hq, s.Hkv, m.hd, S_cap, past,
+                kRopeTheta, st);
     AttnParams p = base;
     p.k = kc, p.v = vc;
     launch_attention(p, false, false, st);
@@ -155,8 +156,8 @@ void run_e2e(Ctx& c) {
   const bool quick = c.opt.quick;
   const char* set = std::getenv("KVBENCH_E2E_SET");
   const bool holdout = set && std::string(set) == "holdout";
-  std::vector<const ModelDef*> models = holdout ? std::vector<const ModelDef*>{&kQwen3B, &kLlama2_13B}
-                                                : std::vector<const ModelDef*>{&kLlama1B, &kLlama8B};
+  std::vector<const ModelDef*> models =
+      holdout ? std::vector<const ModelDef*>{&kQwen3B, &kLlama2_13B} : std::vector<const ModelDef*>{&kLlama1B, &kLlama8B};
   kvbench::StopRule rule = c.rule;
   rule.max_time_s = quick ? 0.1 : 0.4;
   rule.max_samples = 100;
@@ -169,13 +170,14 @@ void run_e2e(Ctx& c) {
     };
     std::vector<Sharing> sharings = {{"MHA", m.Hq}, {"GQA8", 8}, {"MQA", 1}};
     if (md == &kQwen3B) sharings = {{"GQA2", 2}, {"MQA", 1}, {"GQA8", 8}};  // g = 8, 16, 2
-    if (md == &kLlama2_13B) sharings = {{"MHA", 40}};                      // 40 heads: g = 1 only (powers of 2)
+    if (md == &kLlama2_13B) sharings = {{"MHA", 40}};                       // 40 heads: g = 1 only (powers of 2)
     auto add = [&](const Sharing& sh, int cla, int B, int ctx, int P) {
       StepCfg s;
       s.m = md, s.Hkv = sh.hkv, s.cla = cla, s.B = B, s.ctx = ctx, s.P = P, s.prefill = P > 0;
       s.label = m.name + "-" + sh.tag + "-CLA" + std::to_string(cla);
       s.shape.label = s.label;
-      s.shape.n_layers = m.L, s.shape.d_model = m.d, s.shape.n_q_heads = m.Hq, s.shape.n_kv_heads = sh.hkv, s.shape.head_dim = m.hd;
+      s.shape.n_layers = m.L, s.shape.d_model = m.d, s.shape.n_q_heads = m.Hq, s.shape.n_kv_heads = sh.hkv,
+      s.shape.head_dim = m.hd;
       s.shape.ffn_dim = m.ffn, s.shape.vocab = m.V, s.shape.tied_embeddings = m.tied;
       s.shape.kv_producers = kvbench::uniform_cla_producers(m.L, cla);
       s.shape.validate();
@@ -206,7 +208,8 @@ void run_e2e(Ctx& c) {
           for (int B : {1, 8, 32, 128})
             for (int ctx : {512, 2048, 8192, 16384}) add(sh, cla, B, ctx, 0);
       for (int cla : {1, 2})
-        for (auto [B, P] : std::vector<std::pair<int, int>>{{1, 512}, {1, 2048}, {4, 1024}, {4, 2048}}) add(sharings[1], cla, B, 0, P);
+        for (auto [B, P] : std::vector<std::pair<int, int>>{{1, 512}, {1, 2048}, {4, 1024}, {4, 2048}})
+          add(sharings[1], cla, B, 0, P);
     }
     // Weights, activations (sized for the largest config), then a random KV pool in what memory is left.
     Weights w = make_weights(c, m);
@@ -215,22 +218,25 @@ void run_e2e(Ctx& c) {
     Acts a;
     const std::size_t q = std::size_t(m.Hq) * m.hd;
     a.x = DevBuf(std::size_t(2) * max_rows * m.d), a.xn = DevBuf(std::size_t(2) * max_rows * m.d);
-    a.qkv = DevBuf(std::size_t(2) * max_rows * 3 * q), a.q = DevBuf(std::size_t(2) * max_rows * q), a.ao = DevBuf(std::size_t(2) * max_rows * q);
+    a.qkv = DevBuf(std::size_t(2) * max_rows * 3 * q), a.q = DevBuf(std::size_t(2) * max_rows * q),
+    a.ao = DevBuf(std::size_t(2) * max_rows * q);
     a.gu = DevBuf(std::size_t(4) * max_rows * m.ffn), a.act = DevBuf(std::size_t(2) * max_rows * m.ffn);
     a.logits = DevBuf(std::size_t(2) * max_B * m.V), a.tokens = DevBuf(std::size_t(4) * max_rows);
     a.part_o = DevBuf(std::size_t(128) << 20), a.part_ml = DevBuf(std::size_t(4) << 20);
-    for (DevBuf* b : {&a.x, &a.xn, &a.qkv, &a.q, &a.ao, &a.gu, &a.act, &a.logits}) fill_bf16(b->p, b->bytes / 2, 8000, -1, 1, c.stream);
+    for (DevBuf* b : {&a.x, &a.xn, &a.qkv, &a.q, &a.ao, &a.gu, &a.act, &a.logits})
+      fill_bf16(b->p, b->bytes / 2, 8000, -1, 1, c.stream);
     std::size_t free_b = 0, total_b = 0;
     CK(cudaMemGetInfo(&free_b, &total_b));
     const std::size_t reserve = std::size_t(3) << 30;
     double need_max = 0;
     for (const auto& s : cfgs) need_max = std::max(need_max, kvbench::kv_cache_bytes(s.shape, s.B, s.prefill ? s.P : s.ctx));
-    const std::size_t pool_B = std::min<std::size_t>(free_b > reserve ? free_b - reserve : 0, static_cast<std::size_t>(need_max) + 4096);
+    const std::size_t pool_B =
+        std::min<std::size_t>(free_b > reserve ? free_b - reserve : 0, static_cast<std::size_t>(need_max) + 4096);
     DevBuf pool(pool_B);
     fill_bf16(pool.p, pool.bytes / 2, 9000, -1, 1, c.stream);
     CK(cudaStreamSynchronize(c.stream));
-    std::printf("  e2e %s: weights %.2f GB, KV pool %.2f GB (GPU memory %.2f GB)\n", m.name.c_str(), w.arena.bytes / 1e9, pool_B / 1e9,
-                total_b / 1e9);
+    std::printf("  e2e %s: weights %.2f GB, KV pool %.2f GB (GPU memory %.2f GB)\n", m.name.c_str(), w.arena.bytes / 1e9,
+                pool_B / 1e9, total_b / 1e9);
     int idx = 0;
     for (const auto& s : cfgs) {
       ++idx;
@@ -240,7 +246,8 @@ void run_e2e(Ctx& c) {
       const double wbytes = kvbench::weight_bytes(s.shape);
       if (kvneed > double(pool_B)) {
         char why[256];
-        std::snprintf(why, sizeof why, "weights %.2f GB + KV cache %.2f GB do not fit in GPU memory (%.2f GB total, %.2f GB left for KV)",
+        std::snprintf(why, sizeof why,
+                      "weights %.2f GB + KV cache %.2f GB do not fit in GPU memory (%.2f GB total, %.2f GB left for KV)",
                       wbytes / 1e9, kvneed / 1e9, total_b / 1e9, pool_B / 1e9);
         c.skip(family, std::move(axes), why);
         continue;
@@ -259,8 +266,10 @@ void run_e2e(Ctx& c) {
         base.T = s.P, base.S_cap = s.P, base.kv_len = s.P, base.causal = 1, base.past = 0;
       } else {
         base.T = 1, base.S_cap = s.ctx, base.kv_len = s.ctx;
-        plan_splits(base, static_cast<int>(kvbench::choose_splits(s.B, s.Hkv, s.ctx, c.dev.sm_count, split_ctas_per_sm(ki.ctas_per_sm))));
-        while (std::size_t(s.B) * m.Hq * base.splits * m.hd * 4 > a.part_o.bytes && base.splits > 1) plan_splits(base, base.splits / 2);
+        plan_splits(
+            base, static_cast<int>(kvbench::choose_splits(s.B, s.Hkv, s.ctx, c.dev.sm_count, split_ctas_per_sm(ki.ctas_per_sm))));
+        while (std::size_t(s.B) * m.Hq * base.splits * m.hd * 4 > a.part_o.bytes && base.splits > 1)
+          plan_splits(base, base.splits / 2);
       }
       axes.set("attention_splits", base.splits);
       fill_i32(a.tokens.as<int>(), std::size_t(s.B) * (s.prefill ? s.P : 1), 100 + idx, m.V, c.stream);
@@ -292,10 +301,12 @@ void run_e2e(Ctx& c) {
         ++c.failed_checks;
         std::printf("  CHECK FAILED: %s graph replay vs eager rel error %.3g (logit variance %.3g)\n", s.label.c_str(), err, var);
       }
-      const Measured ms = measure(c, [&](int, cudaStream_t st, Marker&) { CK(cudaGraphLaunch(exec, st)); }, {}, 2, &rule);
+      const Measured ms = measure(
+          c, [&](int, cudaStream_t st, Marker&) { CK(cudaGraphLaunch(exec, st)); }, {}, 2, &rule);
       CK(cudaGraphExecDestroy(exec));
       CK(cudaGraphDestroy(graph));
-      const kvbench::StepTraffic t = s.prefill ? kvbench::prefill_traffic(s.shape, s.B, s.P) : kvbench::decode_step_traffic(s.shape, s.B, s.ctx);
+      const kvbench::StepTraffic t =
+          s.prefill ? kvbench::prefill_traffic(s.shape, s.B, s.P) : kvbench::decode_step_traffic(s.shape, s.B, s.ctx);
       axes.set("kernels_per_step", kernels);
       Json rec = make_record(c, family, s.label + (s.prefill ? "-prefill" : "-decode"), std::move(axes), "cold", t.bytes_read(),
                              t.bytes_written(), t.flops, ms.samples, ms, ok, err);
@@ -308,9 +319,12 @@ void run_e2e(Ctx& c) {
       rec.set("attention_flop_count", t.attn_flops);
       rec.set("weights_allocated_B", wbytes);
       rec.set("kv_cache_B", kvneed);
-      rec.set("verification", "logits of the graph replay vs an eager (uncaptured) run of the same step; components checked by --check");
+      rec.set("verification",
+              "logits of the graph replay vs an eager (uncaptured) run of the same step; components checked by --check");
       rec.set("l2_note", "weights + KV far above L2: every replay streams them from HBM");
-      if (s.prefill) rec.set("prefill_attention_kernel", "kvbench mma.sync causal tiled kernel (online softmax; 16 or 32 query rows x 64-key tiles per CTA)");
+      if (s.prefill)
+        rec.set("prefill_attention_kernel",
+                "kvbench mma.sync causal tiled kernel (online softmax; 16 or 32 query rows x 64-key tiles per CTA)");
       const double med = kvbench::summarize(ms.samples).median;
       c.add(std::move(rec));
       std::printf("  %-11s %-28s B=%3d %s=%5d  kernels %4d  %9.3f ms  %7.1f GB/s  err %.1e\n", family, s.label.c_str(), s.B,

@@ -15,12 +15,14 @@ struct GemmShape {
 };
 std::vector<GemmShape> gemm_shapes(bool quick) {
   std::vector<GemmShape> v = {
-      {"llama-3-8b", "qkv_gqa8", 6144, 4096}, {"llama-3-8b", "o", 4096, 4096},          {"llama-3-8b", "gate_up", 28672, 4096},
-      {"llama-3-8b", "down", 4096, 14336},    {"llama-3-8b", "lm_head", 128256, 4096},  {"llama-3-8b", "q_only", 4096, 4096},
-      {"llama-3-8b", "qkv_mha", 12288, 4096}, {"llama-3-8b", "qkv_mqa", 4352, 4096},
-      {"llama-3.2-1b", "qkv_gqa8", 3072, 2048}, {"llama-3.2-1b", "o", 2048, 2048},      {"llama-3.2-1b", "gate_up", 16384, 2048},
-      {"llama-3.2-1b", "down", 2048, 8192},     {"llama-3.2-1b", "lm_head", 128256, 2048}, {"llama-3.2-1b", "q_only", 2048, 2048},
-      {"llama-3.2-1b", "qkv_mha", 6144, 2048},  {"llama-3.2-1b", "qkv_mqa", 2176, 2048},
+      {"llama-3-8b", "qkv_gqa8", 6144, 4096},    {"llama-3-8b", "o", 4096, 4096},
+      {"llama-3-8b", "gate_up", 28672, 4096},    {"llama-3-8b", "down", 4096, 14336},
+      {"llama-3-8b", "lm_head", 128256, 4096},   {"llama-3-8b", "q_only", 4096, 4096},
+      {"llama-3-8b", "qkv_mha", 12288, 4096},    {"llama-3-8b", "qkv_mqa", 4352, 4096},
+      {"llama-3.2-1b", "qkv_gqa8", 3072, 2048},  {"llama-3.2-1b", "o", 2048, 2048},
+      {"llama-3.2-1b", "gate_up", 16384, 2048},  {"llama-3.2-1b", "down", 2048, 8192},
+      {"llama-3.2-1b", "lm_head", 128256, 2048}, {"llama-3.2-1b", "q_only", 2048, 2048},
+      {"llama-3.2-1b", "qkv_mha", 6144, 2048},   {"llama-3.2-1b", "qkv_mqa", 2176, 2048},
   };
   if (quick) v.resize(5);
   return v;
@@ -55,8 +57,9 @@ void run_gemm(Ctx& c) {
     const int R = static_cast<int>(kvbench::rotation_sets(set_B, double(c.dev.l2_B)));
     for (int M : Ms) {
       auto wptr = [&](int i) { return W.as<char>() + std::size_t(i % R) * std::size_t(set_B); };
-      const Measured m = measure(c, [&](int i, cudaStream_t st, Marker&) { gemm_bf16(c.cublas, M, s.N, s.K, X.p, wptr(i), Y.p, 0.0f, st); },
-                                 {}, 2, &rule);
+      const Measured m = measure(
+          c, [&](int i, cudaStream_t st, Marker&) { gemm_bf16(c.cublas, M, s.N, s.K, X.p, wptr(i), Y.p, 0.0f, st); }, {}, 2,
+          &rule);
       // Verify: one more product with set 0, 24 random outputs against a host fp64 dot product.
       gemm_bf16(c.cublas, M, s.N, s.K, X.p, wptr(0), Y.p, 0.0f, c.stream);
       CK(cudaStreamSynchronize(c.stream));
@@ -86,7 +89,10 @@ void run_gemm(Ctx& c) {
       axes.set("weight_sets", R);
       Json rec = make_record(c, "gemm", "cublas_gemm_bf16_" + s.model + "_" + s.label, std::move(axes), "cold", t.bytes_read,
                              t.bytes_written, t.flops, m.samples, m, ok, err);
-      rec.set("fraction_of_hbm_read_ceiling", c.ceil.hbm_read_Bps > 0 ? (t.bytes_read + t.bytes_written) / kvbench::summarize(m.samples).median / c.ceil.hbm_read_Bps : Json());
+      rec.set("fraction_of_hbm_read_ceiling",
+              c.ceil.hbm_read_Bps > 0
+                  ? (t.bytes_read + t.bytes_written) / kvbench::summarize(m.samples).median / c.ceil.hbm_read_Bps
+                  : Json());
       c.add(std::move(rec));
       const double med = kvbench::summarize(m.samples).median;
       std::printf("  gemm %-13s %-9s M=%4d  %9.2f us  %7.1f GB/s  %7.1f TFLOP/s  err %.1e\n", s.model.c_str(), s.label.c_str(), M,

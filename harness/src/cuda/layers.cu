@@ -1,5 +1,5 @@
-#include <cstdio>
 #include <algorithm>
+#include <cstdio>
 #include <limits>
 #include <random>
 #include <string>
@@ -51,8 +51,8 @@ __global__ void k_rmsnorm(const __nv_bfloat16* x, const __nv_bfloat16* w, __nv_b
 }
 
 // One block per token row; threads over (head, pair i < D/2). Llama rotate-half convention.
-__global__ void k_rope_append(const __nv_bfloat16* qkv, __nv_bfloat16* q_out, __nv_bfloat16* kc, __nv_bfloat16* vc, int T, int Hq, int Hkv,
-                              int D, int S_cap, int past, float theta) {
+__global__ void k_rope_append(const __nv_bfloat16* qkv, __nv_bfloat16* q_out, __nv_bfloat16* kc, __nv_bfloat16* vc, int T, int Hq,
+                              int Hkv, int D, int S_cap, int past, float theta) {
   const int row = blockIdx.x, b = row / T, t = row % T, pos = past + t;
   const int width = (Hq + (kc ? 2 * Hkv : 0)) * D;
   const __nv_bfloat16* in = qkv + std::size_t(row) * width;
@@ -109,15 +109,15 @@ __global__ void k_embed(const int* tokens, const __nv_bfloat16* E, __nv_bfloat16
 }  // namespace
 
 void rmsnorm(const void* x, const void* w, void* out, int rows, int d, int in_stride_rows, int in_offset_rows, cudaStream_t s) {
-  k_rmsnorm<<<rows, 256, 0, s>>>(static_cast<const __nv_bfloat16*>(x), static_cast<const __nv_bfloat16*>(w), static_cast<__nv_bfloat16*>(out),
-                                 d, in_stride_rows, in_offset_rows);
+  k_rmsnorm<<<rows, 256, 0, s>>>(static_cast<const __nv_bfloat16*>(x), static_cast<const __nv_bfloat16*>(w),
+                                 static_cast<__nv_bfloat16*>(out), d, in_stride_rows, in_offset_rows);
   CK_LAUNCH();
 }
-void rope_append(const void* qkv, void* q_out, void* kcache, void* vcache, int B, int T, int Hq, int Hkv, int D, int S_cap, int past,
-                 float theta, cudaStream_t s) {
+void rope_append(const void* qkv, void* q_out, void* kcache, void* vcache, int B, int T, int Hq, int Hkv, int D, int S_cap,
+                 int past, float theta, cudaStream_t s) {
   k_rope_append<<<B * T, 256, 0, s>>>(static_cast<const __nv_bfloat16*>(qkv), static_cast<__nv_bfloat16*>(q_out),
-                                      static_cast<__nv_bfloat16*>(kcache), static_cast<__nv_bfloat16*>(vcache), T, Hq, Hkv, D, S_cap, past,
-                                      theta);
+                                      static_cast<__nv_bfloat16*>(kcache), static_cast<__nv_bfloat16*>(vcache), T, Hq, Hkv, D,
+                                      S_cap, past, theta);
   CK_LAUNCH();
 }
 void silu_mul(const void* gu, void* out, int rows, int F, cudaStream_t s) {
@@ -246,7 +246,8 @@ int check_layers(Ctx& c) {
 namespace kvb {
 void run_elementwise(Ctx& c) {
   constexpr int kChain = 20;
-  const std::vector<int> rows_list = c.opt.quick ? std::vector<int>{1, 128, 2048} : std::vector<int>{1, 8, 32, 128, 512, 2048, 8192};
+  const std::vector<int> rows_list =
+      c.opt.quick ? std::vector<int>{1, 128, 2048} : std::vector<int>{1, 8, 32, 128, 512, 2048, 8192};
   struct Shape {
     const char* kernel;
     const char* model;
@@ -302,8 +303,8 @@ void run_elementwise(Ctx& c) {
       if (sh.F) axes.set("ffn_dim", sh.F);
       if (sh.D) axes.set("n_q_heads", sh.Hq), axes.set("n_kv_heads", sh.Hkv), axes.set("head_dim", sh.D);
       // Bytes and samples are for all kChain kernels of the graph.
-      Json rec = make_record(c, "elementwise", std::string("graph_") + sh.kernel, std::move(axes), "warm", kChain * rd, kChain * wr, 0,
-                             m.samples, m, true, std::numeric_limits<double>::quiet_NaN());
+      Json rec = make_record(c, "elementwise", std::string("graph_") + sh.kernel, std::move(axes), "warm", kChain * rd,
+                             kChain * wr, 0, m.samples, m, true, std::numeric_limits<double>::quiet_NaN());
       rec.set("protocol", "20 launches of the kernel captured in one CUDA graph, replayed; median_s is for all 20");
       c.add(std::move(rec));
       const double med = kvbench::summarize(m.samples).median / kChain;

@@ -33,18 +33,26 @@ int main(int argc, char** argv) {
       }
       return argv[++i];
     };
-    if (a == "--quick") c.opt.quick = true, c.opt.mode = "quick";
-    else if (a == "--full") c.opt.quick = false, c.opt.mode = "full";
-    else if (a == "--out-json") c.opt.out_json = next();
-    else if (a == "--out-csv") c.opt.out_csv = next();
-    else if (a == "--check-only") check_only = true;
-    else if (a == "--git-sha") c.opt.git_sha = next();
-    else if (a == "--notes") c.opt.notes = next();
+    if (a == "--quick")
+      c.opt.quick = true, c.opt.mode = "quick";
+    else if (a == "--full")
+      c.opt.quick = false, c.opt.mode = "full";
+    else if (a == "--out-json")
+      c.opt.out_json = next();
+    else if (a == "--out-csv")
+      c.opt.out_csv = next();
+    else if (a == "--check-only")
+      check_only = true;
+    else if (a == "--git-sha")
+      c.opt.git_sha = next();
+    else if (a == "--notes")
+      c.opt.notes = next();
     else if (a == "--families") {
       std::stringstream ss(next());
       std::string f;
       while (std::getline(ss, f, ',')) {
-        if (f != "memory" && f != "launch" && f != "elementwise" && f != "gemm" && f != "attention" && f != "attention_prefill" && f != "cla_reuse" && f != "e2e") {
+        if (f != "memory" && f != "launch" && f != "elementwise" && f != "gemm" && f != "attention" && f != "attention_prefill" &&
+            f != "cla_reuse" && f != "e2e") {
           std::fprintf(stderr, "kvbench: unknown family '%s'\n", f.c_str());
           return 2;
         }
@@ -77,9 +85,9 @@ int main(int argc, char** argv) {
   c.rule.max_rel_stdev = 0.005;
   c.rule.min_time_s = 0.02;
   c.rule.max_time_s = c.opt.quick ? 0.1 : 0.3;
-  std::printf("kvbench %s (%s) on %s: %d SMs, L2 %.1f MiB, %.1f GB, driver peak %.1f GB/s, SM clock max %.0f MHz\n", kvbench::kVersion,
-              c.opt.mode.c_str(), c.dev.name.c_str(), c.dev.sm_count, c.dev.l2_B / 1048576.0, c.dev.mem_total_B / 1e9,
-              c.dev.driver_peak_Bps / 1e9, c.dev.sm_clock_max_kHz / 1e3);
+  std::printf("kvbench %s (%s) on %s: %d SMs, L2 %.1f MiB, %.1f GB, driver peak %.1f GB/s, SM clock max %.0f MHz\n",
+              kvbench::kVersion, c.opt.mode.c_str(), c.dev.name.c_str(), c.dev.sm_count, c.dev.l2_B / 1048576.0,
+              c.dev.mem_total_B / 1e9, c.dev.driver_peak_Bps / 1e9, c.dev.sm_clock_max_kHz / 1e3);
 
   int cublas_ver = 0;
   cublasGetVersion(c.cublas, &cublas_ver);
@@ -107,15 +115,19 @@ int main(int argc, char** argv) {
     run.set("benchmark_check_failures", c.failed_checks);
     run.set("errors", errors);
     Json proto = Json::object();
-    proto.set("timer", "CUDA events around the work, queued behind a blocking kernel (host-released flag); one launch per sample");
-    proto.set("clock", "globaltimer + clock64 read on SM 0 before and after each sample; samples under 75% of the max SM clock dropped");
+    proto.set("timer",
+              "CUDA events around the work, queued behind a blocking kernel (host-released flag); one launch per sample");
+    proto.set("clock",
+              "globaltimer + clock64 read on SM 0 before and after each sample; samples under 75% of the max SM clock dropped");
     proto.set("stop_rule", "min " + std::to_string(c.rule.min_samples) + " samples; stop when rel stdev < " +
-                               kvbench::format_double(c.rule.max_rel_stdev) + " after " + kvbench::format_double(c.rule.min_time_s) +
-                               " s, or at " + kvbench::format_double(c.rule.max_time_s) + " s of measured time, or " +
+                               kvbench::format_double(c.rule.max_rel_stdev) + " after " +
+                               kvbench::format_double(c.rule.min_time_s) + " s, or at " +
+                               kvbench::format_double(c.rule.max_time_s) + " s of measured time, or " +
                                std::to_string(c.rule.max_samples) + " samples");
     proto.set("warmup", "global ~0.2 s bandwidth kernel; 2 untimed samples per configuration");
-    proto.set("l2", "memory: warm (re-read same buffers, L1 bypassed); gemm/attention: cold by rotating >= 5 x L2 of buffer sets; "
-                    "cla_reuse: flush by reading 2 x L2 before each sample; e2e: footprint >> L2");
+    proto.set("l2",
+              "memory: warm (re-read same buffers, L1 bypassed); gemm/attention: cold by rotating >= 5 x L2 of buffer sets; "
+              "cla_reuse: flush by reading 2 x L2 before each sample; e2e: footprint >> L2");
     run.set("protocol", std::move(proto));
     root.set("run", std::move(run));
     Json ce = Json::object();
@@ -171,8 +183,10 @@ int main(int argc, char** argv) {
     const char* name;
     void (*fn)(Ctx&);
   };
-  const Fam fams[] = {{"memory", run_memory}, {"launch", run_launch}, {"elementwise", run_elementwise}, {"gemm", run_gemm},
-                      {"attention", run_attention}, {"attention_prefill", run_attention_prefill}, {"cla_reuse", run_cla_reuse}, {"e2e", run_e2e}};
+  const Fam fams[] = {{"memory", run_memory},           {"launch", run_launch},
+                      {"elementwise", run_elementwise}, {"gemm", run_gemm},
+                      {"attention", run_attention},     {"attention_prefill", run_attention_prefill},
+                      {"cla_reuse", run_cla_reuse},     {"e2e", run_e2e}};
   for (const auto& f : fams) {
     if (!c.opt.wants(f.name)) continue;
     std::printf("== %s\n", f.name);
@@ -194,10 +208,11 @@ int main(int argc, char** argv) {
     write_files(false);
   }
   write_files(true);
-  std::printf("== ceilings: HBM read %.1f GB/s, HBM copy %.1f GB/s, L2 read %.1f GB/s; %zu benchmarks, %zu skipped; "
-              "check failures %d + %d; errors %zu\n",
-              c.ceil.hbm_read_Bps / 1e9, c.ceil.hbm_copy_Bps / 1e9, c.ceil.l2_read_Bps / 1e9, c.records.size(), c.skipped.size(),
-              check_failures, c.failed_checks, errors.as_array().size());
+  std::printf(
+      "== ceilings: HBM read %.1f GB/s, HBM copy %.1f GB/s, L2 read %.1f GB/s; %zu benchmarks, %zu skipped; "
+      "check failures %d + %d; errors %zu\n",
+      c.ceil.hbm_read_Bps / 1e9, c.ceil.hbm_copy_Bps / 1e9, c.ceil.l2_read_Bps / 1e9, c.records.size(), c.skipped.size(),
+      check_failures, c.failed_checks, errors.as_array().size());
   destroy_ctx(c);
   return (check_failures || c.failed_checks || !errors.as_array().empty()) ? 1 : 0;
 }

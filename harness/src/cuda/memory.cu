@@ -94,7 +94,7 @@ __global__ void __launch_bounds__(256) k_write(uint4* __restrict__ a, std::size_
 void run_memory(Ctx& c) {
   const double MiB = 1048576.0;
   std::vector<double> fp_mib = c.opt.quick ? std::vector<double>{2, 8, 16, 32, 48, 64, 96, 128, 512, 1024}
-                                           : std::vector<double>{1,  2,  3,  4,   6,   8,   12,  16,  20,   24,   32,   40,  48,
+                                           : std::vector<double>{1,  2,  3,  4,  6,   8,   12,  16,  20,  24,   32,   40,  48,
                                                                  56, 64, 80, 96, 128, 192, 256, 384, 512, 1024, 2048, 4096};
   const std::size_t max_fp = static_cast<std::size_t>(fp_mib.back() * MiB);
   DevBuf arena(max_fp + (1 << 20));
@@ -105,7 +105,8 @@ void run_memory(Ctx& c) {
   const double per_launch_target = 256 * MiB;
   std::vector<double> read_hbm, copy_hbm, read_l2;
   for (double mib : fp_mib) {
-    for (const auto k : {kvbench::MemKernel::read, kvbench::MemKernel::copy, kvbench::MemKernel::triad, kvbench::MemKernel::write}) {
+    for (const auto k :
+         {kvbench::MemKernel::read, kvbench::MemKernel::copy, kvbench::MemKernel::triad, kvbench::MemKernel::write}) {
       const int arrays = kvbench::mem_arrays(k);
       // Each array: footprint / arrays, rounded down to 4 KiB.
       const std::size_t arr = (static_cast<std::size_t>(mib * MiB) / arrays) & ~std::size_t(4095);
@@ -151,7 +152,9 @@ void run_memory(Ctx& c) {
             for (std::size_t q = 0; q < nw; ++q) {
               float fa, fb, fc;
               std::memcpy(&fa, &a[q], 4), std::memcpy(&fb, &b[q], 4), std::memcpy(&fc, &cc[q], 4);
-              if (std::isfinite(fb) && std::isfinite(fc) && std::abs(fa - (fb + 0.5f * fc)) > 1e-6f * (1 + std::abs(fb) + std::abs(fc))) ok = false;
+              if (std::isfinite(fb) && std::isfinite(fc) &&
+                  std::abs(fa - (fb + 0.5f * fc)) > 1e-6f * (1 + std::abs(fb) + std::abs(fc)))
+                ok = false;
             }
           } else {
             for (std::size_t q = 0; q < nw; q += 4) {

@@ -22,27 +22,39 @@ MemKernel parse_mem_kernel(const std::string& s) {
 }
 const char* to_string(MemKernel k) {
   switch (k) {
-    case MemKernel::read: return "read";
-    case MemKernel::copy: return "copy";
-    case MemKernel::triad: return "triad";
-    case MemKernel::write: return "write";
+    case MemKernel::read:
+      return "read";
+    case MemKernel::copy:
+      return "copy";
+    case MemKernel::triad:
+      return "triad";
+    case MemKernel::write:
+      return "write";
   }
   return "?";
 }
-int mem_arrays(MemKernel k) { return k == MemKernel::copy ? 2 : k == MemKernel::triad ? 3 : 1; }
+int mem_arrays(MemKernel k) {
+  return k == MemKernel::copy ? 2 : k == MemKernel::triad ? 3 : 1;
+}
 
 Traffic memory_traffic(MemKernel k, double array_B, double reps) {
   positive(array_B, "array bytes");
   positive(reps, "reps");
   Traffic t;
   switch (k) {
-    case MemKernel::read: t.bytes_read = array_B; break;
-    case MemKernel::copy: t.bytes_read = array_B, t.bytes_written = array_B; break;
+    case MemKernel::read:
+      t.bytes_read = array_B;
+      break;
+    case MemKernel::copy:
+      t.bytes_read = array_B, t.bytes_written = array_B;
+      break;
     case MemKernel::triad:
       t.bytes_read = 2 * array_B, t.bytes_written = array_B;
       t.flops = 2 * array_B / 4;  // fp32 elements: one multiply and one add each
       break;
-    case MemKernel::write: t.bytes_written = array_B; break;
+    case MemKernel::write:
+      t.bytes_written = array_B;
+      break;
   }
   t.bytes_read *= reps, t.bytes_written *= reps, t.flops *= reps;
   return t;
@@ -136,7 +148,8 @@ void ModelShape::validate() const {
   }
   for (std::int64_t i = 0; i < n_layers; ++i) {
     const std::int64_t p = kv_producers[static_cast<std::size_t>(i)];
-    if (p < 0 || p > i) throw std::invalid_argument("model '" + label + "': producer of layer " + std::to_string(i) + " must be in [0, i]");
+    if (p < 0 || p > i)
+      throw std::invalid_argument("model '" + label + "': producer of layer " + std::to_string(i) + " must be in [0, i]");
     if (kv_producers[static_cast<std::size_t>(p)] != p) {
       throw std::invalid_argument("model '" + label + "': layer " + std::to_string(i) + " reads layer " + std::to_string(p) +
                                   ", which is itself a consumer");

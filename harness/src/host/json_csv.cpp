@@ -22,13 +22,27 @@ std::string json_escape(const std::string& s) {
   std::string o = "\"";
   for (unsigned char c : s) {
     switch (c) {
-      case '"': o += "\\\""; break;
-      case '\\': o += "\\\\"; break;
-      case '\b': o += "\\b"; break;
-      case '\f': o += "\\f"; break;
-      case '\n': o += "\\n"; break;
-      case '\r': o += "\\r"; break;
-      case '\t': o += "\\t"; break;
+      case '"':
+        o += "\\\"";
+        break;
+      case '\\':
+        o += "\\\\";
+        break;
+      case '\b':
+        o += "\\b";
+        break;
+      case '\f':
+        o += "\\f";
+        break;
+      case '\n':
+        o += "\\n";
+        break;
+      case '\r':
+        o += "\\r";
+        break;
+      case '\t':
+        o += "\\t";
+        break;
       default:
         if (c < 0x20) {
           char b[8];
@@ -85,7 +99,9 @@ Json& Json::push(Json value) {
   return a->back();
 }
 
-void Json::write(std::ostream& os, int indent) const { write_impl(os, indent, 0); }
+void Json::write(std::ostream& os, int indent) const {
+  write_impl(os, indent, 0);
+}
 
 std::string Json::dump(int indent) const {
   std::ostringstream os;
@@ -158,9 +174,25 @@ std::string scalar_text(const Json* j) {
 }  // namespace
 
 void write_csv(std::ostream& os, const std::vector<Json>& records) {
-  static const char* cols[] = {"family", "name", "l2_state", "bytes_read_B", "bytes_written_B", "flop_count", "median_s",
-                               "mean_s", "stdev_s", "q1_s", "q3_s", "min_s", "rel_stdev", "sample_count",
-                               "discarded_throttled_count", "sm_clock_mean_kHz", "achieved_Bps", "achieved_flops", "verified",
+  static const char* cols[] = {"family",
+                               "name",
+                               "l2_state",
+                               "bytes_read_B",
+                               "bytes_written_B",
+                               "flop_count",
+                               "median_s",
+                               "mean_s",
+                               "stdev_s",
+                               "q1_s",
+                               "q3_s",
+                               "min_s",
+                               "rel_stdev",
+                               "sample_count",
+                               "discarded_throttled_count",
+                               "sm_clock_mean_kHz",
+                               "achieved_Bps",
+                               "achieved_flops",
+                               "verified",
                                "max_rel_error"};
   for (const char* c : cols) os << c << ',';
   os << "axes\n";

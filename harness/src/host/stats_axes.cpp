@@ -63,10 +63,14 @@ void StopRule::validate() const {
 
 const char* to_string(StopReason r) {
   switch (r) {
-    case StopReason::none: return "none";
-    case StopReason::converged: return "converged";
-    case StopReason::time_cap: return "time_cap";
-    case StopReason::sample_cap: return "sample_cap";
+    case StopReason::none:
+      return "none";
+    case StopReason::converged:
+      return "converged";
+    case StopReason::time_cap:
+      return "time_cap";
+    case StopReason::sample_cap:
+      return "sample_cap";
   }
   return "?";
 }
@@ -122,12 +126,16 @@ const AxisValue& at(const Point& p, const std::string& name) {
   throw std::out_of_range("axis '" + name + "' not in point");
 }
 
-std::int64_t as_int(const AxisValue& v) { return std::get<std::int64_t>(v); }
+std::int64_t as_int(const AxisValue& v) {
+  return std::get<std::int64_t>(v);
+}
 double as_double(const AxisValue& v) {
   if (const auto* i = std::get_if<std::int64_t>(&v)) return static_cast<double>(*i);
   return std::get<double>(v);
 }
-const std::string& as_str(const AxisValue& v) { return std::get<std::string>(v); }
+const std::string& as_str(const AxisValue& v) {
+  return std::get<std::string>(v);
+}
 
 Plan plan(const std::vector<Axis>& axes, const std::function<std::optional<std::string>(const Point&)>& skip) {
   Plan p;

@@ -4,7 +4,6 @@
 // colours (a blank or half-drawn window has a handful).
 #include <QGuiApplication>
 #include <QImage>
-
 #include <cstdio>
 #include <cstdlib>
 #include <string>

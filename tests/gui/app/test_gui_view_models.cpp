@@ -2,10 +2,8 @@
 #include <QSignalSpy>
 #include <QTemporaryDir>
 #include <QtTest>
-
 #include <algorithm>
 #include <cmath>
-
 #include <set>
 
 #include "design_model.hpp"
@@ -90,8 +88,14 @@ class TestViewModels : public QObject {
   void scenario_round_trip() {
     QTemporaryDir dir;
     DesignModel a;
-    a.setValues({{"model", "llama-3-8b"}, {"kv_heads", "4"}, {"cla", "2"}, {"kv_dtype", "int8"}, {"gpu", "h200"},
-                 {"batch", "64"}, {"context", "32768"}, {"tpot_limit_ms", "40"}});
+    a.setValues({{"model", "llama-3-8b"},
+                 {"kv_heads", "4"},
+                 {"cla", "2"},
+                 {"kv_dtype", "int8"},
+                 {"gpu", "h200"},
+                 {"batch", "64"},
+                 {"context", "32768"},
+                 {"tpot_limit_ms", "40"}});
     a.setObjectives("kv_bytes_per_token:min,ppl_delta:min");
     QVERIFY(a.valid());
     const QString path = dir.filePath("s.json");
@@ -250,13 +254,23 @@ class TestViewModels : public QObject {
       const char* unit;
       const char* want;
     } rows[] = {
-        {1073741824.0, "B", "1.00 GiB"},     {85520809984.0, "B", "79.65 GiB"},  {65536.0, "B", "64.00 KiB"},
-        {512.0, "B", "512 B"},               {32768.0, "positions", "32768 positions"},
-        {2048.0, "tokens", "2048 tokens"},   {8.03e9, "", "8.03 B"},          {31.0, "", "31"},
-        {1.6, "%", "+1.60 %"},               {3.35e12, "B/s", "3350.0 GB/s"}, {0.0319, "s", "31.9 ms"},
-        {1.0, "bool", "yes"},                {0.0, "bool", "no"},
+        {1073741824.0, "B", "1.00 GiB"},
+        {85520809984.0, "B", "79.65 GiB"},
+        {65536.0, "B", "64.00 KiB"},
+        {512.0, "B", "512 B"},
+        {32768.0, "positions", "32768 positions"},
+        {2048.0, "tokens", "2048 tokens"},
+        {8.03e9, "", "8.03 B"},
+        {31.0, "", "31"},
+        {1.6, "%", "+1.60 %"},
+        {3.35e12, "B/s", "3350.0 GB/s"},
+        {0.0319, "s", "31.9 ms"},
+        {1.0, "bool", "yes"},
+        {0.0, "bool", "no"},
         // Not a number is never a figure.
-        {std::nan(""), "B", "n/a"},          {INFINITY, "", "n/a"},           {-INFINITY, "s", "n/a"},
+        {std::nan(""), "B", "n/a"},
+        {INFINITY, "", "n/a"},
+        {-INFINITY, "s", "n/a"},
     };
     for (const auto& r : rows) QCOMPARE(format_value(r.v, r.unit), QString::fromUtf8(r.want));
   }
@@ -282,7 +296,7 @@ class TestViewModels : public QObject {
     s.setAxis("batch", "1..2000");  // a large sweep
     s.setBase(d.current()->scenario);
     QTest::qWait(30);
-    s.setAxis("batch", "1,2");      // supersedes it
+    s.setAxis("batch", "1,2");  // supersedes it
     QVERIFY(done.wait(60000));
     QTest::qWait(200);
     QCOMPARE(done.count(), 1);
@@ -325,11 +339,12 @@ class TestViewModels : public QObject {
       QCOMPARE(mark.y[0], line.y.back());
       QVERIFY(mark.rgb && line.rgb && *mark.rgb == *line.rgb);
       QVERIFY(mark.show_labels);
-      const std::string want = lines[i].name.section(" (", 0, 0).toStdString() + ": B=" + std::to_string(lines[i].point->eval.memory.max_batch);
+      const std::string want =
+          lines[i].name.section(" (", 0, 0).toStdString() + ": B=" + std::to_string(lines[i].point->eval.memory.max_batch);
       QVERIFY2(mark.labels[0].rfind(want, 0) == 0, mark.labels[0].c_str());
       ends.insert(mark.x[0]);
     }
-    QCOMPARE(ends.size(), lines.size());  // CLA 1..4 end at different batches
+    QCOMPARE(ends.size(), lines.size());              // CLA 1..4 end at different batches
     QVERIFY(tp.x.max && *tp.x.max > *ends.rbegin());  // room for the last label
     // Serving: TTFT / TPOT / throughput against the request rate, one line per design, the SLO a ref line.
     {
@@ -346,8 +361,8 @@ class TestViewModels : public QObject {
       QCOMPARE(rates.back() / rates.front(), 128.0);  // 1/4 .. 32 x one-at-a-time
       std::vector<ServingCurve> curves;
       for (const auto& l : designs) {
-        curves.push_back({l.name, models::rate_curve(l.point->profile, l.point->design.gpu, l.point->params, l.point->design.workload,
-                                                     lengths, models::serving_slo(in.load), rates)});
+        curves.push_back({l.name, models::rate_curve(l.point->profile, l.point->design.gpu, l.point->params,
+                                                     l.point->design.workload, lengths, models::serving_slo(in.load), rates)});
       }
       for (ServingMetric m : {ServingMetric::ttft, ServingMetric::tpot, ServingMetric::throughput}) {
         const plot::ChartSpec sp = serving_spec(curves, m, in);
@@ -368,8 +383,9 @@ class TestViewModels : public QObject {
       // A design with no K/V pool (70B weights on one 80 GB GPU): no rate, a line saying so.
       DesignModel big;
       big.setValues({{"model", "llama-3-70b"}});
-      QVERIFY(models::rate_grid(big.current()->profile, big.current()->design.gpu, big.current()->params, big.current()->design.workload,
-                                lengths, 6).empty());
+      QVERIFY(models::rate_grid(big.current()->profile, big.current()->design.gpu, big.current()->params,
+                                big.current()->design.workload, lengths, 6)
+                  .empty());
       const std::vector<ServingCurve> none = {{"current", models::RateCurve{}}};
       QCOMPARE(serving_spec(none, ServingMetric::ttft, in).series[0].name, std::string("current: no request fits"));
     }

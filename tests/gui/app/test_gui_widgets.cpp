@@ -2,15 +2,15 @@
 #include <QAbstractSeries>
 #include <QChart>
 #include <QComboBox>
-#include <QLabel>
 #include <QDockWidget>
 #include <QFontMetrics>
+#include <QLabel>
 #include <QLegendMarker>
 #include <QLineEdit>
-#include <QProgressBar>
 #include <QProcess>
-#include <QTabWidget>
+#include <QProgressBar>
 #include <QSignalSpy>
+#include <QTabWidget>
 #include <QTableWidget>
 #include <QTemporaryDir>
 #include <QXYSeries>
@@ -21,9 +21,9 @@
 #include "details_panel.hpp"
 #include "field_editor.hpp"
 #include "inputs_panel.hpp"
-#include "layer_strip.hpp"
 #include "kvscope/core/loaders.hpp"
 #include "kvscope/plot/plot.hpp"
+#include "layer_strip.hpp"
 #include "main_window.hpp"
 #include "pareto_view.hpp"
 #include "serving_view.hpp"
@@ -32,7 +32,9 @@
 using namespace kvscope::gui;
 
 namespace {
-QLineEdit* line_of(FieldEditor* e) { return e->lineEdit() ? e->lineEdit() : e->comboBox()->lineEdit(); }
+QLineEdit* line_of(FieldEditor* e) {
+  return e->lineEdit() ? e->lineEdit() : e->comboBox()->lineEdit();
+}
 
 void type_into(FieldEditor* e, const QString& text) {
   QLineEdit* l = line_of(e);
@@ -206,9 +208,12 @@ class TestWidgets : public QObject {
     for (int k = 0; k < gpu->count(); ++k) {
       const kvscope::GpuSpec g = kvscope::load_gpu(gpu->itemData(k).toString().toStdString());
       const QString t = gpu->itemText(k);
-      if (!g.calibration) QVERIFY2(t.contains("datasheet defaults"), qPrintable(t));
-      else if (g.calibration->borrowed) QVERIFY2(t.contains("borrowed"), qPrintable(t));
-      else QVERIFY2(t.contains("✓ calibrated"), qPrintable(t));
+      if (!g.calibration)
+        QVERIFY2(t.contains("datasheet defaults"), qPrintable(t));
+      else if (g.calibration->borrowed)
+        QVERIFY2(t.contains("borrowed"), qPrintable(t));
+      else
+        QVERIFY2(t.contains("✓ calibrated"), qPrintable(t));
     }
   }
 
@@ -347,7 +352,11 @@ class TestWidgets : public QObject {
     QTRY_VERIFY_WITH_TIMEOUT(!view->busy() && computed.size() >= 2, 60000);
     QVERIFY(w.currentChart()->spec().subtitle.find("H128-GQA2") != std::string::npos);
     // Bad load values: one line naming the flag's rule, nothing simulated.
-    struct Row { const char* field; const char* text; const char* message; };
+    struct Row {
+      const char* field;
+      const char* text;
+      const char* message;
+    };
     const Row rows[] = {
         {"isl", "uniform:9..3", "--isl: expected uniform:A..B with A <= B, found 'uniform:9..3'"},
         {"osl", "0", "--osl: expected a token count >= 1"},

@@ -1,16 +1,4 @@
 // kvscope::plot: every chart type to SVG and PNG offscreen, metadata, validation errors, 1e5 points.
-#include <catch2/catch.hpp>
-
-#include <cmath>
-#include <cstdlib>
-#include <filesystem>
-#include <fstream>
-#include <limits>
-#include <memory>
-#include <random>
-#include <set>
-#include <string>
-
 #include <QtCharts/QChart>
 #include <QtCharts/QLegend>
 #include <QtCharts/QLegendMarker>
@@ -22,6 +10,16 @@
 #include <QtCore/QXmlStreamReader>
 #include <QtGui/QImage>
 #include <QtWidgets/QGraphicsScene>
+#include <catch2/catch.hpp>
+#include <cmath>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <limits>
+#include <memory>
+#include <random>
+#include <set>
+#include <string>
 
 #include "kvscope/plot/charts.hpp"
 #include "kvscope/plot/plot.hpp"
@@ -172,8 +170,8 @@ ChartSpec pareto_spec(std::size_t n_all) {
   d.current = Point{3.3e5, 0.2 + 1.5 / std::log10(3.3e5) + 0.12};
   d.current_label = "current: MHA 70B";
   ChartSpec spec = pareto_chart(d, Axis{"KV bytes per token", "B", Scale::log10, {}, {}, false},
-                                Axis{"eval loss", "nats", Scale::linear, {}, {}, false},
-                                "KV-cache design space", "llama-3-70b shape, 4k context, fp16 KV");
+                                Axis{"eval loss", "nats", Scale::linear, {}, {}, false}, "KV-cache design space",
+                                "llama-3-70b shape, 4k context, fp16 KV");
   spec.footnote = "kvscope 0.1.0 — kvscope sweep --model llama3-70b --gpu h100-sxm --ctx 4096";
   return spec;
 }
@@ -184,9 +182,8 @@ ChartSpec roofline_spec() {
   c.hbm_bytes_per_s = 3.35e12;
   c.l2_bytes_per_s = 12e12;
   std::vector<RooflineOp> ops = {
-      {"attn decode (MHA)", 1.0, 3.1e12},  {"attn decode (GQA8)", 8.0, 25e12},
-      {"attn decode (MLA)", 110.0, 290e12}, {"QKV proj (b=64)", 60.0, 180e12},
-      {"MLP (b=256)", 240.0, 610e12},       {"prefill attn", 900.0, 720e12},
+      {"attn decode (MHA)", 1.0, 3.1e12}, {"attn decode (GQA8)", 8.0, 25e12}, {"attn decode (MLA)", 110.0, 290e12},
+      {"QKV proj (b=64)", 60.0, 180e12},  {"MLP (b=256)", 240.0, 610e12},     {"prefill attn", 900.0, 720e12},
   };
   ChartSpec spec = roofline_chart(ops, c, "Decode roofline — H100 SXM", "batch 64, 4k context");
   spec.footnote = "kvscope 0.1.0 — kvscope eval --gpu h100-sxm";
@@ -207,8 +204,7 @@ ChartSpec memory_spec() {
   d.capacity_label = "H100 HBM";
   MemoryChartData copy = d;
   ChartSpec spec = memory_chart(d, Axis{"batch size", "sequences", Scale::linear, {}, {}, false},
-                                Axis{"memory", "GB", Scale::linear, {}, {}, false},
-                                "Memory at 4k context", "llama-3-8b, fp16");
+                                Axis{"memory", "GB", Scale::linear, {}, {}, false}, "Memory at 4k context", "llama-3-8b, fp16");
   spec.footnote = "kvscope 0.1.0";
   return spec;
 }
@@ -227,8 +223,7 @@ ChartSpec lines_spec() {
     lines.push_back(std::move(l));
   }
   ChartSpec spec = lines_chart(lines, Axis{"batch size", "", Scale::log10, {}, {}, false},
-                               Axis{"decode throughput", "tok/s", Scale::linear, {}, {}, true},
-                               "Throughput vs batch");
+                               Axis{"decode throughput", "tok/s", Scale::linear, {}, {}, true}, "Throughput vs batch");
   spec.footnote = "kvscope 0.1.0";
   return spec;
 }
@@ -314,8 +309,7 @@ TEST_CASE("every series style renders (bars, area, line, points)", "[plot]") {
   spec.ref_lines.push_back(RefLine{false, 5.8, "limit", {}});
   spec.ref_lines.push_back(RefLine{true, 2.2, "ridge", 0x8172B3u});
   const std::string desc = render_both(spec, "styles", 6);
-  CHECK(desc ==
-        "kvscope-plot series=6: bars|area|line|line+points|points|current; ref_lines=2: limit|ridge");
+  CHECK(desc == "kvscope-plot series=6: bars|area|line|line+points|points|current; ref_lines=2: limit|ridge");
 }
 
 TEST_CASE("build_chart gives a QChart with log axes, titles with units, legend", "[plot]") {
@@ -345,8 +339,7 @@ TEST_CASE("build_chart gives a QChart with log axes, titles with units, legend",
   for (QLegendMarker* m : chart->legend()->markers()) {
     if (m->isVisible()) shown << m->label();
   }
-  CHECK(shown.join(QLatin1Char('|')).toStdString() ==
-        "all designs|Pareto frontier|current: MHA 70B");
+  CHECK(shown.join(QLatin1Char('|')).toStdString() == "all designs|Pareto frontier|current: MHA 70B");
 }
 
 TEST_CASE("explicit axis ranges are honoured", "[plot]") {
@@ -388,8 +381,7 @@ TEST_CASE("errors: extension, unwritable path, bad data", "[plot]") {
   }
   SECTION("parent is a regular file (unwritable even for root)") {
     std::ofstream(dir.path / "file.txt") << "x";
-    CHECK_THROWS_WITH(render_to_file(good, dir.path / "file.txt" / "c.svg"),
-                      Contains("cannot write plot"));
+    CHECK_THROWS_WITH(render_to_file(good, dir.path / "file.txt" / "c.svg"), Contains("cannot write plot"));
   }
   SECTION("an existing file is replaced, a failed render leaves it alone") {
     const fs::path p = dir.path / "keep.svg";
@@ -403,8 +395,7 @@ TEST_CASE("errors: extension, unwritable path, bad data", "[plot]") {
   SECTION("NaN and inf") {
     ChartSpec bad = good;
     bad.series[1].y[2] = std::numeric_limits<double>::quiet_NaN();
-    CHECK_THROWS_WITH(render_to_file(bad, dir.path / "n.svg"),
-                      Contains("series 'GQA g=8' point 2: y is NaN"));
+    CHECK_THROWS_WITH(render_to_file(bad, dir.path / "n.svg"), Contains("series 'GQA g=8' point 2: y is NaN"));
     bad = good;
     bad.series[0].x[0] = std::numeric_limits<double>::infinity();
     CHECK_THROWS_WITH(build_chart(bad), Contains("series 'MHA' point 0: x is infinite"));
@@ -439,8 +430,7 @@ TEST_CASE("errors: extension, unwritable path, bad data", "[plot]") {
   SECTION("nothing to plot") {
     ChartSpec empty;
     empty.title = "empty";
-    CHECK_THROWS_WITH(render_to_file(empty, dir.path / "e.svg"),
-                      Contains("nothing to plot: chart 'empty' has no data points"));
+    CHECK_THROWS_WITH(render_to_file(empty, dir.path / "e.svg"), Contains("nothing to plot: chart 'empty' has no data points"));
     empty.series.push_back(Series{"s", SeriesStyle::line, {}, {}, {}, false, {}, {}});
     CHECK_THROWS_WITH(build_chart(empty), Contains("nothing to plot"));
   }

@@ -36,11 +36,11 @@ double weight_bytes_per_element(KvDtype dtype, int group, double d_model);
 
 // Mixture-of-experts MLP (Mixtral, DeepSeek-V3, Hunyuan-Large).
 struct MoeSpec {
-  int n_routed = 0;          // experts per MoE layer
-  int n_active = 0;          // routed experts used per token
-  int n_shared = 0;          // always-on shared experts
+  int n_routed = 0;             // experts per MoE layer
+  int n_active = 0;             // routed experts used per token
+  int n_shared = 0;             // always-on shared experts
   std::int64_t expert_ffn = 0;  // intermediate size of one expert
-  int n_dense_layers = 0;    // the first n layers use a dense SwiGLU MLP of width ffn_dim
+  int n_dense_layers = 0;       // the first n layers use a dense SwiGLU MLP of width ffn_dim
 };
 
 // DeepSeek-style multi-head latent attention: the cache holds one latent vector of
@@ -84,10 +84,10 @@ struct Architecture {
   // router stay bf16, as vLLM's quantization methods leave them); a preset states the dtype of
   // its published checkpoint (DeepSeek-V3: fp8).
   KvDtype weight_dtype = KvDtype::bf16;
-  int weight_group = 128;  // int4 group size (elements per scale)
+  int weight_group = 128;                    // int4 group size (elements per scale)
   std::int64_t max_position_embeddings = 0;  // 0 = not stated; a longer context is a warning
-  int kv_quant_group = 128;  // elements per scale group for int8/int4
-  std::string sharing;       // label of the layer-sharing pattern ("none", "CLA2", "KeepEnds", "custom")
+  int kv_quant_group = 128;                  // elements per scale group for int8/int4
+  std::string sharing;                       // label of the layer-sharing pattern ("none", "CLA2", "KeepEnds", "custom")
   Provenance provenance;
   std::optional<double> published_params;         // total parameter count, published
   std::optional<double> published_active_params;  // MoE: active per token, published
@@ -121,7 +121,7 @@ void validate(const Architecture& arch, const std::string& where);
 
 // ---- Derived quantities ---------------------------------------------------------------
 bool stores_kv(const Architecture& arch, int layer);
-int kv_layer_count(const Architecture& arch);  // layers that store K/V
+int kv_layer_count(const Architecture& arch);         // layers that store K/V
 std::string sharing_label(const Architecture& arch);  // "none", "CLA2", or the pattern name
 // Paper-style name, e.g. "H128-GQA4-CLA2" (+ "-KeepEnds"), "MLA512+64".
 std::string variant_name(const Architecture& arch);

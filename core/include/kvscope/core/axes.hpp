@@ -42,8 +42,8 @@ inline constexpr std::size_t kMaxAxisValues = 10'000'000;
 std::string expand_token_suffixes(std::string_view text);
 
 // Integer axis; every value must lie in [min, max]. `flag` ("--batch") names the flag in errors.
-std::vector<std::int64_t> parse_int_axis(std::string_view text, std::string_view flag, std::int64_t min,
-                                         std::int64_t max, std::size_t max_values = kMaxAxisValues);
+std::vector<std::int64_t> parse_int_axis(std::string_view text, std::string_view flag, std::int64_t min, std::int64_t max,
+                                         std::size_t max_values = kMaxAxisValues);
 
 // Floating axis (e.g. a TPOT limit in ms). Additive ranges compute a + i * step (no accumulated
 // rounding), geometric ranges a * factor^i; the upper bound is inclusive with a relative slack of

@@ -20,18 +20,24 @@ struct Constraint {
   std::string field;  // a known field name
   CmpOp op = CmpOp::le;
   double value = 0;
-  std::string text;   // as written, for messages and reports
+  std::string text;  // as written, for messages and reports
 
   // A NaN value (a quantity that is not defined for the point, e.g. perplexity of a shape the
   // paper has no data for) satisfies no constraint, `!=` included: unknown is never "passes".
   bool holds(double v) const {
     switch (op) {
-      case CmpOp::le: return v <= value;
-      case CmpOp::lt: return v < value;
-      case CmpOp::ge: return v >= value;
-      case CmpOp::gt: return v > value;
-      case CmpOp::eq: return v == value;
-      case CmpOp::ne: return v == v && v != value;
+      case CmpOp::le:
+        return v <= value;
+      case CmpOp::lt:
+        return v < value;
+      case CmpOp::ge:
+        return v >= value;
+      case CmpOp::gt:
+        return v > value;
+      case CmpOp::eq:
+        return v == value;
+      case CmpOp::ne:
+        return v == v && v != value;
     }
     return false;
   }
@@ -50,11 +56,9 @@ std::vector<Constraint> parse_constraints(std::span<const std::string> texts, st
                                           std::span<const std::string_view> known);
 
 // "FIELD:min,FIELD:max,..." (also "minimize"/"maximize"); at least one, each field once.
-std::vector<Objective> parse_objectives(std::string_view text, std::string_view where,
-                                        std::span<const std::string_view> known);
+std::vector<Objective> parse_objectives(std::string_view text, std::string_view where, std::span<const std::string_view> known);
 
 // The `n` known names closest to `name` (edit distance; ties keep the order of `known`).
-std::vector<std::string_view> closest_names(std::string_view name, std::span<const std::string_view> known,
-                                            std::size_t n = 3);
+std::vector<std::string_view> closest_names(std::string_view name, std::span<const std::string_view> known, std::size_t n = 3);
 
 }  // namespace kvscope

@@ -74,8 +74,8 @@ struct WorkloadAxes {
   std::vector<Runtime> runtime;
   std::vector<double> tpot_limit_s;
   std::vector<std::string> stack;  // kernel stacks; empty = the default stack
-  EngineMemory engine;  // one value for the whole sweep (K/V pool sizing, core/workload.hpp)
-  ServingLoad serving;  // one value for the whole sweep (goodput search load and SLO)
+  EngineMemory engine;             // one value for the whole sweep (K/V pool sizing, core/workload.hpp)
+  ServingLoad serving;             // one value for the whole sweep (goodput search load and SLO)
 };
 
 // Where a knob acts; also its section in help, `kvscope fields` and the GUI.
@@ -103,25 +103,25 @@ struct FieldBinding {
 };
 
 struct DesignField {
-  std::string_view name;         // the one spelling: scenario key, flag, output column
-  std::string_view unit;         // "" (a count or a name), "positions", "tokens", "ms"
+  std::string_view name;  // the one spelling: scenario key, flag, output column
+  std::string_view unit;  // "" (a count or a name), "positions", "tokens", "ms"
   FieldGroup group;
   ValueType type;
-  double min, max;               // inclusive bounds of integer / real values
-  double scale;                  // SI value = text value * scale (ms -> s: 1e-3); 1 otherwise
-  std::string_view description;  // help, GUI tooltip, `kvscope fields`
-  std::string_view default_text; // shown in help as [default]; "" = the preset's value
+  double min, max;                        // inclusive bounds of integer / real values
+  double scale;                           // SI value = text value * scale (ms -> s: 1e-3); 1 otherwise
+  std::string_view description;           // help, GUI tooltip, `kvscope fields`
+  std::string_view default_text;          // shown in help as [default]; "" = the preset's value
   std::vector<std::string_view> aliases;  // earlier spellings, accepted everywhere
-  std::string_view label;        // spelling in configuration names ("kv_heads=4")
-  bool sweepable;                // takes lists / ranges in sweep, pareto and explore
-  std::string_view output;       // the models::fields() column reporting it, "" if none
-  std::string_view gui_label;    // the GUI editor's label ('&' marks the mnemonic)
-  char separator;                // list separator in sweeps: ',' (';' for producer maps)
-  FieldBinding bind;             // all-null for presets (model, gpu)
+  std::string_view label;                 // spelling in configuration names ("kv_heads=4")
+  bool sweepable;                         // takes lists / ranges in sweep, pareto and explore
+  std::string_view output;                // the models::fields() column reporting it, "" if none
+  std::string_view gui_label;             // the GUI editor's label ('&' marks the mnemonic)
+  char separator;                         // list separator in sweeps: ',' (';' for producer maps)
+  FieldBinding bind;                      // all-null for presets (model, gpu)
 
-  std::string flag() const;      // "--kv-heads" style flag of `name`
-  bool is_arch() const { return bind.axis_size != nullptr; }        // sets ArchOverrides
-  bool is_workload() const {  // sets Workload
+  std::string flag() const;                                   // "--kv-heads" style flag of `name`
+  bool is_arch() const { return bind.axis_size != nullptr; }  // sets ArchOverrides
+  bool is_workload() const {                                  // sets Workload
     return group == FieldGroup::workload || group == FieldGroup::engine || group == FieldGroup::serving;
   }
 };
@@ -146,9 +146,13 @@ void apply_axis(const DesignField& f, const std::string& spelling, const std::st
 namespace field_detail {
 
 template <typename T>
-struct unwrap { using type = T; };
+struct unwrap {
+  using type = T;
+};
 template <typename T>
-struct unwrap<std::optional<T>> { using type = T; };
+struct unwrap<std::optional<T>> {
+  using type = T;
+};
 template <typename M>
 struct member;
 template <typename C, typename M>
@@ -163,7 +167,9 @@ std::vector<std::int64_t> parse_integer_axis(const DesignField& f, const std::st
 std::vector<double> parse_real_axis(const DesignField& f, const std::string& text, const std::string& flag);
 std::vector<std::string> parse_text_axis(const DesignField& f, const std::string& text, const std::string& flag);
 
-inline std::string text_as_is(const std::string& t, const std::string&) { return t; }
+inline std::string text_as_is(const std::string& t, const std::string&) {
+  return t;
+}
 std::string parse_stack_id(const std::string& t, const std::string& flag);
 
 template <typename T, auto Parse>
@@ -194,15 +200,20 @@ std::vector<T> read_axis(const DesignField& f, const std::string& text, const st
 
 template <typename T>
 std::string label_text(const T& v) {
-  if constexpr (std::is_arithmetic_v<T>) return std::to_string(v);
-  else if constexpr (std::is_same_v<T, std::string>) return v;
-  else return to_string(v);
+  if constexpr (std::is_arithmetic_v<T>)
+    return std::to_string(v);
+  else if constexpr (std::is_same_v<T, std::string>)
+    return v;
+  else
+    return to_string(v);
 }
 
 template <auto Single>
 void assign(ArchOverrides& o, Workload& w, typename member<decltype(Single)>::type v) {
-  if constexpr (std::is_same_v<typename member<decltype(Single)>::owner, ArchOverrides>) o.*Single = std::move(v);
-  else w.*Single = std::move(v);
+  if constexpr (std::is_same_v<typename member<decltype(Single)>::owner, ArchOverrides>)
+    o.*Single = std::move(v);
+  else
+    w.*Single = std::move(v);
 }
 
 }  // namespace field_detail

@@ -6,7 +6,7 @@
 namespace kvscope {
 
 struct EmbeddedFile {
-  std::string_view path;     // relative to data/, e.g. "models/llama-3-8b.json"
+  std::string_view path;  // relative to data/, e.g. "models/llama-3-8b.json"
   std::string_view content;
 };
 

@@ -1,12 +1,12 @@
 #pragma once
 // GPU description: datasheet figures (with their source) plus, when kvbench has measured the
 // part, the calibrated ceilings and efficiencies the timing model uses (`TimingParams`).
+#include <map>
 #include <optional>
 #include <string>
 
 #include "kvscope/core/architecture.hpp"
 #include "kvscope/core/stack.hpp"
-#include <map>
 
 namespace kvscope {
 
@@ -47,8 +47,8 @@ struct TimingParams {
   //   mma_flops counts the g query heads of a KV head padded to the 16-row MMA tile.
   double attn_bw_fraction = 0.88;
   double attn_fixed_s = 4e-6;
-  double attn_units_sat = 264;  // 2 x 132 SMs
-  double attn_compute_flops = 60e12;  // ceiling of the decode kernel's padded MMA + softmax work
+  double attn_units_sat = 264;         // 2 x 132 SMs
+  double attn_compute_flops = 60e12;   // ceiling of the decode kernel's padded MMA + softmax work
   double attn_fp8_bw_fraction = 0.76;  // fp8 KV: dequantization lowers the achieved fraction
   // Split-KV combine: each output element walks the splits' partials in turn, one L2 round trip
   // per split, so the combine kernel costs splits x this (family 3, points with many splits).
@@ -167,24 +167,24 @@ struct StackTiming {
   bool calibrated = false;  // measured on this GPU with this stack
   bool borrowed = false;    // the stack's efficiencies come from another GPU's measurement
   std::string borrowed_from;
-  std::string origin;       // one line for every output
+  std::string origin;  // one line for every output
 };
 
 struct GpuSpec {
-  std::string id;     // kebab-case preset id ("h100-sxm")
-  std::string name;   // "NVIDIA H100 SXM5 80GB"
+  std::string id;    // kebab-case preset id ("h100-sxm")
+  std::string name;  // "NVIDIA H100 SXM5 80GB"
   std::string vendor;
   std::string architecture;  // "Hopper GH100 (sm_90)"
-  double memory_B = 0;                    // capacity as printed on the datasheet (GB = 1e9)
+  double memory_B = 0;       // capacity as printed on the datasheet (GB = 1e9)
   // Device total as the driver reports it (cudaMemGetInfo total): what an engine multiplies by its
   // memory utilization. Measured where a harness read it, else HBM-stack / ECC arithmetic; the
   // source says which.
   std::optional<double> memory_usable_B;
   std::string memory_usable_source;
-  double hbm_bandwidth_Bps = 0;           // datasheet
-  double bf16_flops = 0;                  // dense (no 2:4 sparsity)
-  double fp8_flops = 0;                   // dense; 0 = not supported
-  double l2_cache_B = 0;                  // last-level cache size
+  double hbm_bandwidth_Bps = 0;  // datasheet
+  double bf16_flops = 0;         // dense (no 2:4 sparsity)
+  double fp8_flops = 0;          // dense; 0 = not supported
+  double l2_cache_B = 0;         // last-level cache size
   int sm_count = 0;
   double tdp_W = 0;
   double interconnect_Bps = 0;  // scale-up link, total bidirectional as on the datasheet
@@ -199,7 +199,9 @@ struct GpuSpec {
 void validate(const GpuSpec& gpu, const std::string& where);
 
 // Device total the model plans with: memory_usable_B when given, else the datasheet figure.
-inline double memory_capacity_B(const GpuSpec& g) { return g.memory_usable_B.value_or(g.memory_B); }
+inline double memory_capacity_B(const GpuSpec& g) {
+  return g.memory_usable_B.value_or(g.memory_B);
+}
 
 // Datasheet-derived defaults (documented in docs/model.md): HBM read 0.90 x datasheet, copy
 // 0.88 x, L2 2.5 x HBM read, L2 capacity 0.75 x L2 size, all-reduce bus 0.40 x the link total.

@@ -32,7 +32,6 @@
 // The result is validated like any model (validate(), architecture.hpp). Its provenance is the
 // file and the family; assumptions made for the mapping are listed in provenance.notes.
 #include <boost/json.hpp>
-
 #include <string>
 
 #include "kvscope/core/architecture.hpp"

@@ -11,7 +11,6 @@
 //   llama.json: invalid JSON at line 3, column 17: syntax error (near 'x,\n  "vocab"...')
 // The libraries only throw (InputError, ConfigError, IoError); they never exit.
 #include <boost/json.hpp>
-
 #include <cstdint>
 #include <exception>
 #include <memory>
@@ -117,8 +116,8 @@ class JsonObjectReader {
   const boost::json::array& required_array(std::string_view key, std::size_t min_size, std::size_t max_size);
   const boost::json::array* optional_array(std::string_view key, std::size_t min_size, std::size_t max_size);
   // An array of integers, each in [min, max]; element errors name "key[i]".
-  std::vector<std::int64_t> required_int_array(std::string_view key, std::int64_t min, std::int64_t max,
-                                               std::size_t min_size, std::size_t max_size);
+  std::vector<std::int64_t> required_int_array(std::string_view key, std::int64_t min, std::int64_t max, std::size_t min_size,
+                                               std::size_t max_size);
 
   // The object's keys in document order (for maps keyed by name, e.g. a GPU's "stacks").
   std::vector<std::string> keys() const;
@@ -144,10 +143,9 @@ class JsonObjectReader {
   void throw_collected() const;
 
   // Checks used by the accessors, public for array elements and other callers.
-  static std::int64_t to_int(const boost::json::value& v, const std::string& file, const std::string& key,
-                             std::int64_t min, std::int64_t max);
-  static double to_double(const boost::json::value& v, const std::string& file, const std::string& key, double min,
-                          double max);
+  static std::int64_t to_int(const boost::json::value& v, const std::string& file, const std::string& key, std::int64_t min,
+                             std::int64_t max);
+  static double to_double(const boost::json::value& v, const std::string& file, const std::string& key, double min, double max);
 
  private:
   const boost::json::value* find(std::string_view key, bool consume, bool null_is_absent);
@@ -160,7 +158,7 @@ class JsonObjectReader {
   T guarded(F&& body, T fallback);
 
   std::shared_ptr<std::vector<std::exception_ptr>> collected_;  // null: not collecting
-  bool silent_ = false;  // a stand-in for a missing object: its errors are consequences
+  bool silent_ = false;                                         // a stand-in for a missing object: its errors are consequences
   int depth_ = 0;
   const boost::json::object* obj_;
   std::string file_;

@@ -106,7 +106,6 @@
 // default-equivalent), so parse(to_json(x)) reproduces x (doubles up to rounding of the unit
 // conversion, ~1e-15 relative).
 #include <boost/json.hpp>
-
 #include <string>
 #include <vector>
 

@@ -54,7 +54,7 @@ class OutputFile {
   std::string tmp_;
   Kind kind_ = Kind::stdout_;
   int fd_ = -1;
-  int slot_ = -1;       // temporary registry slot
+  int slot_ = -1;  // temporary registry slot
   unsigned mode_ = 0644;
   bool keep_owner_ = false;
   unsigned owner_uid_ = 0, owner_gid_ = 0;

@@ -41,6 +41,8 @@ const std::vector<StackDef>& stacks();
 // The stack with this id; InputError naming `where` and the valid ids otherwise.
 const StackDef& find_stack(const std::string& id, const std::string& where);
 // The default: the stack closest to what production engines run (README "Kernel stacks").
-inline const char* default_stack_id() { return "torch-flash"; }
+inline const char* default_stack_id() {
+  return "torch-flash";
+}
 
 }  // namespace kvscope

@@ -58,9 +58,9 @@ struct Workload {
   int tp = 1;                   // tensor-parallel degree
   Runtime runtime = Runtime::graph;
   std::string stack = default_stack_id();  // kernel stack that runs the step (core/stack.hpp)
-  double tpot_limit_s = 0;      // optional latency limit per output token (0 = none)
-  EngineMemory engine;          // how the engine sizes the K/V pool
-  ServingLoad serving;          // load and SLO of the goodput search (unused without a target)
+  double tpot_limit_s = 0;                 // optional latency limit per output token (0 = none)
+  EngineMemory engine;                     // how the engine sizes the K/V pool
+  ServingLoad serving;                     // load and SLO of the goodput search (unused without a target)
 };
 
 void validate(const Workload& w, const std::string& where);

@@ -25,23 +25,23 @@ enum class AccuracyKind { measured, estimated, unavailable };
 const char* to_string(AccuracyKind);
 
 struct AccuracyEstimate {
-  double val_ppl = 0;          // absolute validation perplexity; NaN when not meaningful
-  double ppl_delta_pct = 0;    // vs. the same model with MHA and no layer sharing; NaN if n/a
+  double val_ppl = 0;        // absolute validation perplexity; NaN when not meaningful
+  double ppl_delta_pct = 0;  // vs. the same model with MHA and no layer sharing; NaN if n/a
   AccuracyKind val_ppl_kind = AccuracyKind::unavailable;
   AccuracyKind delta_kind = AccuracyKind::unavailable;
-  bool extrapolated = false;   // features outside the range the fit saw
-  const char* source = "";     // static text: table, or which fit
-  const char* caveat = "";     // static text: what the estimate ignores (K/V dtype, window)
+  bool extrapolated = false;  // features outside the range the fit saw
+  const char* source = "";    // static text: table, or which fit
+  const char* caveat = "";    // static text: what the estimate ignores (K/V dtype, window)
 };
 
 struct PaperRow {
   std::string model_size;  // "1B", "3B"
   std::string table;
-  std::string config;      // "H128-GQA4-CLA2"
+  std::string config;  // "H128-GQA4-CLA2"
   int head_dim = 0, n_q_heads = 0, n_kv_heads = 0, n_layers = 0, kv_layers = 0;
   double kv_bytes_per_token = 0;
   double learning_rate = 0;
-  double val_ppl = 0;      // NaN when the table has none
+  double val_ppl = 0;         // NaN when the table has none
   bool design_space = false;  // Table 1 (LR 3e-4), the rows the fit uses
   bool uniform = false;       // uniform sharing (no KeepEnds/DenseFront/DenseBack)
 };

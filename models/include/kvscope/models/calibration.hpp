@@ -5,7 +5,6 @@
 // `validate` predicts every end-to-end point of family 6 (decode steps, prefills), which the fit
 // never sees, and reports the error. docs/model.md §4 says what each family pins down.
 #include <boost/json.hpp>
-
 #include <cstdint>
 #include <map>
 #include <string>
@@ -38,14 +37,14 @@ struct KvbenchPoint {
   double sm_clock_mean_Hz = 0;  // mean SM clock over the accepted samples; 0 = not recorded
   bool verified = true;
 
-  double num(const char* key, const std::string& where) const;   // axis as a number; throws when absent
+  double num(const char* key, const std::string& where) const;  // axis as a number; throws when absent
   std::string str(const char* key, const std::string& where) const;
   bool has(const char* key) const { return axes.contains(key); }
 };
 
 struct KvbenchResults {
   std::string path;
-  std::string sha256;     // of the file's bytes (provenance)
+  std::string sha256;  // of the file's bytes (provenance)
   std::string harness_version, git_sha, mode, date_utc;
   KvbenchDevice device;
   std::vector<KvbenchPoint> points;
@@ -64,7 +63,7 @@ struct FamilyFit {
   int points = 0;
   double rms_rel_error = 0;  // of time, relative
   double max_rel_error = 0;
-  std::string worst;         // label of the worst point
+  std::string worst;                // label of the worst point
   std::vector<std::string> params;  // which parameters this family set
   // Every point's label and relative error (predicted / measured - 1; for cla_reuse the
   // absolute error of the hit fraction), in the order the results listed them.

@@ -2,7 +2,6 @@
 // The bundled presets and kernel stacks as JSON records: one definition for `kvscope models /
 // gpus / stacks --format json` and the Python module's models() / gpus() / stacks().
 #include <boost/json.hpp>
-
 #include <vector>
 
 #include "kvscope/core/architecture.hpp"

@@ -20,20 +20,20 @@ struct Evaluation {
   PhaseCost decode;
   PhaseCost prefill;
   double decode_step_s = 0;
-  double decode_tokens_per_s = 0;      // whole TP group
-  double tpot_s = 0;                   // time per output token = decode step
+  double decode_tokens_per_s = 0;  // whole TP group
+  double tpot_s = 0;               // time per output token = decode step
   double prefill_s = 0;
-  double ttft_s = 0;                   // the prefill of the batch (its LM head gives the first token)
-  double achieved_Bps = 0;             // HBM bytes of the decode step / its time
-  double bw_fraction = 0;              // of the measured (or default) read ceiling
+  double ttft_s = 0;        // the prefill of the batch (its LM head gives the first token)
+  double achieved_Bps = 0;  // HBM bytes of the decode step / its time
+  double bw_fraction = 0;   // of the measured (or default) read ceiling
   std::int64_t max_throughput_batch = 0;
   double max_throughput_tokens_per_s = 0;
   double max_throughput_step_s = 0;
-  bool meets_tpot_limit = true;        // the workload's own batch meets the limit
+  bool meets_tpot_limit = true;  // the workload's own batch meets the limit
   // SLA goodput (models/simulate.hpp design_goodput): the highest Poisson rate meeting the
   // workload's TTFT / TPOT targets; NaN when no target is set (the search is not run).
   double goodput_rps = std::numeric_limits<double>::quiet_NaN();
-  std::string goodput_reason;          // why goodput_rps is 0 (empty otherwise)
+  std::string goodput_reason;  // why goodput_rps is 0 (empty otherwise)
 };
 
 // The workload must have been validated; p must have been built with w.tp. With a serving target

@@ -84,7 +84,7 @@ std::uint64_t point_count(const SweepSpec& spec);
 enum class KeepPoints { frontier, all };
 
 struct SweepProgress {
-  std::uint64_t done = 0;   // points processed (evaluated, filtered or skipped)
+  std::uint64_t done = 0;  // points processed (evaluated, filtered or skipped)
   std::uint64_t total = 0;
   double fraction = 0;      // done / total
   double points_per_s = 0;  // since the start
@@ -133,21 +133,21 @@ struct SkipReason {
 struct SweepTables {
   std::vector<std::string> arch_names;  // "llama-3-8b kv_heads=4 cla=2"
   std::vector<ArchFacts> arch_facts;    // PointResult::arch points into this
-  std::vector<std::string> gpu_ids;    // by gpu_index: each GPU once per stack
-  std::vector<std::string> stack_ids;  // by gpu_index: the stack of that (GPU, stack) entry
+  std::vector<std::string> gpu_ids;     // by gpu_index: each GPU once per stack
+  std::vector<std::string> stack_ids;   // by gpu_index: the stack of that (GPU, stack) entry
   std::vector<int> tp_values;
 };
 
 struct SweepResult {
-  std::uint64_t total = 0;         // points in the Cartesian product
-  std::uint64_t completed = 0;     // points processed: total, or fewer when partial
-  bool partial = false;            // cancelled: everything below covers indices [0, completed)
-  std::uint64_t evaluated = 0;     // completed - skipped
+  std::uint64_t total = 0;      // points in the Cartesian product
+  std::uint64_t completed = 0;  // points processed: total, or fewer when partial
+  bool partial = false;         // cancelled: everything below covers indices [0, completed)
+  std::uint64_t evaluated = 0;  // completed - skipped
   std::uint64_t skipped = 0;
   std::vector<SkipReason> skipped_by_reason;  // most frequent first
-  std::uint64_t filtered_out = 0;  // evaluated but failing a constraint
-  std::uint64_t kept = 0;          // evaluated and passing every constraint
-  std::uint64_t infeasible = 0;    // among kept: does not fit in GPU memory
+  std::uint64_t filtered_out = 0;             // evaluated but failing a constraint
+  std::uint64_t kept = 0;                     // evaluated and passing every constraint
+  std::uint64_t infeasible = 0;               // among kept: does not fit in GPU memory
   double elapsed_s = 0;
   unsigned threads = 0;
   std::vector<Constraint> constraints;

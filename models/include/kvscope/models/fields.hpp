@@ -55,7 +55,7 @@ struct Field {
   std::string_view help;
   FieldKind kind;
   double (*get)(const PointResult&);
-  bool log_scale_hint;    // plots: values span orders of magnitude
+  bool log_scale_hint;  // plots: values span orders of magnitude
 };
 
 const std::vector<Field>& fields();

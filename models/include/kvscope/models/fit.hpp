@@ -16,14 +16,13 @@ std::vector<double> linear_least_squares(std::span<const double> x, std::span<co
 // e.g. relative error). Parameters are kept inside [lower, upper]. Returns the fitted params.
 struct NonlinearFit {
   std::vector<double> params;
-  double rms = 0;       // root mean square of the final (unweighted) residuals
-  double max_abs = 0;   // largest |residual|
+  double rms = 0;      // root mean square of the final (unweighted) residuals
+  double max_abs = 0;  // largest |residual|
   int iterations = 0;
   bool converged = false;
 };
 NonlinearFit robust_least_squares(const std::function<void(std::span<const double>, std::span<double>)>& residuals,
-                                  std::vector<double> initial, std::span<const double> lower,
-                                  std::span<const double> upper, std::size_t n_residuals, double huber_delta = 0.05,
-                                  int max_iterations = 200);
+                                  std::vector<double> initial, std::span<const double> lower, std::span<const double> upper,
+                                  std::size_t n_residuals, double huber_delta = 0.05, int max_iterations = 200);
 
 }  // namespace kvscope::models

@@ -34,8 +34,8 @@ struct ConsumerGroup {
 struct ArchProfile {
   int n_layers = 0;
   int tp = 1;
-  int kv_layers = 0;        // layers that store K/V
-  int consumer_layers = 0;  // layers that read a neighbour's K/V
+  int kv_layers = 0;             // layers that store K/V
+  int consumer_layers = 0;       // layers that read a neighbour's K/V
   double kv_bytes_per_elem = 2;  // incl. quantization scales
   bool mla = false;
   // K/V elements per token per layer on one GPU (2 * kv_heads_per_gpu * head_dim, or the MLA
@@ -80,14 +80,14 @@ struct ArchProfile {
   double mla_rq = 0, mla_rkv = 0, mla_rope = 0, mla_nope = 0, mla_v = 0;
   // Shapes (per GPU) the GEMMs run at.
   double d_model = 0;
-  double q_dim_gpu = 0;      // n_q_heads/tp * head_dim (MLA: heads * (nope + rope))
-  double kv_dim_gpu = 0;     // 2 * kv_heads_per_gpu * head_dim
-  double o_in_gpu = 0;       // input width of the O projection on one GPU
-  double ffn_gpu = 0;        // dense MLP intermediate per GPU
+  double q_dim_gpu = 0;   // n_q_heads/tp * head_dim (MLA: heads * (nope + rope))
+  double kv_dim_gpu = 0;  // 2 * kv_heads_per_gpu * head_dim
+  double o_in_gpu = 0;    // input width of the O projection on one GPU
+  double ffn_gpu = 0;     // dense MLP intermediate per GPU
   double expert_ffn_gpu = 0;
   double vocab_gpu = 0;
   double head_dim = 0;
-  double mlp_matrices = 3;   // SwiGLU 3, plain 2
+  double mlp_matrices = 3;  // SwiGLU 3, plain 2
   // Engine memory profile (memory.cpp kv_pool): activation peak per row of a prefill chunk, and
   // sampler buffers per request (fp32 logits, probabilities and log-probabilities over the whole
   // vocabulary: vLLM gathers the logits on every rank).

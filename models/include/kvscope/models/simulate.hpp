@@ -89,7 +89,7 @@ struct RequestRecord {
   std::int64_t input_tokens = 0, output_tokens = 0;
   int preemptions = 0;
   bool rejected = false;
-  std::string reason;        // why it was rejected
+  std::string reason;  // why it was rejected
   double ttft_s() const { return first_token_s - arrival_s; }
   double e2e_s() const { return finish_s - arrival_s; }
   // Mean time per output token after the first (vLLM's TPOT); NaN for a single output token.
@@ -97,14 +97,14 @@ struct RequestRecord {
 };
 
 struct SimulationResult {
-  KvPool pool;                // as kv_pool() sized it
+  KvPool pool;                          // as kv_pool() sized it
   std::vector<RequestRecord> requests;  // in issue order
   std::int64_t completed = 0, rejected = 0;
   std::int64_t iterations = 0;
   std::int64_t preemptions = 0;
   double duration_s = 0;  // first arrival to last finish
   double output_tokens = 0;
-  double throughput_tokens_per_s = 0;  // output tokens / duration
+  double throughput_tokens_per_s = 0;   // output tokens / duration
   double request_throughput_per_s = 0;  // completed requests / duration
   LatencyStats ttft_s, tpot_s, e2e_s;
   double mean_running_requests = 0;  // time-averaged over the duration (admitted, holding KV)
@@ -123,21 +123,21 @@ struct SimulationResult {
 // Throws InputError (naming `where`) for bad load or scheduler values; impossible requests are
 // results (RequestRecord::rejected with a reason), not errors. `cancel` (e.g. the CLI's SIGINT
 // flag) is polled every 1024 iterations; when set the run stops with `cancelled`.
-SimulationResult simulate(const ArchProfile& p, const GpuSpec& gpu, const TimingParams& t, const Workload& w, const LoadSpec& load,
-                          const std::string& where = "simulate", const std::atomic<bool>* cancel = nullptr);
+SimulationResult simulate(const ArchProfile& p, const GpuSpec& gpu, const TimingParams& t, const Workload& w,
+                          const LoadSpec& load, const std::string& where = "simulate", const std::atomic<bool>* cancel = nullptr);
 
 // ---- SLA goodput -----------------------------------------------------------------------------
 
 struct Slo {
-  double ttft_s = 0;         // 0 = no TTFT target
-  double tpot_s = 0;         // 0 = no TPOT target
-  double percentile = 90;    // both targets hold at this percentile
+  double ttft_s = 0;       // 0 = no TTFT target
+  double tpot_s = 0;       // 0 = no TPOT target
+  double percentile = 90;  // both targets hold at this percentile
 };
 struct GoodputResult {
-  double goodput_rps = 0;    // highest Poisson rate found that meets the SLO (0: none does)
+  double goodput_rps = 0;         // highest Poisson rate found that meets the SLO (0: none does)
   double lo_rps = 0, hi_rps = 0;  // final bracket: lo meets, hi does not
   int simulations = 0;
-  std::string reason;        // why it is 0, or how the bracket ended
+  std::string reason;           // why it is 0, or how the bracket ended
   SimulationResult at_goodput;  // the run at goodput_rps (when > 0)
   // Every rate tried, in order, with its percentile latencies and whether it met the SLO.
   struct Probe {
@@ -145,16 +145,16 @@ struct GoodputResult {
     bool meets;
   };
   std::vector<Probe> probes;
-  bool cancelled = false;    // stopped by the cancel flag: goodput_rps is not a result
+  bool cancelled = false;  // stopped by the cancel flag: goodput_rps is not a result
 };
 // Bisection over the Poisson rate with the load's seed, lengths and request count (common random
 // numbers: the same draws, arrivals scaled by 1/rate). Bracket: from r0 = 1 / (end-to-end time of
 // one request alone), doubling while the SLO is met (or halving while it is not), at most 2^24
 // either way; then bisection until hi - lo <= rel_precision x hi. A rate meets the SLO when both
 // percentiles are within their targets and no request was rejected. docs/model.md §6.
-GoodputResult find_goodput(const ArchProfile& p, const GpuSpec& gpu, const TimingParams& t, const Workload& w, const LoadSpec& load,
-                           const Slo& slo, double rel_precision = 0.01, const std::string& where = "simulate",
-                           const std::atomic<bool>* cancel = nullptr);
+GoodputResult find_goodput(const ArchProfile& p, const GpuSpec& gpu, const TimingParams& t, const Workload& w,
+                           const LoadSpec& load, const Slo& slo, double rel_precision = 0.01,
+                           const std::string& where = "simulate", const std::atomic<bool>* cancel = nullptr);
 bool meets_slo(const SimulationResult& r, const Slo& slo);
 // TTFT and TPOT of the completed requests at percentile q (TPOT over requests with > 1 output).
 struct LatencyAt {

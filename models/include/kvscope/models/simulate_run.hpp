@@ -2,9 +2,8 @@
 // One `kvscope simulate` run for a resolved design, and its JSON record: the work and the keys
 // shared by the CLI (`kvscope simulate --format json`) and the Python module
 // (`kvscope.simulate()`), so both report the same run under the same names.
-#include <boost/json.hpp>
-
 #include <atomic>
+#include <boost/json.hpp>
 #include <cstdint>
 #include <functional>
 #include <limits>
@@ -19,17 +18,17 @@ namespace kvscope::models {
 
 struct SimulationRun {
   SingleDesign design;
-  std::string stack, timing_origin;  // stack_timing(gpu, stack): the stack id and where its parameters come from
-  LoadSpec load;                     // as run; after a search rate_per_s is the goodput (0: none met the SLO)
-  Slo slo;                           // from design.workload.serving
-  bool slo_given = false;            // a TTFT or TPOT target is set
-  bool search = false;               // a goodput search ran (a target, and no rate, concurrency or trace)
-  SimulationResult result;           // the simulation (after a search: the run at the goodput, empty when 0)
-  GoodputResult goodput;             // the search, when one ran
-  KvPool pool;                       // the pool the simulation ran on
+  std::string stack, timing_origin;      // stack_timing(gpu, stack): the stack id and where its parameters come from
+  LoadSpec load;                         // as run; after a search rate_per_s is the goodput (0: none met the SLO)
+  Slo slo;                               // from design.workload.serving
+  bool slo_given = false;                // a TTFT or TPOT target is set
+  bool search = false;                   // a goodput search ran (a target, and no rate, concurrency or trace)
+  SimulationResult result;               // the simulation (after a search: the run at the goodput, empty when 0)
+  GoodputResult goodput;                 // the search, when one ran
+  KvPool pool;                           // the pool the simulation ran on
   std::int64_t concurrency_context = 1;  // longest request simulated (prompt + output), for "Maximum concurrency"
-  double max_concurrency = 0;        // pool blocks / one such request's blocks
-  bool cancelled = false;            // stopped by `cancel`: no result
+  double max_concurrency = 0;            // pool blocks / one such request's blocks
+  bool cancelled = false;                // stopped by `cancel`: no result
 };
 
 // InputError for a design field `simulate` has no use for (batch, context, prompt, tpot_limit_ms:

@@ -23,7 +23,7 @@ const char* op_name(Op op);  // "qkv_proj", "attention", ...
 
 struct OpCost {
   double time_s = 0;
-  double bytes = 0;      // bytes moved through HBM (L2 hits excluded)
+  double bytes = 0;  // bytes moved through HBM (L2 hits excluded)
   double flops = 0;
   double kernels = 0;    // kernel launches (graph nodes)
   double launch_s = 0;   // part of time_s that is per-kernel floor
@@ -66,8 +66,7 @@ PhaseCost decode_step_static(const ArchProfile& p, const GpuSpec& gpu, const Tim
 PhaseCost decode_step_from_static(const PhaseCost& static_part, const ArchProfile& p, const GpuSpec& gpu, const TimingParams& t,
                                   double batch, double context, Runtime runtime, SplitMemo* memo = nullptr);
 // Prefill of `batch` prompts of `prompt` tokens (causal attention), logits for the last token.
-PhaseCost prefill(const ArchProfile& p, const GpuSpec& gpu, const TimingParams& t, double batch, double prompt,
-                  Runtime runtime);
+PhaseCost prefill(const ArchProfile& p, const GpuSpec& gpu, const TimingParams& t, double batch, double prompt, Runtime runtime);
 
 // How the linear layers' GEMMs of this profile are timed on this GPU when the weights are not
 // bf16/fp16 (empty for bf16/fp16): fp8 W8A8 at the fp8 peak, weight-only int8/int4, and whether
@@ -88,10 +87,10 @@ struct MixedBatch {
   double decode_positions = 0;        // sum over decode requests of the positions attended (incl. the new token)
   double decode_positions_local = 0;  // the same capped at the window (sliding-window layers); unused without a window
   double prefill_chunks = 0;
-  double prefill_tokens = 0;          // sum of chunk lengths
-  double prefill_pairs = 0;           // sum of causal_pairs(prefix, chunk, 0)
-  double prefill_pairs_local = 0;     // sum of causal_pairs(prefix, chunk, window)
-  double prefill_kv_positions = 0;    // sum of prefix + chunk: K/V positions the chunks read
+  double prefill_tokens = 0;        // sum of chunk lengths
+  double prefill_pairs = 0;         // sum of causal_pairs(prefix, chunk, 0)
+  double prefill_pairs_local = 0;   // sum of causal_pairs(prefix, chunk, window)
+  double prefill_kv_positions = 0;  // sum of prefix + chunk: K/V positions the chunks read
   double tokens() const { return decode_requests + prefill_tokens; }
   double requests() const { return decode_requests + prefill_chunks; }
 };

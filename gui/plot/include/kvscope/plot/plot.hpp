@@ -27,6 +27,8 @@
 // the same strings as text chunks "Title" and "Description".
 #pragma once
 
+#include <QtCore/qglobal.h>
+
 #include <cstdint>
 #include <filesystem>
 #include <memory>
@@ -34,8 +36,6 @@
 #include <stdexcept>
 #include <string>
 #include <vector>
-
-#include <QtCore/qglobal.h>
 
 QT_BEGIN_NAMESPACE
 class QApplication;
@@ -53,34 +53,34 @@ class PlotError : public std::runtime_error {
 enum class Scale { linear, log10 };
 
 struct Axis {
-  std::string title;              ///< e.g. "KV bytes per token"
-  std::string unit;               ///< e.g. "B"; shown as "title [unit]"; empty: no brackets
+  std::string title;  ///< e.g. "KV bytes per token"
+  std::string unit;   ///< e.g. "B"; shown as "title [unit]"; empty: no brackets
   Scale scale = Scale::linear;
-  std::optional<double> min, max; ///< fixed range; unset: from data and ref lines (padded,
-                                  ///< rounded to nice ticks, or to whole decades on log axes)
-  bool include_zero = false;      ///< linear auto range always reaches 0 (bars, stacks)
+  std::optional<double> min, max;  ///< fixed range; unset: from data and ref lines (padded,
+                                   ///< rounded to nice ticks, or to whole decades on log axes)
+  bool include_zero = false;       ///< linear auto range always reaches 0 (bars, stacks)
 };
 
 enum class SeriesStyle {
-  faded_points, ///< many small translucent points (alpha ~0.25), e.g. all explored designs
-  points,       ///< solid medium markers, e.g. measured operations
-  frontier,     ///< highlighted points connected by a thick line, sorted by x
-  line,         ///< plain line in the given order
-  line_points,  ///< line in the given order with small markers
-  current,      ///< one (or a few) big star markers, e.g. the current design
-  bars,         ///< vertical bars from the axis base (0, or the axis min on log y) to y
-  area,         ///< filled band between y_base (empty: axis base) and y, in the given order
+  faded_points,  ///< many small translucent points (alpha ~0.25), e.g. all explored designs
+  points,        ///< solid medium markers, e.g. measured operations
+  frontier,      ///< highlighted points connected by a thick line, sorted by x
+  line,          ///< plain line in the given order
+  line_points,   ///< line in the given order with small markers
+  current,       ///< one (or a few) big star markers, e.g. the current design
+  bars,          ///< vertical bars from the axis base (0, or the axis min on log y) to y
+  area,          ///< filled band between y_base (empty: axis base) and y, in the given order
 };
 
 struct Series {
-  std::string name;                   ///< legend entry; empty: not in the legend
+  std::string name;  ///< legend entry; empty: not in the legend
   SeriesStyle style = SeriesStyle::line;
   std::vector<double> x, y;
-  std::vector<std::string> labels;    ///< per-point text; drawn next to the points if show_labels
-  bool show_labels = false;           ///< at most 500 labels per series; a label with no free
-                                      ///< spot (overlapping another label or labelled point) is left out
-  std::optional<std::uint32_t> rgb;   ///< 0xRRGGBB; unset: next colour of the palette
-  std::vector<double> y_base;         ///< area style: lower edge per point
+  std::vector<std::string> labels;   ///< per-point text; drawn next to the points if show_labels
+  bool show_labels = false;          ///< at most 500 labels per series; a label with no free
+                                     ///< spot (overlapping another label or labelled point) is left out
+  std::optional<std::uint32_t> rgb;  ///< 0xRRGGBB; unset: next colour of the palette
+  std::vector<double> y_base;        ///< area style: lower edge per point
 };
 
 /// A dashed full-width (horizontal) or full-height (vertical) line with a text label next to it,
@@ -89,19 +89,19 @@ struct RefLine {
   bool vertical = false;
   double value = 0;
   std::string label;
-  std::optional<std::uint32_t> rgb;   ///< unset: dark grey
+  std::optional<std::uint32_t> rgb;  ///< unset: dark grey
 };
 
 enum class NonPositive { reject, drop };
 
 struct ChartSpec {
   std::string title;
-  std::string subtitle;               ///< smaller line(s) under the title ('\n' breaks); may be empty
-  std::string footnote;               ///< provenance (tool version, inputs); bottom left, wrapped
+  std::string subtitle;  ///< smaller line(s) under the title ('\n' breaks); may be empty
+  std::string footnote;  ///< provenance (tool version, inputs); bottom left, wrapped
   Axis x, y;
-  std::vector<Series> series;         ///< drawn in order (later on top)
+  std::vector<Series> series;  ///< drawn in order (later on top)
   std::vector<RefLine> ref_lines;
-  int width_px = 1100, height_px = 720; ///< output size of render_to_file (PNG pixels, SVG px)
+  int width_px = 1100, height_px = 720;  ///< output size of render_to_file (PNG pixels, SVG px)
   NonPositive non_positive_on_log = NonPositive::reject;
   bool legend = true;
 };
