@@ -747,9 +747,11 @@ KernelTime packed_decode_attention_time(const TimingParams& t, double batch, dou
   const double bw = by_head_dim(t.attn_bw_fraction_d64, t.attn_bw_fraction, t.attn_bw_fraction_d256, head_dim);
   // The tile math: attn_compute_flops at head_dim 128; at 64 / 256 the decode fits of its own
   // (attn_compute_flops_d64 / _d256) or, unmeasured, the prefill kernel's ratio at that head_dim.
-  const double rate = t.attn_compute_flops_d64 > 0 || t.attn_compute_flops_d256 > 0
-                          ? by_head_dim(t.attn_compute_flops_d64, t.attn_compute_flops, t.attn_compute_flops_d256, head_dim)
-                          : t.attn_compute_flops * prefill_attn_fraction(t, head_dim) / prefill_attn_fraction(t, 128.0);
+  auto rate_at = [&](double measured, double d) {
+    return measured > 0 ? measured : t.attn_compute_flops * prefill_attn_fraction(t, d) / prefill_attn_fraction(t, 128.0);
+  };
+  const double rate = by_head_dim(rate_at(t.attn_compute_flops_d64, 64.0), t.attn_compute_flops,
+                                  rate_at(t.attn_compute_flops_d256, 256.0), head_dim);
   const double other_s = other / (bw * t.hbm_read_Bps);
   // Waves of equal CTAs, 2 per SM (`slots`). A wave of n CTAs streams its K/V at
   // min(1, n / attn_units_sat) of the attention ceiling; a full wave computes at the tensor rate,
@@ -766,15 +768,14 @@ KernelTime packed_decode_attention_time(const TimingParams& t, double batch, dou
     const double rest = ctas - full * slots;
     const double full_compute_s = slots * cta_flops / rate;
     r.memory_s = other_s, r.compute_s = 0;
-    if (full > 0) {
-      const double m = wave_memory_s(slots);
-      r.memory_s += full * m, r.compute_s += full * full_compute_s, body_s += full * std::max(m, full_compute_s);
-    }
-    if (rest > 0) {
-      const double m = wave_memory_s(rest);
-      const double c = rest <= t.sm_count ? cta_flops / (t.attn_lone_cta_efficiency * rate / t.sm_count) : full_compute_s;
-      r.memory_s += m, r.compute_s += c, body_s += std::max(m, c);
-    }
+    // `count` waves of n CTAs, each computing for compute_s.
+    auto add_waves = [&](double count, double n, double compute_s) {
+      const double m = wave_memory_s(n);
+      r.memory_s += count * m, r.compute_s += count * compute_s, body_s += count * std::max(m, compute_s);
+    };
+    if (full > 0) add_waves(full, slots, full_compute_s);
+    if (rest > 0)
+      add_waves(1, rest, rest <= t.sm_count ? cta_flops / (t.attn_lone_cta_efficiency * rate / t.sm_count) : full_compute_s);
     body_s += other_s + std::ceil(ctas / slots) * t.attn_cta_fixed_s;
   } else {
     r.memory_s = wave_memory_s(ctas) + other_s;

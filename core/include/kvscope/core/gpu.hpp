@@ -108,11 +108,11 @@ struct TimingParams {
   // attn_lone_cta_efficiency of the SM's tensor rate (0.5 = no faster than sharing the SM; a
   // lone 4-warp CTA hides less latency than two). 0 = not measured: no wave terms.
   double attn_cta_fixed_s = 0;
-  // The padded tile math of packed decode at head_dim 64 and 256 (0 = attn_compute_flops scaled
-  // by the prefill kernel's ratio at that head_dim; log2 interpolation between, as by_head_dim).
+  double attn_lone_cta_efficiency = 0;
+  // The padded tile math of packed decode at head_dim 64 and 256 (each 0 = attn_compute_flops
+  // scaled by the prefill kernel's ratio at that head_dim; log2 interpolation between, as by_head_dim).
   double attn_compute_flops_d64 = 0;
   double attn_compute_flops_d256 = 0;
-  double attn_lone_cta_efficiency = 0;
   double prefill_attn_fraction_d256 = 0;
   double prefill_attn_units_sat = 0;
   double prefill_attn_fixed_s = 4e-6;
