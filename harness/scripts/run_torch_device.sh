@@ -8,11 +8,12 @@
 #   PHASE = ew-decode: elementwise ops in the decode layout (B requests x 1 token), warm and after an L2 flush
 #   PHASE = holdout2: the second end-to-end hold-out set (head_dim 96, odd group sizes, a 12B shape)
 #   PHASE = profile : per-kernel times inside end-to-end steps (CUPTI; PROFILE_POINTS_H2 / _MAIN)
+#   PHASE = holdout3: the gap probe (torch_gap_probe.py), the third end-to-end hold-out set, its per-kernel profiles
 #   PHASE = power   : bursts of back-to-back GEMMs / prefill attentions (the power governor's clock)
 # Results (JSON + logs) go to $OUT (or ./torch-out). Env: KVBENCH_GIT_SHA, TORCH_BENCH_BUDGET_S.
 set -uo pipefail
 phase=${1:-micro}
-[ "$phase" = profile ] && . "$(dirname "$0")/profile_points.env"
+case "$phase" in profile | holdout3) . "$(dirname "$0")/profile_points.env" ;; esac
 root=$(cd "$(dirname "$0")/../.." && pwd)
 out=${OUT:-$root/torch-out}
 mkdir -p "$out"
@@ -103,7 +104,21 @@ case "$phase" in
       >"$out/torch-e2e-sustained-holdout2.log" 2>&1 || rc=1
     grep -E "^==|Traceback|Error|decode|prefill" "$out/torch-e2e-sustained-holdout2.log" | tail -150
     ;;
-  *) echo "usage: $0 micro|micro-only|e2e|fp8|ew-decode|holdout2|power|power2|profile|sustained-decode" >&2; exit 2 ;;
+  holdout3)
+    # session 9: why a step timed alone is slower than back to back (diagnostic), then the third end-to-end
+    # hold-out set (sliding windows, head_dim 256 / 80, an irregular producer map), then per-kernel profiles of it
+    python3 "$root/harness/scripts/torch_gap_probe.py" --git-sha "$sha" --out-json "$out/torch-gap-probe.json" \
+      >"$out/torch-gap-probe.log" 2>&1 || rc=1
+    cat "$out/torch-gap-probe.log" | cut -c1-330 | tail -12
+    python3 "$tb" --mode full --families e2e --set holdout3 --out-json "$out/torch-e2e-holdout3.json" \
+      --git-sha "$sha" --budget-s "${TORCH_BENCH_BUDGET_S:-330}" --notes "torch stacks: end-to-end, third hold-out set" \
+      >"$out/torch-e2e-holdout3.log" 2>&1 || rc=1
+    grep -E "^==|Traceback|Error" "$out/torch-e2e-holdout3.log" | tail -12
+    python3 "$root/harness/scripts/torch_step_profile.py" --set holdout3 --git-sha "$sha" --out-json "$out/torch-step-profile-holdout3.json" \
+      --points "${PROFILE_POINTS_H3}" >"$out/torch-step-profile-holdout3.log" 2>&1 || rc=1
+    tail -3 "$out/torch-step-profile-holdout3.log"
+    ;;
+  *) echo "usage: $0 micro|micro-only|e2e|fp8|ew-decode|holdout2|holdout3|power|power2|profile|sustained-decode" >&2; exit 2 ;;
 esac
 ls -la "$out"
 exit $rc

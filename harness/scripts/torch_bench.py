@@ -1013,8 +1013,22 @@ class Bench:
     # ------------------------------------------------------------------------------------------
     # end to end: the step as the stack runs it, one CUDA graph
     def e2e_models(self):
-        def m(label, L, d, hq, hkv, hd, f, V, tied, prod):
-            return dict(label=label, L=L, d=d, hq=hq, hkv=hkv, hd=hd, f=f, V=V, tied=tied, prod=prod)
+        def m(label, L, d, hq, hkv, hd, f, V, tied, prod, window=0, pattern=""):
+            # pattern: one letter per layer, L = sliding-window (the last `window` positions), G = global
+            return dict(label=label, L=L, d=d, hq=hq, hkv=hkv, hd=hd, f=f, V=V, tied=tied, prod=prod, window=window,
+                        pattern=pattern)
+
+        def every(L, unit):
+            return (unit * L)[:L]
+
+        def groups(L, sizes):
+            # a non-uniform producer map: groups of len sizes[0], sizes[1], ... (cycled), the lowest layer produces
+            p, i, j = [], 0, 0
+            while i < L:
+                n = min(sizes[j % len(sizes)], L - i)
+                p += [i] * n
+                i, j = i + n, j + 1
+            return p
 
         def cla(L, c):
             return [c * (i // c) for i in range(L)]
@@ -1049,6 +1063,14 @@ class Bench:
                 m("mistral-nemo-12b-shape-GQA4", 40, 5120, 32, 8, 128, 14336, 131072, False, cla(40, 1)),
                 m("llama-3.2-1b-MQA-CLA4", 16, 2048, 32, 1, 64, 8192, 128256, True, cla(16, 4)),
             ]
+        elif self.args.set == "holdout3":  # third hold-out (session 9): sliding windows, head_dim 256 / 80, irregular CLA
+            ms = [
+                m("gemma-2-9b-shape-SWA4096-hd256", 42, 3584, 16, 8, 256, 14336, 256000, True, cla(42, 1), 4096, every(42, "LG")),
+                m("gemma-3-4b-shape-SWA1024-5to1", 34, 2560, 8, 4, 256, 10240, 262144, True, cla(34, 1), 1024,
+                  every(34, "LLLLLG")),
+                m("qwen3-4b-shape-GQA4-CLA123", 36, 2560, 32, 8, 128, 9728, 151936, True, groups(36, [1, 2, 3])),
+                m("stablelm-3b-shape-MHA-hd80", 32, 2560, 32, 32, 80, 6912, 50304, False, cla(32, 1)),
+            ]
         elif self.args.set == "fp8w":  # fp8 weights (e4m3, per-tensor scales) on the main shapes
             ms = [
                 m("llama-3-8b-GQA8-CLA1-fp8w", 32, 4096, 32, 8, 128, 14336, 128256, False, cla(32, 1)),
@@ -1082,6 +1104,10 @@ class Bench:
             dec_B = [1, 3, 12, 48, 100, 200, 384]
             dec_S = [700, 3000, 12000, 50000]
             pre = [(1, 768), (1, 3000), (1, 12000), (2, 6000), (1, 20000)]
+        if self.args.set == "holdout3":
+            dec_B = [1, 6, 24, 96, 256, 640, 1024]
+            dec_S = [1500, 6000, 24000, 131072]
+            pre = [(1, 1000), (3, 3000), (1, 4000), (1, 16384), (1, 32768)]
         if self.args.set == "fp8w":
             dec_B = [1, 16, 64, 256]
             dec_S = [1024, 8192]
@@ -1105,10 +1131,12 @@ class Bench:
                 sub = stack != "torch-flash"
                 if sub and self.args.set in ("holdout2", "fp8w"):
                     continue
+                cudnn_dec = ((1, 6000), (24, 24000), (256, 1500), (6, 131072)) if self.args.set == "holdout3" else (
+                    (1, 2048), (32, 8192), (256, 2048), (8, 32768), (4, 4096), (64, 16384), (256, 1024))
+                cudnn_pre = ((1, 1000), (1, 16384)) if self.args.set == "holdout3" else ((1, 2048), (1, 16384), (1, 4096))
                 for B in ([] if self.args.prefill_only else dec_B):
                     for S in dec_S:
-                        if sub and (B, S) not in ((1, 2048), (32, 8192), (256, 2048), (8, 32768), (4, 4096), (64, 16384),
-                                                  (256, 1024)):
+                        if sub and (B, S) not in cudnn_dec:
                             continue
                         kv = B * S * W.kv_bytes_per_token
                         if W.bytes + kv + self.act_bytes(mdl, B) > mem_cap:
@@ -1121,7 +1149,13 @@ class Bench:
                             continue
                         self.one_step(W, mdl, backend, stack, B, S, 1, False)
                 for (B, P) in pre:
-                    if sub and (B, P) not in ((1, 2048), (1, 16384), (1, 4096)):
+                    if sub and (B, P) not in cudnn_pre:
+                        continue
+                    if mdl.get("window") and P > mdl["window"] and "L" in mdl["pattern"]:
+                        # SDPA's flash and cuDNN backends take no window (only is_causal): a prompt longer
+                        # than the window needs a banded mask, i.e. another kernel (FlexAttention, flash_attn)
+                        self.skip("prefill", {"model_label": mdl["label"], "batch": B, "prompt": P, "stack": stack},
+                                  f"sliding-window prefill beyond the window ({mdl['window']}): SDPA has no window argument")
                         continue
                     if self.out_of_time():
                         self.skip("prefill", {"model_label": mdl["label"], "batch": B, "prompt": P, "stack": stack}, "time budget")
@@ -1142,6 +1176,7 @@ class Bench:
         axes = {"model_label": mdl["label"], "n_layers": mdl["L"], "d_model": mdl["d"], "n_q_heads": mdl["hq"],
                 "n_kv_heads": mdl["hkv"], "head_dim": mdl["hd"], "ffn_dim": mdl["f"], "vocab": mdl["V"],
                 "tied_embeddings": mdl["tied"], "kv_producers": mdl["prod"], "batch": B, "context": S,
+                **({"window": mdl["window"], "layer_pattern": mdl["pattern"]} if mdl.get("window") else {}),
                 "prompt": P if prefill else 0, "kv_dtype": "bf16", "weight_dtype": mdl.get("wdt", "bf16"), "runtime": "graph",
                 "stack": stack,
                 "backend": backend.lower()}
@@ -1194,7 +1229,8 @@ class Bench:
             self.skip(fam, axes, "every sample throttled")
             return
         axes["kernels_per_step"] = kern
-        kvb_read = sum(B * S * 2 * mdl["hkv"] * mdl["hd"] * ACT for _ in range(mdl["L"])) if not prefill else 0
+        win = lambda i: min(S, mdl["window"]) if mdl.get("window") and mdl["pattern"][i] == "L" else S  # noqa: E731
+        kvb_read = sum(B * win(i) * 2 * mdl["hkv"] * mdl["hd"] * ACT for i in range(mdl["L"])) if not prefill else 0
         self.records.append(record(fam, mdl["label"] + ("-prefill" if prefill else "-decode"), axes, summ, smp, clk, dr, stop,
                                    W.bytes + kvb_read, 0, 0, ok, err,
                                    {"weights_allocated_B": W.bytes, "kv_cache_B": B * S * W.kv_bytes_per_token,
@@ -1314,8 +1350,11 @@ class Step:
                 self.kc[i][:, :, self.pos:end].copy_(k)
                 self.vc[i][:, :, self.pos:end].copy_(v)
             p = m["prod"][i]
-            K = self.kc[p][:, :, :end]
-            V = self.vc[p][:, :, :end]
+            # a sliding-window layer attends to the last `window` positions (decode: a slice of the cache;
+            # prefill is only run with P <= window, where the window changes nothing)
+            lo = max(0, end - m["window"]) if m.get("window") and m["pattern"][i] == "L" else 0
+            K = self.kc[p][:, :, lo:end]
+            V = self.vc[p][:, :, lo:end]
             a = sdpa(q, K, V, self.backend, self.prefill, hq != hkv)
             a = a.transpose(1, 2).reshape(B, P, qd)
             h = h + lin(a, ly["wo"])
@@ -1329,7 +1368,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--mode", choices=["quick", "full"], default="full")
     ap.add_argument("--families", default="all", help="comma list of launch,gemm,gemm_fp8,attention,attention_prefill,elementwise,elementwise_decode,power,e2e")
-    ap.add_argument("--set", choices=["main", "holdout", "holdout2", "fp8w"], default="main", help="end-to-end shape set")
+    ap.add_argument("--set", choices=["main", "holdout", "holdout2", "holdout3", "fp8w"], default="main", help="end-to-end shape set")
     ap.add_argument("--stacks", default="torch-flash,torch-cudnn")
     ap.add_argument("--out-json", required=True)
     ap.add_argument("--git-sha", default="unknown")
