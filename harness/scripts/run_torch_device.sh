@@ -9,6 +9,7 @@
 #   PHASE = holdout2: the second end-to-end hold-out set (head_dim 96, odd group sizes, a 12B shape)
 #   PHASE = profile : per-kernel times inside end-to-end steps (CUPTI; PROFILE_POINTS_H2 / _MAIN)
 #   PHASE = holdout3: the gap probe (torch_gap_probe.py), the third end-to-end hold-out set, its per-kernel profiles
+#   PHASE = sets    : the end-to-end sets named in E2E_SETS ("main:290 holdout2:140": set and time budget in s)
 #   PHASE = power   : bursts of back-to-back GEMMs / prefill attentions (the power governor's clock)
 # Results (JSON + logs) go to $OUT (or ./torch-out). Env: KVBENCH_GIT_SHA, TORCH_BENCH_BUDGET_S.
 set -uo pipefail
@@ -118,7 +119,18 @@ case "$phase" in
       --points "${PROFILE_POINTS_H3}" >"$out/torch-step-profile-holdout3.log" 2>&1 || rc=1
     tail -3 "$out/torch-step-profile-holdout3.log"
     ;;
-  *) echo "usage: $0 micro|micro-only|e2e|fp8|ew-decode|holdout2|holdout3|power|power2|profile|sustained-decode" >&2; exit 2 ;;
+  sets)
+    # end-to-end sets by name with their time budgets: E2E_SETS="main:290 holdout2:140" (torch_bench 0.6.0 onwards
+    # times each step with a lead that covers the host's graph submission)
+    for sb in ${E2E_SETS:?E2E_SETS=\"set:budget_s ...\"}; do
+      set=${sb%%:*}; budget=${sb##*:}
+      python3 "$tb" --mode full --families e2e --set "$set" --out-json "$out/torch-e2e-$set.json" --git-sha "$sha" \
+        --budget-s "$budget" --notes "torch stacks: end-to-end, $set set, harness lead covering the host submission" \
+        >"$out/torch-e2e-$set.log" 2>&1 || rc=1
+      grep -E "^==|Traceback|Error" "$out/torch-e2e-$set.log" | tail -6
+    done
+    ;;
+  *) echo "usage: $0 micro|micro-only|e2e|fp8|ew-decode|holdout2|holdout3|sets|power|power2|profile|sustained-decode" >&2; exit 2 ;;
 esac
 ls -la "$out"
 exit $rc

@@ -52,7 +52,7 @@ except Exception:  # pragma: no cover - old PyTorch
     SDPBackend = None
     sdpa_kernel = None
 
-VERSION = "0.5.0"
+VERSION = "0.6.0"
 ACT = 2  # bf16 bytes per element
 DEV = torch.device("cuda")
 BF16 = torch.bfloat16
@@ -240,10 +240,20 @@ class Timer:
         for _ in range(warm):
             g.replay()
         torch.cuda.synchronize()
+        # The host's submission of the graph (cudaGraphLaunch inside g.replay) must end before the GPU
+        # reaches the start event, or the sample holds part of it: an end-to-end step of 300-1000 kernels
+        # takes 0.2-0.4 ms of host time on torch 2.11, longer than the 0.1 ms sleep harness 0.5.0 used,
+        # which made every such step 0.1-0.2 ms slow (torch_gap_probe.py, 2026-12-02). The lead is 3 x the
+        # host's submission time, at least the old 0.1 ms (uniform microbenchmark graphs submit in < 20 us).
+        t0 = time.perf_counter()
+        g.replay()
+        self.host_replay_s = time.perf_counter() - t0
+        torch.cuda.synchronize()
+        self.lead_cycles = max(200000, int(3 * self.host_replay_s * 2.0e9))  # _sleep cycles at ~2 GHz
         samples, clocks, dropped = [], [], 0
         acc, wall0, stop = 0.0, time.time(), "cap"
         while True:
-            torch.cuda._sleep(200000)  # ~100 us: the replay is queued before the start event fires
+            torch.cuda._sleep(self.lead_cycles)  # the replay is queued before the start event fires
             self.ev0.record()
             g.replay()
             self.ev1.record()
@@ -427,7 +437,7 @@ class Bench:
                     "protocol": {
                         "timer": "CUDA events around one CUDA-graph replay holding R repetitions of the op, each followed by "
                                  "a 1-element add_ separator kernel (time / R less the separator's own in-graph cost, measured "
-                                 "by a graph of 100 separators), queued behind torch.cuda._sleep; the whole step is one graph "
+                                 "by a graph of 100 separators), queued behind torch.cuda._sleep of max(0.1 ms, 3 x the host's graph submission time) so that the sample holds no host time (0.5.0 and earlier: 0.1 ms always); the whole step is one graph "
                                  "for decode_step/prefill (no separator)",
                         "clock": "NVML SM clock after each sample; samples under 75% of the max SM clock dropped",
                         "stop_rule": f"min {self.rule.min_samples} samples; stop at rel stdev < {self.rule.max_rel_stdev} after "
@@ -1138,7 +1148,7 @@ class Bench:
                     for S in dec_S:
                         if sub and (B, S) not in cudnn_dec:
                             continue
-                        kv = B * S * W.kv_bytes_per_token
+                        kv = kv_cache_bytes(mdl, B, S)
                         if W.bytes + kv + self.act_bytes(mdl, B) > mem_cap:
                             self.skip("decode_step", {"model_label": mdl["label"], "batch": B, "context": S, "stack": stack},
                                       f"does not fit: weights {W.bytes/1e9:.1f} GB + KV {kv/1e9:.1f} GB > {mem_cap/1e9:.0f} GB")
@@ -1229,11 +1239,11 @@ class Bench:
             self.skip(fam, axes, "every sample throttled")
             return
         axes["kernels_per_step"] = kern
-        win = lambda i: min(S, mdl["window"]) if mdl.get("window") and mdl["pattern"][i] == "L" else S  # noqa: E731
-        kvb_read = sum(B * win(i) * 2 * mdl["hkv"] * mdl["hd"] * ACT for i in range(mdl["L"])) if not prefill else 0
+        kvb_read = sum(B * cache_len(mdl, i, S) * 2 * mdl["hkv"] * mdl["hd"] * ACT for i in range(mdl["L"])) if not prefill else 0
         self.records.append(record(fam, mdl["label"] + ("-prefill" if prefill else "-decode"), axes, summ, smp, clk, dr, stop,
                                    W.bytes + kvb_read, 0, 0, ok, err,
-                                   {"weights_allocated_B": W.bytes, "kv_cache_B": B * S * W.kv_bytes_per_token,
+                                   {"weights_allocated_B": W.bytes, "kv_cache_B": kv_cache_bytes(mdl, B, S),
+                                    "host_replay_s": self.timer.host_replay_s, "timer_lead_cycles": self.timer.lead_cycles,
                                     "verification": "logits of the graph replay vs an eager run of the same step"}))
         print(f"  {fam:11s} {stack:11s} {mdl['label']:28s} B={B:5d} {'P' if prefill else 'S'}={S:6d} "
               f"{summ['median_s']*1e3:9.3f} ms k={kern} err {err:.1e}", flush=True)
@@ -1241,7 +1251,7 @@ class Bench:
             sax = dict(axes, power_state="sustained", back_to_back_steps=K)
             self.records.append(record(fam, mdl["label"] + ("-prefill" if prefill else "-decode") + "-sustained", sax, summarize(sus), sus, [sus_clk], 0,
                                        "fixed_samples", W.bytes, 0, 0, ok, err,
-                                       {"weights_allocated_B": W.bytes, "kv_cache_B": B * S * W.kv_bytes_per_token,
+                                       {"weights_allocated_B": W.bytes, "kv_cache_B": kv_cache_bytes(mdl, B, S),
                                         "verification": "logits of the graph replay vs an eager run of the same step"}))
             print(f"  {fam:11s} {stack:11s} {mdl['label']:28s} B={B:5d} {'P' if prefill else 'S'}={S:6d} {statistics.median(sus)*1e3:9.3f} ms "
                   f"sustained ({K} back to back, {sus_clk/1e3:.0f} MHz after)", flush=True)
@@ -1302,6 +1312,20 @@ class Weights:
         self.kv_bytes_per_token = sum(2 * kvd * ACT for i in range(L) if m["prod"][i] == i)
 
 
+def local_layer(m, i):
+    return bool(m.get("window")) and m["pattern"][i] == "L"
+
+
+def cache_len(m, i, S):
+    """Positions the K/V cache of layer i holds at context S: a sliding-window layer keeps a ring of
+    `window` slots (what a serving engine allocates), a global layer all S."""
+    return min(S, m["window"]) if local_layer(m, i) else S
+
+
+def kv_cache_bytes(m, B, S):
+    return sum(B * cache_len(m, i, S) * 2 * m["hkv"] * m["hd"] * ACT for i in range(m["L"]) if m["prod"][i] == i)
+
+
 class Step:
     """One decode step (P = 1 new token per request at position S-1) or one prefill (P tokens)."""
 
@@ -1313,8 +1337,8 @@ class Step:
         self.kc, self.vc = {}, {}
         for i in range(L):
             if m["prod"][i] == i:
-                self.kc[i] = torch.randn(B, hkv, S, hd, device=DEV, dtype=BF16)
-                self.vc[i] = torch.randn(B, hkv, S, hd, device=DEV, dtype=BF16)
+                self.kc[i] = torch.randn(B, hkv, cache_len(m, i, S), hd, device=DEV, dtype=BF16)
+                self.vc[i] = torch.randn(B, hkv, cache_len(m, i, S), hd, device=DEV, dtype=BF16)
         self.ids = torch.randint(0, m["V"], (B, P), device=DEV)
         self.pos = 0 if prefill else S - 1
         # RoPE tables (max positions S) and the positions of this step's tokens
@@ -1347,14 +1371,16 @@ class Step:
                 k = qkv[..., qd:qd + kvd].view(B, P, hkv, hd).transpose(1, 2)
                 v = qkv[..., qd + kvd:].view(B, P, hkv, hd).transpose(1, 2)
                 k = rope(k, cos, sin)
-                self.kc[i][:, :, self.pos:end].copy_(k)
-                self.vc[i][:, :, self.pos:end].copy_(v)
+                # a sliding-window layer's ring of `window` slots: the new token takes the last slot (the
+                # ring's order does not matter to attention: RoPE is applied before caching); prefill runs
+                # only with P <= window, where the ring is the plain cache
+                e = self.kc[i].shape[2] if local_layer(m, i) else end
+                self.kc[i][:, :, e - P:e].copy_(k)
+                self.vc[i][:, :, e - P:e].copy_(v)
             p = m["prod"][i]
-            # a sliding-window layer attends to the last `window` positions (decode: a slice of the cache;
-            # prefill is only run with P <= window, where the window changes nothing)
-            lo = max(0, end - m["window"]) if m.get("window") and m["pattern"][i] == "L" else 0
-            K = self.kc[p][:, :, lo:end]
-            V = self.vc[p][:, :, lo:end]
+            e = self.kc[p].shape[2] if local_layer(m, p) else end
+            K = self.kc[p][:, :, :e]
+            V = self.vc[p][:, :, :e]
             a = sdpa(q, K, V, self.backend, self.prefill, hq != hkv)
             a = a.transpose(1, 2).reshape(B, P, qd)
             h = h + lin(a, ly["wo"])
