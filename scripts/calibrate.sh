@@ -59,7 +59,9 @@ for gpu in h100-sxm h200; do
     # torch-flash only.
     # sustained-*: prefill steps timed as usual and replayed back to back (session 7, power model).
     # rerun-holdout2: the holdout2 shapes measured again a day later, each step harness-timed and back to back (session 8).
-    sets="main holdout"; [ "$stack" = torch-flash ] && sets="main holdout holdout2 fp8w sustained-main sustained-holdout rerun-holdout2"
+    # holdout3 (session 9): sliding windows, head_dim 256 / 80, an irregular producer map; main, holdout,
+    # holdout2, fp8w and holdout3 are the newest files (torch_bench 0.6.0: no host time in the samples).
+    sets="main holdout holdout3"; [ "$stack" = torch-flash ] && sets="main holdout holdout2 holdout3 fp8w sustained-main sustained-holdout rerun-holdout2"
     for set in $sets; do
       f=$(ls "$dir"/torch-e2e-$set-*.json 2>/dev/null | sort | tail -n 1 || true)
       [ -n "$f" ] || continue

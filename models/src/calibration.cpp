@@ -1012,6 +1012,16 @@ std::vector<E2ePoint> e2e_points(const KvbenchResults& r) {
     }
     if (p.has("kv_dtype")) a.kv_dtype = parse_kv_dtype(p.str("kv_dtype", where), where);
     if (p.has("weight_dtype")) a.weight_dtype = parse_weight_dtype(p.str("weight_dtype", where), where);
+    // Sliding-window layers (torch_bench holdout3): one letter per layer, L = the last `window` positions.
+    if (p.has("layer_pattern")) {
+      const std::string pat = p.str("layer_pattern", where);
+      if (pat.size() != static_cast<std::size_t>(a.n_layers)) {
+        throw InputError(where, "axes.layer_pattern", fmt::format("one letter per layer ({})", a.n_layers),
+                         fmt::format("{} letters", pat.size()));
+      }
+      a.layer_kind = expand_layer_pattern(pat, a.n_layers, where);
+      a.window = p.has("window") ? whole("window", kBig) : 0;
+    }
     validate(a, where);  // before sharing_label: it indexes kv_producer by layer
     a.sharing = sharing_label(a);
     e.workload.batch = whole("batch", kBig);

@@ -334,8 +334,8 @@ void add_eager_elementwise(Acc& acc, const ArchProfile& p, const TimingParams& t
 // (pos = context, total = requests x context); the serving simulator's mixed iterations hold
 // each request at its own and pass the sums: the K/V stream is exact, the kernel's split choice
 // and parallelism are those of the mean context.
-void add_decode_attention(Acc& acc, const ArchProfile& p, const TimingParams& t, double requests, const double pos_mean[2],
-                          const double pos_total[2], Runtime runtime, SplitMemo* memo) {
+void add_decode_attention(Acc& acc, const ArchProfile& p, const GpuSpec& gpu, const TimingParams& t, double requests,
+                          const double pos_mean[2], const double pos_total[2], Runtime runtime, SplitMemo* memo) {
   const double launch = runtime == Runtime::graph ? t.launch_graph_s : t.launch_stream_s;
   const double L = p.n_layers;
   const double kvh = p.kv_heads_per_gpu;
@@ -371,7 +371,7 @@ void add_decode_attention(Acc& acc, const ArchProfile& p, const TimingParams& t,
       kernels = splits > 1 ? 2.0 : 1.0;
     } else {
       double splits = 1;
-      a = packed_decode_attention_time(t, requests, heads, qh, pos, hd, kv_bytes, &splits);
+      a = packed_decode_attention_time(t, requests, heads, qh, pos, hd, kv_bytes, &splits, gpu.bf16_flops);
       kernels = splits > 1 ? 2.0 : 1.0;
     }
     acc.add(Op::attention, scaled(a, layers), kernels * layers, launch);
@@ -436,7 +436,7 @@ void add_attention(Acc& acc, const ArchProfile& p, const GpuSpec& gpu, const Tim
   if (!s.prefill) {
     const double pos[2] = {positions_read(p, s.context, false), positions_read(p, s.context, true)};
     const double total[2] = {s.requests * pos[0], s.requests * pos[1]};
-    add_decode_attention(acc, p, t, s.requests, pos, total, runtime, memo);
+    add_decode_attention(acc, p, gpu, t, s.requests, pos, total, runtime, memo);
     return;
   }
   // Causal prefill: query i attends to min(i, window) positions.
@@ -454,7 +454,7 @@ void add_mixed_attention(Acc& acc, const ArchProfile& p, const GpuSpec& gpu, con
   if (b.decode_requests > 0) {
     const double total[2] = {b.decode_positions, p.window > 0 ? b.decode_positions_local : b.decode_positions};
     const double mean[2] = {total[0] / b.decode_requests, total[1] / b.decode_requests};
-    add_decode_attention(acc, p, t, b.decode_requests, mean, total, runtime, memo);
+    add_decode_attention(acc, p, gpu, t, b.decode_requests, mean, total, runtime, memo);
   }
   if (b.prefill_chunks > 0) {
     const double pairs[2] = {b.prefill_pairs, p.window > 0 ? b.prefill_pairs_local : b.prefill_pairs};
@@ -683,6 +683,11 @@ double fa2_splits(double units, double slots, double n_blocks) {
   return 1;
 }
 
+double fa2_kernel_head_dim(double head_dim) {
+  // Past 256 FA2 has no kernel; the model keeps the real width there rather than invent one.
+  return head_dim > 256 ? head_dim : 32.0 * std::ceil(head_dim / 32.0);
+}
+
 namespace {
 // FA2's K/V block per split-KV CTA (run_mha_fwd_splitkv_dispatch: 256 / 128 / 64 keys for
 // head_dim <= 64 / <= 128 / larger).
@@ -712,7 +717,7 @@ double fa2_splits_cached(double units, double slots, double n_blocks) {
 }  // namespace
 
 KernelTime packed_decode_attention_time(const TimingParams& t, double batch, double kv_heads, double q_heads, double positions,
-                                        double head_dim, double kv_bytes, double* splits_out) {
+                                        double head_dim, double kv_bytes, double* splits_out, double peak_flops) {
   // q_len 1 with GQA: the g query heads of a KV head become the rows of one tile (FA2's
   // seqlenq_ngroups_swapped; cuDNN likewise), so a CTA serves (request, KV head). MHA (g = 1):
   // one row per (request, head).
@@ -721,13 +726,17 @@ KernelTime packed_decode_attention_time(const TimingParams& t, double batch, dou
   const double heads = packed ? kv_heads : q_heads;
   const double slots = 2.0 * t.sm_count;
   double splits = 1, tile_rows = 64;
+  // The head_dim the kernel computes with: FA2 pads to its instantiated widths (hd 80 runs the 96
+  // kernel: 20 % more tile math and that kernel's rates); K/V bytes stay those of the real head_dim.
+  double kernel_hd = head_dim;
   if (t.attn_kernel == DecodeAttnKernel::fa2) {
+    kernel_hd = fa2_kernel_head_dim(head_dim);
     const double m_blocks = std::ceil(rows / 64.0);
-    splits = fa2_splits_cached(batch * heads * m_blocks, slots, std::ceil(positions / fa2_block_n(head_dim)));
+    splits = fa2_splits_cached(batch * heads * m_blocks, slots, std::ceil(positions / fa2_block_n(kernel_hd)));
     // Unsplit, FA2 runs its standard forward kernel: 128-row tiles for head_dim <= 128 (64 above);
     // split-KV uses 64-row tiles. Padded rows are computed: at large batch the unsplit kernel is
     // compute-bound on 128 / g times the useful FLOPs.
-    tile_rows = splits > 1 ? 64.0 : (head_dim <= 128 ? 128.0 : 64.0);
+    tile_rows = splits > 1 ? 64.0 : (kernel_hd <= 128 ? 128.0 : 64.0);
   } else {
     // cuDNN: rows padded to the 16-row MMA granularity (its decode rates at g = 2 exclude 64-row
     // padding: that would need more than the dense peak); it splits K/V when (request, head)
@@ -742,16 +751,20 @@ KernelTime packed_decode_attention_time(const TimingParams& t, double batch, dou
       2.0 * kAct * batch * q_heads * head_dim + (splits > 1 ? 2.0 * 4.0 * batch * q_heads * splits * (head_dim + 2) : 0.0);
   r.bytes = kv_bytes + other;
   r.flops = 4.0 * batch * q_heads * positions * head_dim;
-  const double executed = 4.0 * batch * heads * tiles * tile_rows * positions * head_dim;
+  const double executed = 4.0 * batch * heads * tiles * tile_rows * positions * kernel_hd;
+  // The tile math the tensor cores execute, padded rows included, draws board power like any other
+  // (power_stretch_s): heavy decode steps ran at 1650-1850 MHz after the sample (torch-e2e-main
+  // 2026-12-02, sm_clock_mean_kHz) against 1980 for light ones.
+  r.tensor_s = peak_flops > 0 ? executed / peak_flops : 0.0;
   const double ctas = batch * heads * tiles * splits;
-  const double bw = by_head_dim(t.attn_bw_fraction_d64, t.attn_bw_fraction, t.attn_bw_fraction_d256, head_dim);
+  const double bw = by_head_dim(t.attn_bw_fraction_d64, t.attn_bw_fraction, t.attn_bw_fraction_d256, kernel_hd);
   // The tile math: attn_compute_flops at head_dim 128; at 64 / 256 the decode fits of its own
   // (attn_compute_flops_d64 / _d256) or, unmeasured, the prefill kernel's ratio at that head_dim.
   auto rate_at = [&](double measured, double d) {
     return measured > 0 ? measured : t.attn_compute_flops * prefill_attn_fraction(t, d) / prefill_attn_fraction(t, 128.0);
   };
   const double rate = by_head_dim(rate_at(t.attn_compute_flops_d64, 64.0), t.attn_compute_flops,
-                                  rate_at(t.attn_compute_flops_d256, 256.0), head_dim);
+                                  rate_at(t.attn_compute_flops_d256, 256.0), kernel_hd);
   const double other_s = other / (bw * t.hbm_read_Bps);
   // Waves of equal CTAs, 2 per SM (`slots`). A wave of n CTAs streams its K/V at
   // min(1, n / attn_units_sat) of the attention ceiling; a full wave computes at the tensor rate,
@@ -807,11 +820,14 @@ KernelTime tiled_prefill_attention_time(const TimingParams& t, double peak_flops
                                         double pairs, double head_dim, double bytes) {
   // FA2 forward (flash_fwd_launch_template.h): 128-query tiles for head_dim <= 128, 64 above;
   // causal blocks skip fully masked K/V blocks, and each diagonal tile computes its masked half
-  // (about prompt x tile / 2 extra pairs per head). cuDNN: 128-row tiles assumed.
-  const double tile = (t.prefill_kernel == PrefillAttnKernel::fa2 && head_dim > 128) ? 64.0 : 128.0;
+  // (about prompt x tile / 2 extra pairs per head). cuDNN: 128-row tiles assumed. FA2 computes at
+  // its padded head_dim (fa2_kernel_head_dim).
+  const bool fa2 = t.prefill_kernel == PrefillAttnKernel::fa2;
+  const double kernel_hd = fa2 ? fa2_kernel_head_dim(head_dim) : head_dim;
+  const double tile = (fa2 && kernel_hd > 128) ? 64.0 : 128.0;
   KernelTime a;
   a.flops = 4.0 * batch * q_heads * pairs * head_dim;
-  const double executed = 4.0 * batch * q_heads * (pairs + prompt * tile / 2) * head_dim;
+  const double executed = 4.0 * batch * q_heads * (pairs + prompt * tile / 2) * kernel_hd;
   const double ctas = batch * q_heads * std::ceil(prompt / tile);
   const double par = t.prefill_attn_units_sat > 0 ? std::min(1.0, ctas / t.prefill_attn_units_sat) : 1.0;
   const double clock = t.power_governed()               ? 1.0
@@ -819,7 +835,7 @@ KernelTime tiled_prefill_attention_time(const TimingParams& t, double peak_flops
                                                         : t.compute_clock_ratio;
   a.bytes = bytes;
   a.memory_s = a.bytes / (t.attn_bw_fraction * t.hbm_read_Bps);
-  a.compute_s = executed / (prefill_attn_fraction(t, head_dim) * peak_flops * clock * par);
+  a.compute_s = executed / (prefill_attn_fraction(t, kernel_hd) * peak_flops * clock * par);
   a.tensor_s = executed / peak_flops;
   a.time_s = t.prefill_attn_fixed_s + std::max(a.memory_s, a.compute_s);
   return a;

@@ -40,8 +40,15 @@ done
 # Kernel stacks (harness/scripts/torch_bench.py end-to-end steps, never fitted). Limits per stack
 # are set just above what the committed model reaches (data/calibration/VALIDATION.md), so a
 # model change that makes them worse fails; the issue's goal (3 % mean, 10 % worst) is not met yet.
+# torch_bench's own version in a result file ("harness":{"version":"X.Y.Z"}).
+harness_of() { grep -o '"harness":{"version":"[0-9.]*"' "$1" | grep -o '[0-9][0-9.]*' || echo unknown; }
+# Files of torch_bench 0.5.0 and earlier: each sample held up to 0.2 ms of the host's graph submission
+# (a 0.1 ms lead; torch_gap_probe.py, 2026-12-02). Their limits below are unchanged; the 0.6.0
+# re-measurements of the same sets have their own at the end.
+old_protocol() { [ "$(harness_of "$1")" != 0.6.0 ]; }
 for stack in torch-flash torch-cudnn; do
   for f in $(ls "$dir"/torch-e2e-main-*.json "$dir"/torch-e2e-holdout-*.json 2>/dev/null | sort); do
+    old_protocol "$f" || continue
     case $stack in torch-flash) mape=4.5 worst=14 ;; *) mape=6 worst=13 ;; esac
     "$kv" validate "$f" --gpu "$tmp/profile.json" --stack "$stack" --max-mape $mape --max-worst $worst | grep "points: mean absolute error"
   done
@@ -51,6 +58,7 @@ done
 # 1B MQA decode at B 384, S 50000, attention-bound) moved from -17.0 to -18.1 % when the GEMMs
 # stopped being modelled at the sustained clock, while the set's prefill mean fell 4.85 -> 3.56 %.
 for f in $(ls "$dir"/torch-e2e-holdout2-*.json 2>/dev/null | sort); do
+  old_protocol "$f" || continue
   "$kv" validate "$f" --gpu "$tmp/profile.json" --stack torch-flash --max-mape 6 --max-worst 19 | grep "points: mean absolute error"
 done
 # Prefill steps timed as usual and back to back (power_state sustained; session 7): torch-flash.
@@ -63,5 +71,26 @@ for f in $(ls "$dir"/torch-e2e-rerun-*.json 2>/dev/null | sort); do
   "$kv" validate "$f" --gpu "$tmp/profile.json" --stack torch-flash --max-mape 5 --max-worst 20 | grep "points: mean absolute error"
 done
 for f in $(ls "$dir"/torch-e2e-fp8w-*.json 2>/dev/null | sort); do
+  old_protocol "$f" || continue
   "$kv" validate "$f" --gpu "$tmp/profile.json" --stack torch-flash --max-mape 4.5 --max-worst 11 | grep "points: mean absolute error"
 done
+# torch_bench 0.6.0 (session 9): the main, holdout, holdout2 and fp8w sets re-measured with a lead
+# that covers the host's graph submission, and the third hold-out set (sliding windows, head_dim 256
+# and 80, an irregular producer map), never fitted. Limits just above what the model reaches. The
+# worst points: small models at B = 1 predicted 12-16 % slow (per-kernel launch gaps inside a step
+# are shorter than the tiny-kernel graph the launch cost is fitted on), a 1B MQA decode at B 384
+# (attention-bound) and an MHA head_dim 80 decode at S 131072 predicted 17-19 % fast.
+gate_new() {  # gate_new SET STACK MAX_MEAN MAX_WORST
+  for f in $(ls "$dir"/torch-e2e-"$1"-*.json 2>/dev/null | sort); do
+    old_protocol "$f" && continue
+    "$kv" validate "$f" --gpu "$tmp/profile.json" --stack "$2" --max-mape "$3" --max-worst "$4" | grep "points: mean absolute error"
+  done
+}
+gate_new main torch-flash 3.5 17
+gate_new holdout torch-flash 3.5 12.5
+gate_new holdout2 torch-flash 3.2 17.5
+gate_new fp8w torch-flash 3.2 11.5
+gate_new holdout3 torch-flash 4 20
+gate_new main torch-cudnn 3.5 17.5
+gate_new holdout torch-cudnn 2.5 5.5
+gate_new holdout3 torch-cudnn 5 13.5

@@ -87,6 +87,41 @@ TEST_CASE("packed decode attention: rows packed per KV head, 128-row tiles unspl
   CHECK(k.memory_s >= 16 * S * 2 * 32 * d * 2 / (0.5 * 1e12));
 }
 
+TEST_CASE("FA2 pads head_dim to its kernels' widths: the tile math grows, the bytes do not", "[stack][timing]") {
+  struct Row {
+    double head_dim, kernel_head_dim;
+  };
+  // Instantiated widths are multiples of 32 up to 256; past 256 (no FA2 kernel) the real width.
+  for (const Row& r : {Row{64, 64}, Row{80, 96}, Row{96, 96}, Row{112, 128}, Row{128, 128}, Row{200, 224}, Row{256, 256},
+                       Row{40, 64}, Row{8, 32}, Row{576, 576}}) {
+    INFO("head_dim " << r.head_dim);
+    CHECK(fa2_kernel_head_dim(r.head_dim) == r.kernel_head_dim);
+  }
+  const TimingParams t = fa2_params();
+  const double S = 8192;
+  // MHA, B = 16, 32 heads, unsplit: hd 80 executes the hd-96 tile math; the K/V bytes are hd 80's.
+  const double kv80 = 16 * S * 2 * 32 * 80 * 2.0;
+  const KernelTime k80 = packed_decode_attention_time(t, 16, 32, 32, S, 80, kv80);
+  const KernelTime k96 = packed_decode_attention_time(t, 16, 32, 32, S, 96, 16 * S * 2 * 32 * 96 * 2.0);
+  CHECK(k80.compute_s == Approx(k96.compute_s));
+  CHECK(k80.bytes < k96.bytes);
+  CHECK(k80.flops == Approx(4.0 * 16 * 32 * S * 80));  // useful FLOPs stay the model's
+  // cuDNN computes at the real width.
+  TimingParams c = t;
+  c.attn_kernel = DecodeAttnKernel::cudnn;
+  CHECK(packed_decode_attention_time(c, 16, 32, 32, S, 80, kv80).compute_s <
+        packed_decode_attention_time(c, 16, 32, 32, S, 96, 16 * S * 2 * 32 * 96 * 2.0).compute_s);
+}
+
+TEST_CASE("packed decode attention: its executed tile math counts toward the power limit", "[stack][timing]") {
+  const TimingParams t = fa2_params();
+  const double S = 8192, d = 128, kv = 32 * S * 2 * 8 * d * 2;
+  // Without a peak (calibration's own calls) no tensor time; with one, executed FLOPs / peak.
+  CHECK(packed_decode_attention_time(t, 32, 8, 32, S, d, kv).tensor_s == 0);
+  CHECK(packed_decode_attention_time(t, 32, 8, 32, S, d, kv, nullptr, 1e15).tensor_s ==
+        Approx(4.0 * 32 * 8 * 128 * S * d / 1e15));
+}
+
 TEST_CASE("eager stacks: kernel counts of a decode step follow the op list", "[stack][timing]") {
   Architecture a;
   a.id = "four";

@@ -153,7 +153,7 @@ double fa2_splits(double units, double slots, double n_blocks);
 // structure, efficiencies from t. Launch floor excluded; the split count used is stored in
 // *splits_out when given.
 KernelTime packed_decode_attention_time(const TimingParams& t, double batch, double kv_heads, double q_heads, double positions,
-                                        double head_dim, double kv_bytes, double* splits_out = nullptr);
+                                        double head_dim, double kv_bytes, double* splits_out = nullptr, double peak_flops = 0);
 // Causal prefill attention of tiled FA2 / cuDNN kernels, `peak_flops` the unscaled dense peak
 // (the stack's attention clock ratio is applied inside).
 KernelTime tiled_prefill_attention_time(const TimingParams& t, double peak_flops, double batch, double q_heads, double prompt,
@@ -161,6 +161,10 @@ KernelTime tiled_prefill_attention_time(const TimingParams& t, double peak_flops
 // A quantity measured at head_dim 64 / 128 / 256 (0 = the 128 value) at this head_dim: linear in
 // log2(head_dim) between the measured points, constant outside.
 double by_head_dim(double at64, double at128, double at256, double head_dim);
+// The head_dim FlashAttention-2 computes with: its kernels are instantiated for multiples of 32 up
+// to 256 (flash_api.cpp / static_switch.h HEADDIM_SWITCH; docs/references.md), so head_dim 80 runs
+// the 96 kernel. Bytes moved stay those of the real head_dim (the padded columns are never loaded).
+double fa2_kernel_head_dim(double head_dim);
 // The prefill-attention compute fraction at this head_dim (measured at 64 / 128 / 256).
 double prefill_attn_fraction(const TimingParams& t, double head_dim);
 // Split-KV count the decode kernel picks: enough (request, head, split) units to fill the GPU,
