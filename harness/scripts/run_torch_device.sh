@@ -119,6 +119,13 @@ case "$phase" in
       --points "${PROFILE_POINTS_H3}" >"$out/torch-step-profile-holdout3.log" 2>&1 || rc=1
     tail -3 "$out/torch-step-profile-holdout3.log"
     ;;
+  power-decode)
+    # bursts of unsplit FA2 decode attention (session 9: does decode attention draw power like a GEMM?)
+    python3 "$tb" --mode full --families power --power-ops decode --out-json "$out/torch-power-decode.json" --git-sha "$sha" \
+      --budget-s 120 --notes "power bursts of decode attention (B 128, S 8192, GQA 8 x 4, d 128)" \
+      >"$out/torch-power-decode.log" 2>&1 || rc=1
+    grep -E "^==|Traceback|Error|power " "$out/torch-power-decode.log" | tail -30
+    ;;
   sets)
     # end-to-end sets by name with their time budgets: E2E_SETS="main:290 holdout2:140" (torch_bench 0.6.0 onwards
     # times each step with a lead that covers the host's graph submission)

@@ -830,15 +830,16 @@ class Bench:
         self.ev1 = torch.cuda.Event(enable_timing=True)
         cyc_per_s = (self.nvml.max_kHz * 1e3) if not math.isnan(self.nvml.max_kHz) else 1.98e9
         ops = []
+        want = set(self.args.power_ops.split(","))
         # GEMMs of a prefill's MLP (Llama-3-8B gate_up / down widths): large M at full tensor-core
         # power, and M = 256 (lower occupancy, less power per second).
-        for (M, N, K) in [(2048, 14336, 4096), (256, 14336, 4096)]:
+        for (M, N, K) in ([(2048, 14336, 4096), (256, 14336, 4096)] if "gemm" in want else []):
             ws = [torch.randn(N, K, device=DEV, dtype=BF16) * (1.0 / math.sqrt(K)) for _ in range(2)]
             x = torch.randn(M, K, device=DEV, dtype=BF16)
             ops.append((f"gemm_M{M}", {"op": "gemm", "M": M, "N": N, "K": K},
                         [(lambda i=i, x=x, ws=ws: F.linear(x, ws[i % 2])) for i in range(2)], 2.0 * M * N * K))
         # causal prefill attention (SDPA flash, 4k prompt, 32 q heads over 8 K/V heads, d 128)
-        if SDPBackend is not None:
+        if SDPBackend is not None and "prefill" in want:
             P, Hq, Hkv, D = 4096, 32, 8, 128
             q = torch.randn(1, Hq, P, D, device=DEV, dtype=BF16)
             k = torch.randn(1, Hkv, P, D, device=DEV, dtype=BF16)
@@ -846,6 +847,17 @@ class Bench:
             ops.append(("prefill_attn_P4096", {"op": "prefill_attention", "prompt": P, "n_q_heads": Hq, "n_kv_heads": Hkv,
                                                "head_dim": D, "backend": "flash_attention"},
                         [lambda: sdpa(q, k, v, "FLASH_ATTENTION", True, True)], 4.0 * Hq * D * P * (P + 1) / 2))
+        if SDPBackend is not None and "decode" in want:
+            # unsplit FA2 decode (B x n_kv = 1024 >= 0.8 x 2 x SMs): 128-row tiles for g = 4 rows, the
+            # heavy decode steps' regime; flop_count = the executed (padded) tile math.
+            B, S, Hq, Hkv, D = 128, 8192, 32, 8, 128
+            qd = torch.randn(B, Hq, 1, D, device=DEV, dtype=BF16)
+            kd = torch.randn(B, Hkv, S, D, device=DEV, dtype=BF16)
+            vd = torch.randn(B, Hkv, S, D, device=DEV, dtype=BF16)
+            ops.append(("decode_attn_B128_S8192", {"op": "decode_attention", "batch": B, "kv_len": S, "n_q_heads": Hq,
+                                                   "n_kv_heads": Hkv, "head_dim": D, "backend": "flash_attention",
+                                                   "flops_counted": "executed: 128-row tiles per (request, KV head)"},
+                        [lambda: sdpa(qd, kd, vd, "FLASH_ATTENTION", False, True)], 4.0 * B * Hkv * 128 * S * D))
         src = torch.randn(160 * 2**20, device=DEV, dtype=BF16)  # 320 MiB: a copy is DRAM-bound
         dst = torch.empty_like(src)
         nsamp = 5 if self.quick else 8
@@ -865,7 +877,8 @@ class Bench:
             del gc
             if label == "gemm_M2048":
                 gemm_fn, tgemm = fns[0], t1
-            fillers = ["none", "copy"] + (["gemm"] if axes0["op"] == "prefill_attention" else [])
+            fillers = ["none"] if axes0["op"] == "decode_attention" else (
+                ["none", "copy"] + (["gemm"] if axes0["op"] == "prefill_attention" else []))
             for filler in fillers:
                 for rest_ms in [0.1, 20.0]:
                     if filler == "copy" and rest_ms > 1 and axes0["op"] != "gemm":
@@ -1405,6 +1418,8 @@ def main():
     ap.add_argument("--e2e-max-mem-gb", type=float, default=120.0)
     ap.add_argument("--cudnn-all", action="store_true", help="cuDNN decode attention at head_dim 64 / 256 too (with --stacks torch-cudnn)")
     ap.add_argument("--cold-elementwise", action="store_true", help="also time elementwise ops after an L2 flush (rows <= 1024)")
+    ap.add_argument("--power-ops", default="gemm,prefill",
+                    help="torch_power: which ops to burst (gemm, prefill, decode); the default is the fitted set")
     ap.add_argument("--sustained", action="store_true", help="e2e: also time each step replayed back to back (power_state sustained)")
     ap.add_argument("--prefill-only", action="store_true", help="e2e: prefill steps only")
     args = ap.parse_args()
