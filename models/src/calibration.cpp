@@ -614,6 +614,7 @@ FamilyFit fit_power_family(const std::vector<const KvbenchPoint*>& pw, double de
   struct Burst {
     double n, rest, t_unit, tensor_unit, y;
     std::string label;
+    bool decode = false;  // decode attention: its tensor work weighted by power_decode_attn_weight
   };
   std::map<std::string, std::pair<double, double>> ref;  // group -> (rest, per-unit s of its n = 8 burst)
   auto group = [&](const KvbenchPoint* p) {
@@ -629,7 +630,7 @@ FamilyFit fit_power_family(const std::vector<const KvbenchPoint*>& pw, double de
   for (const auto* p : pw) {
     if (p->str("op", where) == "gemm" && p->has("M") && p->num("M", where) == 2048) gemm_filler_flops = p->flop_count;
   }
-  std::vector<Burst> pts;
+  std::vector<Burst> pts, dec;
   for (const auto* p : pw) {
     const auto it = ref.find(group(p));
     if (it == ref.end()) continue;  // a group without its n = 8 reference burst cannot be placed
@@ -641,7 +642,8 @@ FamilyFit fit_power_family(const std::vector<const KvbenchPoint*>& pw, double de
     b.n = p->num("n", where), b.rest = p->num("rest_s", where), b.t_unit = it->second.second, b.y = p->median_s;
     b.tensor_unit = (p->flop_count + (filler == "gemm" ? gemm_filler_flops : 0.0)) / dense_peak_flops;
     b.label = fmt::format("power {} n={} rest={:g} ms", group(p), b.n, 1e3 * b.rest);
-    pts.push_back(b);
+    b.decode = p->str("op", where) == "decode_attention";
+    (b.decode ? dec : pts).push_back(b);
   }
   require_points("torch_power (bursts with an n = 8 reference)", pts.size());
   // Rested: an idle of >= 1 ms before the burst (the harness uses 20 ms) refills the whole headroom.
@@ -662,11 +664,32 @@ FamilyFit fit_power_family(const std::vector<const KvbenchPoint*>& pw, double de
   t.power_rested_headroom_s = fit.params[2] * 1e-3, t.power_gap_headroom_s = fit.params[3] * 1e-3;
   std::vector<double> errs(pts.size());
   res(fit.params, errs);
+  // Decode-attention bursts, when measured: the one weight of their tensor work, the four constants
+  // above held (so a profile without them keeps its fit to the last bit).
+  if (!dec.empty()) {
+    auto res_dec = [&](std::span<const double> q, std::span<double> r) {
+      TimingParams tt = t;
+      for (std::size_t i = 0; i < dec.size(); ++i) {
+        const Burst& b = dec[i];
+        tt.power_headroom_s = b.rest >= 1e-3 ? t.power_rested_headroom_s : t.power_gap_headroom_s;
+        const double busy = b.n * b.t_unit;
+        r[i] = std::log((busy + power_stretch_s(tt, busy, q[0] * b.n * b.tensor_unit)) / (b.n * b.y));
+      }
+    };
+    const NonlinearFit wf =
+        robust_least_squares(res_dec, std::vector<double>{1.0}, std::vector<double>{0.05}, std::vector<double>{50.0}, dec.size());
+    t.power_decode_attn_weight = wf.params[0];
+    std::vector<double> e(dec.size());
+    res_dec(wf.params, e);
+    errs.insert(errs.end(), e.begin(), e.end());
+    pts.insert(pts.end(), dec.begin(), dec.end());
+  }
   for (double& e : errs) e = std::expm1(e);
   std::vector<std::string> labels;
   for (const auto& b : pts) labels.push_back(b.label);
-  return summarize("torch_power", errs, labels,
-                   {"power_busy", "power_per_tensor", "power_rested_headroom_s", "power_gap_headroom_s"});
+  std::vector<std::string> params = {"power_busy", "power_per_tensor", "power_rested_headroom_s", "power_gap_headroom_s"};
+  if (!dec.empty()) params.push_back("power_decode_attn_weight");
+  return summarize("torch_power", errs, labels, params);
 }
 
 CalibrationResult calibrate_stack(const std::vector<KvbenchResults>& results, const GpuSpec& base, const std::string& stack) {

@@ -752,10 +752,11 @@ KernelTime packed_decode_attention_time(const TimingParams& t, double batch, dou
   r.bytes = kv_bytes + other;
   r.flops = 4.0 * batch * q_heads * positions * head_dim;
   const double executed = 4.0 * batch * heads * tiles * tile_rows * positions * kernel_hd;
-  // The tile math the tensor cores execute, padded rows included, draws board power like any other
-  // (power_stretch_s): heavy decode steps ran at 1650-1850 MHz after the sample (torch-e2e-main
-  // 2026-12-02, sm_clock_mean_kHz) against 1980 for light ones.
-  r.tensor_s = peak_flops > 0 ? executed / peak_flops : 0.0;
+  // The tile math the tensor cores execute, padded rows included, draws board power (power_stretch_s),
+  // weighted by power_decode_attn_weight: heavy decode steps ran at 1650-1850 MHz after the sample
+  // (torch-e2e-main 2026-12-02, sm_clock_mean_kHz) against 1980 for light ones.
+  const double power_weight = t.power_decode_attn_weight > 0 ? t.power_decode_attn_weight : 1.0;
+  r.tensor_s = peak_flops > 0 ? power_weight * executed / peak_flops : 0.0;
   const double ctas = batch * heads * tiles * splits;
   const double bw = by_head_dim(t.attn_bw_fraction_d64, t.attn_bw_fraction, t.attn_bw_fraction_d256, kernel_hd);
   // The tile math: attn_compute_flops at head_dim 128; at 64 / 256 the decode fits of its own

@@ -120,6 +120,11 @@ TEST_CASE("packed decode attention: its executed tile math counts toward the pow
   CHECK(packed_decode_attention_time(t, 32, 8, 32, S, d, kv).tensor_s == 0);
   CHECK(packed_decode_attention_time(t, 32, 8, 32, S, d, kv, nullptr, 1e15).tensor_s ==
         Approx(4.0 * 32 * 8 * 128 * S * d / 1e15));
+  // A measured power weight scales it (0 = not measured: weight 1).
+  TimingParams w = t;
+  w.power_decode_attn_weight = 2.0;
+  CHECK(packed_decode_attention_time(w, 32, 8, 32, S, d, kv, nullptr, 1e15).tensor_s ==
+        Approx(2.0 * 4.0 * 32 * 8 * 128 * S * d / 1e15));
 }
 
 TEST_CASE("eager stacks: kernel counts of a decode step follow the op list", "[stack][timing]") {

@@ -131,6 +131,11 @@ struct TimingParams {
   double power_per_tensor = 0;
   double power_rested_headroom_s = 0;
   double power_gap_headroom_s = 0;
+  // Energy per tensor-second of decode attention's executed (padded) tile math relative to a
+  // GEMM's: the kernel also streams K/V at full HBM bandwidth, so it throttles sooner than its
+  // utilisation says (H200: FA2 decode bursts 16 % slower after 58 ms, GEMMs 7 %). Fitted on
+  // decode-attention bursts (torch_power, op decode_attention); 0 = not measured: weight 1.
+  double power_decode_attn_weight = 0;
   // The headroom the modelled step starts with (not fitted: the regime; 0 = a loaded server's
   // back-to-back steps). kvscope validate sets it per measured point.
   double power_headroom_s = 0;
