@@ -31,6 +31,7 @@ import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import torch_bench as tb  # noqa: E402
+from torch_protocol import back_to_back_s  # noqa: E402
 from torch_step_profile import models_of  # noqa: E402
 
 VERSION = "0.1.0"
@@ -70,19 +71,6 @@ def pair(g, n=15):
         a.append(e0.elapsed_time(em) * 1e-3)
         b.append(em.elapsed_time(e1) * 1e-3)
     return statistics.median(a), statistics.median(b)
-
-
-def back_to_back(g, k=20, runs=5):
-    e0, e1, out = ev(), ev(), []
-    for _ in range(runs):
-        torch.cuda.synchronize()
-        e0.record()
-        for _ in range(k):
-            g.replay()
-        e1.record()
-        e1.synchronize()
-        out.append(e0.elapsed_time(e1) * 1e-3 / k)
-    return statistics.median(out)
 
 
 def cpu_replay(g, n=10):
@@ -129,7 +117,7 @@ def probe(label, build, n_kernels):
         row[f"alone_s_{name}"] = alone(g, spin)
     row["alone_idle20ms_s_4ms"] = alone(g, SPINS["4ms"], n=8, idle_s=0.02)
     row["pair_first_s"], row["pair_second_s"] = pair(g)
-    row["back_to_back_s"] = back_to_back(g)
+    row["back_to_back_s"] = back_to_back_s(g)
     gap = row["alone_s_0.1ms"] - row["back_to_back_s"]
     row["gap_s"] = gap
     print(f"{label:44s} k={n_kernels:5d} cpu {row['cpu_replay_s']*1e6:8.1f} us | alone 0.1/1/4 ms "

@@ -646,16 +646,18 @@ FamilyFit fit_power_family(const std::vector<const KvbenchPoint*>& pw, double de
     (b.decode ? dec : pts).push_back(b);
   }
   require_points("torch_power (bursts with an n = 8 reference)", pts.size());
-  // Rested: an idle of >= 1 ms before the burst (the harness uses 20 ms) refills the whole headroom.
+  // log(model / measured) of one burst under tt's power law: its headroom by the idle before it
+  // (rested: an idle of >= 1 ms, the harness uses 20 ms, refills the whole headroom), its tensor
+  // work counted `weight` times.
+  auto log_ratio = [](TimingParams& tt, const Burst& b, double rested_s, double gap_s, double weight) {
+    tt.power_headroom_s = b.rest >= 1e-3 ? rested_s : gap_s;
+    const double busy = b.n * b.t_unit;
+    return std::log((busy + power_stretch_s(tt, busy, weight * b.n * b.tensor_unit)) / (b.n * b.y));
+  };
   auto res = [&](std::span<const double> q, std::span<double> r) {
     TimingParams tt = t;
     tt.power_busy = q[0], tt.power_per_tensor = q[1];
-    for (std::size_t i = 0; i < pts.size(); ++i) {
-      const Burst& b = pts[i];
-      tt.power_headroom_s = (b.rest >= 1e-3 ? q[2] : q[3]) * 1e-3;
-      const double busy = b.n * b.t_unit;
-      r[i] = std::log((busy + power_stretch_s(tt, busy, b.n * b.tensor_unit)) / (b.n * b.y));
-    }
+    for (std::size_t i = 0; i < pts.size(); ++i) r[i] = log_ratio(tt, pts[i], q[2] * 1e-3, q[3] * 1e-3, 1.0);
   };
   const NonlinearFit fit =
       robust_least_squares(res, std::vector<double>{0.9, 0.35, 6.0, 0.4}, std::vector<double>{0.3, 0.01, 0.0, 0.0},
@@ -669,12 +671,8 @@ FamilyFit fit_power_family(const std::vector<const KvbenchPoint*>& pw, double de
   if (!dec.empty()) {
     auto res_dec = [&](std::span<const double> q, std::span<double> r) {
       TimingParams tt = t;
-      for (std::size_t i = 0; i < dec.size(); ++i) {
-        const Burst& b = dec[i];
-        tt.power_headroom_s = b.rest >= 1e-3 ? t.power_rested_headroom_s : t.power_gap_headroom_s;
-        const double busy = b.n * b.t_unit;
-        r[i] = std::log((busy + power_stretch_s(tt, busy, q[0] * b.n * b.tensor_unit)) / (b.n * b.y));
-      }
+      for (std::size_t i = 0; i < dec.size(); ++i)
+        r[i] = log_ratio(tt, dec[i], t.power_rested_headroom_s, t.power_gap_headroom_s, q[0]);
     };
     const NonlinearFit wf =
         robust_least_squares(res_dec, std::vector<double>{1.0}, std::vector<double>{0.05}, std::vector<double>{50.0}, dec.size());

@@ -46,51 +46,38 @@ harness_of() { grep -o '"harness":{"version":"[0-9.]*"' "$1" | grep -o '[0-9][0-
 # (a 0.1 ms lead; torch_gap_probe.py, 2026-12-02). Their limits below are unchanged; the 0.6.0
 # re-measurements of the same sets have their own at the end.
 old_protocol() { [ "$(harness_of "$1")" != 0.6.0 ]; }
-for stack in torch-flash torch-cudnn; do
-  for f in $(ls "$dir"/torch-e2e-main-*.json "$dir"/torch-e2e-holdout-*.json 2>/dev/null | sort); do
-    old_protocol "$f" || continue
-    case $stack in torch-flash) mape=4.5 worst=14 ;; *) mape=6 worst=13 ;; esac
-    "$kv" validate "$f" --gpu "$tmp/profile.json" --stack "$stack" --max-mape $mape --max-worst $worst | grep "points: mean absolute error"
+gate() {  # gate PROTOCOL(old|new|any) SET STACK MAX_MEAN MAX_WORST: every file of that set and protocol
+  for f in $(ls "$dir"/torch-e2e-"$2"-*.json 2>/dev/null | sort); do
+    case $1 in old) old_protocol "$f" || continue ;; new) old_protocol "$f" && continue ;; esac
+    "$kv" validate "$f" --gpu "$tmp/profile.json" --stack "$3" --max-mape "$4" --max-worst "$5" | grep "points: mean absolute error"
   done
+}
+for set in main holdout; do
+  gate old $set torch-flash 4.5 14
+  gate old $set torch-cudnn 6 13
 done
 # Second hold-out set (session 6) and fp8-weight steps: torch-flash only, never fitted. The
 # worst-point limit went from 18 to 19 % with the power model (session 7): its worst point (a
 # 1B MQA decode at B 384, S 50000, attention-bound) moved from -17.0 to -18.1 % when the GEMMs
 # stopped being modelled at the sustained clock, while the set's prefill mean fell 4.85 -> 3.56 %.
-for f in $(ls "$dir"/torch-e2e-holdout2-*.json 2>/dev/null | sort); do
-  old_protocol "$f" || continue
-  "$kv" validate "$f" --gpu "$tmp/profile.json" --stack torch-flash --max-mape 6 --max-worst 19 | grep "points: mean absolute error"
-done
+gate old holdout2 torch-flash 6 19
 # Prefill steps timed as usual and back to back (power_state sustained; session 7): torch-flash.
-for f in $(ls "$dir"/torch-e2e-sustained-*.json 2>/dev/null | sort); do
-  "$kv" validate "$f" --gpu "$tmp/profile.json" --stack torch-flash --max-mape 4.5 --max-worst 10 | grep "points: mean absolute error"
-done
+gate any sustained torch-flash 4.5 10
 # The holdout2 shapes re-measured a day later (session 8), every step harness-timed and replayed
 # back to back: 106 + 106 decode and 22 + 22 prefill points, never fitted.
-for f in $(ls "$dir"/torch-e2e-rerun-*.json 2>/dev/null | sort); do
-  "$kv" validate "$f" --gpu "$tmp/profile.json" --stack torch-flash --max-mape 5 --max-worst 20 | grep "points: mean absolute error"
-done
-for f in $(ls "$dir"/torch-e2e-fp8w-*.json 2>/dev/null | sort); do
-  old_protocol "$f" || continue
-  "$kv" validate "$f" --gpu "$tmp/profile.json" --stack torch-flash --max-mape 4.5 --max-worst 11 | grep "points: mean absolute error"
-done
+gate any rerun torch-flash 5 20
+gate old fp8w torch-flash 4.5 11
 # torch_bench 0.6.0 (session 9): the main, holdout, holdout2 and fp8w sets re-measured with a lead
 # that covers the host's graph submission, and the third hold-out set (sliding windows, head_dim 256
 # and 80, an irregular producer map), never fitted. Limits just above what the model reaches. The
 # worst points: small models at B = 1 predicted 10-16 % slow (per-kernel launch gaps inside a step
 # are shorter than the tiny-kernel graph the launch cost is fitted on), an MHA head_dim 80 decode at
 # S 131072 predicted 16 % fast.
-gate_new() {  # gate_new SET STACK MAX_MEAN MAX_WORST
-  for f in $(ls "$dir"/torch-e2e-"$1"-*.json 2>/dev/null | sort); do
-    old_protocol "$f" && continue
-    "$kv" validate "$f" --gpu "$tmp/profile.json" --stack "$2" --max-mape "$3" --max-worst "$4" | grep "points: mean absolute error"
-  done
-}
-gate_new main torch-flash 3.5 17
-gate_new holdout torch-flash 2.5 12.5
-gate_new holdout2 torch-flash 3 12.5
-gate_new fp8w torch-flash 3.2 11.5
-gate_new holdout3 torch-flash 3.2 17
-gate_new main torch-cudnn 3.5 17.5
-gate_new holdout torch-cudnn 2.5 5.5
-gate_new holdout3 torch-cudnn 5 13.5
+gate new main torch-flash 3.5 17
+gate new holdout torch-flash 2.5 12.5
+gate new holdout2 torch-flash 3 12.5
+gate new fp8w torch-flash 3.2 11.5
+gate new holdout3 torch-flash 3.2 17
+gate new main torch-cudnn 3.5 17.5
+gate new holdout torch-cudnn 2.5 5.5
+gate new holdout3 torch-cudnn 5 13.5
