@@ -10,6 +10,8 @@
 #   PHASE = profile : per-kernel times inside end-to-end steps (CUPTI; PROFILE_POINTS_H2 / _MAIN)
 #   PHASE = holdout3: the gap probe (torch_gap_probe.py), the third end-to-end hold-out set, its per-kernel profiles
 #   PHASE = sets    : the end-to-end sets named in E2E_SETS ("main:290 holdout2:140": set and time budget in s)
+#   PHASE = layer   : elementwise ops in their layer's regime (behind an L2 flush and the writer of their
+#                     input), then SDPA decode at the head_dims FA2 pads (80, 96, 112, 160, 192)
 #   PHASE = power   : bursts of back-to-back GEMMs / prefill attentions (the power governor's clock)
 # Results (JSON + logs) go to $OUT (or ./torch-out). Env: KVBENCH_GIT_SHA, TORCH_BENCH_BUDGET_S.
 set -uo pipefail
@@ -56,6 +58,16 @@ case "$phase" in
       --git-sha "$sha" --budget-s "${TORCH_BENCH_BUDGET_S2:-200}" --notes "end-to-end steps, fp8 weights" \
       >"$out/torch-e2e-fp8w.log" 2>&1 || rc=1
     grep -E "^==|Traceback|Error" "$out/torch-e2e-fp8w.log" | tail -20
+    ;;
+  layer)
+    python3 "$tb" --mode full --families elementwise_layer --out-json "$out/torch-elementwise-layer.json" \
+      --git-sha "$sha" --budget-s "${TORCH_BENCH_BUDGET_S:-330}" --notes "elementwise ops in the layer regime (decode layout)" \
+      >"$out/torch-elementwise-layer.log" 2>&1 || rc=1
+    grep -E "^==|Traceback|Error" "$out/torch-elementwise-layer.log" | tail -20
+    python3 "$tb" --mode full --families attention_dims --stacks torch-flash --out-json "$out/torch-attention-dims.json" \
+      --git-sha "$sha" --budget-s "${TORCH_BENCH_BUDGET_S2:-150}" --notes "SDPA decode at padded head_dims" \
+      >"$out/torch-attention-dims.log" 2>&1 || rc=1
+    grep -E "^==|Traceback|Error" "$out/torch-attention-dims.log" | tail -20
     ;;
   ew-decode)
     python3 "$tb" --mode full --families elementwise_decode --cold-elementwise --out-json "$out/torch-elementwise-decode.json" \

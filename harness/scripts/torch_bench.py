@@ -20,7 +20,10 @@ Families (schema "kvbench-result/1", the same protocol as kvbench where it appli
   torch_gemm              F.linear over M x (N, K) projection shapes, cold weights (rotated sets)
   torch_attention         SDPA decode over batch x context x (Hkv, g) x head_dim, cold K/V
   torch_attention_prefill SDPA causal prefill over batch x prompt x (Hkv, g) x head_dim
-  torch_elementwise       each elementwise op of the step at rows x widths, 20 per graph
+  torch_elementwise       each elementwise op of the step at rows x widths, 20 per graph; with
+                          --families elementwise_layer (l2_state "layer") each decode-layout op in
+                          its layer's regime: behind an L2 flush (a layer's weight stream) and a
+                          kernel that writes its activation input (the producing GEMM's output)
   torch_power             bursts of 1..256 back-to-back GEMMs / prefill attentions (alone or
                           interleaved with DRAM copies): the SM clock a burst of that length runs at
   decode_step / prefill   the whole step, one CUDA graph (what kvscope validate predicts)
@@ -52,7 +55,7 @@ except Exception:  # pragma: no cover - old PyTorch
     SDPBackend = None
     sdpa_kernel = None
 
-VERSION = "0.6.0"
+VERSION = "0.7.0"
 ACT = 2  # bf16 bytes per element
 DEV = torch.device("cuda")
 BF16 = torch.bfloat16
@@ -1033,6 +1036,127 @@ class Bench:
                 del qkv, kc, vc
                 torch.cuda.empty_cache()
 
+    def fam_elementwise_layer(self):
+        """Each decode-layout elementwise op in the regime a step runs it in (l2_state "layer"):
+        every repetition follows an L2 flush (the layer's weight stream, which leaves norm weights,
+        RoPE tables and cache lines in DRAM) and a copy kernel that writes the op's activation input
+        (as the producing GEMM does: that input sits in L2). Two graphs of 16 repetitions, with and
+        without the op; the op's in-graph cost is their difference / 16. The "cold" points of
+        fam_elementwise flush the activations too, which no step does; the warm ones flush nothing."""
+        n = 16
+        Bs = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024]
+        if self.quick:
+            Bs = [1, 16, 256]
+        dims = [2048, 2560, 3072, 3584, 4096, 5120, 8192]
+        ffns = [8192, 11008, 14336, 18944, 28672]
+        heads = [(32, 8, 128), (32, 8, 64), (16, 2, 128), (40, 40, 128), (32, 32, 80), (16, 8, 256)]
+        S = 64
+        base_cache = {}
+
+        def base_s(key, writer):
+            # the flush + writer graph alone, once per writer shape
+            if key not in base_cache:
+                g, _ = capture([lambda: None] * n, sep=lambda: (flush(), writer()))
+                summ = self.timer.time_graph(g, n, net=False, min_samples=40)[0]
+                base_cache[key] = summ["median_s"] if summ else None
+                del g
+            return base_cache[key]
+
+        def one(name, fn, writer, wkey, nbytes, axes, label):
+            axes = {"kernel": name, "rows": axes.pop("rows"), "kernels": n, "l2": "layer", "layout": "decode", **axes}
+            if self.out_of_time():
+                self.skip("torch_elementwise", axes, "time budget")
+                return
+            try:
+                side_stream_warmup(writer)
+                side_stream_warmup(fn)
+                kern = count_kernels(fn)
+                b = base_s(wkey, writer)
+                g, _ = capture([fn] * n, sep=lambda: (flush(), writer()))
+                summ, smp, clk, dr, stop = self.timer.time_graph(g, n, net=False, min_samples=40)
+                del g
+            except Exception as e:
+                self.skip("torch_elementwise", axes, f"failed: {str(e).splitlines()[0][:200]}")
+                return
+            if summ is None or b is None:
+                self.skip("torch_elementwise", axes, "every sample throttled")
+                return
+            smp = [x - b for x in smp]
+            summ = summarize(smp)
+            axes["kernels_per_op"] = kern
+            axes["base_s"] = b
+            rec = record("torch_elementwise", f"torch_{name}", axes, summ, smp, clk, dr, stop, nbytes, 0, 0, True, 0.0)
+            rec["l2_state"] = "layer"
+            self.records.append(rec)
+            print(f"  elementwise layer {label} {summ['median_s']*1e6:8.2f} us/op (base {b*1e6:7.2f}) k={kern}", flush=True)
+
+        for B in Bs:
+            for d in dims:
+                src = torch.randn(B, 1, d, device=DEV, dtype=BF16)
+                h = torch.empty_like(src)
+                o = torch.randn(B, 1, d, device=DEV, dtype=BF16)
+                w = 1 + 0.1 * torch.randn(d, device=DEV, dtype=BF16)
+                wr = lambda h=h, src=src: h.copy_(src)
+                one("rms_norm", lambda h=h, w=w, d=d: F.rms_norm(h, (d,), w, 1e-5), wr, ("h", B, d), bytes_rms_norm(B, d),
+                    {"rows": B, "d_model": d}, f"rms_norm     B={B:5d} d={d:5d}")
+                # h = h + o_proj(a): the GEMM output is the fresh input, the residual an older one
+                one("residual_add", lambda h=h, o=o: h + o, lambda o=o, src=src: o.copy_(src), ("o", B, d), bytes_residual_add(B, d),
+                    {"rows": B, "d_model": d}, f"residual_add B={B:5d} d={d:5d}")
+                del src, h, o, w
+            for f in ffns:
+                src = torch.randn(B, 1, 2 * f, device=DEV, dtype=BF16)
+                gu = torch.empty_like(src)
+                one("silu_mul", lambda gu=gu: silu_mul(gu), lambda gu=gu, src=src: gu.copy_(src), ("gu", B, f),
+                    bytes_silu_mul(B, f), {"rows": B, "ffn_dim": f}, f"silu_mul     B={B:5d} f={f:5d}")
+                del src, gu
+            for (hq, hkv, hd) in heads:
+                src = torch.randn(B, 1, (hq + 2 * hkv) * hd, device=DEV, dtype=BF16)
+                qkv = torch.empty_like(src)
+                q = qkv[..., :hq * hd].view(B, 1, hq, hd).transpose(1, 2)
+                k = qkv[..., hq * hd:(hq + hkv) * hd].view(B, 1, hkv, hd).transpose(1, 2)
+                vv = qkv[..., (hq + hkv) * hd:].view(B, 1, hkv, hd).transpose(1, 2)
+                table = torch.randn(S, hd, device=DEV, dtype=BF16)
+                pos = torch.randint(0, S, (B, 1), device=DEV)
+                cos = F.embedding(pos, table).unsqueeze(1)
+                sin = F.embedding(pos, table).unsqueeze(1)
+                kc = torch.randn(B, hkv, S, hd, device=DEV, dtype=BF16)
+                vc = torch.randn(B, hkv, S, hd, device=DEV, dtype=BF16)
+                wr = lambda qkv=qkv, src=src: qkv.copy_(src)
+                wkey = ("qkv", B, hq, hkv, hd)
+                ax = {"n_q_heads": hq, "n_kv_heads": hkv, "head_dim": hd}
+                one("rope_q", lambda q=q, cos=cos, sin=sin: rope(q, cos, sin), wr, wkey, bytes_rope(B, hq, hd),
+                    {"rows": B, **ax}, f"rope_q       B={B:5d} {hq}/{hkv}/{hd}")
+                one("rope_qk", lambda q=q, k=k, cos=cos, sin=sin: (rope(q, cos, sin), rope(k, cos, sin)), wr, wkey,
+                    bytes_rope(B, hq + hkv, hd), {"rows": B, **ax}, f"rope_qk      B={B:5d} {hq}/{hkv}/{hd}")
+                one("kv_append", lambda k=k, vv=vv, kc=kc, vc=vc: (kc[:, :, 9:10].copy_(k), vc[:, :, 9:10].copy_(vv)), wr, wkey,
+                    bytes_kv_append(B, hkv, hd), {"rows": B, **ax}, f"kv_append    B={B:5d} {hq}/{hkv}/{hd}")
+                del src, qkv, q, k, vv, kc, vc
+            torch.cuda.empty_cache()
+
+    def fam_attention_dims(self):
+        """SDPA decode at the head_dims FA2 pads (80 -> 96, 112 -> 128, 160, 192) and at 96 itself:
+        what its K/V stream reaches where the main grid (64 / 128 / 256) has no point."""
+        cfgs = [(32, 1, 80), (8, 4, 80), (32, 1, 96), (8, 4, 96), (8, 4, 112), (32, 1, 160), (8, 4, 160), (8, 4, 192)]
+        Bs, Ss = [1, 4, 16, 64, 256], [2048, 8192, 32768, 131072]
+        if self.quick:
+            cfgs, Bs, Ss = cfgs[:2], [1, 16], [8192]
+        cap_B = self.args.attn_max_kv_gb * 1e9
+        for backend, stack in self.attn_backends():
+            if stack != "torch-flash":
+                continue
+            for (Hkv, g, D) in cfgs:
+                for B in Bs:
+                    for S in Ss:
+                        kvb = B * S * 2 * Hkv * D * ACT
+                        axes = {"batch": B, "kv_len": S, "n_kv_heads": Hkv, "group_size": g, "head_dim": D, "kv_dtype": "bf16",
+                                "backend": backend.lower(), "stack": stack}
+                        if kvb > cap_B:
+                            continue
+                        if self.out_of_time():
+                            self.skip("torch_attention", axes, "time budget")
+                            continue
+                        self.one_decode_attention(backend, stack, B, S, Hkv, g, D, kvb, axes)
+
     # ------------------------------------------------------------------------------------------
     # end to end: the step as the stack runs it, one CUDA graph
     def e2e_models(self):
@@ -1274,7 +1398,8 @@ class Bench:
         fams = self.args.families.split(",")
         table = [("launch", self.fam_launch), ("gemm", self.fam_gemm), ("gemm_fp8", self.fam_gemm_fp8), ("attention", self.fam_attention),
                  ("attention_prefill", self.fam_attention_prefill), ("elementwise", self.fam_elementwise),
-                 ("elementwise_decode", self.fam_elementwise_decode), ("power", self.fam_power), ("e2e", self.fam_e2e)]
+                 ("elementwise_decode", self.fam_elementwise_decode), ("elementwise_layer", self.fam_elementwise_layer),
+                 ("attention_dims", self.fam_attention_dims), ("power", self.fam_power), ("e2e", self.fam_e2e)]
         for name, fn in table:
             if name not in fams and "all" not in fams:
                 continue
@@ -1406,7 +1531,7 @@ class Step:
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--mode", choices=["quick", "full"], default="full")
-    ap.add_argument("--families", default="all", help="comma list of launch,gemm,gemm_fp8,attention,attention_prefill,elementwise,elementwise_decode,power,e2e")
+    ap.add_argument("--families", default="all", help="comma list of launch,gemm,gemm_fp8,attention,attention_prefill,elementwise,elementwise_decode,elementwise_layer,attention_dims,power,e2e")
     ap.add_argument("--set", choices=["main", "holdout", "holdout2", "holdout3", "fp8w"], default="main", help="end-to-end shape set")
     ap.add_argument("--stacks", default="torch-flash,torch-cudnn")
     ap.add_argument("--out-json", required=True)
