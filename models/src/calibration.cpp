@@ -866,13 +866,18 @@ CalibrationResult calibrate_stack(const std::vector<KvbenchResults>& results, co
   }
 
   // torch_attention: SDPA decode of this stack's backend; the kernel's structure (row packing,
-  // tiles, splits) is in packed_decode_attention_time, the fit sets its efficiencies.
+  // tiles, splits) is in packed_decode_attention_time, the fit sets its efficiencies. Two stages:
+  // the head_dims FA2 runs without a layout penalty (64, 128, 192, 256 and beyond) fit the kernel's
+  // 11 efficiencies; then, those fixed, the head_dims it pads or moves in 32-column blocks (80-224:
+  // fa2_layout_efficiency) fit the three layout efficiencies alone, so that they cannot move the
+  // prediction of a shape at 64 / 128 / 256.
   {
     struct A {
       double b, kvh, qh, s, d, kv_bytes, y;
       std::string label;
     };
-    std::vector<A> pts;
+    std::vector<A> pts, layout_pts;
+    bool narrow = false, narrow_large = false, padded = false;
     for (const auto* p : all("torch_attention", true)) {
       A a;
       a.b = p->num("batch", where), a.kvh = p->num("n_kv_heads", where), a.s = p->num("kv_len", where);
@@ -880,11 +885,23 @@ CalibrationResult calibrate_stack(const std::vector<KvbenchResults>& results, co
       a.kv_bytes = a.b * a.s * 2 * a.kvh * a.d * 2.0;
       a.y = p->median_s;
       a.label = fmt::format("attn B={} S={} kv={} g={} d={}", a.b, a.s, a.kvh, a.qh / a.kvh, a.d);
-      pts.push_back(a);
+      const bool fa2 = t.attn_kernel == DecodeAttnKernel::fa2 && a.d <= 256;
+      const bool is_narrow = fa2 && std::fmod(fa2_kernel_head_dim(a.d), 64.0) != 0;
+      const bool is_padded = fa2 && a.d < fa2_kernel_head_dim(a.d);
+      (fa2_kernel_head_dim(a.d) > 128 ? narrow_large : narrow) |= is_narrow, padded |= is_padded;
+      (is_narrow || is_padded ? layout_pts : pts).push_back(a);
     }
     require_points(fmt::format("torch_attention (stack {})", def.id), pts.size());
     bool a64 = false, a256 = false;
     for (const A& a : pts) a64 |= a.d <= 64, a256 |= a.d >= 256;
+    auto residuals = [&](const TimingParams& tt, const std::vector<A>& set, std::span<double> r) {
+      for (std::size_t i = 0; i < set.size(); ++i) {
+        const A& a = set[i];
+        double splits = 1;
+        const double model = packed_decode_attention_time(tt, a.b, a.kvh, a.qh, a.s, a.d, a.kv_bytes, &splits).time_s;
+        r[i] = std::log((model + (splits > 1 ? 2.0 : 1.0) * gap) / a.y);
+      }
+    };
     auto res = [&](std::span<const double> q, std::span<double> r) {
       TimingParams tt = t;
       tt.attn_bw_fraction = q[0], tt.attn_fixed_s = q[1] * 1e-6, tt.attn_units_sat = q[2] * base.sm_count;
@@ -892,12 +909,7 @@ CalibrationResult calibrate_stack(const std::vector<KvbenchResults>& results, co
       tt.attn_bw_fraction_d64 = a64 ? q[5] : 0, tt.attn_bw_fraction_d256 = a256 ? q[6] : 0;
       tt.attn_cta_fixed_s = q[7] * 1e-6, tt.attn_lone_cta_efficiency = q[8];
       tt.attn_compute_flops_d64 = a64 ? q[9] * 1e12 : 0, tt.attn_compute_flops_d256 = a256 ? q[10] * 1e12 : 0;
-      for (std::size_t i = 0; i < pts.size(); ++i) {
-        const A& a = pts[i];
-        double splits = 1;
-        const double model = packed_decode_attention_time(tt, a.b, a.kvh, a.qh, a.s, a.d, a.kv_bytes, &splits).time_s;
-        r[i] = std::log((model + (splits > 1 ? 2.0 : 1.0) * gap) / a.y);
-      }
+      residuals(tt, pts, r);
     };
     // Wave terms (packed_decode_attention_time): a wave's fixed cost in µs, a lone CTA's share of
     // its SM in [0.5, 1].
@@ -914,16 +926,35 @@ CalibrationResult calibrate_stack(const std::vector<KvbenchResults>& results, co
     t.attn_bw_fraction_d64 = a64 ? fit.params[5] : 0, t.attn_bw_fraction_d256 = a256 ? fit.params[6] : 0;
     t.attn_cta_fixed_s = fit.params[7] * 1e-6, t.attn_lone_cta_efficiency = fit.params[8];
     t.attn_compute_flops_d64 = a64 ? fit.params[9] * 1e12 : 0, t.attn_compute_flops_d256 = a256 ? fit.params[10] * 1e12 : 0;
-    std::vector<double> errs(pts.size());
-    res(fit.params, errs);
+    std::vector<std::string> params = {
+        "attn_bw_fraction",         "attn_fixed_s",           "attn_units_sat",         "attn_compute_flops",
+        "attn_combine_per_split_s", "attn_bw_fraction_d64",   "attn_bw_fraction_d256",  "attn_cta_fixed_s",
+        "attn_lone_cta_efficiency", "attn_compute_flops_d64", "attn_compute_flops_d256"};
+    if (!layout_pts.empty()) {
+      // Stage 2: the layout efficiencies in [0.3, 1.2] (1 where the points hold no such head_dim).
+      auto res2 = [&](std::span<const double> q, std::span<double> r) {
+        TimingParams tt = t;
+        tt.attn_narrow_smem_efficiency = narrow ? q[0] : 0, tt.attn_narrow_smem_efficiency_large = narrow_large ? q[1] : 0;
+        tt.attn_padded_efficiency = padded ? q[2] : 0;
+        residuals(tt, layout_pts, r);
+      };
+      const NonlinearFit f2 = robust_least_squares(res2, std::vector<double>{0.9, 0.9, 0.9}, std::vector<double>{0.3, 0.3, 0.3},
+                                                   std::vector<double>{1.2, 1.2, 1.2}, layout_pts.size(), 0.05, 500);
+      t.attn_narrow_smem_efficiency = narrow ? f2.params[0] : 0;
+      t.attn_narrow_smem_efficiency_large = narrow_large ? f2.params[1] : 0;
+      t.attn_padded_efficiency = padded ? f2.params[2] : 0;
+      if (narrow) params.push_back("attn_narrow_smem_efficiency");
+      if (narrow_large) params.push_back("attn_narrow_smem_efficiency_large");
+      if (padded) params.push_back("attn_padded_efficiency");
+    }
+    std::vector<A> every = pts;
+    every.insert(every.end(), layout_pts.begin(), layout_pts.end());
+    std::vector<double> errs(every.size());
+    residuals(t, every, errs);
     std::vector<std::string> labels;
     for (auto& e : errs) e = std::expm1(e);
-    for (const auto& a : pts) labels.push_back(a.label);
-    out.families.push_back(
-        summarize("torch_attention", errs, labels,
-                  {"attn_bw_fraction", "attn_fixed_s", "attn_units_sat", "attn_compute_flops", "attn_combine_per_split_s",
-                   "attn_bw_fraction_d64", "attn_bw_fraction_d256", "attn_cta_fixed_s", "attn_lone_cta_efficiency",
-                   "attn_compute_flops_d64", "attn_compute_flops_d256"}));
+    for (const auto& a : every) labels.push_back(a.label);
+    out.families.push_back(summarize("torch_attention", errs, labels, std::move(params)));
   }
 
   // torch_attention_prefill: causal SDPA; compute fraction per head_dim at each point's clock,

@@ -688,7 +688,28 @@ double fa2_kernel_head_dim(double head_dim) {
   return head_dim > 256 ? head_dim : 32.0 * std::ceil(head_dim / 32.0);
 }
 
+double fa2_layout_efficiency(const TimingParams& t, double head_dim) {
+  if (t.attn_kernel != DecodeAttnKernel::fa2 || head_dim > 256) return 1.0;
+  const double kernel_hd = fa2_kernel_head_dim(head_dim);
+  double e = 1.0;
+  // kBlockKSmem = kHeadDim % 64 == 0 ? 64 : 32 (FA2 kernel_traits.h); past 128 with 64-key blocks.
+  if (std::fmod(kernel_hd, 64.0) != 0) {
+    const double n = kernel_hd > 128 ? t.attn_narrow_smem_efficiency_large : t.attn_narrow_smem_efficiency;
+    if (n > 0) e *= n;
+  }
+  // Is_even_K false: the columns past head_dim are predicated off in every K/V tile load.
+  if (head_dim < kernel_hd && t.attn_padded_efficiency > 0) e *= t.attn_padded_efficiency;
+  return e;
+}
+
 namespace {
+// FA2's standard forward kernel on sm90 (flash_fwd_launch_template.h run_mha_fwd_hdimN, the
+// non-sm8x branches): kBlockM 128 for head_dims 32-224 (hdim 160: 128 x 32, 192 / 224: 128 x 64 with
+// 8 warps), 64 at 256 (64 x 64: two CTAs per SM where the SM has >= 192 KiB of shared memory).
+double fa2_fwd_tile_rows(double kernel_hd) {
+  return kernel_hd >= 256 ? 64.0 : 128.0;
+}
+
 // FA2's K/V block per split-KV CTA (run_mha_fwd_splitkv_dispatch: 256 / 128 / 64 keys for
 // head_dim <= 64 / <= 128 / larger).
 double fa2_block_n(double head_dim) {
@@ -733,10 +754,10 @@ KernelTime packed_decode_attention_time(const TimingParams& t, double batch, dou
     kernel_hd = fa2_kernel_head_dim(head_dim);
     const double m_blocks = std::ceil(rows / 64.0);
     splits = fa2_splits_cached(batch * heads * m_blocks, slots, std::ceil(positions / fa2_block_n(kernel_hd)));
-    // Unsplit, FA2 runs its standard forward kernel: 128-row tiles for head_dim <= 128 (64 above);
-    // split-KV uses 64-row tiles. Padded rows are computed: at large batch the unsplit kernel is
-    // compute-bound on 128 / g times the useful FLOPs.
-    tile_rows = splits > 1 ? 64.0 : (kernel_hd <= 128 ? 128.0 : 64.0);
+    // Unsplit, FA2 runs its standard forward kernel: 128-row tiles up to head_dim 224, 64 at 256
+    // (fa2_fwd_tile_rows); split-KV uses 64-row tiles. Padded rows are computed: at large batch
+    // the unsplit kernel is compute-bound on 128 / g times the useful FLOPs.
+    tile_rows = splits > 1 ? 64.0 : fa2_fwd_tile_rows(kernel_hd);
   } else {
     // cuDNN: rows padded to the 16-row MMA granularity (its decode rates at g = 2 exclude 64-row
     // padding: that would need more than the dense peak); it splits K/V when (request, head)
@@ -758,14 +779,16 @@ KernelTime packed_decode_attention_time(const TimingParams& t, double batch, dou
   const double power_weight = t.power_decode_attn_weight > 0 ? t.power_decode_attn_weight : 1.0;
   r.tensor_s = peak_flops > 0 ? power_weight * executed / peak_flops : 0.0;
   const double ctas = batch * heads * tiles * splits;
-  const double bw = by_head_dim(t.attn_bw_fraction_d64, t.attn_bw_fraction, t.attn_bw_fraction_d256, kernel_hd);
+  double bw = by_head_dim(t.attn_bw_fraction_d64, t.attn_bw_fraction, t.attn_bw_fraction_d256, kernel_hd);
   // The tile math: attn_compute_flops at head_dim 128; at 64 / 256 the decode fits of its own
   // (attn_compute_flops_d64 / _d256) or, unmeasured, the prefill kernel's ratio at that head_dim.
   auto rate_at = [&](double measured, double d) {
     return measured > 0 ? measured : t.attn_compute_flops * prefill_attn_fraction(t, d) / prefill_attn_fraction(t, 128.0);
   };
-  const double rate = by_head_dim(rate_at(t.attn_compute_flops_d64, 64.0), t.attn_compute_flops,
-                                  rate_at(t.attn_compute_flops_d256, 256.0), kernel_hd);
+  double rate = by_head_dim(rate_at(t.attn_compute_flops_d64, 64.0), t.attn_compute_flops,
+                            rate_at(t.attn_compute_flops_d256, 256.0), kernel_hd);
+  const double layout = fa2_layout_efficiency(t, head_dim);
+  bw *= layout;
   const double other_s = other / (bw * t.hbm_read_Bps);
   // Waves of equal CTAs, 2 per SM (`slots`). A wave of n CTAs streams its K/V at
   // min(1, n / attn_units_sat) of the attention ceiling; a full wave computes at the tensor rate,
@@ -819,13 +842,13 @@ double prefill_attn_fraction(const TimingParams& t, double head_dim) {
 
 KernelTime tiled_prefill_attention_time(const TimingParams& t, double peak_flops, double batch, double q_heads, double prompt,
                                         double pairs, double head_dim, double bytes) {
-  // FA2 forward (flash_fwd_launch_template.h): 128-query tiles for head_dim <= 128, 64 above;
+  // FA2 forward (flash_fwd_launch_template.h): 128-query tiles up to head_dim 224, 64 at 256;
   // causal blocks skip fully masked K/V blocks, and each diagonal tile computes its masked half
   // (about prompt x tile / 2 extra pairs per head). cuDNN: 128-row tiles assumed. FA2 computes at
   // its padded head_dim (fa2_kernel_head_dim).
   const bool fa2 = t.prefill_kernel == PrefillAttnKernel::fa2;
   const double kernel_hd = fa2 ? fa2_kernel_head_dim(head_dim) : head_dim;
-  const double tile = (fa2 && kernel_hd > 128) ? 64.0 : 128.0;
+  const double tile = fa2 ? fa2_fwd_tile_rows(kernel_hd) : 128.0;
   KernelTime a;
   a.flops = 4.0 * batch * q_heads * pairs * head_dim;
   const double executed = 4.0 * batch * q_heads * (pairs + prompt * tile / 2) * kernel_hd;

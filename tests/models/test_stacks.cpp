@@ -113,6 +113,48 @@ TEST_CASE("FA2 pads head_dim to its kernels' widths: the tile math grows, the by
         packed_decode_attention_time(c, 16, 32, 32, S, 96, 16 * S * 2 * 32 * 96 * 2.0).compute_s);
 }
 
+TEST_CASE("FA2 tile layout: 32-column blocks and predicated columns slow the K/V stream, nothing else", "[stack][timing]") {
+  TimingParams t = fa2_params();
+  t.attn_narrow_smem_efficiency = 0.9, t.attn_narrow_smem_efficiency_large = 0.8, t.attn_padded_efficiency = 0.7;
+  struct Row {
+    double head_dim, efficiency;
+  };
+  // Kernel widths not a multiple of 64 (96, 160, 224; 32) and head_dims below their kernel's width.
+  for (const Row& r :
+       {Row{64, 1.0}, Row{80, 0.9 * 0.7}, Row{96, 0.9}, Row{112, 0.7}, Row{128, 1.0}, Row{150, 0.8 * 0.7}, Row{160, 0.8},
+        Row{192, 1.0}, Row{200, 0.8 * 0.7}, Row{224, 0.8}, Row{256, 1.0}, Row{32, 0.9}, Row{576, 1.0}}) {
+    INFO("head_dim " << r.head_dim);
+    CHECK(fa2_layout_efficiency(t, r.head_dim) == Approx(r.efficiency));
+  }
+  // Not measured (0) means 1; cuDNN has no such layout.
+  CHECK(fa2_layout_efficiency(fa2_params(), 80) == 1.0);
+  TimingParams c = t;
+  c.attn_kernel = DecodeAttnKernel::cudnn;
+  CHECK(fa2_layout_efficiency(c, 80) == 1.0);
+  // The memory term scales, the (already padded) tile math does not.
+  const double S = 32768, kv80 = 4 * S * 2 * 32 * 80 * 2.0;
+  const KernelTime slow = packed_decode_attention_time(t, 4, 32, 32, S, 80, kv80);
+  const KernelTime base = packed_decode_attention_time(fa2_params(), 4, 32, 32, S, 80, kv80);
+  CHECK(slow.memory_s == Approx(base.memory_s / (0.9 * 0.7)));
+  CHECK(slow.compute_s == Approx(base.compute_s));
+}
+
+TEST_CASE("FA2's unsplit forward kernel runs 128-row tiles up to head_dim 224, 64 at 256", "[stack][timing]") {
+  const TimingParams t = fa2_params();
+  const double S = 2048;
+  struct Row {
+    double head_dim, tile_rows;
+  };
+  // MHA, B 64 x 32 heads: unsplit; one row per (request, head) padded to the tile.
+  for (const Row& r : {Row{128, 128}, Row{160, 128}, Row{192, 128}, Row{224, 128}, Row{256, 64}}) {
+    INFO("head_dim " << r.head_dim);
+    double splits = 0;
+    const KernelTime k = packed_decode_attention_time(t, 64, 32, 32, S, r.head_dim, 64 * S * 2 * 32 * r.head_dim * 2, &splits);
+    CHECK(splits == 1);
+    CHECK(k.compute_s == Approx(4.0 * 64 * 32 * r.tile_rows * S * r.head_dim / 1e14));
+  }
+}
+
 TEST_CASE("packed decode attention: its executed tile math counts toward the power limit", "[stack][timing]") {
   const TimingParams t = fa2_params();
   const double S = 8192, d = 128, kv = 32 * S * 2 * 8 * d * 2;

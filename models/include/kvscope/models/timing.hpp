@@ -165,6 +165,10 @@ double by_head_dim(double at64, double at128, double at256, double head_dim);
 // to 256 (flash_api.cpp / static_switch.h HEADDIM_SWITCH; docs/references.md), so head_dim 80 runs
 // the 96 kernel. Bytes moved stay those of the real head_dim (the padded columns are never loaded).
 double fa2_kernel_head_dim(double head_dim);
+// FA2 decode's efficiency from its K/V tile layout at this head_dim (attn_narrow_smem_efficiency
+// when the kernel's head_dim is not a multiple of 64, times attn_padded_efficiency when head_dim is
+// below the kernel's); 1 for other kernels, past 256 and where not measured.
+double fa2_layout_efficiency(const TimingParams& t, double head_dim);
 // The prefill-attention compute fraction at this head_dim (measured at 64 / 128 / 256).
 double prefill_attn_fraction(const TimingParams& t, double head_dim);
 // Split-KV count the decode kernel picks: enough (request, head, split) units to fill the GPU,
