@@ -1218,6 +1218,13 @@ class Bench:
                 m("qwen3-4b-shape-GQA4-CLA123", 36, 2560, 32, 8, 128, 9728, 151936, True, groups(36, [1, 2, 3])),
                 m("stablelm-3b-shape-MHA-hd80", 32, 2560, 32, 32, 80, 6912, 50304, False, cla(32, 1)),
             ]
+        elif self.args.set == "holdout4":  # fourth hold-out (session 10): head_dims 80 / 96 / 112 beside MHA / GQA, a 14B shape
+            ms = [
+                m("phi-2-shape-MHA-hd80", 32, 2560, 32, 32, 80, 10240, 51200, False, cla(32, 1)),
+                m("gqa4-hd96-shape", 28, 3072, 32, 8, 96, 8192, 32064, False, cla(28, 1)),
+                m("gqa4-hd112-shape-CLA2", 24, 3584, 32, 8, 112, 9728, 65536, True, cla(24, 2)),
+                m("qwen2.5-14b-shape-GQA5", 48, 5120, 40, 8, 128, 13824, 152064, False, cla(48, 1)),
+            ]
         elif self.args.set == "fp8w":  # fp8 weights (e4m3, per-tensor scales) on the main shapes
             ms = [
                 m("llama-3-8b-GQA8-CLA1-fp8w", 32, 4096, 32, 8, 128, 14336, 128256, False, cla(32, 1)),
@@ -1255,6 +1262,10 @@ class Bench:
             dec_B = [1, 6, 24, 96, 256, 640, 1024]
             dec_S = [1500, 6000, 24000, 131072]
             pre = [(1, 1000), (3, 3000), (1, 4000), (1, 16384), (1, 32768)]
+        if self.args.set == "holdout4":
+            dec_B = [1, 5, 20, 80, 320, 800]
+            dec_S = [1000, 5000, 20000, 100000]
+            pre = [(1, 1500), (1, 6000), (1, 20000), (2, 8000)]
         if self.args.set == "fp8w":
             dec_B = [1, 16, 64, 256]
             dec_S = [1024, 8192]
@@ -1276,7 +1287,7 @@ class Bench:
             for backend, stack in stacks:
                 # cuDNN end to end on a subset (the main stack is torch-flash)
                 sub = stack != "torch-flash"
-                if sub and self.args.set in ("holdout2", "fp8w"):
+                if sub and self.args.set in ("holdout2", "holdout4", "fp8w"):
                     continue
                 cudnn_dec = ((1, 6000), (24, 24000), (256, 1500), (6, 131072)) if self.args.set == "holdout3" else (
                     (1, 2048), (32, 8192), (256, 2048), (8, 32768), (4, 4096), (64, 16384), (256, 1024))
@@ -1532,7 +1543,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--mode", choices=["quick", "full"], default="full")
     ap.add_argument("--families", default="all", help="comma list of launch,gemm,gemm_fp8,attention,attention_prefill,elementwise,elementwise_decode,elementwise_layer,attention_dims,power,e2e")
-    ap.add_argument("--set", choices=["main", "holdout", "holdout2", "holdout3", "fp8w"], default="main", help="end-to-end shape set")
+    ap.add_argument("--set", choices=["main", "holdout", "holdout2", "holdout3", "holdout4", "fp8w"], default="main", help="end-to-end shape set")
     ap.add_argument("--stacks", default="torch-flash,torch-cudnn")
     ap.add_argument("--out-json", required=True)
     ap.add_argument("--git-sha", default="unknown")
