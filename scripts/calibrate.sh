@@ -61,7 +61,8 @@ for gpu in h100-sxm h200; do
     # rerun-holdout2: the holdout2 shapes measured again a day later, each step harness-timed and back to back (session 8).
     # holdout3 (session 9): sliding windows, head_dim 256 / 80, an irregular producer map; main, holdout,
     # holdout2, fp8w and holdout3 are the newest files (torch_bench 0.6.0: no host time in the samples).
-    sets="main holdout holdout3"; [ "$stack" = torch-flash ] && sets="main holdout holdout2 holdout3 fp8w sustained-main sustained-holdout rerun-holdout2"
+    # holdout4 (session 10, torch-flash only): head_dims 80 / 96 / 112, a 14B shape.
+    sets="main holdout holdout3"; [ "$stack" = torch-flash ] && sets="main holdout holdout2 holdout3 holdout4 fp8w sustained-main sustained-holdout rerun-holdout2"
     for set in $sets; do
       f=$(ls "$dir"/torch-e2e-$set-*.json 2>/dev/null | sort | tail -n 1 || true)
       [ -n "$f" ] || continue
