@@ -15,9 +15,9 @@
 #include <vector>
 
 #include "kvscope/core/axes.hpp"
-#include "kvscope/core/pareto.hpp"
+#include "kvscope/explorer/explore.hpp"
+#include "kvscope/explorer/pareto.hpp"
 #include "kvscope/models/evaluate.hpp"
-#include "kvscope/models/explore.hpp"
 
 using namespace kvscope;
 using namespace kvscope::models;

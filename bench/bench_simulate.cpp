@@ -16,7 +16,7 @@
 
 #include "kvscope/core/design.hpp"
 #include "kvscope/core/loaders.hpp"
-#include "kvscope/models/explore.hpp"
+#include "kvscope/explorer/explore.hpp"
 #include "kvscope/models/simulate.hpp"
 
 using namespace kvscope;

@@ -6,12 +6,12 @@
 #include <cstdlib>
 
 #include "command.hpp"
+#include "kvscope/calibration/calibration.hpp"
 #include "kvscope/core/display.hpp"
 #include "kvscope/core/error.hpp"
 #include "kvscope/core/json_util.hpp"
 #include "kvscope/core/loaders.hpp"
 #include "kvscope/core/output_file.hpp"
-#include "kvscope/models/calibration.hpp"
 #include "output.hpp"
 #include "plotting.hpp"
 

@@ -12,7 +12,7 @@
 #include "kvscope/core/error.hpp"
 #include "kvscope/core/loaders.hpp"
 #include "kvscope/core/output_file.hpp"
-#include "kvscope/core/pareto.hpp"
+#include "kvscope/explorer/pareto.hpp"
 #include "kvscope/models/accuracy.hpp"
 #include "kvscope/models/memory.hpp"
 #include "kvscope/models/profile.hpp"

@@ -1,7 +1,7 @@
 #include "design_point.hpp"
 
+#include "kvscope/explorer/scenario_sweep.hpp"
 #include "kvscope/models/evaluate.hpp"
-#include "kvscope/models/scenario_sweep.hpp"
 
 namespace kvscope::cli {
 

@@ -5,7 +5,7 @@
 #include <cstdint>
 #include <string>
 
-#include "kvscope/models/explore.hpp"
+#include "kvscope/explorer/explore.hpp"
 
 namespace kvscope::cli {
 

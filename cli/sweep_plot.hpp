@@ -9,7 +9,7 @@
 #include <vector>
 
 #include "kvscope/core/design_fields.hpp"
-#include "kvscope/models/explore.hpp"
+#include "kvscope/explorer/explore.hpp"
 #include "plotting.hpp"
 
 namespace kvscope::cli {

@@ -5,7 +5,7 @@
 #include <cmath>
 
 #include "kvscope/core/csv.hpp"
-#include "kvscope/models/scenario_sweep.hpp"
+#include "kvscope/explorer/scenario_sweep.hpp"
 
 namespace kvscope::cli {
 

@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-#include "kvscope/models/explore.hpp"
+#include "kvscope/explorer/explore.hpp"
 #include "output.hpp"
 
 namespace kvscope::cli {

@@ -20,7 +20,7 @@ for preset in ${KVSCOPE_TEST_PRESETS:-dev asan}; do
   echo "=== preset ${preset}: test"
   ctest --preset "${preset}"
 done
-# ThreadSanitizer over the sweep engine's thread tests only (tests/models/test_explore_threads.cpp):
+# ThreadSanitizer over the sweep engine's thread tests only (tests/explorer/test_explore_threads.cpp):
 # the `tsan` build preset builds the libraries and that one executable, the test preset runs only
 # its cases; ~3-4 min on 2 cores. KVSCOPE_SKIP_TSAN=1 skips it.
 if [[ -z "${KVSCOPE_SKIP_TSAN:-}" ]]; then

@@ -5,7 +5,7 @@
 #include <vector>
 
 #include "fuzz_common.hpp"
-#include "kvscope/core/constraints.hpp"
+#include "kvscope/explorer/constraints.hpp"
 #include "kvscope/models/fields.hpp"
 
 using namespace kvscope;

@@ -1,7 +1,7 @@
 // kvbench results loader (kvbench-result/1) and what calibrate/validate do with the points:
 // the end-to-end points turned back into architectures and workloads, the GPU check, the fit.
 #include "fuzz_common.hpp"
-#include "kvscope/models/calibration.hpp"
+#include "kvscope/calibration/calibration.hpp"
 
 using namespace kvscope;
 

@@ -3,8 +3,8 @@
 // GPU values that look like file paths are dropped, so the target never reads the file system.
 #include "fuzz_common.hpp"
 #include "kvscope/core/scenario.hpp"
-#include "kvscope/models/explore.hpp"
-#include "kvscope/models/scenario_sweep.hpp"
+#include "kvscope/explorer/explore.hpp"
+#include "kvscope/explorer/scenario_sweep.hpp"
 
 using namespace kvscope;
 

@@ -5,8 +5,8 @@
 #include <numeric>
 
 #include "kvscope/core/error.hpp"
+#include "kvscope/explorer/scenario_sweep.hpp"
 #include "kvscope/models/fields.hpp"
-#include "kvscope/models/scenario_sweep.hpp"
 
 namespace kvscope::gui {
 

@@ -14,7 +14,7 @@
 #include <vector>
 
 #include "kvscope/core/scenario.hpp"
-#include "kvscope/models/explore.hpp"
+#include "kvscope/explorer/explore.hpp"
 
 QT_BEGIN_NAMESPACE
 class QThread;

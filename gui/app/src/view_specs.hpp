@@ -7,7 +7,7 @@
 #include <vector>
 
 #include "design_model.hpp"
-#include "kvscope/core/pareto.hpp"
+#include "kvscope/explorer/pareto.hpp"
 #include "kvscope/models/simulate_run.hpp"
 #include "kvscope/plot/charts.hpp"
 #include "sweep_model.hpp"

@@ -29,7 +29,7 @@
 // Integer and real knobs get bounds checks, list/range syntax in sweeps, the flag, the help
 // text and the scenario-file key from the row alone. Architecture knobs become sweep axes in
 // row order (the flattened point order of models::explore). A sweepable workload knob also needs
-// its loop in models/src/explore.cpp (the sweep's loop order is its cache structure); an engine
+// its loop in explorer/src/explore.cpp (the sweep's loop order is its cache structure); an engine
 // knob is one value applied to every point of a sweep.
 #include <cstdint>
 #include <optional>

@@ -8,7 +8,7 @@
 #include <vector>
 
 #include "kvscope/core/error.hpp"
-#include "kvscope/core/pareto.hpp"
+#include "kvscope/explorer/pareto.hpp"
 
 using namespace kvscope;
 using Idx = std::vector<std::size_t>;

@@ -9,7 +9,7 @@
 #include <string_view>
 #include <vector>
 
-#include "kvscope/core/pareto.hpp"
+#include "kvscope/explorer/pareto.hpp"
 
 namespace kvscope {
 

@@ -15,13 +15,13 @@
 
 #include "kvscope/core/architecture.hpp"
 #include "kvscope/core/axes.hpp"
-#include "kvscope/core/constraints.hpp"
 #include "kvscope/core/design.hpp"
 #include "kvscope/core/error.hpp"
 #include "kvscope/core/json_util.hpp"
 #include "kvscope/core/loaders.hpp"
 #include "kvscope/core/scenario.hpp"
 #include "kvscope/core/workload.hpp"
+#include "kvscope/explorer/constraints.hpp"
 
 using namespace kvscope;
 

@@ -1,4 +1,4 @@
-#include "kvscope/models/explore.hpp"
+#include "kvscope/explorer/explore.hpp"
 
 #include <fmt/format.h>
 
@@ -17,7 +17,7 @@
 
 #include "kvscope/core/axes.hpp"
 #include "kvscope/core/error.hpp"
-#include "kvscope/core/pareto.hpp"
+#include "kvscope/explorer/pareto.hpp"
 #include "kvscope/models/evaluate.hpp"
 #include "kvscope/models/memory.hpp"
 #include "kvscope/models/simulate.hpp"

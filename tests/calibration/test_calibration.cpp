@@ -4,8 +4,8 @@
 #include <catch2/catch.hpp>
 #include <random>
 
+#include "kvscope/calibration/calibration.hpp"
 #include "kvscope/core/error.hpp"
-#include "kvscope/models/calibration.hpp"
 #include "kvscope/models/evaluate.hpp"
 #include "kvscope/models/timing.hpp"
 

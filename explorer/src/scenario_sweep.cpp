@@ -1,4 +1,4 @@
-#include "kvscope/models/scenario_sweep.hpp"
+#include "kvscope/explorer/scenario_sweep.hpp"
 
 #include <fmt/format.h>
 

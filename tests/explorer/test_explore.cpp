@@ -12,9 +12,9 @@
 #include "kvscope/core/design.hpp"
 #include "kvscope/core/error.hpp"
 #include "kvscope/core/loaders.hpp"
-#include "kvscope/core/pareto.hpp"
+#include "kvscope/explorer/explore.hpp"
+#include "kvscope/explorer/pareto.hpp"
 #include "kvscope/models/evaluate.hpp"
-#include "kvscope/models/explore.hpp"
 #include "kvscope/models/simulate.hpp"
 
 using namespace kvscope;

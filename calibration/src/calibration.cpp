@@ -1,4 +1,4 @@
-#include "kvscope/models/calibration.hpp"
+#include "kvscope/calibration/calibration.hpp"
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>

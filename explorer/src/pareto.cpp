@@ -1,4 +1,4 @@
-#include "kvscope/core/pareto.hpp"
+#include "kvscope/explorer/pareto.hpp"
 
 #include <fmt/format.h>
 

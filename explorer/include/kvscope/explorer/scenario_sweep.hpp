@@ -2,7 +2,7 @@
 // Turning a Scenario (flags, scenario file, GUI state) into a SweepSpec: model and GPU lists are
 // resolved to descriptions (preset ids or files), every other field becomes an axis.
 #include "kvscope/core/scenario.hpp"
-#include "kvscope/models/explore.hpp"
+#include "kvscope/explorer/explore.hpp"
 
 namespace kvscope::models {
 

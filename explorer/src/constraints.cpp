@@ -1,4 +1,4 @@
-#include "kvscope/core/constraints.hpp"
+#include "kvscope/explorer/constraints.hpp"
 
 #include <fmt/format.h>
 

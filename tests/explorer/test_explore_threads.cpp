@@ -12,7 +12,7 @@
 #include <vector>
 
 #include "kvscope/core/error.hpp"
-#include "kvscope/models/explore.hpp"
+#include "kvscope/explorer/explore.hpp"
 
 using namespace kvscope;
 using namespace kvscope::models;

@@ -41,11 +41,11 @@
 #include <vector>
 
 #include "kvscope/core/architecture.hpp"
-#include "kvscope/core/constraints.hpp"
 #include "kvscope/core/design.hpp"
 #include "kvscope/core/design_fields.hpp"
 #include "kvscope/core/gpu.hpp"
 #include "kvscope/core/workload.hpp"
+#include "kvscope/explorer/constraints.hpp"
 #include "kvscope/models/fields.hpp"
 #include "kvscope/models/profile.hpp"
 

@@ -6,8 +6,8 @@
 #include <string_view>
 #include <vector>
 
-#include "kvscope/core/constraints.hpp"
 #include "kvscope/core/error.hpp"
+#include "kvscope/explorer/constraints.hpp"
 
 using namespace kvscope;
 
