@@ -617,7 +617,13 @@ FamilyFit fit_power_family(const std::vector<const KvbenchPoint*>& pw, double de
     bool decode = false;  // decode attention: its tensor work weighted by power_decode_attn_weight
   };
   std::map<std::string, std::pair<double, double>> ref;  // group -> (rest, per-unit s of its n = 8 burst)
+  // A group: one op at one shape with one filler (decode attention at several shapes, torch_bench 0.7.0).
   auto group = [&](const KvbenchPoint* p) {
+    if (p->str("op", where) == "decode_attention") {
+      return fmt::format("decode_attention B={} S={} {}x{} d={} {}", p->num("batch", where), p->num("kv_len", where),
+                         p->num("n_q_heads", where), p->num("n_kv_heads", where), p->num("head_dim", where),
+                         p->str("filler", where));
+    }
     return fmt::format("{} M={} {}", p->str("op", where), p->has("M") ? p->num("M", where) : 0.0, p->str("filler", where));
   };
   for (const auto* p : pw) {

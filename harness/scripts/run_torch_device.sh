@@ -12,6 +12,7 @@
 #   PHASE = sets    : the end-to-end sets named in E2E_SETS ("main:290 holdout2:140": set and time budget in s)
 #   PHASE = layer   : elementwise ops in their layer's regime (behind an L2 flush and the writer of their
 #                     input), then SDPA decode at the head_dims FA2 pads (80, 96, 112, 160, 192)
+#   PHASE = power-decode-shapes: decode-attention power bursts at five shapes
 #   PHASE = power   : bursts of back-to-back GEMMs / prefill attentions (the power governor's clock)
 # Results (JSON + logs) go to $OUT (or ./torch-out). Env: KVBENCH_GIT_SHA, TORCH_BENCH_BUDGET_S.
 set -uo pipefail
@@ -137,6 +138,14 @@ case "$phase" in
       --budget-s 120 --notes "power bursts of decode attention (B 128, S 8192, GQA 8 x 4, d 128)" \
       >"$out/torch-power-decode.log" 2>&1 || rc=1
     grep -E "^==|Traceback|Error|power " "$out/torch-power-decode.log" | tail -30
+    ;;
+  power-decode-shapes)
+    # bursts of unsplit FA2 decode attention at five shapes (session 10: one power weight for every decode shape?)
+    python3 "$tb" --mode full --families power --power-ops decode_shapes --out-json "$out/torch-power-decode-shapes.json" \
+      --git-sha "$sha" --budget-s "${TORCH_BENCH_BUDGET_S:-400}" \
+      --notes "power bursts of decode attention: GQA-4 d 128, MQA d 64, MHA d 128, GQA-8 d 128, GQA-2 d 256" \
+      >"$out/torch-power-decode-shapes.log" 2>&1 || rc=1
+    grep -E "^==|Traceback|Error|power " "$out/torch-power-decode-shapes.log" | tail -70
     ;;
   sets)
     # end-to-end sets by name with their time budgets: E2E_SETS="main:290 holdout2:140" (torch_bench 0.6.0 onwards

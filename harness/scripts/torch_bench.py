@@ -850,17 +850,27 @@ class Bench:
             ops.append(("prefill_attn_P4096", {"op": "prefill_attention", "prompt": P, "n_q_heads": Hq, "n_kv_heads": Hkv,
                                                "head_dim": D, "backend": "flash_attention"},
                         [lambda: sdpa(q, k, v, "FLASH_ATTENTION", True, True)], 4.0 * Hq * D * P * (P + 1) / 2))
-        if SDPBackend is not None and "decode" in want:
-            # unsplit FA2 decode (B x n_kv = 1024 >= 0.8 x 2 x SMs): 128-row tiles for g = 4 rows, the
-            # heavy decode steps' regime; flop_count = the executed (padded) tile math.
-            B, S, Hq, Hkv, D = 128, 8192, 32, 8, 128
+        # unsplit FA2 decode (B x n_kv >= 0.8 x 2 x SMs): 128-row tiles (64 at head_dim 256) per
+        # (request, KV head) -- per head for MHA -- the heavy decode steps' regime; flop_count = the
+        # executed (padded) tile math. "decode" is the first shape (GQA-4, d 128); "decode_shapes" adds
+        # MQA at d 64, MHA, GQA-8 and d 256 (torch_bench 0.7.0).
+        dec_shapes = []
+        if "decode" in want or "decode_shapes" in want:
+            dec_shapes.append((128, 8192, 32, 8, 128))
+        if "decode_shapes" in want:
+            dec_shapes += [(256, 16384, 32, 1, 64), (64, 8192, 32, 32, 128), (96, 16384, 32, 4, 128), (128, 4096, 16, 8, 256)]
+        for (B, S, Hq, Hkv, D) in (dec_shapes if SDPBackend is not None else []):
             qd = torch.randn(B, Hq, 1, D, device=DEV, dtype=BF16)
             kd = torch.randn(B, Hkv, S, D, device=DEV, dtype=BF16)
             vd = torch.randn(B, Hkv, S, D, device=DEV, dtype=BF16)
-            ops.append(("decode_attn_B128_S8192", {"op": "decode_attention", "batch": B, "kv_len": S, "n_q_heads": Hq,
-                                                   "n_kv_heads": Hkv, "head_dim": D, "backend": "flash_attention",
-                                                   "flops_counted": "executed: 128-row tiles per (request, KV head)"},
-                        [lambda: sdpa(qd, kd, vd, "FLASH_ATTENTION", False, True)], 4.0 * B * Hkv * 128 * S * D))
+            tile = 64 if D >= 256 else 128
+            units = B * Hkv * math.ceil((Hq // Hkv) / tile) if Hq > Hkv else B * Hq
+            label = f"decode_attn_B{B}_S{S}" + ("" if (B, S, Hq, Hkv, D) == (128, 8192, 32, 8, 128) else f"_{Hq}x{Hkv}_d{D}")
+            ops.append((label, {"op": "decode_attention", "batch": B, "kv_len": S, "n_q_heads": Hq, "n_kv_heads": Hkv,
+                                "head_dim": D, "backend": "flash_attention",
+                                "flops_counted": f"executed: {tile}-row tiles per (request, KV head)"},
+                        [(lambda qd=qd, kd=kd, vd=vd, gq=Hq > Hkv: sdpa(qd, kd, vd, "FLASH_ATTENTION", False, gq))],
+                        4.0 * units * tile * S * D))
         src = torch.randn(160 * 2**20, device=DEV, dtype=BF16)  # 320 MiB: a copy is DRAM-bound
         dst = torch.empty_like(src)
         nsamp = 5 if self.quick else 8
@@ -1555,7 +1565,7 @@ def main():
     ap.add_argument("--cudnn-all", action="store_true", help="cuDNN decode attention at head_dim 64 / 256 too (with --stacks torch-cudnn)")
     ap.add_argument("--cold-elementwise", action="store_true", help="also time elementwise ops after an L2 flush (rows <= 1024)")
     ap.add_argument("--power-ops", default="gemm,prefill",
-                    help="torch_power: which ops to burst (gemm, prefill, decode); the default is the fitted set")
+                    help="torch_power: which ops to burst (gemm, prefill, decode, decode_shapes); the default is the fitted set")
     ap.add_argument("--sustained", action="store_true", help="e2e: also time each step replayed back to back (power_state sustained)")
     ap.add_argument("--prefill-only", action="store_true", help="e2e: prefill steps only")
     args = ap.parse_args()
