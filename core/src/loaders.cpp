@@ -610,9 +610,7 @@ bj::value to_json(const GpuSpec& g) {
   return o;
 }
 
-namespace {
-
-GpuSpec load_gpu_exact(const std::string& preset_or_path) {
+GpuSpec load_gpu_as_written(const std::string& preset_or_path) {
   if (looks_like_path(preset_or_path)) {
     return parse_gpu(parse_json_text(read_text_file(preset_or_path), preset_or_path), preset_or_path, true);
   }
@@ -626,6 +624,8 @@ GpuSpec load_gpu_exact(const std::string& preset_or_path) {
   unknown_preset("GPU", preset_or_path, embedded_ids("gpus"), "gpus");
 }
 
+namespace {
+
 // First word of the architecture ("Hopper GH100 (sm_90)" -> "Hopper").
 std::string family_of(const GpuSpec& g) {
   return g.architecture.substr(0, g.architecture.find(' '));
@@ -636,12 +636,12 @@ std::string family_of(const GpuSpec& g) {
 // Other vendors borrow too (no harness has run on them: kvbench and torch_bench are CUDA), so that
 // every op of a prediction uses one measured GPU's efficiencies rather than a mix of defaults and
 // fits; the origin line says the efficiencies come from another vendor's part.
-void borrow_if_uncalibrated(GpuSpec& g) {
+void borrow_hardware(GpuSpec& g) {
   if (g.calibration) return;
   const GpuSpec* best = nullptr;
   std::vector<GpuSpec> calibrated;
   for (const auto& id : embedded_ids("gpus")) {
-    GpuSpec c = load_gpu_exact(id);
+    GpuSpec c = load_gpu_as_written(id);
     if (c.calibration && !c.calibration->borrowed && c.id != g.id) calibrated.push_back(std::move(c));
   }
   for (const auto& c : calibrated) {
@@ -672,7 +672,7 @@ void borrow_missing_stacks(GpuSpec& g) {
   std::vector<GpuSpec> refs;
   for (const auto& id : embedded_ids("gpus")) {
     if (id == g.id) continue;
-    GpuSpec c = load_gpu_exact(id);
+    GpuSpec c = load_gpu_as_written(id);
     if (!c.stack_calibrations.empty()) refs.push_back(std::move(c));
   }
   for (const StackDef& s : stacks()) {
@@ -697,10 +697,14 @@ void borrow_missing_stacks(GpuSpec& g) {
 
 }  // namespace
 
-GpuSpec load_gpu(const std::string& preset_or_path) {
-  GpuSpec g = load_gpu_exact(preset_or_path);
-  borrow_if_uncalibrated(g);
+void resolve_borrowing(GpuSpec& g) {
+  borrow_hardware(g);
   borrow_missing_stacks(g);
+}
+
+GpuSpec load_gpu(const std::string& preset_or_path) {
+  GpuSpec g = load_gpu_as_written(preset_or_path);
+  resolve_borrowing(g);
   return g;
 }
 

@@ -51,3 +51,30 @@ TEST_CASE("GPU profile stacks: invalid rows name the key", "[loaders][stack]") {
     }
   }
 }
+
+TEST_CASE("GPU loading: borrowing is its own named step, and the file as written has none", "[loaders][stacks]") {
+  struct Row {
+    const char* gpu;
+    bool calibrated_as_written;
+    const char* hardware_from;  // after resolve_borrowing: "" = its own calibration
+  };
+  for (const Row& r :
+       {Row{"h200", true, ""}, Row{"h100-sxm", true, ""}, Row{"a100-sxm-80gb", false, "h100-sxm"}, Row{"b200", false, "h200"}}) {
+    INFO(r.gpu);
+    const GpuSpec written = load_gpu_as_written(r.gpu);
+    CHECK(written.calibration.has_value() == r.calibrated_as_written);
+    for (const auto& [id, sc] : written.stack_calibrations) CHECK_FALSE(sc.borrowed);
+    GpuSpec resolved = written;
+    resolve_borrowing(resolved);
+    REQUIRE(resolved.calibration.has_value());
+    CHECK(resolved.calibration->borrowed == !r.calibrated_as_written);
+    CHECK(resolved.calibration->borrowed_from == r.hardware_from);
+    // Every stack some preset measured is there, whole: measured here or marked borrowed.
+    CHECK(resolved.stack_calibrations.count("torch-flash") == 1);
+    for (const auto& [id, sc] : resolved.stack_calibrations) CHECK((sc.borrowed == !written.stack_calibrations.count(id)));
+    // load_gpu is the two steps.
+    const GpuSpec loaded = load_gpu(r.gpu);
+    CHECK(loaded.calibration->source == resolved.calibration->source);
+    CHECK(loaded.stack_calibrations.size() == resolved.stack_calibrations.size());
+  }
+}

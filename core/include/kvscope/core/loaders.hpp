@@ -129,6 +129,15 @@ Architecture load_architecture(const std::string& preset_or_path);
 boost::json::value to_json(const Architecture& arch);
 
 GpuSpec parse_gpu(const boost::json::value& v, const std::string& where, bool user_file = false);
+// A GPU preset id or profile path exactly as written: calibration and kernel-stack blocks only
+// where the file has them.
+GpuSpec load_gpu_as_written(const std::string& preset_or_path);
+// Fills what `g` has not measured from the nearest calibrated preset (same architecture family
+// first, then the closest HBM bandwidth): the hardware calibration when it has none, and every
+// kernel stack some preset measured and it did not, each block whole (never a mix of fits and
+// defaults) and marked `borrowed` with `borrowed_from` and a source line saying so.
+void resolve_borrowing(GpuSpec& g);
+// What every prediction uses: load_gpu_as_written, then resolve_borrowing.
 GpuSpec load_gpu(const std::string& preset_or_path);
 boost::json::value to_json(const GpuSpec& gpu);
 
