@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "kvscope/core/axes.hpp"
+#include "kvscope/core/enum_names.hpp"
 #include "kvscope/core/error.hpp"
 #include "kvscope/core/scenario.hpp"
 #include "kvscope/core/stack.hpp"
@@ -721,41 +722,11 @@ std::string normalized(std::string_view s) {
 }  // namespace
 
 const char* to_string(FieldGroup g) {
-  switch (g) {
-    case FieldGroup::model:
-      return "model";
-    case FieldGroup::shape:
-      return "shape";
-    case FieldGroup::sharing:
-      return "sharing";
-    case FieldGroup::storage:
-      return "storage";
-    case FieldGroup::hardware:
-      return "hardware";
-    case FieldGroup::workload:
-      return "workload";
-    case FieldGroup::engine:
-      return "engine";
-    case FieldGroup::serving:
-      return "serving";
-  }
-  return "?";
+  return enum_name<FieldGroup::serving>(g, {"model", "shape", "sharing", "storage", "hardware", "workload", "engine", "serving"});
 }
 
 const char* to_string(ValueType t) {
-  switch (t) {
-    case ValueType::integer:
-      return "integer";
-    case ValueType::real:
-      return "real";
-    case ValueType::text:
-      return "text";
-    case ValueType::choice:
-      return "choice";
-    case ValueType::preset:
-      return "preset";
-  }
-  return "?";
+  return enum_name<ValueType::preset>(t, {"integer", "real", "text", "choice", "preset"});
 }
 
 std::string DesignField::flag() const {
