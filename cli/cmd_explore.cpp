@@ -8,6 +8,8 @@
 #include <cstdio>
 #include <filesystem>
 #include <map>
+#include <string>
+#include <utility>
 
 #include "command.hpp"
 #include "design_flags.hpp"
@@ -84,6 +86,22 @@ void make_out_dir(const std::string& dir) {
   }
   fs::create_directories(dir, ec);
   if (ec) throw IoError(fmt::format("--out-dir '{}': cannot create the folder: {}", display_text(dir, 200), ec.message()));
+}
+
+// The words of one of explore's plots: its axes (title, unit, log scale), title, subtitle and the
+// footnote every plot of a run shares.
+struct PlotAxis {
+  std::string title, unit;
+  bool log;
+};
+template <typename Plot>
+void label_plot(Plot& p, const PlotAxis& x, const PlotAxis& y, std::string title, std::string subtitle,
+                const std::string& footnote) {
+  p.x_title = x.title, p.x_unit = x.unit, p.x_log = x.log;
+  p.y_title = y.title, p.y_unit = y.unit, p.y_log = y.log;
+  p.title = std::move(title);
+  p.subtitle = std::move(subtitle);
+  p.footnote = footnote;
 }
 
 void run_explore(const ExploreOptions& o) {
@@ -216,18 +234,15 @@ void run_explore(const ExploreOptions& o) {
   report += "1. KV memory vs. estimated quality (ppl Δ: the CLA paper's 1B fit applied relatively; see `kvscope paper`)\n";
   report += t1.str() + "\n";
   out["memory_vs_quality"] = std::move(j1);
-  p1.x_title = "KV bytes per token";
-  p1.x_unit = "B";
-  p1.x_log = true;
-  p1.y_title = have_quality ? "perplexity change vs. MHA, no sharing (estimated)" : "best decode throughput at this context";
-  p1.y_unit = have_quality ? "%" : "tokens/s";
-  p1.title =
-      fmt::format("{}: KV memory vs. {}", base.name, have_quality ? "estimated quality" : "throughput (no quality estimate)");
-  p1.subtitle = have_quality
-                    ? "head sharing (MHA→GQA→MQA) × layer sharing (CLA); frontier = non-dominated"
-                    : "no quality estimate for these designs (e.g. quantized K/V), so no frontier: the points show the tokens/s "
-                      "the memory buys";
-  p1.footnote = footnote;
+  label_plot(
+      p1, {"KV bytes per token", "B", true},
+      {have_quality ? "perplexity change vs. MHA, no sharing (estimated)" : "best decode throughput at this context",
+       have_quality ? "%" : "tokens/s", false},
+      fmt::format("{}: KV memory vs. {}", base.name, have_quality ? "estimated quality" : "throughput (no quality estimate)"),
+      have_quality ? "head sharing (MHA→GQA→MQA) × layer sharing (CLA); frontier = non-dominated"
+                   : "no quality estimate for these designs (e.g. quantized K/V), so no frontier: the points show the "
+                     "tokens/s the memory buys",
+      footnote);
   const std::string plot1 = (std::filesystem::path(o.out_dir) / ("explore-memory-quality." + o.plot_ext)).string();
   plot_phase("the memory vs. quality plot", out, report, plot1, [&] { write_pareto_plot(plot1, p1); });
 
@@ -278,16 +293,11 @@ void run_explore(const ExploreOptions& o) {
   out["throughput_vs_latency_feasible_points"] = none_fits ? 0 : r2.kept;
   report += t2.str() + "\n";
   out["throughput_vs_latency_frontier"] = std::move(j2);
-  p2.x_title = "decode throughput";
-  p2.x_unit = "tokens/s";
-  p2.x_log = true;
-  p2.y_title = "time per output token";
-  p2.y_unit = "ms";
-  p2.y_log = true;
-  p2.title = fmt::format("{} on {}: throughput vs. latency at context {}", base.name, gpu_id, context);
-  p2.subtitle = none_fits ? "nothing fits in memory at this context: every point shown is infeasible (no frontier)"
-                          : "every (sharing choice, batch) that fits in memory; frontier = max tokens/s for its latency";
-  p2.footnote = footnote;
+  label_plot(p2, {"decode throughput", "tokens/s", true}, {"time per output token", "ms", true},
+             fmt::format("{} on {}: throughput vs. latency at context {}", base.name, gpu_id, context),
+             none_fits ? "nothing fits in memory at this context: every point shown is infeasible (no frontier)"
+                       : "every (sharing choice, batch) that fits in memory; frontier = max tokens/s for its latency",
+             footnote);
   const std::string plot2 = (std::filesystem::path(o.out_dir) / ("explore-throughput-latency." + o.plot_ext)).string();
   plot_phase("the throughput vs. latency plot", out, report, plot2, [&] { write_pareto_plot(plot2, p2); });
 
@@ -305,16 +315,12 @@ void run_explore(const ExploreOptions& o) {
     // None of the chosen configurations has a point: draw whatever has one.
     for (const auto& [name, line] : lines) p3.lines.push_back({name, line.x, line.y});
   }
-  p3.x_title = "batch";
-  p3.x_log = true;
-  p3.y_title = "decode throughput";
-  p3.y_unit = "tokens/s";
-  p3.y_log = true;
-  p3.title = fmt::format("{} on {}: throughput vs. batch at context {}", base.name, gpu_id, context);
-  p3.subtitle = none_fits
-                    ? "nothing fits in memory at this context: the lines show infeasible points"
-                    : "each line ends where the KV cache no longer fits: CLA and fewer K/V heads buy batch, batch buys tokens/s";
-  p3.footnote = footnote;
+  label_plot(p3, {"batch", "", true}, {"decode throughput", "tokens/s", true},
+             fmt::format("{} on {}: throughput vs. batch at context {}", base.name, gpu_id, context),
+             none_fits
+                 ? "nothing fits in memory at this context: the lines show infeasible points"
+                 : "each line ends where the KV cache no longer fits: CLA and fewer K/V heads buy batch, batch buys tokens/s",
+             footnote);
   const std::string plot3 = (std::filesystem::path(o.out_dir) / ("explore-throughput-vs-batch." + o.plot_ext)).string();
   plot_phase("the throughput vs. batch plot", out, report, plot3, [&] { write_lines_plot(plot3, p3); });
 

@@ -8,6 +8,18 @@ function(kvscope_warnings target)
   endif()
 endfunction()
 
+# kvscope_add_library(NAME name ALIAS kvscope::name SOURCES a.cpp ... LIBS lib ...)
+# One of the kvscope libraries: static, its include/ folder (next to the calling CMakeLists.txt)
+# public, the libraries it builds on linked PUBLIC, our warnings on.
+function(kvscope_add_library)
+  cmake_parse_arguments(L "" "NAME;ALIAS" "SOURCES;LIBS" ${ARGN})
+  add_library(${L_NAME} STATIC ${L_SOURCES})
+  add_library(${L_ALIAS} ALIAS ${L_NAME})
+  target_include_directories(${L_NAME} PUBLIC ${CMAKE_CURRENT_SOURCE_DIR}/include)
+  target_link_libraries(${L_NAME} PUBLIC ${L_LIBS})
+  kvscope_warnings(${L_NAME})
+endfunction()
+
 # kvscope_add_test(NAME name SOURCES a.cpp ... LIBS lib ...)
 # A Catch2 test executable whose test cases are registered with CTest one by one. Every test
 # executable links the one shared Catch2 main (kvscope_catch_main, tests/CMakeLists.txt), compiled

@@ -7,36 +7,17 @@
 #include <charconv>
 #include <cmath>
 
+#include "kvscope/core/enum_names.hpp"
 #include "kvscope/core/error.hpp"
 
 namespace kvscope {
 
 std::string to_string(MlpKind k) {
-  switch (k) {
-    case MlpKind::swiglu:
-      return "swiglu";
-    case MlpKind::plain:
-      return "plain";
-    case MlpKind::moe:
-      return "moe";
-  }
-  return "?";
+  return enum_name<MlpKind::moe>(k, {"swiglu", "plain", "moe"});
 }
 
 std::string to_string(KvDtype d) {
-  switch (d) {
-    case KvDtype::bf16:
-      return "bf16";
-    case KvDtype::fp16:
-      return "fp16";
-    case KvDtype::fp8:
-      return "fp8";
-    case KvDtype::int8:
-      return "int8";
-    case KvDtype::int4:
-      return "int4";
-  }
-  return "?";
+  return enum_name<KvDtype::int4>(d, {"bf16", "fp16", "fp8", "int8", "int4"});
 }
 
 KvDtype parse_kv_dtype(const std::string& text, const std::string& where) {

@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "kvscope/core/axes.hpp"
+#include "kvscope/core/enum_names.hpp"
 #include "kvscope/core/error.hpp"
 #include "kvscope/core/scenario.hpp"
 #include "kvscope/core/stack.hpp"
@@ -718,44 +719,30 @@ std::string normalized(std::string_view s) {
   return n;
 }
 
+// apply_value / apply_axis: `set` is the row's one-value or list setter (null: the row has none,
+// InputError saying what was `expected`). Errors name the flag of the spelling the user wrote and
+// carry the field's name.
+template <typename Set, typename Overrides, typename Work>
+void apply_binding(const DesignField& f, Set set, const char* expected, const std::string& spelling, const std::string& text,
+                   Overrides& o, Work& w) {
+  const std::string flag = flag_of(spelling);
+  if (!set) throw InputError(flag, "", expected, fmt::format("'{}'", spelling));
+  try {
+    set(f, o, w, text, flag);
+  } catch (InputError& e) {
+    e.set_field(std::string(f.name));
+    throw;
+  }
+}
+
 }  // namespace
 
 const char* to_string(FieldGroup g) {
-  switch (g) {
-    case FieldGroup::model:
-      return "model";
-    case FieldGroup::shape:
-      return "shape";
-    case FieldGroup::sharing:
-      return "sharing";
-    case FieldGroup::storage:
-      return "storage";
-    case FieldGroup::hardware:
-      return "hardware";
-    case FieldGroup::workload:
-      return "workload";
-    case FieldGroup::engine:
-      return "engine";
-    case FieldGroup::serving:
-      return "serving";
-  }
-  return "?";
+  return enum_name<FieldGroup::serving>(g, {"model", "shape", "sharing", "storage", "hardware", "workload", "engine", "serving"});
 }
 
 const char* to_string(ValueType t) {
-  switch (t) {
-    case ValueType::integer:
-      return "integer";
-    case ValueType::real:
-      return "real";
-    case ValueType::text:
-      return "text";
-    case ValueType::choice:
-      return "choice";
-    case ValueType::preset:
-      return "preset";
-  }
-  return "?";
+  return enum_name<ValueType::preset>(t, {"integer", "real", "text", "choice", "preset"});
 }
 
 std::string DesignField::flag() const {
@@ -781,25 +768,11 @@ const DesignField& design_field(std::string_view spelling) {
 }
 
 void apply_value(const DesignField& f, const std::string& spelling, const std::string& text, ArchOverrides& o, Workload& w) {
-  const std::string flag = flag_of(spelling);
-  if (!f.bind.set) throw InputError(flag, "", "a field with a value to set here", fmt::format("'{}'", spelling));
-  try {
-    f.bind.set(f, o, w, text, flag);
-  } catch (InputError& e) {
-    e.set_field(std::string(f.name));
-    throw;
-  }
+  apply_binding(f, f.bind.set, "a field with a value to set here", spelling, text, o, w);
 }
 
 void apply_axis(const DesignField& f, const std::string& spelling, const std::string& text, OverrideAxes& o, WorkloadAxes& w) {
-  const std::string flag = flag_of(spelling);
-  if (!f.bind.set_axis) throw InputError(flag, "", "a sweep axis (a scenario field name)", fmt::format("'{}'", spelling));
-  try {
-    f.bind.set_axis(f, o, w, text, flag);
-  } catch (InputError& e) {
-    e.set_field(std::string(f.name));
-    throw;
-  }
+  apply_binding(f, f.bind.set_axis, "a sweep axis (a scenario field name)", spelling, text, o, w);
 }
 
 std::string flag_of(std::string_view spelling) {

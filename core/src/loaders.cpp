@@ -115,6 +115,19 @@ std::vector<std::string> embedded_ids(const std::string& dir) {
                   kind, id, closest, list_cmd, ids.size()));
 }
 
+// The bundled preset `<folder>/<id>.json` read by `parse`; its id must be its file name. No such
+// preset: InputError naming the closest ids (`kvscope <folder>` lists them, `kind` names them).
+template <typename T>
+T bundled_preset(const std::string& kind, const std::string& folder, const std::string& id,
+                 T (*parse)(const bj::value&, const std::string&, bool)) {
+  const std::string rel = folder + "/" + id + ".json";
+  const EmbeddedFile* f = embedded(rel);
+  if (!f) unknown_preset(kind, id, embedded_ids(folder), folder);
+  T t = parse(parse_json_text(f->content, rel), rel, false);
+  if (t.id != id) throw ConfigError(rel, "id", fmt::format("'{}' (the file name)", id), fmt::format("'{}'", t.id));
+  return t;
+}
+
 // A double written to JSON: integral values as integers (readable presets), others as doubles.
 bj::value number(double v) {
   if (std::isfinite(v) && v == std::floor(v) && std::fabs(v) < 9e15) return bj::value(static_cast<std::int64_t>(v));
@@ -143,24 +156,31 @@ bool looks_like_path(const std::string& s) {
 namespace {
 void read_architecture(JsonObjectReader& r, Architecture& a, const std::string& where, bool user_file);
 void read_gpu(JsonObjectReader& r, GpuSpec& g, const std::string& where, bool user_file);
-}  // namespace
 
-Architecture parse_architecture(const bj::value& v, const std::string& where, bool user_file) {
+// Reads one model or GPU file reporting every error of the file at once (collecting reader):
+// checks across values run only while nothing is wrong yet, since a value that failed reads as a
+// stand-in.
+template <typename T>
+T read_collecting(const bj::value& v, const std::string& where, bool user_file, const char* schema,
+                  void (*read)(JsonObjectReader&, T&, const std::string&, bool)) {
   JsonObjectReader r(v, where);
-  check_schema(r, kModelSchema);
-  // Every error of the file at once (collecting reader): checks across values run only while
-  // nothing is wrong yet, since a value that failed reads as a stand-in.
+  check_schema(r, schema);
   r.collect_errors();
-  Architecture a;
+  T out;
   try {
-    read_architecture(r, a, where, user_file);
+    read(r, out, where, user_file);
   } catch (const InputError&) {
     // A check that stopped the reading: on its own it is the error; after recorded ones it may
     // be their consequence, so those are reported.
     if (r.clean()) throw;
   }
   r.throw_collected();
+  return out;
+}
+}  // namespace
 
+Architecture parse_architecture(const bj::value& v, const std::string& where, bool user_file) {
+  Architecture a = read_collecting<Architecture>(v, where, user_file, kModelSchema, read_architecture);
   // Normalize: a producer map in which every layer stores its own K/V is "no sharing".
   if (!a.kv_producer.empty() && kv_layer_count(a) == a.n_layers) a.kv_producer.clear();
   validate(a, where);
@@ -285,9 +305,7 @@ void read_architecture(JsonObjectReader& r, Architecture& a, const std::string& 
 }
 }  // namespace
 
-bj::value to_json(const Architecture& a) {
-  bj::object o;
-  o["schema"] = kModelSchema;
+void add_model_shape_json(bj::object& o, const Architecture& a) {
   o["id"] = a.id;
   o["name"] = a.name;
   o["n_layers"] = a.n_layers;
@@ -295,6 +313,12 @@ bj::value to_json(const Architecture& a) {
   o["n_q_heads"] = a.n_q_heads;
   o["n_kv_heads"] = a.n_kv_heads;
   o["head_dim"] = a.head_dim;
+}
+
+bj::value to_json(const Architecture& a) {
+  bj::object o;
+  o["schema"] = kModelSchema;
+  add_model_shape_json(o, a);
   o["mlp"] = to_string(a.mlp);
   if (a.ffn_dim > 0) o["ffn_dim"] = a.ffn_dim;
   if (a.mlp == MlpKind::moe) {
@@ -357,14 +381,7 @@ Architecture load_architecture(const std::string& preset_or_path) {
     if (is_hf_config(v)) return parse_hf_config(v, preset_or_path);
     return parse_architecture(v, preset_or_path, true);
   }
-  const std::string rel = "models/" + preset_or_path + ".json";
-  if (const EmbeddedFile* f = embedded(rel)) {
-    Architecture a = parse_architecture(parse_json_text(f->content, rel), rel);
-    if (a.id != preset_or_path)
-      throw ConfigError(rel, "id", fmt::format("'{}' (the file name)", preset_or_path), fmt::format("'{}'", a.id));
-    return a;
-  }
-  unknown_preset("model", preset_or_path, embedded_ids("models"), "models");
+  return bundled_preset<Architecture>("model", "models", preset_or_path, parse_architecture);
 }
 
 // ======================================================================================
@@ -490,17 +507,7 @@ GpuCalibration read_calibration(JsonObjectReader& c) {
 }  // namespace
 
 GpuSpec parse_gpu(const bj::value& v, const std::string& where, bool user_file) {
-  JsonObjectReader r(v, where);
-  check_schema(r, kGpuSchema);
-  // Every error of the file at once, as for models (parse_architecture).
-  r.collect_errors();
-  GpuSpec g;
-  try {
-    read_gpu(r, g, where, user_file);
-  } catch (const InputError&) {
-    if (r.clean()) throw;
-  }
-  r.throw_collected();
+  GpuSpec g = read_collecting<GpuSpec>(v, where, user_file, kGpuSchema, read_gpu);
   validate(g, where);
   return g;
 }
@@ -614,14 +621,7 @@ GpuSpec load_gpu_as_written(const std::string& preset_or_path) {
   if (looks_like_path(preset_or_path)) {
     return parse_gpu(parse_json_text(read_text_file(preset_or_path), preset_or_path), preset_or_path, true);
   }
-  const std::string rel = "gpus/" + preset_or_path + ".json";
-  if (const EmbeddedFile* f = embedded(rel)) {
-    GpuSpec g = parse_gpu(parse_json_text(f->content, rel), rel);
-    if (g.id != preset_or_path)
-      throw ConfigError(rel, "id", fmt::format("'{}' (the file name)", preset_or_path), fmt::format("'{}'", g.id));
-    return g;
-  }
-  unknown_preset("GPU", preset_or_path, embedded_ids("gpus"), "gpus");
+  return bundled_preset<GpuSpec>("GPU", "gpus", preset_or_path, parse_gpu);
 }
 
 namespace {

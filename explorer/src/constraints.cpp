@@ -6,6 +6,7 @@
 #include <charconv>
 #include <cmath>
 
+#include "kvscope/core/enum_names.hpp"
 #include "kvscope/core/error.hpp"
 #include "kvscope/core/json_util.hpp"
 
@@ -42,21 +43,7 @@ void check_known(std::string_view name, std::string_view where, std::string_view
 }  // namespace
 
 const char* to_string(CmpOp op) {
-  switch (op) {
-    case CmpOp::le:
-      return "<=";
-    case CmpOp::lt:
-      return "<";
-    case CmpOp::ge:
-      return ">=";
-    case CmpOp::gt:
-      return ">";
-    case CmpOp::eq:
-      return "==";
-    case CmpOp::ne:
-      return "!=";
-  }
-  return "?";
+  return enum_name<CmpOp::ne>(op, {"<=", "<", ">=", ">", "==", "!="});
 }
 
 std::vector<std::string_view> closest_names(std::string_view name, std::span<const std::string_view> known, std::size_t n) {

@@ -83,31 +83,19 @@ Axes resolve_axes(const WorkloadAxes& a, const std::string& where) {
   w.engine = a.engine;
   w.serving = a.serving;
   validate(w, where);
-  for (auto v : x.batch) {
-    Workload t = w;
-    t.batch = v;
-    validate(t, where + " batch axis");
-  }
-  for (auto v : x.context) {
-    Workload t = w;
-    t.context = v;
-    validate(t, where + " context axis");
-  }
-  for (auto v : x.prompt) {
-    Workload t = w;
-    t.prompt = v;
-    validate(t, where + " prompt axis");
-  }
-  for (auto v : x.tp) {
-    Workload t = w;
-    t.tp = v;
-    validate(t, where + " tp axis");
-  }
-  for (auto v : x.tpot) {
-    Workload t = w;
-    t.tpot_limit_s = v;
-    validate(t, where + " tpot_limit axis");
-  }
+  // Every value of an axis, in the workload it makes with the sweep's one-value knobs.
+  auto check_axis = [&](const auto& values, auto member, const char* axis) {
+    for (auto v : values) {
+      Workload t = w;
+      t.*member = v;
+      validate(t, where + " " + axis + " axis");
+    }
+  };
+  check_axis(x.batch, &Workload::batch, "batch");
+  check_axis(x.context, &Workload::context, "context");
+  check_axis(x.prompt, &Workload::prompt, "prompt");
+  check_axis(x.tp, &Workload::tp, "tp");
+  check_axis(x.tpot, &Workload::tpot_limit_s, "tpot_limit");
   return x;
 }
 

@@ -8,6 +8,7 @@
 
 #include "kvscope/core/csv.hpp"
 #include "kvscope/core/embedded_data.hpp"
+#include "kvscope/core/enum_names.hpp"
 #include "kvscope/core/error.hpp"
 #include "kvscope/models/fit.hpp"
 
@@ -41,15 +42,7 @@ bool is_paper_3b(const Architecture& a) {
 }  // namespace
 
 const char* to_string(AccuracyKind k) {
-  switch (k) {
-    case AccuracyKind::measured:
-      return "measured";
-    case AccuracyKind::estimated:
-      return "estimated";
-    case AccuracyKind::unavailable:
-      return "unavailable";
-  }
-  return "?";
+  return enum_name<AccuracyKind::unavailable>(k, {"measured", "estimated", "unavailable"});
 }
 
 std::vector<PaperRow> parse_paper_rows(const std::string& text, const std::string& where) {

@@ -2,6 +2,7 @@
 
 #include "kvscope/core/design.hpp"
 #include "kvscope/core/json_util.hpp"
+#include "kvscope/core/loaders.hpp"
 #include "kvscope/models/profile.hpp"
 
 namespace kvscope::models {
@@ -9,13 +10,7 @@ namespace kvscope::models {
 boost::json::object model_record(const Architecture& a) {
   const ArchProfile p = make_profile(a, 1);
   boost::json::object j;
-  j["id"] = a.id;
-  j["name"] = a.name;
-  j["n_layers"] = a.n_layers;
-  j["d_model"] = a.d_model;
-  j["n_q_heads"] = a.n_q_heads;
-  j["n_kv_heads"] = a.n_kv_heads;
-  j["head_dim"] = a.head_dim;
+  add_model_shape_json(j, a);
   j["sharing"] = sharing_label(a);
   j["variant"] = variant_name(a);
   j["kv_bytes_per_token"] = json_number(p.kv_bytes_per_elem * p.kv_elems_layer_total * p.kv_layers);

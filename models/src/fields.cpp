@@ -5,6 +5,7 @@
 
 #include "kvscope/core/architecture.hpp"
 #include "kvscope/core/design.hpp"
+#include "kvscope/core/enum_names.hpp"
 #include "kvscope/core/json_util.hpp"
 
 namespace kvscope::models {
@@ -125,19 +126,7 @@ std::string point_reason(const PointResult& p) {
 }
 
 const char* to_string(FieldKind k) {
-  switch (k) {
-    case FieldKind::config:
-      return "config";
-    case FieldKind::memory:
-      return "memory";
-    case FieldKind::timing:
-      return "timing";
-    case FieldKind::serving:
-      return "serving";
-    case FieldKind::accuracy:
-      return "accuracy";
-  }
-  return "?";
+  return enum_name<FieldKind::accuracy>(k, {"config", "memory", "timing", "serving", "accuracy"});
 }
 
 const Field* find_field(std::string_view name) {

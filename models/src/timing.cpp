@@ -7,6 +7,8 @@
 #include <limits>
 #include <vector>
 
+#include "kvscope/core/enum_names.hpp"
+
 namespace kvscope::models {
 
 namespace {
@@ -505,23 +507,7 @@ std::string weight_timing_note(const ArchProfile& p, const GpuSpec& gpu, const T
 }
 
 const char* op_name(Op op) {
-  switch (op) {
-    case Op::qkv_proj:
-      return "qkv_proj";
-    case Op::attention:
-      return "attention";
-    case Op::o_proj:
-      return "o_proj";
-    case Op::mlp:
-      return "mlp";
-    case Op::norms_elementwise:
-      return "norms_elementwise";
-    case Op::lm_head:
-      return "lm_head";
-    case Op::allreduce:
-      return "allreduce";
-  }
-  return "?";
+  return enum_name<Op::allreduce>(op, {"qkv_proj", "attention", "o_proj", "mlp", "norms_elementwise", "lm_head", "allreduce"});
 }
 
 double power_stretch_s(const TimingParams& t, double busy_s, double tensor_s) {

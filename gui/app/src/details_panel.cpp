@@ -44,6 +44,29 @@ QTableWidget* make_table(QWidget* parent, const char* name, const QStringList& h
   return t;
 }
 
+// A pane of the splitter: a row of controls over the pane's column (a table below them).
+struct Pane {
+  QWidget* box;
+  QVBoxLayout* column;
+  QHBoxLayout* row;
+};
+Pane make_pane(QSplitter* split) {
+  Pane p;
+  p.box = new QWidget(split);
+  p.column = new QVBoxLayout(p.box);
+  p.column->setContentsMargins(0, 0, 0, 0);
+  p.row = new QHBoxLayout;
+  p.column->addLayout(p.row);
+  return p;
+}
+
+QPushButton* make_button(QWidget* parent, const QString& text, const char* name, const QString& tip) {
+  auto* b = new QPushButton(text, parent);
+  b->setObjectName(name);
+  b->setToolTip(tip);
+  return b;
+}
+
 QTableWidgetItem* item(const QString& text, bool right = false) {
   auto* i = new QTableWidgetItem(text);
   if (right) i->setTextAlignment(Qt::AlignRight | Qt::AlignVCenter);
@@ -82,49 +105,37 @@ DetailsPanel::DetailsPanel(DesignModel* model, QWidget* parent) : QWidget(parent
                         tr("Every output field of `kvscope eval` for the current design (hover a row for its meaning)."));
   split->addWidget(figures_);
 
-  auto* opsbox = new QWidget(split);
-  auto* ov = new QVBoxLayout(opsbox);
-  ov->setContentsMargins(0, 0, 0, 0);
-  auto* orow = new QHBoxLayout;
-  auto* ol = new QLabel(tr("Per-op &breakdown of the"), opsbox);
-  phase_ = new QComboBox(opsbox);
+  const Pane ops = make_pane(split);
+  auto* ol = new QLabel(tr("Per-op &breakdown of the"), ops.box);
+  phase_ = new QComboBox(ops.box);
   phase_->setObjectName("ops_phase");
   phase_->addItem(tr("decode step"));
   phase_->addItem(tr("prefill"));
   phase_->setToolTip(tr("Which phase the per-op table shows."));
   ol->setBuddy(phase_);
-  orow->addWidget(ol);
-  orow->addWidget(phase_);
-  orow->addStretch(1);
-  ov->addLayout(orow);
-  ops_ = make_table(opsbox, "ops_table", {tr("op"), tr("time"), tr("share"), tr("HBM"), tr("FLOP"), tr("bound")},
+  ops.row->addWidget(ol);
+  ops.row->addWidget(phase_);
+  ops.row->addStretch(1);
+  ops_ = make_table(ops.box, "ops_table", {tr("op"), tr("time"), tr("share"), tr("HBM"), tr("FLOP"), tr("bound")},
                     tr("Each operation class of the phase: modelled time, its share, HBM bytes, FLOPs and which "
                        "roofline term bounds it."));
-  ov->addWidget(ops_);
-  split->addWidget(opsbox);
+  ops.column->addWidget(ops_);
+  split->addWidget(ops.box);
 
-  auto* pinbox = new QWidget(split);
-  auto* pv = new QVBoxLayout(pinbox);
-  pv->setContentsMargins(0, 0, 0, 0);
-  auto* prow = new QHBoxLayout;
-  auto* pin = new QPushButton(tr("&Pin current"), pinbox);
-  pin->setObjectName("pin_button");
-  pin->setToolTip(tr("Keep the current design for comparison (Ctrl+P). Pinned designs also appear in the throughput view."));
-  auto* unpin = new QPushButton(tr("&Unpin"), pinbox);
-  unpin->setObjectName("unpin_button");
-  unpin->setToolTip(tr("Remove the pinned design whose column is selected."));
-  auto* clear = new QPushButton(tr("Clear pins"), pinbox);
-  clear->setObjectName("clear_pins_button");
-  clear->setToolTip(tr("Remove every pinned design."));
-  prow->addWidget(pin);
-  prow->addWidget(unpin);
-  prow->addWidget(clear);
-  prow->addStretch(1);
-  pv->addLayout(prow);
-  pins_ = make_table(pinbox, "pins_table", {tr("figure")}, tr("The current design next to the pinned ones."));
+  const Pane pins = make_pane(split);
+  auto* pin =
+      make_button(pins.box, tr("&Pin current"), "pin_button",
+                  tr("Keep the current design for comparison (Ctrl+P). Pinned designs also appear in the throughput view."));
+  auto* unpin = make_button(pins.box, tr("&Unpin"), "unpin_button", tr("Remove the pinned design whose column is selected."));
+  auto* clear = make_button(pins.box, tr("Clear pins"), "clear_pins_button", tr("Remove every pinned design."));
+  pins.row->addWidget(pin);
+  pins.row->addWidget(unpin);
+  pins.row->addWidget(clear);
+  pins.row->addStretch(1);
+  pins_ = make_table(pins.box, "pins_table", {tr("figure")}, tr("The current design next to the pinned ones."));
   pins_->setSelectionBehavior(QAbstractItemView::SelectColumns);
-  pv->addWidget(pins_);
-  split->addWidget(pinbox);
+  pins.column->addWidget(pins_);
+  split->addWidget(pins.box);
   split->setStretchFactor(0, 3);
   split->setStretchFactor(1, 2);
   split->setStretchFactor(2, 2);

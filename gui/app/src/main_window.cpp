@@ -34,6 +34,21 @@
 
 namespace kvscope::gui {
 
+namespace {
+// The file actions' error convention: true when `act` returns, false with the exception's
+// message in *error (where the caller asks for it) when it throws.
+template <typename Act>
+bool succeeds(QString* error, Act&& act) {
+  try {
+    act();
+    return true;
+  } catch (const std::exception& e) {
+    if (error) *error = QString::fromUtf8(e.what());
+    return false;
+  }
+}
+}  // namespace
+
 QStringList MainWindow::viewNames() {
   return {"pareto", "memory", "throughput", "serving", "roofline", "paper"};
 }
@@ -220,23 +235,11 @@ ChartPanel* MainWindow::currentChart() const {
 }
 
 bool MainWindow::openScenario(const QString& path, QString* error) {
-  try {
-    design_->load(path);
-    return true;
-  } catch (const std::exception& e) {
-    if (error) *error = QString::fromUtf8(e.what());
-    return false;
-  }
+  return succeeds(error, [&] { design_->load(path); });
 }
 
 bool MainWindow::saveScenario(const QString& path, QString* error) {
-  try {
-    design_->save(path);
-    return true;
-  } catch (const std::exception& e) {
-    if (error) *error = QString::fromUtf8(e.what());
-    return false;
-  }
+  return succeeds(error, [&] { design_->save(path); });
 }
 
 bool MainWindow::exportChart(const QString& path, QString* error) {
@@ -245,13 +248,7 @@ bool MainWindow::exportChart(const QString& path, QString* error) {
     if (error) *error = tr("the current view has no chart yet");
     return false;
   }
-  try {
-    plot::render_to_file(c->spec(), path.toStdString());
-    return true;
-  } catch (const std::exception& e) {
-    if (error) *error = QString::fromUtf8(e.what());
-    return false;
-  }
+  return succeeds(error, [&] { plot::render_to_file(c->spec(), path.toStdString()); });
 }
 
 bool MainWindow::exportSweepCsv(const QString& path, QString* error) {

@@ -12,6 +12,24 @@
 
 namespace kvscope::gui {
 
+namespace {
+// A control row of one labelled choice (item data 0, 1, ...) that refreshes `view` when changed.
+QComboBox* add_choice(DesignView* view, QHBoxLayout* row, const char* name, const QString& label, const QStringList& items,
+                      const QString& tip) {
+  auto* box = new QComboBox(view);
+  box->setObjectName(name);
+  for (qsizetype i = 0; i < items.size(); ++i) box->addItem(items[i], static_cast<int>(i));
+  box->setToolTip(tip);
+  auto* l = new QLabel(label, view);
+  l->setBuddy(box);
+  row->addWidget(l);
+  row->addWidget(box);
+  row->addStretch(1);
+  QObject::connect(box, &QComboBox::currentIndexChanged, view, &DesignView::refresh);
+  return box;
+}
+}  // namespace
+
 DesignView::DesignView(DesignModel* model, QWidget* parent) : QWidget(parent), model_(model) {
   auto* v = new QVBoxLayout(this);
   v->setContentsMargins(4, 4, 4, 4);
@@ -23,17 +41,9 @@ DesignView::DesignView(DesignModel* model, QWidget* parent) : QWidget(parent), m
 
 MemoryView::MemoryView(DesignModel* model, QWidget* parent) : DesignView(model, parent) {
   setObjectName("memory_view");
-  axis_ = new QComboBox(this);
-  axis_->setObjectName("memory_axis");
-  axis_->addItem(tr("as batch grows (at the workload's context)"), 0);
-  axis_->addItem(tr("as context grows (at the workload's batch)"), 1);
-  axis_->setToolTip(tr("Which workload dimension grows along the horizontal axis."));
-  auto* l = new QLabel(tr("&Memory"), this);
-  l->setBuddy(axis_);
-  controls_->addWidget(l);
-  controls_->addWidget(axis_);
-  controls_->addStretch(1);
-  connect(axis_, &QComboBox::currentIndexChanged, this, &MemoryView::refresh);
+  axis_ = add_choice(this, controls_, "memory_axis", tr("&Memory"),
+                     {tr("as batch grows (at the workload's context)"), tr("as context grows (at the workload's batch)")},
+                     tr("Which workload dimension grows along the horizontal axis."));
 }
 
 void MemoryView::refresh() {
@@ -69,17 +79,8 @@ void ThroughputView::refresh() {
 
 RooflineView::RooflineView(DesignModel* model, QWidget* parent) : DesignView(model, parent) {
   setObjectName("roofline_view");
-  phase_ = new QComboBox(this);
-  phase_->setObjectName("roofline_phase");
-  phase_->addItem(tr("decode step"), 0);
-  phase_->addItem(tr("prefill"), 1);
-  phase_->setToolTip(tr("Which phase's operations to place on the roofline."));
-  auto* l = new QLabel(tr("&Phase"), this);
-  l->setBuddy(phase_);
-  controls_->addWidget(l);
-  controls_->addWidget(phase_);
-  controls_->addStretch(1);
-  connect(phase_, &QComboBox::currentIndexChanged, this, &RooflineView::refresh);
+  phase_ = add_choice(this, controls_, "roofline_phase", tr("&Phase"), {tr("decode step"), tr("prefill")},
+                      tr("Which phase's operations to place on the roofline."));
 }
 
 void RooflineView::refresh() {

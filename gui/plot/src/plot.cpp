@@ -488,6 +488,22 @@ void attach(QChart* chart, QAbstractSeries* s, QAbstractAxis* x, QAbstractAxis* 
   s->attachAxis(y);
 }
 
+// A filled series between the outlines `up` and `lo` (bars, areas); the area owns both lines.
+QAreaSeries* area_between(const QList<QPointF>& up, const QList<QPointF>& lo, const QString& name, const QColor& fill,
+                          const QPen& pen) {
+  auto* upper = new QLineSeries();
+  auto* lower = new QLineSeries();
+  upper->replace(up);
+  lower->replace(lo);
+  auto* area = new QAreaSeries(upper, lower);
+  upper->setParent(area);
+  lower->setParent(area);
+  area->setName(name);
+  area->setBrush(fill);
+  area->setPen(pen);
+  return area;
+}
+
 // Half-widths of bars: a fraction of the smallest gap between distinct x (multiplicative on log x).
 std::pair<double, bool> bar_half_width(const std::vector<double>& xs, bool xlog, const AxisPlan& xp) {
   std::vector<double> v = xs;
@@ -684,8 +700,6 @@ QChart* build_prepared(const Prepared& prep, const BuildOptions& options) {
       }
       case SeriesStyle::bars: {
         const auto [hw, mult] = bar_half_width(s.x, xlog, xp);
-        auto* upper = new QLineSeries();
-        auto* lower = new QLineSeries();
         std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) { return s.x[a] < s.x[b]; });
         QList<QPointF> up;
         up.reserve(static_cast<qsizetype>(order.size() * 4));
@@ -699,21 +713,13 @@ QChart* build_prepared(const Prepared& prep, const BuildOptions& options) {
           last = r;
           up << QPointF(l, base) << QPointF(l, s.y[i]) << QPointF(r, s.y[i]) << QPointF(r, base);
         }
-        upper->replace(up);
-        lower->replace(QList<QPointF>{QPointF(first, y_base_default), QPointF(last, y_base_default)});
-        auto* area = new QAreaSeries(upper, lower);
-        upper->setParent(area);
-        lower->setParent(area);
-        area->setName(name);
-        area->setBrush(rgb_color(rgb, 215));
-        area->setPen(QPen(col.darker(125), 1.0));
+        auto* area = area_between(up, {QPointF(first, y_base_default), QPointF(last, y_base_default)}, name, rgb_color(rgb, 215),
+                                  QPen(col.darker(125), 1.0));
         attach(chart, area, ax, ay);
         label_series = area;
         break;
       }
       case SeriesStyle::area: {
-        auto* upper = new QLineSeries();
-        auto* lower = new QLineSeries();
         QList<QPointF> up, lo;
         up.reserve(static_cast<qsizetype>(s.x.size()));
         lo.reserve(static_cast<qsizetype>(s.x.size()));
@@ -721,14 +727,7 @@ QChart* build_prepared(const Prepared& prep, const BuildOptions& options) {
           up.append(QPointF(s.x[i], s.y[i]));
           lo.append(QPointF(s.x[i], s.y_base.empty() ? y_base_default : s.y_base[i]));
         }
-        upper->replace(up);
-        lower->replace(lo);
-        auto* area = new QAreaSeries(upper, lower);
-        upper->setParent(area);
-        lower->setParent(area);
-        area->setName(name);
-        area->setBrush(rgb_color(rgb, 200));
-        area->setPen(QPen(col.darker(130), 1.2));
+        auto* area = area_between(up, lo, name, rgb_color(rgb, 200), QPen(col.darker(130), 1.2));
         attach(chart, area, ax, ay);
         label_series = area;
         break;

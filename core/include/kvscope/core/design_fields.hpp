@@ -253,32 +253,47 @@ constexpr FieldBinding workload_field() {
   return b;
 }
 
+namespace field_detail {
+
+// The part of a Workload or a WorkloadAxes (they have the same parts) that a one-value-per-sweep
+// knob sets: the engine memory or the serving load.
+template <typename Part, typename W>
+Part& part_of(W& w) {
+  if constexpr (std::is_same_v<Part, EngineMemory>)
+    return w.engine;
+  else
+    return w.serving;
+}
+
+// A knob of the part that owns Member: one value, also in a sweep (one for all its points).
+template <auto Member>
+constexpr FieldBinding part_field() {
+  using Part = typename member<decltype(Member)>::owner;
+  using T = typename member<decltype(Member)>::type;
+  FieldBinding b{};
+  b.set = [](const DesignField& f, ArchOverrides&, Workload& w, const std::string& text, const std::string& flag) {
+    part_of<Part>(w).*Member = read_one<T, &text_as_is>(f, text, flag);
+  };
+  b.set_axis = [](const DesignField& f, OverrideAxes&, WorkloadAxes& w, const std::string& text, const std::string& flag) {
+    part_of<Part>(w).*Member = read_one<T, &text_as_is>(f, text, flag);
+  };
+  return b;
+}
+
+}  // namespace field_detail
+
 // An engine memory knob (Workload::engine): one value, also in a sweep (one for all its points).
 template <auto Member>
 constexpr FieldBinding engine_field() {
-  using T = typename field_detail::member<decltype(Member)>::type;
-  FieldBinding b{};
-  b.set = [](const DesignField& f, ArchOverrides&, Workload& w, const std::string& text, const std::string& flag) {
-    w.engine.*Member = field_detail::read_one<T, &field_detail::text_as_is>(f, text, flag);
-  };
-  b.set_axis = [](const DesignField& f, OverrideAxes&, WorkloadAxes& w, const std::string& text, const std::string& flag) {
-    w.engine.*Member = field_detail::read_one<T, &field_detail::text_as_is>(f, text, flag);
-  };
-  return b;
+  static_assert(std::is_same_v<typename field_detail::member<decltype(Member)>::owner, EngineMemory>);
+  return field_detail::part_field<Member>();
 }
 
 // A serving-load / SLO knob (Workload::serving): one value, also in a sweep (one for all its points).
 template <auto Member>
 constexpr FieldBinding serving_field() {
-  using T = typename field_detail::member<decltype(Member)>::type;
-  FieldBinding b{};
-  b.set = [](const DesignField& f, ArchOverrides&, Workload& w, const std::string& text, const std::string& flag) {
-    w.serving.*Member = field_detail::read_one<T, &field_detail::text_as_is>(f, text, flag);
-  };
-  b.set_axis = [](const DesignField& f, OverrideAxes&, WorkloadAxes& w, const std::string& text, const std::string& flag) {
-    w.serving.*Member = field_detail::read_one<T, &field_detail::text_as_is>(f, text, flag);
-  };
-  return b;
+  static_assert(std::is_same_v<typename field_detail::member<decltype(Member)>::owner, ServingLoad>);
+  return field_detail::part_field<Member>();
 }
 
 }  // namespace kvscope

@@ -127,6 +127,10 @@ Architecture parse_architecture(const boost::json::value& v, const std::string& 
 // missing file -> IoError.
 Architecture load_architecture(const std::string& preset_or_path);
 boost::json::value to_json(const Architecture& arch);
+// The keys that name a model and give its attention shape (id, name, n_layers, d_model, n_q_heads,
+// n_kv_heads, head_dim), in that order: the head of a model file (to_json) and of a `kvscope
+// models` record (models::model_record), which list them alike.
+void add_model_shape_json(boost::json::object& o, const Architecture& arch);
 
 GpuSpec parse_gpu(const boost::json::value& v, const std::string& where, bool user_file = false);
 // A GPU preset id or profile path exactly as written: calibration and kernel-stack blocks only
