@@ -620,9 +620,10 @@ FamilyFit fit_power_family(const std::vector<const KvbenchPoint*>& pw, double de
   // A group: one op at one shape with one filler (decode attention at several shapes, torch_bench 0.7.0).
   auto group = [&](const KvbenchPoint* p) {
     if (p->str("op", where) == "decode_attention") {
-      return fmt::format("decode_attention B={} S={} {}x{} d={} {}", p->num("batch", where), p->num("kv_len", where),
-                         p->num("n_q_heads", where), p->num("n_kv_heads", where), p->num("head_dim", where),
-                         p->str("filler", where));
+      std::string shape;  // the shape keys a burst records (all of them since torch_bench 0.6.0)
+      for (const char* k : {"batch", "kv_len", "n_q_heads", "n_kv_heads", "head_dim"})
+        if (p->has(k)) shape += fmt::format(" {}={}", k, p->num(k, where));
+      return fmt::format("decode_attention{} {}", shape, p->str("filler", where));
     }
     return fmt::format("{} M={} {}", p->str("op", where), p->has("M") ? p->num("M", where) : 0.0, p->str("filler", where));
   };
