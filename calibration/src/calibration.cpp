@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cmath>
 #include <fstream>
+#include <functional>
 #include <map>
 #include <sstream>
 
@@ -304,124 +305,125 @@ void check_same_gpu(const KvbenchResults& r, const GpuSpec& g) {
   }
 }
 
-CalibrationResult calibrate(const std::vector<KvbenchResults>& results, const GpuSpec& base) {
-  if (results.empty()) throw InputError("kvscope calibrate", "", "at least one kvbench result file", "none");
-  for (const auto& r : results) check_same_gpu(r, base);
-  auto all = [&](const std::string& family) {
-    std::vector<const KvbenchPoint*> out;
-    for (const auto& r : results) {
-      for (const auto* p : r.family(family)) {
-        if (p->verified) out.push_back(p);
-      }
-    }
-    return out;
+namespace {
+// One calibrate() call: the verified points of a family (`all`), the GPU, the parameters fitted
+// so far, the result being built; one member per kvbench family, each fitting its parameters into
+// `t` and adding its residuals to `out`.
+struct KvbenchFit {
+  std::function<std::vector<const KvbenchPoint*>(const std::string&)> all;
+  const GpuSpec& base;
+  TimingParams& t;
+  CalibrationResult& out;
+  double l2, clock_max;
+  std::string where;
+  void memory();
+  void l2_residency();
+  void launch();
+  void elementwise();
+  void gemm();
+  void attention();
+  void prefill_attention();
+};
+
+// Family 1: memory ceilings. Plateaus = medians over footprints far beyond (HBM) or well
+// inside (L2) the cache.
+void KvbenchFit::memory() {
+  const auto mem = all("memory");
+  require_points("memory", mem.size());
+  std::vector<double> read_hbm, copy_hbm, read_l2;
+  for (const auto* p : mem) {
+    const double f = p->num("footprint_B", where);
+    const std::string k = p->str("kernel", where);
+    const double bw = (p->bytes_read_B + p->bytes_written_B) / p->median_s;
+    if (f >= 8 * l2 && k == "read") read_hbm.push_back(bw);
+    if (f >= 8 * l2 && k == "copy") copy_hbm.push_back(bw);
+    if (f <= 0.25 * l2 && k == "read" && p->l2_state != "cold") read_l2.push_back(bw);
+  }
+  require_points("memory (read, footprint >= 8 x L2)", read_hbm.size(), 1);
+  t.hbm_read_Bps = median(read_hbm);
+  if (!copy_hbm.empty()) t.hbm_copy_Bps = median(copy_hbm);
+  if (!read_l2.empty()) t.l2_read_Bps = std::max(median(read_l2), t.hbm_read_Bps);
+  // Residuals: each read point against the fitted curve (L2 residency below).
+  out.families.push_back(summarize("memory", {}, {}, {"hbm_read_Bps", "hbm_copy_Bps", "l2_read_Bps"}));
+}
+
+// Family 4 (and 1's warm footprint sweep): L2 residency C, tau of the logistic hit model.
+void KvbenchFit::l2_residency() {
+  struct Obs {
+    double footprint, intervening, hit;
+    std::string label;
   };
-  CalibrationResult out;
-  TimingParams t = default_timing_params(base);
-  const double l2 = results.front().device.l2_cache_B;
-  const double clock_max = results.front().device.sm_clock_max_Hz;
-  const std::string where = "kvbench";
-
-  // Family 1: memory ceilings. Plateaus = medians over footprints far beyond (HBM) or well
-  // inside (L2) the cache.
-  {
-    const auto mem = all("memory");
-    require_points("memory", mem.size());
-    std::vector<double> read_hbm, copy_hbm, read_l2;
-    for (const auto* p : mem) {
+  std::vector<Obs> obs;
+  const auto reuse = all("cla_reuse");
+  std::map<std::pair<double, double>, double> first;
+  for (const auto* p : reuse) {
+    if (p->str("read", where) == "first") first[{p->num("kv_bytes", where), p->num("intervening_B", where)}] = p->median_s;
+  }
+  for (const auto* p : reuse) {
+    if (p->str("read", where) != "second") continue;
+    const double f = p->num("kv_bytes", where), w = p->num("intervening_B", where);
+    auto it = first.find({f, w});
+    if (it == first.end()) continue;
+    // t1 = t0 + F/BW_hbm, t2 = t0 + F (1-h)/BW_hbm + F h/BW_l2 -> h = (t1 - t2) / (F/BW_hbm - F/BW_l2).
+    const double denom = f / t.hbm_read_Bps - f / t.l2_read_Bps;
+    const double h = std::clamp((it->second - p->median_s) / denom, 0.0, 1.0);
+    obs.push_back({f, w, h, fmt::format("reuse F={:.0f} MiB W={:.0f} MiB", f / 1048576, w / 1048576)});
+  }
+  if (obs.empty()) {
+    // Fall back on the warm read sweep of family 1: time(F) = F (h/BW_l2 + (1-h)/BW_hbm).
+    for (const auto* p : all("memory")) {
+      if (p->str("kernel", where) != "read" || p->l2_state == "cold") continue;
       const double f = p->num("footprint_B", where);
-      const std::string k = p->str("kernel", where);
-      const double bw = (p->bytes_read_B + p->bytes_written_B) / p->median_s;
-      if (f >= 8 * l2 && k == "read") read_hbm.push_back(bw);
-      if (f >= 8 * l2 && k == "copy") copy_hbm.push_back(bw);
-      if (f <= 0.25 * l2 && k == "read" && p->l2_state != "cold") read_l2.push_back(bw);
+      if (f < 0.1 * l2 || f > 8 * l2) continue;
+      const double inv = p->median_s / f;  // s per byte
+      const double h = std::clamp((1 / t.hbm_read_Bps - inv) / (1 / t.hbm_read_Bps - 1 / t.l2_read_Bps), 0.0, 1.0);
+      obs.push_back({f, 0, h, fmt::format("read F={:.0f} MiB", f / 1048576)});
     }
-    require_points("memory (read, footprint >= 8 x L2)", read_hbm.size(), 1);
-    t.hbm_read_Bps = median(read_hbm);
-    if (!copy_hbm.empty()) t.hbm_copy_Bps = median(copy_hbm);
-    if (!read_l2.empty()) t.l2_read_Bps = std::max(median(read_l2), t.hbm_read_Bps);
-    // Residuals: each read point against the fitted curve (L2 residency below).
-    out.families.push_back(summarize("memory", {}, {}, {"hbm_read_Bps", "hbm_copy_Bps", "l2_read_Bps"}));
   }
-
-  // Family 4 (and 1's warm footprint sweep): L2 residency C, tau of the logistic hit model.
-  {
-    struct Obs {
-      double footprint, intervening, hit;
-      std::string label;
+  if (obs.size() >= 3) {
+    auto res = [&](std::span<const double> q, std::span<double> r) {
+      TimingParams tt = t;
+      tt.l2_capacity_B = q[0];
+      tt.l2_transition = q[1];
+      for (std::size_t i = 0; i < obs.size(); ++i) r[i] = l2_hit_fraction(tt, obs[i].footprint, obs[i].intervening) - obs[i].hit;
     };
-    std::vector<Obs> obs;
-    const auto reuse = all("cla_reuse");
-    std::map<std::pair<double, double>, double> first;
-    for (const auto* p : reuse) {
-      if (p->str("read", where) == "first") first[{p->num("kv_bytes", where), p->num("intervening_B", where)}] = p->median_s;
-    }
-    for (const auto* p : reuse) {
-      if (p->str("read", where) != "second") continue;
-      const double f = p->num("kv_bytes", where), w = p->num("intervening_B", where);
-      auto it = first.find({f, w});
-      if (it == first.end()) continue;
-      // t1 = t0 + F/BW_hbm, t2 = t0 + F (1-h)/BW_hbm + F h/BW_l2 -> h = (t1 - t2) / (F/BW_hbm - F/BW_l2).
-      const double denom = f / t.hbm_read_Bps - f / t.l2_read_Bps;
-      const double h = std::clamp((it->second - p->median_s) / denom, 0.0, 1.0);
-      obs.push_back({f, w, h, fmt::format("reuse F={:.0f} MiB W={:.0f} MiB", f / 1048576, w / 1048576)});
-    }
-    if (obs.empty()) {
-      // Fall back on the warm read sweep of family 1: time(F) = F (h/BW_l2 + (1-h)/BW_hbm).
-      for (const auto* p : all("memory")) {
-        if (p->str("kernel", where) != "read" || p->l2_state == "cold") continue;
-        const double f = p->num("footprint_B", where);
-        if (f < 0.1 * l2 || f > 8 * l2) continue;
-        const double inv = p->median_s / f;  // s per byte
-        const double h = std::clamp((1 / t.hbm_read_Bps - inv) / (1 / t.hbm_read_Bps - 1 / t.l2_read_Bps), 0.0, 1.0);
-        obs.push_back({f, 0, h, fmt::format("read F={:.0f} MiB", f / 1048576)});
-      }
-    }
-    if (obs.size() >= 3) {
-      auto res = [&](std::span<const double> q, std::span<double> r) {
-        TimingParams tt = t;
-        tt.l2_capacity_B = q[0];
-        tt.l2_transition = q[1];
-        for (std::size_t i = 0; i < obs.size(); ++i)
-          r[i] = l2_hit_fraction(tt, obs[i].footprint, obs[i].intervening) - obs[i].hit;
-      };
-      const std::vector<double> lo = {0.2 * l2, 0.02}, hi = {2.0 * l2, 1.0};
-      const NonlinearFit fit = robust_least_squares(res, {0.75 * l2, 0.15}, lo, hi, obs.size(), 0.1);
-      t.l2_capacity_B = fit.params[0];
-      t.l2_transition = fit.params[1];
-      std::vector<double> errs(obs.size());
-      res(fit.params, errs);
-      std::vector<std::string> labels;
-      for (const auto& o : obs) labels.push_back(o.label);
-      out.families.push_back(
-          summarize("cla_reuse (L2 hit fraction, absolute)", errs, labels, {"l2_capacity_B", "l2_transition"}));
-    }
+    const std::vector<double> lo = {0.2 * l2, 0.02}, hi = {2.0 * l2, 1.0};
+    const NonlinearFit fit = robust_least_squares(res, {0.75 * l2, 0.15}, lo, hi, obs.size(), 0.1);
+    t.l2_capacity_B = fit.params[0];
+    t.l2_transition = fit.params[1];
+    std::vector<double> errs(obs.size());
+    res(fit.params, errs);
+    std::vector<std::string> labels;
+    for (const auto& o : obs) labels.push_back(o.label);
+    out.families.push_back(summarize("cla_reuse (L2 hit fraction, absolute)", errs, labels, {"l2_capacity_B", "l2_transition"}));
   }
+}
 
-  // Family 5 first: launch cost per kernel, and what the timer adds to one-launch samples (taken
-  // off the family 2/3 samples below, so that their fixed costs are in-graph costs).
-  {
-    std::vector<double> graph, stream, cpu, event;
-    for (const auto* p : all("launch")) {
-      const double kernels = p->has("kernels") ? p->num("kernels", where) : 1.0;
-      const std::string mode = p->str("mode", where);
-      const double per = p->median_s / kernels;
-      if (mode == "graph") graph.push_back(per);
-      if (mode == "stream") stream.push_back(per);
-      if (mode == "host_cpu") cpu.push_back(per);
-      if (mode == "event_single") event.push_back(per);
-    }
-    require_points("launch (graph)", graph.size(), 1);
-    t.launch_graph_s = median(graph);
-    if (!stream.empty()) t.launch_stream_s = median(stream);
-    if (!cpu.empty()) t.launch_cpu_s = median(cpu);
-    // Older result files lack event_single: then nothing is taken off the samples below.
-    t.launch_event_s = event.empty() ? 0.0 : median(event);
-    out.families.push_back(summarize("launch", {}, {}, {"launch_graph_s", "launch_stream_s", "launch_cpu_s", "launch_event_s"}));
+// Family 5 first: launch cost per kernel, and what the timer adds to one-launch samples (taken
+// off the family 2/3 samples below, so that their fixed costs are in-graph costs).
+void KvbenchFit::launch() {
+  std::vector<double> graph, stream, cpu, event;
+  for (const auto* p : all("launch")) {
+    const double kernels = p->has("kernels") ? p->num("kernels", where) : 1.0;
+    const std::string mode = p->str("mode", where);
+    const double per = p->median_s / kernels;
+    if (mode == "graph") graph.push_back(per);
+    if (mode == "stream") stream.push_back(per);
+    if (mode == "host_cpu") cpu.push_back(per);
+    if (mode == "event_single") event.push_back(per);
   }
+  require_points("launch (graph)", graph.size(), 1);
+  t.launch_graph_s = median(graph);
+  if (!stream.empty()) t.launch_stream_s = median(stream);
+  if (!cpu.empty()) t.launch_cpu_s = median(cpu);
+  // Older result files lack event_single: then nothing is taken off the samples below.
+  t.launch_event_s = event.empty() ? 0.0 : median(event);
+  out.families.push_back(summarize("launch", {}, {}, {"launch_graph_s", "launch_stream_s", "launch_cpu_s", "launch_event_s"}));
+}
 
-  // Family 5b: the stack's elementwise kernels, 20 per CUDA graph. Per-kernel time less the
-  // graph launch gap (added back per kernel by the timing model) against fixed + bytes / rate.
+// Family 5b: the stack's elementwise kernels, 20 per CUDA graph. Per-kernel time less the
+// graph launch gap (added back per kernel by the timing model) against fixed + bytes / rate.
+void KvbenchFit::elementwise() {
   for (const bool is_rope : {false, true}) {
     std::vector<double> bytes, y;
     std::vector<std::string> labels;
@@ -451,155 +453,182 @@ CalibrationResult calibrate(const std::vector<KvbenchResults>& results, const Gp
     out.families.push_back(is_rope ? summarize("elementwise (rope_append)", errs, labels, {"rope_bw_fraction", "rope_fixed_s"})
                                    : summarize("elementwise", errs, labels, {"elementwise_bw_fraction", "elementwise_fixed_s"}));
   }
+}
 
-  // Family 2: weight GEMMs, cold weights. Residual = log(predicted / measured).
-  {
-    const auto g = all("gemm");
-    require_points("gemm", g.size());
-    std::vector<double> m, n, k, y, clock, sustained;
-    std::vector<std::string> labels;
-    for (const auto* p : g) {
-      m.push_back(p->num("M", where));
-      n.push_back(p->num("N", where));
-      k.push_back(p->num("K", where));
-      y.push_back(event_corrected(*p, t));
-      clock.push_back(clock_ratio(*p, clock_max));
-      if (m.back() >= 2048 && p->sm_clock_mean_Hz > 0) sustained.push_back(clock.back());
-      labels.push_back(fmt::format("gemm M={} N={} K={}", m.back(), n.back(), k.back()));
-    }
-    // The clock compute-bound work settles at (power limit): GEMMs of >= 2048 rows run long
-    // enough at full tensor load. Without such points the datasheet clock is kept.
-    if (!sustained.empty()) t.compute_clock_ratio = median(sustained);
-    // Fitted per clock: each point's compute term at the clock kvbench read during it.
-    auto res = [&](std::span<const double> q, std::span<double> r) {
-      TimingParams tt = t;
-      tt.gemm_bw_fraction = q[0], tt.gemm_fixed_s = q[1], tt.gemm_compute_fraction = q[2], tt.gemm_m_half = q[3];
-      for (std::size_t i = 0; i < y.size(); ++i) {
-        r[i] = std::log(gemm_time(tt, base.bf16_flops * clock[i], m[i], n[i], k[i]).time_s / y[i]);
-      }
-    };
-    const std::vector<double> lo = {0.2, 0.0, 0.05, 0.0}, hi = {1.2, 50e-6, 1.0, 4096};
-    const NonlinearFit fit =
-        robust_least_squares(res, {t.gemm_bw_fraction, t.gemm_fixed_s, t.gemm_compute_fraction, t.gemm_m_half}, lo, hi, y.size());
-    t.gemm_bw_fraction = fit.params[0], t.gemm_fixed_s = fit.params[1], t.gemm_compute_fraction = fit.params[2];
-    t.gemm_m_half = fit.params[3];
-    std::vector<double> errs(y.size());
-    res(fit.params, errs);
-    for (double& e : errs) e = std::expm1(e);
-    out.families.push_back(
-        summarize("gemm", errs, labels,
-                  {"gemm_bw_fraction", "gemm_fixed_s", "gemm_compute_fraction", "gemm_m_half", "compute_clock_ratio"}));
+// Family 2: weight GEMMs, cold weights. Residual = log(predicted / measured).
+void KvbenchFit::gemm() {
+  const auto g = all("gemm");
+  require_points("gemm", g.size());
+  std::vector<double> m, n, k, y, clock, sustained;
+  std::vector<std::string> labels;
+  for (const auto* p : g) {
+    m.push_back(p->num("M", where));
+    n.push_back(p->num("N", where));
+    k.push_back(p->num("K", where));
+    y.push_back(event_corrected(*p, t));
+    clock.push_back(clock_ratio(*p, clock_max));
+    if (m.back() >= 2048 && p->sm_clock_mean_Hz > 0) sustained.push_back(clock.back());
+    labels.push_back(fmt::format("gemm M={} N={} K={}", m.back(), n.back(), k.back()));
   }
+  // The clock compute-bound work settles at (power limit): GEMMs of >= 2048 rows run long
+  // enough at full tensor load. Without such points the datasheet clock is kept.
+  if (!sustained.empty()) t.compute_clock_ratio = median(sustained);
+  // Fitted per clock: each point's compute term at the clock kvbench read during it.
+  auto res = [&](std::span<const double> q, std::span<double> r) {
+    TimingParams tt = t;
+    tt.gemm_bw_fraction = q[0], tt.gemm_fixed_s = q[1], tt.gemm_compute_fraction = q[2], tt.gemm_m_half = q[3];
+    for (std::size_t i = 0; i < y.size(); ++i) {
+      r[i] = std::log(gemm_time(tt, base.bf16_flops * clock[i], m[i], n[i], k[i]).time_s / y[i]);
+    }
+  };
+  const std::vector<double> lo = {0.2, 0.0, 0.05, 0.0}, hi = {1.2, 50e-6, 1.0, 4096};
+  const NonlinearFit fit =
+      robust_least_squares(res, {t.gemm_bw_fraction, t.gemm_fixed_s, t.gemm_compute_fraction, t.gemm_m_half}, lo, hi, y.size());
+  t.gemm_bw_fraction = fit.params[0], t.gemm_fixed_s = fit.params[1], t.gemm_compute_fraction = fit.params[2];
+  t.gemm_m_half = fit.params[3];
+  std::vector<double> errs(y.size());
+  res(fit.params, errs);
+  for (double& e : errs) e = std::expm1(e);
+  out.families.push_back(summarize(
+      "gemm", errs, labels, {"gemm_bw_fraction", "gemm_fixed_s", "gemm_compute_fraction", "gemm_m_half", "compute_clock_ratio"}));
+}
 
-  // Family 3: decode attention, with the split count the harness used.
-  {
-    struct A {
-      double b, kvh, qh, s, d, kv_bytes, splits, y;
-      bool fp8;
-      std::string label;
-    };
-    std::vector<A> pts;
-    for (const auto* p : all("attention")) {
-      if (p->has("variant") && p->str("variant", where) != "full") continue;
-      A a;
-      a.b = p->num("batch", where), a.kvh = p->num("n_kv_heads", where), a.s = p->num("kv_len", where);
-      a.qh = a.kvh * p->num("group_size", where), a.d = p->num("head_dim", where);
-      a.fp8 = p->str("kv_dtype", where) == "fp8";
-      a.kv_bytes = a.b * a.s * 2 * a.kvh * a.d * (a.fp8 ? 1.0 : 2.0);
-      a.splits = p->has("splits") ? p->num("splits", where) : 1.0;
-      a.y = event_corrected(*p, t);
-      a.label = fmt::format("attn B={} S={} kv={} g={} d={} {}", a.b, a.s, a.kvh, a.qh / a.kvh, a.d, a.fp8 ? "fp8" : "bf16");
-      pts.push_back(a);
+// Family 3: decode attention, with the split count the harness used.
+void KvbenchFit::attention() {
+  struct A {
+    double b, kvh, qh, s, d, kv_bytes, splits, y;
+    bool fp8;
+    std::string label;
+  };
+  std::vector<A> pts;
+  for (const auto* p : all("attention")) {
+    if (p->has("variant") && p->str("variant", where) != "full") continue;
+    A a;
+    a.b = p->num("batch", where), a.kvh = p->num("n_kv_heads", where), a.s = p->num("kv_len", where);
+    a.qh = a.kvh * p->num("group_size", where), a.d = p->num("head_dim", where);
+    a.fp8 = p->str("kv_dtype", where) == "fp8";
+    a.kv_bytes = a.b * a.s * 2 * a.kvh * a.d * (a.fp8 ? 1.0 : 2.0);
+    a.splits = p->has("splits") ? p->num("splits", where) : 1.0;
+    a.y = event_corrected(*p, t);
+    a.label = fmt::format("attn B={} S={} kv={} g={} d={} {}", a.b, a.s, a.kvh, a.qh / a.kvh, a.d, a.fp8 ? "fp8" : "bf16");
+    pts.push_back(a);
+  }
+  require_points("attention", pts.size());
+  // Start the compute ceiling just above the highest padded-MMA rate any bf16 point reached: it
+  // binds only where a point is compute-bound, so a start below that rate can leave the fit in
+  // a local minimum where fp8 points (limited by their own dequantization rate) hold it down.
+  for (const A& a : pts) {
+    if (a.fp8) continue;
+    const double rows = 16.0 * std::ceil(a.qh / a.kvh / 16.0);
+    t.attn_compute_flops = std::max(t.attn_compute_flops, 1.1 * 4.0 * a.b * a.kvh * rows * a.s * a.d / a.y);
+  }
+  auto res = [&](std::span<const double> q, std::span<double> r) {
+    TimingParams tt = t;
+    tt.attn_bw_fraction = q[0], tt.attn_fixed_s = q[1], tt.attn_units_sat = q[2], tt.attn_compute_flops = q[3];
+    tt.attn_fp8_bw_fraction = q[4], tt.attn_combine_per_split_s = q[5];
+    for (std::size_t i = 0; i < pts.size(); ++i) {
+      const A& a = pts[i];
+      r[i] =
+          std::log(decode_attention_time_with_splits(tt, a.b, a.kvh, a.qh, a.s, a.d, a.kv_bytes, a.fp8, a.splits).time_s / a.y);
     }
-    require_points("attention", pts.size());
-    // Start the compute ceiling just above the highest padded-MMA rate any bf16 point reached: it
-    // binds only where a point is compute-bound, so a start below that rate can leave the fit in
-    // a local minimum where fp8 points (limited by their own dequantization rate) hold it down.
-    for (const A& a : pts) {
-      if (a.fp8) continue;
-      const double rows = 16.0 * std::ceil(a.qh / a.kvh / 16.0);
-      t.attn_compute_flops = std::max(t.attn_compute_flops, 1.1 * 4.0 * a.b * a.kvh * rows * a.s * a.d / a.y);
-    }
+  };
+  const std::vector<double> lo = {0.2, 0.0, 8, 1e12, 0.1, 0.0}, hi = {1.2, 100e-6, 8.0 * base.sm_count, 1e15, 1.2, 5e-6};
+  // The max() of memory and compute terms makes the loss kinked: start from three compute
+  // ceilings around the data-driven one and keep the best fit.
+  NonlinearFit fit;
+  for (const double scale : {1.0, 0.8, 1.5}) {
+    const std::vector<double> x0 = {t.attn_bw_fraction,           t.attn_fixed_s,         t.attn_units_sat,
+                                    t.attn_compute_flops * scale, t.attn_fp8_bw_fraction, t.attn_combine_per_split_s};
+    NonlinearFit f = robust_least_squares(res, x0, lo, hi, pts.size(), 0.05, 500);
+    if (fit.params.empty() || f.rms < fit.rms) fit = std::move(f);
+  }
+  t.attn_bw_fraction = fit.params[0], t.attn_fixed_s = fit.params[1], t.attn_units_sat = fit.params[2];
+  t.attn_compute_flops = fit.params[3], t.attn_fp8_bw_fraction = fit.params[4], t.attn_combine_per_split_s = fit.params[5];
+  std::vector<double> errs(pts.size());
+  res(fit.params, errs);
+  std::vector<std::string> labels;
+  for (auto& e : errs) e = std::expm1(e);
+  for (const auto& a : pts) labels.push_back(a.label);
+  out.families.push_back(summarize("attention", errs, labels,
+                                   {"attn_bw_fraction", "attn_fixed_s", "attn_units_sat", "attn_compute_flops",
+                                    "attn_fp8_bw_fraction", "attn_combine_per_split_s"}));
+}
+
+// Family 3b: causal prefill attention (the same kernel in prefill mode); compute-bound, so one
+// parameter: the fraction of the clock-scaled dense peak its executed FLOPs reach.
+void KvbenchFit::prefill_attention() {
+  struct P {
+    double b, qh, prompt, d, kv_bytes, clock, y;
+    std::string label;
+  };
+  std::vector<P> pts;
+  for (const auto* p : all("attention_prefill")) {
+    P a;
+    a.b = p->num("batch", where), a.prompt = p->num("prompt", where), a.d = p->num("head_dim", where);
+    const double kvh = p->num("n_kv_heads", where);
+    a.qh = kvh * p->num("group_size", where);
+    a.kv_bytes = a.b * a.prompt * 2 * kvh * a.d * 2.0;
+    a.clock = clock_ratio(*p, clock_max);
+    a.y = event_corrected(*p, t);
+    a.label = fmt::format("prefill attn B={} P={} kv={} g={} d={}", a.b, a.prompt, kvh, a.qh / kvh, a.d);
+    pts.push_back(a);
+  }
+  if (!pts.empty()) {
+    require_points("attention_prefill", pts.size(), 3);
     auto res = [&](std::span<const double> q, std::span<double> r) {
       TimingParams tt = t;
-      tt.attn_bw_fraction = q[0], tt.attn_fixed_s = q[1], tt.attn_units_sat = q[2], tt.attn_compute_flops = q[3];
-      tt.attn_fp8_bw_fraction = q[4], tt.attn_combine_per_split_s = q[5];
+      tt.prefill_attn_compute_fraction = q[0];
       for (std::size_t i = 0; i < pts.size(); ++i) {
-        const A& a = pts[i];
+        const P& a = pts[i];
+        const double bytes = a.kv_bytes + 2 * 2.0 * a.b * a.prompt * a.qh * a.d;
+        const double pairs = a.prompt * (a.prompt + 1) / 2;
         r[i] =
-            std::log(decode_attention_time_with_splits(tt, a.b, a.kvh, a.qh, a.s, a.d, a.kv_bytes, a.fp8, a.splits).time_s / a.y);
+            std::log(prefill_attention_time(tt, base.bf16_flops * a.clock, a.b, a.qh, a.prompt, pairs, a.d, bytes).time_s / a.y);
       }
     };
-    const std::vector<double> lo = {0.2, 0.0, 8, 1e12, 0.1, 0.0}, hi = {1.2, 100e-6, 8.0 * base.sm_count, 1e15, 1.2, 5e-6};
-    // The max() of memory and compute terms makes the loss kinked: start from three compute
-    // ceilings around the data-driven one and keep the best fit.
-    NonlinearFit fit;
-    for (const double scale : {1.0, 0.8, 1.5}) {
-      const std::vector<double> x0 = {t.attn_bw_fraction,           t.attn_fixed_s,         t.attn_units_sat,
-                                      t.attn_compute_flops * scale, t.attn_fp8_bw_fraction, t.attn_combine_per_split_s};
-      NonlinearFit f = robust_least_squares(res, x0, lo, hi, pts.size(), 0.05, 500);
-      if (fit.params.empty() || f.rms < fit.rms) fit = std::move(f);
-    }
-    t.attn_bw_fraction = fit.params[0], t.attn_fixed_s = fit.params[1], t.attn_units_sat = fit.params[2];
-    t.attn_compute_flops = fit.params[3], t.attn_fp8_bw_fraction = fit.params[4], t.attn_combine_per_split_s = fit.params[5];
+    const std::vector<double> x0 = {t.prefill_attn_compute_fraction}, lo = {0.01}, hi = {1.5};
+    const NonlinearFit fit = robust_least_squares(res, x0, lo, hi, pts.size());
+    t.prefill_attn_compute_fraction = fit.params[0];
     std::vector<double> errs(pts.size());
     res(fit.params, errs);
     std::vector<std::string> labels;
     for (auto& e : errs) e = std::expm1(e);
     for (const auto& a : pts) labels.push_back(a.label);
-    out.families.push_back(summarize("attention", errs, labels,
-                                     {"attn_bw_fraction", "attn_fixed_s", "attn_units_sat", "attn_compute_flops",
-                                      "attn_fp8_bw_fraction", "attn_combine_per_split_s"}));
+    out.families.push_back(summarize("attention_prefill", errs, labels, {"prefill_attn_compute_fraction"}));
   }
+}
+}  // namespace
 
-  // Family 3b: causal prefill attention (the same kernel in prefill mode); compute-bound, so one
-  // parameter: the fraction of the clock-scaled dense peak its executed FLOPs reach.
-  {
-    struct P {
-      double b, qh, prompt, d, kv_bytes, clock, y;
-      std::string label;
-    };
-    std::vector<P> pts;
-    for (const auto* p : all("attention_prefill")) {
-      P a;
-      a.b = p->num("batch", where), a.prompt = p->num("prompt", where), a.d = p->num("head_dim", where);
-      const double kvh = p->num("n_kv_heads", where);
-      a.qh = kvh * p->num("group_size", where);
-      a.kv_bytes = a.b * a.prompt * 2 * kvh * a.d * 2.0;
-      a.clock = clock_ratio(*p, clock_max);
-      a.y = event_corrected(*p, t);
-      a.label = fmt::format("prefill attn B={} P={} kv={} g={} d={}", a.b, a.prompt, kvh, a.qh / kvh, a.d);
-      pts.push_back(a);
+CalibrationResult calibrate(const std::vector<KvbenchResults>& results, const GpuSpec& base) {
+  if (results.empty()) throw InputError("kvscope calibrate", "", "at least one kvbench result file", "none");
+  for (const auto& r : results) check_same_gpu(r, base);
+  auto all = [&](const std::string& family) {
+    std::vector<const KvbenchPoint*> out;
+    for (const auto& r : results) {
+      for (const auto* p : r.family(family)) {
+        if (p->verified) out.push_back(p);
+      }
     }
-    if (!pts.empty()) {
-      require_points("attention_prefill", pts.size(), 3);
-      auto res = [&](std::span<const double> q, std::span<double> r) {
-        TimingParams tt = t;
-        tt.prefill_attn_compute_fraction = q[0];
-        for (std::size_t i = 0; i < pts.size(); ++i) {
-          const P& a = pts[i];
-          const double bytes = a.kv_bytes + 2 * 2.0 * a.b * a.prompt * a.qh * a.d;
-          const double pairs = a.prompt * (a.prompt + 1) / 2;
-          r[i] = std::log(prefill_attention_time(tt, base.bf16_flops * a.clock, a.b, a.qh, a.prompt, pairs, a.d, bytes).time_s /
-                          a.y);
-        }
-      };
-      const std::vector<double> x0 = {t.prefill_attn_compute_fraction}, lo = {0.01}, hi = {1.5};
-      const NonlinearFit fit = robust_least_squares(res, x0, lo, hi, pts.size());
-      t.prefill_attn_compute_fraction = fit.params[0];
-      std::vector<double> errs(pts.size());
-      res(fit.params, errs);
-      std::vector<std::string> labels;
-      for (auto& e : errs) e = std::expm1(e);
-      for (const auto& a : pts) labels.push_back(a.label);
-      out.families.push_back(summarize("attention_prefill", errs, labels, {"prefill_attn_compute_fraction"}));
-    }
-  }
+    return out;
+  };
+  CalibrationResult out;
+  TimingParams t = default_timing_params(base);
+  // Each family reads the points and what the families before it fitted (the order matters:
+  // launch and its event cost before the GEMMs and attention that subtract them).
+  KvbenchFit fit{all, base, t, out, results.front().device.l2_cache_B, results.front().device.sm_clock_max_Hz, "kvbench"};
 
-  GpuCalibration& c = out.calibration;
-  c.params = t;
-  const std::string runs = set_provenance(c, results);
-  c.source = fmt::format("kvbench {} on {} (runs {})", results.front().harness_version, results.front().device.name, runs);
+  fit.memory();
+  fit.l2_residency();
+  fit.launch();
+  fit.elementwise();
+  fit.gemm();
+  fit.attention();
+  fit.prefill_attention();
+
+  GpuCalibration& cal = out.calibration;
+  cal.params = t;
+  const std::string runs = set_provenance(cal, results);
+  cal.source = fmt::format("kvbench {} on {} (runs {})", results.front().harness_version, results.front().device.name, runs);
   return out;
 }
 
