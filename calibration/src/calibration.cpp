@@ -726,6 +726,168 @@ FamilyFit fit_power_family(const std::vector<const KvbenchPoint*>& pw, double de
   return summarize("torch_power", errs, labels, params);
 }
 
+namespace {
+// torch_attention: SDPA decode of this stack's backend; the kernel's structure (row packing,
+// tiles, splits) is in packed_decode_attention_time, the fit sets its efficiencies. Two stages:
+// the head_dims FA2 runs without a layout penalty (64, 128, 192, 256 and beyond) fit the kernel's
+// 11 efficiencies; then, those fixed, the head_dims it pads or moves in 32-column blocks (80-224:
+// fa2_layout_efficiency) fit the three layout efficiencies alone, so that they cannot move the
+// prediction of a shape at 64 / 128 / 256.
+// `points`: the stack's torch_attention records; `t` holds the fits so far and gets the decode
+// attention's; `gap` is the in-graph launch cost every record holds; `sm_count` scales the
+// saturation point.
+FamilyFit fit_stack_decode_attention(const std::vector<const KvbenchPoint*>& points, const std::string& stack_id, double sm_count,
+                                     double gap, TimingParams& t) {
+  const std::string where = "torch_bench";
+  struct A {
+    double b, kvh, qh, s, d, kv_bytes, y;
+    std::string label;
+  };
+  std::vector<A> pts, layout_pts;
+  bool narrow = false, narrow_large = false, padded = false;
+  for (const auto* p : points) {
+    A a;
+    a.b = p->num("batch", where), a.kvh = p->num("n_kv_heads", where), a.s = p->num("kv_len", where);
+    a.qh = a.kvh * p->num("group_size", where), a.d = p->num("head_dim", where);
+    a.kv_bytes = a.b * a.s * 2 * a.kvh * a.d * 2.0;
+    a.y = p->median_s;
+    a.label = fmt::format("attn B={} S={} kv={} g={} d={}", a.b, a.s, a.kvh, a.qh / a.kvh, a.d);
+    const bool fa2 = t.attn_kernel == DecodeAttnKernel::fa2 && a.d <= 256;
+    const bool is_narrow = fa2 && std::fmod(fa2_kernel_head_dim(a.d), 64.0) != 0;
+    const bool is_padded = fa2 && a.d < fa2_kernel_head_dim(a.d);
+    (fa2_kernel_head_dim(a.d) > 128 ? narrow_large : narrow) |= is_narrow, padded |= is_padded;
+    (is_narrow || is_padded ? layout_pts : pts).push_back(a);
+  }
+  require_points(fmt::format("torch_attention (stack {})", stack_id), pts.size());
+  bool a64 = false, a256 = false;
+  for (const A& a : pts) a64 |= a.d <= 64, a256 |= a.d >= 256;
+  auto residuals = [&](const TimingParams& tt, const std::vector<A>& set, std::span<double> r) {
+    for (std::size_t i = 0; i < set.size(); ++i) {
+      const A& a = set[i];
+      double splits = 1;
+      const double model = packed_decode_attention_time(tt, a.b, a.kvh, a.qh, a.s, a.d, a.kv_bytes, &splits).time_s;
+      r[i] = std::log((model + (splits > 1 ? 2.0 : 1.0) * gap) / a.y);
+    }
+  };
+  auto res = [&](std::span<const double> q, std::span<double> r) {
+    TimingParams tt = t;
+    tt.attn_bw_fraction = q[0], tt.attn_fixed_s = q[1] * 1e-6, tt.attn_units_sat = q[2] * sm_count;
+    tt.attn_compute_flops = q[3] * 1e12, tt.attn_combine_per_split_s = q[4] * 1e-6;
+    tt.attn_bw_fraction_d64 = a64 ? q[5] : 0, tt.attn_bw_fraction_d256 = a256 ? q[6] : 0;
+    tt.attn_cta_fixed_s = q[7] * 1e-6, tt.attn_lone_cta_efficiency = q[8];
+    tt.attn_compute_flops_d64 = a64 ? q[9] * 1e12 : 0, tt.attn_compute_flops_d256 = a256 ? q[10] * 1e12 : 0;
+    residuals(tt, pts, r);
+  };
+  // Wave terms (packed_decode_attention_time): a wave's fixed cost in µs, a lone CTA's share of
+  // its SM in [0.5, 1].
+  const std::vector<double> lo = {0.2, 0.0, 0.05, 10, 0.0, 0.2, 0.2, 0.0, 0.5, 10, 10},
+                            hi = {1.3, 100.0, 8.0, 2000, 5.0, 1.3, 1.3, 20.0, 1.0, 2000, 2000};
+  NonlinearFit fit;
+  for (const double c0 : {300.0, 600.0, 150.0}) {
+    NonlinearFit f = robust_least_squares(res, std::vector<double>{0.9, 5.0, 1.0, c0, 0.2, 0.9, 0.9, 1.0, 0.7, c0, c0}, lo, hi,
+                                          pts.size(), 0.05, 500);
+    if (fit.params.empty() || f.rms < fit.rms) fit = std::move(f);
+  }
+  t.attn_bw_fraction = fit.params[0], t.attn_fixed_s = fit.params[1] * 1e-6, t.attn_units_sat = fit.params[2] * sm_count;
+  t.attn_compute_flops = fit.params[3] * 1e12, t.attn_combine_per_split_s = fit.params[4] * 1e-6;
+  t.attn_bw_fraction_d64 = a64 ? fit.params[5] : 0, t.attn_bw_fraction_d256 = a256 ? fit.params[6] : 0;
+  t.attn_cta_fixed_s = fit.params[7] * 1e-6, t.attn_lone_cta_efficiency = fit.params[8];
+  t.attn_compute_flops_d64 = a64 ? fit.params[9] * 1e12 : 0, t.attn_compute_flops_d256 = a256 ? fit.params[10] * 1e12 : 0;
+  std::vector<std::string> params = {
+      "attn_bw_fraction",         "attn_fixed_s",           "attn_units_sat",         "attn_compute_flops",
+      "attn_combine_per_split_s", "attn_bw_fraction_d64",   "attn_bw_fraction_d256",  "attn_cta_fixed_s",
+      "attn_lone_cta_efficiency", "attn_compute_flops_d64", "attn_compute_flops_d256"};
+  if (!layout_pts.empty()) {
+    // Stage 2: the layout efficiencies in [0.3, 1.2] (1 where the points hold no such head_dim).
+    auto res2 = [&](std::span<const double> q, std::span<double> r) {
+      TimingParams tt = t;
+      tt.attn_narrow_smem_efficiency = narrow ? q[0] : 0, tt.attn_narrow_smem_efficiency_large = narrow_large ? q[1] : 0;
+      tt.attn_padded_efficiency = padded ? q[2] : 0;
+      residuals(tt, layout_pts, r);
+    };
+    const NonlinearFit f2 = robust_least_squares(res2, std::vector<double>{0.9, 0.9, 0.9}, std::vector<double>{0.3, 0.3, 0.3},
+                                                 std::vector<double>{1.2, 1.2, 1.2}, layout_pts.size(), 0.05, 500);
+    t.attn_narrow_smem_efficiency = narrow ? f2.params[0] : 0;
+    t.attn_narrow_smem_efficiency_large = narrow_large ? f2.params[1] : 0;
+    t.attn_padded_efficiency = padded ? f2.params[2] : 0;
+    if (narrow) params.push_back("attn_narrow_smem_efficiency");
+    if (narrow_large) params.push_back("attn_narrow_smem_efficiency_large");
+    if (padded) params.push_back("attn_padded_efficiency");
+  }
+  std::vector<A> every = pts;
+  every.insert(every.end(), layout_pts.begin(), layout_pts.end());
+  std::vector<double> errs(every.size());
+  residuals(t, every, errs);
+  std::vector<std::string> labels;
+  for (auto& e : errs) e = std::expm1(e);
+  for (const auto& a : every) labels.push_back(a.label);
+  return summarize("torch_attention", errs, labels, std::move(params));
+}
+
+// torch_attention_prefill: causal SDPA; compute fraction per head_dim at each point's clock,
+// CTA parallelism and fixed cost; the attention clock = median over prompts >= 16384.
+// `points`: the stack's torch_attention_prefill records; `per_rep_s` is one repetition's time in
+// its sample (the power law's stretch shared by the repetitions of a replay).
+FamilyFit fit_stack_prefill_attention(const std::vector<const KvbenchPoint*>& points, const std::string& stack_id,
+                                      const GpuSpec& base, double clock_max, double gap,
+                                      const std::function<double(const KernelTime&, double)>& per_rep_s, TimingParams& t) {
+  const std::string where = "torch_bench";
+  struct P {
+    double b, qh, prompt, d, bytes, clock, reps, y;
+    std::string label;
+  };
+  std::vector<P> pts;
+  std::vector<double> long_clock;
+  for (const auto* p : points) {
+    P a;
+    a.b = p->num("batch", where), a.prompt = p->num("prompt", where), a.d = p->num("head_dim", where);
+    const double kvh = p->num("n_kv_heads", where);
+    a.qh = kvh * p->num("group_size", where);
+    a.bytes = p->bytes_read_B + p->bytes_written_B;
+    a.clock = clock_ratio(*p, clock_max);
+    if (a.prompt >= 16384 && p->sm_clock_mean_Hz > 0) long_clock.push_back(a.clock);
+    // torch_bench.py one_prefill_attention: R = clamp(ceil(2e11 / FLOPs), 1, 16) per replay.
+    a.reps = std::clamp(std::ceil(2e11 / std::max(p->flop_count, 1.0)), 1.0, 16.0);
+    a.y = std::max(p->median_s - gap, 0.1 * p->median_s);
+    a.label = fmt::format("prefill attn B={} P={} kv={} g={} d={}", a.b, a.prompt, kvh, a.qh / kvh, a.d);
+    pts.push_back(a);
+  }
+  require_points(fmt::format("torch_attention_prefill (stack {})", stack_id), pts.size());
+  bool has64 = false, has256 = false;
+  for (const P& a : pts) has64 |= a.d <= 64, has256 |= a.d >= 256;
+  auto res = [&](std::span<const double> q, std::span<double> r) {
+    TimingParams tt = t;
+    tt.prefill_attn_compute_fraction = q[0], tt.prefill_attn_fraction_d64 = has64 ? q[1] : 0;
+    tt.prefill_attn_fraction_d256 = has256 ? q[2] : 0, tt.prefill_attn_units_sat = q[3] * base.sm_count;
+    tt.prefill_attn_fixed_s = q[4] * 1e-6;
+    for (std::size_t i = 0; i < pts.size(); ++i) {
+      const P& a = pts[i];
+      tt.prefill_attn_clock_ratio = a.clock;
+      const double pairs = a.prompt * (a.prompt + 1) / 2;
+      r[i] = std::log(
+          per_rep_s(tiled_prefill_attention_time(tt, base.bf16_flops, a.b, a.qh, a.prompt, pairs, a.d, a.bytes), a.reps) / a.y);
+    }
+  };
+  const NonlinearFit fit =
+      robust_least_squares(res, std::vector<double>{0.4, 0.4, 0.4, 1.0, 5.0}, std::vector<double>{0.02, 0.02, 0.02, 0.05, 0.0},
+                           std::vector<double>{1.5, 1.5, 1.5, 20.0, 200.0}, pts.size());
+  t.prefill_attn_compute_fraction = fit.params[0];
+  t.prefill_attn_fraction_d64 = has64 ? fit.params[1] : 0;
+  t.prefill_attn_fraction_d256 = has256 ? fit.params[2] : 0;
+  t.prefill_attn_units_sat = fit.params[3] * base.sm_count;
+  t.prefill_attn_fixed_s = fit.params[4] * 1e-6;
+  t.prefill_attn_clock_ratio = long_clock.empty() ? t.compute_clock_ratio : median(long_clock);
+  std::vector<double> errs(pts.size());
+  res(fit.params, errs);
+  std::vector<std::string> labels;
+  for (auto& e : errs) e = std::expm1(e);
+  for (const auto& a : pts) labels.push_back(a.label);
+  return summarize("torch_attention_prefill", errs, labels,
+                   {"prefill_attn_compute_fraction", "prefill_attn_fraction_d64", "prefill_attn_fraction_d256",
+                    "prefill_attn_units_sat", "prefill_attn_fixed_s", "prefill_attn_clock_ratio"});
+}
+}  // namespace
+
 CalibrationResult calibrate_stack(const std::vector<KvbenchResults>& results, const GpuSpec& base, const std::string& stack) {
   const StackDef& def = find_stack(stack, "--stack");
   if (def.id == "kvbench") return calibrate(results, base);
@@ -901,155 +1063,12 @@ CalibrationResult calibrate_stack(const std::vector<KvbenchResults>& results, co
     fit_streaming("torch_fp8_cast", bytes, y, labels, t.cast_bw_fraction, t.cast_fixed_s, {"cast_bw_fraction", "cast_fixed_s"});
   }
 
-  // torch_attention: SDPA decode of this stack's backend; the kernel's structure (row packing,
-  // tiles, splits) is in packed_decode_attention_time, the fit sets its efficiencies. Two stages:
-  // the head_dims FA2 runs without a layout penalty (64, 128, 192, 256 and beyond) fit the kernel's
-  // 11 efficiencies; then, those fixed, the head_dims it pads or moves in 32-column blocks (80-224:
-  // fa2_layout_efficiency) fit the three layout efficiencies alone, so that they cannot move the
-  // prediction of a shape at 64 / 128 / 256.
-  {
-    struct A {
-      double b, kvh, qh, s, d, kv_bytes, y;
-      std::string label;
-    };
-    std::vector<A> pts, layout_pts;
-    bool narrow = false, narrow_large = false, padded = false;
-    for (const auto* p : all("torch_attention", true)) {
-      A a;
-      a.b = p->num("batch", where), a.kvh = p->num("n_kv_heads", where), a.s = p->num("kv_len", where);
-      a.qh = a.kvh * p->num("group_size", where), a.d = p->num("head_dim", where);
-      a.kv_bytes = a.b * a.s * 2 * a.kvh * a.d * 2.0;
-      a.y = p->median_s;
-      a.label = fmt::format("attn B={} S={} kv={} g={} d={}", a.b, a.s, a.kvh, a.qh / a.kvh, a.d);
-      const bool fa2 = t.attn_kernel == DecodeAttnKernel::fa2 && a.d <= 256;
-      const bool is_narrow = fa2 && std::fmod(fa2_kernel_head_dim(a.d), 64.0) != 0;
-      const bool is_padded = fa2 && a.d < fa2_kernel_head_dim(a.d);
-      (fa2_kernel_head_dim(a.d) > 128 ? narrow_large : narrow) |= is_narrow, padded |= is_padded;
-      (is_narrow || is_padded ? layout_pts : pts).push_back(a);
-    }
-    require_points(fmt::format("torch_attention (stack {})", def.id), pts.size());
-    bool a64 = false, a256 = false;
-    for (const A& a : pts) a64 |= a.d <= 64, a256 |= a.d >= 256;
-    auto residuals = [&](const TimingParams& tt, const std::vector<A>& set, std::span<double> r) {
-      for (std::size_t i = 0; i < set.size(); ++i) {
-        const A& a = set[i];
-        double splits = 1;
-        const double model = packed_decode_attention_time(tt, a.b, a.kvh, a.qh, a.s, a.d, a.kv_bytes, &splits).time_s;
-        r[i] = std::log((model + (splits > 1 ? 2.0 : 1.0) * gap) / a.y);
-      }
-    };
-    auto res = [&](std::span<const double> q, std::span<double> r) {
-      TimingParams tt = t;
-      tt.attn_bw_fraction = q[0], tt.attn_fixed_s = q[1] * 1e-6, tt.attn_units_sat = q[2] * base.sm_count;
-      tt.attn_compute_flops = q[3] * 1e12, tt.attn_combine_per_split_s = q[4] * 1e-6;
-      tt.attn_bw_fraction_d64 = a64 ? q[5] : 0, tt.attn_bw_fraction_d256 = a256 ? q[6] : 0;
-      tt.attn_cta_fixed_s = q[7] * 1e-6, tt.attn_lone_cta_efficiency = q[8];
-      tt.attn_compute_flops_d64 = a64 ? q[9] * 1e12 : 0, tt.attn_compute_flops_d256 = a256 ? q[10] * 1e12 : 0;
-      residuals(tt, pts, r);
-    };
-    // Wave terms (packed_decode_attention_time): a wave's fixed cost in µs, a lone CTA's share of
-    // its SM in [0.5, 1].
-    const std::vector<double> lo = {0.2, 0.0, 0.05, 10, 0.0, 0.2, 0.2, 0.0, 0.5, 10, 10},
-                              hi = {1.3, 100.0, 8.0, 2000, 5.0, 1.3, 1.3, 20.0, 1.0, 2000, 2000};
-    NonlinearFit fit;
-    for (const double c0 : {300.0, 600.0, 150.0}) {
-      NonlinearFit f = robust_least_squares(res, std::vector<double>{0.9, 5.0, 1.0, c0, 0.2, 0.9, 0.9, 1.0, 0.7, c0, c0}, lo, hi,
-                                            pts.size(), 0.05, 500);
-      if (fit.params.empty() || f.rms < fit.rms) fit = std::move(f);
-    }
-    t.attn_bw_fraction = fit.params[0], t.attn_fixed_s = fit.params[1] * 1e-6, t.attn_units_sat = fit.params[2] * base.sm_count;
-    t.attn_compute_flops = fit.params[3] * 1e12, t.attn_combine_per_split_s = fit.params[4] * 1e-6;
-    t.attn_bw_fraction_d64 = a64 ? fit.params[5] : 0, t.attn_bw_fraction_d256 = a256 ? fit.params[6] : 0;
-    t.attn_cta_fixed_s = fit.params[7] * 1e-6, t.attn_lone_cta_efficiency = fit.params[8];
-    t.attn_compute_flops_d64 = a64 ? fit.params[9] * 1e12 : 0, t.attn_compute_flops_d256 = a256 ? fit.params[10] * 1e12 : 0;
-    std::vector<std::string> params = {
-        "attn_bw_fraction",         "attn_fixed_s",           "attn_units_sat",         "attn_compute_flops",
-        "attn_combine_per_split_s", "attn_bw_fraction_d64",   "attn_bw_fraction_d256",  "attn_cta_fixed_s",
-        "attn_lone_cta_efficiency", "attn_compute_flops_d64", "attn_compute_flops_d256"};
-    if (!layout_pts.empty()) {
-      // Stage 2: the layout efficiencies in [0.3, 1.2] (1 where the points hold no such head_dim).
-      auto res2 = [&](std::span<const double> q, std::span<double> r) {
-        TimingParams tt = t;
-        tt.attn_narrow_smem_efficiency = narrow ? q[0] : 0, tt.attn_narrow_smem_efficiency_large = narrow_large ? q[1] : 0;
-        tt.attn_padded_efficiency = padded ? q[2] : 0;
-        residuals(tt, layout_pts, r);
-      };
-      const NonlinearFit f2 = robust_least_squares(res2, std::vector<double>{0.9, 0.9, 0.9}, std::vector<double>{0.3, 0.3, 0.3},
-                                                   std::vector<double>{1.2, 1.2, 1.2}, layout_pts.size(), 0.05, 500);
-      t.attn_narrow_smem_efficiency = narrow ? f2.params[0] : 0;
-      t.attn_narrow_smem_efficiency_large = narrow_large ? f2.params[1] : 0;
-      t.attn_padded_efficiency = padded ? f2.params[2] : 0;
-      if (narrow) params.push_back("attn_narrow_smem_efficiency");
-      if (narrow_large) params.push_back("attn_narrow_smem_efficiency_large");
-      if (padded) params.push_back("attn_padded_efficiency");
-    }
-    std::vector<A> every = pts;
-    every.insert(every.end(), layout_pts.begin(), layout_pts.end());
-    std::vector<double> errs(every.size());
-    residuals(t, every, errs);
-    std::vector<std::string> labels;
-    for (auto& e : errs) e = std::expm1(e);
-    for (const auto& a : every) labels.push_back(a.label);
-    out.families.push_back(summarize("torch_attention", errs, labels, std::move(params)));
-  }
+  // torch_attention: SDPA decode of this stack's backend (fit_stack_decode_attention).
+  out.families.push_back(fit_stack_decode_attention(all("torch_attention", true), def.id, base.sm_count, gap, t));
 
-  // torch_attention_prefill: causal SDPA; compute fraction per head_dim at each point's clock,
-  // CTA parallelism and fixed cost; the attention clock = median over prompts >= 16384.
-  {
-    struct P {
-      double b, qh, prompt, d, bytes, clock, reps, y;
-      std::string label;
-    };
-    std::vector<P> pts;
-    std::vector<double> long_clock;
-    for (const auto* p : all("torch_attention_prefill", true)) {
-      P a;
-      a.b = p->num("batch", where), a.prompt = p->num("prompt", where), a.d = p->num("head_dim", where);
-      const double kvh = p->num("n_kv_heads", where);
-      a.qh = kvh * p->num("group_size", where);
-      a.bytes = p->bytes_read_B + p->bytes_written_B;
-      a.clock = clock_ratio(*p, clock_max);
-      if (a.prompt >= 16384 && p->sm_clock_mean_Hz > 0) long_clock.push_back(a.clock);
-      // torch_bench.py one_prefill_attention: R = clamp(ceil(2e11 / FLOPs), 1, 16) per replay.
-      a.reps = std::clamp(std::ceil(2e11 / std::max(p->flop_count, 1.0)), 1.0, 16.0);
-      a.y = std::max(p->median_s - gap, 0.1 * p->median_s);
-      a.label = fmt::format("prefill attn B={} P={} kv={} g={} d={}", a.b, a.prompt, kvh, a.qh / kvh, a.d);
-      pts.push_back(a);
-    }
-    require_points(fmt::format("torch_attention_prefill (stack {})", def.id), pts.size());
-    bool has64 = false, has256 = false;
-    for (const P& a : pts) has64 |= a.d <= 64, has256 |= a.d >= 256;
-    auto res = [&](std::span<const double> q, std::span<double> r) {
-      TimingParams tt = t;
-      tt.prefill_attn_compute_fraction = q[0], tt.prefill_attn_fraction_d64 = has64 ? q[1] : 0;
-      tt.prefill_attn_fraction_d256 = has256 ? q[2] : 0, tt.prefill_attn_units_sat = q[3] * base.sm_count;
-      tt.prefill_attn_fixed_s = q[4] * 1e-6;
-      for (std::size_t i = 0; i < pts.size(); ++i) {
-        const P& a = pts[i];
-        tt.prefill_attn_clock_ratio = a.clock;
-        const double pairs = a.prompt * (a.prompt + 1) / 2;
-        r[i] = std::log(
-            per_rep_s(tiled_prefill_attention_time(tt, base.bf16_flops, a.b, a.qh, a.prompt, pairs, a.d, a.bytes), a.reps) / a.y);
-      }
-    };
-    const NonlinearFit fit =
-        robust_least_squares(res, std::vector<double>{0.4, 0.4, 0.4, 1.0, 5.0}, std::vector<double>{0.02, 0.02, 0.02, 0.05, 0.0},
-                             std::vector<double>{1.5, 1.5, 1.5, 20.0, 200.0}, pts.size());
-    t.prefill_attn_compute_fraction = fit.params[0];
-    t.prefill_attn_fraction_d64 = has64 ? fit.params[1] : 0;
-    t.prefill_attn_fraction_d256 = has256 ? fit.params[2] : 0;
-    t.prefill_attn_units_sat = fit.params[3] * base.sm_count;
-    t.prefill_attn_fixed_s = fit.params[4] * 1e-6;
-    t.prefill_attn_clock_ratio = long_clock.empty() ? t.compute_clock_ratio : median(long_clock);
-    std::vector<double> errs(pts.size());
-    res(fit.params, errs);
-    std::vector<std::string> labels;
-    for (auto& e : errs) e = std::expm1(e);
-    for (const auto& a : pts) labels.push_back(a.label);
-    out.families.push_back(summarize("torch_attention_prefill", errs, labels,
-                                     {"prefill_attn_compute_fraction", "prefill_attn_fraction_d64", "prefill_attn_fraction_d256",
-                                      "prefill_attn_units_sat", "prefill_attn_fixed_s", "prefill_attn_clock_ratio"}));
-  }
+  // torch_attention_prefill: causal SDPA (fit_stack_prefill_attention).
+  out.families.push_back(
+      fit_stack_prefill_attention(all("torch_attention_prefill", true), def.id, base, clock_max, gap, per_rep_s, t));
 
   GpuCalibration& c = out.calibration;
   c.params = t;
