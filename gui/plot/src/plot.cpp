@@ -532,13 +532,13 @@ std::string describe(const ChartSpec& spec) {
 
 namespace {
 
-QChart* build_prepared(const Prepared& prep, const BuildOptions& options) {
-  const ChartSpec& spec = prep.spec;
-  const bool xlog = spec.x.scale == Scale::log10;
-  const bool ylog = spec.y.scale == Scale::log10;
-
-  // data extents (including ref lines and area bases)
+// The x and y range the data covers: every series point (and area base) and every ref line.
+struct Extents {
   double xlo = INFINITY, xhi = -INFINITY, ylo = INFINITY, yhi = -INFINITY;
+};
+Extents data_extents(const ChartSpec& spec) {
+  Extents e;
+  double &xlo = e.xlo, &xhi = e.xhi, &ylo = e.ylo, &yhi = e.yhi;
   for (const Series& s : spec.series) {
     for (std::size_t i = 0; i < s.x.size(); ++i) {
       xlo = std::min(xlo, s.x[i]);
@@ -560,9 +560,12 @@ QChart* build_prepared(const Prepared& prep, const BuildOptions& options) {
       yhi = std::max(yhi, r.value);
     }
   }
-  const AxisPlan xp = plan_axis(spec.x, xlo, xhi, std::clamp(spec.width_px / 120, 4, 12));
-  const AxisPlan yp = plan_axis(spec.y, ylo, yhi, std::clamp(spec.height_px / 75, 4, 10));
+  return e;
+}
 
+// An empty chart in the house style (light theme, no animation, white frame) with the spec's
+// title and subtitle.
+QChart* new_styled_chart(const ChartSpec& spec) {
   auto* chart = new QChart();
   chart->setTheme(QChart::ChartThemeLight);
   chart->setAnimationOptions(QChart::NoAnimation);
@@ -584,6 +587,221 @@ QChart* build_prepared(const Prepared& prep, const BuildOptions& options) {
   }
   chart->setTitleFont(font_px(19, true));
   chart->setTitle(title);
+  return chart;
+}
+
+// What every series of one chart is drawn into: the chart, its axes and their plans, the legend,
+// the overlay that places labels, the bar / area base on this y axis.
+struct SeriesTarget {
+  QChart* chart;
+  QAbstractAxis *ax, *ay;
+  const AxisPlan &xp, &yp;
+  bool xlog;
+  QLegend* legend;
+  Overlay& overlay;
+  const BuildOptions& options;
+  double y_base_default;
+};
+
+// One series in its style (points in chunks, lines, bars, areas), its legend marker and its point
+// labels; `rgb` is its colour.
+void add_series(const SeriesTarget& c, const Series& s, std::uint32_t rgb) {
+  QChart* chart = c.chart;
+  QAbstractAxis *ax = c.ax, *ay = c.ay;
+  const AxisPlan& xp = c.xp;
+  const bool xlog = c.xlog;
+  QLegend* legend = c.legend;
+  const BuildOptions& options = c.options;
+  const double y_base_default = c.y_base_default;
+  const QColor col = rgb_color(rgb);
+  const QString name = qs(s.name);
+  QAbstractSeries* label_series = nullptr;
+  std::vector<std::size_t> order(s.x.size());
+  std::iota(order.begin(), order.end(), std::size_t{0});
+  const bool use_gl = options.opengl_threshold > 0 && s.x.size() > options.opengl_threshold;
+
+  switch (s.style) {
+    case SeriesStyle::faded_points:
+    case SeriesStyle::points:
+    case SeriesStyle::current: {
+      // Qt Charts 6.4 makes one graphics item per scatter point and adding them to one series
+      // costs O(n^2); large series are therefore split into chunks of QScatterSeries that share
+      // the name (only the first chunk has a legend marker). OpenGL series draw no items.
+      const std::size_t n = s.x.size();
+      const std::size_t chunk = use_gl ? std::max<std::size_t>(n, 1) : scatter_chunk;
+      QScatterSeries* first_sc = nullptr;
+      for (std::size_t from = 0; from < n || (n == 0 && from == 0); from += chunk) {
+        const std::size_t to = std::min(n, from + chunk);
+        auto* sc = new QScatterSeries();
+        sc->setName(name);
+        sc->setUseOpenGL(use_gl);
+        // attach and style while empty: style changes touch every marker item
+        attach(chart, sc, ax, ay);
+        if (s.style == SeriesStyle::faded_points) {
+          sc->setMarkerShape(QScatterSeries::MarkerShapeCircle);
+          sc->setMarkerSize(n > 20000 ? 4.0 : 6.0);
+          sc->setColor(rgb_color(rgb, 64));
+          sc->setBorderColor(Qt::transparent);
+          sc->setPen(Qt::NoPen);
+        } else if (s.style == SeriesStyle::points) {
+          sc->setMarkerShape(QScatterSeries::MarkerShapeCircle);
+          sc->setMarkerSize(11.0);
+          sc->setColor(col);
+          sc->setPen(QPen(Qt::white, 1.2));
+        } else {
+          sc->setMarkerShape(QScatterSeries::MarkerShapeStar);
+          sc->setMarkerSize(24.0);
+          sc->setColor(col);
+          sc->setPen(QPen(QColor(0x1f, 0x23, 0x29), 1.2));
+        }
+        QList<QPointF> pts;
+        pts.reserve(static_cast<qsizetype>(to - from));
+        for (std::size_t i = from; i < to; ++i) pts.append(QPointF(s.x[i], s.y[i]));
+        sc->replace(pts);
+        if (first_sc == nullptr) {
+          first_sc = sc;
+          if (s.style == SeriesStyle::faded_points) {
+            for (QLegendMarker* m : legend->markers(sc)) m->setBrush(rgb_color(rgb, 150));
+          }
+        } else {
+          hide_from_legend(chart, sc);
+        }
+        if (n == 0) break;
+      }
+      QScatterSeries* sc = first_sc;
+      label_series = sc;
+      break;
+    }
+    case SeriesStyle::frontier:
+    case SeriesStyle::line:
+    case SeriesStyle::line_points: {
+      if (s.style == SeriesStyle::frontier) {
+        std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) { return s.x[a] < s.x[b]; });
+      }
+      QList<QPointF> pts;
+      pts.reserve(static_cast<qsizetype>(order.size()));
+      for (std::size_t i : order) pts.append(QPointF(s.x[i], s.y[i]));
+      auto* ln = new QLineSeries();
+      ln->setName(name);
+      QPen pen(col, s.style == SeriesStyle::frontier ? 2.6 : 2.0);
+      pen.setCapStyle(Qt::RoundCap);
+      pen.setJoinStyle(Qt::RoundJoin);
+      ln->setPen(pen);
+      ln->replace(pts);
+      attach(chart, ln, ax, ay);
+      label_series = ln;
+      if (s.style != SeriesStyle::line) {
+        auto* mk = new QScatterSeries();
+        mk->setName(name);
+        mk->setMarkerShape(QScatterSeries::MarkerShapeCircle);
+        mk->setMarkerSize(s.style == SeriesStyle::frontier ? 10.0 : 7.5);
+        mk->setColor(col);
+        mk->setPen(QPen(Qt::white, s.style == SeriesStyle::frontier ? 1.5 : 1.0));
+        mk->replace(pts);
+        attach(chart, mk, ax, ay);
+        hide_from_legend(chart, mk);
+      }
+      break;
+    }
+    case SeriesStyle::bars: {
+      const auto [hw, mult] = bar_half_width(s.x, xlog, xp);
+      std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) { return s.x[a] < s.x[b]; });
+      QList<QPointF> up;
+      up.reserve(static_cast<qsizetype>(order.size() * 4));
+      double first = 0, last = 0;
+      for (std::size_t k = 0; k < order.size(); ++k) {
+        const std::size_t i = order[k];
+        const double base = s.y_base.empty() ? y_base_default : s.y_base[i];
+        const double l = mult ? s.x[i] / hw : s.x[i] - hw;
+        const double r = mult ? s.x[i] * hw : s.x[i] + hw;
+        if (k == 0) first = l;
+        last = r;
+        up << QPointF(l, base) << QPointF(l, s.y[i]) << QPointF(r, s.y[i]) << QPointF(r, base);
+      }
+      auto* area = area_between(up, {QPointF(first, y_base_default), QPointF(last, y_base_default)}, name, rgb_color(rgb, 215),
+                                QPen(col.darker(125), 1.0));
+      attach(chart, area, ax, ay);
+      label_series = area;
+      break;
+    }
+    case SeriesStyle::area: {
+      QList<QPointF> up, lo;
+      up.reserve(static_cast<qsizetype>(s.x.size()));
+      lo.reserve(static_cast<qsizetype>(s.x.size()));
+      for (std::size_t i = 0; i < s.x.size(); ++i) {
+        up.append(QPointF(s.x[i], s.y[i]));
+        lo.append(QPointF(s.x[i], s.y_base.empty() ? y_base_default : s.y_base[i]));
+      }
+      auto* area = area_between(up, lo, name, rgb_color(rgb, 200), QPen(col.darker(130), 1.2));
+      attach(chart, area, ax, ay);
+      label_series = area;
+      break;
+    }
+  }
+  if (s.style == SeriesStyle::area || s.style == SeriesStyle::bars) {
+    for (QLegendMarker* m : legend->markers(label_series)) {
+      m->setShape(QLegend::MarkerShapeRectangle);
+    }
+  }
+  if (s.name.empty() && label_series != nullptr) hide_from_legend(chart, label_series);
+
+  if (s.show_labels && !s.labels.empty()) {
+    const std::size_t n = std::min(s.labels.size(), max_labels_per_series);
+    for (std::size_t k = 0; k < n; ++k) {
+      const std::size_t i = order[k];
+      if (s.labels[i].empty()) continue;
+      QGraphicsRectItem* box = make_label_box(chart, qs(s.labels[i]), QColor(0x22, 0x26, 0x2C), 12, 20.0);
+      auto* text = static_cast<QGraphicsSimpleTextItem*>(box->childItems().front());
+      c.overlay.labels.push_back(PointLabel{label_series, QPointF(s.x[i], s.y[i]), box, text});
+    }
+  }
+}
+
+// The dashed reference lines, each with its label box.
+void add_ref_lines(const ChartSpec& spec, QChart* chart, QAbstractAxis* ax, QAbstractAxis* ay, Overlay& overlay) {
+  for (const RefLine& r : spec.ref_lines) {
+    const QColor col = rgb_color(r.rgb.value_or(0x4A4F57u));
+    auto* ln = new QLineSeries();
+    ln->setName(qs(r.label));
+    QPen pen(col, 1.6, Qt::DashLine);
+    pen.setDashPattern({6.0, 4.0});
+    ln->setPen(pen);
+    attach(chart, ln, ax, ay);
+    hide_from_legend(chart, ln);
+    QGraphicsRectItem* box = make_label_box(chart, qs(r.label), col, 12, 21.0);
+    auto* text = static_cast<QGraphicsSimpleTextItem*>(box->childItems().front());
+    overlay.refs.push_back(RefOverlay{r, ln, box, text});
+  }
+}
+
+// The footnote, with a line for points a log axis could not show.
+void add_footnote(const ChartSpec& spec, std::size_t dropped, QChart* chart, Overlay& overlay) {
+  std::string foot = spec.footnote;
+  if (dropped > 0) {
+    if (!foot.empty()) foot += "\n";
+    foot += std::to_string(dropped) + (dropped == 1 ? " point" : " points") + " with non-positive values omitted from log axes";
+  }
+  if (!foot.empty()) {
+    auto* ft = new QGraphicsTextItem(chart);
+    ft->setFont(font_px(11));
+    ft->setDefaultTextColor(QColor(0x6B, 0x71, 0x7B));
+    ft->setPlainText(qs(foot));
+    ft->setZValue(22.0);
+    overlay.footnote = ft;
+  }
+}
+
+QChart* build_prepared(const Prepared& prep, const BuildOptions& options) {
+  const ChartSpec& spec = prep.spec;
+  const bool xlog = spec.x.scale == Scale::log10;
+  const bool ylog = spec.y.scale == Scale::log10;
+
+  const Extents e = data_extents(spec);
+  const double xlo = e.xlo, xhi = e.xhi, ylo = e.ylo, yhi = e.yhi;
+  const AxisPlan xp = plan_axis(spec.x, xlo, xhi, std::clamp(spec.width_px / 120, 4, 12));
+  const AxisPlan yp = plan_axis(spec.y, ylo, yhi, std::clamp(spec.height_px / 75, 4, 10));
+
+  QChart* chart = new_styled_chart(spec);
 
   QAbstractAxis* ax = make_axis(spec.x, xp);
   QAbstractAxis* ay = make_axis(spec.y, yp);
@@ -606,180 +824,10 @@ QChart* build_prepared(const Prepared& prep, const BuildOptions& options) {
   std::size_t next_colour = 0;
   const double y_base_default = ylog ? yp.lo : 0.0;
 
-  for (const Series& s : spec.series) {
-    const std::uint32_t rgb = s.rgb.value_or(pal[next_colour++ % pal.size()]);
-    const QColor col = rgb_color(rgb);
-    const QString name = qs(s.name);
-    QAbstractSeries* label_series = nullptr;
-    std::vector<std::size_t> order(s.x.size());
-    std::iota(order.begin(), order.end(), std::size_t{0});
-    const bool use_gl = options.opengl_threshold > 0 && s.x.size() > options.opengl_threshold;
-
-    switch (s.style) {
-      case SeriesStyle::faded_points:
-      case SeriesStyle::points:
-      case SeriesStyle::current: {
-        // Qt Charts 6.4 makes one graphics item per scatter point and adding them to one series
-        // costs O(n^2); large series are therefore split into chunks of QScatterSeries that share
-        // the name (only the first chunk has a legend marker). OpenGL series draw no items.
-        const std::size_t n = s.x.size();
-        const std::size_t chunk = use_gl ? std::max<std::size_t>(n, 1) : scatter_chunk;
-        QScatterSeries* first_sc = nullptr;
-        for (std::size_t from = 0; from < n || (n == 0 && from == 0); from += chunk) {
-          const std::size_t to = std::min(n, from + chunk);
-          auto* sc = new QScatterSeries();
-          sc->setName(name);
-          sc->setUseOpenGL(use_gl);
-          // attach and style while empty: style changes touch every marker item
-          attach(chart, sc, ax, ay);
-          if (s.style == SeriesStyle::faded_points) {
-            sc->setMarkerShape(QScatterSeries::MarkerShapeCircle);
-            sc->setMarkerSize(n > 20000 ? 4.0 : 6.0);
-            sc->setColor(rgb_color(rgb, 64));
-            sc->setBorderColor(Qt::transparent);
-            sc->setPen(Qt::NoPen);
-          } else if (s.style == SeriesStyle::points) {
-            sc->setMarkerShape(QScatterSeries::MarkerShapeCircle);
-            sc->setMarkerSize(11.0);
-            sc->setColor(col);
-            sc->setPen(QPen(Qt::white, 1.2));
-          } else {
-            sc->setMarkerShape(QScatterSeries::MarkerShapeStar);
-            sc->setMarkerSize(24.0);
-            sc->setColor(col);
-            sc->setPen(QPen(QColor(0x1f, 0x23, 0x29), 1.2));
-          }
-          QList<QPointF> pts;
-          pts.reserve(static_cast<qsizetype>(to - from));
-          for (std::size_t i = from; i < to; ++i) pts.append(QPointF(s.x[i], s.y[i]));
-          sc->replace(pts);
-          if (first_sc == nullptr) {
-            first_sc = sc;
-            if (s.style == SeriesStyle::faded_points) {
-              for (QLegendMarker* m : legend->markers(sc)) m->setBrush(rgb_color(rgb, 150));
-            }
-          } else {
-            hide_from_legend(chart, sc);
-          }
-          if (n == 0) break;
-        }
-        QScatterSeries* sc = first_sc;
-        label_series = sc;
-        break;
-      }
-      case SeriesStyle::frontier:
-      case SeriesStyle::line:
-      case SeriesStyle::line_points: {
-        if (s.style == SeriesStyle::frontier) {
-          std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) { return s.x[a] < s.x[b]; });
-        }
-        QList<QPointF> pts;
-        pts.reserve(static_cast<qsizetype>(order.size()));
-        for (std::size_t i : order) pts.append(QPointF(s.x[i], s.y[i]));
-        auto* ln = new QLineSeries();
-        ln->setName(name);
-        QPen pen(col, s.style == SeriesStyle::frontier ? 2.6 : 2.0);
-        pen.setCapStyle(Qt::RoundCap);
-        pen.setJoinStyle(Qt::RoundJoin);
-        ln->setPen(pen);
-        ln->replace(pts);
-        attach(chart, ln, ax, ay);
-        label_series = ln;
-        if (s.style != SeriesStyle::line) {
-          auto* mk = new QScatterSeries();
-          mk->setName(name);
-          mk->setMarkerShape(QScatterSeries::MarkerShapeCircle);
-          mk->setMarkerSize(s.style == SeriesStyle::frontier ? 10.0 : 7.5);
-          mk->setColor(col);
-          mk->setPen(QPen(Qt::white, s.style == SeriesStyle::frontier ? 1.5 : 1.0));
-          mk->replace(pts);
-          attach(chart, mk, ax, ay);
-          hide_from_legend(chart, mk);
-        }
-        break;
-      }
-      case SeriesStyle::bars: {
-        const auto [hw, mult] = bar_half_width(s.x, xlog, xp);
-        std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) { return s.x[a] < s.x[b]; });
-        QList<QPointF> up;
-        up.reserve(static_cast<qsizetype>(order.size() * 4));
-        double first = 0, last = 0;
-        for (std::size_t k = 0; k < order.size(); ++k) {
-          const std::size_t i = order[k];
-          const double base = s.y_base.empty() ? y_base_default : s.y_base[i];
-          const double l = mult ? s.x[i] / hw : s.x[i] - hw;
-          const double r = mult ? s.x[i] * hw : s.x[i] + hw;
-          if (k == 0) first = l;
-          last = r;
-          up << QPointF(l, base) << QPointF(l, s.y[i]) << QPointF(r, s.y[i]) << QPointF(r, base);
-        }
-        auto* area = area_between(up, {QPointF(first, y_base_default), QPointF(last, y_base_default)}, name, rgb_color(rgb, 215),
-                                  QPen(col.darker(125), 1.0));
-        attach(chart, area, ax, ay);
-        label_series = area;
-        break;
-      }
-      case SeriesStyle::area: {
-        QList<QPointF> up, lo;
-        up.reserve(static_cast<qsizetype>(s.x.size()));
-        lo.reserve(static_cast<qsizetype>(s.x.size()));
-        for (std::size_t i = 0; i < s.x.size(); ++i) {
-          up.append(QPointF(s.x[i], s.y[i]));
-          lo.append(QPointF(s.x[i], s.y_base.empty() ? y_base_default : s.y_base[i]));
-        }
-        auto* area = area_between(up, lo, name, rgb_color(rgb, 200), QPen(col.darker(130), 1.2));
-        attach(chart, area, ax, ay);
-        label_series = area;
-        break;
-      }
-    }
-    if (s.style == SeriesStyle::area || s.style == SeriesStyle::bars) {
-      for (QLegendMarker* m : legend->markers(label_series)) {
-        m->setShape(QLegend::MarkerShapeRectangle);
-      }
-    }
-    if (s.name.empty() && label_series != nullptr) hide_from_legend(chart, label_series);
-
-    if (s.show_labels && !s.labels.empty()) {
-      const std::size_t n = std::min(s.labels.size(), max_labels_per_series);
-      for (std::size_t k = 0; k < n; ++k) {
-        const std::size_t i = order[k];
-        if (s.labels[i].empty()) continue;
-        QGraphicsRectItem* box = make_label_box(chart, qs(s.labels[i]), QColor(0x22, 0x26, 0x2C), 12, 20.0);
-        auto* text = static_cast<QGraphicsSimpleTextItem*>(box->childItems().front());
-        overlay->labels.push_back(PointLabel{label_series, QPointF(s.x[i], s.y[i]), box, text});
-      }
-    }
-  }
-
-  for (const RefLine& r : spec.ref_lines) {
-    const QColor col = rgb_color(r.rgb.value_or(0x4A4F57u));
-    auto* ln = new QLineSeries();
-    ln->setName(qs(r.label));
-    QPen pen(col, 1.6, Qt::DashLine);
-    pen.setDashPattern({6.0, 4.0});
-    ln->setPen(pen);
-    attach(chart, ln, ax, ay);
-    hide_from_legend(chart, ln);
-    QGraphicsRectItem* box = make_label_box(chart, qs(r.label), col, 12, 21.0);
-    auto* text = static_cast<QGraphicsSimpleTextItem*>(box->childItems().front());
-    overlay->refs.push_back(RefOverlay{r, ln, box, text});
-  }
-
-  std::string foot = spec.footnote;
-  if (prep.dropped > 0) {
-    if (!foot.empty()) foot += "\n";
-    foot += std::to_string(prep.dropped) + (prep.dropped == 1 ? " point" : " points") +
-            " with non-positive values omitted from log axes";
-  }
-  if (!foot.empty()) {
-    auto* ft = new QGraphicsTextItem(chart);
-    ft->setFont(font_px(11));
-    ft->setDefaultTextColor(QColor(0x6B, 0x71, 0x7B));
-    ft->setPlainText(qs(foot));
-    ft->setZValue(22.0);
-    overlay->footnote = ft;
-  }
+  const SeriesTarget target{chart, ax, ay, xp, yp, xlog, legend, *overlay, options, y_base_default};
+  for (const Series& s : spec.series) add_series(target, s, s.rgb.value_or(pal[next_colour++ % pal.size()]));
+  add_ref_lines(spec, chart, ax, ay, *overlay);
+  add_footnote(spec, prep.dropped, chart, *overlay);
 
   overlay->update_ref_series();
   auto relayout = [overlay] { overlay->relayout(); };
