@@ -17,7 +17,7 @@
 # Results (JSON + logs) go to $OUT (or ./torch-out). Env: KVBENCH_GIT_SHA, TORCH_BENCH_BUDGET_S.
 set -uo pipefail
 phase=${1:-micro}
-case "$phase" in profile | holdout3) . "$(dirname "$0")/profile_points.env" ;; esac
+case "$phase" in profile | holdout3 | small-models) . "$(dirname "$0")/profile_points.env" ;; esac
 root=$(cd "$(dirname "$0")/../.." && pwd)
 out=${OUT:-$root/torch-out}
 mkdir -p "$out"
@@ -138,6 +138,17 @@ case "$phase" in
       --budget-s 120 --notes "power bursts of decode attention (B 128, S 8192, GQA 8 x 4, d 128)" \
       >"$out/torch-power-decode.log" 2>&1 || rc=1
     grep -E "^==|Traceback|Error|power " "$out/torch-power-decode.log" | tail -30
+    ;;
+  small-models)
+    # the main set's 1B shapes and the hold-out Qwen2.5-3B measured again (day-to-day drift of small steps), then
+    # their B 1 / small-B steps kernel by kernel (CUPTI)
+    python3 "$tb" --mode full --families e2e --set main --stacks torch-flash \
+      --models llama-3.2-1b-GQA8-CLA1,llama-3.2-1b-GQA8-CLA2,llama-3.2-1b-MQA-CLA1 --out-json "$out/torch-e2e-main1b.json" \
+      --git-sha "$sha" --budget-s 150 --notes "main set, 1B shapes only, measured again" >"$out/torch-e2e-main1b.log" 2>&1 || rc=1
+    grep -E "^==|Traceback|Error" "$out/torch-e2e-main1b.log" | tail -6
+    python3 "$root/harness/scripts/torch_step_profile.py" --set main --git-sha "$sha" --out-json "$out/torch-step-profile-main1b.json" \
+      --points "${PROFILE_POINTS_1B}" >"$out/torch-step-profile-main1b.log" 2>&1 || rc=1
+    tail -12 "$out/torch-step-profile-main1b.log"
     ;;
   power-decode-shapes)
     # bursts of unsplit FA2 decode attention at five shapes (session 10: one power weight for every decode shape?)

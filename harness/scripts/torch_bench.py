@@ -55,7 +55,7 @@ except Exception:  # pragma: no cover - old PyTorch
     SDPBackend = None
     sdpa_kernel = None
 
-VERSION = "0.7.1"
+VERSION = "0.7.2"
 ACT = 2  # bf16 bytes per element
 DEV = torch.device("cuda")
 BF16 = torch.bfloat16
@@ -1259,6 +1259,9 @@ class Bench:
             ]
         if self.quick:
             ms = ms[:2]
+        only = getattr(self.args, "models", "") or ""
+        if only:  # --models: a subset of the set's shapes, same grid (e.g. a re-measurement of its small models)
+            ms = [x for x in ms if x["label"] in only.split(",")]
         return ms
 
     def fam_e2e(self):
@@ -1571,6 +1574,7 @@ def main():
     ap.add_argument("--cold-elementwise", action="store_true", help="also time elementwise ops after an L2 flush (rows <= 1024)")
     ap.add_argument("--power-ops", default="gemm,prefill",
                     help="torch_power: which ops to burst (gemm, prefill, decode, decode_shapes); the default is the fitted set")
+    ap.add_argument("--models", default="", help="e2e: only these shape labels of the set (comma list)")
     ap.add_argument("--sustained", action="store_true", help="e2e: also time each step replayed back to back (power_state sustained)")
     ap.add_argument("--prefill-only", action="store_true", help="e2e: prefill steps only")
     args = ap.parse_args()
