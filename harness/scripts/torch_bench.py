@@ -366,6 +366,22 @@ def silu_mul(gu):
     return F.silu(gate) * up
 
 
+def decode_layout(qkv, B, hq, hkv, hd, S):
+    """The decode step's views of a projection output qkv [B, 1, (hq + 2 hkv) hd] (q, k, v as
+    [B, heads, 1, hd]), cos / sin gathered per request from an S-row table, and K/V caches of S
+    positions: the tensors RoPE and the K/V append run on."""
+    q = qkv[..., :hq * hd].view(B, 1, hq, hd).transpose(1, 2)
+    k = qkv[..., hq * hd:(hq + hkv) * hd].view(B, 1, hkv, hd).transpose(1, 2)
+    vv = qkv[..., (hq + hkv) * hd:].view(B, 1, hkv, hd).transpose(1, 2)
+    table = torch.randn(S, hd, device=DEV, dtype=BF16)
+    pos = torch.randint(0, S, (B, 1), device=DEV)
+    cos = F.embedding(pos, table).unsqueeze(1)
+    sin = F.embedding(pos, table).unsqueeze(1)
+    kc = torch.randn(B, hkv, S, hd, device=DEV, dtype=BF16)
+    vc = torch.randn(B, hkv, S, hd, device=DEV, dtype=BF16)
+    return q, k, vv, cos, sin, kc, vc
+
+
 # Bytes each op moves (read + written), bf16, from its definition above. `rows` tokens.
 def bytes_rms_norm(rows, d):
     return ACT * (2 * rows * d + d)
@@ -1023,15 +1039,7 @@ class Bench:
                     self.skip("torch_elementwise", {"rows": B, "model": model, "layout": "decode"}, "time budget")
                     continue
                 qkv = torch.randn(B, 1, (hq + 2 * hkv) * hd, device=DEV, dtype=BF16)
-                q = qkv[..., :hq * hd].view(B, 1, hq, hd).transpose(1, 2)
-                k = qkv[..., hq * hd:(hq + hkv) * hd].view(B, 1, hkv, hd).transpose(1, 2)
-                vv = qkv[..., (hq + hkv) * hd:].view(B, 1, hkv, hd).transpose(1, 2)
-                table = torch.randn(S, hd, device=DEV, dtype=BF16)
-                pos = torch.randint(0, S, (B, 1), device=DEV)
-                cos = F.embedding(pos, table).unsqueeze(1)
-                sin = F.embedding(pos, table).unsqueeze(1)
-                kc = torch.randn(B, hkv, S, hd, device=DEV, dtype=BF16)
-                vc = torch.randn(B, hkv, S, hd, device=DEV, dtype=BF16)
+                q, k, vv, cos, sin, kc, vc = decode_layout(qkv, B, hq, hkv, hd, S)
                 ops = {
                     "rope_qk": (lambda: (rope(q, cos, sin), rope(k, cos, sin)), bytes_rope(B, hq + hkv, hd),
                                 {"n_q_heads": hq, "n_kv_heads": hkv, "head_dim": hd}),
@@ -1127,15 +1135,7 @@ class Bench:
             for (hq, hkv, hd) in heads:
                 src = torch.randn(B, 1, (hq + 2 * hkv) * hd, device=DEV, dtype=BF16)
                 qkv = torch.empty_like(src)
-                q = qkv[..., :hq * hd].view(B, 1, hq, hd).transpose(1, 2)
-                k = qkv[..., hq * hd:(hq + hkv) * hd].view(B, 1, hkv, hd).transpose(1, 2)
-                vv = qkv[..., (hq + hkv) * hd:].view(B, 1, hkv, hd).transpose(1, 2)
-                table = torch.randn(S, hd, device=DEV, dtype=BF16)
-                pos = torch.randint(0, S, (B, 1), device=DEV)
-                cos = F.embedding(pos, table).unsqueeze(1)
-                sin = F.embedding(pos, table).unsqueeze(1)
-                kc = torch.randn(B, hkv, S, hd, device=DEV, dtype=BF16)
-                vc = torch.randn(B, hkv, S, hd, device=DEV, dtype=BF16)
+                q, k, vv, cos, sin, kc, vc = decode_layout(qkv, B, hq, hkv, hd, S)
                 wr = lambda qkv=qkv, src=src: qkv.copy_(src)
                 wkey = ("qkv", B, hq, hkv, hd)
                 ax = {"n_q_heads": hq, "n_kv_heads": hkv, "head_dim": hd}
