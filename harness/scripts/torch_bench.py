@@ -652,8 +652,13 @@ class Bench:
                 (32, 1, 64), (2, 16, 64), (8, 2, 256), (4, 4, 256)]
         if self.quick:
             Bs, Ss, cfgs = [1, 16, 256], [512, 8192], [(8, 4, 128), (1, 32, 128)]
+        self.decode_attention_grid(cfgs, Bs, Ss, self.attn_backends())
+
+    def decode_attention_grid(self, cfgs, Bs, Ss, backends):
+        """SDPA decode over (Hkv, g, D) x B x S for each (backend, stack), K/V under --attn-max-kv-gb;
+        cuDNN on its own subset (head_dim 128 and no Hkv 2 unless --cudnn-all; six batches)."""
         cap_B = self.args.attn_max_kv_gb * 1e9
-        for backend, stack in self.attn_backends():
+        for backend, stack in backends:
             for (Hkv, g, D) in cfgs:
                 if stack == "torch-cudnn" and (D != 128 or Hkv == 2) and not self.args.cudnn_all:
                     continue
@@ -1155,22 +1160,7 @@ class Bench:
         Bs, Ss = [1, 4, 16, 64, 256], [2048, 8192, 32768, 131072]
         if self.quick:
             cfgs, Bs, Ss = cfgs[:2], [1, 16], [8192]
-        cap_B = self.args.attn_max_kv_gb * 1e9
-        for backend, stack in self.attn_backends():
-            if stack != "torch-flash":
-                continue
-            for (Hkv, g, D) in cfgs:
-                for B in Bs:
-                    for S in Ss:
-                        kvb = B * S * 2 * Hkv * D * ACT
-                        axes = {"batch": B, "kv_len": S, "n_kv_heads": Hkv, "group_size": g, "head_dim": D, "kv_dtype": "bf16",
-                                "backend": backend.lower(), "stack": stack}
-                        if kvb > cap_B:
-                            continue
-                        if self.out_of_time():
-                            self.skip("torch_attention", axes, "time budget")
-                            continue
-                        self.one_decode_attention(backend, stack, B, S, Hkv, g, D, kvb, axes)
+        self.decode_attention_grid(cfgs, Bs, Ss, [b for b in self.attn_backends() if b[1] == "torch-flash"])
 
     # ------------------------------------------------------------------------------------------
     # end to end: the step as the stack runs it, one CUDA graph
