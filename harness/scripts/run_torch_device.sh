@@ -13,6 +13,8 @@
 #   PHASE = layer   : elementwise ops in their layer's regime (behind an L2 flush and the writer of their
 #                     input), then SDPA decode at the head_dims FA2 pads (80, 96, 112, 160, 192)
 #   PHASE = power-decode-shapes: decode-attention power bursts at five shapes
+#   PHASE = chain   : elementwise ops behind the GEMM and ops that precede them in a step, then the fifth
+#                     end-to-end hold-out set (small models, MQA at head_dim 128 / 256)
 #   PHASE = power   : bursts of back-to-back GEMMs / prefill attentions (the power governor's clock)
 # Results (JSON + logs) go to $OUT (or ./torch-out). Env: KVBENCH_GIT_SHA, TORCH_BENCH_BUDGET_S.
 set -uo pipefail
@@ -158,6 +160,17 @@ case "$phase" in
       >"$out/torch-power-decode-shapes.log" 2>&1 || rc=1
     grep -E "^==|Traceback|Error|power " "$out/torch-power-decode-shapes.log" | tail -70
     ;;
+  chain)
+    python3 "$tb" --mode full --families elementwise_chain --out-json "$out/torch-elementwise-chain.json" \
+      --git-sha "$sha" --budget-s "${TORCH_BENCH_BUDGET_S:-230}" --notes "elementwise ops in step chains (decode layout)" \
+      >"$out/torch-elementwise-chain.log" 2>&1 || rc=1
+    grep -E "^==|Traceback|Error" "$out/torch-elementwise-chain.log" | tail -12
+    grep -E "B=   1 |B=   2 " "$out/torch-elementwise-chain.log" | head -70
+    python3 "$tb" --mode full --families e2e --set holdout5 --stacks torch-flash --out-json "$out/torch-e2e-holdout5.json" \
+      --git-sha "$sha" --budget-s "${TORCH_BENCH_BUDGET_S2:-240}" --notes "torch stacks: end-to-end, fifth hold-out set" \
+      >"$out/torch-e2e-holdout5.log" 2>&1 || rc=1
+    grep -E "^==|Traceback|Error" "$out/torch-e2e-holdout5.log" | tail -8
+    ;;
   sets)
     # end-to-end sets by name with their time budgets: E2E_SETS="main:290 holdout2:140" (torch_bench 0.6.0 onwards
     # times each step with a lead that covers the host's graph submission)
@@ -169,7 +182,7 @@ case "$phase" in
       grep -E "^==|Traceback|Error" "$out/torch-e2e-$set.log" | tail -6
     done
     ;;
-  *) echo "usage: $0 micro|micro-only|e2e|fp8|ew-decode|holdout2|holdout3|sets|power|power2|profile|sustained-decode" >&2; exit 2 ;;
+  *) echo "usage: $0 micro|micro-only|e2e|fp8|ew-decode|holdout2|holdout3|sets|power|power2|profile|sustained-decode|layer|small-models|power-decode|power-decode-shapes|chain" >&2; exit 2 ;;
 esac
 ls -la "$out"
 exit $rc

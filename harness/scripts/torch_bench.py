@@ -55,7 +55,7 @@ except Exception:  # pragma: no cover - old PyTorch
     SDPBackend = None
     sdpa_kernel = None
 
-VERSION = "0.7.2"
+VERSION = "0.8.0"
 ACT = 2  # bf16 bytes per element
 DEV = torch.device("cuda")
 BF16 = torch.bfloat16
@@ -1153,6 +1153,164 @@ class Bench:
                 del src, qkv, q, k, vv, kc, vc
             torch.cuda.empty_cache()
 
+    def fam_elementwise_chain(self):
+        """Each decode-layout elementwise op behind the kernels that precede it in a step (l2_state
+        "step"). Every repetition starts with the projection GEMM that writes the op's input,
+        streaming its weights from DRAM (a ring of weight copies >= 2.5 x L2, one per repetition),
+        and goes on with the step's own sequence of ops after it:
+          o-proj GEMM | + residual add | + rms_norm           (the attention block's tail)
+          gate_up GEMM | + silu * mul                          (the MLP)
+          qkv GEMM | + RoPE(q) | + RoPE(k) | + K/V append      (the attention block's head)
+        One graph of `n` repetitions per chain depth; an op's in-step cost is the difference of
+        consecutive depths / n. The op finds what it finds in a step: its input just written to L2 by
+        the previous kernel, its small operands (norm weight, cos / sin rows, cache rows) behind a
+        weight stream, the previous kernel's tail in front of it and the next GEMM behind it.
+        fam_elementwise_layer stood a flush and a copy in for the GEMM and came out 0.4-1 us per op
+        above the step's kernels (session 10); the cold points of fam_elementwise also flush the op's
+        input, which no step does."""
+        n = 16
+        Bs = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512]
+        if self.quick:
+            Bs = [1, 16]
+        shapes = [  # label, d_model, ffn_dim, n_q_heads, n_kv_heads, head_dim
+            ("d2048-gqa8-hd64", 2048, 8192, 32, 8, 64), ("d2048-mqa-hd64", 2048, 8192, 32, 1, 64),
+            ("d2048-gqa8x2-hd128", 2048, 11008, 16, 2, 128), ("d3072-gqa3-hd128", 3072, 8192, 24, 8, 128),
+            ("d4096-gqa4-hd128", 4096, 14336, 32, 8, 128), ("d4096-mqa-hd128", 4096, 14336, 32, 1, 128),
+            ("d5120-mha-hd128", 5120, 13824, 40, 40, 128), ("d2560-mha-hd80", 2560, 10240, 32, 32, 80),
+            ("d8192-gqa8-hd128", 8192, 28672, 64, 8, 128), ("d1536-gqa6-hd128", 1536, 8960, 12, 2, 128)]
+        if self.quick:
+            shapes = shapes[:2]
+        S = 64
+
+        def ring(N, K):
+            # weight copies whose total exceeds 2.5 x L2, so every repetition streams its GEMM from DRAM
+            wb = N * K * ACT
+            sets = int(min(n, max(2, math.ceil(2.5 * self.l2 / wb))))
+            return [torch.randn(N, K, device=DEV, dtype=BF16) / math.sqrt(K) for _ in range(sets)]
+
+        W = {}
+        for (lab, d, f, hq, hkv, hd) in shapes:
+            W[lab] = {"o": ring(d, hq * hd), "gu": ring(2 * f, d), "qkv": ring((hq + 2 * hkv) * hd, d)}
+
+        def measure(chain, depth_ops, wset, label_of):
+            """chain(i, depth) runs repetition i up to `depth` ops after its GEMM; depth_ops[j - 1] =
+            (kernel name, bytes, the op alone for its kernel count, axes) of the j-th op."""
+            times = []
+            for depth in range(len(depth_ops) + 1):
+                g, _ = capture([(lambda i=i: chain(i, depth)) for i in range(n)], interleave=False)
+                summ, smp, clk, dr, stop = self.timer.time_graph(g, n, net=False, min_samples=40)
+                del g
+                if summ is None:
+                    return
+                times.append((summ, smp, clk, dr, stop))
+            for j, (name, nbytes, alone, ax) in enumerate(depth_ops, start=1):
+                base = times[j - 1][0]["median_s"]
+                summ, smp, clk, dr, stop = times[j]
+                diff = [x - base for x in smp]
+                axes = {"kernel": name, "rows": ax.pop("rows"), "kernels": n, "l2": "step", "layout": "decode", **ax}
+                if statistics.median(diff) <= 0:
+                    self.skip("torch_elementwise", axes, f"chain depth {j} not slower than depth {j - 1} "
+                              f"({statistics.median(diff)*1e6:.2f} us)")
+                    continue
+                axes["kernels_per_op"] = count_kernels(alone)
+                axes["base_s"] = base
+                axes["weight_sets"] = len(wset)
+                rec = record("torch_elementwise", f"torch_{name}", axes, summarize(diff), diff, clk, dr, stop, nbytes, 0, 0,
+                             True, 0.0)
+                rec["l2_state"] = "step"
+                self.records.append(rec)
+                print(f"  elementwise step {label_of(name)} {statistics.median(diff)*1e6:8.2f} us/op "
+                      f"(chain {base*1e6:7.2f}) k={axes['kernels_per_op']}", flush=True)
+
+        for B in Bs:
+            for (lab, d, f, hq, hkv, hd) in shapes:
+                if self.out_of_time():
+                    self.skip("torch_elementwise", {"rows": B, "model": lab, "l2": "step"}, "time budget")
+                    continue
+                w = W[lab]
+                common = {"model": lab}
+                try:
+                    # attention block's tail: h = h + o_proj(a); x = rms_norm(h)
+                    a = torch.randn(B, 1, hq * hd, device=DEV, dtype=BF16)
+                    h = torch.randn(B, 1, d, device=DEV, dtype=BF16)
+                    nw = 1 + 0.1 * torch.randn(d, device=DEV, dtype=BF16)
+                    wo = w["o"]
+
+                    def tail(i, depth, a=a, h=h, nw=nw, wo=wo, d=d):
+                        o = F.linear(a, wo[i % len(wo)])
+                        if depth == 0:
+                            return o
+                        h2 = h + o
+                        if depth == 1:
+                            return h2
+                        return F.rms_norm(h2, (d,), nw, 1e-5)
+
+                    o0 = tail(0, 0)
+                    h20 = h + o0
+                    side_stream_warmup(lambda: [tail(i, 2) for i in range(2)])
+                    measure(tail, [("residual_add", bytes_residual_add(B, d), lambda: h + o0, {"rows": B, "d_model": d, **common}),
+                                   ("rms_norm", bytes_rms_norm(B, d), lambda: F.rms_norm(h20, (d,), nw, 1e-5),
+                                    {"rows": B, "d_model": d, **common})],
+                            wo, lambda nm: f"{nm:12s} B={B:4d} {lab}")
+                    # MLP: silu(gate) * up on the halves of gate_up(x)
+                    x = torch.randn(B, 1, d, device=DEV, dtype=BF16)
+                    wgu = w["gu"]
+
+                    def mlp(i, depth, x=x, wgu=wgu):
+                        gu = F.linear(x, wgu[i % len(wgu)])
+                        return gu if depth == 0 else silu_mul(gu)
+
+                    gu0 = mlp(0, 0)
+                    side_stream_warmup(lambda: [mlp(i, 1) for i in range(2)])
+                    measure(mlp, [("silu_mul", bytes_silu_mul(B, f), lambda: silu_mul(gu0), {"rows": B, "ffn_dim": f, **common})],
+                            wgu, lambda nm: f"{nm:12s} B={B:4d} {lab}")
+                    # attention block's head: qkv(x), RoPE on the q and k views, K/V copied into the caches
+                    wqkv = w["qkv"]
+                    table = torch.randn(S, hd, device=DEV, dtype=BF16)
+                    pos = torch.randint(0, S, (B, 1), device=DEV)
+                    cos = F.embedding(pos, table).unsqueeze(1)
+                    sin = F.embedding(pos, table).unsqueeze(1)
+                    kc = torch.randn(B, hkv, S, hd, device=DEV, dtype=BF16)
+                    vc = torch.randn(B, hkv, S, hd, device=DEV, dtype=BF16)
+
+                    def views(qkv, B=B, hq=hq, hkv=hkv, hd=hd):
+                        q = qkv[..., :hq * hd].view(B, 1, hq, hd).transpose(1, 2)
+                        k = qkv[..., hq * hd:(hq + hkv) * hd].view(B, 1, hkv, hd).transpose(1, 2)
+                        v = qkv[..., (hq + hkv) * hd:].view(B, 1, hkv, hd).transpose(1, 2)
+                        return q, k, v
+
+                    def head(i, depth, x=x, wqkv=wqkv, cos=cos, sin=sin, kc=kc, vc=vc):
+                        qkv = F.linear(x, wqkv[i % len(wqkv)])
+                        if depth == 0:
+                            return qkv
+                        q, k, v = views(qkv)
+                        q2 = rope(q, cos, sin)
+                        if depth == 1:
+                            return q2
+                        k2 = rope(k, cos, sin)
+                        if depth == 2:
+                            return k2
+                        kc[:, :, 9:10].copy_(k2)
+                        vc[:, :, 9:10].copy_(v)
+                        return kc
+
+                    q0, k0, v0 = views(head(0, 0))
+                    k20 = rope(k0, cos, sin)
+                    side_stream_warmup(lambda: [head(i, 3) for i in range(2)])
+                    hax = {"n_q_heads": hq, "n_kv_heads": hkv, "head_dim": hd, **common}
+                    measure(head, [("rope_q", bytes_rope(B, hq, hd), lambda: rope(q0, cos, sin), {"rows": B, **hax}),
+                                   ("rope_k", bytes_rope(B, hkv, hd), lambda: rope(k0, cos, sin), {"rows": B, **hax}),
+                                   ("kv_append", bytes_kv_append(B, hkv, hd),
+                                    lambda: (kc[:, :, 9:10].copy_(k20), vc[:, :, 9:10].copy_(v0)), {"rows": B, **hax})],
+                            wqkv, lambda nm: f"{nm:12s} B={B:4d} {lab}")
+                    del a, h, x, kc, vc
+                except Exception as e:
+                    self.skip("torch_elementwise", {"rows": B, "model": lab, "l2": "step"},
+                              f"failed: {type(e).__name__}: {str(e).splitlines()[0][:200]}")
+                    self.errors.append(traceback.format_exc()[-600:])
+                torch.cuda.empty_cache()
+        del W
+
     def fam_attention_dims(self):
         """SDPA decode at the head_dims FA2 pads (80 -> 96, 112 -> 128, 160, 192) and at 96 itself:
         what its K/V stream reaches where the main grid (64 / 128 / 256) has no point."""
@@ -1230,6 +1388,14 @@ class Bench:
                 m("gqa4-hd112-shape-CLA2", 24, 3584, 32, 8, 112, 9728, 65536, True, cla(24, 2)),
                 m("qwen2.5-14b-shape-GQA5", 48, 5120, 40, 8, 128, 13824, 152064, False, cla(48, 1)),
             ]
+        elif self.args.set == "holdout5":  # fifth hold-out (session 11): small models, MQA at head_dim 128 / 256, B 1-300
+            ms = [
+                m("qwen2.5-0.5b-shape-GQA7", 24, 896, 14, 2, 64, 4864, 151936, True, cla(24, 1)),
+                m("qwen2.5-1.5b-shape-GQA6", 28, 1536, 12, 2, 128, 8960, 151936, True, cla(28, 1)),
+                m("smollm-1.7b-shape-MHA-hd64", 24, 2048, 32, 32, 64, 8192, 49152, True, cla(24, 1)),
+                m("gemma-2b-shape-MQA-hd256", 18, 2048, 8, 1, 256, 16384, 256000, True, cla(18, 1)),
+                m("llama-3.2-3b-shape-MQA-CLA2", 28, 3072, 24, 1, 128, 8192, 128256, True, cla(28, 2)),
+            ]
         elif self.args.set == "fp8w":  # fp8 weights (e4m3, per-tensor scales) on the main shapes
             ms = [
                 m("llama-3-8b-GQA8-CLA1-fp8w", 32, 4096, 32, 8, 128, 14336, 128256, False, cla(32, 1)),
@@ -1274,6 +1440,10 @@ class Bench:
             dec_B = [1, 5, 20, 80, 320, 800]
             dec_S = [1000, 5000, 20000, 100000]
             pre = [(1, 1500), (1, 6000), (1, 20000), (2, 8000)]
+        if self.args.set == "holdout5":
+            dec_B = [1, 2, 6, 20, 72, 300]
+            dec_S = [600, 5000, 40000]
+            pre = [(1, 700), (1, 5000), (1, 18000)]
         if self.args.set == "fp8w":
             dec_B = [1, 16, 64, 256]
             dec_S = [1024, 8192]
@@ -1295,7 +1465,7 @@ class Bench:
             for backend, stack in stacks:
                 # cuDNN end to end on a subset (the main stack is torch-flash)
                 sub = stack != "torch-flash"
-                if sub and self.args.set in ("holdout2", "holdout4", "fp8w"):
+                if sub and self.args.set in ("holdout2", "holdout4", "holdout5", "fp8w"):
                     continue
                 cudnn_dec = ((1, 6000), (24, 24000), (256, 1500), (6, 131072)) if self.args.set == "holdout3" else (
                     (1, 2048), (32, 8192), (256, 2048), (8, 32768), (4, 4096), (64, 16384), (256, 1024))
@@ -1418,6 +1588,7 @@ class Bench:
         table = [("launch", self.fam_launch), ("gemm", self.fam_gemm), ("gemm_fp8", self.fam_gemm_fp8), ("attention", self.fam_attention),
                  ("attention_prefill", self.fam_attention_prefill), ("elementwise", self.fam_elementwise),
                  ("elementwise_decode", self.fam_elementwise_decode), ("elementwise_layer", self.fam_elementwise_layer),
+                 ("elementwise_chain", self.fam_elementwise_chain),
                  ("attention_dims", self.fam_attention_dims), ("power", self.fam_power), ("e2e", self.fam_e2e)]
         for name, fn in table:
             if name not in fams and "all" not in fams:
@@ -1550,8 +1721,8 @@ class Step:
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--mode", choices=["quick", "full"], default="full")
-    ap.add_argument("--families", default="all", help="comma list of launch,gemm,gemm_fp8,attention,attention_prefill,elementwise,elementwise_decode,elementwise_layer,attention_dims,power,e2e")
-    ap.add_argument("--set", choices=["main", "holdout", "holdout2", "holdout3", "holdout4", "fp8w"], default="main", help="end-to-end shape set")
+    ap.add_argument("--families", default="all", help="comma list of launch,gemm,gemm_fp8,attention,attention_prefill,elementwise,elementwise_decode,elementwise_layer,elementwise_chain,attention_dims,power,e2e")
+    ap.add_argument("--set", choices=["main", "holdout", "holdout2", "holdout3", "holdout4", "holdout5", "fp8w"], default="main", help="end-to-end shape set")
     ap.add_argument("--stacks", default="torch-flash,torch-cudnn")
     ap.add_argument("--out-json", required=True)
     ap.add_argument("--git-sha", default="unknown")
