@@ -62,7 +62,9 @@ for gpu in h100-sxm h200; do
     # holdout3 (session 9): sliding windows, head_dim 256 / 80, an irregular producer map; main, holdout,
     # holdout2, fp8w and holdout3 are the newest files (torch_bench 0.6.0: no host time in the samples).
     # holdout4 (session 10, torch-flash only): head_dims 80 / 96 / 112, a 14B shape.
-    sets="main holdout holdout3"; [ "$stack" = torch-flash ] && sets="main holdout holdout2 holdout3 holdout4 fp8w sustained-main sustained-holdout rerun-holdout2"
+    # holdout5 (session 11, torch-flash only, measured before the elementwise model change): small models, MQA at
+    # head_dim 128 / 256.
+    sets="main holdout holdout3"; [ "$stack" = torch-flash ] && sets="main holdout holdout2 holdout3 holdout4 holdout5 fp8w sustained-main sustained-holdout rerun-holdout2"
     for set in $sets; do
       f=$(ls "$dir"/torch-e2e-$set-*.json 2>/dev/null | sort | tail -n 1 || true)
       [ -n "$f" ] || continue

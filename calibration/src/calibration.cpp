@@ -158,7 +158,6 @@ constexpr const char* kCountAxes[] = {"K",
                                       "group_size",
                                       "head_dim",
                                       "kernels",
-                                      "kernels_per_op",
                                       "kernels_per_step",
                                       "kv_len",
                                       "mma_rows_per_cta",
@@ -175,6 +174,9 @@ constexpr const char* kCountAxes[] = {"K",
                                       "tokens_per_cta",
                                       "vocab",
                                       "weight_sets"};
+// Counts that may be 0: an op whose copy_ PyTorch runs as a cudaMemcpyAsync (one contiguous row)
+// launches no kernel the profiler lists, only a graph memcpy node (torch_bench >= 0.8.0).
+constexpr const char* kCountOrZeroAxes[] = {"kernels_per_op"};
 // Sizes in bytes that must be positive; and axes that may be 0.
 constexpr const char* kPositiveAxes[] = {"array_B", "footprint_B", "kv_bytes", "footprint_over_l2"};
 constexpr const char* kNonNegativeAxes[] = {"prompt",       "intervening_B", "rest_s",     "op_alone_s",
@@ -193,6 +195,10 @@ void check_axes(const bj::object& axes, const std::string& where, const std::str
     if (in(std::begin(kCountAxes), std::end(kCountAxes))) {
       if (!(v >= 1 && v <= kMaxCount && v == std::floor(v))) {
         throw InputError(where, path, fmt::format("a whole number in [1, {:g}]", kMaxCount), fmt::format("{}", v));
+      }
+    } else if (in(std::begin(kCountOrZeroAxes), std::end(kCountOrZeroAxes))) {
+      if (!(v >= 0 && v <= kMaxCount && v == std::floor(v))) {
+        throw InputError(where, path, fmt::format("a whole number in [0, {:g}]", kMaxCount), fmt::format("{}", v));
       }
     } else if (in(std::begin(kPositiveAxes), std::end(kPositiveAxes))) {
       if (!(v > 0 && v <= kMaxAmount))
@@ -632,6 +638,192 @@ CalibrationResult calibrate(const std::vector<KvbenchResults>& results, const Gp
   return out;
 }
 
+std::vector<FamilyFit> fit_torch_elementwise(const std::vector<const KvbenchPoint*>& ew, double gap, TimingParams& t) {
+  const std::string where = "torch_bench";
+  // Each class's law is eager_op_law / eager_op_time (models/timing.hpp); the members it fits.
+  struct Class {
+    const char* kernel;
+    const char* alias;  // a second kernel name of the class (RoPE of the K view)
+    EagerOp op;
+    double TimingParams::*frac;
+    double TimingParams::*fixed;
+    double TimingParams::*one_row;  // nullptr: the class's views are contiguous at any size
+    double TimingParams::*row;      // nullptr: no per-row walk
+    std::vector<std::string> names;
+    double kernels;  // kernels (graph nodes) per op where the profiler counted none (copy_ as a memcpy node)
+  };
+  using T = TimingParams;
+  const Class classes[] = {
+      {"rms_norm",
+       "",
+       EagerOp::rms_norm,
+       &T::elementwise_bw_fraction,
+       &T::elementwise_fixed_s,
+       nullptr,
+       &T::norm_row_s_per_elem,
+       {"elementwise_bw_fraction", "elementwise_fixed_s", "norm_row_s_per_elem"},
+       1},
+      {"residual_add",
+       "",
+       EagerOp::residual_add,
+       &T::add_bw_fraction,
+       &T::add_fixed_s,
+       nullptr,
+       nullptr,
+       {"add_bw_fraction", "add_fixed_s"},
+       1},
+      {"silu_mul",
+       "",
+       EagerOp::silu_mul,
+       &T::act_bw_fraction,
+       &T::act_fixed_s,
+       &T::act_fixed_one_row_s,
+       nullptr,
+       {"act_bw_fraction", "act_fixed_s", "act_fixed_one_row_s"},
+       2},
+      {"rope_q",
+       "rope_k",
+       EagerOp::rope,
+       &T::rope_bw_fraction,
+       &T::rope_fixed_s,
+       &T::rope_fixed_one_row_s,
+       nullptr,
+       {"rope_bw_fraction", "rope_fixed_s", "rope_fixed_one_row_s"},
+       5},
+      {"kv_append",
+       "",
+       EagerOp::kv_append,
+       &T::append_bw_fraction,
+       &T::append_fixed_s,
+       &T::append_fixed_one_row_s,
+       nullptr,
+       {"append_bw_fraction", "append_fixed_s", "append_fixed_one_row_s"},
+       2},
+      {"embedding",
+       "",
+       EagerOp::embedding,
+       &T::embed_bw_fraction,
+       &T::embed_fixed_s,
+       nullptr,
+       nullptr,
+       {"embed_bw_fraction", "embed_fixed_s"},
+       1},
+  };
+  // Decode-sized ops (rows <= 1024) are fitted on the regime closest to a step's that the files
+  // hold: "step" (torch_bench >= 0.8.0: behind the GEMM and ops that precede them in a step), else
+  // "cold" (after an L2 flush that also evicts the op's input: 1-2 us slow for small ops), else
+  // warm. Larger ops are bandwidth-bound and use the warm points.
+  constexpr double kDecodeRows = 1024;
+  std::vector<FamilyFit> out;
+  for (const Class& c : classes) {
+    auto is_class = [&](const KvbenchPoint* p) {
+      const std::string k = p->str("kernel", where);
+      return k == c.kernel || (*c.alias && k == c.alias);
+    };
+    bool have_step = false, have_cold = false;
+    for (const auto* p : ew) {
+      if (!is_class(p) || p->num("rows", where) > kDecodeRows) continue;
+      have_step |= p->l2_state == "step";
+      have_cold |= p->l2_state == "cold";
+    }
+    const std::string small_regime = have_step ? "step" : have_cold ? "cold" : "warm";
+    std::vector<double> bytes, y, view_rows, row_elems;
+    std::vector<bool> is_large;
+    std::vector<std::string> labels;
+    for (const auto* p : ew) {
+      if (!is_class(p)) continue;
+      const double rows = p->num("rows", where);
+      if (p->l2_state != (rows <= kDecodeRows ? small_regime : std::string("warm"))) continue;
+      double k = p->has("kernels_per_op") && !p->axes.at("kernels_per_op").is_null() ? p->num("kernels_per_op", where) : 1.0;
+      if (k == 0) k = c.kernels;
+      const std::string kern = p->str("kernel", where);
+      const char* heads = kern == "rope_q" ? "n_q_heads" : (kern == "rope_k" || kern == "kv_append") ? "n_kv_heads" : "";
+      bytes.push_back(p->bytes_read_B + p->bytes_written_B);
+      y.push_back(std::max(p->median_s - k * gap, 0.05 * p->median_s));
+      // the op's view rows in the decode layout (B requests x heads); the prefill layout's large
+      // ops never have one row
+      view_rows.push_back(rows * (*heads && p->has(heads) ? p->num(heads, where) : 1.0));
+      row_elems.push_back(c.row && p->has("d_model") ? p->num("d_model", where) : 0.0);
+      labels.push_back(fmt::format("{} {} rows={} {}", kern, p->str("model", where), rows, p->l2_state));
+      is_large.push_back(rows > kDecodeRows);
+    }
+    require_points(fmt::format("torch_elementwise ({})", c.kernel), y.size(), 3);
+    const bool one_row = c.one_row && std::count(view_rows.begin(), view_rows.end(), 1.0) > 0;
+    // q = fraction, fixed (us), [one-row fixed (us)], [per-row walk (ns per element)]
+    std::vector<double> init{0.8, 2.0}, lo{0.05, 0.0}, hi{3.0, 100.0};
+    std::vector<std::string> names{c.names[0], c.names[1]};
+    const std::size_t i_one = init.size();
+    if (one_row) init.push_back(2.0), lo.push_back(0.0), hi.push_back(100.0), names.push_back(c.names[2]);
+    const std::size_t i_row = init.size();
+    if (c.row) init.push_back(0.5), lo.push_back(0.0), hi.push_back(100.0), names.push_back(c.names[2]);
+    auto law = [&](std::span<const double> q) {
+      EagerOpLaw l;
+      l.bw_fraction = q[0];
+      l.fixed_s = q[1] * 1e-6;
+      l.one_row_fixed_s = one_row ? q[i_one] * 1e-6 : 0.0;
+      l.row_s_per_elem = c.row ? q[i_row] * 1e-9 : 0.0;
+      return l;
+    };
+    auto res = [&](std::span<const double> q, std::span<double> r) {
+      const EagerOpLaw l = law(q);
+      for (std::size_t i = 0; i < y.size(); ++i) {
+        r[i] = std::log(eager_op_time(l, t.hbm_copy_Bps, bytes[i], view_rows[i], row_elems[i]).time_s / y[i]);
+      }
+    };
+    NonlinearFit fit;
+    if (small_regime == "step" && std::count(is_large.begin(), is_large.end(), true) >= 3) {
+      // Two stages: the streaming fraction is the prefill-layout kernels' (warm, rows > 1024: the
+      // bytes dominate), the small ops' fixed costs, one-row variant and row walk are the step's
+      // with that fraction held. Fitted together, the decode layout's faster RoPE / add at
+      // B 256-512 pulled the fraction every prefill uses (prefills 2-5 % fast, session 11).
+      auto res_large = [&](std::span<const double> q2, std::span<double> r) {
+        std::vector<double> q = init;
+        q[0] = q2[0], q[1] = q2[1];
+        std::vector<double> all(y.size());
+        res(q, all);
+        std::size_t j = 0;
+        for (std::size_t i = 0; i < y.size(); ++i)
+          if (is_large[i]) r[j++] = all[i];
+      };
+      const std::size_t n_large = static_cast<std::size_t>(std::count(is_large.begin(), is_large.end(), true));
+      const NonlinearFit large = robust_least_squares(res_large, {init[0], init[1]}, std::vector<double>{lo[0], lo[1]},
+                                                      std::vector<double>{hi[0], hi[1]}, n_large);
+      // stage 2: every parameter but the fraction (q2 = q without q[0]) on the small ops
+      const double frac = large.params[0];
+      auto full = [&](std::span<const double> q2) {
+        std::vector<double> q{frac};
+        q.insert(q.end(), q2.begin(), q2.end());
+        return q;
+      };
+      auto res_small = [&](std::span<const double> q2, std::span<double> r) {
+        std::vector<double> all(y.size());
+        res(full(q2), all);
+        std::size_t j = 0;
+        for (std::size_t i = 0; i < y.size(); ++i)
+          if (!is_large[i]) r[j++] = all[i];
+      };
+      const NonlinearFit small = robust_least_squares(res_small, std::vector<double>(init.begin() + 1, init.end()),
+                                                      std::vector<double>(lo.begin() + 1, lo.end()),
+                                                      std::vector<double>(hi.begin() + 1, hi.end()), y.size() - n_large);
+      fit = small;
+      fit.params = full(small.params);
+    } else {
+      fit = robust_least_squares(res, init, lo, hi, y.size());
+    }
+    const EagerOpLaw l = law(fit.params);
+    t.*c.frac = l.bw_fraction;
+    t.*c.fixed = l.fixed_s;
+    if (c.one_row) t.*c.one_row = l.one_row_fixed_s;
+    if (c.row) t.*c.row = l.row_s_per_elem;
+    std::vector<double> errs(y.size());
+    res(fit.params, errs);
+    for (auto& e : errs) e = std::expm1(e);
+    out.push_back(summarize(fmt::format("torch_elementwise ({}, {} below {} rows)", c.kernel, small_regime, kDecodeRows), errs,
+                            labels, std::move(names)));
+  }
+  return out;
+}
+
 FamilyFit fit_power_family(const std::vector<const KvbenchPoint*>& pw, double dense_peak_flops, TimingParams& t) {
   // Bursts of n back-to-back GEMMs / prefill attentions, alone or each followed by a DRAM copy or
   // a GEMM, after ~0.1 ms or 20 ms of idle. Each group's n = 8 burst after the longest idle is its
@@ -922,24 +1114,6 @@ CalibrationResult calibrate_stack(const std::vector<KvbenchResults>& results, co
   const double clock_max = results.front().device.sm_clock_max_Hz;
   const double gap = t.launch_graph_s;  // every torch record is an in-graph time: kernels x gap included
 
-  // torch_elementwise: each op class as the step runs it, 20 per graph; per-op time less its
-  // kernels' launch gaps against fixed + bytes / (fraction * copy).
-  struct Ew {
-    const char* kernel;
-    double TimingParams::*frac;
-    double TimingParams::*fixed;
-    const char* frac_name;
-    const char* fixed_name;
-  };
-  const Ew classes[] = {
-      {"rms_norm", &TimingParams::elementwise_bw_fraction, &TimingParams::elementwise_fixed_s, "elementwise_bw_fraction",
-       "elementwise_fixed_s"},
-      {"residual_add", &TimingParams::add_bw_fraction, &TimingParams::add_fixed_s, "add_bw_fraction", "add_fixed_s"},
-      {"silu_mul", &TimingParams::act_bw_fraction, &TimingParams::act_fixed_s, "act_bw_fraction", "act_fixed_s"},
-      {"rope_q", &TimingParams::rope_bw_fraction, &TimingParams::rope_fixed_s, "rope_bw_fraction", "rope_fixed_s"},
-      {"kv_append", &TimingParams::append_bw_fraction, &TimingParams::append_fixed_s, "append_bw_fraction", "append_fixed_s"},
-      {"embedding", &TimingParams::embed_bw_fraction, &TimingParams::embed_fixed_s, "embed_bw_fraction", "embed_fixed_s"},
-  };
   // A streaming kernel class: t = fixed + bytes / (fraction x copy ceiling), fitted on per-op
   // times less their launch gaps; writes the fraction and the fixed cost.
   auto fit_streaming = [&](const std::string& family, const std::vector<double>& bytes, const std::vector<double>& y,
@@ -957,29 +1131,8 @@ CalibrationResult calibrate_stack(const std::vector<KvbenchResults>& results, co
     for (auto& e : errs) e = std::expm1(e);
     out.families.push_back(summarize(family, errs, labels, std::move(names)));
   };
-  const auto ew = all("torch_elementwise", false);
-  // Decode-sized ops (rows <= 1024) run in a step right after a layer's weight stream has flushed
-  // L2: their small operands (norm weights, RoPE tables, cache rows) come from DRAM. Where the
-  // harness timed them after an L2 flush ("cold"), those points stand for that regime; larger
-  // ops are bandwidth-bound and use the warm points.
-  constexpr double kColdRows = 1024;
-  bool have_cold = false;
-  for (const auto* p : ew) have_cold |= p->l2_state == "cold";
-  for (const Ew& c : classes) {
-    std::vector<double> bytes, y;
-    std::vector<std::string> labels;
-    for (const auto* p : ew) {
-      if (p->str("kernel", where) != c.kernel) continue;
-      if (have_cold && (p->l2_state == "cold") != (p->num("rows", where) <= kColdRows)) continue;
-      const double k =
-          p->has("kernels_per_op") && !p->axes.at("kernels_per_op").is_null() ? p->num("kernels_per_op", where) : 1.0;
-      bytes.push_back(p->bytes_read_B + p->bytes_written_B);
-      y.push_back(std::max(p->median_s - k * gap, 0.05 * p->median_s));
-      labels.push_back(fmt::format("{} {} rows={} {}", c.kernel, p->str("model", where), p->num("rows", where), p->l2_state));
-    }
-    fit_streaming(fmt::format("torch_elementwise ({})", c.kernel), bytes, y, labels, t.*c.frac, t.*c.fixed,
-                  {c.frac_name, c.fixed_name});
-  }
+  // torch_elementwise: each op class as the step runs it (fit_torch_elementwise).
+  for (auto& f : fit_torch_elementwise(all("torch_elementwise", false), gap, t)) out.families.push_back(std::move(f));
 
   // torch_power (optional): the board power limit (fit_power_family).
   if (const auto pw = all("torch_power", false); !pw.empty()) out.families.push_back(fit_power_family(pw, base.bf16_flops, t));

@@ -464,6 +464,10 @@ const std::vector<CalKey>& cal_keys() {
       {"power_rested_headroom_ms", &T::power_rested_headroom_s, units::kMilli, 0, 1e4, false, true, true},
       {"power_gap_headroom_ms", &T::power_gap_headroom_s, units::kMilli, 0, 1e4, false, true, true},
       {"power_decode_attn_weight", &T::power_decode_attn_weight, 1, 0, 100, false, true, true},
+      {"act_fixed_one_row_us", &T::act_fixed_one_row_s, units::kMicro, 0, 1e6, false, true, true},
+      {"rope_fixed_one_row_us", &T::rope_fixed_one_row_s, units::kMicro, 0, 1e6, false, true, true},
+      {"append_fixed_one_row_us", &T::append_fixed_one_row_s, units::kMicro, 0, 1e6, false, true, true},
+      {"norm_row_ns_per_elem", &T::norm_row_s_per_elem, units::kNano, 0, 1e6, false, true, true},
   };
   return keys;
 }

@@ -251,7 +251,9 @@ void add_head(Acc& acc, const ArchProfile& p, const GpuSpec& gpu, const TimingPa
   const double peak = gpu.bf16_flops * t.compute_clock();
   const double d = p.d_model;
   if (!t.fused_elementwise) {
-    acc.add(Op::norms_elementwise, elementwise_time(t, kAct * 2 * s.requests * d), 1, launch);
+    acc.add(Op::norms_elementwise,
+            eager_op_time(eager_op_law(t, EagerOp::rms_norm), t.hbm_copy_Bps, kAct * 2 * s.requests * d, s.requests, d), 1,
+            launch);
   }
   acc.add(Op::lm_head, gemm_time(t, peak, s.requests, p.vocab_gpu, d), 1, launch);
   // TP: the logits of every GPU's vocabulary slice gathered (bf16; (tp - 1) / tp of them cross
@@ -301,24 +303,24 @@ void add_eager_elementwise(Acc& acc, const ArchProfile& p, const TimingParams& t
   const double d = p.d_model;
   const double L = p.n_layers;
   const double hd = p.mla ? p.kv_dim_gpu : p.head_dim;
-  auto op = [](double fixed, double frac, double copy_Bps, double bytes) {
-    KernelTime k;
-    k.bytes = bytes;
-    k.memory_s = bytes / (frac * copy_Bps);
-    k.time_s = fixed + k.memory_s;
-    return k;
-  };
   const double c = t.hbm_copy_Bps;
-  const KernelTime norm = op(t.elementwise_fixed_s, t.elementwise_bw_fraction, c, kAct * 2 * m * d);
-  const KernelTime add = op(t.add_fixed_s, t.add_bw_fraction, c, kAct * 3 * m * d);
-  const KernelTime act = op(t.act_fixed_s, t.act_bw_fraction, c, kAct * 5 * m * ffn_live);
-  const KernelTime rope_q = op(t.rope_fixed_s, t.rope_bw_fraction, c, kAct * 10 * m * p.q_dim_gpu);
-  const KernelTime rope_k = op(t.rope_fixed_s, t.rope_bw_fraction, c, kAct * 10 * m * p.kv_dim_gpu / 2);
+  auto op = [&](EagerOp o, double bytes, double view_rows, double row_elems = 0) {
+    return eager_op_time(eager_op_law(t, o), c, bytes, view_rows, row_elems);
+  };
+  // View rows decide the kernel variant: silu * mul runs on the chunked halves of gate_up (one
+  // contiguous row only for one token), RoPE on [tokens, heads] rows of a projection output, the
+  // K/V append on the cache slots of [tokens, kv heads].
+  const double kv_heads = p.mla ? 1.0 : p.kv_heads_per_gpu;
+  const KernelTime norm = op(EagerOp::rms_norm, kAct * 2 * m * d, m, d);
+  const KernelTime add = op(EagerOp::residual_add, kAct * 3 * m * d, m);
+  const KernelTime act = op(EagerOp::silu_mul, kAct * 5 * m * ffn_live, m);
+  const KernelTime rope_q = op(EagerOp::rope, kAct * 10 * m * p.q_dim_gpu, m * p.q_heads_per_gpu);
+  const KernelTime rope_k = op(EagerOp::rope, kAct * 10 * m * p.kv_dim_gpu / 2, m * kv_heads);
   // copy_ of K and of V into the cache: read bf16, write the cache's element size.
   const double kv_elems = m * p.kv_elems_layer_gpu;
-  const KernelTime append = op(t.append_fixed_s, t.append_bw_fraction, c, kv_elems * (kAct + p.kv_bytes_per_elem));
-  const KernelTime embed = op(t.embed_fixed_s, t.embed_bw_fraction, c, kAct * 2 * m * d);
-  const KernelTime table = op(t.embed_fixed_s, t.embed_bw_fraction, c, kAct * 2 * m * hd);
+  const KernelTime append = op(EagerOp::kv_append, kv_elems * (kAct + p.kv_bytes_per_elem), m * kv_heads);
+  const KernelTime embed = op(EagerOp::embedding, kAct * 2 * m * d, m);
+  const KernelTime table = op(EagerOp::embedding, kAct * 2 * m * hd, m);
   acc.add(Op::norms_elementwise, scaled(norm, 2 * L), 2 * L, launch);
   acc.add(Op::norms_elementwise, scaled(add, 2 * L), 2 * L, launch);
   acc.add(Op::norms_elementwise, scaled(act, L), 2 * L, launch);
@@ -867,6 +869,31 @@ KernelTime elementwise_time(const TimingParams& t, double bytes) {
 
 KernelTime rope_time(const TimingParams& t, double bytes) {
   return streaming_kernel(t.rope_fixed_s, t.rope_bw_fraction, t.hbm_copy_Bps, bytes);
+}
+
+EagerOpLaw eager_op_law(const TimingParams& t, EagerOp op) {
+  switch (op) {
+    case EagerOp::rms_norm:
+      return {t.elementwise_fixed_s, t.elementwise_bw_fraction, 0, t.norm_row_s_per_elem};
+    case EagerOp::residual_add:
+      return {t.add_fixed_s, t.add_bw_fraction, 0, 0};
+    case EagerOp::silu_mul:
+      return {t.act_fixed_s, t.act_bw_fraction, t.act_fixed_one_row_s, 0};
+    case EagerOp::rope:
+      return {t.rope_fixed_s, t.rope_bw_fraction, t.rope_fixed_one_row_s, 0};
+    case EagerOp::kv_append:
+      return {t.append_fixed_s, t.append_bw_fraction, t.append_fixed_one_row_s, 0};
+    case EagerOp::embedding:
+      return {t.embed_fixed_s, t.embed_bw_fraction, 0, 0};
+  }
+  return {};
+}
+
+KernelTime eager_op_time(const EagerOpLaw& law, double copy_Bps, double bytes, double view_rows, double row_elems) {
+  const double fixed = view_rows == 1 && law.one_row_fixed_s > 0 ? law.one_row_fixed_s : law.fixed_s;
+  KernelTime k = streaming_kernel(0, law.bw_fraction, copy_Bps, bytes);
+  k.time_s = fixed + std::max(k.memory_s, row_elems * law.row_s_per_elem);
+  return k;
 }
 
 double l2_hit_fraction(const TimingParams& t, double footprint_B, double intervening_B) {

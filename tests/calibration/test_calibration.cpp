@@ -428,3 +428,135 @@ TEST_CASE("power fit: invalid burst sets are errors that say what is missing", "
     CHECK_THROWS_WITH(fit_power_family(ptr, 989e12, t), Catch::Contains(r.message));
   }
 }
+
+namespace {
+// torch_elementwise records following `t`'s eager laws exactly: decode-layout ops at B 1-512 in
+// `small_state` ("step" or "cold") and prefill-layout ops at 2048-16384 rows warm, per op class,
+// at two widths; one launch gap of `gap` per kernel added, as the harness's in-graph times hold.
+std::vector<KvbenchPoint> synthetic_elementwise(const TimingParams& t, double gap, const char* small_state) {
+  struct Op {
+    const char* kernel;
+    EagerOp op;
+    double kernels;
+  };
+  const Op ops[] = {{"rms_norm", EagerOp::rms_norm, 1},  {"residual_add", EagerOp::residual_add, 1},
+                    {"silu_mul", EagerOp::silu_mul, 2},  {"rope_q", EagerOp::rope, 5},
+                    {"rope_k", EagerOp::rope, 5},        {"kv_append", EagerOp::kv_append, 2},
+                    {"embedding", EagerOp::embedding, 1}};
+  std::vector<KvbenchPoint> out;
+  for (const Op& o : ops) {
+    for (double d : {2048.0, 4096.0}) {
+      const double hq = d / 128, hkv = d == 2048 ? 1 : 8;  // an MQA width and a GQA one
+      for (double rows : {1.0, 2.0, 8.0, 64.0, 512.0, 2048.0, 16384.0}) {
+        const bool small = rows <= 1024;
+        const std::string k = o.kernel;
+        const double heads = k == "rope_q" ? hq : (k == "rope_k" || k == "kv_append") ? hkv : 1;
+        const double bytes = rows * (k == "rms_norm" ? 4 * d : k == "silu_mul" ? 35 * d : 20 * heads * 128);
+        // one-row views exist only in the decode layout (B requests x 1 token)
+        const double view_rows = small ? rows * heads : 2;
+        const double time =
+            eager_op_time(eager_op_law(t, o.op), t.hbm_copy_Bps, bytes, view_rows, k == "rms_norm" ? d : 0).time_s;
+        // a copy_ run as a memcpy node (one row) lists no kernel; it still pays its graph gaps
+        const bool memcpy = k == "kv_append" && view_rows == 1;
+        KvbenchPoint p;
+        p.family = "torch_elementwise";
+        p.l2_state = small ? small_state : "warm";
+        p.axes = bj::object{{"kernel", k},
+                            {"model", "x"},
+                            {"rows", rows},
+                            {"d_model", d},
+                            {"n_q_heads", hq},
+                            {"n_kv_heads", hkv},
+                            {"kernels_per_op", memcpy ? 0.0 : o.kernels}};
+        p.bytes_read_B = bytes;
+        p.median_s = time + o.kernels * gap;
+        out.push_back(std::move(p));
+      }
+    }
+  }
+  return out;
+}
+
+TimingParams elementwise_truth() {
+  TimingParams t;
+  t.hbm_copy_Bps = 3.9e12;
+  t.elementwise_bw_fraction = 0.9, t.elementwise_fixed_s = 0.5e-6, t.norm_row_s_per_elem = 1.1e-9;
+  t.add_bw_fraction = 1.1, t.add_fixed_s = 0.9e-6;
+  t.act_bw_fraction = 0.5, t.act_fixed_s = 4.4e-6, t.act_fixed_one_row_s = 2.3e-6;
+  t.rope_bw_fraction = 0.45, t.rope_fixed_s = 8.3e-6, t.rope_fixed_one_row_s = 3.9e-6;
+  t.append_bw_fraction = 0.44, t.append_fixed_s = 3.7e-6, t.append_fixed_one_row_s = 1.0e-6;
+  t.embed_bw_fraction = 1.0, t.embed_fixed_s = 2.4e-6;
+  return t;
+}
+}  // namespace
+
+TEST_CASE("torch elementwise fit recovers each class's law, one-row variants and the norm's row walk",
+          "[calibration][elementwise]") {
+  const TimingParams truth = elementwise_truth();
+  const double gap = 0.54e-6;
+  const auto pts = synthetic_elementwise(truth, gap, "step");
+  std::vector<const KvbenchPoint*> ptr;
+  for (const auto& p : pts) ptr.push_back(&p);
+  TimingParams t;
+  t.hbm_copy_Bps = truth.hbm_copy_Bps;
+  const auto fits = fit_torch_elementwise(ptr, gap, t);
+  REQUIRE(fits.size() == 6);
+  for (const auto& f : fits) {
+    INFO(f.family);
+    CHECK_THAT(f.family, Catch::Contains("step below 1024 rows"));
+    CHECK(f.rms_rel_error < 1e-3);
+  }
+  struct Row {
+    const char* name;
+    double TimingParams::*member;
+  };
+  const Row rows[] = {
+      {"elementwise_bw_fraction", &TimingParams::elementwise_bw_fraction},
+      {"elementwise_fixed_s", &TimingParams::elementwise_fixed_s},
+      {"norm_row_s_per_elem", &TimingParams::norm_row_s_per_elem},
+      {"add_bw_fraction", &TimingParams::add_bw_fraction},
+      {"add_fixed_s", &TimingParams::add_fixed_s},
+      {"act_bw_fraction", &TimingParams::act_bw_fraction},
+      {"act_fixed_s", &TimingParams::act_fixed_s},
+      {"act_fixed_one_row_s", &TimingParams::act_fixed_one_row_s},
+      {"rope_bw_fraction", &TimingParams::rope_bw_fraction},
+      {"rope_fixed_s", &TimingParams::rope_fixed_s},
+      {"rope_fixed_one_row_s", &TimingParams::rope_fixed_one_row_s},
+      {"append_fixed_s", &TimingParams::append_fixed_s},
+      {"append_fixed_one_row_s", &TimingParams::append_fixed_one_row_s},
+      {"embed_fixed_s", &TimingParams::embed_fixed_s},
+  };
+  for (const Row& r : rows) {
+    INFO(r.name);
+    CHECK(t.*r.member == Approx(truth.*r.member).epsilon(0.02));
+  }
+}
+
+TEST_CASE("torch elementwise fit: older files fit their cold points; too few points are an error",
+          "[calibration][elementwise][errors]") {
+  const TimingParams truth = elementwise_truth();
+  const auto pts = synthetic_elementwise(truth, 0.5e-6, "cold");
+  std::vector<const KvbenchPoint*> ptr;
+  for (const auto& p : pts) ptr.push_back(&p);
+  TimingParams t;
+  t.hbm_copy_Bps = truth.hbm_copy_Bps;
+  const auto fits = fit_torch_elementwise(ptr, 0.5e-6, t);
+  CHECK_THAT(fits.front().family, Catch::Contains("cold below 1024 rows"));
+  CHECK(t.act_fixed_one_row_s == Approx(truth.act_fixed_one_row_s).epsilon(0.02));
+  struct Row {
+    const char* what;
+    const char* drop;  // every point of this kernel removed
+    const char* message;
+  };
+  const Row bad[] = {{"no norm points", "rms_norm", "torch_elementwise (rms_norm)"},
+                     {"no K/V append points", "kv_append", "torch_elementwise (kv_append)"}};
+  for (const Row& r : bad) {
+    INFO(r.what);
+    std::vector<const KvbenchPoint*> kept;
+    for (const auto* p : ptr)
+      if (p->str("kernel", "test") != r.drop) kept.push_back(p);
+    TimingParams tt;
+    tt.hbm_copy_Bps = truth.hbm_copy_Bps;
+    CHECK_THROWS_WITH(fit_torch_elementwise(kept, 0.5e-6, tt), Catch::Contains(r.message) && Catch::Contains("at least"));
+  }
+}

@@ -344,6 +344,9 @@ TEST_CASE("reliability 5: calibrate range-checks every field the fit reads", "[c
   };
   const std::vector<Row> rows = {
       {"launch", "axes.kernels", 0, "axes.kernels': expected a whole number in [1, 1e+12], found 0"},
+      // an op run as a graph memcpy node lists no kernel: 0 is a count, -1 and 0.5 are not
+      {"launch", "axes.kernels_per_op", -1, "axes.kernels_per_op': expected a whole number in [0, 1e+12], found -1"},
+      {"launch", "axes.kernels_per_op", 0.5, "axes.kernels_per_op': expected a whole number in [0, 1e+12], found 0.5"},
       {"memory", "axes.footprint_B", -4096, "axes.footprint_B': expected a positive number"},
       {"gemm", "axes.M", 0.5, "axes.M': expected a whole number in [1, 1e+12], found 0.5"},
       {"gemm", "median_s", 1e-310, "median_s': expected a time in seconds in [1e-09, 86400]"},

@@ -192,6 +192,69 @@ TEST_CASE("eager stacks: kernel counts of a decode step follow the op list", "[s
   CHECK(f.kernels < c.kernels);
 }
 
+TEST_CASE("eager ops: the one-row variant, the norm's row walk, the streaming law otherwise", "[stack][timing]") {
+  // fixed 2 us, fraction 0.5 of a 1 TB/s copy (1 MB = 2 us), one-row variant 1 us, row walk 1 ns / element
+  const EagerOpLaw law{2e-6, 0.5, 1e-6, 1e-9};
+  EagerOpLaw plain = law;
+  plain.one_row_fixed_s = 0;  // not measured: the class's fixed cost at one row too
+  struct Row {
+    const char* what;
+    const EagerOpLaw* law;
+    double bytes, view_rows, row_elems, time_s;
+  };
+  const Row rows[] = {
+      {"streaming, two rows", &law, 1e6, 2, 0, 2e-6 + 2e-6},
+      {"one row: the vectorized variant's fixed cost", &law, 1e6, 1, 0, 1e-6 + 2e-6},
+      {"one row, variant not measured", &plain, 1e6, 1, 0, 2e-6 + 2e-6},
+      {"row walk longer than the stream (d 4096)", &law, 1e3, 8, 4096, 2e-6 + 4.096e-6},
+      {"stream longer than the row walk", &law, 1e7, 4096, 4096, 2e-6 + 20e-6},
+      {"no bytes, no row: the fixed cost alone", &law, 0, 3, 0, 2e-6},
+  };
+  for (const Row& r : rows) {
+    INFO(r.what);
+    const KernelTime k = eager_op_time(*r.law, 1e12, r.bytes, r.view_rows, r.row_elems);
+    CHECK(k.time_s == Approx(r.time_s).epsilon(1e-12));
+    CHECK(k.bytes == r.bytes);
+    CHECK(k.memory_s == Approx(r.bytes / 0.5e12).margin(1e-18));
+  }
+}
+
+TEST_CASE("eager step: one-row variants apply to one token's contiguous views only", "[stack][timing]") {
+  Architecture a;
+  a.id = "mqa";
+  a.n_layers = 4, a.d_model = 1024, a.n_q_heads = 8, a.n_kv_heads = 1, a.head_dim = 128, a.ffn_dim = 4096;
+  a.vocab = 1000;
+  GpuSpec g;
+  g.bf16_flops = 1e14;
+  g.sm_count = 132;
+  TimingParams base = fa2_params();
+  base.fused_elementwise = false;
+  base.act_fixed_s = 4e-6, base.rope_fixed_s = 5e-6, base.append_fixed_s = 3e-6;
+  TimingParams variant = base;
+  variant.act_fixed_one_row_s = 1e-6, variant.rope_fixed_one_row_s = 2e-6, variant.append_fixed_one_row_s = 1e-6;
+  struct Row {
+    const char* what;
+    int n_kv_heads;
+    double batch;
+    double saved_per_layer_s;
+  };
+  // At B = 1: silu * mul on one row (3 us saved); MQA's K RoPE on one head row (3 us) and its K/V
+  // copies into one cache slot (2 us); Q's RoPE has 8 head rows and keeps the strided kernels.
+  const Row rows[] = {
+      {"MQA, one token", 1, 1, 3e-6 + 3e-6 + 2e-6},
+      {"GQA-4, one token: only silu * mul has one row", 2, 1, 3e-6},
+      {"MQA, two tokens: no view has one row", 1, 2, 0},
+  };
+  for (const Row& r : rows) {
+    INFO(r.what);
+    a.n_kv_heads = r.n_kv_heads;
+    const ArchProfile p = make_profile(a, 1);
+    const double with = decode_step(p, g, variant, r.batch, 4096, Runtime::graph).op(Op::norms_elementwise).time_s;
+    const double without = decode_step(p, g, base, r.batch, 4096, Runtime::graph).op(Op::norms_elementwise).time_s;
+    CHECK(without - with == Approx(4 * r.saved_per_layer_s).margin(1e-12));
+  }
+}
+
 TEST_CASE("no quantized K/V kernel: a cast to bf16 before attention, said by the bytes", "[stack][timing]") {
   Architecture a;
   a.id = "four";

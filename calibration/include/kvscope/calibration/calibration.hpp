@@ -88,6 +88,12 @@ CalibrationResult calibrate_stack(const std::vector<KvbenchResults>& results, co
 // `dense_peak_flops` (the GPU's bf16 dense peak). Used by calibrate_stack; exposed for tests.
 FamilyFit fit_power_family(const std::vector<const KvbenchPoint*>& points, double dense_peak_flops, TimingParams& t);
 
+// Family torch_elementwise: each eager op class's law (models::eager_op_law) fitted on per-op
+// times less `gap` per kernel; decode-sized ops (rows <= 1024) on the "step" points where the files
+// hold them, else "cold", else warm; larger ops on the warm ones. Sets t's members of each class and
+// returns one FamilyFit per class. Used by calibrate_stack; exposed for tests.
+std::vector<FamilyFit> fit_torch_elementwise(const std::vector<const KvbenchPoint*>& points, double gap, TimingParams& t);
+
 // A family-6 point turned back into kvscope's inputs.
 struct E2ePoint {
   std::string label;

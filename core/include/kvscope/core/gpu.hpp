@@ -86,6 +86,17 @@ struct TimingParams {
   double append_fixed_s = 1e-6;
   double embed_bw_fraction = 0.80;  // embedding / RoPE-table gathers
   double embed_fixed_s = 1e-6;
+  // Kernel variant of a one-row view (docs/model.md §3b, "Elementwise ops in the step"): one
+  // token's gate / up halves, MQA's single K head at one token and its cache slot are contiguous with
+  // no broadcast, so PyTorch runs its vectorized kernels (the K/V copy_ becomes a cudaMemcpyAsync)
+  // and the op costs this fixed time instead of its class's. 0 = not measured: the class's law.
+  double act_fixed_one_row_s = 0;
+  double rope_fixed_one_row_s = 0;
+  double append_fixed_one_row_s = 0;
+  // F.rms_norm runs one CTA per row, which walks its d elements: the op takes at least d x this
+  // (s per element) however few rows there are; the streaming term takes over once the bytes take
+  // longer. 0 = not measured.
+  double norm_row_s_per_elem = 0;
   // bf16 -> e4m3 activation cast in front of every W8A8 linear (family torch_fp8_cast). 0 = not
   // measured: the residual add's law (add_*) stands in.
   double cast_bw_fraction = 0;

@@ -21,5 +21,6 @@ inline constexpr double kGiB = 1024.0 * 1024.0 * 1024.0;
 inline constexpr double kTera = 1e12;
 inline constexpr double kMicro = 1e-6;
 inline constexpr double kMilli = 1e-3;
+inline constexpr double kNano = 1e-9;
 
 }  // namespace kvscope::units

@@ -188,6 +188,24 @@ KernelTime prefill_attention_time(const TimingParams& t, double peak_flops, doub
 // fixed + bytes / (fraction * hbm_copy); the launch gap is added by the caller.
 KernelTime elementwise_time(const TimingParams& t, double bytes);
 KernelTime rope_time(const TimingParams& t, double bytes);
+
+// The eager (torch stack) elementwise op classes, each with its own law (family torch_elementwise).
+enum class EagerOp { rms_norm, residual_add, silu_mul, rope, kv_append, embedding };
+// One class's law: t = fixed + max(bytes / (bw_fraction * copy), row_elems * row_s_per_elem), where
+// a view of one row (one contiguous row, no broadcast: PyTorch's vectorized kernels, copy_ as a
+// cudaMemcpyAsync) takes one_row_fixed_s instead of fixed_s when that was measured (> 0), and
+// row_s_per_elem is the per-row walk of a kernel that runs one CTA per row (F.rms_norm; 0 for the
+// others). docs/model.md §3b, "Elementwise ops in the step".
+struct EagerOpLaw {
+  double fixed_s = 0;
+  double bw_fraction = 1;
+  double one_row_fixed_s = 0;
+  double row_s_per_elem = 0;
+};
+EagerOpLaw eager_op_law(const TimingParams& t, EagerOp op);
+// One op of `bytes` (read + written) on a view of `view_rows` rows of `row_elems` elements each;
+// the launch gap is added by the caller.
+KernelTime eager_op_time(const EagerOpLaw& law, double copy_Bps, double bytes, double view_rows, double row_elems);
 // Fraction of a re-read of `footprint_B` that hits L2 after `intervening_B` other bytes streamed.
 double l2_hit_fraction(const TimingParams& t, double footprint_B, double intervening_B);
 
