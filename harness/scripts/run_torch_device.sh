@@ -13,13 +13,14 @@
 #   PHASE = layer   : elementwise ops in their layer's regime (behind an L2 flush and the writer of their
 #                     input), then SDPA decode at the head_dims FA2 pads (80, 96, 112, 160, 192)
 #   PHASE = power-decode-shapes: decode-attention power bursts at five shapes
+#   PHASE = profile-worst: per-kernel profiles of the steps the model misses most (session 11)
 #   PHASE = chain   : elementwise ops behind the GEMM and ops that precede them in a step, then the fifth
 #                     end-to-end hold-out set (small models, MQA at head_dim 128 / 256)
 #   PHASE = power   : bursts of back-to-back GEMMs / prefill attentions (the power governor's clock)
 # Results (JSON + logs) go to $OUT (or ./torch-out). Env: KVBENCH_GIT_SHA, TORCH_BENCH_BUDGET_S.
 set -uo pipefail
 phase=${1:-micro}
-case "$phase" in profile | holdout3 | small-models) . "$(dirname "$0")/profile_points.env" ;; esac
+case "$phase" in profile | holdout3 | small-models | profile-worst) . "$(dirname "$0")/profile_points.env" ;; esac
 root=$(cd "$(dirname "$0")/../.." && pwd)
 out=${OUT:-$root/torch-out}
 mkdir -p "$out"
@@ -171,6 +172,15 @@ case "$phase" in
       >"$out/torch-e2e-holdout5.log" 2>&1 || rc=1
     grep -E "^==|Traceback|Error" "$out/torch-e2e-holdout5.log" | tail -8
     ;;
+  profile-worst)
+    # session 11: per-kernel time inside the steps the model still misses most (diagnostic, never fitted)
+    for sp in holdout2:PROFILE_POINTS_S11_H2 holdout5:PROFILE_POINTS_S11_H5 holdout3:PROFILE_POINTS_S11_H3; do
+      set=${sp%%:*}; var=${sp##*:}
+      python3 "$root/harness/scripts/torch_step_profile.py" --set "$set" --git-sha "$sha" \
+        --out-json "$out/torch-step-profile-worst-$set.json" --points "${!var}" >"$out/torch-step-profile-worst-$set.log" 2>&1 || rc=1
+      tail -4 "$out/torch-step-profile-worst-$set.log"
+    done
+    ;;
   sets)
     # end-to-end sets by name with their time budgets: E2E_SETS="main:290 holdout2:140" (torch_bench 0.6.0 onwards
     # times each step with a lead that covers the host's graph submission)
@@ -182,7 +192,7 @@ case "$phase" in
       grep -E "^==|Traceback|Error" "$out/torch-e2e-$set.log" | tail -6
     done
     ;;
-  *) echo "usage: $0 micro|micro-only|e2e|fp8|ew-decode|holdout2|holdout3|sets|power|power2|profile|sustained-decode|layer|small-models|power-decode|power-decode-shapes|chain" >&2; exit 2 ;;
+  *) echo "usage: $0 micro|micro-only|e2e|fp8|ew-decode|holdout2|holdout3|sets|power|power2|profile|sustained-decode|layer|small-models|power-decode|power-decode-shapes|chain|profile-worst" >&2; exit 2 ;;
 esac
 ls -la "$out"
 exit $rc
