@@ -39,7 +39,8 @@ for ho in $(ls "$dir"/holdout-e2e-*.json 2>/dev/null | sort); do
 done
 # Kernel stacks (harness/scripts/torch_bench.py end-to-end steps, never fitted). Limits per stack
 # are set just above what the committed model reaches (data/calibration/VALIDATION.md), so a
-# model change that makes them worse fails; the goal (3 % mean, 10 % worst) is not met yet.
+# model change that makes them worse fails; the goal (3 % mean, 10 % worst) is met on main, hold-outs 1, 3, 4
+# and fp8w, not on hold-outs 2 and 5 (worst 12.5 / 11.9 %: attention of a 1B MQA step at B 384, a 0.5B prefill).
 # torch_bench's own version in a result file ("harness":{"version":"X.Y.Z"}).
 harness_of() { grep -o '"harness":{"version":"[0-9.]*"' "$1" | grep -o '[0-9][0-9.]*' || echo unknown; }
 # Files of torch_bench 0.5.0 and earlier: each sample held up to 0.2 ms of the host's graph submission
