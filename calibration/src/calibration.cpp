@@ -1047,10 +1047,21 @@ FamilyFit fit_stack_prefill_attention(const std::vector<const KvbenchPoint*>& po
   require_points(fmt::format("torch_attention_prefill (stack {})", stack_id), pts.size());
   bool has64 = false, has256 = false;
   for (const P& a : pts) has64 |= a.d <= 64, has256 |= a.d >= 256;
+  // FA2 (its launch order is public): q[3] is the lone-CTA efficiency of the causal CTA schedule
+  // (causal_cta_tail_factor); cuDNN (its order is not): the CTA count at which the rate saturates.
+  const bool schedule = t.prefill_kernel == PrefillAttnKernel::fa2;
+  auto set_par = [&](TimingParams& tt, double q3) {
+    if (schedule) {
+      tt.prefill_attn_lone_cta_efficiency = q3, tt.prefill_attn_units_sat = 0;
+    } else {
+      tt.prefill_attn_units_sat = q3 * base.sm_count, tt.prefill_attn_lone_cta_efficiency = 0;
+    }
+  };
   auto res = [&](std::span<const double> q, std::span<double> r) {
     TimingParams tt = t;
     tt.prefill_attn_compute_fraction = q[0], tt.prefill_attn_fraction_d64 = has64 ? q[1] : 0;
-    tt.prefill_attn_fraction_d256 = has256 ? q[2] : 0, tt.prefill_attn_units_sat = q[3] * base.sm_count;
+    tt.prefill_attn_fraction_d256 = has256 ? q[2] : 0;
+    set_par(tt, q[3]);
     tt.prefill_attn_fixed_s = q[4] * 1e-6;
     for (std::size_t i = 0; i < pts.size(); ++i) {
       const P& a = pts[i];
@@ -1060,13 +1071,13 @@ FamilyFit fit_stack_prefill_attention(const std::vector<const KvbenchPoint*>& po
           per_rep_s(tiled_prefill_attention_time(tt, base.bf16_flops, a.b, a.qh, a.prompt, pairs, a.d, a.bytes), a.reps) / a.y);
     }
   };
-  const NonlinearFit fit =
-      robust_least_squares(res, std::vector<double>{0.4, 0.4, 0.4, 1.0, 5.0}, std::vector<double>{0.02, 0.02, 0.02, 0.05, 0.0},
-                           std::vector<double>{1.5, 1.5, 1.5, 20.0, 200.0}, pts.size());
+  const NonlinearFit fit = robust_least_squares(res, std::vector<double>{0.4, 0.4, 0.4, schedule ? 0.8 : 1.0, 5.0},
+                                                std::vector<double>{0.02, 0.02, 0.02, schedule ? 0.5 : 0.05, 0.0},
+                                                std::vector<double>{1.5, 1.5, 1.5, schedule ? 1.0 : 20.0, 200.0}, pts.size());
   t.prefill_attn_compute_fraction = fit.params[0];
   t.prefill_attn_fraction_d64 = has64 ? fit.params[1] : 0;
   t.prefill_attn_fraction_d256 = has256 ? fit.params[2] : 0;
-  t.prefill_attn_units_sat = fit.params[3] * base.sm_count;
+  set_par(t, fit.params[3]);
   t.prefill_attn_fixed_s = fit.params[4] * 1e-6;
   t.prefill_attn_clock_ratio = long_clock.empty() ? t.compute_clock_ratio : median(long_clock);
   std::vector<double> errs(pts.size());
@@ -1076,7 +1087,8 @@ FamilyFit fit_stack_prefill_attention(const std::vector<const KvbenchPoint*>& po
   for (const auto& a : pts) labels.push_back(a.label);
   return summarize("torch_attention_prefill", errs, labels,
                    {"prefill_attn_compute_fraction", "prefill_attn_fraction_d64", "prefill_attn_fraction_d256",
-                    "prefill_attn_units_sat", "prefill_attn_fixed_s", "prefill_attn_clock_ratio"});
+                    schedule ? "prefill_attn_lone_cta_efficiency" : "prefill_attn_units_sat", "prefill_attn_fixed_s",
+                    "prefill_attn_clock_ratio"});
 }
 }  // namespace
 

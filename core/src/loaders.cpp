@@ -468,6 +468,7 @@ const std::vector<CalKey>& cal_keys() {
       {"rope_fixed_one_row_us", &T::rope_fixed_one_row_s, units::kMicro, 0, 1e6, false, true, true},
       {"append_fixed_one_row_us", &T::append_fixed_one_row_s, units::kMicro, 0, 1e6, false, true, true},
       {"norm_row_ns_per_elem", &T::norm_row_s_per_elem, units::kNano, 0, 1e6, false, true, true},
+      {"prefill_attn_lone_cta_efficiency", &T::prefill_attn_lone_cta_efficiency, 1, 0, 1, false, true, true},
   };
   return keys;
 }

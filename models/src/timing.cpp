@@ -840,8 +840,18 @@ KernelTime tiled_prefill_attention_time(const TimingParams& t, double peak_flops
   KernelTime a;
   a.flops = 4.0 * batch * q_heads * pairs * head_dim;
   const double executed = 4.0 * batch * q_heads * (pairs + prompt * tile / 2) * kernel_hd;
-  const double ctas = batch * q_heads * std::ceil(prompt / tile);
-  const double par = t.prefill_attn_units_sat > 0 ? std::min(1.0, ctas / t.prefill_attn_units_sat) : 1.0;
+  const double blocks = std::ceil(prompt / tile);
+  const double ctas = batch * q_heads * blocks;
+  double par = t.prefill_attn_units_sat > 0 ? std::min(1.0, ctas / t.prefill_attn_units_sat) : 1.0;
+  if (fa2 && t.prefill_attn_lone_cta_efficiency > 0 && t.sm_count > 0 && prompt > 0) {
+    // The CTA schedule: a window caps each CTA's key blocks; pairs = sum_i min(i, W) gives W back
+    // (causal_pairs' formula inverted; pairs = P (P + 1) / 2 without a window).
+    const double full = prompt * (prompt + 1) / 2;
+    const double window =
+        pairs < full * (1 - 1e-9) ? prompt + 0.5 - std::sqrt(std::max(0.0, (prompt + 0.5) * (prompt + 0.5) - 2 * pairs)) : prompt;
+    par = 1.0 /
+          causal_cta_tail_factor(batch * q_heads, blocks, window / tile + 1, t.sm_count, 2 * t.prefill_attn_lone_cta_efficiency);
+  }
   const double clock = t.power_governed()               ? 1.0
                        : t.prefill_attn_clock_ratio > 0 ? t.prefill_attn_clock_ratio
                                                         : t.compute_clock_ratio;
@@ -851,6 +861,42 @@ KernelTime tiled_prefill_attention_time(const TimingParams& t, double peak_flops
   a.tensor_s = executed / peak_flops;
   a.time_s = t.prefill_attn_fixed_s + std::max(a.memory_s, a.compute_s);
   return a;
+}
+
+double causal_cta_tail_factor(double heads, double blocks, double cap_blocks, double sms, double lone_speed) {
+  if (heads <= 0 || blocks <= 0 || sms <= 0 || lone_speed <= 0) return 1.0;
+  const double cap = std::max(1.0, cap_blocks);
+  auto work = [cap](double j) { return std::min(j + 1, cap); };  // key blocks of query block j
+  // One head's sums over j = 0 .. blocks - 1: of min(j + 1, c) and of its square.
+  const double k = std::min(blocks, std::floor(cap));
+  const double sum = k * (k + 1) / 2 + (blocks - k) * cap;
+  const double sum2 = k * (k + 1) * (2 * k + 1) / 6 + (blocks - k) * cap * cap;
+  const double w_max = work(blocks - 1);
+  const double ctas = heads * blocks, slots = 2 * sms;
+  const double balanced = heads * sum / slots;
+  double span;
+  if (ctas <= slots) {
+    // Every CTA resident at once, dispatched round-robin: CTA s and s + sms share SM s. A pair runs
+    // both at the shared rate until the lighter ends, then the heavier alone; a lone CTA alone.
+    span = 0;
+    const auto n = static_cast<long long>(ctas), per_sm = static_cast<long long>(sms);
+    const auto m = static_cast<long long>(blocks);
+    for (long long sm = 0; sm < std::min(n, per_sm); ++sm) {
+      const double a = work(static_cast<double>(sm % m));
+      if (sm + per_sm < n) {
+        const double b = work(static_cast<double>((sm + per_sm) % m));
+        span = std::max(span, std::min(a, b) + std::abs(a - b) / lone_speed);
+      } else {
+        span = std::max(span, a / lone_speed);
+      }
+    }
+  } else {
+    // Slots busy until the last CTA (the heaviest of the last head) starts; at that moment the
+    // other slots hold CTAs with E[w^2] / (2 E[w]) blocks left on average (residual work of a
+    // steady stream), so it ends w_max - that after the balanced time, alone at the end.
+    span = balanced + (w_max - sum2 / (2 * sum)) / lone_speed;
+  }
+  return std::max(span, 1e-12) / balanced;
 }
 
 namespace {

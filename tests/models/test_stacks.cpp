@@ -255,6 +255,61 @@ TEST_CASE("eager step: one-row variants apply to one token's contiguous views on
   }
 }
 
+TEST_CASE("causal prefill: the CTA schedule's tail over the balanced time", "[stack][timing][prefill]") {
+  struct Row {
+    const char* what;
+    double heads, blocks, cap, sms, lone, factor;
+  };
+  // balanced = heads x sum_j min(j + 1, cap) / (2 sms); hand-derived spans in the comments
+  const Row rows[] = {
+      // one CTA of one block, alone on its SM at speed 1.66: span 1 / 1.66, balanced 1 / 264
+      {"a single CTA", 1, 1, 1e9, 132, 1.66, 264 / 1.66},
+      // 32 CTAs on 132 SMs, each alone: the 8-block ones last 8 / 2; balanced 4 x 36 / 264
+      {"fewer CTAs than SMs: the longest CTA alone", 4, 8, 1e9, 132, 2, (8 / 2.0) / (4 * 36 / 264.0)},
+      // SM 0 holds CTA 0 (1 block) and CTA 1 (2): both shared until 1, then 1 block alone at 2x
+      {"two CTAs sharing one SM", 1, 2, 1e9, 1, 2, (1 + 1 / 2.0) / 1.5},
+      // 1 head of 4 blocks on one SM (2 slots): balanced 10 / 2 = 5; tail 4 - E[w^2] / (2 E[w]) =
+      // 4 - 7.5 / 5 = 2.5 at speed 1
+      {"more CTAs than slots: balanced time plus the last CTA's tail", 1, 4, 1e9, 1, 1, (5 + 2.5) / 5},
+      // a window of 2 blocks: works 1, 2, 2, 2; sum 7, sum2 13; balanced 3.5, tail 2 - 13 / 14
+      {"a window caps the longest CTA", 1, 4, 2, 1, 1, (3.5 + 2 - 13.0 / 14) / 3.5},
+      {"no heads: no schedule", 0, 4, 1e9, 132, 2, 1},
+      {"no SMs: no schedule", 4, 4, 1e9, 0, 2, 1},
+  };
+  for (const Row& r : rows) {
+    INFO(r.what);
+    CHECK(causal_cta_tail_factor(r.heads, r.blocks, r.cap, r.sms, r.lone) == Approx(r.factor).epsilon(1e-12));
+  }
+  // Many CTAs: the tail is a vanishing part of the kernel; a longer prompt has a relatively shorter tail.
+  const double long_prompt = causal_cta_tail_factor(32, 512, 1e9, 132, 1.2);
+  CHECK(long_prompt > 1.0);
+  CHECK(long_prompt < 1.02);
+  CHECK(causal_cta_tail_factor(32, 64, 1e9, 132, 1.2) > causal_cta_tail_factor(32, 256, 1e9, 132, 1.2));
+  // A faster lone CTA shortens the tail.
+  CHECK(causal_cta_tail_factor(32, 32, 1e9, 132, 2.0) < causal_cta_tail_factor(32, 32, 1e9, 132, 1.0));
+}
+
+TEST_CASE("causal prefill: the CTA schedule slows short prompts more than long ones", "[stack][timing][prefill]") {
+  TimingParams t = fa2_params();
+  t.prefill_kernel = PrefillAttnKernel::fa2;
+  t.prefill_attn_units_sat = 0;
+  TimingParams sched = t;
+  sched.prefill_attn_lone_cta_efficiency = 0.6;
+  struct Row {
+    double prompt, min_ratio, max_ratio;
+  };
+  // 32 query heads, head_dim 128 (128-row tiles): 8 / 64 / 512 query blocks per head
+  const Row rows[] = {{1024, 1.3, 3.0}, {8192, 1.02, 1.2}, {65536, 1.0, 1.02}};
+  for (const Row& r : rows) {
+    INFO("prompt " << r.prompt);
+    const double pairs = r.prompt * (r.prompt + 1) / 2;
+    const double plain = tiled_prefill_attention_time(t, 1e15, 1, 32, r.prompt, pairs, 128, 0).compute_s;
+    const double tail = tiled_prefill_attention_time(sched, 1e15, 1, 32, r.prompt, pairs, 128, 0).compute_s;
+    CHECK(tail / plain >= r.min_ratio);
+    CHECK(tail / plain <= r.max_ratio);
+  }
+}
+
 TEST_CASE("no quantized K/V kernel: a cast to bf16 before attention, said by the bytes", "[stack][timing]") {
   Architecture a;
   a.id = "four";

@@ -138,6 +138,11 @@ struct TimingParams {
   double prefill_attn_fraction_d256 = 0;
   double prefill_attn_units_sat = 0;
   double prefill_attn_fixed_s = 4e-6;
+  // Causal FA2 forward CTAs of unequal work (docs/model.md §3b, "Causal prefill: the longest CTAs
+  // last"): a CTA alone on its SM computes at this fraction of the SM's rate (0.5 = no faster than
+  // sharing it with a second CTA). > 0 replaces prefill_attn_units_sat's law by the CTA schedule
+  // (causal_cta_tail_factor); 0 = not measured.
+  double prefill_attn_lone_cta_efficiency = 0;
   double prefill_attn_clock_ratio = 0;
   // ---- Board power limit (family torch_power: bursts of back-to-back GEMMs / attentions against
   // burst length, mix and idle before; docs/model.md §3b, "Board power limit"). Compute-bound kernels run at the

@@ -184,6 +184,14 @@ KernelTime decode_attention_time_with_splits(const TimingParams& t, double batch
 // `bytes` of Q/K/V/O traffic; compute at peak_flops (already clock-scaled).
 KernelTime prefill_attention_time(const TimingParams& t, double peak_flops, double batch, double q_heads, double prompt,
                                   double pairs, double head_dim, double bytes);
+// Causal FA2 forward: `heads` = batch x query heads, each of `blocks` query-block CTAs, CTA j
+// computing min(j + 1, cap_blocks) key blocks (its diagonal one included; cap_blocks >= blocks: no
+// window), launched head by head in query-block order (flash_fwd_kernel.h: blockIdx.x is the query
+// block) onto 2 x `sms` slots as they free; a CTA alone on its SM runs `lone_speed` x as fast as one
+// sharing it. Returns the kernel's duration over the one a perfectly balanced schedule would take
+// (total work / slots): >= 1 once the slots are busy; the longest CTAs, last in each head, set the
+// tail. docs/model.md §3b, "Causal prefill: the longest CTAs last".
+double causal_cta_tail_factor(double heads, double blocks, double cap_blocks, double sms, double lone_speed);
 // Elementwise kernels inside a graph (norms, SiLU*mul, embedding gather) and RoPE + K/V append:
 // fixed + bytes / (fraction * hbm_copy); the launch gap is added by the caller.
 KernelTime elementwise_time(const TimingParams& t, double bytes);
