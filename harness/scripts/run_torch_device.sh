@@ -13,6 +13,7 @@
 #   PHASE = layer   : elementwise ops in their layer's regime (behind an L2 flush and the writer of their
 #                     input), then SDPA decode at the head_dims FA2 pads (80, 96, 112, 160, 192)
 #   PHASE = power-decode-shapes: decode-attention power bursts at five shapes
+#   PHASE = attention-shapes: SDPA decode at MQA / few-KV-head layouts the main grid lacks (session 11)
 #   PHASE = profile-worst: per-kernel profiles of the steps the model misses most (session 11)
 #   PHASE = chain   : elementwise ops behind the GEMM and ops that precede them in a step, then the fifth
 #                     end-to-end hold-out set (small models, MQA at head_dim 128 / 256)
@@ -172,6 +173,13 @@ case "$phase" in
       >"$out/torch-e2e-holdout5.log" 2>&1 || rc=1
     grep -E "^==|Traceback|Error" "$out/torch-e2e-holdout5.log" | tail -8
     ;;
+  attention-shapes)
+    # session 11: SDPA flash decode at head layouts the main grid lacks (MQA / 2 KV heads at head_dim 64, MQA at 256)
+    python3 "$tb" --mode full --families attention_shapes --stacks torch-flash --out-json "$out/torch-attention-shapes.json" \
+      --git-sha "$sha" --budget-s "${TORCH_BENCH_BUDGET_S:-300}" --notes "SDPA decode at MQA / few-KV-head layouts, B 1-1024" \
+      >"$out/torch-attention-shapes.log" 2>&1 || rc=1
+    grep -E "^==|Traceback|Error" "$out/torch-attention-shapes.log" | tail -6
+    ;;
   profile-worst)
     # session 11: per-kernel time inside the steps the model still misses most (diagnostic, never fitted)
     for sp in holdout2:PROFILE_POINTS_S11_H2 holdout5:PROFILE_POINTS_S11_H5 holdout3:PROFILE_POINTS_S11_H3; do
@@ -192,7 +200,7 @@ case "$phase" in
       grep -E "^==|Traceback|Error" "$out/torch-e2e-$set.log" | tail -6
     done
     ;;
-  *) echo "usage: $0 micro|micro-only|e2e|fp8|ew-decode|holdout2|holdout3|sets|power|power2|profile|sustained-decode|layer|small-models|power-decode|power-decode-shapes|chain|profile-worst" >&2; exit 2 ;;
+  *) echo "usage: $0 micro|micro-only|e2e|fp8|ew-decode|holdout2|holdout3|sets|power|power2|profile|sustained-decode|layer|small-models|power-decode|power-decode-shapes|chain|profile-worst|attention-shapes" >&2; exit 2 ;;
 esac
 ls -la "$out"
 exit $rc

@@ -55,7 +55,7 @@ except Exception:  # pragma: no cover - old PyTorch
     SDPBackend = None
     sdpa_kernel = None
 
-VERSION = "0.8.0"
+VERSION = "0.8.1"
 ACT = 2  # bf16 bytes per element
 DEV = torch.device("cuda")
 BF16 = torch.bfloat16
@@ -1311,6 +1311,16 @@ class Bench:
                 torch.cuda.empty_cache()
         del W
 
+    def fam_attention_shapes(self):
+        """SDPA decode at (n_kv, g, head_dim) the main grid lacks and batches between its points: MQA and
+        2 KV heads at head_dim 64 with 6-24 query heads per KV head (padded 128-row tiles: 5-21x the useful
+        FLOPs), MQA at 256, GQA-12 at 128; B 1-1024 (320 / 448 / 640: 1.2-2.4 waves of unsplit CTAs)."""
+        cfgs = [(1, 16, 64), (1, 24, 64), (2, 6, 64), (1, 16, 256), (2, 12, 128)]
+        Bs, Ss = [1, 8, 32, 96, 192, 320, 448, 640, 1024], [512, 3000, 12000, 50000]
+        if self.quick:
+            Bs, Ss, cfgs = [1, 320], [3000], cfgs[:2]
+        self.decode_attention_grid(cfgs, Bs, Ss, [b for b in self.attn_backends() if b[1] == "torch-flash"])
+
     def fam_attention_dims(self):
         """SDPA decode at the head_dims FA2 pads (80 -> 96, 112 -> 128, 160, 192) and at 96 itself:
         what its K/V stream reaches where the main grid (64 / 128 / 256) has no point."""
@@ -1589,7 +1599,7 @@ class Bench:
                  ("attention_prefill", self.fam_attention_prefill), ("elementwise", self.fam_elementwise),
                  ("elementwise_decode", self.fam_elementwise_decode), ("elementwise_layer", self.fam_elementwise_layer),
                  ("elementwise_chain", self.fam_elementwise_chain),
-                 ("attention_dims", self.fam_attention_dims), ("power", self.fam_power), ("e2e", self.fam_e2e)]
+                 ("attention_dims", self.fam_attention_dims), ("attention_shapes", self.fam_attention_shapes), ("power", self.fam_power), ("e2e", self.fam_e2e)]
         for name, fn in table:
             if name not in fams and "all" not in fams:
                 continue
@@ -1721,7 +1731,7 @@ class Step:
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--mode", choices=["quick", "full"], default="full")
-    ap.add_argument("--families", default="all", help="comma list of launch,gemm,gemm_fp8,attention,attention_prefill,elementwise,elementwise_decode,elementwise_layer,elementwise_chain,attention_dims,power,e2e")
+    ap.add_argument("--families", default="all", help="comma list of launch,gemm,gemm_fp8,attention,attention_prefill,elementwise,elementwise_decode,elementwise_layer,elementwise_chain,attention_dims,attention_shapes,power,e2e")
     ap.add_argument("--set", choices=["main", "holdout", "holdout2", "holdout3", "holdout4", "holdout5", "fp8w"], default="main", help="end-to-end shape set")
     ap.add_argument("--stacks", default="torch-flash,torch-cudnn")
     ap.add_argument("--out-json", required=True)
