@@ -14,6 +14,7 @@
 #                     input), then SDPA decode at the head_dims FA2 pads (80, 96, 112, 160, 192)
 #   PHASE = power-decode-shapes: decode-attention power bursts at five shapes
 #   PHASE = attention-shapes: SDPA decode at MQA / few-KV-head layouts the main grid lacks (session 11)
+#   PHASE = holdout6: the sixth end-to-end hold-out set (both stacks), cuDNN / FA2 per-kernel profiles (session 12)
 #   PHASE = profile-worst: per-kernel profiles of the steps the model misses most (session 11)
 #   PHASE = chain   : elementwise ops behind the GEMM and ops that precede them in a step, then the fifth
 #                     end-to-end hold-out set (small models, MQA at head_dim 128 / 256)
@@ -21,7 +22,7 @@
 # Results (JSON + logs) go to $OUT (or ./torch-out). Env: KVBENCH_GIT_SHA, TORCH_BENCH_BUDGET_S.
 set -uo pipefail
 phase=${1:-micro}
-case "$phase" in profile | holdout3 | small-models | profile-worst) . "$(dirname "$0")/profile_points.env" ;; esac
+case "$phase" in profile | holdout3 | small-models | profile-worst | holdout6) . "$(dirname "$0")/profile_points.env" ;; esac
 root=$(cd "$(dirname "$0")/../.." && pwd)
 out=${OUT:-$root/torch-out}
 mkdir -p "$out"
@@ -189,6 +190,20 @@ case "$phase" in
       tail -4 "$out/torch-step-profile-worst-$set.log"
     done
     ;;
+  holdout6)
+    # session 12: the sixth end-to-end hold-out set (both stacks on every point), measured before any model change of
+    # the session; then the holdout3 steps torch-cudnn misses most, kernel by kernel under cuDNN and FA2
+    python3 "$tb" --mode full --families e2e --set holdout6 --out-json "$out/torch-e2e-holdout6.json" \
+      --git-sha "$sha" --budget-s "${TORCH_BENCH_BUDGET_S:-330}" --notes "torch stacks: end-to-end, sixth hold-out set" \
+      >"$out/torch-e2e-holdout6.log" 2>&1 || rc=1
+    grep -E "^==|Traceback|Error" "$out/torch-e2e-holdout6.log" | tail -8
+    for be in CUDNN_ATTENTION FLASH_ATTENTION; do
+      python3 "$root/harness/scripts/torch_step_profile.py" --set holdout3 --backend "$be" --git-sha "$sha" \
+        --out-json "$out/torch-step-profile-$be-holdout3.json" --points "${PROFILE_POINTS_S12_H3}" \
+        >"$out/torch-step-profile-$be-holdout3.log" 2>&1 || rc=1
+      tail -5 "$out/torch-step-profile-$be-holdout3.log"
+    done
+    ;;
   sets)
     # end-to-end sets by name with their time budgets: E2E_SETS="main:290 holdout2:140" (torch_bench 0.6.0 onwards
     # times each step with a lead that covers the host's graph submission)
@@ -200,7 +215,7 @@ case "$phase" in
       grep -E "^==|Traceback|Error" "$out/torch-e2e-$set.log" | tail -6
     done
     ;;
-  *) echo "usage: $0 micro|micro-only|e2e|fp8|ew-decode|holdout2|holdout3|sets|power|power2|profile|sustained-decode|layer|small-models|power-decode|power-decode-shapes|chain|profile-worst|attention-shapes" >&2; exit 2 ;;
+  *) echo "usage: $0 micro|micro-only|e2e|fp8|ew-decode|holdout2|holdout3|sets|power|power2|profile|sustained-decode|layer|small-models|power-decode|power-decode-shapes|chain|profile-worst|attention-shapes|holdout6" >&2; exit 2 ;;
 esac
 ls -la "$out"
 exit $rc

@@ -55,7 +55,7 @@ except Exception:  # pragma: no cover - old PyTorch
     SDPBackend = None
     sdpa_kernel = None
 
-VERSION = "0.8.1"
+VERSION = "0.8.2"
 ACT = 2  # bf16 bytes per element
 DEV = torch.device("cuda")
 BF16 = torch.bfloat16
@@ -1350,6 +1350,11 @@ class Bench:
                 i, j = i + n, j + 1
             return p
 
+        def by_group(prod, unit):
+            # one layer kind per producer group (a consumer reads its producer's cache: same kind), cycling `unit`
+            order = sorted(set(prod))
+            return "".join(unit[order.index(p) % len(unit)] for p in prod)
+
         def cla(L, c):
             return [c * (i // c) for i in range(L)]
 
@@ -1406,6 +1411,17 @@ class Bench:
                 m("gemma-2b-shape-MQA-hd256", 18, 2048, 8, 1, 256, 16384, 256000, True, cla(18, 1)),
                 m("llama-3.2-3b-shape-MQA-CLA2", 28, 3072, 24, 1, 128, 8192, 128256, True, cla(28, 2)),
             ]
+        elif self.args.set == "holdout6":  # sixth hold-out (session 12): measured before any change of session 12
+            ms = [
+                m("yi-6b-shape-GQA8-kv4", 32, 4096, 32, 4, 128, 11008, 64000, False, cla(32, 1)),
+                m("gemma-2-2b-shape-SWA4096-CLA213", 26, 2304, 8, 4, 256, 9216, 256000, True, groups(26, [2, 1, 3]), 4096,
+                  by_group(groups(26, [2, 1, 3]), "LG")),
+                m("gpt-j-6b-shape-MHA-hd256", 28, 4096, 16, 16, 256, 16384, 50400, False, cla(28, 1)),
+                m("gemma-7b-shape-MQA-hd256-SWA2048", 28, 3072, 16, 1, 256, 24576, 256000, True, cla(28, 1), 2048,
+                  every(28, "LLG")),
+                m("phi-3-medium-shape-GQA4-kv10-CLA2", 40, 5120, 40, 10, 128, 17920, 32064, False, cla(40, 2)),
+                m("tiny-1b-shape-GQA3-hd64-KeepEnds", 20, 1536, 24, 8, 64, 4096, 32000, False, keep_ends(20)),
+            ]
         elif self.args.set == "fp8w":  # fp8 weights (e4m3, per-tensor scales) on the main shapes
             ms = [
                 m("llama-3-8b-GQA8-CLA1-fp8w", 32, 4096, 32, 8, 128, 14336, 128256, False, cla(32, 1)),
@@ -1454,6 +1470,10 @@ class Bench:
             dec_B = [1, 2, 6, 20, 72, 300]
             dec_S = [600, 5000, 40000]
             pre = [(1, 700), (1, 5000), (1, 18000)]
+        if self.args.set == "holdout6":
+            dec_B = [1, 7, 48, 192, 512, 1024]
+            dec_S = [900, 7000, 30000, 128000]
+            pre = [(1, 900), (1, 2500), (1, 9000), (2, 12000), (1, 28000)]
         if self.args.set == "fp8w":
             dec_B = [1, 16, 64, 256]
             dec_S = [1024, 8192]
@@ -1474,7 +1494,7 @@ class Bench:
                 continue
             for backend, stack in stacks:
                 # cuDNN end to end on a subset (the main stack is torch-flash)
-                sub = stack != "torch-flash"
+                sub = stack != "torch-flash" and self.args.set != "holdout6"  # holdout6: cuDNN on every point
                 if sub and self.args.set in ("holdout2", "holdout4", "holdout5", "fp8w"):
                     continue
                 cudnn_dec = ((1, 6000), (24, 24000), (256, 1500), (6, 131072)) if self.args.set == "holdout3" else (
@@ -1732,7 +1752,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--mode", choices=["quick", "full"], default="full")
     ap.add_argument("--families", default="all", help="comma list of launch,gemm,gemm_fp8,attention,attention_prefill,elementwise,elementwise_decode,elementwise_layer,elementwise_chain,attention_dims,attention_shapes,power,e2e")
-    ap.add_argument("--set", choices=["main", "holdout", "holdout2", "holdout3", "holdout4", "holdout5", "fp8w"], default="main", help="end-to-end shape set")
+    ap.add_argument("--set", choices=["main", "holdout", "holdout2", "holdout3", "holdout4", "holdout5", "holdout6", "fp8w"], default="main", help="end-to-end shape set")
     ap.add_argument("--stacks", default="torch-flash,torch-cudnn")
     ap.add_argument("--out-json", required=True)
     ap.add_argument("--git-sha", default="unknown")
