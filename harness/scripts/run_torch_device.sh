@@ -14,6 +14,7 @@
 #                     input), then SDPA decode at the head_dims FA2 pads (80, 96, 112, 160, 192)
 #   PHASE = power-decode-shapes: decode-attention power bursts at five shapes
 #   PHASE = attention-shapes: SDPA decode at MQA / few-KV-head layouts the main grid lacks (session 11)
+#   PHASE = attention-context: SDPA decode by K/V footprint and GEMM context (diagnostic), attention-shapes (session 12)
 #   PHASE = holdout6: the sixth end-to-end hold-out set (both stacks), cuDNN / FA2 per-kernel profiles (session 12)
 #   PHASE = profile-worst: per-kernel profiles of the steps the model misses most (session 11)
 #   PHASE = chain   : elementwise ops behind the GEMM and ops that precede them in a step, then the fifth
@@ -204,6 +205,19 @@ case "$phase" in
       tail -5 "$out/torch-step-profile-$be-holdout3.log"
     done
     ;;
+  attention-context)
+    # session 12: SDPA decode (cuDNN / FA2) at the end-to-end shapes where cuDNN steps are slower than its isolated
+    # kernel: one K/V set vs a >= 40 GB ring, alone vs behind a GEMM (diagnostic); then attention-shapes again
+    # (its session-11 result did not land)
+    python3 "$tb" --mode full --families attention_context --out-json "$out/torch-attention-context.json" \
+      --git-sha "$sha" --budget-s "${TORCH_BENCH_BUDGET_S:-200}" --notes "SDPA decode: K/V footprint and GEMM context (diagnostic)" \
+      >"$out/torch-attention-context.log" 2>&1 || rc=1
+    grep -E "^==|Traceback|Error|attn-ctx|kernels:" "$out/torch-attention-context.log" | cut -c1-200 | tail -70
+    python3 "$tb" --mode full --families attention_shapes --stacks torch-flash --out-json "$out/torch-attention-shapes.json" \
+      --git-sha "$sha" --budget-s "${TORCH_BENCH_BUDGET_S2:-250}" --notes "SDPA decode at MQA / few-KV-head layouts, B 1-1024" \
+      >"$out/torch-attention-shapes.log" 2>&1 || rc=1
+    grep -E "^==|Traceback|Error" "$out/torch-attention-shapes.log" | tail -6
+    ;;
   sets)
     # end-to-end sets by name with their time budgets: E2E_SETS="main:290 holdout2:140" (torch_bench 0.6.0 onwards
     # times each step with a lead that covers the host's graph submission)
@@ -215,7 +229,7 @@ case "$phase" in
       grep -E "^==|Traceback|Error" "$out/torch-e2e-$set.log" | tail -6
     done
     ;;
-  *) echo "usage: $0 micro|micro-only|e2e|fp8|ew-decode|holdout2|holdout3|sets|power|power2|profile|sustained-decode|layer|small-models|power-decode|power-decode-shapes|chain|profile-worst|attention-shapes|holdout6" >&2; exit 2 ;;
+  *) echo "usage: $0 micro|micro-only|e2e|fp8|ew-decode|holdout2|holdout3|sets|power|power2|profile|sustained-decode|layer|small-models|power-decode|power-decode-shapes|chain|profile-worst|attention-shapes|holdout6|attention-context" >&2; exit 2 ;;
 esac
 ls -la "$out"
 exit $rc

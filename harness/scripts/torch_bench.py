@@ -55,7 +55,7 @@ except Exception:  # pragma: no cover - old PyTorch
     SDPBackend = None
     sdpa_kernel = None
 
-VERSION = "0.8.2"
+VERSION = "0.8.3"
 ACT = 2  # bf16 bytes per element
 DEV = torch.device("cuda")
 BF16 = torch.bfloat16
@@ -306,6 +306,20 @@ def rel_err(a, b):
     b = b.float()
     n = b.norm().item()
     return (a - b).norm().item() / n if n > 0 else float("inf")
+
+
+def kernel_names(fn):
+    """Names of the CUDA kernels one eager call of fn launches, in order (torch.profiler); [] if it fails."""
+    try:
+        from torch.profiler import ProfilerActivity, profile
+        torch.cuda.synchronize()
+        with profile(activities=[ProfilerActivity.CUDA]) as prof:
+            fn()
+            torch.cuda.synchronize()
+        return [e.name for e in prof.events() if "CUDA" in str(getattr(e, "device_type", ""))
+                and not e.name.startswith(("Memcpy", "Memset", "cudaMemcpy", "cudaMemset", "cuda"))]
+    except Exception:
+        return []
 
 
 def count_kernels(fn):
@@ -1330,6 +1344,77 @@ class Bench:
             cfgs, Bs, Ss = cfgs[:2], [1, 16], [8192]
         self.decode_attention_grid(cfgs, Bs, Ss, [b for b in self.attn_backends() if b[1] == "torch-flash"])
 
+    def fam_attention_context(self):
+        """Diagnostic (session 12, never fitted): SDPA decode at the shapes where end-to-end cuDNN steps run
+        5-25 % slower than the isolated kernel, under four conditions: the same K/V set every repetition or
+        a ring of sets covering >= 40 GB (a step's layers each read their own cache: page-table reach), and
+        alone or behind a GEMM (a step's attention follows its q/k/v projection). Each record names the
+        attention kernels the profiler saw."""
+        shapes = [(4, 2, 256, 6, 131072), (4, 2, 256, 24, 24000), (8, 4, 128, 6, 131072), (10, 4, 128, 7, 128000),
+                  (4, 8, 128, 48, 30000), (1, 16, 256, 48, 30000), (16, 1, 256, 7, 30000), (8, 3, 64, 48, 7000)]
+        if self.quick:
+            shapes = shapes[:2]
+        d = 4096
+        wring = [torch.randn(d, d, device=DEV, dtype=BF16) * (1.0 / math.sqrt(d)) for _ in range(4)]  # 128 MB > 2.5 x L2
+        for backend, stack in self.attn_backends():
+            for (Hkv, g, D, B, S) in shapes:
+                Hq = Hkv * g
+                kvb = B * S * 2 * Hkv * D * ACT
+                for ring in (False, True):
+                    if self.out_of_time():
+                        self.skip("torch_attention_context", {"stack": stack, "batch": B, "kv_len": S}, "time budget")
+                        continue
+                    R = int(min(16, max(2, math.ceil(40e9 / kvb)))) if ring else 4
+                    sets = R if ring else 1
+                    axes = {"batch": B, "kv_len": S, "n_kv_heads": Hkv, "group_size": g, "head_dim": D, "kv_dtype": "bf16",
+                            "backend": backend.lower(), "stack": stack, "kv_sets": sets, "kv_footprint_B": sets * kvb}
+                    try:
+                        qs = torch.randn(B, 1, Hq * D, device=DEV, dtype=BF16).view(B, 1, Hq, D).transpose(1, 2)
+                        ks = [torch.randn(B, Hkv, S, D, device=DEV, dtype=BF16) for _ in range(sets)]
+                        vs = [torch.randn(B, Hkv, S, D, device=DEV, dtype=BF16) for _ in range(sets)]
+                        x = torch.randn(B, d, device=DEV, dtype=BF16)
+                    except torch.OutOfMemoryError:
+                        self.skip("torch_attention_context", axes, "out of GPU memory")
+                        torch.cuda.empty_cache()
+                        continue
+                    try:
+                        attn = [(lambda i=i: sdpa(qs, ks[i % sets], vs[i % sets], backend, False, g > 1)) for i in range(R)]
+                        gemm = [(lambda i=i: F.linear(x, wring[i % 4])) for i in range(R)]
+                        both = [(lambda i=i: (gemm[i](), attn[i]())[1]) for i in range(R)]
+                        side_stream_warmup(attn[0])
+                        side_stream_warmup(gemm[0])
+                        names = kernel_names(attn[0])
+                        res = {}
+                        for key, fns in (("alone", attn), ("gemm", gemm), ("behind_gemm", both)):
+                            gr, _ = capture(fns)
+                            res[key] = self.timer.time_graph(gr, R)
+                            del gr
+                    except Exception as e:
+                        self.skip("torch_attention_context", axes, f"capture/timing failed: {str(e).splitlines()[0][:200]}")
+                        del qs, ks, vs, x
+                        torch.cuda.empty_cache()
+                        continue
+                    if any(v[0] is None for v in res.values()):
+                        self.skip("torch_attention_context", axes, "every sample throttled")
+                        continue
+                    rd = kvb + ACT * B * Hq * D
+                    wr = ACT * B * Hq * D
+                    fl = 4.0 * B * Hq * S * D
+                    gemm_s = res["gemm"][0]["median_s"]
+                    for key in ("alone", "behind_gemm"):
+                        summ, smp, clk, dr, stop = res[key]
+                        net = [t - gemm_s for t in smp] if key == "behind_gemm" else smp
+                        summ2 = summarize(net)
+                        self.records.append(record("torch_attention_context", f"sdpa_{backend.lower()}_decode_{key}",
+                                                   {**axes, "context": key}, summ2, net, clk, dr, stop, rd, wr, fl, True, 0.0,
+                                                   {"kernels": names, "gemm_alone_s": gemm_s if key == "behind_gemm" else None,
+                                                    "graph_median_s": summ["median_s"]}))
+                        print(f"  attn-ctx {stack:11s} B={B:5d} S={S:6d} Hkv={Hkv:2d} g={g:2d} D={D:3d} sets={sets:2d} {key:11s} "
+                              f"{summ2['median_s']*1e6:9.2f} us {(rd+wr)/summ2['median_s']/1e9:6.0f} GB/s", flush=True)
+                    print(f"     kernels: {'; '.join(n[:80] for n in names)}", flush=True)
+                    del qs, ks, vs, x
+                    torch.cuda.empty_cache()
+
     # ------------------------------------------------------------------------------------------
     # end to end: the step as the stack runs it, one CUDA graph
     def e2e_models(self):
@@ -1619,7 +1704,8 @@ class Bench:
                  ("attention_prefill", self.fam_attention_prefill), ("elementwise", self.fam_elementwise),
                  ("elementwise_decode", self.fam_elementwise_decode), ("elementwise_layer", self.fam_elementwise_layer),
                  ("elementwise_chain", self.fam_elementwise_chain),
-                 ("attention_dims", self.fam_attention_dims), ("attention_shapes", self.fam_attention_shapes), ("power", self.fam_power), ("e2e", self.fam_e2e)]
+                 ("attention_dims", self.fam_attention_dims), ("attention_shapes", self.fam_attention_shapes),
+                 ("attention_context", self.fam_attention_context), ("power", self.fam_power), ("e2e", self.fam_e2e)]
         for name, fn in table:
             if name not in fams and "all" not in fams:
                 continue
@@ -1751,7 +1837,7 @@ class Step:
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--mode", choices=["quick", "full"], default="full")
-    ap.add_argument("--families", default="all", help="comma list of launch,gemm,gemm_fp8,attention,attention_prefill,elementwise,elementwise_decode,elementwise_layer,elementwise_chain,attention_dims,attention_shapes,power,e2e")
+    ap.add_argument("--families", default="all", help="comma list of launch,gemm,gemm_fp8,attention,attention_prefill,elementwise,elementwise_decode,elementwise_layer,elementwise_chain,attention_dims,attention_shapes,attention_context,power,e2e")
     ap.add_argument("--set", choices=["main", "holdout", "holdout2", "holdout3", "holdout4", "holdout5", "holdout6", "fp8w"], default="main", help="end-to-end shape set")
     ap.add_argument("--stacks", default="torch-flash,torch-cudnn")
     ap.add_argument("--out-json", required=True)
