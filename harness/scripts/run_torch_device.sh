@@ -15,6 +15,7 @@
 #   PHASE = power-decode-shapes: decode-attention power bursts at five shapes
 #   PHASE = attention-shapes: SDPA decode at MQA / few-KV-head layouts the main grid lacks (session 11)
 #   PHASE = attention-context: SDPA decode by K/V footprint and GEMM context (diagnostic), attention-shapes (session 12)
+#   PHASE = attention-knobs: cuDNN decode kernels by (n_kv, g, head_dim) (diagnostic, session 12)
 #   PHASE = holdout6: the sixth end-to-end hold-out set (both stacks), cuDNN / FA2 per-kernel profiles (session 12)
 #   PHASE = profile-worst: per-kernel profiles of the steps the model misses most (session 11)
 #   PHASE = chain   : elementwise ops behind the GEMM and ops that precede them in a step, then the fifth
@@ -218,6 +219,13 @@ case "$phase" in
       >"$out/torch-attention-shapes.log" 2>&1 || rc=1
     grep -E "^==|Traceback|Error" "$out/torch-attention-shapes.log" | tail -6
     ;;
+  attention-knobs)
+    # session 12: which cuDNN decode kernel runs per (n_kv, g, head_dim) and the K/V stream it reaches (diagnostic)
+    python3 "$tb" --mode full --families attention_knobs --stacks torch-cudnn --out-json "$out/torch-attention-knobs.json" \
+      --git-sha "$sha" --budget-s "${TORCH_BENCH_BUDGET_S:-200}" --notes "cuDNN decode kernels by layout (diagnostic)" \
+      >"$out/torch-attention-knobs.log" 2>&1 || rc=1
+    grep -E "^==|Traceback|Error|  attn|kernels:" "$out/torch-attention-knobs.log" | cut -c1-190 | tail -130
+    ;;
   sets)
     # end-to-end sets by name with their time budgets: E2E_SETS="main:290 holdout2:140" (torch_bench 0.6.0 onwards
     # times each step with a lead that covers the host's graph submission)
@@ -229,7 +237,7 @@ case "$phase" in
       grep -E "^==|Traceback|Error" "$out/torch-e2e-$set.log" | tail -6
     done
     ;;
-  *) echo "usage: $0 micro|micro-only|e2e|fp8|ew-decode|holdout2|holdout3|sets|power|power2|profile|sustained-decode|layer|small-models|power-decode|power-decode-shapes|chain|profile-worst|attention-shapes|holdout6|attention-context" >&2; exit 2 ;;
+  *) echo "usage: $0 micro|micro-only|e2e|fp8|ew-decode|holdout2|holdout3|sets|power|power2|profile|sustained-decode|layer|small-models|power-decode|power-decode-shapes|chain|profile-worst|attention-shapes|holdout6|attention-context|attention-knobs" >&2; exit 2 ;;
 esac
 ls -la "$out"
 exit $rc

@@ -55,7 +55,7 @@ except Exception:  # pragma: no cover - old PyTorch
     SDPBackend = None
     sdpa_kernel = None
 
-VERSION = "0.8.3"
+VERSION = "0.8.4"
 ACT = 2  # bf16 bytes per element
 DEV = torch.device("cuda")
 BF16 = torch.bfloat16
@@ -1344,6 +1344,37 @@ class Bench:
             cfgs, Bs, Ss = cfgs[:2], [1, 16], [8192]
         self.decode_attention_grid(cfgs, Bs, Ss, [b for b in self.attn_backends() if b[1] == "torch-flash"])
 
+    def fam_attention_knobs(self):
+        """Diagnostic (session 12): cuDNN SDPA decode over (n_kv, g) at head_dim 64 / 128 / 256, B chosen so
+        the (request, KV head) CTAs number 96-256 (unsplit), S 8192: which kernel cuDNN picks per layout and
+        the K/V stream it reaches (end-to-end steps at n_kv 4, g 2, head_dim 256 ran at 2.9 TB/s against
+        3.5 TB/s for the micro grid's (4, 4) and (8, 2))."""
+        cfgs = [(kv, g, D) for D in (256, 128, 64) for kv in (1, 2, 4, 8, 16) for g in (1, 2, 4, 8, 16) if kv * g <= 64]
+        S = 8192
+        backends = [b for b in self.attn_backends() if b[1] == "torch-cudnn"]
+        for backend, stack in backends:
+            for (Hkv, g, D) in cfgs:
+                B = max(1, int(round(192 / Hkv)))
+                kvb = B * S * 2 * Hkv * D * ACT
+                axes = {"batch": B, "kv_len": S, "n_kv_heads": Hkv, "group_size": g, "head_dim": D, "kv_dtype": "bf16",
+                        "backend": backend.lower(), "stack": stack}
+                if self.out_of_time():
+                    self.skip("torch_attention_knobs", axes, "time budget")
+                    continue
+                n0 = len(self.records)
+                self.one_decode_attention(backend, stack, B, S, Hkv, g, D, kvb, axes)
+                if len(self.records) > n0:
+                    r = self.records[-1]
+                    r["family"] = "torch_attention_knobs"
+                    Hq = Hkv * g
+                    qs = torch.randn(B, 1, Hq * D, device=DEV, dtype=BF16).view(B, 1, Hq, D).transpose(1, 2)
+                    ks = torch.randn(B, Hkv, S, D, device=DEV, dtype=BF16)
+                    vs = torch.randn(B, Hkv, S, D, device=DEV, dtype=BF16)
+                    r["kernels"] = kernel_names(lambda: sdpa(qs, ks, vs, backend, False, g > 1))
+                    print(f"     kernels: {'; '.join(n[:90] for n in r['kernels'])}", flush=True)
+                    del qs, ks, vs
+                    torch.cuda.empty_cache()
+
     def fam_attention_context(self):
         """Diagnostic (session 12, never fitted): SDPA decode at the shapes where end-to-end cuDNN steps run
         5-25 % slower than the isolated kernel, under four conditions: the same K/V set every repetition or
@@ -1705,7 +1736,8 @@ class Bench:
                  ("elementwise_decode", self.fam_elementwise_decode), ("elementwise_layer", self.fam_elementwise_layer),
                  ("elementwise_chain", self.fam_elementwise_chain),
                  ("attention_dims", self.fam_attention_dims), ("attention_shapes", self.fam_attention_shapes),
-                 ("attention_context", self.fam_attention_context), ("power", self.fam_power), ("e2e", self.fam_e2e)]
+                 ("attention_context", self.fam_attention_context), ("attention_knobs", self.fam_attention_knobs),
+                 ("power", self.fam_power), ("e2e", self.fam_e2e)]
         for name, fn in table:
             if name not in fams and "all" not in fams:
                 continue
@@ -1837,7 +1869,7 @@ class Step:
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--mode", choices=["quick", "full"], default="full")
-    ap.add_argument("--families", default="all", help="comma list of launch,gemm,gemm_fp8,attention,attention_prefill,elementwise,elementwise_decode,elementwise_layer,elementwise_chain,attention_dims,attention_shapes,attention_context,power,e2e")
+    ap.add_argument("--families", default="all", help="comma list of launch,gemm,gemm_fp8,attention,attention_prefill,elementwise,elementwise_decode,elementwise_layer,elementwise_chain,attention_dims,attention_shapes,attention_context,attention_knobs,power,e2e")
     ap.add_argument("--set", choices=["main", "holdout", "holdout2", "holdout3", "holdout4", "holdout5", "holdout6", "fp8w"], default="main", help="end-to-end shape set")
     ap.add_argument("--stacks", default="torch-flash,torch-cudnn")
     ap.add_argument("--out-json", required=True)

@@ -706,6 +706,11 @@ double fa2_block_n(double head_dim) {
 
 // A pure function of (units, n_blocks, slots), asked for millions of times in sweeps: a small
 // per-thread direct-mapped cache of exact keys (cached and computed answers are identical).
+// cuDNN's decode splits K/V only past this many positions: unsplit at 512 in every torch-micro-v3
+// point (2026-12-01), split at 1024 (the sliding-window layers of torch-step-profile-cudnn-holdout3
+// 2026-12-03) and beyond; between 512 and 1024 it is unmeasured.
+constexpr double kCudnnMinSplitPositions = 512;
+
 double fa2_splits_cached(double units, double slots, double n_blocks) {
   struct Entry {
     double units = -1, slots = -1, n_blocks = -1, result = 0;
@@ -747,11 +752,17 @@ KernelTime packed_decode_attention_time(const TimingParams& t, double batch, dou
     // the unsplit kernel is compute-bound on 128 / g times the useful FLOPs.
     tile_rows = splits > 1 ? 64.0 : fa2_fwd_tile_rows(kernel_hd);
   } else {
-    // cuDNN: rows padded to the 16-row MMA granularity (its decode rates at g = 2 exclude 64-row
-    // padding: that would need more than the dense peak); it splits K/V when (request, head)
-    // tiles do not fill the GPU (FA2's rule is assumed: cuDNN's heuristic is not public).
+    // cuDNN (sdpa_sm80_flash_fprop_wmma, 16-row tiles; its decode rates at g = 2 exclude 64-row
+    // padding: that would need more than the dense peak): one CTA per (request, KV head, 16 rows).
+    // It splits K/V (a second kernel, lean_reduction) only when those CTAs fill at most half the
+    // SMs and the context is long: torch-micro-v3 kernels_per_call splits at <= 64 CTAs from 2048
+    // positions, never at 512 positions nor at >= 128 CTAs; torch-attention-context (2026-12-03)
+    // runs 70, 96 and 112 CTAs unsplit, 24 and 48 split. The count cuDNN then picks is not
+    // public: FA2's rule is assumed.
     tile_rows = 16;
-    splits = fa2_splits_cached(batch * heads * std::ceil(rows / 64.0), slots, std::ceil(positions / 128.0));
+    const double units = batch * heads * std::ceil(rows / tile_rows);
+    const bool split = units <= 0.5 * t.sm_count && positions > kCudnnMinSplitPositions;
+    splits = split ? fa2_splits_cached(units, slots, std::ceil(positions / 128.0)) : 1.0;
   }
   if (splits_out) *splits_out = splits;
   const double tiles = std::ceil(rows / tile_rows);
