@@ -50,6 +50,8 @@ std::string param_table(const TimingParams& t, const TimingParams& d, bool eager
   row("attn_combine_per_split", t.attn_combine_per_split_s, d.attn_combine_per_split_s, 1e6, "µs");
   row("attn_cta_fixed", t.attn_cta_fixed_s, d.attn_cta_fixed_s, 1e6, "µs");
   row("attn_lone_cta_efficiency", t.attn_lone_cta_efficiency, d.attn_lone_cta_efficiency, 1, "");
+  row("attn_lone_cta_efficiency_d64", t.attn_lone_cta_efficiency_d64, d.attn_lone_cta_efficiency_d64, 1, "");
+  row("attn_lone_cta_efficiency_d256", t.attn_lone_cta_efficiency_d256, d.attn_lone_cta_efficiency_d256, 1, "");
   row("attn_compute_d64", t.attn_compute_flops_d64, d.attn_compute_flops_d64, 1e-12, "TFLOP/s");
   row("attn_compute_d256", t.attn_compute_flops_d256, d.attn_compute_flops_d256, 1e-12, "TFLOP/s");
   row("attn_narrow_smem_efficiency", t.attn_narrow_smem_efficiency, d.attn_narrow_smem_efficiency, 1, "");

@@ -64,7 +64,9 @@ for gpu in h100-sxm h200; do
     # holdout4 (session 10, torch-flash only): head_dims 80 / 96 / 112, a 14B shape.
     # holdout5 (session 11, torch-flash only, measured before the elementwise model change): small models, MQA at
     # head_dim 128 / 256.
-    sets="main holdout holdout3"; [ "$stack" = torch-flash ] && sets="main holdout holdout2 holdout3 holdout4 holdout5 fp8w sustained-main sustained-holdout rerun-holdout2"
+    # holdout6 (session 12, both stacks on every point, measured before the session's model changes): GQA-8 with 4 KV
+    # heads, head_dim 256 with sliding windows and a non-uniform producer map, MHA and MQA at 256, 10 KV heads, KeepEnds.
+    sets="main holdout holdout3 holdout6"; [ "$stack" = torch-flash ] && sets="main holdout holdout2 holdout3 holdout4 holdout5 holdout6 fp8w sustained-main sustained-holdout rerun-holdout2"
     for set in $sets; do
       f=$(ls "$dir"/torch-e2e-$set-*.json 2>/dev/null | sort | tail -n 1 || true)
       [ -n "$f" ] || continue

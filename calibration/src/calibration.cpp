@@ -968,16 +968,17 @@ FamilyFit fit_stack_decode_attention(const std::vector<const KvbenchPoint*>& poi
     tt.attn_bw_fraction_d64 = a64 ? q[5] : 0, tt.attn_bw_fraction_d256 = a256 ? q[6] : 0;
     tt.attn_cta_fixed_s = q[7] * 1e-6, tt.attn_lone_cta_efficiency = q[8];
     tt.attn_compute_flops_d64 = a64 ? q[9] * 1e12 : 0, tt.attn_compute_flops_d256 = a256 ? q[10] * 1e12 : 0;
+    tt.attn_lone_cta_efficiency_d64 = a64 ? q[11] : 0, tt.attn_lone_cta_efficiency_d256 = a256 ? q[12] : 0;
     residuals(tt, pts, r);
   };
   // Wave terms (packed_decode_attention_time): a wave's fixed cost in µs, a lone CTA's share of
-  // its SM in [0.5, 1].
-  const std::vector<double> lo = {0.2, 0.0, 0.05, 10, 0.0, 0.2, 0.2, 0.0, 0.5, 10, 10},
-                            hi = {1.3, 100.0, 8.0, 2000, 5.0, 1.3, 1.3, 20.0, 1.0, 2000, 2000};
+  // its SM in [0.5, 1] (at head_dim 128, 64 and 256).
+  const std::vector<double> lo = {0.2, 0.0, 0.05, 10, 0.0, 0.2, 0.2, 0.0, 0.5, 10, 10, 0.5, 0.5},
+                            hi = {1.3, 100.0, 8.0, 2000, 5.0, 1.3, 1.3, 20.0, 1.0, 2000, 2000, 1.0, 1.0};
   NonlinearFit fit;
   for (const double c0 : {300.0, 600.0, 150.0}) {
-    NonlinearFit f = robust_least_squares(res, std::vector<double>{0.9, 5.0, 1.0, c0, 0.2, 0.9, 0.9, 1.0, 0.7, c0, c0}, lo, hi,
-                                          pts.size(), 0.05, 500);
+    NonlinearFit f = robust_least_squares(res, std::vector<double>{0.9, 5.0, 1.0, c0, 0.2, 0.9, 0.9, 1.0, 0.7, c0, c0, 0.7, 0.7},
+                                          lo, hi, pts.size(), 0.05, 500);
     if (fit.params.empty() || f.rms < fit.rms) fit = std::move(f);
   }
   t.attn_bw_fraction = fit.params[0], t.attn_fixed_s = fit.params[1] * 1e-6, t.attn_units_sat = fit.params[2] * sm_count;
@@ -985,10 +986,20 @@ FamilyFit fit_stack_decode_attention(const std::vector<const KvbenchPoint*>& poi
   t.attn_bw_fraction_d64 = a64 ? fit.params[5] : 0, t.attn_bw_fraction_d256 = a256 ? fit.params[6] : 0;
   t.attn_cta_fixed_s = fit.params[7] * 1e-6, t.attn_lone_cta_efficiency = fit.params[8];
   t.attn_compute_flops_d64 = a64 ? fit.params[9] * 1e12 : 0, t.attn_compute_flops_d256 = a256 ? fit.params[10] * 1e12 : 0;
-  std::vector<std::string> params = {
-      "attn_bw_fraction",         "attn_fixed_s",           "attn_units_sat",         "attn_compute_flops",
-      "attn_combine_per_split_s", "attn_bw_fraction_d64",   "attn_bw_fraction_d256",  "attn_cta_fixed_s",
-      "attn_lone_cta_efficiency", "attn_compute_flops_d64", "attn_compute_flops_d256"};
+  t.attn_lone_cta_efficiency_d64 = a64 ? fit.params[11] : 0, t.attn_lone_cta_efficiency_d256 = a256 ? fit.params[12] : 0;
+  std::vector<std::string> params = {"attn_bw_fraction",
+                                     "attn_fixed_s",
+                                     "attn_units_sat",
+                                     "attn_compute_flops",
+                                     "attn_combine_per_split_s",
+                                     "attn_bw_fraction_d64",
+                                     "attn_bw_fraction_d256",
+                                     "attn_cta_fixed_s",
+                                     "attn_lone_cta_efficiency",
+                                     "attn_compute_flops_d64",
+                                     "attn_compute_flops_d256",
+                                     "attn_lone_cta_efficiency_d64",
+                                     "attn_lone_cta_efficiency_d256"};
   if (!layout_pts.empty()) {
     // Stage 2: the layout efficiencies in [0.3, 1.2] (1 where the points hold no such head_dim).
     auto res2 = [&](std::span<const double> q, std::span<double> r) {

@@ -800,6 +800,8 @@ KernelTime packed_decode_attention_time(const TimingParams& t, double batch, dou
   auto wave_memory_s = [&](double n) { return n * cta_bytes / (bw * std::min(1.0, n / t.attn_units_sat) * t.hbm_read_Bps); };
   double body_s = 0;
   if (t.attn_lone_cta_efficiency > 0) {
+    const double lone =
+        by_head_dim(t.attn_lone_cta_efficiency_d64, t.attn_lone_cta_efficiency, t.attn_lone_cta_efficiency_d256, kernel_hd);
     const double full = std::floor(ctas / slots);
     const double rest = ctas - full * slots;
     const double full_compute_s = slots * cta_flops / rate;
@@ -810,8 +812,7 @@ KernelTime packed_decode_attention_time(const TimingParams& t, double batch, dou
       r.memory_s += count * m, r.compute_s += count * compute_s, body_s += count * std::max(m, compute_s);
     };
     if (full > 0) add_waves(full, slots, full_compute_s);
-    if (rest > 0)
-      add_waves(1, rest, rest <= t.sm_count ? cta_flops / (t.attn_lone_cta_efficiency * rate / t.sm_count) : full_compute_s);
+    if (rest > 0) add_waves(1, rest, rest <= t.sm_count ? cta_flops / (lone * rate / t.sm_count) : full_compute_s);
     body_s += other_s + std::ceil(ctas / slots) * t.attn_cta_fixed_s;
   } else {
     r.memory_s = wave_memory_s(ctas) + other_s;

@@ -214,6 +214,8 @@ void check_same(const GpuSpec& a, const GpuSpec& b) {
                    &TimingParams::gemm_overlap_p,
                    &TimingParams::attn_cta_fixed_s,
                    &TimingParams::attn_lone_cta_efficiency,
+                   &TimingParams::attn_lone_cta_efficiency_d64,
+                   &TimingParams::attn_lone_cta_efficiency_d256,
                    &TimingParams::attn_compute_flops_d64,
                    &TimingParams::attn_compute_flops_d256,
                    &TimingParams::attn_narrow_smem_efficiency,

@@ -155,6 +155,59 @@ TEST_CASE("FA2's unsplit forward kernel runs 128-row tiles up to head_dim 224, 6
   }
 }
 
+TEST_CASE("cuDNN decode splits K/V only when its 16-row CTAs fill at most half the SMs past 512 positions", "[stack][timing]") {
+  TimingParams t = fa2_params();
+  t.attn_kernel = DecodeAttnKernel::cudnn;
+  struct Row {
+    double batch, kv_heads, q_heads, positions;
+    bool split;
+  };
+  // CTAs = batch x KV heads x ceil(g / 16); SMs 132: split at <= 66 CTAs, and only past 512 positions.
+  for (const Row& r : {Row{6, 4, 8, 131072, true},     // 24 CTAs (torch-attention-context: lean_reduction runs)
+                       Row{48, 1, 16, 30000, true},    // 48
+                       Row{4, 16, 32, 2048, true},     // 64
+                       Row{7, 10, 40, 128000, false},  // 70: unsplit, as measured
+                       Row{24, 4, 8, 24000, false},    // 96
+                       Row{64, 1, 32, 2048, false},    // g 32: two 16-row tiles, 128 CTAs
+                       Row{16, 1, 32, 2048, true},     // 32
+                       Row{4, 8, 32, 512, false},      // 32 CTAs but 512 positions
+                       Row{4, 8, 32, 1024, true}}) {
+    INFO("B " << r.batch << " kv " << r.kv_heads << " q " << r.q_heads << " S " << r.positions);
+    double splits = 0;
+    (void)packed_decode_attention_time(t, r.batch, r.kv_heads, r.q_heads, r.positions, 128,
+                                       r.batch * r.positions * 2 * r.kv_heads * 128 * 2, &splits);
+    CHECK((splits > 1) == r.split);
+  }
+}
+
+TEST_CASE("packed decode attention: a lone last-wave CTA runs at its head_dim's efficiency", "[stack][timing]") {
+  TimingParams t = fa2_params();
+  t.hbm_read_Bps = 1e18;  // the K/V stream negligible: compute-bound waves only
+  t.attn_cta_fixed_s = 0;
+  t.attn_lone_cta_efficiency = 0.9;
+  t.attn_lone_cta_efficiency_d64 = 0.6;
+  t.attn_lone_cta_efficiency_d256 = 0.8;
+  t.attn_compute_flops_d64 = 1e14, t.attn_compute_flops_d256 = 1e14;
+  // GQA-4, 8 KV heads, B 48: 384 unsplit CTAs = one full wave of 264 and 120 lone ones (<= 132 SMs).
+  const double S = 2048, full = 264, lone = 120;
+  struct Row {
+    double head_dim, efficiency, tile_rows;
+  };
+  for (const Row& r : {Row{64, 0.6, 128}, Row{128, 0.9, 128}, Row{256, 0.8, 64}}) {
+    INFO("head_dim " << r.head_dim);
+    const double cta_flops = 4.0 * r.tile_rows * S * r.head_dim;  // one (request, KV head) tile
+    const double expect = full * cta_flops / 1e14 + cta_flops / (r.efficiency * 1e14 / 132);
+    const KernelTime k = packed_decode_attention_time(t, 48, 8, 32, S, r.head_dim, 48 * S * 2 * 8 * r.head_dim * 2);
+    CHECK(lone + full == 384);
+    CHECK(k.time_s == Approx(expect).epsilon(1e-6));
+  }
+  // Unset (0): the head_dim-128 value everywhere.
+  t.attn_lone_cta_efficiency_d64 = 0;
+  const double cta64 = 4.0 * 128 * S * 64;
+  CHECK(packed_decode_attention_time(t, 48, 8, 32, S, 64, 48 * S * 2 * 8 * 64 * 2).time_s ==
+        Approx(full * cta64 / 1e14 + cta64 / (0.9 * 1e14 / 132)).epsilon(1e-6));
+}
+
 TEST_CASE("packed decode attention: its executed tile math counts toward the power limit", "[stack][timing]") {
   const TimingParams t = fa2_params();
   const double S = 8192, d = 128, kv = 32 * S * 2 * 8 * d * 2;

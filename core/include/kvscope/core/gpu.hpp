@@ -120,6 +120,11 @@ struct TimingParams {
   // lone 4-warp CTA hides less latency than two). 0 = not measured: no wave terms.
   double attn_cta_fixed_s = 0;
   double attn_lone_cta_efficiency = 0;
+  // The same at head_dim 64 and 256 (0 = attn_lone_cta_efficiency; log2 interpolation between, as
+  // by_head_dim): each head_dim runs its own tile traits (FA2 hd64: 128 x 128 tiles with 64-wide
+  // rows, hd256: 64 x 64), so a lone CTA hides a different share of its latency.
+  double attn_lone_cta_efficiency_d64 = 0;
+  double attn_lone_cta_efficiency_d256 = 0;
   // The padded tile math of packed decode at head_dim 64 and 256 (each 0 = attn_compute_flops
   // scaled by the prefill kernel's ratio at that head_dim; log2 interpolation between, as by_head_dim).
   double attn_compute_flops_d64 = 0;
