@@ -15,7 +15,8 @@
 #   PHASE = power-decode-shapes: decode-attention power bursts at five shapes
 #   PHASE = attention-shapes: SDPA decode at MQA / few-KV-head layouts the main grid lacks (session 11)
 #   PHASE = attention-context: SDPA decode by K/V footprint and GEMM context (diagnostic), attention-shapes (session 12)
-#   PHASE = attention-knobs: cuDNN decode kernels by (n_kv, g, head_dim) (diagnostic, session 12)
+#   PHASE = attention-knobs: cuDNN decode kernels by (n_kv, g, head_dim) (diagnostic), then causal prefill at
+#                     head_dims 64 (cuDNN) and 80-160 (session 12)
 #   PHASE = holdout6: the sixth end-to-end hold-out set (both stacks), cuDNN / FA2 per-kernel profiles (session 12)
 #   PHASE = profile-worst: per-kernel profiles of the steps the model misses most (session 11)
 #   PHASE = chain   : elementwise ops behind the GEMM and ops that precede them in a step, then the fifth
@@ -225,6 +226,11 @@ case "$phase" in
       --git-sha "$sha" --budget-s "${TORCH_BENCH_BUDGET_S:-200}" --notes "cuDNN decode kernels by layout (diagnostic)" \
       >"$out/torch-attention-knobs.log" 2>&1 || rc=1
     grep -E "^==|Traceback|Error|  attn|kernels:" "$out/torch-attention-knobs.log" | cut -c1-190 | tail -130
+    # then causal prefill at the head_dims the prefill grid lacks (cuDNN 64; both stacks 80 / 96 / 112 / 160)
+    python3 "$tb" --mode full --families attention_prefill_dims --out-json "$out/torch-attention-prefill-dims.json" \
+      --git-sha "$sha" --budget-s "${TORCH_BENCH_BUDGET_S2:-200}" --notes "SDPA causal prefill at head_dims 64 (cuDNN) and 80-160" \
+      >"$out/torch-attention-prefill-dims.log" 2>&1 || rc=1
+    grep -E "^==|Traceback|Error" "$out/torch-attention-prefill-dims.log" | tail -6
     ;;
   sets)
     # end-to-end sets by name with their time budgets: E2E_SETS="main:290 holdout2:140" (torch_bench 0.6.0 onwards

@@ -55,7 +55,7 @@ except Exception:  # pragma: no cover - old PyTorch
     SDPBackend = None
     sdpa_kernel = None
 
-VERSION = "0.8.4"
+VERSION = "0.8.5"
 ACT = 2  # bf16 bytes per element
 DEV = torch.device("cuda")
 BF16 = torch.bfloat16
@@ -765,6 +765,26 @@ class Bench:
                             self.skip("torch_attention_prefill", axes, "time budget")
                             continue
                         self.one_prefill_attention(backend, stack, B, P, Hkv, g, D, axes)
+
+    def fam_attention_prefill_dims(self):
+        """SDPA causal prefill at the head_dims the main prefill grid lacks: 64 for cuDNN (its grid is 128 / 256
+        only), 80 / 96 / 112 / 160 for both stacks (FA2 pads 80 -> 96 and 112 -> 128; cuDNN's widths are not
+        public); B 1 at P 512-32768, B 4 at 2048 / 8192 (session 12)."""
+        cfgs = [(8, 4, 64), (32, 1, 64), (32, 1, 80), (8, 4, 96), (8, 4, 112), (16, 1, 160)]
+        pts = [(1, 512), (1, 2048), (1, 8192), (1, 16384), (1, 32768), (4, 2048), (4, 8192)]
+        if self.quick:
+            cfgs, pts = cfgs[:2], [(1, 2048)]
+        for backend, stack in self.attn_backends():
+            for (Hkv, g, D) in cfgs:
+                if stack == "torch-flash" and D == 64:
+                    continue  # in the main prefill grid
+                for (B, P) in pts:
+                    axes = {"batch": B, "prompt": P, "n_kv_heads": Hkv, "group_size": g, "head_dim": D,
+                            "backend": backend.lower(), "stack": stack}
+                    if self.out_of_time():
+                        self.skip("torch_attention_prefill", axes, "time budget")
+                        continue
+                    self.one_prefill_attention(backend, stack, B, P, Hkv, g, D, axes)
 
     def one_prefill_attention(self, backend, stack, B, P, Hkv, g, D, axes):
         Hq = Hkv * g
@@ -1737,6 +1757,7 @@ class Bench:
                  ("elementwise_chain", self.fam_elementwise_chain),
                  ("attention_dims", self.fam_attention_dims), ("attention_shapes", self.fam_attention_shapes),
                  ("attention_context", self.fam_attention_context), ("attention_knobs", self.fam_attention_knobs),
+                 ("attention_prefill_dims", self.fam_attention_prefill_dims),
                  ("power", self.fam_power), ("e2e", self.fam_e2e)]
         for name, fn in table:
             if name not in fams and "all" not in fams:
@@ -1869,7 +1890,7 @@ class Step:
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--mode", choices=["quick", "full"], default="full")
-    ap.add_argument("--families", default="all", help="comma list of launch,gemm,gemm_fp8,attention,attention_prefill,elementwise,elementwise_decode,elementwise_layer,elementwise_chain,attention_dims,attention_shapes,attention_context,attention_knobs,power,e2e")
+    ap.add_argument("--families", default="all", help="comma list of launch,gemm,gemm_fp8,attention,attention_prefill,elementwise,elementwise_decode,elementwise_layer,elementwise_chain,attention_dims,attention_shapes,attention_context,attention_knobs,attention_prefill_dims,power,e2e")
     ap.add_argument("--set", choices=["main", "holdout", "holdout2", "holdout3", "holdout4", "holdout5", "holdout6", "fp8w"], default="main", help="end-to-end shape set")
     ap.add_argument("--stacks", default="torch-flash,torch-cudnn")
     ap.add_argument("--out-json", required=True)
