@@ -308,8 +308,9 @@ def rel_err(a, b):
     return (a - b).norm().item() / n if n > 0 else float("inf")
 
 
-def kernel_names(fn):
-    """Names of the CUDA kernels one eager call of fn launches, in order (torch.profiler); [] if it fails."""
+def profiled_kernels(fn):
+    """Names of the CUDA kernels one eager call of fn launches, in order (torch.profiler; copies and
+    memsets left out); None if the profiler fails."""
     try:
         from torch.profiler import ProfilerActivity, profile
         torch.cuda.synchronize()
@@ -317,27 +318,20 @@ def kernel_names(fn):
             fn()
             torch.cuda.synchronize()
         return [e.name for e in prof.events() if "CUDA" in str(getattr(e, "device_type", ""))
-                and not e.name.startswith(("Memcpy", "Memset", "cudaMemcpy", "cudaMemset", "cuda"))]
+                and not e.name.startswith(("Memcpy", "Memset", "cudaMemcpy", "cudaMemset"))]
     except Exception:
-        return []
+        return None
+
+
+def kernel_names(fn):
+    """profiled_kernels, [] if the profiler fails."""
+    return profiled_kernels(fn) or []
 
 
 def count_kernels(fn):
     """Kernels one eager call of fn launches (torch.profiler); None if the profiler fails."""
-    try:
-        from torch.profiler import ProfilerActivity, profile
-        torch.cuda.synchronize()
-        with profile(activities=[ProfilerActivity.CUDA]) as prof:
-            fn()
-            torch.cuda.synchronize()
-        n = 0
-        for e in prof.events():
-            dt = str(getattr(e, "device_type", ""))
-            if "CUDA" in dt and not e.name.startswith(("Memcpy", "Memset", "cudaMemcpy", "cudaMemset")):
-                n += 1
-        return n
-    except Exception:
-        return None
+    names = profiled_kernels(fn)
+    return None if names is None else len(names)
 
 
 def sdpa(q, k, v, backend, causal, gqa):
