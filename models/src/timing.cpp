@@ -738,7 +738,12 @@ KernelTime packed_decode_attention_time(const TimingParams& t, double batch, dou
   const bool packed = q_heads > kv_heads;
   const double rows = packed ? q_heads / kv_heads : 1.0;
   const double heads = packed ? kv_heads : q_heads;
-  const double slots = 2.0 * t.sm_count;
+  // CTAs resident per SM: FA2's decode kernels 2; cuDNN's 16 x 128 x d tiles (Q 16 rows, K and V
+  // 128 keys) 2 up to head_dim 128 and 1 beyond: its 16 x 128 x 256 kernel streams alike with 96
+  // and 192 CTAs (2.87-2.88 TB/s: two waves of 132 SMs at 192) and reaches 3.5 TB/s only from 256
+  // (torch-attention-knobs 2026-12-03: every (n_kv, g) at 192 CTAs, S 8192).
+  const double per_sm = t.attn_kernel == DecodeAttnKernel::cudnn && head_dim > 128 ? 1.0 : 2.0;
+  const double slots = per_sm * t.sm_count;
   double splits = 1, tile_rows = 64;
   // The head_dim the kernel computes with: FA2 pads to its instantiated widths (hd 80 runs the 96
   // kernel: 20 % more tile math and that kernel's rates); K/V bytes stay those of the real head_dim.
@@ -797,7 +802,8 @@ KernelTime packed_decode_attention_time(const TimingParams& t, double batch, dou
   // merge into one stream: the same memory and compute terms summed over all CTAs.
   const double cta_bytes = kv_bytes / ctas;
   const double cta_flops = executed / ctas;
-  auto wave_memory_s = [&](double n) { return n * cta_bytes / (bw * std::min(1.0, n / t.attn_units_sat) * t.hbm_read_Bps); };
+  const double sat = by_head_dim(0.0, t.attn_units_sat, t.attn_units_sat_d256, kernel_hd);
+  auto wave_memory_s = [&](double n) { return n * cta_bytes / (bw * std::min(1.0, n / sat) * t.hbm_read_Bps); };
   double body_s = 0;
   if (t.attn_lone_cta_efficiency > 0) {
     const double lone =
@@ -812,7 +818,8 @@ KernelTime packed_decode_attention_time(const TimingParams& t, double batch, dou
       r.memory_s += count * m, r.compute_s += count * compute_s, body_s += count * std::max(m, compute_s);
     };
     if (full > 0) add_waves(full, slots, full_compute_s);
-    if (rest > 0) add_waves(1, rest, rest <= t.sm_count ? cta_flops / (lone * rate / t.sm_count) : full_compute_s);
+    // (A kernel of one CTA per SM has no lone CTAs: each always owns its SM.)
+    if (rest > 0) add_waves(1, rest, rest <= t.sm_count && per_sm > 1 ? cta_flops / (lone * rate / t.sm_count) : full_compute_s);
     body_s += other_s + std::ceil(ctas / slots) * t.attn_cta_fixed_s;
   } else {
     r.memory_s = wave_memory_s(ctas) + other_s;

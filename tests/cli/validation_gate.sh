@@ -106,7 +106,7 @@ gate new holdout5 torch-flash 3.1 9
 # The sixth hold-out set (session 12: both stacks on every point), measured before the session's model
 # changes: torch-flash 3.09 / 14.1 %, torch-cudnn 3.85 / 14.8 % under the session-11 model.
 gate new holdout6 torch-flash 3.0 9.5
-gate new holdout6 torch-cudnn 3.7 15.5
+gate new holdout6 torch-cudnn 3.4 14
 gate new main torch-cudnn 1.9 9
 gate new holdout torch-cudnn 1.9 4.5
 gate new holdout3 torch-cudnn 4.1 13

@@ -180,6 +180,27 @@ TEST_CASE("cuDNN decode splits K/V only when its 16-row CTAs fill at most half t
   }
 }
 
+TEST_CASE("cuDNN decode at head_dim 256 holds one CTA per SM: 192 CTAs take two waves", "[stack][timing]") {
+  TimingParams t = fa2_params();
+  t.attn_kernel = DecodeAttnKernel::cudnn;
+  t.attn_units_sat = 1e-9, t.attn_units_sat_d256 = 1e-9;  // every wave at full bandwidth: counts waves
+  t.attn_lone_cta_efficiency = 0.9;                       // wave terms on
+  t.attn_cta_fixed_s = 1e-6;
+  t.attn_compute_flops = t.attn_compute_flops_d64 = t.attn_compute_flops_d256 = 1e18;
+  const double S = 8192;
+  struct Row {
+    double head_dim, batch, waves;
+  };
+  // MHA-like rows (g 1), 4 KV heads: CTAs = 4 B; 132 SMs.
+  for (const Row& r : {Row{256, 24, 1}, Row{256, 48, 2}, Row{256, 66, 2}, Row{128, 48, 1}, Row{128, 66, 1}, Row{128, 67, 2}}) {
+    INFO("head_dim " << r.head_dim << " B " << r.batch);
+    const double kv = r.batch * S * 2 * 4 * r.head_dim * 2;
+    const KernelTime k = packed_decode_attention_time(t, r.batch, 4, 4, S, r.head_dim, kv);
+    const double stream_s = (kv + 2.0 * 2 * r.batch * 4 * r.head_dim) / (0.5 * 1e12);
+    CHECK(k.time_s == Approx(stream_s + r.waves * 1e-6).epsilon(1e-6));
+  }
+}
+
 TEST_CASE("packed decode attention: a lone last-wave CTA runs at its head_dim's efficiency", "[stack][timing]") {
   TimingParams t = fa2_params();
   t.hbm_read_Bps = 1e18;  // the K/V stream negligible: compute-bound waves only
