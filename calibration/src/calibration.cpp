@@ -1040,19 +1040,24 @@ FamilyFit fit_stack_decode_attention(const std::vector<const KvbenchPoint*>& poi
 // CTA parallelism and fixed cost; the attention clock = median over prompts >= 16384.
 // `points`: the stack's torch_attention_prefill records; `per_rep_s` is one repetition's time in
 // its sample (the power law's stretch shared by the repetitions of a replay).
-FamilyFit fit_stack_prefill_attention(const std::vector<const KvbenchPoint*>& points, const std::string& stack_id,
-                                      const GpuSpec& base, double clock_max, double gap,
-                                      const std::function<double(const KernelTime&, double)>& per_rep_s, TimingParams& t) {
+// Fitted on the head_dims its fractions stand at (<= 64, 128, >= 256); the points between (80-160,
+// torch-attention-prefill-dims) test the log2 interpolation: their residuals come back as a second,
+// unfitted family.
+std::vector<FamilyFit> fit_stack_prefill_attention(const std::vector<const KvbenchPoint*>& points, const std::string& stack_id,
+                                                   const GpuSpec& base, double clock_max, double gap,
+                                                   const std::function<double(const KernelTime&, double)>& per_rep_s,
+                                                   TimingParams& t) {
   const std::string where = "torch_bench";
   struct P {
     double b, qh, prompt, d, bytes, clock, reps, y;
     std::string label;
   };
-  std::vector<P> pts;
+  std::vector<P> pts, between;
   std::vector<double> long_clock;
   for (const auto* p : points) {
     P a;
     a.b = p->num("batch", where), a.prompt = p->num("prompt", where), a.d = p->num("head_dim", where);
+    const bool at_fraction = a.d <= 64 || a.d == 128 || a.d >= 256;
     const double kvh = p->num("n_kv_heads", where);
     a.qh = kvh * p->num("group_size", where);
     a.bytes = p->bytes_read_B + p->bytes_written_B;
@@ -1062,7 +1067,7 @@ FamilyFit fit_stack_prefill_attention(const std::vector<const KvbenchPoint*>& po
     a.reps = std::clamp(std::ceil(2e11 / std::max(p->flop_count, 1.0)), 1.0, 16.0);
     a.y = std::max(p->median_s - gap, 0.1 * p->median_s);
     a.label = fmt::format("prefill attn B={} P={} kv={} g={} d={}", a.b, a.prompt, kvh, a.qh / kvh, a.d);
-    pts.push_back(a);
+    (at_fraction ? pts : between).push_back(a);
   }
   require_points(fmt::format("torch_attention_prefill (stack {})", stack_id), pts.size());
   bool has64 = false, has256 = false;
@@ -1077,20 +1082,21 @@ FamilyFit fit_stack_prefill_attention(const std::vector<const KvbenchPoint*>& po
       tt.prefill_attn_units_sat = q3 * base.sm_count, tt.prefill_attn_lone_cta_efficiency = 0;
     }
   };
-  auto res = [&](std::span<const double> q, std::span<double> r) {
+  auto res_on = [&](const std::vector<P>& set, std::span<const double> q, std::span<double> r) {
     TimingParams tt = t;
     tt.prefill_attn_compute_fraction = q[0], tt.prefill_attn_fraction_d64 = has64 ? q[1] : 0;
     tt.prefill_attn_fraction_d256 = has256 ? q[2] : 0;
     set_par(tt, q[3]);
     tt.prefill_attn_fixed_s = q[4] * 1e-6;
-    for (std::size_t i = 0; i < pts.size(); ++i) {
-      const P& a = pts[i];
+    for (std::size_t i = 0; i < set.size(); ++i) {
+      const P& a = set[i];
       tt.prefill_attn_clock_ratio = a.clock;
       const double pairs = a.prompt * (a.prompt + 1) / 2;
       r[i] = std::log(
           per_rep_s(tiled_prefill_attention_time(tt, base.bf16_flops, a.b, a.qh, a.prompt, pairs, a.d, a.bytes), a.reps) / a.y);
     }
   };
+  auto res = [&](std::span<const double> q, std::span<double> r) { res_on(pts, q, r); };
   const NonlinearFit fit = robust_least_squares(res, std::vector<double>{0.4, 0.4, 0.4, schedule ? 0.8 : 1.0, 5.0},
                                                 std::vector<double>{0.02, 0.02, 0.02, schedule ? 0.5 : 0.05, 0.0},
                                                 std::vector<double>{1.5, 1.5, 1.5, schedule ? 1.0 : 20.0, 200.0}, pts.size());
@@ -1105,10 +1111,21 @@ FamilyFit fit_stack_prefill_attention(const std::vector<const KvbenchPoint*>& po
   std::vector<std::string> labels;
   for (auto& e : errs) e = std::expm1(e);
   for (const auto& a : pts) labels.push_back(a.label);
-  return summarize("torch_attention_prefill", errs, labels,
-                   {"prefill_attn_compute_fraction", "prefill_attn_fraction_d64", "prefill_attn_fraction_d256",
-                    schedule ? "prefill_attn_lone_cta_efficiency" : "prefill_attn_units_sat", "prefill_attn_fixed_s",
-                    "prefill_attn_clock_ratio"});
+  std::vector<FamilyFit> out = {
+      summarize("torch_attention_prefill", errs, labels,
+                {"prefill_attn_compute_fraction", "prefill_attn_fraction_d64", "prefill_attn_fraction_d256",
+                 schedule ? "prefill_attn_lone_cta_efficiency" : "prefill_attn_units_sat", "prefill_attn_fixed_s",
+                 "prefill_attn_clock_ratio"})};
+  if (!between.empty()) {
+    // The fitted law at the head_dims between (each point at its own clock, as in the fit).
+    std::vector<double> e(between.size());
+    res_on(between, fit.params, e);
+    std::vector<std::string> lb;
+    for (auto& x : e) x = std::expm1(x);
+    for (const auto& a : between) lb.push_back(a.label);
+    out.push_back(summarize("torch_attention_prefill (head_dims 80-224, not fitted)", e, lb, {}));
+  }
+  return out;
 }
 }  // namespace
 
@@ -1252,8 +1269,9 @@ CalibrationResult calibrate_stack(const std::vector<KvbenchResults>& results, co
   out.families.push_back(fit_stack_decode_attention(all("torch_attention", true), def.id, base.sm_count, gap, t));
 
   // torch_attention_prefill: causal SDPA (fit_stack_prefill_attention).
-  out.families.push_back(
-      fit_stack_prefill_attention(all("torch_attention_prefill", true), def.id, base, clock_max, gap, per_rep_s, t));
+  for (FamilyFit& f :
+       fit_stack_prefill_attention(all("torch_attention_prefill", true), def.id, base, clock_max, gap, per_rep_s, t))
+    out.families.push_back(std::move(f));
 
   GpuCalibration& c = out.calibration;
   c.params = t;

@@ -676,6 +676,11 @@ double fa2_kernel_head_dim(double head_dim) {
   return head_dim > 256 ? head_dim : 32.0 * std::ceil(head_dim / 32.0);
 }
 
+double cudnn_kernel_head_dim(double head_dim) {
+  if (head_dim > 256) return head_dim;
+  return head_dim <= 64 ? 64.0 : (head_dim <= 128 ? 128.0 : 64.0 * std::ceil(head_dim / 64.0));
+}
+
 double fa2_layout_efficiency(const TimingParams& t, double head_dim) {
   if (t.attn_kernel != DecodeAttnKernel::fa2 || head_dim > 256) return 1.0;
   const double kernel_hd = fa2_kernel_head_dim(head_dim);
@@ -765,6 +770,7 @@ KernelTime packed_decode_attention_time(const TimingParams& t, double batch, dou
     // runs 70, 96 and 112 CTAs unsplit, 24 and 48 split. The count cuDNN then picks is not
     // public: FA2's rule is assumed.
     tile_rows = 16;
+    kernel_hd = cudnn_kernel_head_dim(head_dim);
     const double units = batch * heads * std::ceil(rows / tile_rows);
     const bool split = units <= 0.5 * t.sm_count && positions > kCudnnMinSplitPositions;
     splits = split ? fa2_splits_cached(units, slots, std::ceil(positions / 128.0)) : 1.0;
@@ -854,7 +860,7 @@ KernelTime tiled_prefill_attention_time(const TimingParams& t, double peak_flops
   // (about prompt x tile / 2 extra pairs per head). cuDNN: 128-row tiles assumed. FA2 computes at
   // its padded head_dim (fa2_kernel_head_dim).
   const bool fa2 = t.prefill_kernel == PrefillAttnKernel::fa2;
-  const double kernel_hd = fa2 ? fa2_kernel_head_dim(head_dim) : head_dim;
+  const double kernel_hd = fa2 ? fa2_kernel_head_dim(head_dim) : cudnn_kernel_head_dim(head_dim);
   const double tile = fa2 ? fa2_fwd_tile_rows(kernel_hd) : 128.0;
   KernelTime a;
   a.flops = 4.0 * batch * q_heads * pairs * head_dim;

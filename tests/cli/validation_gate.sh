@@ -105,8 +105,11 @@ gate new holdout4 torch-flash 2.8 7.5
 gate new holdout5 torch-flash 3.1 9
 # The sixth hold-out set (session 12: both stacks on every point), measured before the session's model
 # changes: torch-flash 3.09 / 14.1 %, torch-cudnn 3.85 / 14.8 % under the session-11 model.
+# cuDNN then: one CTA per SM above head_dim 128, kernel widths 64 / 128 / multiples of 64 (prefill at 80-112
+# runs the 128 kernel), causal prefill fitted with head_dim 64 measured: main 1.80 / 8.5 -> 1.52 / 4.7 %,
+# hold-out 3 3.97 / 12.5 -> 3.55 / 10.8 %, hold-out 6 3.62 / 14.9 -> 3.15 / 13.5 %.
 gate new holdout6 torch-flash 3.0 9.5
-gate new holdout6 torch-cudnn 3.4 14
-gate new main torch-cudnn 1.9 9
+gate new holdout6 torch-cudnn 3.3 14
+gate new main torch-cudnn 1.7 5.5
 gate new holdout torch-cudnn 1.9 4.5
-gate new holdout3 torch-cudnn 4.1 13
+gate new holdout3 torch-cudnn 3.7 11.5

@@ -106,11 +106,13 @@ TEST_CASE("FA2 pads head_dim to its kernels' widths: the tile math grows, the by
   CHECK(k80.compute_s == Approx(k96.compute_s));
   CHECK(k80.bytes < k96.bytes);
   CHECK(k80.flops == Approx(4.0 * 16 * 32 * S * 80));  // useful FLOPs stay the model's
-  // cuDNN computes at the real width.
+  // cuDNN computes at its own widths: 80 and 96 both at 128, 64 at 64.
   TimingParams c = t;
   c.attn_kernel = DecodeAttnKernel::cudnn;
-  CHECK(packed_decode_attention_time(c, 16, 32, 32, S, 80, kv80).compute_s <
-        packed_decode_attention_time(c, 16, 32, 32, S, 96, 16 * S * 2 * 32 * 96 * 2.0).compute_s);
+  CHECK(packed_decode_attention_time(c, 16, 32, 32, S, 80, kv80).compute_s ==
+        Approx(packed_decode_attention_time(c, 16, 32, 32, S, 96, 16 * S * 2 * 32 * 96 * 2.0).compute_s));
+  CHECK(packed_decode_attention_time(c, 16, 32, 32, S, 64, 16 * S * 2 * 32 * 64 * 2.0).compute_s <
+        packed_decode_attention_time(c, 16, 32, 32, S, 80, kv80).compute_s);
 }
 
 TEST_CASE("FA2 tile layout: 32-column blocks and predicated columns slow the K/V stream, nothing else", "[stack][timing]") {
@@ -178,6 +180,25 @@ TEST_CASE("cuDNN decode splits K/V only when its 16-row CTAs fill at most half t
                                        r.batch * r.positions * 2 * r.kv_heads * 128 * 2, &splits);
     CHECK((splits > 1) == r.split);
   }
+}
+
+TEST_CASE("cuDNN computes at its kernel widths: 64, 128, then multiples of 64", "[stack][timing]") {
+  struct Row {
+    double head_dim, kernel;
+  };
+  for (const Row& r : {Row{32, 64}, Row{64, 64}, Row{80, 128}, Row{96, 128}, Row{112, 128}, Row{128, 128}, Row{160, 192},
+                       Row{192, 192}, Row{256, 256}, Row{320, 320}}) {
+    INFO("head_dim " << r.head_dim);
+    CHECK(cudnn_kernel_head_dim(r.head_dim) == r.kernel);
+  }
+  // Causal prefill: cuDNN's tile math at the padded width, the FLOPs at the real one.
+  TimingParams t = fa2_params();
+  t.prefill_kernel = PrefillAttnKernel::cudnn;
+  const double P = 4096, pairs = P * (P + 1) / 2;
+  const KernelTime k80 = tiled_prefill_attention_time(t, 1e15, 1, 32, P, pairs, 80, 1e6);
+  const KernelTime k128 = tiled_prefill_attention_time(t, 1e15, 1, 32, P, pairs, 128, 1e6);
+  CHECK(k80.flops == Approx(k128.flops * 80 / 128));
+  CHECK(k80.compute_s == Approx(k128.compute_s));
 }
 
 TEST_CASE("cuDNN decode at head_dim 256 holds one CTA per SM: 192 CTAs take two waves", "[stack][timing]") {

@@ -165,6 +165,13 @@ double by_head_dim(double at64, double at128, double at256, double head_dim);
 // to 256 (flash_api.cpp / static_switch.h HEADDIM_SWITCH; docs/references.md), so head_dim 80 runs
 // the 96 kernel. Bytes moved stay those of the real head_dim (the padded columns are never loaded).
 double fa2_kernel_head_dim(double head_dim);
+// The head_dim cuDNN's SDPA kernels compute with: 64 up to 64, 128 up to 128, then multiples of 64
+// to 256 (its decode kernels at 64 / 128 / 256 are sdpa_sm80_flash_fprop_wmma ..._16x128x{64,128,
+// 256}; its causal prefill at head_dims 80-112 runs at the 128 kernel's rate per padded column,
+// within 9 % from 8k tokens, where the unpadded law was 10-29 % fast; 160 fits a 192-wide kernel
+// (within -2...+13 %) better than 160 (-5...-31 %) or 256 (+27...+49 %): torch-attention-prefill-dims
+// 2026-12-03; 160's width is inferred, not named). Past 256 the real width.
+double cudnn_kernel_head_dim(double head_dim);
 // FA2 decode's efficiency from its K/V tile layout at this head_dim (attn_narrow_smem_efficiency
 // when the kernel's head_dim is not a multiple of 64, times attn_padded_efficiency when head_dim is
 // below the kernel's); 1 for other kernels, past 256 and where not measured.
