@@ -55,7 +55,7 @@ except Exception:  # pragma: no cover - old PyTorch
     SDPBackend = None
     sdpa_kernel = None
 
-VERSION = "0.8.5"
+VERSION = "0.8.6"
 ACT = 2  # bf16 bytes per element
 DEV = torch.device("cuda")
 BF16 = torch.bfloat16
@@ -1552,6 +1552,15 @@ class Bench:
                 m("phi-3-medium-shape-GQA4-kv10-CLA2", 40, 5120, 40, 10, 128, 17920, 32064, False, cla(40, 2)),
                 m("tiny-1b-shape-GQA3-hd64-KeepEnds", 20, 1536, 24, 8, 64, 4096, 32000, False, keep_ends(20)),
             ]
+        elif self.args.set == "holdout7":  # seventh hold-out (session 12): measured after that session's model changes
+            ms = [
+                m("stablelm-2-1.6b-shape-MHA-hd64", 24, 2048, 32, 32, 64, 5632, 100352, False, cla(24, 1)),
+                m("gqa8-hd96-kv4-CLA2-shape", 30, 3072, 32, 4, 96, 8192, 32000, False, cla(30, 2)),
+                m("gqa2-hd256-SWA4096-CLA12-shape", 24, 3072, 16, 8, 256, 12288, 256000, True, groups(24, [1, 2]), 4096,
+                  by_group(groups(24, [1, 2]), "LG")),
+                m("mqa-hd80-shape", 24, 2560, 32, 1, 80, 10240, 51200, False, cla(24, 1)),
+                m("llama-3.1-8b-GQA8-CLA1-dense", 32, 4096, 32, 8, 128, 14336, 128256, False, cla(32, 1)),
+            ]
         elif self.args.set == "fp8w":  # fp8 weights (e4m3, per-tensor scales) on the main shapes
             ms = [
                 m("llama-3-8b-GQA8-CLA1-fp8w", 32, 4096, 32, 8, 128, 14336, 128256, False, cla(32, 1)),
@@ -1604,6 +1613,10 @@ class Bench:
             dec_B = [1, 7, 48, 192, 512, 1024]
             dec_S = [900, 7000, 30000, 128000]
             pre = [(1, 900), (1, 2500), (1, 9000), (2, 12000), (1, 28000)]
+        if self.args.set == "holdout7":
+            dec_B = [1, 3, 16, 60, 160, 450, 1024]
+            dec_S = [1200, 9000, 40000, 110000]
+            pre = [(1, 1200), (1, 6000), (3, 5000), (1, 20000)]
         if self.args.set == "fp8w":
             dec_B = [1, 16, 64, 256]
             dec_S = [1024, 8192]
@@ -1624,7 +1637,7 @@ class Bench:
                 continue
             for backend, stack in stacks:
                 # cuDNN end to end on a subset (the main stack is torch-flash)
-                sub = stack != "torch-flash" and self.args.set != "holdout6"  # holdout6: cuDNN on every point
+                sub = stack != "torch-flash" and self.args.set not in ("holdout6", "holdout7")  # holdout6 / 7: cuDNN on every point
                 if sub and self.args.set in ("holdout2", "holdout4", "holdout5", "fp8w"):
                     continue
                 cudnn_dec = ((1, 6000), (24, 24000), (256, 1500), (6, 131072)) if self.args.set == "holdout3" else (
@@ -1885,7 +1898,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--mode", choices=["quick", "full"], default="full")
     ap.add_argument("--families", default="all", help="comma list of launch,gemm,gemm_fp8,attention,attention_prefill,elementwise,elementwise_decode,elementwise_layer,elementwise_chain,attention_dims,attention_shapes,attention_context,attention_knobs,attention_prefill_dims,power,e2e")
-    ap.add_argument("--set", choices=["main", "holdout", "holdout2", "holdout3", "holdout4", "holdout5", "holdout6", "fp8w"], default="main", help="end-to-end shape set")
+    ap.add_argument("--set", choices=["main", "holdout", "holdout2", "holdout3", "holdout4", "holdout5", "holdout6", "holdout7", "fp8w"], default="main", help="end-to-end shape set")
     ap.add_argument("--stacks", default="torch-flash,torch-cudnn")
     ap.add_argument("--out-json", required=True)
     ap.add_argument("--git-sha", default="unknown")
