@@ -17,6 +17,7 @@
 #   PHASE = attention-context: SDPA decode by K/V footprint and GEMM context (diagnostic), attention-shapes (session 12)
 #   PHASE = attention-knobs: cuDNN decode kernels by (n_kv, g, head_dim) (diagnostic), then causal prefill at
 #                     head_dims 64 (cuDNN) and 80-160 (session 12)
+#   PHASE = cudnn-ctas: cuDNN decode at 72-160 unsplit CTAs (session 12)
 #   PHASE = holdout6: the sixth end-to-end hold-out set (both stacks), cuDNN / FA2 per-kernel profiles (session 12)
 #   PHASE = profile-worst: per-kernel profiles of the steps the model misses most (session 11)
 #   PHASE = chain   : elementwise ops behind the GEMM and ops that precede them in a step, then the fifth
@@ -232,6 +233,13 @@ case "$phase" in
       >"$out/torch-attention-prefill-dims.log" 2>&1 || rc=1
     grep -E "^==|Traceback|Error" "$out/torch-attention-prefill-dims.log" | tail -6
     ;;
+  cudnn-ctas)
+    # session 12: cuDNN decode at 72-160 unsplit CTAs (head_dims 64 / 128 / 256), the region its micro grid lacks
+    python3 "$tb" --mode full --families attention_cudnn_ctas --stacks torch-cudnn --out-json "$out/torch-attention-cudnn-ctas.json" \
+      --git-sha "$sha" --budget-s "${TORCH_BENCH_BUDGET_S:-120}" --notes "cuDNN decode at 72-160 unsplit CTAs" \
+      >"$out/torch-attention-cudnn-ctas.log" 2>&1 || rc=1
+    grep -E "^==|Traceback|Error|  attn" "$out/torch-attention-cudnn-ctas.log" | cut -c1-150 | tail -70
+    ;;
   sets)
     # end-to-end sets by name with their time budgets: E2E_SETS="main:290 holdout2:140" (torch_bench 0.6.0 onwards
     # times each step with a lead that covers the host's graph submission)
@@ -243,7 +251,7 @@ case "$phase" in
       grep -E "^==|Traceback|Error" "$out/torch-e2e-$set.log" | tail -6
     done
     ;;
-  *) echo "usage: $0 micro|micro-only|e2e|fp8|ew-decode|holdout2|holdout3|sets|power|power2|profile|sustained-decode|layer|small-models|power-decode|power-decode-shapes|chain|profile-worst|attention-shapes|holdout6|attention-context|attention-knobs" >&2; exit 2 ;;
+  *) echo "usage: $0 micro|micro-only|e2e|fp8|ew-decode|holdout2|holdout3|sets|power|power2|profile|sustained-decode|layer|small-models|power-decode|power-decode-shapes|chain|profile-worst|attention-shapes|holdout6|attention-context|attention-knobs|cudnn-ctas" >&2; exit 2 ;;
 esac
 ls -la "$out"
 exit $rc

@@ -55,7 +55,7 @@ except Exception:  # pragma: no cover - old PyTorch
     SDPBackend = None
     sdpa_kernel = None
 
-VERSION = "0.8.6"
+VERSION = "0.8.7"
 ACT = 2  # bf16 bytes per element
 DEV = torch.device("cuda")
 BF16 = torch.bfloat16
@@ -1389,6 +1389,25 @@ class Bench:
                     del qs, ks, vs
                     torch.cuda.empty_cache()
 
+    def fam_attention_cudnn_ctas(self):
+        """cuDNN SDPA decode where its CTAs (request x KV head x 16 rows) number 72-160: unsplit (it splits only at
+        <= SMs / 2), fewer than two per SM; the micro grid has no unsplit point between 64 and 128 CTAs (session 12)."""
+        cfgs = [(8, 1, 64), (8, 4, 64), (8, 1, 128), (8, 4, 128), (8, 1, 256), (8, 4, 256)]
+        Bs, Ss = [9, 12, 15, 18, 20], [8192, 32768]
+        if self.quick:
+            cfgs, Bs, Ss = cfgs[:2], [12], [8192]
+        for backend, stack in [b for b in self.attn_backends() if b[1] == "torch-cudnn"]:
+            for (Hkv, g, D) in cfgs:
+                for B in Bs:
+                    for S in Ss:
+                        kvb = B * S * 2 * Hkv * D * ACT
+                        axes = {"batch": B, "kv_len": S, "n_kv_heads": Hkv, "group_size": g, "head_dim": D, "kv_dtype": "bf16",
+                                "backend": backend.lower(), "stack": stack}
+                        if self.out_of_time():
+                            self.skip("torch_attention", axes, "time budget")
+                            continue
+                        self.one_decode_attention(backend, stack, B, S, Hkv, g, D, kvb, axes)
+
     def fam_attention_context(self):
         """Diagnostic (session 12, never fitted): SDPA decode at the shapes where end-to-end cuDNN steps run
         5-25 % slower than the isolated kernel, under four conditions: the same K/V set every repetition or
@@ -1764,6 +1783,7 @@ class Bench:
                  ("elementwise_chain", self.fam_elementwise_chain),
                  ("attention_dims", self.fam_attention_dims), ("attention_shapes", self.fam_attention_shapes),
                  ("attention_context", self.fam_attention_context), ("attention_knobs", self.fam_attention_knobs),
+                 ("attention_cudnn_ctas", self.fam_attention_cudnn_ctas),
                  ("attention_prefill_dims", self.fam_attention_prefill_dims),
                  ("power", self.fam_power), ("e2e", self.fam_e2e)]
         for name, fn in table:
@@ -1897,7 +1917,7 @@ class Step:
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--mode", choices=["quick", "full"], default="full")
-    ap.add_argument("--families", default="all", help="comma list of launch,gemm,gemm_fp8,attention,attention_prefill,elementwise,elementwise_decode,elementwise_layer,elementwise_chain,attention_dims,attention_shapes,attention_context,attention_knobs,attention_prefill_dims,power,e2e")
+    ap.add_argument("--families", default="all", help="comma list of launch,gemm,gemm_fp8,attention,attention_prefill,elementwise,elementwise_decode,elementwise_layer,elementwise_chain,attention_dims,attention_shapes,attention_context,attention_knobs,attention_cudnn_ctas,attention_prefill_dims,power,e2e")
     ap.add_argument("--set", choices=["main", "holdout", "holdout2", "holdout3", "holdout4", "holdout5", "holdout6", "holdout7", "fp8w"], default="main", help="end-to-end shape set")
     ap.add_argument("--stacks", default="torch-flash,torch-cudnn")
     ap.add_argument("--out-json", required=True)
