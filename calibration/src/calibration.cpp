@@ -953,10 +953,12 @@ FamilyFit fit_stack_decode_attention(const std::vector<const KvbenchPoint*>& poi
   require_points(fmt::format("torch_attention (stack {})", stack_id), pts.size());
   bool a64 = false, a256 = false;
   for (const A& a : pts) a64 |= a.d <= 64, a256 |= a.d >= 256;
-  // A saturation count of its own at 256 for cuDNN only: its 256-wide kernel holds one CTA per SM
-  // (packed_decode_attention_time), so it has no lone CTAs there; FA2's run two at every width and
-  // share the 128 saturation count.
+  // Saturation counts of their own at 64 and 256 for cuDNN only: its 256-wide kernel holds one CTA
+  // per SM (packed_decode_attention_time), so it has no lone CTAs there, and its 64-wide CTAs stream
+  // less each than its 128-wide ones; FA2's share the 128 saturation count. cuDNN keeps one lone-CTA
+  // efficiency (its decode is memory-bound where CTAs run alone: no point constrains a width's own).
   const bool sat256 = a256 && t.attn_kernel == DecodeAttnKernel::cudnn;
+  const bool sat64 = a64 && t.attn_kernel == DecodeAttnKernel::cudnn;
   auto residuals = [&](const TimingParams& tt, const std::vector<A>& set, std::span<double> r) {
     for (std::size_t i = 0; i < set.size(); ++i) {
       const A& a = set[i];
@@ -972,19 +974,19 @@ FamilyFit fit_stack_decode_attention(const std::vector<const KvbenchPoint*>& poi
     tt.attn_bw_fraction_d64 = a64 ? q[5] : 0, tt.attn_bw_fraction_d256 = a256 ? q[6] : 0;
     tt.attn_cta_fixed_s = q[7] * 1e-6, tt.attn_lone_cta_efficiency = q[8];
     tt.attn_compute_flops_d64 = a64 ? q[9] * 1e12 : 0, tt.attn_compute_flops_d256 = a256 ? q[10] * 1e12 : 0;
-    tt.attn_lone_cta_efficiency_d64 = a64 ? q[11] : 0, tt.attn_lone_cta_efficiency_d256 = a256 && !sat256 ? q[12] : 0;
-    tt.attn_units_sat_d256 = sat256 ? q[13] * sm_count : 0;
+    tt.attn_lone_cta_efficiency_d64 = a64 && !sat64 ? q[11] : 0, tt.attn_lone_cta_efficiency_d256 = a256 && !sat256 ? q[12] : 0;
+    tt.attn_units_sat_d256 = sat256 ? q[13] * sm_count : 0, tt.attn_units_sat_d64 = sat64 ? q[14] * sm_count : 0;
     residuals(tt, pts, r);
   };
   // Wave terms (packed_decode_attention_time): a wave's fixed cost in µs, a lone CTA's share of
-  // its SM in [0.5, 1] (at head_dim 128, 64 and 256); the saturation count at 256 (SMs) as at 128.
-  const std::vector<double> lo = {0.2, 0.0, 0.05, 10, 0.0, 0.2, 0.2, 0.0, 0.5, 10, 10, 0.5, 0.5, 0.05},
-                            hi = {1.3, 100.0, 8.0, 2000, 5.0, 1.3, 1.3, 20.0, 1.0, 2000, 2000, 1.0, 1.0, 8.0};
+  // its SM in [0.5, 1] (at head_dim 128, 64 and 256); the saturation counts at 256 and 64 (SMs) as at 128.
+  const std::vector<double> lo = {0.2, 0.0, 0.05, 10, 0.0, 0.2, 0.2, 0.0, 0.5, 10, 10, 0.5, 0.5, 0.05, 0.05},
+                            hi = {1.3, 100.0, 8.0, 2000, 5.0, 1.3, 1.3, 20.0, 1.0, 2000, 2000, 1.0, 1.0, 8.0, 8.0};
   NonlinearFit fit;
   for (const double c0 : {300.0, 600.0, 150.0}) {
     NonlinearFit f =
-        robust_least_squares(res, std::vector<double>{0.9, 5.0, 1.0, c0, 0.2, 0.9, 0.9, 1.0, 0.7, c0, c0, 0.7, 0.7, 1.0}, lo, hi,
-                             pts.size(), 0.05, 500);
+        robust_least_squares(res, std::vector<double>{0.9, 5.0, 1.0, c0, 0.2, 0.9, 0.9, 1.0, 0.7, c0, c0, 0.7, 0.7, 1.0, 1.0}, lo,
+                             hi, pts.size(), 0.05, 500);
     if (fit.params.empty() || f.rms < fit.rms) fit = std::move(f);
   }
   t.attn_bw_fraction = fit.params[0], t.attn_fixed_s = fit.params[1] * 1e-6, t.attn_units_sat = fit.params[2] * sm_count;
@@ -992,9 +994,9 @@ FamilyFit fit_stack_decode_attention(const std::vector<const KvbenchPoint*>& poi
   t.attn_bw_fraction_d64 = a64 ? fit.params[5] : 0, t.attn_bw_fraction_d256 = a256 ? fit.params[6] : 0;
   t.attn_cta_fixed_s = fit.params[7] * 1e-6, t.attn_lone_cta_efficiency = fit.params[8];
   t.attn_compute_flops_d64 = a64 ? fit.params[9] * 1e12 : 0, t.attn_compute_flops_d256 = a256 ? fit.params[10] * 1e12 : 0;
-  t.attn_lone_cta_efficiency_d64 = a64 ? fit.params[11] : 0,
+  t.attn_lone_cta_efficiency_d64 = a64 && !sat64 ? fit.params[11] : 0,
   t.attn_lone_cta_efficiency_d256 = a256 && !sat256 ? fit.params[12] : 0;
-  t.attn_units_sat_d256 = sat256 ? fit.params[13] * sm_count : 0;
+  t.attn_units_sat_d256 = sat256 ? fit.params[13] * sm_count : 0, t.attn_units_sat_d64 = sat64 ? fit.params[14] * sm_count : 0;
   std::vector<std::string> params = {"attn_bw_fraction",
                                      "attn_fixed_s",
                                      "attn_units_sat",
@@ -1008,7 +1010,8 @@ FamilyFit fit_stack_decode_attention(const std::vector<const KvbenchPoint*>& poi
                                      "attn_compute_flops_d256",
                                      "attn_lone_cta_efficiency_d64",
                                      "attn_lone_cta_efficiency_d256",
-                                     "attn_units_sat_d256"};
+                                     "attn_units_sat_d256",
+                                     "attn_units_sat_d64"};
   if (!layout_pts.empty()) {
     // Stage 2: the layout efficiencies in [0.3, 1.2] (1 where the points hold no such head_dim).
     auto res2 = [&](std::span<const double> q, std::span<double> r) {

@@ -448,6 +448,7 @@ const std::vector<CalKey>& cal_keys() {
       {"attn_lone_cta_efficiency", &T::attn_lone_cta_efficiency, 1, 0, 1, false, true, true},
       {"attn_lone_cta_efficiency_d64", &T::attn_lone_cta_efficiency_d64, 1, 0, 1, false, true, true},
       {"attn_lone_cta_efficiency_d256", &T::attn_lone_cta_efficiency_d256, 1, 0, 1, false, true, true},
+      {"attn_units_sat_d64", &T::attn_units_sat_d64, 1, 0, 1e9, false, true, true},
       {"attn_units_sat_d256", &T::attn_units_sat_d256, 1, 0, 1e9, false, true, true},
       {"attn_compute_TFLOPS_d64", &T::attn_compute_flops_d64, units::kTera, 0, 1e6, false, true, true},
       {"attn_compute_TFLOPS_d256", &T::attn_compute_flops_d256, units::kTera, 0, 1e6, false, true, true},

@@ -808,7 +808,7 @@ KernelTime packed_decode_attention_time(const TimingParams& t, double batch, dou
   // merge into one stream: the same memory and compute terms summed over all CTAs.
   const double cta_bytes = kv_bytes / ctas;
   const double cta_flops = executed / ctas;
-  const double sat = by_head_dim(0.0, t.attn_units_sat, t.attn_units_sat_d256, kernel_hd);
+  const double sat = by_head_dim(t.attn_units_sat_d64, t.attn_units_sat, t.attn_units_sat_d256, kernel_hd);
   auto wave_memory_s = [&](double n) { return n * cta_bytes / (bw * std::min(1.0, n / sat) * t.hbm_read_Bps); };
   double body_s = 0;
   if (t.attn_lone_cta_efficiency > 0) {

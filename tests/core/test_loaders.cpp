@@ -216,6 +216,7 @@ void check_same(const GpuSpec& a, const GpuSpec& b) {
                    &TimingParams::attn_lone_cta_efficiency,
                    &TimingParams::attn_lone_cta_efficiency_d64,
                    &TimingParams::attn_lone_cta_efficiency_d256,
+                   &TimingParams::attn_units_sat_d64,
                    &TimingParams::attn_units_sat_d256,
                    &TimingParams::attn_compute_flops_d64,
                    &TimingParams::attn_compute_flops_d256,

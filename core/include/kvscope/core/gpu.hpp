@@ -125,9 +125,11 @@ struct TimingParams {
   // rows, hd256: 64 x 64), so a lone CTA hides a different share of its latency.
   double attn_lone_cta_efficiency_d64 = 0;
   double attn_lone_cta_efficiency_d256 = 0;
-  // attn_units_sat at head_dim 256 (0 = attn_units_sat; log2 interpolation from 128): a CTA's own
-  // K/V stream depends on its tile width (cuDNN's 256-wide CTAs stream about 30 GB/s each, its
-  // 128-wide ones about 55: torch-attention-knobs / -context 2026-12-03).
+  // attn_units_sat at head_dim 64 and 256 (0 = attn_units_sat; log2 interpolation between, as
+  // by_head_dim): a CTA's own K/V stream depends on its tile width (cuDNN's 64- and 256-wide CTAs
+  // stream about 30 GB/s each, its 128-wide ones about 55: torch-attention-knobs / -context,
+  // torch-e2e-holdout7 2026-12-03). Fitted for cuDNN only.
+  double attn_units_sat_d64 = 0;
   double attn_units_sat_d256 = 0;
   // The padded tile math of packed decode at head_dim 64 and 256 (each 0 = attn_compute_flops
   // scaled by the prefill kernel's ratio at that head_dim; log2 interpolation between, as by_head_dim).
