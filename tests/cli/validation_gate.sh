@@ -114,7 +114,7 @@ gate new holdout6 torch-flash 3.0 9.5
 gate new holdout6 torch-cudnn 3.3 14
 # The seventh hold-out set (session 12), measured after that session's model changes: the blind check of them.
 gate new holdout7 torch-flash 3.0 8
-gate new holdout7 torch-cudnn 4.1 24
+gate new holdout7 torch-cudnn 4.5 24
 gate new main torch-cudnn 1.7 5.5
 gate new holdout torch-cudnn 1.9 4.5
-gate new holdout3 torch-cudnn 3.3 11.5
+gate new holdout3 torch-cudnn 3.6 11.5
