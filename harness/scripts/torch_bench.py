@@ -674,17 +674,21 @@ class Bench:
                     continue  # --cudnn-all adds the head_dims the default cuDNN grid leaves out
                 for B in Bs:
                     for S in Ss:
-                        kvb = B * S * 2 * Hkv * D * ACT
-                        axes = {"batch": B, "kv_len": S, "n_kv_heads": Hkv, "group_size": g, "head_dim": D, "kv_dtype": "bf16",
-                                "backend": backend.lower(), "stack": stack}
-                        if kvb > cap_B:
+                        if B * S * 2 * Hkv * D * ACT > cap_B:
                             continue
                         if stack == "torch-cudnn" and B not in (1, 4, 16, 64, 256, 1024):
                             continue
-                        if self.out_of_time():
-                            self.skip("torch_attention", axes, "time budget")
-                            continue
-                        self.one_decode_attention(backend, stack, B, S, Hkv, g, D, kvb, axes)
+                        self.decode_point(backend, stack, B, S, Hkv, g, D)
+
+    def decode_point(self, backend, stack, B, S, Hkv, g, D):
+        """One decode attention record (or a 'time budget' skip)."""
+        kvb = B * S * 2 * Hkv * D * ACT
+        axes = {"batch": B, "kv_len": S, "n_kv_heads": Hkv, "group_size": g, "head_dim": D, "kv_dtype": "bf16",
+                "backend": backend.lower(), "stack": stack}
+        if self.out_of_time():
+            self.skip("torch_attention", axes, "time budget")
+            return
+        self.one_decode_attention(backend, stack, B, S, Hkv, g, D, kvb, axes)
 
     def one_decode_attention(self, backend, stack, B, S, Hkv, g, D, kvb, axes):
         Hq = Hkv * g
@@ -753,12 +757,7 @@ class Bench:
                             continue
                         if stack == "torch-cudnn" and P not in (512, 2048, 8192, 16384, 32768):
                             continue
-                        axes = {"batch": B, "prompt": P, "n_kv_heads": Hkv, "group_size": g, "head_dim": D,
-                                "backend": backend.lower(), "stack": stack}
-                        if self.out_of_time():
-                            self.skip("torch_attention_prefill", axes, "time budget")
-                            continue
-                        self.one_prefill_attention(backend, stack, B, P, Hkv, g, D, axes)
+                        self.prefill_point(backend, stack, B, P, Hkv, g, D)
 
     def fam_attention_prefill_dims(self):
         """SDPA causal prefill at the head_dims the main prefill grid lacks: 64 for cuDNN (its grid is 128 / 256
@@ -773,12 +772,16 @@ class Bench:
                 if stack == "torch-flash" and D == 64:
                     continue  # in the main prefill grid
                 for (B, P) in pts:
-                    axes = {"batch": B, "prompt": P, "n_kv_heads": Hkv, "group_size": g, "head_dim": D,
-                            "backend": backend.lower(), "stack": stack}
-                    if self.out_of_time():
-                        self.skip("torch_attention_prefill", axes, "time budget")
-                        continue
-                    self.one_prefill_attention(backend, stack, B, P, Hkv, g, D, axes)
+                    self.prefill_point(backend, stack, B, P, Hkv, g, D)
+
+    def prefill_point(self, backend, stack, B, P, Hkv, g, D):
+        """One causal prefill attention record (or a 'time budget' skip)."""
+        axes = {"batch": B, "prompt": P, "n_kv_heads": Hkv, "group_size": g, "head_dim": D,
+                "backend": backend.lower(), "stack": stack}
+        if self.out_of_time():
+            self.skip("torch_attention_prefill", axes, "time budget")
+            return
+        self.one_prefill_attention(backend, stack, B, P, Hkv, g, D, axes)
 
     def one_prefill_attention(self, backend, stack, B, P, Hkv, g, D, axes):
         Hq = Hkv * g
@@ -1400,13 +1403,7 @@ class Bench:
             for (Hkv, g, D) in cfgs:
                 for B in Bs:
                     for S in Ss:
-                        kvb = B * S * 2 * Hkv * D * ACT
-                        axes = {"batch": B, "kv_len": S, "n_kv_heads": Hkv, "group_size": g, "head_dim": D, "kv_dtype": "bf16",
-                                "backend": backend.lower(), "stack": stack}
-                        if self.out_of_time():
-                            self.skip("torch_attention", axes, "time budget")
-                            continue
-                        self.one_decode_attention(backend, stack, B, S, Hkv, g, D, kvb, axes)
+                        self.decode_point(backend, stack, B, S, Hkv, g, D)
 
     def fam_attention_context(self):
         """Diagnostic (session 12, never fitted): SDPA decode at the shapes where end-to-end cuDNN steps run
