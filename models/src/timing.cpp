@@ -709,13 +709,13 @@ double fa2_block_n(double head_dim) {
   return head_dim <= 64 ? 256.0 : (head_dim <= 128 ? 128.0 : 64.0);
 }
 
-// A pure function of (units, n_blocks, slots), asked for millions of times in sweeps: a small
-// per-thread direct-mapped cache of exact keys (cached and computed answers are identical).
 // cuDNN's decode splits K/V only past this many positions: unsplit at 512 in every torch-micro-v3
 // point (2026-12-01), split at 1024 (the sliding-window layers of torch-step-profile-cudnn-holdout3
 // 2026-12-03) and beyond; between 512 and 1024 it is unmeasured.
 constexpr double kCudnnMinSplitPositions = 512;
 
+// A pure function of (units, n_blocks, slots), asked for millions of times in sweeps: a small
+// per-thread direct-mapped cache of exact keys (cached and computed answers are identical).
 double fa2_splits_cached(double units, double slots, double n_blocks) {
   struct Entry {
     double units = -1, slots = -1, n_blocks = -1, result = 0;
@@ -857,8 +857,8 @@ KernelTime tiled_prefill_attention_time(const TimingParams& t, double peak_flops
                                         double pairs, double head_dim, double bytes) {
   // FA2 forward (flash_fwd_launch_template.h): 128-query tiles up to head_dim 224, 64 at 256;
   // causal blocks skip fully masked K/V blocks, and each diagonal tile computes its masked half
-  // (about prompt x tile / 2 extra pairs per head). cuDNN: 128-row tiles assumed. FA2 computes at
-  // its padded head_dim (fa2_kernel_head_dim).
+  // (about prompt x tile / 2 extra pairs per head). cuDNN: 128-row tiles assumed. Each computes at
+  // its padded head_dim (fa2_kernel_head_dim, cudnn_kernel_head_dim).
   const bool fa2 = t.prefill_kernel == PrefillAttnKernel::fa2;
   const double kernel_hd = fa2 ? fa2_kernel_head_dim(head_dim) : cudnn_kernel_head_dim(head_dim);
   const double tile = fa2 ? fa2_fwd_tile_rows(kernel_hd) : 128.0;
