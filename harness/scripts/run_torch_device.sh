@@ -17,7 +17,7 @@
 #   PHASE = attention-context: SDPA decode by K/V footprint and GEMM context (diagnostic), attention-shapes (session 12)
 #   PHASE = attention-knobs: cuDNN decode kernels by (n_kv, g, head_dim) (diagnostic), then causal prefill at
 #                     head_dims 64 (cuDNN) and 80-160 (session 12)
-#   PHASE = cudnn-ctas: cuDNN decode at 72-160 unsplit CTAs (session 12)
+#   PHASE = cudnn-ctas: cuDNN decode at 72-160 unsplit CTAs (session 12); E2E_SETS="holdout8:330" ... sets: the eighth hold-out (session 13)
 #   PHASE = holdout6: the sixth end-to-end hold-out set (both stacks), cuDNN / FA2 per-kernel profiles (session 12)
 #   PHASE = profile-worst: per-kernel profiles of the steps the model misses most (session 11)
 #   PHASE = chain   : elementwise ops behind the GEMM and ops that precede them in a step, then the fifth

@@ -55,7 +55,7 @@ except Exception:  # pragma: no cover - old PyTorch
     SDPBackend = None
     sdpa_kernel = None
 
-VERSION = "0.8.7"
+VERSION = "0.8.8"
 ACT = 2  # bf16 bytes per element
 DEV = torch.device("cuda")
 BF16 = torch.bfloat16
@@ -1577,6 +1577,16 @@ class Bench:
                 m("mqa-hd80-shape", 24, 2560, 32, 1, 80, 10240, 51200, False, cla(24, 1)),
                 m("llama-3.1-8b-GQA8-CLA1-dense", 32, 4096, 32, 8, 128, 14336, 128256, False, cla(32, 1)),
             ]
+        elif self.args.set == "holdout8":  # eighth hold-out (session 13): measured before any change of session 13
+            ms = [
+                m("mistral-small-24b-shape-GQA4-kv8", 40, 5120, 32, 8, 128, 32768, 131072, False, cla(40, 1)),
+                m("gemma-3-12b-shape-SWA1024-5to1-hd256", 48, 3840, 16, 8, 256, 15360, 262144, True, cla(48, 1), 1024,
+                  every(48, "LLLLLG")),
+                m("qwen3-1.7b-shape-GQA2-CLA2", 28, 2048, 16, 8, 128, 6144, 151936, True, cla(28, 2)),
+                m("mqa-hd128-CLA312-shape", 30, 2560, 20, 1, 128, 6912, 50304, False, groups(30, [3, 1, 2])),
+                m("gqa6-kv3-hd64-shape", 22, 1152, 18, 3, 64, 4608, 32000, True, cla(22, 1)),
+                m("llama-2-7b-shape-MHA-CLA2", 32, 4096, 32, 32, 128, 11008, 32000, False, cla(32, 2)),
+            ]
         elif self.args.set == "fp8w":  # fp8 weights (e4m3, per-tensor scales) on the main shapes
             ms = [
                 m("llama-3-8b-GQA8-CLA1-fp8w", 32, 4096, 32, 8, 128, 14336, 128256, False, cla(32, 1)),
@@ -1633,6 +1643,10 @@ class Bench:
             dec_B = [1, 3, 16, 60, 160, 450, 1024]
             dec_S = [1200, 9000, 40000, 110000]
             pre = [(1, 1200), (1, 6000), (3, 5000), (1, 20000)]
+        if self.args.set == "holdout8":
+            dec_B = [1, 5, 24, 100, 300, 1024]
+            dec_S = [800, 5000, 24000, 128000]
+            pre = [(1, 800), (1, 4000), (2, 10000), (1, 32000)]
         if self.args.set == "fp8w":
             dec_B = [1, 16, 64, 256]
             dec_S = [1024, 8192]
@@ -1653,7 +1667,7 @@ class Bench:
                 continue
             for backend, stack in stacks:
                 # cuDNN end to end on a subset (the main stack is torch-flash)
-                sub = stack != "torch-flash" and self.args.set not in ("holdout6", "holdout7")  # holdout6 / 7: cuDNN on every point
+                sub = stack != "torch-flash" and self.args.set not in ("holdout6", "holdout7", "holdout8")  # holdout6-8: cuDNN on every point
                 if sub and self.args.set in ("holdout2", "holdout4", "holdout5", "fp8w"):
                     continue
                 cudnn_dec = ((1, 6000), (24, 24000), (256, 1500), (6, 131072)) if self.args.set == "holdout3" else (
@@ -1915,7 +1929,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--mode", choices=["quick", "full"], default="full")
     ap.add_argument("--families", default="all", help="comma list of launch,gemm,gemm_fp8,attention,attention_prefill,elementwise,elementwise_decode,elementwise_layer,elementwise_chain,attention_dims,attention_shapes,attention_context,attention_knobs,attention_cudnn_ctas,attention_prefill_dims,power,e2e")
-    ap.add_argument("--set", choices=["main", "holdout", "holdout2", "holdout3", "holdout4", "holdout5", "holdout6", "holdout7", "fp8w"], default="main", help="end-to-end shape set")
+    ap.add_argument("--set", choices=["main", "holdout", "holdout2", "holdout3", "holdout4", "holdout5", "holdout6", "holdout7", "holdout8", "fp8w"], default="main", help="end-to-end shape set")
     ap.add_argument("--stacks", default="torch-flash,torch-cudnn")
     ap.add_argument("--out-json", required=True)
     ap.add_argument("--git-sha", default="unknown")
