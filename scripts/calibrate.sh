@@ -68,7 +68,9 @@ for gpu in h100-sxm h200; do
     # heads, head_dim 256 with sliding windows and a non-uniform producer map, MHA and MQA at 256, 10 KV heads, KeepEnds.
     # holdout7 (session 12, both stacks on every point, measured after the session's model changes): MHA at head_dim 64,
     # GQA-8 at 96 with 4 KV heads + CLA2, head_dim 256 with sliding windows on a 1 / 2 producer map, MQA at 80, an 8B shape.
-    sets="main holdout holdout3 holdout6 holdout7"; [ "$stack" = torch-flash ] && sets="main holdout holdout2 holdout3 holdout4 holdout5 holdout6 holdout7 fp8w sustained-main sustained-holdout rerun-holdout2"
+    # holdout8 (session 13, both stacks on every point, measured before the session's model changes): a 24B shape with a
+    # 32768 FFN, head_dim 256 with 1024 windows 5:1, GQA-2 + CLA2, MQA on a 3 / 1 / 2 producer map, 3 KV heads at 64, MHA + CLA2.
+    sets="main holdout holdout3 holdout6 holdout7 holdout8"; [ "$stack" = torch-flash ] && sets="main holdout holdout2 holdout3 holdout4 holdout5 holdout6 holdout7 holdout8 fp8w sustained-main sustained-holdout rerun-holdout2"
     for set in $sets; do
       f=$(ls "$dir"/torch-e2e-$set-*.json 2>/dev/null | sort | tail -n 1 || true)
       [ -n "$f" ] || continue

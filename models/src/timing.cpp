@@ -81,10 +81,12 @@ void finish(PhaseCost& ph, const TimingParams& t, Runtime runtime) {
     ph.tensor_s += o.tensor_s;
   }
   // The power limit slows the clock-bound (tensor-core) kernels: the stretch is theirs, by share.
-  if (const double stretch = power_stretch_s(t, ph.time_s, ph.tensor_s); stretch > 0) {
-    for (OpCost& o : ph.ops) o.time_s += stretch * o.tensor_s / ph.tensor_s;
-    ph.time_s += stretch;
-    ph.power_s = stretch;
+  std::array<ClockTerms, kOpCount> clock;
+  for (std::size_t i = 0; i < ph.ops.size(); ++i) clock[i] = {ph.ops[i].memory_s, ph.ops[i].compute_s, ph.ops[i].tensor_s};
+  std::array<double, kOpCount> loss{};
+  if ((ph.power_s = power_loss_s(t, ph.time_s, clock, loss.data())) > 0) {
+    for (std::size_t i = 0; i < ph.ops.size(); ++i) ph.ops[i].time_s += loss[i];
+    ph.time_s += ph.power_s;
   }
   // Eager launches are host-bound when the GPU work per kernel is shorter than the CPU's launch
   // call: the step then takes kernels x launch_cpu_s.
@@ -517,6 +519,21 @@ double power_stretch_s(const TimingParams& t, double busy_s, double tensor_s) {
   return std::max(0.0, (t.power_busy - 1.0) * busy_s + t.power_per_tensor * tensor_s - t.power_headroom_s);
 }
 
+double power_loss_s(const TimingParams& t, double busy_s, const std::array<ClockTerms, kOpCount>& ops, double* loss) {
+  double tensor_s = 0;
+  for (const ClockTerms& o : ops) tensor_s += o.tensor_s;
+  const double stretch = tensor_s > 0 ? power_stretch_s(t, busy_s, tensor_s) : 0.0;
+  double total = 0;
+  for (std::size_t i = 0; i < ops.size(); ++i) {
+    const ClockTerms& o = ops[i];
+    const double share = stretch > 0 ? stretch * o.tensor_s / tensor_s : 0.0;
+    const double l = share > 0 ? std::max(o.memory_s, o.compute_s + share) - std::max(o.memory_s, o.compute_s) : 0.0;
+    if (loss) loss[i] = l;
+    total += l;
+  }
+  return total;
+}
+
 KernelTime gemm_time(const TimingParams& t, double peak_flops, double m, double n, double k) {
   return gemm_q(t, LinearGemm{peak_flops, t.gemm_compute_fraction, t.gemm_bw_fraction, kAct}, m, n, k);
 }
@@ -817,16 +834,19 @@ KernelTime packed_decode_attention_time(const TimingParams& t, double batch, dou
     const double full = std::floor(ctas / slots);
     const double rest = ctas - full * slots;
     const double full_compute_s = slots * cta_flops / rate;
-    r.memory_s = other_s, r.compute_s = 0;
+    r.memory_s = other_s;
     // `count` waves of n CTAs, each computing for compute_s.
     auto add_waves = [&](double count, double n, double compute_s) {
       const double m = wave_memory_s(n);
-      r.memory_s += count * m, r.compute_s += count * compute_s, body_s += count * std::max(m, compute_s);
+      r.memory_s += count * m, body_s += count * std::max(m, compute_s);
     };
     if (full > 0) add_waves(full, slots, full_compute_s);
     // (A kernel of one CTA per SM has no lone CTAs: each always owns its SM.)
     if (rest > 0) add_waves(1, rest, rest <= t.sm_count && per_sm > 1 ? cta_flops / (lone * rate / t.sm_count) : full_compute_s);
     body_s += other_s + std::ceil(ctas / slots) * t.attn_cta_fixed_s;
+    // The roofline compute term is the tile math at the full-wave rate, continuous in the CTA count
+    // (a last wave's own pace is in body_s): power_loss_s weighs it against memory_s.
+    r.compute_s = executed / rate;
   } else {
     r.memory_s = wave_memory_s(ctas) + other_s;
     r.compute_s = executed / rate;
@@ -1019,11 +1039,12 @@ MixedStepModel::Part MixedStepModel::part(std::vector<Part>& cache, double rows,
     } else {
       add_head(acc, *p_, *gpu_, *t_, s, runtime_);
     }
-    Part r{0, 0, 0};
-    for (const OpCost& o : acc.phase.ops) {
+    Part r{0, 0, {}};
+    for (std::size_t i = 0; i < acc.phase.ops.size(); ++i) {
+      const OpCost& o = acc.phase.ops[i];
       r.time_s += o.time_s;
       r.kernels += o.kernels;
-      r.tensor_s += o.tensor_s;
+      r.clock[i] = {o.memory_s, o.compute_s, o.tensor_s};
     }
     return r;
   };
@@ -1042,7 +1063,14 @@ double MixedStepModel::time_s(const MixedBatch& b) {
   const OpCost& a = acc.phase.ops[static_cast<int>(Op::attention)];
   double time = body.time_s + head.time_s + a.time_s;
   const double kernels = body.kernels + head.kernels + a.kernels;
-  time += power_stretch_s(*t_, time, body.tensor_s + head.tensor_s + a.tensor_s);  // as finish()
+  std::array<ClockTerms, kOpCount> clock;
+  for (std::size_t i = 0; i < clock.size(); ++i) {
+    const ClockTerms &x = body.clock[i], &y = head.clock[i];
+    const OpCost& z = acc.phase.ops[i];
+    clock[i] = {x.memory_s + y.memory_s + z.memory_s, x.compute_s + y.compute_s + z.compute_s,
+                x.tensor_s + y.tensor_s + z.tensor_s};
+  }
+  time += power_loss_s(*t_, time, clock);  // as finish()
   // Eager launches are host-bound below kernels x launch_cpu_s (as finish()).
   if (runtime_ == Runtime::eager && kernels > 0 && kernels * t_->launch_cpu_s > time) return kernels * t_->launch_cpu_s;
   return time;

@@ -114,7 +114,13 @@ gate new holdout6 torch-flash 3.0 9.5
 gate new holdout6 torch-cudnn 3.3 14
 # The seventh hold-out set (session 12), measured after that session's model changes: the blind check of them.
 gate new holdout7 torch-flash 3.0 8
-gate new holdout7 torch-cudnn 4.5 24
+gate new holdout7 torch-cudnn 4.0 22
+# The eighth hold-out set (session 13), measured before that session's model changes: torch-flash 3.60 / 10.8 %,
+# torch-cudnn 4.17 / 38.3 % under the session-12 model. Then cuDNN fitted with its 72-160 unsplit CTA points
+# (torch-attention-cudnn-ctas) and the power limit's stretch paid only where an op's compute term sets its time:
+# torch-flash 3.23 / 10.0 %, torch-cudnn 3.74 / 27.1 %; hold-out 6 flash 2.91 -> 2.45 %, hold-out 7 flash 2.93 -> 2.64 %.
+gate new holdout8 torch-flash 3.3 10.5
+gate new holdout8 torch-cudnn 3.9 28
 gate new main torch-cudnn 1.7 5.5
 gate new holdout torch-cudnn 1.9 4.5
 gate new holdout3 torch-cudnn 3.6 11.5

@@ -472,9 +472,18 @@ TEST_CASE("power limit: a step pays the stretch on its tensor-core ops only", "[
   CHECK(free_run.tensor_s > 0.0);
   t.power_busy = 0.9, t.power_per_tensor = 0.4;
   const PhaseCost limited = prefill(p, g, t, 1, 4096, Runtime::graph);
-  // Same work at the maximum clock (compute_clock_ratio is 1 here), plus the stretch.
-  const double want = (0.9 - 1) * free_run.time_s + 0.4 * free_run.tensor_s;
-  REQUIRE(want > 0);
+  // Same work at the maximum clock (compute_clock_ratio is 1 here), plus what the stretch costs
+  // each op: its share by tensor_s, paid where its compute term (not its memory term) sets it.
+  const double stretch = (0.9 - 1) * free_run.time_s + 0.4 * free_run.tensor_s;
+  REQUIRE(stretch > 0);
+  double want = 0;
+  for (const OpCost& o : free_run.ops) {
+    const double share = stretch * o.tensor_s / free_run.tensor_s;
+    want += std::max(o.memory_s, o.compute_s + share) - std::max(o.memory_s, o.compute_s);
+  }
+  // A 4096-token prefill is compute-bound: nearly all of the stretch is paid.
+  CHECK(want > 0.9 * stretch);
+  CHECK(want <= stretch);
   CHECK(limited.power_s == Approx(want).epsilon(1e-12));
   CHECK(limited.time_s == Approx(free_run.time_s + want).epsilon(1e-12));
   double sum = 0;
@@ -485,11 +494,53 @@ TEST_CASE("power limit: a step pays the stretch on its tensor-core ops only", "[
   CHECK(limited.op(Op::mlp).time_s > free_run.op(Op::mlp).time_s);
   // A batch-1 decode step streams weights: under the limit, no stretch.
   CHECK(decode_step(p, g, t, 1, 4096, Runtime::graph).power_s == 0.0);
-  // Headroom (rested GPU) shortens the step by exactly what it pays, up to the whole stretch.
-  t.power_headroom_s = want / 2;
-  CHECK(prefill(p, g, t, 1, 4096, Runtime::graph).time_s == Approx(free_run.time_s + want / 2).epsilon(1e-12));
-  t.power_headroom_s = 10 * want;
+  // Headroom (rested GPU) shortens the stretch by exactly itself, up to the whole stretch.
+  t.power_headroom_s = stretch / 2;
+  CHECK(prefill(p, g, t, 1, 4096, Runtime::graph).power_s < limited.power_s);
+  CHECK(prefill(p, g, t, 1, 4096, Runtime::graph).power_s >= 0.9 * stretch / 2);
+  t.power_headroom_s = 10 * stretch;
   CHECK(prefill(p, g, t, 1, 4096, Runtime::graph).time_s == Approx(free_run.time_s).epsilon(1e-12));
+}
+
+TEST_CASE("power limit: each op pays its share of the stretch as a slower compute term", "[timing][power]") {
+  TimingParams t = round_params();
+  t.power_busy = 1.0, t.power_per_tensor = 0.5, t.power_headroom_s = 0;  // stretch = tensor_s / 2
+  struct Row {
+    const char* what;
+    ClockTerms a, b;  // two ops (qkv_proj, attention)
+    double want_a_s, want_b_s;
+  };
+  const std::vector<Row> rows = {
+      // stretch 1 s, all on the one compute-bound op
+      {"compute-bound", {1, 2, 2}, {}, 1.0, 0.0},
+      // its compute term plus its share (1 + 1) stays under its memory term (3)
+      {"memory-bound", {3, 1, 2}, {}, 0.0, 0.0},
+      // compute 2 + share 1 passes memory 2.5 by 0.5
+      {"partly", {2.5, 2, 2}, {}, 0.5, 0.0},
+      // stretch 1 split 0.5 / 0.5 by tensor_s: the memory-bound op pays nothing
+      {"two ops", {0, 1, 1}, {5, 1, 1}, 0.5, 0.0},
+      // no tensor-core work, no stretch
+      {"no tensor work", {3, 1, 0}, {1, 0, 0}, 0.0, 0.0},
+      // equal terms: the whole share
+      {"balanced", {2, 2, 2}, {}, 1.0, 0.0},
+  };
+  for (const Row& r : rows) {
+    INFO(r.what);
+    std::array<ClockTerms, kOpCount> ops{};
+    ops[static_cast<int>(Op::qkv_proj)] = r.a, ops[static_cast<int>(Op::attention)] = r.b;
+    std::array<double, kOpCount> loss{};
+    const double busy = 0;  // (power_busy - 1) busy_s = 0 with power_busy 1
+    const double total = power_loss_s(t, busy, ops, loss.data());
+    CHECK(loss[static_cast<int>(Op::qkv_proj)] == Approx(r.want_a_s).margin(1e-12));
+    CHECK(loss[static_cast<int>(Op::attention)] == Approx(r.want_b_s).margin(1e-12));
+    CHECK(total == Approx(r.want_a_s + r.want_b_s).margin(1e-12));
+    CHECK(power_loss_s(t, busy, ops) == total);
+  }
+  // Without a power measurement nothing is paid.
+  t.power_per_tensor = 0;
+  std::array<ClockTerms, kOpCount> ops{};
+  ops[0] = {1, 2, 2};
+  CHECK(power_loss_s(t, 0, ops) == 0.0);
 }
 
 TEST_CASE("power limit: under the power model compute runs at the maximum clock", "[timing][power]") {

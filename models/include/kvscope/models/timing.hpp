@@ -33,6 +33,11 @@ struct OpCost {
   bool compute_bound() const { return compute_s > memory_s; }
 };
 
+// An op's terms the board power limit acts on (power_loss_s).
+struct ClockTerms {
+  double memory_s = 0, compute_s = 0, tensor_s = 0;
+};
+
 struct PhaseCost {
   std::array<OpCost, kOpCount> ops{};
   double time_s = 0;
@@ -117,7 +122,8 @@ class MixedStepModel {
 
  private:
   struct Part {
-    double time_s = -1, kernels = 0, tensor_s = 0;
+    double time_s = -1, kernels = 0;
+    std::array<ClockTerms, kOpCount> clock{};  // per op, for power_loss_s
   };
   Part part(std::vector<Part>& cache, double rows, bool body);
   const ArchProfile* p_;
@@ -139,6 +145,13 @@ struct KernelTime {
 // over the limit, (power_busy - 1) busy_s + power_per_tensor tensor_s in limit-seconds, less the
 // headroom, is paid in time. 0 when the GPU's stack has no power measurement (docs/model.md §3b, "Board power limit").
 double power_stretch_s(const TimingParams& t, double busy_s, double tensor_s);
+// The time the power limit adds to a step of `busy_s` made of `ops` (one per Op): the stretch
+// (power_stretch_s over the ops' tensor_s) is spread over the ops by tensor_s, and each op pays only
+// what a clock that much slower costs it: its compute term grows by its share, its memory term
+// does not (the HBM clock is not the SM clock). A compute-bound op pays its whole share (the GEMM
+// bursts the stretch is fitted on), a memory-bound one max(0, compute + share - memory). Per-op
+// losses go to `loss` when given (kOpCount entries).
+double power_loss_s(const TimingParams& t, double busy_s, const std::array<ClockTerms, kOpCount>& ops, double* loss = nullptr);
 // Weight GEMM Y[M,N] = X[M,K] W^T, bf16, weights streamed from HBM (cold), fixed cost included,
 // launch floor excluded.
 KernelTime gemm_time(const TimingParams& t, double peak_flops, double m, double n, double k);
