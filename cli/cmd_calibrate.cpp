@@ -54,6 +54,7 @@ std::string param_table(const TimingParams& t, const TimingParams& d, bool eager
   row("attn_lone_cta_efficiency_d256", t.attn_lone_cta_efficiency_d256, d.attn_lone_cta_efficiency_d256, 1, "");
   row("attn_units_sat_d64", t.attn_units_sat_d64, d.attn_units_sat_d64, 1, "CTAs");
   row("attn_units_sat_d256", t.attn_units_sat_d256, d.attn_units_sat_d256, 1, "CTAs");
+  row("attn_sat_sharpness", t.attn_sat_sharpness, d.attn_sat_sharpness, 1, "");
   row("attn_compute_d64", t.attn_compute_flops_d64, d.attn_compute_flops_d64, 1e-12, "TFLOP/s");
   row("attn_compute_d256", t.attn_compute_flops_d256, d.attn_compute_flops_d256, 1e-12, "TFLOP/s");
   row("attn_narrow_smem_efficiency", t.attn_narrow_smem_efficiency, d.attn_narrow_smem_efficiency, 1, "");

@@ -985,16 +985,23 @@ FamilyFit fit_stack_decode_attention(const std::vector<const KvbenchPoint*>& poi
   // Starts over the compute rates and, where fitted (cuDNN), the per-width saturation counts: the
   // grid holds no unsplit cuDNN point between 64 and 128 CTAs, so those counts have more than one
   // local optimum; the best fit to the grid is kept.
+  // The saturation curve's sharpness (attn_sat_sharpness) comes from a grid, 0 being the sharp knee:
+  // each value gets the full multi-start fit and the best rms over the grid is kept.
   NonlinearFit fit;
-  for (const double c0 : {300.0, 600.0, 150.0}) {
-    for (const double s0 : {0.6, 1.0}) {
-      if (!sat64 && !sat256 && s0 != 0.6) continue;
-      NonlinearFit f =
-          robust_least_squares(res, std::vector<double>{0.9, 5.0, 1.0, c0, 0.2, 0.9, 0.9, 1.0, 0.7, c0, c0, 0.7, 0.7, s0, s0}, lo,
-                               hi, pts.size(), 0.05, 500);
-      if (fit.params.empty() || f.rms < fit.rms) fit = std::move(f);
+  double best_p = 0;
+  for (const double p_sat : {0.0, 1.25, 1.5, 2.0, 3.0}) {
+    t.attn_sat_sharpness = p_sat;
+    for (const double c0 : {300.0, 600.0, 150.0}) {
+      for (const double s0 : {0.6, 1.0}) {
+        if (!sat64 && !sat256 && s0 != 0.6) continue;
+        NonlinearFit f =
+            robust_least_squares(res, std::vector<double>{0.9, 5.0, 1.0, c0, 0.2, 0.9, 0.9, 1.0, 0.7, c0, c0, 0.7, 0.7, s0, s0},
+                                 lo, hi, pts.size(), 0.05, 500);
+        if (fit.params.empty() || f.rms < fit.rms) fit = std::move(f), best_p = p_sat;
+      }
     }
   }
+  t.attn_sat_sharpness = best_p;
   t.attn_bw_fraction = fit.params[0], t.attn_fixed_s = fit.params[1] * 1e-6, t.attn_units_sat = fit.params[2] * sm_count;
   t.attn_compute_flops = fit.params[3] * 1e12, t.attn_combine_per_split_s = fit.params[4] * 1e-6;
   t.attn_bw_fraction_d64 = a64 ? fit.params[5] : 0, t.attn_bw_fraction_d256 = a256 ? fit.params[6] : 0;
@@ -1017,7 +1024,8 @@ FamilyFit fit_stack_decode_attention(const std::vector<const KvbenchPoint*>& poi
                                      "attn_lone_cta_efficiency_d64",
                                      "attn_lone_cta_efficiency_d256",
                                      "attn_units_sat_d256",
-                                     "attn_units_sat_d64"};
+                                     "attn_units_sat_d64",
+                                     "attn_sat_sharpness"};
   if (!layout_pts.empty()) {
     // Stage 2: the layout efficiencies in [0.3, 1.2] (1 where the points hold no such head_dim).
     auto res2 = [&](std::span<const double> q, std::span<double> r) {

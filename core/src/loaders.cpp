@@ -450,6 +450,7 @@ const std::vector<CalKey>& cal_keys() {
       {"attn_lone_cta_efficiency_d256", &T::attn_lone_cta_efficiency_d256, 1, 0, 1, false, true, true},
       {"attn_units_sat_d64", &T::attn_units_sat_d64, 1, 0, 1e9, false, true, true},
       {"attn_units_sat_d256", &T::attn_units_sat_d256, 1, 0, 1e9, false, true, true},
+      {"attn_sat_sharpness", &T::attn_sat_sharpness, 1, 0, 100, false, true, true},
       {"attn_compute_TFLOPS_d64", &T::attn_compute_flops_d64, units::kTera, 0, 1e6, false, true, true},
       {"attn_compute_TFLOPS_d256", &T::attn_compute_flops_d256, units::kTera, 0, 1e6, false, true, true},
       {"attn_narrow_smem_efficiency", &T::attn_narrow_smem_efficiency, 1, 0, 2, false, true, true},

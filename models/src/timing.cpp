@@ -826,7 +826,9 @@ KernelTime packed_decode_attention_time(const TimingParams& t, double batch, dou
   const double cta_bytes = kv_bytes / ctas;
   const double cta_flops = executed / ctas;
   const double sat = by_head_dim(t.attn_units_sat_d64, t.attn_units_sat, t.attn_units_sat_d256, kernel_hd);
-  auto wave_memory_s = [&](double n) { return n * cta_bytes / (bw * std::min(1.0, n / sat) * t.hbm_read_Bps); };
+  auto wave_memory_s = [&](double n) {
+    return n * cta_bytes / (bw * wave_stream_fraction(n, sat, t.attn_sat_sharpness) * t.hbm_read_Bps);
+  };
   double body_s = 0;
   if (t.attn_lone_cta_efficiency > 0) {
     const double lone =
@@ -855,6 +857,11 @@ KernelTime packed_decode_attention_time(const TimingParams& t, double batch, dou
   const double combine_s = splits > 1 ? splits * t.attn_combine_per_split_s : 0.0;
   r.time_s = t.attn_fixed_s + body_s + combine_s;
   return r;
+}
+
+double wave_stream_fraction(double ctas, double sat, double sharpness) {
+  const double x = ctas / sat;
+  return sharpness > 0 ? x / std::pow(1.0 + std::pow(x, sharpness), 1.0 / sharpness) : std::min(1.0, x);
 }
 
 double by_head_dim(double at64, double at128, double at256, double head_dim) {

