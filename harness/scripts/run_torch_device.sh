@@ -18,6 +18,7 @@
 #   PHASE = attention-knobs: cuDNN decode kernels by (n_kv, g, head_dim) (diagnostic), then causal prefill at
 #                     head_dims 64 (cuDNN) and 80-160 (session 12)
 #   PHASE = cudnn-ctas: cuDNN decode at 72-160 unsplit CTAs (session 12); E2E_SETS="holdout8:330" ... sets: the eighth hold-out (session 13)
+#   PHASE = grids   : SDPA decode launch grids and blocks per SM from the profiler trace, both stacks (session 13)
 #   PHASE = holdout6: the sixth end-to-end hold-out set (both stacks), cuDNN / FA2 per-kernel profiles (session 12)
 #   PHASE = profile-worst: per-kernel profiles of the steps the model misses most (session 11)
 #   PHASE = chain   : elementwise ops behind the GEMM and ops that precede them in a step, then the fifth
@@ -240,6 +241,13 @@ case "$phase" in
       >"$out/torch-attention-cudnn-ctas.log" 2>&1 || rc=1
     grep -E "^==|Traceback|Error|  attn" "$out/torch-attention-cudnn-ctas.log" | cut -c1-150 | tail -70
     ;;
+  grids)
+    # session 13: the launch grid (CTAs, blocks per SM) of every SDPA decode kernel, both stacks (diagnostic)
+    python3 "$tb" --mode full --families attention_grids --out-json "$out/torch-attention-grids.json" \
+      --git-sha "$sha" --budget-s "${TORCH_BENCH_BUDGET_S:-120}" --notes "SDPA decode launch grids (profiler trace)" \
+      >"$out/torch-attention-grids.log" 2>&1 || rc=1
+    grep -E "^==|Traceback|Error" "$out/torch-attention-grids.log" | tail -8
+    ;;
   sets)
     # end-to-end sets by name with their time budgets: E2E_SETS="main:290 holdout2:140" (torch_bench 0.6.0 onwards
     # times each step with a lead that covers the host's graph submission)
@@ -251,7 +259,7 @@ case "$phase" in
       grep -E "^==|Traceback|Error" "$out/torch-e2e-$set.log" | tail -6
     done
     ;;
-  *) echo "usage: $0 micro|micro-only|e2e|fp8|ew-decode|holdout2|holdout3|sets|power|power2|profile|sustained-decode|layer|small-models|power-decode|power-decode-shapes|chain|profile-worst|attention-shapes|holdout6|attention-context|attention-knobs|cudnn-ctas" >&2; exit 2 ;;
+  *) echo "usage: $0 micro|micro-only|e2e|fp8|ew-decode|holdout2|holdout3|sets|power|power2|profile|sustained-decode|layer|small-models|power-decode|power-decode-shapes|chain|profile-worst|attention-shapes|holdout6|attention-context|attention-knobs|cudnn-ctas|grids" >&2; exit 2 ;;
 esac
 ls -la "$out"
 exit $rc

@@ -43,6 +43,7 @@ import os
 import socket
 import statistics
 import sys
+import tempfile
 import time
 import traceback
 
@@ -55,7 +56,7 @@ except Exception:  # pragma: no cover - old PyTorch
     SDPBackend = None
     sdpa_kernel = None
 
-VERSION = "0.8.8"
+VERSION = "0.8.9"
 ACT = 2  # bf16 bytes per element
 DEV = torch.device("cuda")
 BF16 = torch.bfloat16
@@ -320,6 +321,34 @@ def profiled_kernels(fn):
         return [e.name for e in prof.events() if "CUDA" in str(getattr(e, "device_type", ""))
                 and not e.name.startswith(("Memcpy", "Memset", "cudaMemcpy", "cudaMemset"))]
     except Exception:
+        return None
+
+
+def kernel_launches(fn):
+    """Each CUDA kernel one eager call of fn launches, in order, as the profiler's trace records it:
+    name, duration (s), grid, block and CUPTI's occupancy figures (blocks per SM, registers, shared
+    memory); None if the profiler fails."""
+    try:
+        from torch.profiler import ProfilerActivity, profile
+        torch.cuda.synchronize()
+        with profile(activities=[ProfilerActivity.CUDA]) as prof:
+            fn()
+            torch.cuda.synchronize()
+        with tempfile.NamedTemporaryFile(suffix=".json") as f:
+            prof.export_chrome_trace(f.name)
+            trace = json.load(open(f.name))
+        out = []
+        for e in trace.get("traceEvents", []):
+            if e.get("cat") != "kernel":
+                continue
+            a = e.get("args", {})
+            out.append({"name": e.get("name", ""), "dur_s": float(e.get("dur", 0)) * 1e-6, "grid": a.get("grid"),
+                        "block": a.get("block"), "blocks_per_sm": a.get("blocks per SM"),
+                        "warps_per_sm": a.get("warps per SM"), "registers_per_thread": a.get("registers per thread"),
+                        "shared_memory_B": a.get("shared memory"), "est_occupancy_pct": a.get("est. achieved occupancy %")})
+        return out
+    except Exception as ex:
+        print(f"  kernel_launches: profiler failed: {str(ex).splitlines()[0][:200]}", flush=True)
         return None
 
 
@@ -1405,6 +1434,58 @@ class Bench:
                     for S in Ss:
                         self.decode_point(backend, stack, B, S, Hkv, g, D)
 
+    def fam_attention_grids(self):
+        """Diagnostic (session 13, never fitted): the launch grid of every kernel SDPA decode runs, per stack,
+        from the profiler's trace (grid, block, CUPTI's blocks per SM): the split count each backend picks
+        (cuDNN's is not public) and how many CTAs share an SM, over B x (n_kv, g) x head_dim x context. One
+        eager call per shape (warm L2: durations are not comparable with the timed families)."""
+        cfgs = [(8, 1), (8, 4), (4, 2), (2, 16), (1, 32), (3, 6)]
+        Ds, Bs, Ss = [64, 80, 128, 256], [1, 2, 4, 8, 16, 32, 64, 128], [1024, 4096, 16384, 65536]
+        if self.quick:
+            cfgs, Ds, Bs, Ss = cfgs[:2], [128], [1, 16], [4096]
+        for backend, stack in self.attn_backends():
+            for D in Ds:
+                for (Hkv, g) in cfgs:
+                    for B in Bs:
+                        for S in Ss:
+                            Hq = Hkv * g
+                            kvb = B * S * 2 * Hkv * D * ACT
+                            axes = {"batch": B, "kv_len": S, "n_kv_heads": Hkv, "group_size": g, "head_dim": D,
+                                    "kv_dtype": "bf16", "backend": backend.lower(), "stack": stack}
+                            if self.out_of_time():
+                                self.skip("torch_attention_grid", axes, "time budget")
+                                continue
+                            if kvb > 8e9:
+                                self.skip("torch_attention_grid", axes, "K/V over 8 GB (the grid family's cap)")
+                                continue
+                            try:
+                                q = torch.empty(B, 1, Hq * D, device=DEV, dtype=BF16).normal_().view(B, 1, Hq, D).transpose(1, 2)
+                                k = torch.empty(B, Hkv, S, D, device=DEV, dtype=BF16).normal_()
+                                v = torch.empty(B, Hkv, S, D, device=DEV, dtype=BF16).normal_()
+                                sdpa(q, k, v, backend, False, g > 1)
+                                ks = kernel_launches(lambda: sdpa(q, k, v, backend, False, g > 1))
+                            except Exception as e:
+                                self.skip("torch_attention_grid", axes, f"{backend} does not run this shape: {str(e).splitlines()[0][:200]}")
+                                torch.cuda.empty_cache()
+                                continue
+                            finally:
+                                q = k = v = None
+                            if not ks:
+                                self.skip("torch_attention_grid", axes, "the profiler recorded no kernel")
+                                continue
+                            dur = sum(x["dur_s"] for x in ks)
+                            summ = summarize([dur])
+                            r = record("torch_attention_grid", f"sdpa_{backend.lower()}_decode_grid", axes, summ, [dur], [], 0,
+                                       "one profiled eager call", kvb + 2 * ACT * B * Hq * D, ACT * B * Hq * D,
+                                       4.0 * B * Hq * S * D, True, 0.0, {"kernels": ks})
+                            r["l2_state"] = "warm"
+                            self.records.append(r)
+                            main_k = max(ks, key=lambda x: x["dur_s"])
+                            print(f"  grid {stack:11s} D={D:3d} Hkv={Hkv} g={g:2d} B={B:4d} S={S:6d} n={len(ks)} "
+                                  f"grid={main_k['grid']} block={main_k['block']} bpsm={main_k['blocks_per_sm']} "
+                                  f"{main_k['name'][:60]}", flush=True)
+                torch.cuda.empty_cache()
+
     def fam_attention_context(self):
         """Diagnostic (session 12, never fitted): SDPA decode at the shapes where end-to-end cuDNN steps run
         5-25 % slower than the isolated kernel, under four conditions: the same K/V set every repetition or
@@ -1587,6 +1668,17 @@ class Bench:
                 m("gqa6-kv3-hd64-shape", 22, 1152, 18, 3, 64, 4608, 32000, True, cla(22, 1)),
                 m("llama-2-7b-shape-MHA-CLA2", 32, 4096, 32, 32, 128, 11008, 32000, False, cla(32, 2)),
             ]
+        elif self.args.set == "holdout9":  # ninth hold-out (session 13): measured after that session's model changes
+            ms = [
+                m("internlm2-20b-shape-GQA6-kv8", 48, 6144, 48, 8, 128, 16384, 92544, False, cla(48, 1)),
+                m("gemma-2-27b-shape-SWA4096-kv16", 46, 4608, 32, 16, 128, 36864, 256000, False, cla(46, 1), 4096,
+                  every(46, "LG")),
+                m("olmo-1b-shape-MHA-hd128", 16, 2048, 16, 16, 128, 8192, 50304, True, cla(16, 1)),
+                m("mqa-hd256-CLA2-SWA2048-shape", 26, 2048, 8, 1, 256, 16384, 256000, True, cla(26, 2), 2048,
+                  by_group(cla(26, 2), "LLG")),
+                m("gqa12-kv2-hd64-CLA42-shape", 24, 1536, 24, 2, 64, 6144, 49152, True, groups(24, [4, 2])),
+                m("gqa4-hd160-shape", 32, 2560, 16, 4, 160, 8960, 32000, False, cla(32, 1)),
+            ]
         elif self.args.set == "fp8w":  # fp8 weights (e4m3, per-tensor scales) on the main shapes
             ms = [
                 m("llama-3-8b-GQA8-CLA1-fp8w", 32, 4096, 32, 8, 128, 14336, 128256, False, cla(32, 1)),
@@ -1647,6 +1739,10 @@ class Bench:
             dec_B = [1, 5, 24, 100, 300, 1024]
             dec_S = [800, 5000, 24000, 128000]
             pre = [(1, 800), (1, 4000), (2, 10000), (1, 32000)]
+        if self.args.set == "holdout9":
+            dec_B = [1, 6, 32, 128, 400, 1024]
+            dec_S = [2000, 12000, 60000, 131072]
+            pre = [(1, 1500), (1, 8000), (2, 16000), (1, 32768)]
         if self.args.set == "fp8w":
             dec_B = [1, 16, 64, 256]
             dec_S = [1024, 8192]
@@ -1667,7 +1763,7 @@ class Bench:
                 continue
             for backend, stack in stacks:
                 # cuDNN end to end on a subset (the main stack is torch-flash)
-                sub = stack != "torch-flash" and self.args.set not in ("holdout6", "holdout7", "holdout8")  # holdout6-8: cuDNN on every point
+                sub = stack != "torch-flash" and self.args.set not in ("holdout6", "holdout7", "holdout8", "holdout9")  # holdout6-9: cuDNN on every point
                 if sub and self.args.set in ("holdout2", "holdout4", "holdout5", "fp8w"):
                     continue
                 cudnn_dec = ((1, 6000), (24, 24000), (256, 1500), (6, 131072)) if self.args.set == "holdout3" else (
@@ -1794,7 +1890,7 @@ class Bench:
                  ("elementwise_chain", self.fam_elementwise_chain),
                  ("attention_dims", self.fam_attention_dims), ("attention_shapes", self.fam_attention_shapes),
                  ("attention_context", self.fam_attention_context), ("attention_knobs", self.fam_attention_knobs),
-                 ("attention_cudnn_ctas", self.fam_attention_cudnn_ctas),
+                 ("attention_cudnn_ctas", self.fam_attention_cudnn_ctas), ("attention_grids", self.fam_attention_grids),
                  ("attention_prefill_dims", self.fam_attention_prefill_dims),
                  ("power", self.fam_power), ("e2e", self.fam_e2e)]
         for name, fn in table:
@@ -1929,7 +2025,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--mode", choices=["quick", "full"], default="full")
     ap.add_argument("--families", default="all", help="comma list of launch,gemm,gemm_fp8,attention,attention_prefill,elementwise,elementwise_decode,elementwise_layer,elementwise_chain,attention_dims,attention_shapes,attention_context,attention_knobs,attention_cudnn_ctas,attention_prefill_dims,power,e2e")
-    ap.add_argument("--set", choices=["main", "holdout", "holdout2", "holdout3", "holdout4", "holdout5", "holdout6", "holdout7", "holdout8", "fp8w"], default="main", help="end-to-end shape set")
+    ap.add_argument("--set", choices=["main", "holdout", "holdout2", "holdout3", "holdout4", "holdout5", "holdout6", "holdout7", "holdout8", "holdout9", "fp8w"], default="main", help="end-to-end shape set")
     ap.add_argument("--stacks", default="torch-flash,torch-cudnn")
     ap.add_argument("--out-json", required=True)
     ap.add_argument("--git-sha", default="unknown")
