@@ -1032,15 +1032,19 @@ FamilyFit fit_stack_decode_attention(const std::vector<const KvbenchPoint*>& poi
       TimingParams tt = t;
       tt.attn_narrow_smem_efficiency = narrow ? q[0] : 0, tt.attn_narrow_smem_efficiency_large = narrow_large ? q[1] : 0;
       tt.attn_padded_efficiency = padded ? q[2] : 0;
+      tt.attn_narrow_compute_efficiency_large = narrow_large ? q[3] : 0;
       residuals(tt, layout_pts, r);
     };
-    const NonlinearFit f2 = robust_least_squares(res2, std::vector<double>{0.9, 0.9, 0.9}, std::vector<double>{0.3, 0.3, 0.3},
-                                                 std::vector<double>{1.2, 1.2, 1.2}, layout_pts.size(), 0.05, 500);
+    const NonlinearFit f2 =
+        robust_least_squares(res2, std::vector<double>{0.9, 0.9, 0.9, 0.9}, std::vector<double>{0.3, 0.3, 0.3, 0.3},
+                             std::vector<double>{1.2, 1.2, 1.2, 1.2}, layout_pts.size(), 0.05, 500);
     t.attn_narrow_smem_efficiency = narrow ? f2.params[0] : 0;
     t.attn_narrow_smem_efficiency_large = narrow_large ? f2.params[1] : 0;
     t.attn_padded_efficiency = padded ? f2.params[2] : 0;
+    t.attn_narrow_compute_efficiency_large = narrow_large ? f2.params[3] : 0;
     if (narrow) params.push_back("attn_narrow_smem_efficiency");
-    if (narrow_large) params.push_back("attn_narrow_smem_efficiency_large");
+    if (narrow_large)
+      params.push_back("attn_narrow_smem_efficiency_large"), params.push_back("attn_narrow_compute_efficiency_large");
     if (padded) params.push_back("attn_padded_efficiency");
   }
   std::vector<A> every = pts;

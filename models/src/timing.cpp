@@ -712,6 +712,13 @@ double fa2_layout_efficiency(const TimingParams& t, double head_dim) {
   return e;
 }
 
+double fa2_narrow_compute_efficiency(const TimingParams& t, double head_dim) {
+  // Only FA2 stacks have it fitted (0 elsewhere); the caller asks for FA2's kernels only.
+  if (head_dim > 256 || t.attn_narrow_compute_efficiency_large <= 0) return 1.0;
+  const double kernel_hd = fa2_kernel_head_dim(head_dim);
+  return kernel_hd > 128 && std::fmod(kernel_hd, 64.0) != 0 ? t.attn_narrow_compute_efficiency_large : 1.0;
+}
+
 namespace {
 // FA2's standard forward kernel on sm90 (flash_fwd_launch_template.h run_mha_fwd_hdimN, the
 // non-sm8x branches): kBlockM 128 for head_dims 32-224 (hdim 160: 128 x 32, 192 / 224: 128 x 64 with
@@ -816,6 +823,7 @@ KernelTime packed_decode_attention_time(const TimingParams& t, double batch, dou
                             rate_at(t.attn_compute_flops_d256, 256.0), kernel_hd);
   const double layout = fa2_layout_efficiency(t, head_dim);
   bw *= layout;
+  if (t.attn_kernel == DecodeAttnKernel::fa2) rate *= fa2_narrow_compute_efficiency(t, head_dim);
   const double other_s = other / (bw * t.hbm_read_Bps);
   // Waves of equal CTAs, 2 per SM (`slots`). A wave of n CTAs streams its K/V at
   // min(1, n / attn_units_sat) of the attention ceiling; a full wave computes at the tensor rate,
@@ -909,7 +917,9 @@ KernelTime tiled_prefill_attention_time(const TimingParams& t, double peak_flops
                                                         : t.compute_clock_ratio;
   a.bytes = bytes;
   a.memory_s = a.bytes / (t.attn_bw_fraction * t.hbm_read_Bps);
-  a.compute_s = executed / (prefill_attn_fraction(t, kernel_hd) * peak_flops * clock * par);
+  // FA2's prefill is its unsplit forward kernel: at 160 / 224 the same narrow-width rate as decode.
+  const double narrow = fa2 ? fa2_narrow_compute_efficiency(t, head_dim) : 1.0;
+  a.compute_s = executed / (prefill_attn_fraction(t, kernel_hd) * narrow * peak_flops * clock * par);
   a.tensor_s = executed / peak_flops;
   a.time_s = t.prefill_attn_fixed_s + std::max(a.memory_s, a.compute_s);
   return a;

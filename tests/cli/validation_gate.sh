@@ -127,7 +127,9 @@ gate new holdout8 torch-cudnn 3.9 21
 # The ninth hold-out set (session 13), measured after that session's model changes: the blind check of them. Its
 # worst points are head_dim 160 (FA2 decode at B 128-400 17 % fast, cuDNN up to 44 % fast): FA2's 160-wide kernel
 # computes 20-27 % slower than the law in the micro grid (decode at B >= 16 unsplit, causal prefill), not yet modelled.
-gate new holdout9 torch-flash 3.0 17.5
+# Then FA2's 160 / 224-wide kernels' tile-math rate (attn_narrow_compute_efficiency_large 0.73, fitted on the
+# head_dim-160 decode points, applied to the same kernel's prefill): 2.85 / 17.1 -> 2.52 / 11.2 %.
+gate new holdout9 torch-flash 2.7 12
 gate new holdout9 torch-cudnn 4.9 45
 gate new main torch-cudnn 1.7 5.5
 # Session 13: its worst (a Gemma-2-2B-shape decode at B 64, S 16384) 3.9 -> 4.6 % with the gradual saturation.

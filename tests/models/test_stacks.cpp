@@ -490,3 +490,28 @@ TEST_CASE("decode attention: a wave's K/V stream saturates with its CTA count, s
   };
   CHECK(time(1.5, 32) > 1.1 * time(0, 32));
 }
+
+TEST_CASE("FA2's narrow wide kernels compute at their own rate, other widths at the law's", "[stack][timing]") {
+  TimingParams t = fa2_params();
+  t.attn_narrow_compute_efficiency_large = 0.7;
+  struct Row {
+    double head_dim, want;
+  };
+  // 160 and 224 move K/V in 32-column blocks past 128 (kBlockKSmem 32); 144 pads to 160.
+  const std::vector<Row> rows = {{64, 1}, {80, 1}, {128, 1}, {144, 0.7}, {160, 0.7}, {192, 1}, {224, 0.7}, {256, 1}, {320, 1}};
+  for (const Row& r : rows) {
+    INFO("head_dim " << r.head_dim);
+    CHECK(fa2_narrow_compute_efficiency(t, r.head_dim) == r.want);
+  }
+  t.attn_narrow_compute_efficiency_large = 0;  // unmeasured: the law
+  CHECK(fa2_narrow_compute_efficiency(t, 160) == 1.0);
+  // Compute-bound unsplit decode at head_dim 160 slows by 1 / 0.7; a cuDNN stack does not.
+  t.attn_narrow_compute_efficiency_large = 0.7;
+  t.hbm_read_Bps = 1e18;
+  const double S = 2048;
+  auto at = [&](double eff) {
+    t.attn_narrow_compute_efficiency_large = eff;
+    return packed_decode_attention_time(t, 256, 8, 32, S, 160, 256 * S * 2 * 8 * 160 * 2).compute_s;
+  };
+  CHECK(at(0.7) == Approx(at(0) / 0.7).epsilon(1e-9));
+}

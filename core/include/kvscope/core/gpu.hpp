@@ -151,6 +151,12 @@ struct TimingParams {
   // 0.99). 0 = not measured: 1.
   double attn_narrow_smem_efficiency = 0;
   double attn_narrow_smem_efficiency_large = 0;
+  // The tile-math rate of FA2's kernels past head_dim 128 that move K/V in 32-column blocks (160, 224:
+  // Kernel_traits<160, 128, 32, 4> and kin), as a fraction of the head_dim law's (0 = 1): the
+  // micro grid's head_dim-160 decode at B >= 16 unsplit (compute-bound) runs 25-30 % slower than
+  // the law, and its causal prefill, the same kernel, 20-25 % (torch-attention-dims 2026-12-02,
+  // torch-attention-prefill-dims 2026-12-03).
+  double attn_narrow_compute_efficiency_large = 0;
   double attn_padded_efficiency = 0;
   double prefill_attn_fraction_d256 = 0;
   double prefill_attn_units_sat = 0;

@@ -135,6 +135,9 @@ class MixedStepModel {
   SplitMemo memo_;
 };
 
+// FA2's tile-math rate at its narrow wide widths (160, 224) against the head_dim law
+// (attn_narrow_compute_efficiency_large; 1 elsewhere, for cuDNN and unmeasured).
+double fa2_narrow_compute_efficiency(const TimingParams& t, double head_dim);
 // The share of the attention ceiling a wave of `ctas` CTAs streams at: the sharp knee
 // min(1, ctas / sat) (sharpness 0), or the gradual x / (1 + x^p)^(1/p), x = ctas / sat, p = sharpness,
 // which tends to the knee as p grows (TimingParams::attn_sat_sharpness).
