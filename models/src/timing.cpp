@@ -80,7 +80,8 @@ void finish(PhaseCost& ph, const TimingParams& t, Runtime runtime) {
     ph.kernels += o.kernels;
     ph.tensor_s += o.tensor_s;
   }
-  // The power limit slows the clock-bound (tensor-core) kernels: the stretch is theirs, by share.
+  // The power limit slows the clock-bound (tensor-core) kernels: the stretch is shared by tensor_s and
+  // each op pays what its compute term loses (power_loss_s).
   std::array<ClockTerms, kOpCount> clock;
   for (std::size_t i = 0; i < ph.ops.size(); ++i) clock[i] = {ph.ops[i].memory_s, ph.ops[i].compute_s, ph.ops[i].tensor_s};
   std::array<double, kOpCount> loss{};
@@ -826,7 +827,7 @@ KernelTime packed_decode_attention_time(const TimingParams& t, double batch, dou
   if (t.attn_kernel == DecodeAttnKernel::fa2) rate *= fa2_narrow_compute_efficiency(t, head_dim);
   const double other_s = other / (bw * t.hbm_read_Bps);
   // Waves of equal CTAs, 2 per SM (`slots`). A wave of n CTAs streams its K/V at
-  // min(1, n / attn_units_sat) of the attention ceiling; a full wave computes at the tensor rate,
+  // wave_stream_fraction(n, attn_units_sat, attn_sat_sharpness) of the attention ceiling; a full wave computes at the tensor rate,
   // each CTA at half an SM's; a last wave of at most one CTA per SM lasts one CTA's work at
   // attn_lone_cta_efficiency of an SM (0.5: no faster than sharing). Every wave pays
   // attn_cta_fixed_s. Without wave parameters (0: the kvbench stack, uncalibrated GPUs) the CTAs
