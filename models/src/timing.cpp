@@ -827,11 +827,10 @@ KernelTime packed_decode_attention_time(const TimingParams& t, double batch, dou
   if (t.attn_kernel == DecodeAttnKernel::fa2) rate *= fa2_narrow_compute_efficiency(t, head_dim);
   const double other_s = other / (bw * t.hbm_read_Bps);
   // Waves of equal CTAs, 2 per SM (`slots`). A wave of n CTAs streams its K/V at
-  // wave_stream_fraction(n, attn_units_sat, attn_sat_sharpness) of the attention ceiling; a full wave computes at the tensor rate,
-  // each CTA at half an SM's; a last wave of at most one CTA per SM lasts one CTA's work at
-  // attn_lone_cta_efficiency of an SM (0.5: no faster than sharing). Every wave pays
-  // attn_cta_fixed_s. Without wave parameters (0: the kvbench stack, uncalibrated GPUs) the CTAs
-  // merge into one stream: the same memory and compute terms summed over all CTAs.
+  // wave_stream_fraction(n, attn_units_sat, attn_sat_sharpness) of the attention ceiling; a full wave computes at the tensor
+  // rate, each CTA at half an SM's; a last wave of at most one CTA per SM lasts one CTA's work at attn_lone_cta_efficiency of an
+  // SM (0.5: no faster than sharing). Every wave pays attn_cta_fixed_s. Without wave parameters (0: the kvbench stack,
+  // uncalibrated GPUs) the CTAs merge into one stream: the same memory and compute terms summed over all CTAs.
   const double cta_bytes = kv_bytes / ctas;
   const double cta_flops = executed / ctas;
   const double sat = by_head_dim(t.attn_units_sat_d64, t.attn_units_sat, t.attn_units_sat_d256, kernel_hd);
