@@ -2024,7 +2024,7 @@ class Step:
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--mode", choices=["quick", "full"], default="full")
-    ap.add_argument("--families", default="all", help="comma list of launch,gemm,gemm_fp8,attention,attention_prefill,elementwise,elementwise_decode,elementwise_layer,elementwise_chain,attention_dims,attention_shapes,attention_context,attention_knobs,attention_cudnn_ctas,attention_prefill_dims,power,e2e")
+    ap.add_argument("--families", default="all", help="comma list of launch,gemm,gemm_fp8,attention,attention_prefill,elementwise,elementwise_decode,elementwise_layer,elementwise_chain,attention_dims,attention_shapes,attention_context,attention_knobs,attention_cudnn_ctas,attention_grids,attention_prefill_dims,power,e2e")
     ap.add_argument("--set", choices=["main", "holdout", "holdout2", "holdout3", "holdout4", "holdout5", "holdout6", "holdout7", "holdout8", "holdout9", "fp8w"], default="main", help="end-to-end shape set")
     ap.add_argument("--stacks", default="torch-flash,torch-cudnn")
     ap.add_argument("--out-json", required=True)
