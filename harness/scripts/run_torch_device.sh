@@ -19,6 +19,8 @@
 #                     head_dims 64 (cuDNN) and 80-160 (session 12)
 #   PHASE = cudnn-ctas: cuDNN decode at 72-160 unsplit CTAs (session 12); E2E_SETS="holdout8:330" ... sets: the eighth hold-out (session 13)
 #   PHASE = grids   : SDPA decode launch grids and blocks per SM from the profiler trace, both stacks (session 13)
+#   PHASE = session14: the tenth end-to-end hold-out set, launch grids at odd contexts / head_dims, cuDNN decode at
+#                     head_dims 80-192
 #   PHASE = holdout6: the sixth end-to-end hold-out set (both stacks), cuDNN / FA2 per-kernel profiles (session 12)
 #   PHASE = profile-worst: per-kernel profiles of the steps the model misses most (session 11)
 #   PHASE = chain   : elementwise ops behind the GEMM and ops that precede them in a step, then the fifth
@@ -248,6 +250,23 @@ case "$phase" in
       >"$out/torch-attention-grids.log" 2>&1 || rc=1
     grep -E "^==|Traceback|Error" "$out/torch-attention-grids.log" | tail -8
     ;;
+  session14)
+    # session 14: the tenth end-to-end hold-out set (both stacks), measured before any model change of the session;
+    # then launch grids at non-power-of-two contexts and head_dims 96-192 (diagnostic), cuDNN decode timed at the
+    # head_dims its grid lacks (fitted)
+    python3 "$tb" --mode full --families e2e --set holdout10 --out-json "$out/torch-e2e-holdout10.json" --git-sha "$sha" \
+      --budget-s "${TORCH_BENCH_BUDGET_S:-280}" --notes "torch stacks: end-to-end, holdout10 set" \
+      >"$out/torch-e2e-holdout10.log" 2>&1 || rc=1
+    grep -E "^==|Traceback|Error" "$out/torch-e2e-holdout10.log" | tail -6
+    python3 "$tb" --mode full --families attention_grids2 --out-json "$out/torch-attention-grids2.json" \
+      --git-sha "$sha" --budget-s "${TORCH_BENCH_BUDGET_S2:-80}" --notes "SDPA decode launch grids, odd contexts and head_dims" \
+      >"$out/torch-attention-grids2.log" 2>&1 || rc=1
+    grep -E "^==|Traceback|Error" "$out/torch-attention-grids2.log" | tail -4
+    python3 "$tb" --mode full --families attention_cudnn_dims --stacks torch-cudnn --out-json "$out/torch-attention-cudnn-dims.json" \
+      --git-sha "$sha" --budget-s "${TORCH_BENCH_BUDGET_S3:-110}" --notes "cuDNN decode at head_dims 80-192" \
+      >"$out/torch-attention-cudnn-dims.log" 2>&1 || rc=1
+    grep -E "^==|Traceback|Error" "$out/torch-attention-cudnn-dims.log" | tail -4
+    ;;
   sets)
     # end-to-end sets by name with their time budgets: E2E_SETS="main:290 holdout2:140" (torch_bench 0.6.0 onwards
     # times each step with a lead that covers the host's graph submission)
@@ -259,7 +278,7 @@ case "$phase" in
       grep -E "^==|Traceback|Error" "$out/torch-e2e-$set.log" | tail -6
     done
     ;;
-  *) echo "usage: $0 micro|micro-only|e2e|fp8|ew-decode|holdout2|holdout3|sets|power|power2|profile|sustained-decode|layer|small-models|power-decode|power-decode-shapes|chain|profile-worst|attention-shapes|holdout6|attention-context|attention-knobs|cudnn-ctas|grids" >&2; exit 2 ;;
+  *) echo "usage: $0 micro|micro-only|e2e|fp8|ew-decode|holdout2|holdout3|sets|power|power2|profile|sustained-decode|layer|small-models|power-decode|power-decode-shapes|chain|profile-worst|attention-shapes|holdout6|attention-context|attention-knobs|cudnn-ctas|grids|session14" >&2; exit 2 ;;
 esac
 ls -la "$out"
 exit $rc

@@ -56,7 +56,9 @@ except Exception:  # pragma: no cover - old PyTorch
     SDPBackend = None
     sdpa_kernel = None
 
-VERSION = "0.8.9"
+VERSION = "0.8.10"
+# End-to-end sets measured with both stacks on every point (earlier sets run cuDNN on a subset).
+HOLDOUTS_BOTH_STACKS = ("holdout6", "holdout7", "holdout8", "holdout9", "holdout10")
 ACT = 2  # bf16 bytes per element
 DEV = torch.device("cuda")
 BF16 = torch.bfloat16
@@ -1443,7 +1445,25 @@ class Bench:
         Ds, Bs, Ss = [64, 80, 128, 256], [1, 2, 4, 8, 16, 32, 64, 128], [1024, 4096, 16384, 65536]
         if self.quick:
             cfgs, Ds, Bs, Ss = cfgs[:2], [128], [1, 16], [4096]
-        for backend, stack in self.attn_backends():
+        self.launch_grids(cfgs, Ds, Bs, Ss, self.attn_backends())
+
+    def fam_attention_grids2(self):
+        """Diagnostic (session 14, never fitted): launch grids where attention_grids has no point: contexts that
+        are not powers of two (600-40000: how cuDNN rounds its split count, where it starts to split), the head_dims
+        96 / 112 / 160 / 192 (which cuDNN kernel runs, whether it splits head_dim across CTAs) and batches between
+        the power-of-two ones (CTAs just above and below SMs / 2)."""
+        cfgs = [(8, 1), (8, 4), (2, 16), (3, 6), (1, 8)]
+        Ss = [600, 768, 900, 1000, 1536, 3000, 5000, 12000, 40000]
+        if self.quick:
+            cfgs, Ss = cfgs[:1], Ss[:2]
+        backends = self.attn_backends()
+        # FA2's split count matched fa2_splits on every attention_grids shape: odd contexts for cuDNN only
+        self.launch_grids(cfgs, [64, 128], [1, 3, 5, 6, 7, 8, 9, 12], Ss, [b for b in backends if b[1] == "torch-cudnn"])
+        self.launch_grids(cfgs, [96, 112, 160, 192, 256], [1, 3, 8, 24, 64], Ss[::2], backends)
+
+    def launch_grids(self, cfgs, Ds, Bs, Ss, backends):
+        """One profiled eager SDPA decode call per (backend, head_dim, (n_kv, g), B, S): its kernels' grids."""
+        for backend, stack in backends:
             for D in Ds:
                 for (Hkv, g) in cfgs:
                     for B in Bs:
@@ -1485,6 +1505,21 @@ class Bench:
                                   f"grid={main_k['grid']} block={main_k['block']} bpsm={main_k['blocks_per_sm']} "
                                   f"{main_k['name'][:60]}", flush=True)
                 torch.cuda.empty_cache()
+
+    def fam_attention_cudnn_dims(self):
+        """cuDNN SDPA decode at the head_dims its grid lacks (80, 96, 112, 160, 192; session 14): the end-to-end
+        head_dim-160 steps ran up to 44 % slower than the model's 64 / 128 / 256 interpolation."""
+        cfgs = [(8, 4, 80), (8, 4, 96), (8, 4, 112), (32, 1, 160), (8, 4, 160), (4, 4, 160), (8, 4, 192)]
+        Bs, Ss = [1, 4, 16, 64, 256], [2048, 8192, 32768, 131072]
+        if self.quick:
+            cfgs, Bs, Ss = cfgs[:2], [1, 16], [8192]
+        cap_B = self.args.attn_max_kv_gb * 1e9
+        for backend, stack in [b for b in self.attn_backends() if b[1] == "torch-cudnn"]:
+            for (Hkv, g, D) in cfgs:
+                for B in Bs:
+                    for S in Ss:
+                        if B * S * 2 * Hkv * D * ACT <= cap_B:
+                            self.decode_point(backend, stack, B, S, Hkv, g, D)
 
     def fam_attention_context(self):
         """Diagnostic (session 12, never fitted): SDPA decode at the shapes where end-to-end cuDNN steps run
@@ -1679,6 +1714,18 @@ class Bench:
                 m("gqa12-kv2-hd64-CLA42-shape", 24, 1536, 24, 2, 64, 6144, 49152, True, groups(24, [4, 2])),
                 m("gqa4-hd160-shape", 32, 2560, 16, 4, 160, 8960, 32000, False, cla(32, 1)),
             ]
+        elif self.args.set == "holdout10":  # tenth hold-out (session 14): measured before any change of session 14
+            ms = [
+                m("gpt-oss-20b-shape-dense-SWA128", 24, 2880, 64, 8, 64, 11520, 201088, False, cla(24, 1), 128,
+                  every(24, "LG")),
+                m("llama-3-70b-shape-L20", 20, 8192, 64, 8, 128, 28672, 128256, False, cla(20, 1)),
+                m("gemma-3-1b-shape-MQA-hd256-SWA512", 26, 1152, 4, 1, 256, 6912, 262144, True, cla(26, 1), 512,
+                  every(26, "LLLLLG")),
+                m("phi-4-mini-shape-GQA3-CLA23", 32, 3072, 24, 8, 128, 8192, 200064, True, groups(32, [2, 3])),
+                m("granite-3-2b-shape-GQA4-hd64-CLA2", 40, 2048, 32, 8, 64, 8192, 49155, True, cla(40, 2)),
+                m("gemma-2-9b-shape-SWA4096-CLA31", 42, 3584, 16, 8, 256, 14336, 256000, True, groups(42, [3, 1]), 4096,
+                  by_group(groups(42, [3, 1]), "LG")),
+            ]
         elif self.args.set == "fp8w":  # fp8 weights (e4m3, per-tensor scales) on the main shapes
             ms = [
                 m("llama-3-8b-GQA8-CLA1-fp8w", 32, 4096, 32, 8, 128, 14336, 128256, False, cla(32, 1)),
@@ -1743,6 +1790,10 @@ class Bench:
             dec_B = [1, 6, 32, 128, 400, 1024]
             dec_S = [2000, 12000, 60000, 131072]
             pre = [(1, 1500), (1, 8000), (2, 16000), (1, 32768)]
+        if self.args.set == "holdout10":
+            dec_B = [1, 10, 40, 144, 512, 1024]
+            dec_S = [1800, 10000, 50000, 131072]
+            pre = [(1, 600), (1, 6000), (2, 14000), (1, 32768)]
         if self.args.set == "fp8w":
             dec_B = [1, 16, 64, 256]
             dec_S = [1024, 8192]
@@ -1763,7 +1814,7 @@ class Bench:
                 continue
             for backend, stack in stacks:
                 # cuDNN end to end on a subset (the main stack is torch-flash)
-                sub = stack != "torch-flash" and self.args.set not in ("holdout6", "holdout7", "holdout8", "holdout9")  # holdout6-9: cuDNN on every point
+                sub = stack != "torch-flash" and self.args.set not in HOLDOUTS_BOTH_STACKS
                 if sub and self.args.set in ("holdout2", "holdout4", "holdout5", "fp8w"):
                     continue
                 cudnn_dec = ((1, 6000), (24, 24000), (256, 1500), (6, 131072)) if self.args.set == "holdout3" else (
@@ -1891,6 +1942,7 @@ class Bench:
                  ("attention_dims", self.fam_attention_dims), ("attention_shapes", self.fam_attention_shapes),
                  ("attention_context", self.fam_attention_context), ("attention_knobs", self.fam_attention_knobs),
                  ("attention_cudnn_ctas", self.fam_attention_cudnn_ctas), ("attention_grids", self.fam_attention_grids),
+                 ("attention_grids2", self.fam_attention_grids2), ("attention_cudnn_dims", self.fam_attention_cudnn_dims),
                  ("attention_prefill_dims", self.fam_attention_prefill_dims),
                  ("power", self.fam_power), ("e2e", self.fam_e2e)]
         for name, fn in table:
@@ -2024,8 +2076,8 @@ class Step:
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--mode", choices=["quick", "full"], default="full")
-    ap.add_argument("--families", default="all", help="comma list of launch,gemm,gemm_fp8,attention,attention_prefill,elementwise,elementwise_decode,elementwise_layer,elementwise_chain,attention_dims,attention_shapes,attention_context,attention_knobs,attention_cudnn_ctas,attention_grids,attention_prefill_dims,power,e2e")
-    ap.add_argument("--set", choices=["main", "holdout", "holdout2", "holdout3", "holdout4", "holdout5", "holdout6", "holdout7", "holdout8", "holdout9", "fp8w"], default="main", help="end-to-end shape set")
+    ap.add_argument("--families", default="all", help="comma list of launch,gemm,gemm_fp8,attention,attention_prefill,elementwise,elementwise_decode,elementwise_layer,elementwise_chain,attention_dims,attention_shapes,attention_context,attention_knobs,attention_cudnn_ctas,attention_grids,attention_grids2,attention_cudnn_dims,attention_prefill_dims,power,e2e")
+    ap.add_argument("--set", choices=["main", "holdout", "holdout2", "holdout3", "holdout4", "holdout5", "holdout6", "holdout7", "holdout8", "holdout9", "holdout10", "fp8w"], default="main", help="end-to-end shape set")
     ap.add_argument("--stacks", default="torch-flash,torch-cudnn")
     ap.add_argument("--out-json", required=True)
     ap.add_argument("--git-sha", default="unknown")
