@@ -689,6 +689,24 @@ double fa2_splits(double units, double slots, double n_blocks) {
   return 1;
 }
 
+namespace {
+// cuDNN's decode splits K/V only past this many positions: unsplit at 512 in every torch-micro-v3
+// point (2026-12-01), split at 1024 (the sliding-window layers of torch-step-profile-cudnn-holdout3
+// 2026-12-03) and beyond; between 512 and 1024 it is unmeasured.
+constexpr double kCudnnMinSplitPositions = 512;
+}  // namespace
+
+double cudnn_splits(double units, double positions, double sm_count) {
+  // torch-attention-grids 2026-12-03 (724 shapes: head_dims 64 / 80 / 128 / 256, B 1-128, six
+  // (n_kv, g), contexts 1024-65536): grid = [splits x (2 past head_dim 128), n_kv x ceil(g / 16), B]
+  // on every shape. Splits 8 / 32 / 64 / 64 at 1024 / 4096 / 16384 / 65536 positions for 2-3 units;
+  // 32 / 16 / 8 / 4 at 8 / 16 / 32 / 64 units; none at 96 and 128 units (where the power of two of
+  // 264 / units would be 2). Unsplit at 512 positions (torch-micro-v3 2026-12-01).
+  if (units > 0.5 * sm_count || positions <= kCudnnMinSplitPositions) return 1;
+  auto pow2_floor = [](double x) { return x >= 1 ? std::exp2(std::floor(std::log2(x))) : 1.0; };
+  return std::min({64.0, pow2_floor(std::ceil(positions / 128.0)), pow2_floor(2.0 * sm_count / units)});
+}
+
 double fa2_kernel_head_dim(double head_dim) {
   // Past 256 FA2 has no kernel; the model keeps the real width there rather than invent one.
   return head_dim > 256 ? head_dim : 32.0 * std::ceil(head_dim / 32.0);
@@ -733,11 +751,6 @@ double fa2_fwd_tile_rows(double kernel_hd) {
 double fa2_block_n(double head_dim) {
   return head_dim <= 64 ? 256.0 : (head_dim <= 128 ? 128.0 : 64.0);
 }
-
-// cuDNN's decode splits K/V only past this many positions: unsplit at 512 in every torch-micro-v3
-// point (2026-12-01), split at 1024 (the sliding-window layers of torch-step-profile-cudnn-holdout3
-// 2026-12-03) and beyond; between 512 and 1024 it is unmeasured.
-constexpr double kCudnnMinSplitPositions = 512;
 
 // A pure function of (units, n_blocks, slots), asked for millions of times in sweeps: a small
 // per-thread direct-mapped cache of exact keys (cached and computed answers are identical).
@@ -788,17 +801,13 @@ KernelTime packed_decode_attention_time(const TimingParams& t, double batch, dou
     tile_rows = splits > 1 ? 64.0 : fa2_fwd_tile_rows(kernel_hd);
   } else {
     // cuDNN (sdpa_sm80_flash_fprop_wmma, 16-row tiles; its decode rates at g = 2 exclude 64-row
-    // padding: that would need more than the dense peak): one CTA per (request, KV head, 16 rows).
-    // It splits K/V (a second kernel, lean_reduction) only when those CTAs fill at most half the
-    // SMs and the context is long: torch-micro-v3 kernels_per_call splits at <= 64 CTAs from 2048
-    // positions, never at 512 positions nor at >= 128 CTAs; torch-attention-context (2026-12-03)
-    // runs 70, 96 and 112 CTAs unsplit, 24 and 48 split. The count cuDNN then picks is not
-    // public: FA2's rule is assumed.
+    // padding: that would need more than the dense peak): one unit per (request, KV head, 16 rows),
+    // split over K/V (a second kernel, lean_reduction) by cudnn_splits. Past head_dim 128 each unit
+    // is two CTAs without a reduction (the 256 kernel has the 128 kernel's 86 KB of shared memory:
+    // each computes half the output columns), which per_sm = 1 unit counts.
     tile_rows = 16;
     kernel_hd = cudnn_kernel_head_dim(head_dim);
-    const double units = batch * heads * std::ceil(rows / tile_rows);
-    const bool split = units <= 0.5 * t.sm_count && positions > kCudnnMinSplitPositions;
-    splits = split ? fa2_splits_cached(units, slots, std::ceil(positions / 128.0)) : 1.0;
+    splits = cudnn_splits(batch * heads * std::ceil(rows / tile_rows), positions, t.sm_count);
   }
   if (splits_out) *splits_out = splits;
   const double tiles = std::ceil(rows / tile_rows);
