@@ -59,6 +59,20 @@ except Exception:  # pragma: no cover - old PyTorch
 VERSION = "0.8.10"
 # End-to-end sets measured with both stacks on every point (earlier sets run cuDNN on a subset).
 HOLDOUTS_BOTH_STACKS = ("holdout6", "holdout7", "holdout8", "holdout9", "holdout10")
+# End-to-end grids per set: (decode batches, decode contexts, (batch, prompt) prefills); "main" is fam_e2e's default.
+E2E_GRIDS = {
+    "holdout": ([1, 4, 16, 64, 256, 768], [1024, 4096, 16384, 65536], [(1, 1024), (1, 4096), (1, 16384), (1, 24576), (2, 4096)]),
+    "holdout2": ([1, 3, 12, 48, 100, 200, 384], [700, 3000, 12000, 50000], [(1, 768), (1, 3000), (1, 12000), (2, 6000), (1, 20000)]),
+    "holdout3": ([1, 6, 24, 96, 256, 640, 1024], [1500, 6000, 24000, 131072], [(1, 1000), (3, 3000), (1, 4000), (1, 16384), (1, 32768)]),
+    "holdout4": ([1, 5, 20, 80, 320, 800], [1000, 5000, 20000, 100000], [(1, 1500), (1, 6000), (1, 20000), (2, 8000)]),
+    "holdout5": ([1, 2, 6, 20, 72, 300], [600, 5000, 40000], [(1, 700), (1, 5000), (1, 18000)]),
+    "holdout6": ([1, 7, 48, 192, 512, 1024], [900, 7000, 30000, 128000], [(1, 900), (1, 2500), (1, 9000), (2, 12000), (1, 28000)]),
+    "holdout7": ([1, 3, 16, 60, 160, 450, 1024], [1200, 9000, 40000, 110000], [(1, 1200), (1, 6000), (3, 5000), (1, 20000)]),
+    "holdout8": ([1, 5, 24, 100, 300, 1024], [800, 5000, 24000, 128000], [(1, 800), (1, 4000), (2, 10000), (1, 32000)]),
+    "holdout9": ([1, 6, 32, 128, 400, 1024], [2000, 12000, 60000, 131072], [(1, 1500), (1, 8000), (2, 16000), (1, 32768)]),
+    "holdout10": ([1, 10, 40, 144, 512, 1024], [1800, 10000, 50000, 131072], [(1, 600), (1, 6000), (2, 14000), (1, 32768)]),
+    "fp8w": ([1, 16, 64, 256], [1024, 8192], [(1, 1024), (1, 4096), (1, 16384)]),
+}
 ACT = 2  # bf16 bytes per element
 DEV = torch.device("cuda")
 BF16 = torch.bfloat16
@@ -1757,50 +1771,8 @@ class Bench:
         dec_B = [1, 8, 32, 128, 256, 512, 1024]
         dec_S = [512, 2048, 8192, 32768, 131072]
         pre = [(1, 512), (1, 2048), (1, 8192), (1, 16384), (1, 32768), (4, 2048), (4, 8192)]
-        if self.set_is_holdout():
-            dec_B = [1, 4, 16, 64, 256, 768]
-            dec_S = [1024, 4096, 16384, 65536]
-            pre = [(1, 1024), (1, 4096), (1, 16384), (1, 24576), (2, 4096)]
-        if self.args.set == "holdout2":
-            dec_B = [1, 3, 12, 48, 100, 200, 384]
-            dec_S = [700, 3000, 12000, 50000]
-            pre = [(1, 768), (1, 3000), (1, 12000), (2, 6000), (1, 20000)]
-        if self.args.set == "holdout3":
-            dec_B = [1, 6, 24, 96, 256, 640, 1024]
-            dec_S = [1500, 6000, 24000, 131072]
-            pre = [(1, 1000), (3, 3000), (1, 4000), (1, 16384), (1, 32768)]
-        if self.args.set == "holdout4":
-            dec_B = [1, 5, 20, 80, 320, 800]
-            dec_S = [1000, 5000, 20000, 100000]
-            pre = [(1, 1500), (1, 6000), (1, 20000), (2, 8000)]
-        if self.args.set == "holdout5":
-            dec_B = [1, 2, 6, 20, 72, 300]
-            dec_S = [600, 5000, 40000]
-            pre = [(1, 700), (1, 5000), (1, 18000)]
-        if self.args.set == "holdout6":
-            dec_B = [1, 7, 48, 192, 512, 1024]
-            dec_S = [900, 7000, 30000, 128000]
-            pre = [(1, 900), (1, 2500), (1, 9000), (2, 12000), (1, 28000)]
-        if self.args.set == "holdout7":
-            dec_B = [1, 3, 16, 60, 160, 450, 1024]
-            dec_S = [1200, 9000, 40000, 110000]
-            pre = [(1, 1200), (1, 6000), (3, 5000), (1, 20000)]
-        if self.args.set == "holdout8":
-            dec_B = [1, 5, 24, 100, 300, 1024]
-            dec_S = [800, 5000, 24000, 128000]
-            pre = [(1, 800), (1, 4000), (2, 10000), (1, 32000)]
-        if self.args.set == "holdout9":
-            dec_B = [1, 6, 32, 128, 400, 1024]
-            dec_S = [2000, 12000, 60000, 131072]
-            pre = [(1, 1500), (1, 8000), (2, 16000), (1, 32768)]
-        if self.args.set == "holdout10":
-            dec_B = [1, 10, 40, 144, 512, 1024]
-            dec_S = [1800, 10000, 50000, 131072]
-            pre = [(1, 600), (1, 6000), (2, 14000), (1, 32768)]
-        if self.args.set == "fp8w":
-            dec_B = [1, 16, 64, 256]
-            dec_S = [1024, 8192]
-            pre = [(1, 1024), (1, 4096), (1, 16384)]
+        if self.args.set in E2E_GRIDS:
+            dec_B, dec_S, pre = E2E_GRIDS[self.args.set]
         if self.quick:
             dec_B, dec_S, pre = [1, 256], [2048], [(1, 2048), (1, 16384)]
         mem_cap = self.args.e2e_max_mem_gb * 1e9
@@ -1852,9 +1824,6 @@ class Bench:
                     self.one_step(W, mdl, backend, stack, B, P, P, True)
             del W
             torch.cuda.empty_cache()
-
-    def set_is_holdout(self):
-        return self.args.set == "holdout"
 
     @staticmethod
     def act_bytes(mdl, rows):
@@ -2080,7 +2049,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--mode", choices=["quick", "full"], default="full")
     ap.add_argument("--families", default="all", help="comma list of launch,gemm,gemm_fp8,attention,attention_prefill,elementwise,elementwise_decode,elementwise_layer,elementwise_chain,attention_dims,attention_shapes,attention_context,attention_knobs,attention_cudnn_ctas,attention_grids,attention_grids2,attention_cudnn_dims,attention_prefill_dims,power,e2e")
-    ap.add_argument("--set", choices=["main", "holdout", "holdout2", "holdout3", "holdout4", "holdout5", "holdout6", "holdout7", "holdout8", "holdout9", "holdout10", "fp8w"], default="main", help="end-to-end shape set")
+    ap.add_argument("--set", choices=["main", *E2E_GRIDS], default="main", help="end-to-end shape set")
     ap.add_argument("--stacks", default="torch-flash,torch-cudnn")
     ap.add_argument("--out-json", required=True)
     ap.add_argument("--git-sha", default="unknown")

@@ -157,29 +157,38 @@ TEST_CASE("FA2's unsplit forward kernel runs 128-row tiles up to head_dim 224, 6
   }
 }
 
-TEST_CASE("cuDNN decode splits K/V only when its 16-row CTAs fill at most half the SMs past 512 positions", "[stack][timing]") {
+TEST_CASE("cuDNN decode splits as its launch grids show: half the SMs, past 512 positions, powers of two", "[stack][timing]") {
   TimingParams t = fa2_params();
   t.attn_kernel = DecodeAttnKernel::cudnn;
   struct Row {
-    double batch, kv_heads, q_heads, positions;
-    bool split;
+    double batch, kv_heads, q_heads, positions, splits;
   };
-  // CTAs = batch x KV heads x ceil(g / 16); SMs 132: split at <= 66 CTAs, and only past 512 positions.
-  for (const Row& r : {Row{6, 4, 8, 131072, true},     // 24 CTAs (torch-attention-context: lean_reduction runs)
-                       Row{48, 1, 16, 30000, true},    // 48
-                       Row{4, 16, 32, 2048, true},     // 64
-                       Row{7, 10, 40, 128000, false},  // 70: unsplit, as measured
-                       Row{24, 4, 8, 24000, false},    // 96
-                       Row{64, 1, 32, 2048, false},    // g 32: two 16-row tiles, 128 CTAs
-                       Row{16, 1, 32, 2048, true},     // 32
-                       Row{4, 8, 32, 512, false},      // 32 CTAs but 512 positions
-                       Row{4, 8, 32, 1024, true}}) {
+  // Units = batch x KV heads x ceil(g / 16); 132 SMs: split at <= 66 units past 512 positions into
+  // min(64, 2^floor(log2 ceil(positions / 128)), 2^floor(log2(264 / units))) (torch-attention-grids).
+  for (const Row& r : {Row{1, 1, 32, 1024, 8},         // 2 units: grid.x 8 (the 128-key tiles)
+                       Row{1, 1, 32, 4096, 32},        // grid.x 32
+                       Row{1, 1, 32, 16384, 64},       // grid.x 64: the cap
+                       Row{1, 1, 32, 65536, 64},       //
+                       Row{32, 1, 32, 65536, 4},       // 64 units: 264 / 64 = 4.1
+                       Row{64, 1, 32, 65536, 1},       // 128 units: unsplit
+                       Row{16, 3, 18, 65536, 4},       // 48 units
+                       Row{32, 3, 18, 65536, 1},       // 96 units: unsplit (264 / 96 = 2.75)
+                       Row{6, 4, 8, 131072, 8},        // 24 units (torch-attention-context: lean_reduction runs)
+                       Row{7, 10, 40, 128000, 1},      // 70: unsplit, as measured
+                       Row{4, 8, 32, 512, 1},          // 32 units but 512 positions
+                       Row{4, 8, 32, 1000, 8},         // ceil(1000 / 128) = 8 tiles
+                       Row{4, 8, 32, 1024, 8}}) {
     INFO("B " << r.batch << " kv " << r.kv_heads << " q " << r.q_heads << " S " << r.positions);
     double splits = 0;
     (void)packed_decode_attention_time(t, r.batch, r.kv_heads, r.q_heads, r.positions, 128,
                                        r.batch * r.positions * 2 * r.kv_heads * 128 * 2, &splits);
-    CHECK((splits > 1) == r.split);
+    CHECK(splits == r.splits);
+    const double units = r.batch * r.kv_heads * std::ceil(r.q_heads / r.kv_heads / 16);
+    CHECK(cudnn_splits(units, r.positions, 132) == r.splits);
   }
+  // Another GPU's SM count moves the thresholds: 114 SMs (H100 PCIe) leave 64 units unsplit.
+  CHECK(cudnn_splits(64, 65536, 114) == 1);
+  CHECK(cudnn_splits(57, 65536, 114) == 4);
 }
 
 TEST_CASE("cuDNN computes at its kernel widths: 64, 128, then multiples of 64", "[stack][timing]") {
