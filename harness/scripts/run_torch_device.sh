@@ -19,6 +19,7 @@
 #                     head_dims 64 (cuDNN) and 80-160 (session 12)
 #   PHASE = cudnn-ctas: cuDNN decode at 72-160 unsplit CTAs (session 12); E2E_SETS="holdout8:330" ... sets: the eighth hold-out (session 13)
 #   PHASE = grids   : SDPA decode launch grids and blocks per SM from the profiler trace, both stacks (session 13)
+#   PHASE = profile-s14: per-kernel profiles of the holdout8 / holdout9 steps each stack misses most (session 14)
 #   PHASE = session14: the tenth end-to-end hold-out set, launch grids at odd contexts / head_dims, cuDNN decode at
 #                     head_dims 80-192
 #   PHASE = holdout6: the sixth end-to-end hold-out set (both stacks), cuDNN / FA2 per-kernel profiles (session 12)
@@ -29,7 +30,7 @@
 # Results (JSON + logs) go to $OUT (or ./torch-out). Env: KVBENCH_GIT_SHA, TORCH_BENCH_BUDGET_S.
 set -uo pipefail
 phase=${1:-micro}
-case "$phase" in profile | holdout3 | small-models | profile-worst | holdout6) . "$(dirname "$0")/profile_points.env" ;; esac
+case "$phase" in profile | holdout3 | small-models | profile-worst | holdout6 | profile-s14) . "$(dirname "$0")/profile_points.env" ;; esac
 root=$(cd "$(dirname "$0")/../.." && pwd)
 out=${OUT:-$root/torch-out}
 mkdir -p "$out"
@@ -267,6 +268,16 @@ case "$phase" in
       >"$out/torch-attention-cudnn-dims.log" 2>&1 || rc=1
     grep -E "^==|Traceback|Error" "$out/torch-attention-cudnn-dims.log" | tail -4
     ;;
+  profile-s14)
+    # session 14: per-kernel time inside the holdout8 / holdout9 steps each stack misses most (diagnostic)
+    for sp in holdout8:CUDNN_ATTENTION:PROFILE_POINTS_S14_H8_CUDNN holdout8:FLASH_ATTENTION:PROFILE_POINTS_S14_H8_FLASH \
+      holdout9:FLASH_ATTENTION:PROFILE_POINTS_S14_H9_FLASH; do
+      set=${sp%%:*}; rest=${sp#*:}; be=${rest%%:*}; var=${rest#*:}
+      python3 "$root/harness/scripts/torch_step_profile.py" --set "$set" --backend "$be" --git-sha "$sha" \
+        --out-json "$out/torch-step-profile-$be-$set.json" --points "${!var}" >"$out/torch-step-profile-$be-$set.log" 2>&1 || rc=1
+      tail -4 "$out/torch-step-profile-$be-$set.log"
+    done
+    ;;
   sets)
     # end-to-end sets by name with their time budgets: E2E_SETS="main:290 holdout2:140" (torch_bench 0.6.0 onwards
     # times each step with a lead that covers the host's graph submission)
@@ -278,7 +289,7 @@ case "$phase" in
       grep -E "^==|Traceback|Error" "$out/torch-e2e-$set.log" | tail -6
     done
     ;;
-  *) echo "usage: $0 micro|micro-only|e2e|fp8|ew-decode|holdout2|holdout3|sets|power|power2|profile|sustained-decode|layer|small-models|power-decode|power-decode-shapes|chain|profile-worst|attention-shapes|holdout6|attention-context|attention-knobs|cudnn-ctas|grids|session14" >&2; exit 2 ;;
+  *) echo "usage: $0 micro|micro-only|e2e|fp8|ew-decode|holdout2|holdout3|sets|power|power2|profile|sustained-decode|layer|small-models|power-decode|power-decode-shapes|chain|profile-worst|attention-shapes|holdout6|attention-context|attention-knobs|cudnn-ctas|grids|session14|profile-s14" >&2; exit 2 ;;
 esac
 ls -la "$out"
 exit $rc

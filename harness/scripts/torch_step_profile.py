@@ -81,7 +81,7 @@ def profile_graph(g, reps=5):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--set", default="main", choices=["main", "holdout", "holdout2", "holdout3", "holdout4", "holdout5", "holdout6", "holdout7", "fp8w"])
+    ap.add_argument("--set", default="main", choices=["main", *tb.E2E_GRIDS])
     ap.add_argument("--points", required=True)
     ap.add_argument("--backend", default="FLASH_ATTENTION")
     ap.add_argument("--out-json", required=True)
