@@ -58,9 +58,6 @@ std::string param_table(const TimingParams& t, const TimingParams& d, bool eager
   row("attn_compute_d64", t.attn_compute_flops_d64, d.attn_compute_flops_d64, 1e-12, "TFLOP/s");
   row("attn_compute_d256", t.attn_compute_flops_d256, d.attn_compute_flops_d256, 1e-12, "TFLOP/s");
   row("attn_narrow_smem_efficiency", t.attn_narrow_smem_efficiency, d.attn_narrow_smem_efficiency, 1, "");
-  row("attn_narrow_smem_efficiency_large", t.attn_narrow_smem_efficiency_large, d.attn_narrow_smem_efficiency_large, 1, "");
-  row("attn_narrow_compute_efficiency_large", t.attn_narrow_compute_efficiency_large, d.attn_narrow_compute_efficiency_large, 1,
-      "");
   row("attn_padded_efficiency", t.attn_padded_efficiency, d.attn_padded_efficiency, 1, "");
   row("prefill_attn_compute_fraction", t.prefill_attn_compute_fraction, d.prefill_attn_compute_fraction, 1, "");
   row("elementwise_bw_fraction", t.elementwise_bw_fraction, d.elementwise_bw_fraction, 1, "");

@@ -72,7 +72,9 @@ for gpu in h100-sxm h200; do
     # 32768 FFN, head_dim 256 with 1024 windows 5:1, GQA-2 + CLA2, MQA on a 3 / 1 / 2 producer map, 3 KV heads at 64, MHA + CLA2.
     # holdout9 (session 13, both stacks, measured after the session's model changes): 20B and 27B shapes, MHA at 128, MQA
     # at 256 with CLA2 and windows, a 4 / 2 producer map at 64, head_dim 160.
-    sets="main holdout holdout3 holdout6 holdout7 holdout8 holdout9"; [ "$stack" = torch-flash ] && sets="main holdout holdout2 holdout3 holdout4 holdout5 holdout6 holdout7 holdout8 holdout9 fp8w sustained-main sustained-holdout rerun-holdout2"
+    # holdout10 (session 14, both stacks, measured before the session's model changes): a gpt-oss-20b shape with
+    # 128-position windows, a 70B shape cut to 20 layers, Gemma-3-1B (MQA, head_dim 256, 512 windows), irregular CLA.
+    sets="main holdout holdout3 holdout6 holdout7 holdout8 holdout9 holdout10"; [ "$stack" = torch-flash ] && sets="main holdout holdout2 holdout3 holdout4 holdout5 holdout6 holdout7 holdout8 holdout9 holdout10 fp8w sustained-main sustained-holdout rerun-holdout2"
     for set in $sets; do
       f=$(ls "$dir"/torch-e2e-$set-*.json 2>/dev/null | sort | tail -n 1 || true)
       [ -n "$f" ] || continue

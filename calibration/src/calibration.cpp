@@ -921,10 +921,12 @@ FamilyFit fit_power_family(const std::vector<const KvbenchPoint*>& pw, double de
 namespace {
 // torch_attention: SDPA decode of this stack's backend; the kernel's structure (row packing,
 // tiles, splits) is in packed_decode_attention_time, the fit sets its efficiencies. Two stages:
-// the head_dims FA2 runs without a layout penalty (64, 128, 192, 256 and beyond) fit the kernel's
-// 11 efficiencies; then, those fixed, the head_dims it pads or moves in 32-column blocks (80-224:
-// fa2_layout_efficiency) fit the three layout efficiencies alone, so that they cannot move the
-// prediction of a shape at 64 / 128 / 256.
+// the head_dims FA2 runs at its kernels' own width (64, 128, 192, 256 and beyond) fit the kernel's
+// efficiencies; then, those fixed, the head_dims it pads or (its 96 kernel) moves in 32-column blocks
+// (decode_layout_efficiency) fit the two layout efficiencies alone, so that they cannot move the
+// prediction of a shape at 64 / 128 / 256. cuDNN's padded head_dims (80-112, 160, 192) stay in the
+// first stage: a padded-column efficiency of its own fitted 0.79 on them and made its end-to-end
+// holdout7 / holdout9 worse (3.4 -> 4.2 %, 2.4 -> 2.9 %; session 14).
 // `points`: the stack's torch_attention records; `t` holds the fits so far and gets the decode
 // attention's; `gap` is the in-graph launch cost every record holds; `sm_count` scales the
 // saturation point.
@@ -936,7 +938,7 @@ FamilyFit fit_stack_decode_attention(const std::vector<const KvbenchPoint*>& poi
     std::string label;
   };
   std::vector<A> pts, layout_pts;
-  bool narrow = false, narrow_large = false, padded = false;
+  bool narrow = false, padded = false;
   for (const auto* p : points) {
     A a;
     a.b = p->num("batch", where), a.kvh = p->num("n_kv_heads", where), a.s = p->num("kv_len", where);
@@ -947,7 +949,7 @@ FamilyFit fit_stack_decode_attention(const std::vector<const KvbenchPoint*>& poi
     const bool fa2 = t.attn_kernel == DecodeAttnKernel::fa2 && a.d <= 256;
     const bool is_narrow = fa2 && std::fmod(fa2_kernel_head_dim(a.d), 64.0) != 0;
     const bool is_padded = fa2 && a.d < fa2_kernel_head_dim(a.d);
-    (fa2_kernel_head_dim(a.d) > 128 ? narrow_large : narrow) |= is_narrow, padded |= is_padded;
+    narrow |= is_narrow, padded |= is_padded;
     (is_narrow || is_padded ? layout_pts : pts).push_back(a);
   }
   require_points(fmt::format("torch_attention (stack {})", stack_id), pts.size());
@@ -1030,21 +1032,14 @@ FamilyFit fit_stack_decode_attention(const std::vector<const KvbenchPoint*>& poi
     // Stage 2: the layout efficiencies in [0.3, 1.2] (1 where the points hold no such head_dim).
     auto res2 = [&](std::span<const double> q, std::span<double> r) {
       TimingParams tt = t;
-      tt.attn_narrow_smem_efficiency = narrow ? q[0] : 0, tt.attn_narrow_smem_efficiency_large = narrow_large ? q[1] : 0;
-      tt.attn_padded_efficiency = padded ? q[2] : 0;
-      tt.attn_narrow_compute_efficiency_large = narrow_large ? q[3] : 0;
+      tt.attn_narrow_smem_efficiency = narrow ? q[0] : 0, tt.attn_padded_efficiency = padded ? q[1] : 0;
       residuals(tt, layout_pts, r);
     };
-    const NonlinearFit f2 =
-        robust_least_squares(res2, std::vector<double>{0.9, 0.9, 0.9, 0.9}, std::vector<double>{0.3, 0.3, 0.3, 0.3},
-                             std::vector<double>{1.2, 1.2, 1.2, 1.2}, layout_pts.size(), 0.05, 500);
+    const NonlinearFit f2 = robust_least_squares(res2, std::vector<double>{0.9, 0.9}, std::vector<double>{0.3, 0.3},
+                                                 std::vector<double>{1.2, 1.2}, layout_pts.size(), 0.05, 500);
     t.attn_narrow_smem_efficiency = narrow ? f2.params[0] : 0;
-    t.attn_narrow_smem_efficiency_large = narrow_large ? f2.params[1] : 0;
-    t.attn_padded_efficiency = padded ? f2.params[2] : 0;
-    t.attn_narrow_compute_efficiency_large = narrow_large ? f2.params[3] : 0;
+    t.attn_padded_efficiency = padded ? f2.params[1] : 0;
     if (narrow) params.push_back("attn_narrow_smem_efficiency");
-    if (narrow_large)
-      params.push_back("attn_narrow_smem_efficiency_large"), params.push_back("attn_narrow_compute_efficiency_large");
     if (padded) params.push_back("attn_padded_efficiency");
   }
   std::vector<A> every = pts;

@@ -454,8 +454,6 @@ const std::vector<CalKey>& cal_keys() {
       {"attn_compute_TFLOPS_d64", &T::attn_compute_flops_d64, units::kTera, 0, 1e6, false, true, true},
       {"attn_compute_TFLOPS_d256", &T::attn_compute_flops_d256, units::kTera, 0, 1e6, false, true, true},
       {"attn_narrow_smem_efficiency", &T::attn_narrow_smem_efficiency, 1, 0, 2, false, true, true},
-      {"attn_narrow_smem_efficiency_large", &T::attn_narrow_smem_efficiency_large, 1, 0, 2, false, true, true},
-      {"attn_narrow_compute_efficiency_large", &T::attn_narrow_compute_efficiency_large, 1, 0, 2, false, true, true},
       {"attn_padded_efficiency", &T::attn_padded_efficiency, 1, 0, 2, false, true, true},
       {"prefill_attn_fraction_d256", &T::prefill_attn_fraction_d256, 1, 0, 2, false, true},
       {"prefill_attn_units_sat", &T::prefill_attn_units_sat, 1, 0, 1e9, false, true},

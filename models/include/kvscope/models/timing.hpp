@@ -135,9 +135,6 @@ class MixedStepModel {
   SplitMemo memo_;
 };
 
-// FA2's tile-math rate at its narrow wide widths (160, 224) against the head_dim law
-// (attn_narrow_compute_efficiency_large; 1 elsewhere, for cuDNN and unmeasured).
-double fa2_narrow_compute_efficiency(const TimingParams& t, double head_dim);
 // The share of the attention ceiling a wave of `ctas` CTAs streams at: the sharp knee
 // min(1, ctas / sat) (sharpness 0), or the gradual x / (1 + x^p)^(1/p), x = ctas / sat, p = sharpness,
 // which tends to the knee as p grows (TimingParams::attn_sat_sharpness).
@@ -186,10 +183,16 @@ KernelTime tiled_prefill_attention_time(const TimingParams& t, double peak_flops
 // A quantity measured at head_dim 64 / 128 / 256 (0 = the 128 value) at this head_dim: linear in
 // log2(head_dim) between the measured points, constant outside.
 double by_head_dim(double at64, double at128, double at256, double head_dim);
-// The head_dim FlashAttention-2 computes with: its kernels are instantiated for multiples of 32 up
-// to 256 (flash_api.cpp / static_switch.h HEADDIM_SWITCH; docs/references.md), so head_dim 80 runs
-// the 96 kernel. Bytes moved stay those of the real head_dim (the padded columns are never loaded).
+// The head_dim FlashAttention-2 computes with: multiples of 32 up to 128, of 64 past it (PyTorch
+// 2.11's vendored FA2: head_dim 80 runs Flash_fwd_kernel_traits<96, ...>, 112 <128, ...> and 160
+// <192, ...>, the split-KV and the standard kernel alike: torch-attention-grids / -grids2
+// 2026-12-03; 224 -> 256 is the same rounding, not measured). Bytes moved stay those of the real
+// head_dim (the padded columns are never loaded).
 double fa2_kernel_head_dim(double head_dim);
+// The head_dim cuDNN's SDPA decode kernel computes with: 64, 128 or 256 (sdpa_sm80_flash_fprop_wmma
+// ..._16x128x{64,128,256}: head_dims 80-112 run the 128 kernel, 160 and 192 the 256 one, in every
+// launch of torch-attention-grids2 2026-12-03). Past 256 the real width.
+double cudnn_decode_kernel_head_dim(double head_dim);
 // The head_dim cuDNN's SDPA kernels compute with: 64 up to 64, 128 up to 128, then multiples of 64
 // to 256 (its decode kernels at 64 / 128 / 256 are sdpa_sm80_flash_fprop_wmma ..._16x128x{64,128,
 // 256}; its causal prefill at head_dims 80-112 runs at the 128 kernel's rate per padded column,
@@ -197,10 +200,11 @@ double fa2_kernel_head_dim(double head_dim);
 // (within -2...+13 %) better than 160 (-5...-31 %) or 256 (+27...+49 %): torch-attention-prefill-dims
 // 2026-12-03; 160's width is inferred, not named). Past 256 the real width.
 double cudnn_kernel_head_dim(double head_dim);
-// FA2 decode's efficiency from its K/V tile layout at this head_dim (attn_narrow_smem_efficiency
-// when the kernel's head_dim is not a multiple of 64, times attn_padded_efficiency when head_dim is
-// below the kernel's); 1 for other kernels, past 256 and where not measured.
-double fa2_layout_efficiency(const TimingParams& t, double head_dim);
+// FA2 decode's efficiency from its K/V tile layout at this head_dim: attn_narrow_smem_efficiency
+// when its kernel's head_dim is not a multiple of 64, attn_padded_efficiency when head_dim is below
+// its kernel's (fa2_kernel_head_dim); 1 for other kernels (cuDNN's padded widths are in its fit:
+// calibration.cpp), past 256 and where not measured.
+double decode_layout_efficiency(const TimingParams& t, double head_dim);
 // The prefill-attention compute fraction at this head_dim (measured at 64 / 128 / 256).
 double prefill_attn_fraction(const TimingParams& t, double head_dim);
 // Split-KV count the decode kernel picks: enough (request, head, split) units to fill the GPU,
