@@ -58,7 +58,7 @@ except Exception:  # pragma: no cover - old PyTorch
 
 VERSION = "0.8.10"
 # End-to-end sets measured with both stacks on every point (earlier sets run cuDNN on a subset).
-HOLDOUTS_BOTH_STACKS = ("holdout6", "holdout7", "holdout8", "holdout9", "holdout10")
+HOLDOUTS_BOTH_STACKS = ("holdout6", "holdout7", "holdout8", "holdout9", "holdout10", "holdout11")
 # End-to-end grids per set: (decode batches, decode contexts, (batch, prompt) prefills); "main" is fam_e2e's default.
 E2E_GRIDS = {
     "holdout": ([1, 4, 16, 64, 256, 768], [1024, 4096, 16384, 65536], [(1, 1024), (1, 4096), (1, 16384), (1, 24576), (2, 4096)]),
@@ -71,6 +71,7 @@ E2E_GRIDS = {
     "holdout8": ([1, 5, 24, 100, 300, 1024], [800, 5000, 24000, 128000], [(1, 800), (1, 4000), (2, 10000), (1, 32000)]),
     "holdout9": ([1, 6, 32, 128, 400, 1024], [2000, 12000, 60000, 131072], [(1, 1500), (1, 8000), (2, 16000), (1, 32768)]),
     "holdout10": ([1, 10, 40, 144, 512, 1024], [1800, 10000, 50000, 131072], [(1, 600), (1, 6000), (2, 14000), (1, 32768)]),
+    "holdout11": ([1, 8, 36, 160, 600, 1024], [1300, 7500, 45000, 131072], [(1, 1100), (1, 9000), (3, 4500), (1, 30000)]),
     "fp8w": ([1, 16, 64, 256], [1024, 8192], [(1, 1024), (1, 4096), (1, 16384)]),
 }
 ACT = 2  # bf16 bytes per element
@@ -1742,6 +1743,17 @@ class Bench:
                 m("granite-3-2b-shape-GQA4-hd64-CLA2", 40, 2048, 32, 8, 64, 8192, 49155, True, cla(40, 2)),
                 m("gemma-2-9b-shape-SWA4096-CLA31", 42, 3584, 16, 8, 256, 14336, 256000, True, groups(42, [3, 1]), 4096,
                   by_group(groups(42, [3, 1]), "LG")),
+            ]
+        elif self.args.set == "holdout11":  # eleventh hold-out (session 14): measured after that session's model changes
+            ms = [
+                m("deepseek-coder-33b-shape-L24-GQA7", 24, 7168, 56, 8, 128, 19200, 32256, False, cla(24, 1)),
+                m("mpt-7b-shape-MHA-CLA3", 32, 4096, 32, 32, 128, 16384, 50432, False, cla(32, 3)),
+                m("gemma-3-27b-shape-L31-SWA1024-kv16", 31, 5376, 32, 16, 128, 21504, 262144, True, cla(31, 1), 1024,
+                  every(31, "LLLLLG")),
+                m("minicpm-2b-shape-MHA36-hd64", 40, 2304, 36, 36, 64, 5760, 122753, True, cla(40, 1)),
+                m("mqa-hd256-CLA4-shape", 24, 2048, 8, 1, 256, 8192, 256000, True, cla(24, 4)),
+                m("gqa5-hd96-SWA2048-CLA213-shape", 30, 2560, 20, 4, 96, 7680, 32000, False, groups(30, [2, 1, 3]), 2048,
+                  by_group(groups(30, [2, 1, 3]), "LLG")),
             ]
         elif self.args.set == "fp8w":  # fp8 weights (e4m3, per-tensor scales) on the main shapes
             ms = [
