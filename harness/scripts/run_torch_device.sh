@@ -41,6 +41,14 @@ echo "== torch device run: phase=$phase sha=$sha host=$(hostname) date=$(date -u
 nvidia-smi --query-gpu=name,memory.total,clocks.max.sm,clocks.sm,power.limit,ecc.mode.current --format=csv 2>&1 | head -3
 python3 -c 'import torch; print("torch", torch.__version__, "cuda", torch.version.cuda, "cudnn", torch.backends.cudnn.version())'
 rc=0
+# bench NAME BUDGET_S NOTES ARGS...: one full torch_bench run into $out/NAME.json (+ .log), its summary lines shown
+bench() {
+  local name=$1 budget=$2 notes=$3
+  shift 3
+  python3 "$tb" --mode full "$@" --out-json "$out/$name.json" --git-sha "$sha" --budget-s "$budget" --notes "$notes" \
+    >"$out/$name.log" 2>&1 || rc=1
+  grep -E "^==|Traceback|Error" "$out/$name.log" | tail -6
+}
 case "$phase" in
   micro-only)
     python3 "$tb" --mode full --families launch,elementwise,gemm,attention,attention_prefill \
@@ -255,18 +263,11 @@ case "$phase" in
     # session 14: the tenth end-to-end hold-out set (both stacks), measured before any model change of the session;
     # then launch grids at non-power-of-two contexts and head_dims 96-192 (diagnostic), cuDNN decode timed at the
     # head_dims its grid lacks (fitted)
-    python3 "$tb" --mode full --families e2e --set holdout10 --out-json "$out/torch-e2e-holdout10.json" --git-sha "$sha" \
-      --budget-s "${TORCH_BENCH_BUDGET_S:-280}" --notes "torch stacks: end-to-end, holdout10 set" \
-      >"$out/torch-e2e-holdout10.log" 2>&1 || rc=1
-    grep -E "^==|Traceback|Error" "$out/torch-e2e-holdout10.log" | tail -6
-    python3 "$tb" --mode full --families attention_grids2 --out-json "$out/torch-attention-grids2.json" \
-      --git-sha "$sha" --budget-s "${TORCH_BENCH_BUDGET_S2:-80}" --notes "SDPA decode launch grids, odd contexts and head_dims" \
-      >"$out/torch-attention-grids2.log" 2>&1 || rc=1
-    grep -E "^==|Traceback|Error" "$out/torch-attention-grids2.log" | tail -4
-    python3 "$tb" --mode full --families attention_cudnn_dims --stacks torch-cudnn --out-json "$out/torch-attention-cudnn-dims.json" \
-      --git-sha "$sha" --budget-s "${TORCH_BENCH_BUDGET_S3:-110}" --notes "cuDNN decode at head_dims 80-192" \
-      >"$out/torch-attention-cudnn-dims.log" 2>&1 || rc=1
-    grep -E "^==|Traceback|Error" "$out/torch-attention-cudnn-dims.log" | tail -4
+    bench torch-e2e-holdout10 "${TORCH_BENCH_BUDGET_S:-280}" "torch stacks: end-to-end, holdout10 set" --families e2e --set holdout10
+    bench torch-attention-grids2 "${TORCH_BENCH_BUDGET_S2:-80}" "SDPA decode launch grids, odd contexts and head_dims" \
+      --families attention_grids2
+    bench torch-attention-cudnn-dims "${TORCH_BENCH_BUDGET_S3:-110}" "cuDNN decode at head_dims 80-192" \
+      --families attention_cudnn_dims --stacks torch-cudnn
     ;;
   profile-s14)
     # session 14: per-kernel time inside the holdout8 / holdout9 steps each stack misses most (diagnostic)
