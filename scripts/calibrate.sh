@@ -74,7 +74,10 @@ for gpu in h100-sxm h200; do
     # at 256 with CLA2 and windows, a 4 / 2 producer map at 64, head_dim 160.
     # holdout10 (session 14, both stacks, measured before the session's model changes): a gpt-oss-20b shape with
     # 128-position windows, a 70B shape cut to 20 layers, Gemma-3-1B (MQA, head_dim 256, 512 windows), irregular CLA.
-    sets="main holdout holdout3 holdout6 holdout7 holdout8 holdout9 holdout10"; [ "$stack" = torch-flash ] && sets="main holdout holdout2 holdout3 holdout4 holdout5 holdout6 holdout7 holdout8 holdout9 holdout10 fp8w sustained-main sustained-holdout rerun-holdout2"
+    # holdout11 (session 14, both stacks, measured after the session's model changes): a 33B shape cut to 24 layers
+    # (d 7168, GQA-7), MPT-7B MHA + CLA3, a Gemma-3-27B shape cut to 31 layers (16 KV heads, SWA 1024 5:1), MHA with
+    # 36 heads at 64, MQA at 256 + CLA4, GQA-5 at head_dim 96 with SWA 2048 on a 2 / 1 / 3 producer map.
+    sets="main holdout holdout3 holdout6 holdout7 holdout8 holdout9 holdout10 holdout11"; [ "$stack" = torch-flash ] && sets="main holdout holdout2 holdout3 holdout4 holdout5 holdout6 holdout7 holdout8 holdout9 holdout10 holdout11 fp8w sustained-main sustained-holdout rerun-holdout2"
     for set in $sets; do
       f=$(ls "$dir"/torch-e2e-$set-*.json 2>/dev/null | sort | tail -n 1 || true)
       [ -n "$f" ] || continue

@@ -132,7 +132,7 @@ gate new holdout8 torch-cudnn 4.1 36
 # The ninth hold-out set (session 13), measured after that session's model changes: the blind check of them. Its
 # worst points are head_dim 160 (FA2 decode at B 128-400 17 % fast, cuDNN up to 44 % fast): FA2's 160-wide kernel
 # computes 20-27 % slower than the law in the micro grid (decode at B >= 16 unsplit, causal prefill), not yet modelled.
-# Then FA2's 160 / 224-wide kernels' tile-math rate (attn_narrow_compute_efficiency_large 0.73, fitted on the
+# Then FA2's 160 / 224-wide kernels' tile-math rate (attn_narrow_compute_efficiency_large 0.73, removed in session 14; fitted on the
 # head_dim-160 decode points, applied to the same kernel's prefill): 2.85 / 17.1 -> 2.52 / 11.2 %.
 # Session 14: head_dim 160 runs FA2's 192 kernel and cuDNN's 256 one (launch grids); the narrow-rate parameter
 # went. torch-flash 2.52 / 11.2 -> 2.42 / 11.2 %, torch-cudnn 4.70 / 44.1 -> 2.37 / 9.3 %.
@@ -142,6 +142,11 @@ gate new holdout9 torch-cudnn 2.6 10.5
 # torch-cudnn 4.04 / 20.2 % under the session-13 model; after them 2.43 / 8.8 % and 2.91 / 15.4 %.
 gate new holdout10 torch-flash 2.6 9.5
 gate new holdout10 torch-cudnn 3.1 16.5
+# The eleventh hold-out set (session 14), measured after that session's model changes: the blind check of them.
+# torch-cudnn's worst is GQA-5 at head_dim 96 (B 36, S 131072), 30 % slow, where its micro grid (GQA-4 at 96) has
+# the model 7 % fast: as holdout8's MQA steps, cuDNN inside a step outruns its isolated kernel (open).
+gate new holdout11 torch-flash 2.5 9.5
+gate new holdout11 torch-cudnn 3.5 31
 gate new main torch-cudnn 1.7 5.5
 # Session 13: its worst (a Gemma-2-2B-shape decode at B 64, S 16384) 3.9 -> 4.6 % with the gradual saturation.
 gate new holdout torch-cudnn 1.9 5
