@@ -269,6 +269,12 @@ case "$phase" in
     bench torch-attention-cudnn-dims "${TORCH_BENCH_BUDGET_S3:-110}" "cuDNN decode at head_dims 80-192" \
       --families attention_cudnn_dims --stacks torch-cudnn
     ;;
+  cudnn-steps)
+    # session 14: cuDNN decode isolated at the end-to-end shapes it misses most (diagnostic)
+    bench torch-attention-cudnn-steps 90 "cuDNN decode at end-to-end step shapes" --families attention_cudnn_steps --stacks torch-cudnn \
+      --attn-max-kv-gb 40
+    grep -E "  attn" "$out/torch-attention-cudnn-steps.log" | cut -c1-150
+    ;;
   profile-s14)
     # session 14: per-kernel time inside the holdout8 / holdout9 steps each stack misses most (diagnostic)
     for sp in holdout8:CUDNN_ATTENTION:PROFILE_POINTS_S14_H8_CUDNN holdout8:FLASH_ATTENTION:PROFILE_POINTS_S14_H8_FLASH \
@@ -290,7 +296,7 @@ case "$phase" in
       grep -E "^==|Traceback|Error" "$out/torch-e2e-$set.log" | tail -6
     done
     ;;
-  *) echo "usage: $0 micro|micro-only|e2e|fp8|ew-decode|holdout2|holdout3|sets|power|power2|profile|sustained-decode|layer|small-models|power-decode|power-decode-shapes|chain|profile-worst|attention-shapes|holdout6|attention-context|attention-knobs|cudnn-ctas|grids|session14|profile-s14" >&2; exit 2 ;;
+  *) echo "usage: $0 micro|micro-only|e2e|fp8|ew-decode|holdout2|holdout3|sets|power|power2|profile|sustained-decode|layer|small-models|power-decode|power-decode-shapes|chain|profile-worst|attention-shapes|holdout6|attention-context|attention-knobs|cudnn-ctas|grids|session14|profile-s14|cudnn-steps" >&2; exit 2 ;;
 esac
 ls -la "$out"
 exit $rc

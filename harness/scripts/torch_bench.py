@@ -1539,6 +1539,17 @@ class Bench:
                         if B * S * 2 * Hkv * D * ACT <= cap_B:
                             self.decode_point(backend, stack, B, S, Hkv, g, D)
 
+    def fam_attention_cudnn_steps(self):
+        """Diagnostic (session 14, never fitted): cuDNN SDPA decode isolated at the exact shapes of the end-to-end
+        steps it misses most (holdout8 MQA at g 20, holdout11 GQA-5 at head_dim 96), beside neighbouring batches:
+        does the isolated kernel stream as fast as inside the step (3.65 TB/s at B 24, S 128000)?"""
+        pts = [(1, 20, 128, B, 128000) for B in (5, 16, 20, 24, 28, 32, 100)] + \
+              [(4, 5, 96, B, 131072) for B in (16, 32, 36, 40)] + [(4, 5, 96, 36, 45000), (1, 20, 128, 100, 24000)]
+        for backend, stack in [b for b in self.attn_backends() if b[1] == "torch-cudnn"]:
+            for (Hkv, g, D, B, S) in pts:
+                if B * S * 2 * Hkv * D * ACT <= self.args.attn_max_kv_gb * 1e9:
+                    self.decode_point(backend, stack, B, S, Hkv, g, D)
+
     def fam_attention_context(self):
         """Diagnostic (session 12, never fitted): SDPA decode at the shapes where end-to-end cuDNN steps run
         5-25 % slower than the isolated kernel, under four conditions: the same K/V set every repetition or
@@ -1927,6 +1938,7 @@ class Bench:
                  ("attention_context", self.fam_attention_context), ("attention_knobs", self.fam_attention_knobs),
                  ("attention_cudnn_ctas", self.fam_attention_cudnn_ctas), ("attention_grids", self.fam_attention_grids),
                  ("attention_grids2", self.fam_attention_grids2), ("attention_cudnn_dims", self.fam_attention_cudnn_dims),
+                 ("attention_cudnn_steps", self.fam_attention_cudnn_steps),
                  ("attention_prefill_dims", self.fam_attention_prefill_dims),
                  ("power", self.fam_power), ("e2e", self.fam_e2e)]
         for name, fn in table:
@@ -2060,7 +2072,7 @@ class Step:
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--mode", choices=["quick", "full"], default="full")
-    ap.add_argument("--families", default="all", help="comma list of launch,gemm,gemm_fp8,attention,attention_prefill,elementwise,elementwise_decode,elementwise_layer,elementwise_chain,attention_dims,attention_shapes,attention_context,attention_knobs,attention_cudnn_ctas,attention_grids,attention_grids2,attention_cudnn_dims,attention_prefill_dims,power,e2e")
+    ap.add_argument("--families", default="all", help="comma list of launch,gemm,gemm_fp8,attention,attention_prefill,elementwise,elementwise_decode,elementwise_layer,elementwise_chain,attention_dims,attention_shapes,attention_context,attention_knobs,attention_cudnn_ctas,attention_grids,attention_grids2,attention_cudnn_dims,attention_cudnn_steps,attention_prefill_dims,power,e2e")
     ap.add_argument("--set", choices=["main", *E2E_GRIDS], default="main", help="end-to-end shape set")
     ap.add_argument("--stacks", default="torch-flash,torch-cudnn")
     ap.add_argument("--out-json", required=True)
