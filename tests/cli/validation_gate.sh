@@ -125,8 +125,9 @@ gate new holdout7 torch-cudnn 3.5 17
 # 1.25): torch-flash 3.12 / 10.0 %, torch-cudnn 3.73 / 20.2 %; hold-out 5's worst (a 3B MQA step at B 300, S 40000,
 # attention-bound) went 8.4 -> 9.1 %, so its limit went 9 -> 9.5 %; the mean 3.02 -> 2.76 %.
 # Session 14: cuDNN 3.73 / 20.2 -> 4.00 / 34.7 %. Its launch grids give MQA at 20 query heads per KV head (two
-# 16-row tiles) 4 splits at B 24 where FA2's rule gave more; the micro grid's g-20 split points stream 2.5-2.9 TB/s,
-# the same kernel inside the end-to-end step 3.65 (torch-step-profile-cudnn-holdout8): not modelled.
+# 16-row tiles) 4 splits at B 24 where FA2's rule gave more; timed alone at that shape the kernel is as fast as in
+# the step (448 vs 427 us, torch-attention-cudnn-steps) and the model 35 % slow: 192 CTAs in one wave stream 3.5 TB/s,
+# 256 (B 32) 2.9, which the wave model does not reproduce (open).
 gate new holdout8 torch-flash 3.3 10.5
 gate new holdout8 torch-cudnn 4.1 36
 # The ninth hold-out set (session 13), measured after that session's model changes: the blind check of them. Its
@@ -143,8 +144,8 @@ gate new holdout9 torch-cudnn 2.6 10.5
 gate new holdout10 torch-flash 2.6 9.5
 gate new holdout10 torch-cudnn 3.1 16.5
 # The eleventh hold-out set (session 14), measured after that session's model changes: the blind check of them.
-# torch-cudnn's worst is GQA-5 at head_dim 96 (B 36, S 131072), 30 % slow, where its micro grid (GQA-4 at 96) has
-# the model 7 % fast: as holdout8's MQA steps, cuDNN inside a step outruns its isolated kernel (open).
+# torch-cudnn's worst is GQA-5 at head_dim 96 (B 36, S 131072), 30 % slow; the kernel timed alone at that shape takes
+# 1835 us, the model 2460 (torch-attention-cudnn-steps): a shape the micro grid lacks (open).
 gate new holdout11 torch-flash 2.5 9.5
 gate new holdout11 torch-cudnn 3.5 31
 gate new main torch-cudnn 1.7 5.5
