@@ -697,14 +697,15 @@ constexpr double kCudnnMinSplitPositions = 512;
 }  // namespace
 
 double cudnn_splits(double units, double positions, double sm_count) {
-  // torch-attention-grids 2026-12-03 (724 shapes: head_dims 64 / 80 / 128 / 256, B 1-128, six
-  // (n_kv, g), contexts 1024-65536): grid = [splits x (2 past head_dim 128), n_kv x ceil(g / 16), B]
-  // on every shape. Splits 8 / 32 / 64 / 64 at 1024 / 4096 / 16384 / 65536 positions for 2-3 units;
+  // torch-attention-grids / -grids2 2026-12-03 (2249 cuDNN launches: head_dims 64-256, B 1-128,
+  // eight (n_kv, g), contexts 600-65536): grid = [splits x (2 past head_dim 128), n_kv x ceil(g / 16),
+  // B] on every one. Splits 8 / 32 / 64 / 64 at 1024 / 4096 / 16384 / 65536 positions for 2-3 units;
   // 32 / 16 / 8 / 4 at 8 / 16 / 32 / 64 units; none at 96 and 128 units (where the power of two of
-  // 264 / units would be 2). Unsplit at 512 positions (torch-micro-v3 2026-12-01).
+  // 264 / units would be 2); 4 at 600-1000 positions (floor(S / 128) = 4-7, not its ceiling: 900
+  // and 1000 split 4 ways). Unsplit at 512 positions (torch-micro-v3 2026-12-01).
   if (units > 0.5 * sm_count || positions <= kCudnnMinSplitPositions) return 1;
   auto pow2_floor = [](double x) { return x >= 1 ? std::exp2(std::floor(std::log2(x))) : 1.0; };
-  return std::min({64.0, pow2_floor(std::ceil(positions / 128.0)), pow2_floor(2.0 * sm_count / units)});
+  return std::min({64.0, pow2_floor(std::floor(positions / 128.0)), pow2_floor(2.0 * sm_count / units)});
 }
 
 double fa2_kernel_head_dim(double head_dim) {
@@ -736,7 +737,8 @@ double decode_layout_efficiency(const TimingParams& t, double head_dim) {
 
 namespace {
 // FA2's standard forward kernel on sm90 (flash_fwd_launch_template.h run_mha_fwd_hdimN, the
-// non-sm8x branches): kBlockM 128 for head_dims 32-224 (hdim 160: 128 x 32, 192 / 224: 128 x 64 with
+// non-sm8x branches; PyTorch 2.11 runs head_dim 160 in the 192 kernel, fa2_kernel_head_dim): kBlockM
+// 128 for kernel widths 32-224 (hdim 160: 128 x 32, 192 / 224: 128 x 64 with
 // 8 warps), 64 at 256 (64 x 64: two CTAs per SM where the SM has >= 192 KiB of shared memory).
 double fa2_fwd_tile_rows(double kernel_hd) {
   return kernel_hd >= 256 ? 64.0 : 128.0;

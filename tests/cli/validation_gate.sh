@@ -136,7 +136,7 @@ gate new holdout8 torch-cudnn 4.1 36
 # Then FA2's 160 / 224-wide kernels' tile-math rate (attn_narrow_compute_efficiency_large 0.73, removed in session 14; fitted on the
 # head_dim-160 decode points, applied to the same kernel's prefill): 2.85 / 17.1 -> 2.52 / 11.2 %.
 # Session 14: head_dim 160 runs FA2's 192 kernel and cuDNN's 256 one (launch grids); the narrow-rate parameter
-# went. torch-flash 2.52 / 11.2 -> 2.42 / 11.2 %, torch-cudnn 4.70 / 44.1 -> 2.37 / 9.3 %.
+# went. torch-flash 2.52 / 11.2 -> 2.42 / 11.2 %, torch-cudnn 4.70 / 44.1 -> 2.34 / 9.3 % (2.37 before the split count used whole 128-key tiles).
 gate new holdout9 torch-flash 2.6 12
 gate new holdout9 torch-cudnn 2.6 10.5
 # The tenth hold-out set (session 14), measured before that session's model changes: torch-flash 2.43 / 8.8 %,

@@ -1,6 +1,11 @@
 // Kernel stacks: structure of the FA2 / cuDNN / eager paths (hand-derived values), the split
 // heuristic, and how a (GPU, stack) pair resolves its parameters.
+#include <boost/json.hpp>
 #include <catch2/catch.hpp>
+#include <cmath>
+#include <fstream>
+#include <sstream>
+#include <string>
 
 #include "kvscope/core/error.hpp"
 #include "kvscope/core/loaders.hpp"
@@ -180,7 +185,8 @@ TEST_CASE("cuDNN decode splits as its launch grids show: half the SMs, past 512 
                        Row{6, 4, 8, 131072, 8},    // 24 units (torch-attention-context: lean_reduction runs)
                        Row{7, 10, 40, 128000, 1},  // 70: unsplit, as measured
                        Row{4, 8, 32, 512, 1},      // 32 units but 512 positions
-                       Row{4, 8, 32, 1000, 8},     // ceil(1000 / 128) = 8 tiles
+                       Row{4, 8, 32, 1000, 4},     // floor(1000 / 128) = 7 whole tiles (grids2)
+                       Row{4, 8, 32, 600, 4},      // 4 whole tiles, past 512 positions
                        Row{4, 8, 32, 1024, 8}}) {
     INFO("B " << r.batch << " kv " << r.kv_heads << " q " << r.q_heads << " S " << r.positions);
     double splits = 0;
@@ -502,6 +508,39 @@ TEST_CASE("decode attention: a wave's K/V stream saturates with its CTA count, s
     return packed_decode_attention_time(t, batch, 8, 32, S, d, batch * S * 2 * 8 * d * 2).time_s;
   };
   CHECK(time(1.5, 32) > 1.1 * time(0, 32));
+}
+
+TEST_CASE("cudnn_splits and the decode kernel widths reproduce every committed cuDNN launch grid", "[stack][timing]") {
+  // The H200 launch grids (torch_bench attention_grids / attention_grids2): the fprop kernel's grid is
+  // [splits x (2 CTAs per unit at the 256 kernel), n_kv x ceil(g / 16), B] on 132 SMs.
+  int checked = 0;
+  for (const char* name : {"torch-attention-grids-2026-12-03.json", "torch-attention-grids2-2026-12-03.json"}) {
+    const std::string path = std::string(KVSCOPE_SOURCE_DIR) + "/data/calibration/h200/" + name;
+    std::ifstream in(path);
+    REQUIRE(in.good());
+    std::stringstream text;
+    text << in.rdbuf();
+    const boost::json::value doc = boost::json::parse(text.str());
+    for (const auto& b : doc.at("benchmarks").as_array()) {
+      const auto& axes = b.at("axes").as_object();
+      if (axes.at("backend").as_string() != "cudnn_attention") continue;
+      const double batch = axes.at("batch").to_number<double>(), kv = axes.at("n_kv_heads").to_number<double>();
+      const double g = axes.at("group_size").to_number<double>(), d = axes.at("head_dim").to_number<double>();
+      const double positions = axes.at("kv_len").to_number<double>();
+      for (const auto& k : b.at("kernels").as_array()) {
+        if (std::string(k.at("name").as_string()).find("flash_fprop") == std::string::npos) continue;
+        const auto& grid = k.at("grid").as_array();
+        const double units = batch * kv * std::ceil(g / 16);
+        const double per_unit = cudnn_decode_kernel_head_dim(d) > 128 ? 2 : 1;
+        INFO(name << ": B " << batch << " n_kv " << kv << " g " << g << " d " << d << " S " << positions);
+        CHECK(grid.at(0).to_number<double>() == cudnn_splits(units, positions, 132) * per_unit);
+        CHECK(grid.at(1).to_number<double>() == kv * std::ceil(g / 16));
+        CHECK(grid.at(2).to_number<double>() == batch);
+        ++checked;
+      }
+    }
+  }
+  CHECK(checked == 2249);
 }
 
 TEST_CASE("cuDNN decode runs its 64, 128 or 256 kernel", "[stack][timing]") {

@@ -168,7 +168,7 @@ double fa2_splits(double units, double slots, double n_blocks);
 // cuDNN SDPA decode's split count (sdpa_sm80_flash_fprop_wmma, read from its launch grids: the
 // count is not public) for `units` = batch x KV heads x 16-row tiles on `sm_count` SMs over
 // `positions` keys: unsplit past sm_count / 2 units or at <= 512 positions, else the largest power
-// of two within 64, the 128-key tiles and 2 x sm_count / units.
+// of two within 64, the whole 128-key tiles (floor) and 2 x sm_count / units.
 double cudnn_splits(double units, double positions, double sm_count);
 // Decode attention of stacks that pack a KV head's query heads into the rows of one tile (FA2,
 // cuDNN; t.attn_kernel says which): splits, tile padding and CTA parallelism from the kernel's
