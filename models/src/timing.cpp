@@ -801,8 +801,8 @@ KernelTime packed_decode_attention_time(const TimingParams& t, double batch, dou
     // cuDNN (sdpa_sm80_flash_fprop_wmma, 16-row tiles; its decode rates at g = 2 exclude 64-row
     // padding: that would need more than the dense peak): one unit per (request, KV head, 16 rows),
     // split over K/V (a second kernel, lean_reduction) by cudnn_splits. Past head_dim 128 each unit
-    // is two CTAs without a reduction (the 256 kernel has the 128 kernel's 86 KB of shared memory:
-    // each computes half the output columns), which per_sm = 1 unit counts.
+    // is two CTAs without a reduction kernel (the 256 kernel has the 128 kernel's 86 KB of shared
+    // memory; that each computes half the output columns is inferred), which per_sm = 1 unit counts.
     tile_rows = 16;
     kernel_hd = cudnn_decode_kernel_head_dim(head_dim);
     splits = cudnn_splits(batch * heads * std::ceil(rows / tile_rows), positions, t.sm_count);
