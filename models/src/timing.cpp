@@ -691,8 +691,7 @@ double fa2_splits(double units, double slots, double n_blocks) {
 
 namespace {
 // cuDNN's decode splits K/V only past this many positions: unsplit at 512 in every torch-micro-v3
-// point (2026-12-01), split at 1024 (the sliding-window layers of torch-step-profile-cudnn-holdout3
-// 2026-12-03) and beyond; between 512 and 1024 it is unmeasured.
+// point (2026-12-01), split from 600 on (torch-attention-grids2 2026-12-03: 600, 768, 900, 1000).
 constexpr double kCudnnMinSplitPositions = 512;
 }  // namespace
 

@@ -145,9 +145,8 @@ struct TimingParams {
   // K/V through 32-column shared-memory blocks (kBlockKSmem 32, not 64: the kernel head_dim is not a
   // multiple of 64): attn_narrow_smem_efficiency. A head_dim below its kernel's width (80 in the 96
   // kernel, 112 in the 128, 160 in the 192) loads predicated columns: attn_padded_efficiency. Each
-  // scales the
-  // kernel's K/V stream (FA2 at head_dims 80-192, H200, GQA-4 B 16 S 32768: 80 runs at 0.71 of
-  // 128's bandwidth, 96 at 0.92, 112 at 0.81, 160 at 0.78, 192 at 0.99). 0 = not measured: 1.
+  // scales the kernel's K/V stream (FA2 at head_dims 80-192, H200, GQA-4 B 16 S 32768: 80 runs at
+  // 0.71 of 128's bandwidth, 96 at 0.92, 112 at 0.81, 160 at 0.78, 192 at 0.99). 0 = not measured: 1.
   double attn_narrow_smem_efficiency = 0;
   double attn_padded_efficiency = 0;
   double prefill_attn_fraction_d256 = 0;
