@@ -22,6 +22,8 @@
 #   PHASE = profile-s14: per-kernel profiles of the holdout8 / holdout9 steps each stack misses most (session 14)
 #   PHASE = session14: the tenth end-to-end hold-out set, launch grids at odd contexts / head_dims, cuDNN decode at
 #                     head_dims 80-192
+#   PHASE = session15: the twelfth end-to-end hold-out set, SDPA decode at 70-530 CTAs (partial waves)
+#   PHASE = holdout13: the thirteenth end-to-end hold-out set (after session 15's model changes)
 #   PHASE = holdout6: the sixth end-to-end hold-out set (both stacks), cuDNN / FA2 per-kernel profiles (session 12)
 #   PHASE = profile-worst: per-kernel profiles of the steps the model misses most (session 11)
 #   PHASE = chain   : elementwise ops behind the GEMM and ops that precede them in a step, then the fifth
@@ -275,6 +277,17 @@ case "$phase" in
       --attn-max-kv-gb 40
     grep -E "  attn" "$out/torch-attention-cudnn-steps.log" | cut -c1-150
     ;;
+  session15)
+    # session 15: the twelfth end-to-end hold-out set (both stacks), measured before any model change of the session;
+    # then SDPA decode at 70-530 unsplit CTAs, one to three cuDNN tiles per KV head (fitted)
+    bench torch-e2e-holdout12 "${TORCH_BENCH_BUDGET_S:-260}" "torch stacks: end-to-end, holdout12 set" --families e2e --set holdout12
+    bench torch-attention-waves "${TORCH_BENCH_BUDGET_S2:-230}" "SDPA decode at 70-530 CTAs: partial waves" \
+      --families attention_waves --attn-max-kv-gb 40
+    ;;
+  holdout13)
+    # session 15: the thirteenth end-to-end hold-out set (both stacks), measured after that session's model changes
+    bench torch-e2e-holdout13 "${TORCH_BENCH_BUDGET_S:-300}" "torch stacks: end-to-end, holdout13 set" --families e2e --set holdout13
+    ;;
   profile-s14)
     # session 14: per-kernel time inside the holdout8 / holdout9 steps each stack misses most (diagnostic)
     for sp in holdout8:CUDNN_ATTENTION:PROFILE_POINTS_S14_H8_CUDNN holdout8:FLASH_ATTENTION:PROFILE_POINTS_S14_H8_FLASH \
@@ -296,7 +309,7 @@ case "$phase" in
       grep -E "^==|Traceback|Error" "$out/torch-e2e-$set.log" | tail -6
     done
     ;;
-  *) echo "usage: $0 micro|micro-only|e2e|fp8|ew-decode|holdout2|holdout3|sets|power|power2|profile|sustained-decode|layer|small-models|power-decode|power-decode-shapes|chain|profile-worst|attention-shapes|holdout6|attention-context|attention-knobs|cudnn-ctas|grids|session14|profile-s14|cudnn-steps" >&2; exit 2 ;;
+  *) echo "usage: $0 micro|micro-only|e2e|fp8|ew-decode|holdout2|holdout3|sets|power|power2|profile|sustained-decode|layer|small-models|power-decode|power-decode-shapes|chain|profile-worst|attention-shapes|holdout6|attention-context|attention-knobs|cudnn-ctas|grids|session14|profile-s14|cudnn-steps|session15|holdout13" >&2; exit 2 ;;
 esac
 ls -la "$out"
 exit $rc

@@ -56,9 +56,9 @@ except Exception:  # pragma: no cover - old PyTorch
     SDPBackend = None
     sdpa_kernel = None
 
-VERSION = "0.8.10"
+VERSION = "0.8.11"
 # End-to-end sets measured with both stacks on every point (earlier sets run cuDNN on a subset).
-HOLDOUTS_BOTH_STACKS = ("holdout6", "holdout7", "holdout8", "holdout9", "holdout10", "holdout11")
+HOLDOUTS_BOTH_STACKS = ("holdout6", "holdout7", "holdout8", "holdout9", "holdout10", "holdout11", "holdout12", "holdout13")
 # End-to-end grids per set: (decode batches, decode contexts, (batch, prompt) prefills); "main" is fam_e2e's default.
 E2E_GRIDS = {
     "holdout": ([1, 4, 16, 64, 256, 768], [1024, 4096, 16384, 65536], [(1, 1024), (1, 4096), (1, 16384), (1, 24576), (2, 4096)]),
@@ -72,6 +72,8 @@ E2E_GRIDS = {
     "holdout9": ([1, 6, 32, 128, 400, 1024], [2000, 12000, 60000, 131072], [(1, 1500), (1, 8000), (2, 16000), (1, 32768)]),
     "holdout10": ([1, 10, 40, 144, 512, 1024], [1800, 10000, 50000, 131072], [(1, 600), (1, 6000), (2, 14000), (1, 32768)]),
     "holdout11": ([1, 8, 36, 160, 600, 1024], [1300, 7500, 45000, 131072], [(1, 1100), (1, 9000), (3, 4500), (1, 30000)]),
+    "holdout12": ([2, 12, 28, 56, 220, 700], [3500, 20000, 70000, 131072], [(1, 2000), (1, 10000), (2, 7000), (1, 24000)]),
+    "holdout13": ([1, 9, 44, 180, 480, 1024], [2500, 15000, 90000, 128000], [(1, 1500), (1, 12000), (2, 9000), (1, 32768)]),
     "fp8w": ([1, 16, 64, 256], [1024, 8192], [(1, 1024), (1, 4096), (1, 16384)]),
 }
 ACT = 2  # bf16 bytes per element
@@ -1550,6 +1552,29 @@ class Bench:
                 if B * S * 2 * Hkv * D * ACT <= self.args.attn_max_kv_gb * 1e9:
                     self.decode_point(backend, stack, B, S, Hkv, g, D)
 
+    def fam_attention_waves(self):
+        """SDPA decode at CTA counts around one and two per SM (session 15): unsplit 70-530 CTAs (cuDNN: request x KV
+        head x 16-row tile; FA2: request x KV head x 64-row block) at one, two and three cuDNN tiles per KV head and
+        head_dims 64 / 96 / 128 / 256. A partial last wave doubles some SMs up while others hold one CTA or none: how
+        fast a doubled SM runs its pair there, against its share of a full wave (end-to-end MQA steps at g 20 and B 24
+        ran 35 % faster than two full-wave shares)."""
+        cfgs = [(1, 20, 128), (1, 32, 128), (2, 24, 64), (1, 40, 128), (4, 5, 96), (8, 4, 128), (8, 2, 64), (2, 8, 256),
+                (1, 24, 96), (4, 16, 128)]
+        ctas, Ss = [70, 100, 140, 170, 200, 230, 250, 264, 300, 360, 430, 530], [6000, 48000]
+        if self.quick:
+            cfgs, ctas, Ss = cfgs[:2], [140, 200], [6000]
+        cap_B = self.args.attn_max_kv_gb * 1e9
+        for backend, stack in self.attn_backends():
+            # FA2 at the layouts whose packed rows differ most (one to three cuDNN tiles; GQA-5 / 96)
+            mine = cfgs if stack == "torch-cudnn" else [c for c in cfgs if c in ((1, 20, 128), (1, 40, 128), (4, 5, 96), (8, 4, 128))]
+            for (Hkv, g, D) in mine:
+                per_b = Hkv * math.ceil(g / 16)
+                for n in ctas:
+                    B = max(1, round(n / per_b))
+                    for S in Ss:
+                        if B * S * 2 * Hkv * D * ACT <= cap_B:
+                            self.decode_point(backend, stack, B, S, Hkv, g, D)
+
     def fam_attention_context(self):
         """Diagnostic (session 12, never fitted): SDPA decode at the shapes where end-to-end cuDNN steps run
         5-25 % slower than the isolated kernel, under four conditions: the same K/V set every repetition or
@@ -1766,6 +1791,27 @@ class Bench:
                 m("gqa5-hd96-SWA2048-CLA213-shape", 30, 2560, 20, 4, 96, 7680, 32000, False, groups(30, [2, 1, 3]), 2048,
                   by_group(groups(30, [2, 1, 3]), "LLG")),
             ]
+        elif self.args.set == "holdout12":  # twelfth hold-out (session 15): measured before that session's model changes
+            ms = [
+                m("mqa-g24-hd128-CLA2-shape", 24, 3072, 24, 1, 128, 8192, 64000, True, cla(24, 2)),
+                m("gqa3-kv6-hd128-SWA4096-shape", 28, 2304, 18, 6, 128, 9216, 128000, True, cla(28, 1), 4096,
+                  every(28, "LG")),
+                m("gqa2-kv16-hd64-CLA123-shape", 24, 2048, 32, 16, 64, 5632, 32000, True, groups(24, [1, 2, 3])),
+                m("mha-hd256-L18-shape", 18, 2048, 8, 8, 256, 16384, 256000, True, cla(18, 1)),
+                m("gqa10-kv4-hd96-shape", 30, 3840, 40, 4, 96, 10240, 100352, False, cla(30, 1)),
+                m("mqa-g40-hd64-KeepEnds-shape", 20, 2560, 40, 1, 64, 6912, 50304, True, keep_ends(20)),
+            ]
+        elif self.args.set == "holdout13":  # thirteenth hold-out (session 15): measured after that session's model changes
+            ms = [
+                m("mqa-g28-hd128-shape", 22, 3584, 28, 1, 128, 9728, 151936, False, cla(22, 1)),
+                m("gqa6-kv2-hd128-CLA3-shape", 27, 1536, 12, 2, 128, 8960, 151936, True, cla(27, 3)),
+                m("gqa4-kv8-hd256-SWA1024-shape", 20, 4096, 32, 8, 256, 12288, 256000, True, cla(20, 1), 1024,
+                  every(20, "LLG")),
+                m("mha-hd64-L28-shape", 28, 1280, 20, 20, 64, 5120, 50257, True, cla(28, 1)),
+                m("gqa16-kv2-hd64-CLA21-shape", 24, 2048, 32, 2, 64, 8192, 128256, True, groups(24, [2, 1])),
+                m("gqa8-kv5-hd80-SWA2048-CLA2-shape", 32, 3200, 40, 5, 80, 8640, 32000, False, cla(32, 2), 2048,
+                  by_group(cla(32, 2), "LG")),
+            ]
         elif self.args.set == "fp8w":  # fp8 weights (e4m3, per-tensor scales) on the main shapes
             ms = [
                 m("llama-3-8b-GQA8-CLA1-fp8w", 32, 4096, 32, 8, 128, 14336, 128256, False, cla(32, 1)),
@@ -1938,7 +1984,7 @@ class Bench:
                  ("attention_context", self.fam_attention_context), ("attention_knobs", self.fam_attention_knobs),
                  ("attention_cudnn_ctas", self.fam_attention_cudnn_ctas), ("attention_grids", self.fam_attention_grids),
                  ("attention_grids2", self.fam_attention_grids2), ("attention_cudnn_dims", self.fam_attention_cudnn_dims),
-                 ("attention_cudnn_steps", self.fam_attention_cudnn_steps),
+                 ("attention_cudnn_steps", self.fam_attention_cudnn_steps), ("attention_waves", self.fam_attention_waves),
                  ("attention_prefill_dims", self.fam_attention_prefill_dims),
                  ("power", self.fam_power), ("e2e", self.fam_e2e)]
         for name, fn in table:
@@ -2072,7 +2118,7 @@ class Step:
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--mode", choices=["quick", "full"], default="full")
-    ap.add_argument("--families", default="all", help="comma list of launch,gemm,gemm_fp8,attention,attention_prefill,elementwise,elementwise_decode,elementwise_layer,elementwise_chain,attention_dims,attention_shapes,attention_context,attention_knobs,attention_cudnn_ctas,attention_grids,attention_grids2,attention_cudnn_dims,attention_cudnn_steps,attention_prefill_dims,power,e2e")
+    ap.add_argument("--families", default="all", help="comma list of launch,gemm,gemm_fp8,attention,attention_prefill,elementwise,elementwise_decode,elementwise_layer,elementwise_chain,attention_dims,attention_shapes,attention_context,attention_knobs,attention_cudnn_ctas,attention_grids,attention_grids2,attention_cudnn_dims,attention_cudnn_steps,attention_waves,attention_prefill_dims,power,e2e")
     ap.add_argument("--set", choices=["main", *E2E_GRIDS], default="main", help="end-to-end shape set")
     ap.add_argument("--stacks", default="torch-flash,torch-cudnn")
     ap.add_argument("--out-json", required=True)
