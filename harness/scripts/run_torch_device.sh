@@ -24,6 +24,8 @@
 #                     head_dims 80-192
 #   PHASE = session15: the twelfth end-to-end hold-out set, SDPA decode at 70-530 CTAs (partial waves)
 #   PHASE = holdout13: the thirteenth end-to-end hold-out set (after session 15's model changes)
+#   PHASE = session16: the thirteenth end-to-end hold-out set again (session 15's copy was lost before it landed)
+#                     and the fourteenth, both after session 15-16's model changes
 #   PHASE = holdout6: the sixth end-to-end hold-out set (both stacks), cuDNN / FA2 per-kernel profiles (session 12)
 #   PHASE = profile-worst: per-kernel profiles of the steps the model misses most (session 11)
 #   PHASE = chain   : elementwise ops behind the GEMM and ops that precede them in a step, then the fifth
@@ -288,6 +290,13 @@ case "$phase" in
     # session 15: the thirteenth end-to-end hold-out set (both stacks), measured after that session's model changes
     bench torch-e2e-holdout13 "${TORCH_BENCH_BUDGET_S:-300}" "torch stacks: end-to-end, holdout13 set" --families e2e --set holdout13
     ;;
+  session16)
+    # session 16: holdout13 measured again (session 15's results never reached the repository) and holdout14
+    # (MQA with 71 query heads, MHA at head_dim 80 + CLA2, a 135M shape, a 12288-wide shape, MQA at 256 with
+    # 512 windows on a 1 / 3 producer map, 8192 windows 3:1), both after every model change they check
+    bench torch-e2e-holdout13 "${TORCH_BENCH_BUDGET_S:-250}" "torch stacks: end-to-end, holdout13 set" --families e2e --set holdout13
+    bench torch-e2e-holdout14 "${TORCH_BENCH_BUDGET_S2:-250}" "torch stacks: end-to-end, holdout14 set" --families e2e --set holdout14
+    ;;
   profile-s14)
     # session 14: per-kernel time inside the holdout8 / holdout9 steps each stack misses most (diagnostic)
     for sp in holdout8:CUDNN_ATTENTION:PROFILE_POINTS_S14_H8_CUDNN holdout8:FLASH_ATTENTION:PROFILE_POINTS_S14_H8_FLASH \
@@ -309,7 +318,7 @@ case "$phase" in
       grep -E "^==|Traceback|Error" "$out/torch-e2e-$set.log" | tail -6
     done
     ;;
-  *) echo "usage: $0 micro|micro-only|e2e|fp8|ew-decode|holdout2|holdout3|sets|power|power2|profile|sustained-decode|layer|small-models|power-decode|power-decode-shapes|chain|profile-worst|attention-shapes|holdout6|attention-context|attention-knobs|cudnn-ctas|grids|session14|profile-s14|cudnn-steps|session15|holdout13" >&2; exit 2 ;;
+  *) echo "usage: $0 micro|micro-only|e2e|fp8|ew-decode|holdout2|holdout3|sets|power|power2|profile|sustained-decode|layer|small-models|power-decode|power-decode-shapes|chain|profile-worst|attention-shapes|holdout6|attention-context|attention-knobs|cudnn-ctas|grids|session14|profile-s14|cudnn-steps|session15|holdout13|session16" >&2; exit 2 ;;
 esac
 ls -la "$out"
 exit $rc

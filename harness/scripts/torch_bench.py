@@ -56,9 +56,9 @@ except Exception:  # pragma: no cover - old PyTorch
     SDPBackend = None
     sdpa_kernel = None
 
-VERSION = "0.8.11"
+VERSION = "0.8.12"
 # End-to-end sets measured with both stacks on every point (earlier sets run cuDNN on a subset).
-HOLDOUTS_BOTH_STACKS = ("holdout6", "holdout7", "holdout8", "holdout9", "holdout10", "holdout11", "holdout12", "holdout13")
+HOLDOUTS_BOTH_STACKS = ("holdout6", "holdout7", "holdout8", "holdout9", "holdout10", "holdout11", "holdout12", "holdout13", "holdout14")
 # End-to-end grids per set: (decode batches, decode contexts, (batch, prompt) prefills); "main" is fam_e2e's default.
 E2E_GRIDS = {
     "holdout": ([1, 4, 16, 64, 256, 768], [1024, 4096, 16384, 65536], [(1, 1024), (1, 4096), (1, 16384), (1, 24576), (2, 4096)]),
@@ -74,6 +74,7 @@ E2E_GRIDS = {
     "holdout11": ([1, 8, 36, 160, 600, 1024], [1300, 7500, 45000, 131072], [(1, 1100), (1, 9000), (3, 4500), (1, 30000)]),
     "holdout12": ([2, 12, 28, 56, 220, 700], [3500, 20000, 70000, 131072], [(1, 2000), (1, 10000), (2, 7000), (1, 24000)]),
     "holdout13": ([1, 9, 44, 180, 480, 1024], [2500, 15000, 90000, 128000], [(1, 1500), (1, 12000), (2, 9000), (1, 32768)]),
+    "holdout14": ([1, 11, 52, 200, 420, 1024], [3000, 18000, 75000, 131072], [(1, 1800), (1, 14000), (4, 4000), (1, 30000)]),
     "fp8w": ([1, 16, 64, 256], [1024, 8192], [(1, 1024), (1, 4096), (1, 16384)]),
 }
 ACT = 2  # bf16 bytes per element
@@ -1811,6 +1812,17 @@ class Bench:
                 m("gqa16-kv2-hd64-CLA21-shape", 24, 2048, 32, 2, 64, 8192, 128256, True, groups(24, [2, 1])),
                 m("gqa8-kv5-hd80-SWA2048-CLA2-shape", 32, 3200, 40, 5, 80, 8640, 32000, False, cla(32, 2), 2048,
                   by_group(cla(32, 2), "LG")),
+            ]
+        elif self.args.set == "holdout14":  # fourteenth hold-out (session 16): measured after every model change
+            ms = [
+                m("falcon-7b-shape-MQA71-hd64", 32, 4544, 71, 1, 64, 18176, 65024, False, cla(32, 1)),
+                m("phi-2-shape-MHA-hd80-CLA2", 32, 2560, 32, 32, 80, 10240, 51200, False, cla(32, 2)),
+                m("smollm-135m-shape-GQA3-hd64", 30, 576, 9, 3, 64, 1536, 49152, True, cla(30, 1)),
+                m("mistral-large-shape-L12-GQA12", 12, 12288, 96, 8, 128, 28672, 32768, False, cla(12, 1)),
+                m("mqa-g16-hd256-SWA512-CLA13-shape", 26, 4096, 16, 1, 256, 14336, 256000, True, groups(26, [1, 3]), 512,
+                  by_group(groups(26, [1, 3]), "LG")),
+                m("qwen2-7b-shape-GQA7-SWA8192-3:1", 28, 3584, 28, 4, 128, 18944, 152064, False, cla(28, 1), 8192,
+                  every(28, "LLLG")),
             ]
         elif self.args.set == "fp8w":  # fp8 weights (e4m3, per-tensor scales) on the main shapes
             ms = [
