@@ -52,6 +52,7 @@ std::string param_table(const TimingParams& t, const TimingParams& d, bool eager
   row("attn_lone_cta_efficiency", t.attn_lone_cta_efficiency, d.attn_lone_cta_efficiency, 1, "");
   row("attn_lone_cta_efficiency_d64", t.attn_lone_cta_efficiency_d64, d.attn_lone_cta_efficiency_d64, 1, "");
   row("attn_lone_cta_efficiency_d256", t.attn_lone_cta_efficiency_d256, d.attn_lone_cta_efficiency_d256, 1, "");
+  row("attn_tile_reread_fraction", t.attn_tile_reread_fraction, d.attn_tile_reread_fraction, 1, "");
   row("attn_units_sat_d64", t.attn_units_sat_d64, d.attn_units_sat_d64, 1, "CTAs");
   row("attn_units_sat_d256", t.attn_units_sat_d256, d.attn_units_sat_d256, 1, "CTAs");
   row("attn_sat_sharpness", t.attn_sat_sharpness, d.attn_sat_sharpness, 1, "");

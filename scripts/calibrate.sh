@@ -77,7 +77,15 @@ for gpu in h100-sxm h200; do
     # holdout11 (session 14, both stacks, measured after the session's model changes): a 33B shape cut to 24 layers
     # (d 7168, GQA-7), MPT-7B MHA + CLA3, a Gemma-3-27B shape cut to 31 layers (16 KV heads, SWA 1024 5:1), MHA with
     # 36 heads at 64, MQA at 256 + CLA4, GQA-5 at head_dim 96 with SWA 2048 on a 2 / 1 / 3 producer map.
-    sets="main holdout holdout3 holdout6 holdout7 holdout8 holdout9 holdout10 holdout11"; [ "$stack" = torch-flash ] && sets="main holdout holdout2 holdout3 holdout4 holdout5 holdout6 holdout7 holdout8 holdout9 holdout10 holdout11 fp8w sustained-main sustained-holdout rerun-holdout2"
+    # holdout12 (session 15, both stacks, measured before the session's model changes): MQA with 24 / 40 query heads,
+    # 6 KV heads with SWA 4096, MHA at head_dim 256, GQA-10 at 96, a 1 / 2 / 3 producer map at 64.
+    # holdout13 (sessions 15-16, both stacks, measured after session 15's model changes; session 15's copy was lost, the
+    # committed file is session 16's run): MQA with 28 query heads, GQA-6 + CLA3, head_dim 256 with 1024 windows 2:1,
+    # MHA at 64, GQA-16 on a 2 / 1 map, head_dim 80 with SWA 2048 + CLA2.
+    # holdout14 (session 16, both stacks, after every model change): MQA with 71 query heads, MHA at 80 + CLA2, a 135M
+    # shape, a 12288-wide shape, MQA at 256 with 512 windows on a 1 / 3 map, 8192 windows 3:1.
+    sets="main holdout holdout3 holdout6 holdout7 holdout8 holdout9 holdout10 holdout11 holdout12 holdout13 holdout14"
+    [ "$stack" = torch-flash ] && sets="main holdout holdout2 holdout3 holdout4 holdout5 holdout6 holdout7 holdout8 holdout9 holdout10 holdout11 holdout12 holdout13 holdout14 fp8w sustained-main sustained-holdout rerun-holdout2"
     for set in $sets; do
       f=$(ls "$dir"/torch-e2e-$set-*.json 2>/dev/null | sort | tail -n 1 || true)
       [ -n "$f" ] || continue

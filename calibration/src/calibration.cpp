@@ -961,6 +961,9 @@ FamilyFit fit_stack_decode_attention(const std::vector<const KvbenchPoint*>& poi
   // efficiency (its decode is memory-bound where CTAs run alone: no point constrains a width's own).
   const bool sat256 = a256 && t.attn_kernel == DecodeAttnKernel::cudnn;
   const bool sat64 = a64 && t.attn_kernel == DecodeAttnKernel::cudnn;
+  // The tile re-read fraction only where some point's KV head spans several of the kernel's tiles.
+  bool multi_tile = false;
+  for (const A& a : pts) multi_tile |= a.qh / a.kvh > (t.attn_kernel == DecodeAttnKernel::cudnn ? 16.0 : 64.0);
   auto residuals = [&](const TimingParams& tt, const std::vector<A>& set, std::span<double> r) {
     for (std::size_t i = 0; i < set.size(); ++i) {
       const A& a = set[i];
@@ -978,12 +981,15 @@ FamilyFit fit_stack_decode_attention(const std::vector<const KvbenchPoint*>& poi
     tt.attn_compute_flops_d64 = a64 ? q[9] * 1e12 : 0, tt.attn_compute_flops_d256 = a256 ? q[10] * 1e12 : 0;
     tt.attn_lone_cta_efficiency_d64 = a64 && !sat64 ? q[11] : 0, tt.attn_lone_cta_efficiency_d256 = a256 && !sat256 ? q[12] : 0;
     tt.attn_units_sat_d256 = sat256 ? q[13] * sm_count : 0, tt.attn_units_sat_d64 = sat64 ? q[14] * sm_count : 0;
+    tt.attn_tile_reread_fraction = multi_tile ? q[15] : 0;
     residuals(tt, pts, r);
   };
   // Wave terms (packed_decode_attention_time): a wave's fixed cost in µs, a lone CTA's share of
-  // its SM in [0.5, 1] (at head_dim 128, 64 and 256); the saturation counts at 256 and 64 (SMs) as at 128.
-  const std::vector<double> lo = {0.2, 0.0, 0.05, 10, 0.0, 0.2, 0.2, 0.0, 0.5, 10, 10, 0.5, 0.5, 0.05, 0.05},
-                            hi = {1.3, 100.0, 8.0, 2000, 5.0, 1.3, 1.3, 20.0, 1.0, 2000, 2000, 1.0, 1.0, 8.0, 8.0};
+  // its SM in [0.5, 1] (at head_dim 128, 64 and 256); the saturation counts at 256 and 64 (SMs) as at 128;
+  // the share of a later tile's K/V that comes from HBM again, in [0, 1] (fitted where some point's KV
+  // head spans several tiles: cuDNN past g 16).
+  const std::vector<double> lo = {0.2, 0.0, 0.05, 10, 0.0, 0.2, 0.2, 0.0, 0.5, 10, 10, 0.5, 0.5, 0.05, 0.05, 0.0},
+                            hi = {1.3, 100.0, 8.0, 2000, 5.0, 1.3, 1.3, 20.0, 1.0, 2000, 2000, 1.0, 1.0, 8.0, 8.0, 1.0};
   // Starts over the compute rates and, where fitted (cuDNN), the per-width saturation counts: the
   // grid holds no unsplit cuDNN point between 64 and 128 CTAs, so those counts have more than one
   // local optimum; the best fit to the grid is kept.
@@ -996,9 +1002,9 @@ FamilyFit fit_stack_decode_attention(const std::vector<const KvbenchPoint*>& poi
     for (const double c0 : {300.0, 600.0, 150.0}) {
       for (const double s0 : {0.6, 1.0}) {
         if (!sat64 && !sat256 && s0 != 0.6) continue;
-        NonlinearFit f =
-            robust_least_squares(res, std::vector<double>{0.9, 5.0, 1.0, c0, 0.2, 0.9, 0.9, 1.0, 0.7, c0, c0, 0.7, 0.7, s0, s0},
-                                 lo, hi, pts.size(), 0.05, 500);
+        NonlinearFit f = robust_least_squares(
+            res, std::vector<double>{0.9, 5.0, 1.0, c0, 0.2, 0.9, 0.9, 1.0, 0.7, c0, c0, 0.7, 0.7, s0, s0, 0.2}, lo, hi,
+            pts.size(), 0.05, 500);
         if (fit.params.empty() || f.rms < fit.rms) fit = std::move(f), best_p = p_sat;
       }
     }
@@ -1012,6 +1018,7 @@ FamilyFit fit_stack_decode_attention(const std::vector<const KvbenchPoint*>& poi
   t.attn_lone_cta_efficiency_d64 = a64 && !sat64 ? fit.params[11] : 0,
   t.attn_lone_cta_efficiency_d256 = a256 && !sat256 ? fit.params[12] : 0;
   t.attn_units_sat_d256 = sat256 ? fit.params[13] * sm_count : 0, t.attn_units_sat_d64 = sat64 ? fit.params[14] * sm_count : 0;
+  t.attn_tile_reread_fraction = multi_tile ? fit.params[15] : 0;
   std::vector<std::string> params = {"attn_bw_fraction",
                                      "attn_fixed_s",
                                      "attn_units_sat",
@@ -1027,6 +1034,7 @@ FamilyFit fit_stack_decode_attention(const std::vector<const KvbenchPoint*>& poi
                                      "attn_lone_cta_efficiency_d256",
                                      "attn_units_sat_d256",
                                      "attn_units_sat_d64",
+                                     "attn_tile_reread_fraction",
                                      "attn_sat_sharpness"};
   if (!layout_pts.empty()) {
     // Stage 2: the layout efficiencies in [0.3, 1.2] (1 where the points hold no such head_dim).

@@ -448,6 +448,7 @@ const std::vector<CalKey>& cal_keys() {
       {"attn_lone_cta_efficiency", &T::attn_lone_cta_efficiency, 1, 0, 1, false, true, true},
       {"attn_lone_cta_efficiency_d64", &T::attn_lone_cta_efficiency_d64, 1, 0, 1, false, true, true},
       {"attn_lone_cta_efficiency_d256", &T::attn_lone_cta_efficiency_d256, 1, 0, 1, false, true, true},
+      {"attn_tile_reread_fraction", &T::attn_tile_reread_fraction, 1, 0, 1, false, true, true},
       {"attn_units_sat_d64", &T::attn_units_sat_d64, 1, 0, 1e9, false, true, true},
       {"attn_units_sat_d256", &T::attn_units_sat_d256, 1, 0, 1e9, false, true, true},
       {"attn_sat_sharpness", &T::attn_sat_sharpness, 1, 0, 100, false, true, true},

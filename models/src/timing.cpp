@@ -707,6 +707,13 @@ double cudnn_splits(double units, double positions, double sm_count) {
   return std::min({64.0, pow2_floor(std::floor(positions / 128.0)), pow2_floor(2.0 * sm_count / units)});
 }
 
+double decode_ctas_per_sm(DecodeAttnKernel kernel, double kernel_head_dim, bool split) {
+  if (kernel == DecodeAttnKernel::cudnn) return kernel_head_dim <= 64 ? 4.0 : (kernel_head_dim <= 128 ? 2.0 : 1.0);
+  // FA2's standard kernel at widths 160-224 (128 x 64 tiles, 8 warps: 256 threads x 228-236 registers,
+  // CUPTI launch records in torch-attention-grids2 2026-12-03) fits once in 65,536 registers.
+  return !split && kernel_head_dim > 128 && kernel_head_dim < 256 ? 1.0 : 2.0;
+}
+
 double fa2_kernel_head_dim(double head_dim) {
   // Past 256 FA2 has no kernel; the model keeps the real width there rather than invent one.
   if (head_dim > 256) return head_dim;
@@ -778,12 +785,8 @@ KernelTime packed_decode_attention_time(const TimingParams& t, double batch, dou
   const bool packed = q_heads > kv_heads;
   const double rows = packed ? q_heads / kv_heads : 1.0;
   const double heads = packed ? kv_heads : q_heads;
-  // CTAs resident per SM: FA2's decode kernels 2; cuDNN's 16 x 128 x d tiles (Q 16 rows, K and V
-  // 128 keys) 2 up to head_dim 128 and 1 beyond: its 16 x 128 x 256 kernel streams alike with 96
-  // and 192 CTAs (2.87-2.88 TB/s: two waves of 132 SMs at 192) and reaches 3.5 TB/s only from 256
-  // (torch-attention-knobs 2026-12-03: every (n_kv, g) at 192 CTAs, S 8192).
-  const double per_sm = t.attn_kernel == DecodeAttnKernel::cudnn && head_dim > 128 ? 1.0 : 2.0;
-  const double slots = per_sm * t.sm_count;
+  // FA2's split heuristic counts 2 CTAs per SM (flash_api.cpp: multiProcessorCount * 2).
+  const double fa2_slots = 2 * t.sm_count;
   double splits = 1, tile_rows = 64;
   // The head_dim the kernel computes with: FA2 pads to its instantiated widths (hd 80 runs the 96
   // kernel: 20 % more tile math and that kernel's rates); K/V bytes stay those of the real head_dim.
@@ -791,7 +794,7 @@ KernelTime packed_decode_attention_time(const TimingParams& t, double batch, dou
   if (t.attn_kernel == DecodeAttnKernel::fa2) {
     kernel_hd = fa2_kernel_head_dim(head_dim);
     const double m_blocks = std::ceil(rows / 64.0);
-    splits = fa2_splits_cached(batch * heads * m_blocks, slots, std::ceil(positions / fa2_block_n(kernel_hd)));
+    splits = fa2_splits_cached(batch * heads * m_blocks, fa2_slots, std::ceil(positions / fa2_block_n(kernel_hd)));
     // Unsplit, FA2 runs its standard forward kernel: 128-row tiles up to head_dim 224, 64 at 256
     // (fa2_fwd_tile_rows); split-KV uses 64-row tiles. Padded rows are computed: at large batch
     // the unsplit kernel is compute-bound on 128 / g times the useful FLOPs.
@@ -801,12 +804,18 @@ KernelTime packed_decode_attention_time(const TimingParams& t, double batch, dou
     // padding: that would need more than the dense peak): one unit per (request, KV head, 16 rows),
     // split over K/V (a second kernel, lean_reduction) by cudnn_splits. Past head_dim 128 each unit
     // is two CTAs without a reduction kernel (the 256 kernel has the 128 kernel's 86 KB of shared
-    // memory; that each computes half the output columns is inferred), which per_sm = 1 unit counts.
+    // memory; that each computes half the output columns is inferred), which one unit per SM counts.
     tile_rows = 16;
     kernel_hd = cudnn_decode_kernel_head_dim(head_dim);
     splits = cudnn_splits(batch * heads * std::ceil(rows / tile_rows), positions, t.sm_count);
   }
   if (splits_out) *splits_out = splits;
+  // Units resident per SM (decode_ctas_per_sm; cuDNN's 256-wide unit is two CTAs, its 16 x 128 x 256
+  // kernel streams alike with 96 and 192 units and reaches 3.5 TB/s only from 256: torch-attention-knobs
+  // 2026-12-03). Its 64-wide kernel holds 4: 300-432 CTAs at two tiles per KV head run in 1.3-1.5x the
+  // time of 264 (torch-attention-waves 2026-12-03), not in two waves.
+  const double per_sm = decode_ctas_per_sm(t.attn_kernel, kernel_hd, splits > 1);
+  const double slots = per_sm * t.sm_count;
   const double tiles = std::ceil(rows / tile_rows);
   KernelTime r;
   const double other =
@@ -831,12 +840,14 @@ KernelTime packed_decode_attention_time(const TimingParams& t, double batch, dou
   const double layout = decode_layout_efficiency(t, head_dim);
   bw *= layout;
   const double other_s = other / (bw * t.hbm_read_Bps);
-  // Waves of equal CTAs, 2 per SM (`slots`). A wave of n CTAs streams its K/V at
+  // Waves of equal CTAs, per_sm per SM (`slots`). A wave of n CTAs streams its K/V at
   // wave_stream_fraction(n, attn_units_sat, attn_sat_sharpness) of the attention ceiling; a full wave computes at the tensor
-  // rate, each CTA at half an SM's; a last wave of at most one CTA per SM lasts one CTA's work at attn_lone_cta_efficiency of an
-  // SM (0.5: no faster than sharing). Every wave pays attn_cta_fixed_s. Without wave parameters (0: the kvbench stack,
-  // uncalibrated GPUs) the CTAs merge into one stream: the same memory and compute terms summed over all CTAs.
-  const double cta_bytes = kv_bytes / ctas;
+  // rate, each CTA at 1 / per_sm of an SM's; in a last wave the busiest SM holds k = ceil(n / SMs) CTAs and runs them at
+  // occupancy_efficiency(k) of a full SM (one CTA of a 2-per-SM kernel: attn_lone_cta_efficiency; 0.5 no faster than
+  // sharing). Every wave pays attn_cta_fixed_s. Without wave parameters (0: the kvbench stack, uncalibrated GPUs) the CTAs
+  // merge into one stream: the same memory and compute terms summed over all CTAs.
+  // Each tile past a KV head's first re-reads attn_tile_reread_fraction of its K/V from HBM.
+  const double cta_bytes = kv_bytes * (1 + t.attn_tile_reread_fraction * (tiles - 1)) / ctas;
   const double cta_flops = executed / ctas;
   const double sat = by_head_dim(t.attn_units_sat_d64, t.attn_units_sat, t.attn_units_sat_d256, kernel_hd);
   auto wave_memory_s = [&](double n) {
@@ -857,7 +868,10 @@ KernelTime packed_decode_attention_time(const TimingParams& t, double batch, dou
     };
     if (full > 0) add_waves(full, slots, full_compute_s);
     // (A kernel of one CTA per SM has no lone CTAs: each always owns its SM.)
-    if (rest > 0) add_waves(1, rest, rest <= t.sm_count && per_sm > 1 ? cta_flops / (lone * rate / t.sm_count) : full_compute_s);
+    if (rest > 0) {
+      const double k = std::min(per_sm, std::ceil(rest / t.sm_count));
+      add_waves(1, rest, k * cta_flops / (occupancy_efficiency(lone, k, per_sm) * rate / t.sm_count));
+    }
     body_s += other_s + std::ceil(ctas / slots) * t.attn_cta_fixed_s;
     // The roofline compute term is the tile math at the full-wave rate, continuous in the CTA count
     // (a last wave's own pace is in body_s): power_loss_s weighs it against memory_s.
@@ -870,6 +884,18 @@ KernelTime packed_decode_attention_time(const TimingParams& t, double batch, dou
   const double combine_s = splits > 1 ? splits * t.attn_combine_per_split_s : 0.0;
   r.time_s = t.attn_fixed_s + body_s + combine_s;
   return r;
+}
+
+double occupancy_efficiency(double lone, double k, double per_sm) {
+  if (k >= per_sm) return 1.0;
+  // Each resident CTA keeps the SM's pipes busy a fraction a of the time, independently: k of them
+  // 1 - (1 - a)^k, relative to per_sm of them. a = 2 - 1 / lone makes one CTA of a 2-per-SM kernel
+  // run at lone of a full SM (the fitted attn_lone_cta_efficiency, in [0.5, 1]); a kernel of 4 per
+  // SM then gets 2 and 3 at 0.79 and 0.93 of 4 where 1 gets 0.52 (cuDNN 16 x 128 x 64 at two tiles
+  // per KV head, S 48000: 0.52 / 0.83 / 0.94 measured, torch-attention-waves 2026-12-03).
+  const double a = std::clamp(2.0 - 1.0 / std::max(lone, 1e-9), 0.0, 1.0);
+  if (a < 1e-9) return k / per_sm;
+  return (1 - std::pow(1 - a, k)) / (1 - std::pow(1 - a, per_sm));
 }
 
 double wave_stream_fraction(double ctas, double sat, double sharpness) {

@@ -558,3 +558,84 @@ TEST_CASE("cuDNN decode runs its 64, 128 or 256 kernel", "[stack][timing]") {
     CHECK(cudnn_decode_kernel_head_dim(r.head_dim) == r.kernel);
   }
 }
+
+namespace {
+// Resident CTAs per SM of a launch on an sm90 SM (CUDA occupancy rules): 65,536 registers handed out
+// in 256-register units per warp, 233,472 B of shared memory with 1,024 B reserved per CTA, at most
+// 32 CTAs and 64 warps.
+double sm90_ctas_per_sm(double threads, double registers, double shared_B) {
+  const double warps = std::ceil(threads / 32);
+  const double by_regs = std::floor(65536 / (warps * std::ceil(registers * 32 / 256) * 256));
+  const double by_smem = std::floor(233472 / (shared_B + 1024));
+  return std::min({by_regs, by_smem, 32.0, std::floor(64 / warps)});
+}
+}  // namespace
+
+TEST_CASE("sm90 occupancy rules: hand-worked launches", "[stack][timing]") {
+  struct Row {
+    double threads, registers, shared_B, ctas;
+  };
+  for (const Row& r : {Row{128, 120, 45376, 4},   // registers: 65,536 / (4 x 3,840) = 4.3
+                       Row{128, 183, 86336, 2},   // 184 x 32 = 5,888 per warp: 2.8; shared memory 2.7
+                       Row{256, 228, 98304, 1},   // 8 warps x 7,424: 1.1
+                       Row{128, 32, 0, 16},       // warps: 64 / 4
+                       Row{32, 16, 0, 32},        // the CTA cap
+                       Row{128, 64, 120000, 1}})  // shared memory: 233,472 / 121,024
+  {
+    INFO(r.threads << " threads, " << r.registers << " registers, " << r.shared_B << " B");
+    CHECK(sm90_ctas_per_sm(r.threads, r.registers, r.shared_B) == r.ctas);
+  }
+}
+
+TEST_CASE("decode_ctas_per_sm: the residency of every committed decode launch's resources", "[stack][timing]") {
+  // Each main decode kernel (cuDNN flash_fprop, FA2 flash_fwd / flash_fwd_splitkv) in the H200 launch
+  // grids: its CUPTI threads, registers and shared memory give the CTAs resident per SM; cuDNN's 256
+  // kernel runs one unit as two CTAs, so it holds half as many units.
+  int checked = 0;
+  for (const char* name : {"torch-attention-grids-2026-12-03.json", "torch-attention-grids2-2026-12-03.json"}) {
+    const std::string path = std::string(KVSCOPE_SOURCE_DIR) + "/data/calibration/h200/" + name;
+    std::ifstream in(path);
+    REQUIRE(in.good());
+    std::stringstream text;
+    text << in.rdbuf();
+    const boost::json::value doc = boost::json::parse(text.str());
+    for (const auto& b : doc.at("benchmarks").as_array()) {
+      for (const auto& k : b.at("kernels").as_array()) {
+        const std::string kname(k.at("name").as_string());
+        const bool cudnn = kname.find("flash_fprop") != std::string::npos;
+        const bool split = kname.find("flash_fwd_splitkv_kernel") != std::string::npos;
+        if (!cudnn && !split && kname.find("flash_fwd_kernel") == std::string::npos) continue;
+        // The width the kernel computes with: cuDNN's 16 x 128 x W tile, FA2's traits <W, ...>.
+        const std::string tag = cudnn ? "16x128x" : "kernel_traits<";
+        const double width = std::stod(kname.substr(kname.find(tag) + tag.size()));
+        const double per_unit = cudnn && width > 128 ? 2 : 1;
+        const double ctas =
+            sm90_ctas_per_sm(k.at("block").as_array().at(0).to_number<double>(), k.at("registers_per_thread").to_number<double>(),
+                             k.at("shared_memory_B").to_number<double>());
+        INFO(name << ": " << kname.substr(0, 110));
+        CHECK(decode_ctas_per_sm(cudnn ? DecodeAttnKernel::cudnn : DecodeAttnKernel::fa2, width, split) ==
+              std::floor(ctas / per_unit));
+        ++checked;
+      }
+    }
+  }
+  CHECK(checked == 3490);
+}
+
+TEST_CASE("occupancy_efficiency: independent busy fractions per resident CTA", "[stack][timing]") {
+  struct Row {
+    double lone, k, per_sm, expect;
+  };
+  // a = 2 - 1 / lone; (1 - (1 - a)^k) / (1 - (1 - a)^per_sm).
+  for (const Row& r : {Row{0.8, 1, 2, 0.8},      // one CTA of a 2-per-SM kernel: the lone efficiency itself
+                       Row{0.8, 2, 2, 1},        // a full SM
+                       Row{0.8, 5, 4, 1},        // k past the residency
+                       Row{0.5, 1, 4, 0.25},     // a = 0: no faster than sharing, k / per_sm
+                       Row{0.5, 3, 4, 0.75},     //
+                       Row{1.0, 1, 4, 1},        // a = 1: one CTA fills the SM
+                       Row{0.58, 1, 4, 0.3805},  // a = 0.2759: 0.2759 / (1 - 0.7241^4)
+                       Row{0.58, 2, 4, 0.6560}}) {
+    INFO("lone " << r.lone << " k " << r.k << " per_sm " << r.per_sm);
+    CHECK(occupancy_efficiency(r.lone, r.k, r.per_sm) == Approx(r.expect).epsilon(1e-3));
+  }
+}

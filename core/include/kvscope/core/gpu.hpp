@@ -125,6 +125,12 @@ struct TimingParams {
   // rows, hd256: 64 x 64), so a lone CTA hides a different share of its latency.
   double attn_lone_cta_efficiency_d64 = 0;
   double attn_lone_cta_efficiency_d256 = 0;
+  // A KV head whose query rows span several tiles (cuDNN: g > 16 rows in 16-row tiles) runs one CTA
+  // per tile, each streaming the same K/V: the later tiles find it in L2 only while their partner
+  // reads the same blocks. This fraction of each later tile's K/V comes from HBM again (cuDNN hd128,
+  // two tiles: 3.5-3.8 TB/s of unique K/V in full waves where one tile streams 4.6;
+  // torch-attention-waves 2026-12-03). 0 = every later tile hits L2.
+  double attn_tile_reread_fraction = 0;
   // attn_units_sat at head_dim 64 and 256 (0 = attn_units_sat; log2 interpolation between, as
   // by_head_dim): a CTA's own K/V stream depends on its tile width (cuDNN's 64- and 256-wide CTAs
   // stream about 30 GB/s each, its 128-wide ones about 55: torch-attention-knobs / -context,

@@ -170,6 +170,18 @@ double fa2_splits(double units, double slots, double n_blocks);
 // `positions` keys: unsplit past sm_count / 2 units or at <= 512 positions, else the largest power
 // of two within 64, the whole 128-key tiles (floor) and 2 x sm_count / units.
 double cudnn_splits(double units, double positions, double sm_count);
+// CTAs of a decode-attention kernel resident on one SM at once, from its launch resources (CUPTI's
+// registers per thread and shared memory per CTA in torch-attention-grids / -grids2 2026-12-03)
+// and an sm90 SM's limits (65,536 registers in 256-register units per warp, 228 KB of shared
+// memory with 1 KB reserved per CTA): cuDNN 16 x 128 x 64 (128 threads, 120 registers, 45,376 B) 4,
+// x 128 (183, 86,336 B) 2, x 256 (160, 86,336 B) 2, which is one (request, KV head, 16 rows) unit:
+// it runs as two CTAs; FA2 2 (split-KV and standard kernels: 128 threads, 190-255 registers), but its
+// standard 192-wide kernel (256 threads, 228-236 registers) 1. `split`: FA2 runs its split-KV kernel.
+double decode_ctas_per_sm(DecodeAttnKernel kernel, double kernel_head_dim, bool split);
+// A last wave's SM holding k of a kernel's per_sm resident CTAs runs at this fraction of a full
+// SM's rate: (1 - (1 - a)^k) / (1 - (1 - a)^per_sm), a = 2 - 1 / lone (lone: one CTA of a 2-per-SM
+// kernel, attn_lone_cta_efficiency); 1 at k >= per_sm.
+double occupancy_efficiency(double lone, double k, double per_sm);
 // Decode attention of stacks that pack a KV head's query heads into the rows of one tile (FA2,
 // cuDNN; t.attn_kernel says which): splits, tile padding and CTA parallelism from the kernel's
 // structure, efficiencies from t. Launch floor excluded; the split count used is stored in
