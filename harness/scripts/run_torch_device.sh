@@ -26,6 +26,9 @@
 #   PHASE = holdout13: the thirteenth end-to-end hold-out set (after session 15's model changes)
 #   PHASE = session16: the thirteenth end-to-end hold-out set again (session 15's copy was lost before it landed)
 #                     and the fourteenth, both after session 15-16's model changes
+#   PHASE = session16b: GEMMs at non-power-of-two rows and sub-1B shapes, SDPA decode in FA2's split regime and
+#                     cuDNN's 1-2 waves, elementwise chains at widths 576-1280 (one file), the holdout13 steps both
+#                     stacks miss most kernel by kernel, then the fifteenth end-to-end hold-out set
 #   PHASE = holdout6: the sixth end-to-end hold-out set (both stacks), cuDNN / FA2 per-kernel profiles (session 12)
 #   PHASE = profile-worst: per-kernel profiles of the steps the model misses most (session 11)
 #   PHASE = chain   : elementwise ops behind the GEMM and ops that precede them in a step, then the fifth
@@ -34,7 +37,7 @@
 # Results (JSON + logs) go to $OUT (or ./torch-out). Env: KVBENCH_GIT_SHA, TORCH_BENCH_BUDGET_S.
 set -uo pipefail
 phase=${1:-micro}
-case "$phase" in profile | holdout3 | small-models | profile-worst | holdout6 | profile-s14) . "$(dirname "$0")/profile_points.env" ;; esac
+case "$phase" in profile | holdout3 | small-models | profile-worst | holdout6 | profile-s14 | session16b) . "$(dirname "$0")/profile_points.env" ;; esac
 root=$(cd "$(dirname "$0")/../.." && pwd)
 out=${OUT:-$root/torch-out}
 mkdir -p "$out"
@@ -297,6 +300,17 @@ case "$phase" in
     bench torch-e2e-holdout13 "${TORCH_BENCH_BUDGET_S:-250}" "torch stacks: end-to-end, holdout13 set" --families e2e --set holdout13
     bench torch-e2e-holdout14 "${TORCH_BENCH_BUDGET_S2:-250}" "torch stacks: end-to-end, holdout14 set" --families e2e --set holdout14
     ;;
+  session16b)
+    bench torch-micro-s16 "${TORCH_BENCH_BUDGET_S:-170}" "GEMMs at odd rows, SDPA decode split regimes, narrow elementwise chains" \
+      --families gemm_odd,attention_splits,elementwise_chain_small --attn-max-kv-gb 40
+    for be in FLASH_ATTENTION CUDNN_ATTENTION; do
+      python3 "$root/harness/scripts/torch_step_profile.py" --set holdout13 --backend "$be" --git-sha "$sha" \
+        --out-json "$out/torch-step-profile-$be-holdout13.json" --points "$PROFILE_POINTS_S16_H13" \
+        >"$out/torch-step-profile-$be-holdout13.log" 2>&1 || rc=1
+      tail -3 "$out/torch-step-profile-$be-holdout13.log"
+    done
+    bench torch-e2e-holdout15 "${TORCH_BENCH_BUDGET_S2:-210}" "torch stacks: end-to-end, holdout15 set" --families e2e --set holdout15
+    ;;
   profile-s14)
     # session 14: per-kernel time inside the holdout8 / holdout9 steps each stack misses most (diagnostic)
     for sp in holdout8:CUDNN_ATTENTION:PROFILE_POINTS_S14_H8_CUDNN holdout8:FLASH_ATTENTION:PROFILE_POINTS_S14_H8_FLASH \
@@ -318,7 +332,7 @@ case "$phase" in
       grep -E "^==|Traceback|Error" "$out/torch-e2e-$set.log" | tail -6
     done
     ;;
-  *) echo "usage: $0 micro|micro-only|e2e|fp8|ew-decode|holdout2|holdout3|sets|power|power2|profile|sustained-decode|layer|small-models|power-decode|power-decode-shapes|chain|profile-worst|attention-shapes|holdout6|attention-context|attention-knobs|cudnn-ctas|grids|session14|profile-s14|cudnn-steps|session15|holdout13|session16" >&2; exit 2 ;;
+  *) echo "usage: $0 micro|micro-only|e2e|fp8|ew-decode|holdout2|holdout3|sets|power|power2|profile|sustained-decode|layer|small-models|power-decode|power-decode-shapes|chain|profile-worst|attention-shapes|holdout6|attention-context|attention-knobs|cudnn-ctas|grids|session14|profile-s14|cudnn-steps|session15|holdout13|session16|session16b" >&2; exit 2 ;;
 esac
 ls -la "$out"
 exit $rc

@@ -56,9 +56,9 @@ except Exception:  # pragma: no cover - old PyTorch
     SDPBackend = None
     sdpa_kernel = None
 
-VERSION = "0.8.12"
+VERSION = "0.8.13"
 # End-to-end sets measured with both stacks on every point (earlier sets run cuDNN on a subset).
-HOLDOUTS_BOTH_STACKS = ("holdout6", "holdout7", "holdout8", "holdout9", "holdout10", "holdout11", "holdout12", "holdout13", "holdout14")
+HOLDOUTS_BOTH_STACKS = ("holdout6", "holdout7", "holdout8", "holdout9", "holdout10", "holdout11", "holdout12", "holdout13", "holdout14", "holdout15")
 # End-to-end grids per set: (decode batches, decode contexts, (batch, prompt) prefills); "main" is fam_e2e's default.
 E2E_GRIDS = {
     "holdout": ([1, 4, 16, 64, 256, 768], [1024, 4096, 16384, 65536], [(1, 1024), (1, 4096), (1, 16384), (1, 24576), (2, 4096)]),
@@ -75,6 +75,7 @@ E2E_GRIDS = {
     "holdout12": ([2, 12, 28, 56, 220, 700], [3500, 20000, 70000, 131072], [(1, 2000), (1, 10000), (2, 7000), (1, 24000)]),
     "holdout13": ([1, 9, 44, 180, 480, 1024], [2500, 15000, 90000, 128000], [(1, 1500), (1, 12000), (2, 9000), (1, 32768)]),
     "holdout14": ([1, 11, 52, 200, 420, 1024], [3000, 18000, 75000, 131072], [(1, 1800), (1, 14000), (4, 4000), (1, 30000)]),
+    "holdout15": ([1, 7, 30, 130, 350, 900], [1200, 9000, 48000, 131072], [(1, 2200), (1, 9000), (3, 6000), (1, 28000)]),
     "fp8w": ([1, 16, 64, 256], [1024, 8192], [(1, 1024), (1, 4096), (1, 16384)]),
 }
 ACT = 2  # bf16 bytes per element
@@ -573,11 +574,20 @@ class Bench:
             S = [s for s in S if s[0] in ("llama-3-8b", "llama-3.2-1b")][:6]
         return S
 
-    def fam_gemm(self):
-        Ms = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096, 8192, 16384]
+    def fam_gemm_odd(self):
+        """torch_gemm at row counts that are not powers of two (the decode batches of end-to-end sets) and at the
+        projection shapes of sub-1B / 1280-wide models (session 16); each record names the kernels cuBLAS launched."""
+        small = [("d576", "qkv_gqa3", 960, 576), ("d576", "o", 576, 576), ("d576", "gate_up", 3072, 576),
+                 ("d576", "down", 576, 1536), ("d1280", "qkv_mha", 3840, 1280), ("d1280", "gate_up", 10240, 1280),
+                 ("d1280", "down", 1280, 5120), ("d3200", "qkv_gqa8", 4800, 3200)]
+        self.fam_gemm(Ms=[3, 6, 9, 12, 24, 44, 52, 96, 180, 200, 300, 420, 700], shapes=self.gemm_shapes() + small,
+                      kernels=True)
+
+    def fam_gemm(self, Ms=None, shapes=None, kernels=False):
+        Ms = Ms or [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096, 8192, 16384]
         if self.quick:
             Ms = [1, 16, 128, 1024, 8192]
-        for (model, label, N, K) in self.gemm_shapes():
+        for (model, label, N, K) in shapes or self.gemm_shapes():
             wb = N * K * ACT
             R = int(min(32, max(2, math.ceil(5 * self.l2 / wb))))
             ws = [torch.randn(N, K, device=DEV, dtype=BF16) * (1.0 / math.sqrt(K)) for _ in range(R)]
@@ -606,6 +616,8 @@ class Bench:
                     if summ is None:
                         self.skip("torch_gemm", axes, "every sample throttled")
                         continue
+                    if kernels:
+                        axes["kernel_names"] = kernel_names(fns[0])
                     rd = ACT * (N * K + M * K)
                     wr = ACT * M * N
                     self.records.append(record("torch_gemm", f"torch_linear_{label}", axes, summ, smp, clk, dr, stop, rd, wr,
@@ -1233,7 +1245,15 @@ class Bench:
                 del src, qkv, q, k, vv, kc, vc
             torch.cuda.empty_cache()
 
-    def fam_elementwise_chain(self):
+    def fam_elementwise_chain_small(self):
+        """fam_elementwise_chain at the narrow widths of sub-1B models (session 16: a 135M shape at B 1 ran its
+        725 kernels in 1.75-1.9 ms, 2.4-2.6 us each, where the chain grid's narrowest row was 1536)."""
+        self.fam_elementwise_chain(
+            shapes=[("d576-gqa3-hd64", 576, 1536, 9, 3, 64), ("d896-gqa7-hd64", 896, 4864, 14, 2, 64),
+                    ("d1024-gqa4-hd64", 1024, 4096, 16, 4, 64), ("d1280-mha-hd64", 1280, 5120, 20, 20, 64)],
+            Bs=[1, 2, 4, 8, 16, 32, 64, 128])
+
+    def fam_elementwise_chain(self, shapes=None, Bs=None):
         """Each decode-layout elementwise op behind the kernels that precede it in a step (l2_state
         "step"). Every repetition starts with the projection GEMM that writes the op's input,
         streaming its weights from DRAM (a ring of weight copies >= 2.5 x L2, one per repetition),
@@ -1249,10 +1269,10 @@ class Bench:
         above the step's kernels (session 10); the cold points of fam_elementwise also flush the op's
         input, which no step does."""
         n = 16
-        Bs = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512]
+        Bs = Bs or [1, 2, 4, 8, 16, 32, 64, 128, 256, 512]
         if self.quick:
             Bs = [1, 16]
-        shapes = [  # label, d_model, ffn_dim, n_q_heads, n_kv_heads, head_dim
+        shapes = shapes or [  # label, d_model, ffn_dim, n_q_heads, n_kv_heads, head_dim
             ("d2048-gqa8-hd64", 2048, 8192, 32, 8, 64), ("d2048-mqa-hd64", 2048, 8192, 32, 1, 64),
             ("d2048-gqa8x2-hd128", 2048, 11008, 16, 2, 128), ("d3072-gqa3-hd128", 3072, 8192, 24, 8, 128),
             ("d4096-gqa4-hd128", 4096, 14336, 32, 8, 128), ("d4096-mqa-hd128", 4096, 14336, 32, 1, 128),
@@ -1576,6 +1596,29 @@ class Bench:
                         if B * S * 2 * Hkv * D * ACT <= cap_B:
                             self.decode_point(backend, stack, B, S, Hkv, g, D)
 
+    def fam_attention_splits(self):
+        """SDPA decode where FA2 splits K/V into several waves and cuDNN's 64-wide kernel runs 1-2 waves of four per
+        SM (session 16): (request x KV head) units 24-1100 at contexts 2500 / 15000 / 60000 for MHA at head_dims 64
+        and 128, GQA-8 at 80 with 5 KV heads, GQA-12 at 64, GQA-4 at 128, MQA with 71 query heads at 64 (two FA2
+        64-row blocks per KV head) and GQA-16 at 256 (end-to-end MHA steps at head_dim 64 and B 9, 180 units and four
+        FA2 splits, ran 5-11 % slower than predicted)."""
+        cfgs = [(20, 1, 64), (32, 1, 128), (5, 8, 80), (2, 12, 64), (8, 4, 128), (1, 71, 64), (4, 16, 256)]
+        units, Ss = [24, 60, 100, 140, 180, 211, 240, 330, 400, 528, 700, 880, 1100], [2500, 15000, 60000]
+        if self.quick:
+            cfgs, units, Ss = cfgs[:2], [100, 180], [2500]
+        cap_B = self.args.attn_max_kv_gb * 1e9
+        for backend, stack in self.attn_backends():
+            for (Hkv, g, D) in cfgs:
+                seen = set()
+                for u in units:
+                    B = max(1, round(u / Hkv))
+                    if B in seen:
+                        continue
+                    seen.add(B)
+                    for S in Ss:
+                        if B * S * 2 * Hkv * D * ACT <= cap_B:
+                            self.decode_point(backend, stack, B, S, Hkv, g, D)
+
     def fam_attention_context(self):
         """Diagnostic (session 12, never fitted): SDPA decode at the shapes where end-to-end cuDNN steps run
         5-25 % slower than the isolated kernel, under four conditions: the same K/V set every repetition or
@@ -1824,6 +1867,16 @@ class Bench:
                 m("qwen2-7b-shape-GQA7-SWA8192-3:1", 28, 3584, 28, 4, 128, 18944, 152064, False, cla(28, 1), 8192,
                   every(28, "LLLG")),
             ]
+        elif self.args.set == "holdout15":  # fifteenth hold-out (session 16): measured with the session's second micro set
+            ms = [
+                m("qwen2.5-14b-shape-L24-CLA2", 24, 5120, 40, 8, 128, 13824, 152064, False, cla(24, 2)),
+                m("starcoder2-3b-shape-SWA4096", 30, 3072, 24, 2, 128, 12288, 49152, True, cla(30, 1), 4096, every(30, "L")),
+                m("mha-hd128-d2560-CLA23-shape", 24, 2560, 20, 20, 128, 6912, 50304, True, groups(24, [2, 3])),
+                m("mqa-g12-hd256-SWA2048-CLA12-shape", 20, 3072, 12, 1, 256, 12288, 256000, True, groups(20, [1, 2]), 2048,
+                  by_group(groups(20, [1, 2]), "LLG")),
+                m("gqa4-kv4-hd64-d1024-KeepEnds-shape", 24, 1024, 16, 4, 64, 4096, 32000, True, keep_ends(24)),
+                m("gqa6-kv6-hd112-shape", 28, 4032, 36, 6, 112, 11008, 65536, False, cla(28, 1)),
+            ]
         elif self.args.set == "fp8w":  # fp8 weights (e4m3, per-tensor scales) on the main shapes
             ms = [
                 m("llama-3-8b-GQA8-CLA1-fp8w", 32, 4096, 32, 8, 128, 14336, 128256, False, cla(32, 1)),
@@ -1997,6 +2050,8 @@ class Bench:
                  ("attention_cudnn_ctas", self.fam_attention_cudnn_ctas), ("attention_grids", self.fam_attention_grids),
                  ("attention_grids2", self.fam_attention_grids2), ("attention_cudnn_dims", self.fam_attention_cudnn_dims),
                  ("attention_cudnn_steps", self.fam_attention_cudnn_steps), ("attention_waves", self.fam_attention_waves),
+                 ("attention_splits", self.fam_attention_splits), ("gemm_odd", self.fam_gemm_odd),
+                 ("elementwise_chain_small", self.fam_elementwise_chain_small),
                  ("attention_prefill_dims", self.fam_attention_prefill_dims),
                  ("power", self.fam_power), ("e2e", self.fam_e2e)]
         for name, fn in table:
@@ -2130,7 +2185,7 @@ class Step:
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--mode", choices=["quick", "full"], default="full")
-    ap.add_argument("--families", default="all", help="comma list of launch,gemm,gemm_fp8,attention,attention_prefill,elementwise,elementwise_decode,elementwise_layer,elementwise_chain,attention_dims,attention_shapes,attention_context,attention_knobs,attention_cudnn_ctas,attention_grids,attention_grids2,attention_cudnn_dims,attention_cudnn_steps,attention_waves,attention_prefill_dims,power,e2e")
+    ap.add_argument("--families", default="all", help="comma list of launch,gemm,gemm_fp8,attention,attention_prefill,elementwise,elementwise_decode,elementwise_layer,elementwise_chain,attention_dims,attention_shapes,attention_context,attention_knobs,attention_cudnn_ctas,attention_grids,attention_grids2,attention_cudnn_dims,attention_cudnn_steps,attention_waves,attention_splits,gemm_odd,elementwise_chain_small,attention_prefill_dims,power,e2e")
     ap.add_argument("--set", choices=["main", *E2E_GRIDS], default="main", help="end-to-end shape set")
     ap.add_argument("--stacks", default="torch-flash,torch-cudnn")
     ap.add_argument("--out-json", required=True)
