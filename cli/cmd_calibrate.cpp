@@ -42,6 +42,7 @@ std::string param_table(const TimingParams& t, const TimingParams& d, bool eager
   row("gemm_compute_fraction", t.gemm_compute_fraction, d.gemm_compute_fraction, 1, "");
   row("gemm_m_half", t.gemm_m_half, d.gemm_m_half, 1, "rows");
   row("gemm_overlap_p", t.gemm_overlap_p, d.gemm_overlap_p, 1, "");
+  row("gemm_splitk", t.gemm_splitk_s, d.gemm_splitk_s, 1e6, "µs");
   row("attn_bw_fraction", t.attn_bw_fraction, d.attn_bw_fraction, 1, "");
   row("attn_fixed", t.attn_fixed_s, d.attn_fixed_s, 1e6, "µs");
   row("attn_units_sat", t.attn_units_sat, d.attn_units_sat, 1, "CTAs");

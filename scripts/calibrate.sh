@@ -84,8 +84,11 @@ for gpu in h100-sxm h200; do
     # MHA at 64, GQA-16 on a 2 / 1 map, head_dim 80 with SWA 2048 + CLA2.
     # holdout14 (session 16, both stacks, after every model change): MQA with 71 query heads, MHA at 80 + CLA2, a 135M
     # shape, a 12288-wide shape, MQA at 256 with 512 windows on a 1 / 3 map, 8192 windows 3:1.
-    sets="main holdout holdout3 holdout6 holdout7 holdout8 holdout9 holdout10 holdout11 holdout12 holdout13 holdout14"
-    [ "$stack" = torch-flash ] && sets="main holdout holdout2 holdout3 holdout4 holdout5 holdout6 holdout7 holdout8 holdout9 holdout10 holdout11 holdout12 holdout13 holdout14 fp8w sustained-main sustained-holdout rerun-holdout2"
+    # holdout15 (session 16, both stacks, measured with the session's second micro set, before the split-K and split-regime
+    # changes): a Qwen2.5-14B shape cut to 24 layers + CLA2, a StarCoder2-3B shape (SWA 4096 everywhere), MHA at 128 on a
+    # 2 / 3 map, MQA with 12 query heads at 256 + SWA 2048 on a 1 / 2 map, 4 KV heads at 64 + KeepEnds, head_dim 112.
+    sets="main holdout holdout3 holdout6 holdout7 holdout8 holdout9 holdout10 holdout11 holdout12 holdout13 holdout14 holdout15"
+    [ "$stack" = torch-flash ] && sets="main holdout holdout2 holdout3 holdout4 holdout5 holdout6 holdout7 holdout8 holdout9 holdout10 holdout11 holdout12 holdout13 holdout14 holdout15 fp8w sustained-main sustained-holdout rerun-holdout2"
     for set in $sets; do
       f=$(ls "$dir"/torch-e2e-$set-*.json 2>/dev/null | sort | tail -n 1 || true)
       [ -n "$f" ] || continue

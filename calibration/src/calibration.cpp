@@ -1256,16 +1256,16 @@ CalibrationResult calibrate_stack(const std::vector<KvbenchResults>& results, co
   };
   // torch_gemm: F.linear, cold weights.
   fit_gemms(
-      all("torch_gemm", false), "torch_gemm", "gemm", {0.9, 3.0, 0.8, 32.0, 6.0}, {0.2, 0.0, 0.05, 0.0, 1.5},
-      {1.2, 50.0, 1.0, 4096, 40.0},
+      all("torch_gemm", false), "torch_gemm", "gemm", {0.9, 3.0, 0.8, 32.0, 6.0, 2.0}, {0.2, 0.0, 0.05, 0.0, 1.5, 0.0},
+      {1.2, 50.0, 1.0, 4096, 40.0, 20.0},
       [](TimingParams& tt, std::span<const double> q) {
         tt.gemm_bw_fraction = q[0], tt.gemm_fixed_s = q[1] * 1e-6, tt.gemm_compute_fraction = q[2], tt.gemm_m_half = q[3];
-        tt.gemm_overlap_p = q[4];
+        tt.gemm_overlap_p = q[4], tt.gemm_splitk_s = q[5] * 1e-6;
       },
       [&](const TimingParams& tt, double clock, double m, double n, double k) {
         return gemm_time(tt, base.bf16_flops * clock, m, n, k);
       },
-      {"gemm_bw_fraction", "gemm_fixed_s", "gemm_compute_fraction", "gemm_m_half", "gemm_overlap_p"});
+      {"gemm_bw_fraction", "gemm_fixed_s", "gemm_compute_fraction", "gemm_m_half", "gemm_overlap_p", "gemm_splitk_s"});
   // torch_gemm_fp8 (optional): torch._scaled_mm, e4m3 weights and activations, bf16 out; the
   // bf16 fit's fixed cost and M half-point are kept, the fit sets the two fp8 fractions.
   if (const auto g8 = all("torch_gemm_fp8", false); !g8.empty() && base.fp8_flops > 0) {

@@ -444,6 +444,7 @@ const std::vector<CalKey>& cal_keys() {
       {"attn_bw_fraction_d64", &T::attn_bw_fraction_d64, 1, 0, 2, false, true},
       {"attn_bw_fraction_d256", &T::attn_bw_fraction_d256, 1, 0, 2, false, true},
       {"gemm_overlap_p", &T::gemm_overlap_p, 1, 0, 100, false, true, true},
+      {"gemm_splitk_us", &T::gemm_splitk_s, units::kMicro, 0, 1e6, false, true, true},
       {"attn_cta_fixed_us", &T::attn_cta_fixed_s, units::kMicro, 0, 1e6, false, true, true},
       {"attn_lone_cta_efficiency", &T::attn_lone_cta_efficiency, 1, 0, 1, false, true, true},
       {"attn_lone_cta_efficiency_d64", &T::attn_lone_cta_efficiency_d64, 1, 0, 1, false, true, true},

@@ -551,9 +551,15 @@ KernelTime gemm_q(const TimingParams& t, const LinearGemm& g, double m, double n
   r.time_s = t.gemm_fixed_s +
              (p > 0 ? std::pow(std::pow(r.memory_s, p) + std::pow(r.compute_s, p), 1.0 / p) : std::max(r.memory_s, r.compute_s));
   r.tensor_s = r.flops / g.peak;
+  // bf16 only: the fp8 path (torch._scaled_mm) was measured without kernel names.
+  if (t.gemm_splitk_s > 0 && g.weight_B == kAct && cublas_split_k(m, n, k)) r.time_s += t.gemm_splitk_s;
   return r;
 }
 }  // namespace
+
+bool cublas_split_k(double m, double n, double k) {
+  return k >= 4096 && n <= 5120 && m * n <= 40 * k;
+}
 
 KernelTime fp8_gemm_time(const TimingParams& t, double fp8_peak_flops, double m, double n, double k) {
   return gemm_q(t, LinearGemm{fp8_peak_flops, t.gemm_fp8_compute_fraction, t.gemm_fp8_bw_fraction, 1.0, 1.0}, m, n, k);

@@ -639,3 +639,58 @@ TEST_CASE("occupancy_efficiency: independent busy fractions per resident CTA", "
     CHECK(occupancy_efficiency(r.lone, r.k, r.per_sm) == Approx(r.expect).epsilon(1e-3));
   }
 }
+
+TEST_CASE("cublas_split_k: the rule and the committed cuBLAS launches", "[stack][timing]") {
+  struct Row {
+    double m, n, k;
+    bool split;
+  };
+  for (const Row& r : {Row{9, 4096, 4096, true},     // o_proj of an 8B model: split-K + reduce
+                       Row{44, 4096, 4096, false},   // 44 x 4096 > 40 x 4096
+                       Row{9, 6144, 4096, false},    // n past 5120
+                       Row{9, 3072, 2048, false},    // k below 4096
+                       Row{160, 2048, 8192, true},   // 160 x 2048 = 40 x 8192
+                       Row{200, 2048, 8192, false},  // cuBLAS still splits here: one of the rule's misses
+                       Row{1, 5120, 13824, true}}) {
+    INFO("m " << r.m << " n " << r.n << " k " << r.k);
+    CHECK(cublas_split_k(r.m, r.n, r.k) == r.split);
+  }
+  // Every gemm_odd launch of the H200 run (torch-micro-s16): split-K when a splitKreduce kernel follows.
+  const std::string path = std::string(KVSCOPE_SOURCE_DIR) + "/data/calibration/h200/torch-micro-s16-2026-12-04.json";
+  std::ifstream in(path);
+  REQUIRE(in.good());
+  std::stringstream text;
+  text << in.rdbuf();
+  const boost::json::value doc = boost::json::parse(text.str());
+  int checked = 0, wrong = 0;
+  for (const auto& b : doc.at("benchmarks").as_array()) {
+    const auto& axes = b.at("axes").as_object();
+    if (b.at("family").as_string() != "torch_gemm" || !axes.contains("kernel_names")) continue;
+    bool split = false;
+    for (const auto& k : axes.at("kernel_names").as_array())
+      split |= std::string(k.as_string()).find("splitKreduce") != std::string::npos;
+    const double m = axes.at("M").to_number<double>(), n = axes.at("N").to_number<double>(), k = axes.at("K").to_number<double>();
+    if (cublas_split_k(m, n, k) != split) {
+      ++wrong;
+      CHECK(m >= 44);  // the rule's misses: cuBLAS splitting longer (or shorter) at 44 rows and more
+    }
+    ++checked;
+  }
+  CHECK(checked == 364);
+  CHECK(wrong == 10);
+}
+
+TEST_CASE("bf16 GEMMs cuBLAS splits over K pay the reduce kernel; fp8 and unmeasured stacks do not", "[stack][timing]") {
+  TimingParams t;
+  t.hbm_read_Bps = 4e12;
+  t.gemm_overlap_p = 0;
+  const double peak = 1e15;
+  const KernelTime base = gemm_time(t, peak, 9, 4096, 4096);
+  t.gemm_splitk_s = 2e-6;
+  CHECK(gemm_time(t, peak, 9, 4096, 4096).time_s == Approx(base.time_s + 2e-6).epsilon(1e-12));
+  TimingParams u = t;
+  u.gemm_splitk_s = 0;
+  CHECK(gemm_time(t, peak, 9, 6144, 4096).time_s == Approx(gemm_time(u, peak, 9, 6144, 4096).time_s).epsilon(1e-12));
+  CHECK(fp8_gemm_time(t, 2 * peak, 9, 4096, 4096).time_s ==
+        Approx(fp8_gemm_time(u, 2 * peak, 9, 4096, 4096).time_s).epsilon(1e-12));
+}

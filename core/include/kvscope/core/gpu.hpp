@@ -36,6 +36,10 @@ struct TimingParams {
   // overlap imperfectly where they are close, t = fixed + (memory^p + compute^p)^(1/p); p = 0
   // means a hard max (the kvbench stack: its own fit, unchanged).
   double gemm_overlap_p = 0;
+  // cuBLAS's split-K GEMMs (models::cublas_split_k: the skinny shapes it splits over K) run a second
+  // kernel, cublasLt::splitKreduce_kernel, whose time and launch gap this is (family torch_gemm; 0 =
+  // not measured or a stack without split-K, e.g. kvbench's own GEMM).
+  double gemm_splitk_s = 0;
   // fp8 weight GEMMs (W8A8, torch._scaled_mm / cuBLASLt fp8, family torch_gemm_fp8): compute
   // fraction of the fp8 dense peak and bandwidth fraction of the weight stream. 0 = not measured:
   // the bf16 fractions are used and every fp8 output says "estimate".

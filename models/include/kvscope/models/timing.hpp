@@ -165,6 +165,12 @@ KernelTime fp8_gemm_time(const TimingParams& t, double fp8_peak_flops, double m,
 // FlashAttention-2's split count (flash_api.cpp num_splits_heuristic) for `units` = batch x
 // heads x m-blocks CTAs, `slots` = 2 x SMs, `n_blocks` K/V blocks per (request, head).
 double fa2_splits(double units, double slots, double n_blocks);
+// Whether cuBLAS (PyTorch 2.11, CUDA 13, H200) runs a bf16 F.linear of m rows, n outputs and k inputs
+// as a split-K nvjet kernel plus cublasLt::splitKreduce_kernel: k >= 4096, n <= 5120 (6144 x 4096 runs
+// unsplit at every measured m) and m * n <= 40 * k. From the kernel names of the 364 torch_bench
+// gemm_odd launches (torch-micro-s16 2026-12-04: 28 shapes x m 3-700); right on 354, wrong on 10
+// (all at m >= 44, where cuBLAS keeps splitting longer on the widest-k shapes than the bound says).
+bool cublas_split_k(double m, double n, double k);
 // cuDNN SDPA decode's split count (sdpa_sm80_flash_fprop_wmma, read from its launch grids: the
 // count is not public) for `units` = batch x KV heads x 16-row tiles on `sm_count` SMs over
 // `positions` keys: unsplit past sm_count / 2 units or at <= 512 positions, else the largest power
