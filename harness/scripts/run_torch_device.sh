@@ -26,6 +26,7 @@
 #   PHASE = holdout13: the thirteenth end-to-end hold-out set (after session 15's model changes)
 #   PHASE = session16: the thirteenth end-to-end hold-out set again (session 15's copy was lost before it landed)
 #                     and the fourteenth, both after session 15-16's model changes
+#   PHASE = session16c: the sixteenth end-to-end hold-out set (after every session-16 change)
 #   PHASE = session16b: GEMMs at non-power-of-two rows and sub-1B shapes, SDPA decode in FA2's split regime and
 #                     cuDNN's 1-2 waves, elementwise chains at widths 576-1280 (one file), the holdout13 steps both
 #                     stacks miss most kernel by kernel, then the fifteenth end-to-end hold-out set
@@ -300,6 +301,10 @@ case "$phase" in
     bench torch-e2e-holdout13 "${TORCH_BENCH_BUDGET_S:-250}" "torch stacks: end-to-end, holdout13 set" --families e2e --set holdout13
     bench torch-e2e-holdout14 "${TORCH_BENCH_BUDGET_S2:-250}" "torch stacks: end-to-end, holdout14 set" --families e2e --set holdout14
     ;;
+  session16c)
+    # session 16: the sixteenth end-to-end hold-out set, after every change of the session (its blind check)
+    bench torch-e2e-holdout16 "${TORCH_BENCH_BUDGET_S:-270}" "torch stacks: end-to-end, holdout16 set" --families e2e --set holdout16
+    ;;
   session16b)
     bench torch-micro-s16 "${TORCH_BENCH_BUDGET_S:-170}" "GEMMs at odd rows, SDPA decode split regimes, narrow elementwise chains" \
       --families gemm_odd,attention_splits,elementwise_chain_small --attn-max-kv-gb 40
@@ -332,7 +337,7 @@ case "$phase" in
       grep -E "^==|Traceback|Error" "$out/torch-e2e-$set.log" | tail -6
     done
     ;;
-  *) echo "usage: $0 micro|micro-only|e2e|fp8|ew-decode|holdout2|holdout3|sets|power|power2|profile|sustained-decode|layer|small-models|power-decode|power-decode-shapes|chain|profile-worst|attention-shapes|holdout6|attention-context|attention-knobs|cudnn-ctas|grids|session14|profile-s14|cudnn-steps|session15|holdout13|session16|session16b" >&2; exit 2 ;;
+  *) echo "usage: $0 micro|micro-only|e2e|fp8|ew-decode|holdout2|holdout3|sets|power|power2|profile|sustained-decode|layer|small-models|power-decode|power-decode-shapes|chain|profile-worst|attention-shapes|holdout6|attention-context|attention-knobs|cudnn-ctas|grids|session14|profile-s14|cudnn-steps|session15|holdout13|session16|session16b|session16c" >&2; exit 2 ;;
 esac
 ls -la "$out"
 exit $rc

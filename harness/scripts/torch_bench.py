@@ -56,9 +56,9 @@ except Exception:  # pragma: no cover - old PyTorch
     SDPBackend = None
     sdpa_kernel = None
 
-VERSION = "0.8.13"
+VERSION = "0.8.14"
 # End-to-end sets measured with both stacks on every point (earlier sets run cuDNN on a subset).
-HOLDOUTS_BOTH_STACKS = ("holdout6", "holdout7", "holdout8", "holdout9", "holdout10", "holdout11", "holdout12", "holdout13", "holdout14", "holdout15")
+HOLDOUTS_BOTH_STACKS = ("holdout6", "holdout7", "holdout8", "holdout9", "holdout10", "holdout11", "holdout12", "holdout13", "holdout14", "holdout15", "holdout16")
 # End-to-end grids per set: (decode batches, decode contexts, (batch, prompt) prefills); "main" is fam_e2e's default.
 E2E_GRIDS = {
     "holdout": ([1, 4, 16, 64, 256, 768], [1024, 4096, 16384, 65536], [(1, 1024), (1, 4096), (1, 16384), (1, 24576), (2, 4096)]),
@@ -76,6 +76,7 @@ E2E_GRIDS = {
     "holdout13": ([1, 9, 44, 180, 480, 1024], [2500, 15000, 90000, 128000], [(1, 1500), (1, 12000), (2, 9000), (1, 32768)]),
     "holdout14": ([1, 11, 52, 200, 420, 1024], [3000, 18000, 75000, 131072], [(1, 1800), (1, 14000), (4, 4000), (1, 30000)]),
     "holdout15": ([1, 7, 30, 130, 350, 900], [1200, 9000, 48000, 131072], [(1, 2200), (1, 9000), (3, 6000), (1, 28000)]),
+    "holdout16": ([1, 5, 24, 96, 320, 768], [1800, 7000, 36000, 131072], [(1, 1300), (1, 7000), (2, 11000), (1, 26000)]),
     "fp8w": ([1, 16, 64, 256], [1024, 8192], [(1, 1024), (1, 4096), (1, 16384)]),
 }
 ACT = 2  # bf16 bytes per element
@@ -1876,6 +1877,17 @@ class Bench:
                   by_group(groups(20, [1, 2]), "LLG")),
                 m("gqa4-kv4-hd64-d1024-KeepEnds-shape", 24, 1024, 16, 4, 64, 4096, 32000, True, keep_ends(24)),
                 m("gqa6-kv6-hd112-shape", 28, 4032, 36, 6, 112, 11008, 65536, False, cla(28, 1)),
+            ]
+        elif self.args.set == "holdout16":  # sixteenth hold-out (session 16): measured after every change of the session
+            ms = [
+                m("yi-9b-shape-L24-GQA8-kv4", 24, 4096, 32, 4, 128, 11008, 64000, False, cla(24, 1)),
+                m("mha-hd96-d3072-CLA2-shape", 26, 3072, 32, 32, 96, 8192, 50304, True, cla(26, 2)),
+                m("mqa-g32-hd128-SWA1024-3to1-shape", 24, 4096, 32, 1, 128, 14336, 128256, False, cla(24, 1), 1024,
+                  every(24, "LLLG")),
+                m("gqa2-kv4-hd64-d512-shape", 16, 512, 8, 4, 64, 2048, 32000, True, cla(16, 1)),
+                m("gqa16-kv4-hd128-d8192-L16-shape", 16, 8192, 64, 4, 128, 24576, 152064, False, cla(16, 1)),
+                m("gqa5-kv4-hd160-SWA2048-CLA122-shape", 24, 3200, 20, 4, 160, 8640, 32000, True, groups(24, [1, 2, 2]), 2048,
+                  by_group(groups(24, [1, 2, 2]), "LLG")),
             ]
         elif self.args.set == "fp8w":  # fp8 weights (e4m3, per-tensor scales) on the main shapes
             ms = [
