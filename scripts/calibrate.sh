@@ -87,8 +87,11 @@ for gpu in h100-sxm h200; do
     # holdout15 (session 16, both stacks, measured with the session's second micro set, before the split-K and split-regime
     # changes): a Qwen2.5-14B shape cut to 24 layers + CLA2, a StarCoder2-3B shape (SWA 4096 everywhere), MHA at 128 on a
     # 2 / 3 map, MQA with 12 query heads at 256 + SWA 2048 on a 1 / 2 map, 4 KV heads at 64 + KeepEnds, head_dim 112.
-    sets="main holdout holdout3 holdout6 holdout7 holdout8 holdout9 holdout10 holdout11 holdout12 holdout13 holdout14 holdout15"
-    [ "$stack" = torch-flash ] && sets="main holdout holdout2 holdout3 holdout4 holdout5 holdout6 holdout7 holdout8 holdout9 holdout10 holdout11 holdout12 holdout13 holdout14 holdout15 fp8w sustained-main sustained-holdout rerun-holdout2"
+    # holdout16 (session 16, both stacks, after every change of the session): a Yi-9B shape cut to 24 layers, MHA at 96 +
+    # CLA2, MQA with 32 query heads and SWA 1024 at 3:1, a 512-wide shape, GQA-16 at d 8192 (16 layers), head_dim 160 with
+    # SWA 2048 on a 1 / 2 / 2 map.
+    sets="main holdout holdout3 holdout6 holdout7 holdout8 holdout9 holdout10 holdout11 holdout12 holdout13 holdout14 holdout15 holdout16"
+    [ "$stack" = torch-flash ] && sets="main holdout holdout2 holdout3 holdout4 holdout5 holdout6 holdout7 holdout8 holdout9 holdout10 holdout11 holdout12 holdout13 holdout14 holdout15 holdout16 fp8w sustained-main sustained-holdout rerun-holdout2"
     for set in $sets; do
       f=$(ls "$dir"/torch-e2e-$set-*.json 2>/dev/null | sort | tail -n 1 || true)
       [ -n "$f" ] || continue

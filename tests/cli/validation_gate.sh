@@ -184,9 +184,15 @@ gate new holdout14 torch-cudnn 3.7 12.5
 # FA2's split regime fitted (torch-attention-splits): holdout13 2.53 / 11.0 -> 2.53 / 10.1 % and 3.30 / 11.0 -> 3.12 /
 # 9.8 %, holdout14 2.84 / 11.0 -> 2.33 / 9.9 % and 3.43 / 12.0 -> 3.19 / 10.4 %.
 # The fifteenth hold-out set (session 16), measured in the same call as those micro sets, before the changes:
-# torch-flash 2.86 / 9.4 %, torch-cudnn 2.83 / 9.8 %; after them 2.81 / 8.1 % and 2.65 / 9.2 %.
+# torch-flash 2.86 / 9.4 %, torch-cudnn 2.83 / 9.8 %; after them (with the longest split) 2.69 / 7.8 % and 2.65 / 9.2 %.
 gate new holdout15 torch-flash 3.0 9
 gate new holdout15 torch-cudnn 2.9 10
+# The sixteenth hold-out set (session 16), measured after every change of the session: its blind check. torch-flash
+# 3.12 / 9.1 %, torch-cudnn 3.01 / 9.2 %; prefill 3.4-5.7 % slow on every shape but the 512-wide one. Its GPU ran its
+# long prefills at 1751 MHz on average, the main set's at 1708: the committed torch files come from 30 H200 units
+# (device.uuid), and the power law is fitted on one.
+gate new holdout16 torch-flash 3.4 10
+gate new holdout16 torch-cudnn 3.3 10
 gate new main torch-cudnn 1.7 5.5
 # Session 13: its worst (a Gemma-2-2B-shape decode at B 64, S 16384) 3.9 -> 4.6 % with the gradual saturation.
 gate new holdout torch-cudnn 1.9 5
