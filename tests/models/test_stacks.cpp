@@ -17,6 +17,16 @@ using namespace kvscope;
 using namespace kvscope::models;
 
 namespace {
+// A committed H200 result file (data/calibration/h200/NAME), parsed.
+boost::json::value committed_h200_result(const std::string& name) {
+  const std::string path = std::string(KVSCOPE_SOURCE_DIR) + "/data/calibration/h200/" + name;
+  std::ifstream in(path);
+  REQUIRE(in.good());
+  std::stringstream text;
+  text << in.rdbuf();
+  return boost::json::parse(text.str());
+}
+
 TimingParams fa2_params() {
   TimingParams t;
   t.hbm_read_Bps = 1e12;
@@ -515,12 +525,7 @@ TEST_CASE("cudnn_splits and the decode kernel widths reproduce every committed c
   // [splits x (2 CTAs per unit at the 256 kernel), n_kv x ceil(g / 16), B] on 132 SMs.
   int checked = 0;
   for (const char* name : {"torch-attention-grids-2026-12-03.json", "torch-attention-grids2-2026-12-03.json"}) {
-    const std::string path = std::string(KVSCOPE_SOURCE_DIR) + "/data/calibration/h200/" + name;
-    std::ifstream in(path);
-    REQUIRE(in.good());
-    std::stringstream text;
-    text << in.rdbuf();
-    const boost::json::value doc = boost::json::parse(text.str());
+    const boost::json::value doc = committed_h200_result(name);
     for (const auto& b : doc.at("benchmarks").as_array()) {
       const auto& axes = b.at("axes").as_object();
       if (axes.at("backend").as_string() != "cudnn_attention") continue;
@@ -593,12 +598,7 @@ TEST_CASE("decode_ctas_per_sm: the residency of every committed decode launch's 
   // kernel runs one unit as two CTAs, so it holds half as many units.
   int checked = 0;
   for (const char* name : {"torch-attention-grids-2026-12-03.json", "torch-attention-grids2-2026-12-03.json"}) {
-    const std::string path = std::string(KVSCOPE_SOURCE_DIR) + "/data/calibration/h200/" + name;
-    std::ifstream in(path);
-    REQUIRE(in.good());
-    std::stringstream text;
-    text << in.rdbuf();
-    const boost::json::value doc = boost::json::parse(text.str());
+    const boost::json::value doc = committed_h200_result(name);
     for (const auto& b : doc.at("benchmarks").as_array()) {
       for (const auto& k : b.at("kernels").as_array()) {
         const std::string kname(k.at("name").as_string());
@@ -656,12 +656,7 @@ TEST_CASE("cublas_split_k: the rule and the committed cuBLAS launches", "[stack]
     CHECK(cublas_split_k(r.m, r.n, r.k) == r.split);
   }
   // Every gemm_odd launch of the H200 run (torch-micro-s16): split-K when a splitKreduce kernel follows.
-  const std::string path = std::string(KVSCOPE_SOURCE_DIR) + "/data/calibration/h200/torch-micro-s16-2026-12-04.json";
-  std::ifstream in(path);
-  REQUIRE(in.good());
-  std::stringstream text;
-  text << in.rdbuf();
-  const boost::json::value doc = boost::json::parse(text.str());
+  const boost::json::value doc = committed_h200_result("torch-micro-s16-2026-12-04.json");
   int checked = 0, wrong = 0;
   for (const auto& b : doc.at("benchmarks").as_array()) {
     const auto& axes = b.at("axes").as_object();
