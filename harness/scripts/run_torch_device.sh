@@ -26,6 +26,7 @@
 #   PHASE = holdout13: the thirteenth end-to-end hold-out set (after session 15's model changes)
 #   PHASE = session16: the thirteenth end-to-end hold-out set again (session 15's copy was lost before it landed)
 #                     and the fourteenth, both after session 15-16's model changes
+#   PHASE = profile-s16: per-kernel profiles of the sub-1B steps torch-flash predicts 8-11 % slow
 #   PHASE = session16c: the sixteenth end-to-end hold-out set (after every session-16 change)
 #   PHASE = session16b: GEMMs at non-power-of-two rows and sub-1B shapes, SDPA decode in FA2's split regime and
 #                     cuDNN's 1-2 waves, elementwise chains at widths 576-1280 (one file), the holdout13 steps both
@@ -38,7 +39,7 @@
 # Results (JSON + logs) go to $OUT (or ./torch-out). Env: KVBENCH_GIT_SHA, TORCH_BENCH_BUDGET_S.
 set -uo pipefail
 phase=${1:-micro}
-case "$phase" in profile | holdout3 | small-models | profile-worst | holdout6 | profile-s14 | session16b) . "$(dirname "$0")/profile_points.env" ;; esac
+case "$phase" in profile | holdout3 | small-models | profile-worst | holdout6 | profile-s14 | session16b | profile-s16) . "$(dirname "$0")/profile_points.env" ;; esac
 root=$(cd "$(dirname "$0")/../.." && pwd)
 out=${OUT:-$root/torch-out}
 mkdir -p "$out"
@@ -301,6 +302,15 @@ case "$phase" in
     bench torch-e2e-holdout13 "${TORCH_BENCH_BUDGET_S:-250}" "torch stacks: end-to-end, holdout13 set" --families e2e --set holdout13
     bench torch-e2e-holdout14 "${TORCH_BENCH_BUDGET_S2:-250}" "torch stacks: end-to-end, holdout14 set" --families e2e --set holdout14
     ;;
+  profile-s16)
+    # session 16: per-kernel time inside the sub-1B steps torch-flash predicts 8-11 % slow (diagnostic)
+    for sp in holdout14:PROFILE_POINTS_S16_H14 holdout16:PROFILE_POINTS_S16_H16; do
+      set=${sp%%:*}; var=${sp#*:}
+      python3 "$root/harness/scripts/torch_step_profile.py" --set "$set" --backend FLASH_ATTENTION --git-sha "$sha" \
+        --out-json "$out/torch-step-profile-flash-$set.json" --points "${!var}" >"$out/torch-step-profile-flash-$set.log" 2>&1 || rc=1
+      tail -4 "$out/torch-step-profile-flash-$set.log"
+    done
+    ;;
   session16c)
     # session 16: the sixteenth end-to-end hold-out set, after every change of the session (its blind check)
     bench torch-e2e-holdout16 "${TORCH_BENCH_BUDGET_S:-270}" "torch stacks: end-to-end, holdout16 set" --families e2e --set holdout16
@@ -337,7 +347,7 @@ case "$phase" in
       grep -E "^==|Traceback|Error" "$out/torch-e2e-$set.log" | tail -6
     done
     ;;
-  *) echo "usage: $0 micro|micro-only|e2e|fp8|ew-decode|holdout2|holdout3|sets|power|power2|profile|sustained-decode|layer|small-models|power-decode|power-decode-shapes|chain|profile-worst|attention-shapes|holdout6|attention-context|attention-knobs|cudnn-ctas|grids|session14|profile-s14|cudnn-steps|session15|holdout13|session16|session16b|session16c" >&2; exit 2 ;;
+  *) echo "usage: $0 micro|micro-only|e2e|fp8|ew-decode|holdout2|holdout3|sets|power|power2|profile|sustained-decode|layer|small-models|power-decode|power-decode-shapes|chain|profile-worst|attention-shapes|holdout6|attention-context|attention-knobs|cudnn-ctas|grids|session14|profile-s14|cudnn-steps|session15|holdout13|session16|session16b|session16c|profile-s16" >&2; exit 2 ;;
 esac
 ls -la "$out"
 exit $rc
