@@ -906,8 +906,8 @@ double occupancy_efficiency(double lone, double k, double per_sm) {
   if (k >= per_sm) return 1.0;
   // Each resident CTA keeps the SM's pipes busy a fraction a of the time, independently: k of them
   // 1 - (1 - a)^k, relative to per_sm of them. a = 2 - 1 / lone makes one CTA of a 2-per-SM kernel
-  // run at lone of a full SM (the fitted attn_lone_cta_efficiency, in [0.5, 1]); a kernel of 4 per
-  // SM then gets 2 and 3 at 0.79 and 0.93 of 4 where 1 gets 0.52 (cuDNN 16 x 128 x 64 at two tiles
+  // run at lone of a full SM (the fitted attn_lone_cta_efficiency, in [0.5, 1]); at cuDNN's fitted 0.66 a
+  // kernel of 4 per SM gets 2 and 3 at 0.80 and 0.93 of 4 where 1 gets 0.53 (cuDNN 16 x 128 x 64 at two tiles
   // per KV head, S 48000: 0.52 / 0.83 / 0.94 measured, torch-attention-waves 2026-12-03).
   const double a = std::clamp(2.0 - 1.0 / std::max(lone, 1e-9), 0.0, 1.0);
   if (a < 1e-9) return k / per_sm;
