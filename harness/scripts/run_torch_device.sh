@@ -58,6 +58,12 @@ bench() {
     >"$out/$name.log" 2>&1 || rc=1
   grep -E "^==|Traceback|Error" "$out/$name.log" | tail -6
 }
+# profile_step NAME SET BACKEND POINTS: one torch_step_profile run into $out/NAME.json (+ .log), its last lines shown
+profile_step() {
+  python3 "$root/harness/scripts/torch_step_profile.py" --set "$2" --backend "$3" --git-sha "$sha" \
+    --out-json "$out/$1.json" --points "$4" >"$out/$1.log" 2>&1 || rc=1
+  tail -4 "$out/$1.log"
+}
 case "$phase" in
   micro-only)
     python3 "$tb" --mode full --families launch,elementwise,gemm,attention,attention_prefill \
@@ -223,10 +229,7 @@ case "$phase" in
       >"$out/torch-e2e-holdout6.log" 2>&1 || rc=1
     grep -E "^==|Traceback|Error" "$out/torch-e2e-holdout6.log" | tail -8
     for be in CUDNN_ATTENTION FLASH_ATTENTION; do
-      python3 "$root/harness/scripts/torch_step_profile.py" --set holdout3 --backend "$be" --git-sha "$sha" \
-        --out-json "$out/torch-step-profile-$be-holdout3.json" --points "${PROFILE_POINTS_S12_H3}" \
-        >"$out/torch-step-profile-$be-holdout3.log" 2>&1 || rc=1
-      tail -5 "$out/torch-step-profile-$be-holdout3.log"
+      profile_step "torch-step-profile-$be-holdout3" holdout3 "$be" "${PROFILE_POINTS_S12_H3}"
     done
     ;;
   attention-context)
@@ -304,12 +307,8 @@ case "$phase" in
     ;;
   profile-s16)
     # session 16: per-kernel time inside the sub-1B steps torch-flash predicts 8-11 % slow (diagnostic)
-    for sp in holdout14:PROFILE_POINTS_S16_H14 holdout16:PROFILE_POINTS_S16_H16; do
-      set=${sp%%:*}; var=${sp#*:}
-      python3 "$root/harness/scripts/torch_step_profile.py" --set "$set" --backend FLASH_ATTENTION --git-sha "$sha" \
-        --out-json "$out/torch-step-profile-flash-$set.json" --points "${!var}" >"$out/torch-step-profile-flash-$set.log" 2>&1 || rc=1
-      tail -4 "$out/torch-step-profile-flash-$set.log"
-    done
+    profile_step torch-step-profile-flash-holdout14 holdout14 FLASH_ATTENTION "$PROFILE_POINTS_S16_H14"
+    profile_step torch-step-profile-flash-holdout16 holdout16 FLASH_ATTENTION "$PROFILE_POINTS_S16_H16"
     ;;
   session16c)
     # session 16: the sixteenth end-to-end hold-out set, after every change of the session (its blind check)
@@ -319,10 +318,7 @@ case "$phase" in
     bench torch-micro-s16 "${TORCH_BENCH_BUDGET_S:-170}" "GEMMs at odd rows, SDPA decode split regimes, narrow elementwise chains" \
       --families gemm_odd,attention_splits,elementwise_chain_small --attn-max-kv-gb 40
     for be in FLASH_ATTENTION CUDNN_ATTENTION; do
-      python3 "$root/harness/scripts/torch_step_profile.py" --set holdout13 --backend "$be" --git-sha "$sha" \
-        --out-json "$out/torch-step-profile-$be-holdout13.json" --points "$PROFILE_POINTS_S16_H13" \
-        >"$out/torch-step-profile-$be-holdout13.log" 2>&1 || rc=1
-      tail -3 "$out/torch-step-profile-$be-holdout13.log"
+      profile_step "torch-step-profile-$be-holdout13" holdout13 "$be" "$PROFILE_POINTS_S16_H13"
     done
     bench torch-e2e-holdout15 "${TORCH_BENCH_BUDGET_S2:-210}" "torch stacks: end-to-end, holdout15 set" --families e2e --set holdout15
     ;;
@@ -331,9 +327,7 @@ case "$phase" in
     for sp in holdout8:CUDNN_ATTENTION:PROFILE_POINTS_S14_H8_CUDNN holdout8:FLASH_ATTENTION:PROFILE_POINTS_S14_H8_FLASH \
       holdout9:FLASH_ATTENTION:PROFILE_POINTS_S14_H9_FLASH; do
       set=${sp%%:*}; rest=${sp#*:}; be=${rest%%:*}; var=${rest#*:}
-      python3 "$root/harness/scripts/torch_step_profile.py" --set "$set" --backend "$be" --git-sha "$sha" \
-        --out-json "$out/torch-step-profile-$be-$set.json" --points "${!var}" >"$out/torch-step-profile-$be-$set.log" 2>&1 || rc=1
-      tail -4 "$out/torch-step-profile-$be-$set.log"
+      profile_step "torch-step-profile-$be-$set" "$set" "$be" "${!var}"
     done
     ;;
   sets)
