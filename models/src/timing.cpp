@@ -797,10 +797,12 @@ KernelTime packed_decode_attention_time(const TimingParams& t, double batch, dou
   // The head_dim the kernel computes with: FA2 pads to its instantiated widths (hd 80 runs the 96
   // kernel: 20 % more tile math and that kernel's rates); K/V bytes stay those of the real head_dim.
   double kernel_hd = head_dim;
+  double kv_block = 0, kv_blocks = 0;  // FA2's K/V blocks (keys each, count)
   if (t.attn_kernel == DecodeAttnKernel::fa2) {
     kernel_hd = fa2_kernel_head_dim(head_dim);
     const double m_blocks = std::ceil(rows / 64.0);
-    splits = fa2_splits_cached(batch * heads * m_blocks, fa2_slots, std::ceil(positions / fa2_block_n(kernel_hd)));
+    kv_block = fa2_block_n(kernel_hd), kv_blocks = std::ceil(positions / kv_block);
+    splits = fa2_splits_cached(batch * heads * m_blocks, fa2_slots, kv_blocks);
     // Unsplit, FA2 runs its standard forward kernel: 128-row tiles up to head_dim 224, 64 at 256
     // (fa2_fwd_tile_rows); split-KV uses 64-row tiles. Padded rows are computed: at large batch
     // the unsplit kernel is compute-bound on 128 / g times the useful FLOPs.
@@ -859,10 +861,8 @@ KernelTime packed_decode_attention_time(const TimingParams& t, double batch, dou
   // as its longest CTAs: each is charged the longest split's share (torch-attention-splits 2026-12-04:
   // MHA at head_dim 64, S 2500, B 3-9 ran 5-12 % slower than the average share gave).
   double longest = 1;
-  if (t.attn_kernel == DecodeAttnKernel::fa2 && splits > 1) {
-    const double block = fa2_block_n(kernel_hd), blocks = std::ceil(positions / block);
-    longest = std::min(positions, std::ceil(blocks / splits) * block) / (positions / splits);
-  }
+  if (t.attn_kernel == DecodeAttnKernel::fa2 && splits > 1)
+    longest = std::min(positions, std::ceil(kv_blocks / splits) * kv_block) / (positions / splits);
   const double cta_bytes = longest * kv_bytes * (1 + t.attn_tile_reread_fraction * (tiles - 1)) / ctas;
   const double cta_flops = longest * executed / ctas;
   const double sat = by_head_dim(t.attn_units_sat_d64, t.attn_units_sat, t.attn_units_sat_d256, kernel_hd);
