@@ -987,7 +987,7 @@ FamilyFit fit_stack_decode_attention(const std::vector<const KvbenchPoint*>& poi
   // Wave terms (packed_decode_attention_time): a wave's fixed cost in µs, a lone CTA's share of
   // its SM in [0.5, 1] (at head_dim 128, 64 and 256); the saturation counts at 256 and 64 (SMs) as at 128;
   // the share of a later tile's K/V that comes from HBM again, in [0, 1] (fitted where some point's KV
-  // head spans several tiles: cuDNN past g 16).
+  // head spans several tiles: cuDNN past g 16, FA2 past its 64-row blocks).
   const std::vector<double> lo = {0.2, 0.0, 0.05, 10, 0.0, 0.2, 0.2, 0.0, 0.5, 10, 10, 0.5, 0.5, 0.05, 0.05, 0.0},
                             hi = {1.3, 100.0, 8.0, 2000, 5.0, 1.3, 1.3, 20.0, 1.0, 2000, 2000, 1.0, 1.0, 8.0, 8.0, 1.0};
   // Starts over the compute rates and, where fitted (cuDNN), the per-width saturation counts: the

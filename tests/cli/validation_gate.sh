@@ -139,7 +139,7 @@ gate new holdout7 torch-cudnn 3.8 17
 # 256 (B 32) 2.9, which the wave model does not reproduce (open).
 gate new holdout8 torch-flash 3.3 10.5
 # Session 15: cuDNN's 64-wide kernel holds 4 CTAs per SM and its 128-wide 2 (CUPTI resources; 300-432 CTAs at two
-# tiles per KV head run in 1.3-1.5x the time of 264), later tiles of a KV head re-read 17.5 % of its K/V:
+# tiles per KV head run in 1.3-1.5x the time of 264), later tiles of a KV head re-read part of its K/V:
 # torch-cudnn 4.00 / 34.7 -> 2.96 / 10.6 %.
 # Session 16: 2.96 / 10.6 -> 2.74 / 11.7 %.
 gate new holdout8 torch-cudnn 3.0 12

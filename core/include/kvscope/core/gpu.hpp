@@ -129,7 +129,8 @@ struct TimingParams {
   // rows, hd256: 64 x 64), so a lone CTA hides a different share of its latency.
   double attn_lone_cta_efficiency_d64 = 0;
   double attn_lone_cta_efficiency_d256 = 0;
-  // A KV head whose query rows span several tiles (cuDNN: g > 16 rows in 16-row tiles) runs one CTA
+  // A KV head whose query rows span several tiles (cuDNN: g > 16 rows in 16-row tiles; FA2's split
+  // kernel: g > 64 in 64-row blocks) runs one CTA
   // per tile, each streaming the same K/V: the later tiles find it in L2 only while their partner
   // reads the same blocks. This fraction of each later tile's K/V comes from HBM again (cuDNN hd128,
   // two tiles: 3.5-3.8 TB/s of unique K/V in full waves where one tile streams 4.6;
