@@ -31,6 +31,8 @@
 #   PHASE = session16b: GEMMs at non-power-of-two rows and sub-1B shapes, SDPA decode in FA2's split regime and
 #                     cuDNN's 1-2 waves, elementwise chains at widths 576-1280 (one file), the holdout13 steps both
 #                     stacks miss most kernel by kernel, then the fifteenth end-to-end hold-out set
+#   PHASE = session17: the seventeenth end-to-end hold-out set (before any session-17 change), then the power bursts
+#                     and the GEMM / causal-prefill / launch grids on a second unit
 #   PHASE = holdout6: the sixth end-to-end hold-out set (both stacks), cuDNN / FA2 per-kernel profiles (session 12)
 #   PHASE = profile-worst: per-kernel profiles of the steps the model misses most (session 11)
 #   PHASE = chain   : elementwise ops behind the GEMM and ops that precede them in a step, then the fifth
@@ -313,6 +315,16 @@ case "$phase" in
   session16c)
     # session 16: the sixteenth end-to-end hold-out set, after every change of the session (its blind check)
     bench torch-e2e-holdout16 "${TORCH_BENCH_BUDGET_S:-270}" "torch stacks: end-to-end, holdout16 set" --families e2e --set holdout16
+    ;;
+  session17)
+    # session 17: the seventeenth end-to-end hold-out set (both stacks) before any model change of the session; then,
+    # on this second unit, the power-governor bursts and the GEMM / causal-prefill / launch grids of torch-micro-v3 (a
+    # second unit's measurement of the laws fitted on one)
+    bench torch-e2e-holdout17 "${TORCH_BENCH_BUDGET_S:-250}" "torch stacks: end-to-end, holdout17 set" --families e2e --set holdout17
+    bench torch-power-s17 "${TORCH_BENCH_BUDGET_S2:-60}" "clock of compute-bound bursts against burst length (power governor), second unit" \
+      --families power
+    bench torch-micro-s17 "${TORCH_BENCH_BUDGET_S3:-120}" "GEMM, causal prefill attention and launch grids, second unit" \
+      --families launch,gemm,attention_prefill
     ;;
   session16b)
     bench torch-micro-s16 "${TORCH_BENCH_BUDGET_S:-170}" "GEMMs at odd rows, SDPA decode split regimes, narrow elementwise chains" \

@@ -56,9 +56,9 @@ except Exception:  # pragma: no cover - old PyTorch
     SDPBackend = None
     sdpa_kernel = None
 
-VERSION = "0.8.14"
+VERSION = "0.8.15"
 # End-to-end sets measured with both stacks on every point (earlier sets run cuDNN on a subset).
-HOLDOUTS_BOTH_STACKS = ("holdout6", "holdout7", "holdout8", "holdout9", "holdout10", "holdout11", "holdout12", "holdout13", "holdout14", "holdout15", "holdout16")
+HOLDOUTS_BOTH_STACKS = ("holdout6", "holdout7", "holdout8", "holdout9", "holdout10", "holdout11", "holdout12", "holdout13", "holdout14", "holdout15", "holdout16", "holdout17")
 # End-to-end grids per set: (decode batches, decode contexts, (batch, prompt) prefills); "main" is fam_e2e's default.
 E2E_GRIDS = {
     "holdout": ([1, 4, 16, 64, 256, 768], [1024, 4096, 16384, 65536], [(1, 1024), (1, 4096), (1, 16384), (1, 24576), (2, 4096)]),
@@ -77,6 +77,7 @@ E2E_GRIDS = {
     "holdout14": ([1, 11, 52, 200, 420, 1024], [3000, 18000, 75000, 131072], [(1, 1800), (1, 14000), (4, 4000), (1, 30000)]),
     "holdout15": ([1, 7, 30, 130, 350, 900], [1200, 9000, 48000, 131072], [(1, 2200), (1, 9000), (3, 6000), (1, 28000)]),
     "holdout16": ([1, 5, 24, 96, 320, 768], [1800, 7000, 36000, 131072], [(1, 1300), (1, 7000), (2, 11000), (1, 26000)]),
+    "holdout17": ([1, 6, 28, 112, 384, 1024], [1600, 11000, 55000, 131072], [(1, 1700), (1, 8000), (2, 13000), (1, 31000)]),
     "fp8w": ([1, 16, 64, 256], [1024, 8192], [(1, 1024), (1, 4096), (1, 16384)]),
 }
 ACT = 2  # bf16 bytes per element
@@ -1888,6 +1889,17 @@ class Bench:
                 m("gqa16-kv4-hd128-d8192-L16-shape", 16, 8192, 64, 4, 128, 24576, 152064, False, cla(16, 1)),
                 m("gqa5-kv4-hd160-SWA2048-CLA122-shape", 24, 3200, 20, 4, 160, 8640, 32000, True, groups(24, [1, 2, 2]), 2048,
                   by_group(groups(24, [1, 2, 2]), "LLG")),
+            ]
+        elif self.args.set == "holdout17":  # seventeenth hold-out (session 17): measured before any model change of the session
+            ms = [
+                m("qwen2.5-1.5b-shape-GQA6-kv2", 28, 1536, 12, 2, 128, 8960, 151936, True, cla(28, 1)),
+                m("gqa4-kv8-hd256-SWA4096-CLA2-shape", 20, 4096, 32, 8, 256, 14336, 256000, True, cla(20, 2), 4096,
+                  by_group(cla(20, 2), "LG")),
+                m("mha-hd128-d5120-L12-CLA312-shape", 12, 5120, 40, 40, 128, 13824, 32000, False, groups(12, [3, 1, 2])),
+                m("mqa-g48-hd64-d3072-SWA2048-3to1-shape", 24, 3072, 48, 1, 64, 8192, 50304, True, cla(24, 1), 2048,
+                  every(24, "LLLG")),
+                m("smollm-360m-shape-GQA3-kv5-hd64", 32, 960, 15, 5, 64, 2560, 49152, True, cla(32, 1)),
+                m("gqa7-kv4-hd112-CLA221-shape", 30, 3072, 28, 4, 112, 9216, 100352, False, groups(30, [2, 2, 1])),
             ]
         elif self.args.set == "fp8w":  # fp8 weights (e4m3, per-tensor scales) on the main shapes
             ms = [
