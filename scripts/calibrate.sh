@@ -90,8 +90,11 @@ for gpu in h100-sxm h200; do
     # holdout16 (session 16, both stacks, after every change of the session): a Yi-9B shape cut to 24 layers, MHA at 96 +
     # CLA2, MQA with 32 query heads and SWA 1024 at 3:1, a 512-wide shape, GQA-16 at d 8192 (16 layers), head_dim 160 with
     # SWA 2048 on a 1 / 2 / 2 map.
-    sets="main holdout holdout3 holdout6 holdout7 holdout8 holdout9 holdout10 holdout11 holdout12 holdout13 holdout14 holdout15 holdout16"
-    [ "$stack" = torch-flash ] && sets="main holdout holdout2 holdout3 holdout4 holdout5 holdout6 holdout7 holdout8 holdout9 holdout10 holdout11 holdout12 holdout13 holdout14 holdout15 holdout16 fp8w sustained-main sustained-holdout rerun-holdout2"
+    # holdout17 (session 17, both stacks, before any change of the session): a Qwen2.5-1.5B shape, head_dim 256 with
+    # 4096 windows on a CLA2 map, MHA-40 at d 5120 on a 3 / 1 / 2 map, MQA-48 at 64 with 2048 windows 3:1, a
+    # SmolLM-360M shape, head_dim 112 on a 2 / 2 / 1 map.
+    sets="main holdout holdout3 holdout6 holdout7 holdout8 holdout9 holdout10 holdout11 holdout12 holdout13 holdout14 holdout15 holdout16 holdout17"
+    [ "$stack" = torch-flash ] && sets="main holdout holdout2 holdout3 holdout4 holdout5 holdout6 holdout7 holdout8 holdout9 holdout10 holdout11 holdout12 holdout13 holdout14 holdout15 holdout16 holdout17 fp8w sustained-main sustained-holdout rerun-holdout2"
     for set in $sets; do
       f=$(ls "$dir"/torch-e2e-$set-*.json 2>/dev/null | sort | tail -n 1 || true)
       [ -n "$f" ] || continue

@@ -193,6 +193,11 @@ gate new holdout15 torch-cudnn 2.9 10
 # (device.uuid), and the power law is fitted on one.
 gate new holdout16 torch-flash 3.4 10
 gate new holdout16 torch-cudnn 3.3 10
+# The seventeenth hold-out set (session 17), measured before any change of the session on a unit whose in-graph launch
+# costs 13 % more per tiny kernel than the fit files' units (torch-micro-s17 launch graphs: 1.16 vs 1.01-1.03 us):
+# torch-flash 2.65 / 9.6 %, torch-cudnn 2.67 / 10.3 %.
+gate new holdout17 torch-flash 2.9 10.5
+gate new holdout17 torch-cudnn 2.9 11
 gate new main torch-cudnn 1.7 5.5
 # Session 13: its worst (a Gemma-2-2B-shape decode at B 64, S 16384) 3.9 -> 4.6 % with the gradual saturation.
 gate new holdout torch-cudnn 1.9 5
