@@ -33,6 +33,7 @@
 #                     stacks miss most kernel by kernel, then the fifteenth end-to-end hold-out set
 #   PHASE = session17: the seventeenth end-to-end hold-out set (before any session-17 change), then the power bursts
 #                     and the GEMM / causal-prefill / launch grids on a second unit
+#   PHASE = power-rests: GEMM power bursts after 0.1-20 ms of idle (the headroom's refill with rest)
 #   PHASE = holdout6: the sixth end-to-end hold-out set (both stacks), cuDNN / FA2 per-kernel profiles (session 12)
 #   PHASE = profile-worst: per-kernel profiles of the steps the model misses most (session 11)
 #   PHASE = chain   : elementwise ops behind the GEMM and ops that precede them in a step, then the fifth
@@ -325,6 +326,13 @@ case "$phase" in
       --families power
     bench torch-micro-s17 "${TORCH_BENCH_BUDGET_S3:-120}" "GEMM, causal prefill attention and launch grids, second unit" \
       --families launch,gemm,attention_prefill
+    ;;
+  power-rests)
+    # session 17: GEMM bursts (M 2048 and 256 of a 14336 x 4096 weight, nothing between repetitions) after ten idle
+    # lengths from 0.1 to 20 ms: how the power limit's headroom refills with rest (fitted: power_refill_rate)
+    bench torch-power-rests "${TORCH_BENCH_BUDGET_S:-150}" "GEMM bursts after 0.1-20 ms of idle (power headroom refill)" \
+      --families power --power-ops gemm --power-fillers none --power-rests 0.1,0.3,0.6,1,1.5,2,3,5,10,20
+    grep -E "power gemm_M2048 .* n=  (16|32|64)" "$out/torch-power-rests.log" | head -40
     ;;
   session16b)
     bench torch-micro-s16 "${TORCH_BENCH_BUDGET_S:-170}" "GEMMs at odd rows, SDPA decode split regimes, narrow elementwise chains" \

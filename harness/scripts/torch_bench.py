@@ -56,7 +56,7 @@ except Exception:  # pragma: no cover - old PyTorch
     SDPBackend = None
     sdpa_kernel = None
 
-VERSION = "0.8.16"
+VERSION = "0.8.17"
 # End-to-end sets measured with both stacks on every point (earlier sets run cuDNN on a subset).
 HOLDOUTS_BOTH_STACKS = ("holdout6", "holdout7", "holdout8", "holdout9", "holdout10", "holdout11", "holdout12", "holdout13", "holdout14", "holdout15", "holdout16", "holdout17")
 # End-to-end grids per set: (decode batches, decode contexts, (batch, prompt) prefills); "main" is fam_e2e's default.
@@ -1007,8 +1007,12 @@ class Bench:
                 gemm_fn, tgemm = fns[0], t1
             fillers = ["none"] if axes0["op"] == "decode_attention" else (
                 ["none", "copy"] + (["gemm"] if axes0["op"] == "prefill_attention" else []))
+            fillers = [f for f in fillers if f in self.args.power_fillers.split(",")]
+            # rests between the two defaults show how the headroom refills with idle time (session 17: an
+            # end-to-end sample idles 0.6-1.5 ms behind its lead, a microbenchmark 0.1 ms)
+            rests = [float(r) for r in self.args.power_rests.split(",")]
             for filler in fillers:
-                for rest_ms in [0.1, 20.0]:
+                for rest_ms in rests:
                     if filler == "copy" and rest_ms > 1 and axes0["op"] != "gemm":
                         continue
                     for n in [1, 2, 4, 8, 16, 32, 64, 128, 256]:
@@ -2227,6 +2231,10 @@ def main():
     ap.add_argument("--cold-elementwise", action="store_true", help="also time elementwise ops after an L2 flush (rows <= 1024)")
     ap.add_argument("--power-ops", default="gemm,prefill",
                     help="torch_power: which ops to burst (gemm, prefill, decode, decode_shapes); the default is the fitted set")
+    ap.add_argument("--power-rests", default="0.1,20",
+                    help="torch_power: idle before each burst, ms (comma list); the default is the fitted pair")
+    ap.add_argument("--power-fillers", default="none,copy,gemm",
+                    help="torch_power: what follows each repetition (none, copy, gemm where the op allows it)")
     ap.add_argument("--models", default="", help="e2e: only these shape labels of the set (comma list)")
     ap.add_argument("--sustained", action="store_true", help="e2e: also time each step replayed back to back (power_state sustained)")
     ap.add_argument("--prefill-only", action="store_true", help="e2e: prefill steps only")
