@@ -90,6 +90,7 @@ std::string param_table(const TimingParams& t, const TimingParams& d, bool eager
     row("power_per_tensor", t.power_per_tensor, d.power_per_tensor, 1, "x limit");
     row("power_rested_headroom", t.power_rested_headroom_s, d.power_rested_headroom_s, 1e3, "ms");
     row("power_gap_headroom", t.power_gap_headroom_s, d.power_gap_headroom_s, 1e3, "ms");
+    row("power_refill_tau", t.power_refill_tau_s, d.power_refill_tau_s, 1e3, "ms");
     row("power_decode_attn_weight", t.power_decode_attn_weight, d.power_decode_attn_weight, 1, "x GEMM");
   }
   return tab.str();

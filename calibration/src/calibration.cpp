@@ -288,6 +288,13 @@ KvbenchResults parse_kvbench(const std::string& text, const std::string& where) 
         throw InputError(where, key + ".sm_clock_mean_kHz", "a clock in kHz (0 to 1e8)", fmt::format("{}", khz));
       p.sm_clock_mean_Hz = 1e3 * khz;
     }
+    if (auto* x = e.if_contains("timer_lead_cycles"); x && !x->is_null()) {
+      const double cyc = as_number(*x, where, key + ".timer_lead_cycles");
+      // 1e11 cycles is 50 s of sleep at 2 GHz: past any timer's lead
+      if (!(cyc >= 0 && cyc <= 1e11))
+        throw InputError(where, key + ".timer_lead_cycles", "SM cycles in [0, 1e11]", fmt::format("{}", cyc));
+      p.lead_cycles = cyc;
+    }
     r.points.push_back(std::move(p));
   }
   return r;
@@ -874,24 +881,30 @@ FamilyFit fit_power_family(const std::vector<const KvbenchPoint*>& pw, double de
     (b.decode ? dec : pts).push_back(b);
   }
   require_points("torch_power (bursts with an n = 8 reference)", pts.size());
+  // The refill's time constant is fitted only where bursts follow idles between the gap and rested
+  // ones (torch_bench --power-rests); with the two alone it is not identified and stays 0 (the step).
+  bool between = false;
+  for (const Burst& b : pts) between |= b.rest > 2 * kPowerGapRest_s && b.rest < 0.75 * kPowerRestedRest_s;
   // log(model / measured) of one burst under tt's power law: its headroom by the idle before it
-  // (rested: an idle of >= 1 ms, the harness uses 20 ms, refills the whole headroom), its tensor
-  // work counted `weight` times.
-  auto log_ratio = [](TimingParams& tt, const Burst& b, double rested_s, double gap_s, double weight) {
-    tt.power_headroom_s = b.rest >= 1e-3 ? rested_s : gap_s;
+  // (power_headroom_after_s), its tensor work counted `weight` times.
+  auto log_ratio = [](TimingParams& tt, const Burst& b, double weight) {
+    tt.power_headroom_s = power_headroom_after_s(tt, b.rest);
     const double busy = b.n * b.t_unit;
     return std::log((busy + power_stretch_s(tt, busy, weight * b.n * b.tensor_unit)) / (b.n * b.y));
   };
   auto res = [&](std::span<const double> q, std::span<double> r) {
     TimingParams tt = t;
     tt.power_busy = q[0], tt.power_per_tensor = q[1];
-    for (std::size_t i = 0; i < pts.size(); ++i) r[i] = log_ratio(tt, pts[i], q[2] * 1e-3, q[3] * 1e-3, 1.0);
+    tt.power_rested_headroom_s = q[2] * 1e-3, tt.power_gap_headroom_s = q[3] * 1e-3;
+    tt.power_refill_tau_s = between ? q[4] * 1e-3 : 0.0;
+    for (std::size_t i = 0; i < pts.size(); ++i) r[i] = log_ratio(tt, pts[i], 1.0);
   };
-  const NonlinearFit fit =
-      robust_least_squares(res, std::vector<double>{0.9, 0.35, 6.0, 0.4}, std::vector<double>{0.3, 0.01, 0.0, 0.0},
-                           std::vector<double>{1.5, 3.0, 1000.0, 100.0}, pts.size());
+  std::vector<double> init = {0.9, 0.35, 6.0, 0.4}, lo = {0.3, 0.01, 0.0, 0.0}, hi = {1.5, 3.0, 1000.0, 100.0};
+  if (between) init.push_back(5.0), lo.push_back(0.05), hi.push_back(1000.0);
+  const NonlinearFit fit = robust_least_squares(res, init, lo, hi, pts.size());
   t.power_busy = fit.params[0], t.power_per_tensor = fit.params[1];
   t.power_rested_headroom_s = fit.params[2] * 1e-3, t.power_gap_headroom_s = fit.params[3] * 1e-3;
+  t.power_refill_tau_s = between ? fit.params[4] * 1e-3 : 0.0;
   std::vector<double> errs(pts.size());
   res(fit.params, errs);
   // Decode-attention bursts, when measured: the one weight of their tensor work, the four constants
@@ -899,8 +912,7 @@ FamilyFit fit_power_family(const std::vector<const KvbenchPoint*>& pw, double de
   if (!dec.empty()) {
     auto res_dec = [&](std::span<const double> q, std::span<double> r) {
       TimingParams tt = t;
-      for (std::size_t i = 0; i < dec.size(); ++i)
-        r[i] = log_ratio(tt, dec[i], t.power_rested_headroom_s, t.power_gap_headroom_s, q[0]);
+      for (std::size_t i = 0; i < dec.size(); ++i) r[i] = log_ratio(tt, dec[i], q[0]);
     };
     const NonlinearFit wf =
         robust_least_squares(res_dec, std::vector<double>{1.0}, std::vector<double>{0.05}, std::vector<double>{50.0}, dec.size());
@@ -914,6 +926,7 @@ FamilyFit fit_power_family(const std::vector<const KvbenchPoint*>& pw, double de
   std::vector<std::string> labels;
   for (const auto& b : pts) labels.push_back(b.label);
   std::vector<std::string> params = {"power_busy", "power_per_tensor", "power_rested_headroom_s", "power_gap_headroom_s"};
+  if (between) params.push_back("power_refill_tau_s");
   if (!dec.empty()) params.push_back("power_decode_attn_weight");
   return summarize("torch_power", errs, labels, params);
 }
@@ -1371,6 +1384,7 @@ std::vector<E2ePoint> e2e_points(const KvbenchResults& r) {
         throw InputError(where, "axes.power_state", "'sustained' or 'harness'", fmt::format("'{}'", ps));
       e.sustained = ps == "sustained";
     }
+    e.rest_s = p.lead_cycles > 0 && r.device.sm_clock_max_Hz > 0 ? p.lead_cycles / r.device.sm_clock_max_Hz : kPowerGapRest_s;
     e.kernels = p.has("kernels_per_step") && !p.axes.at("kernels_per_step").is_null() ? p.num("kernels_per_step", where) : 0;
     e.label = e.phase == "decode" ? fmt::format("{} decode B={} S={}", a.id, e.workload.batch, e.workload.context)
                                   : fmt::format("{} prefill B={} P={}", a.id, e.workload.batch, e.workload.prompt);
@@ -1391,7 +1405,7 @@ ValidationReport validate_against(const KvbenchResults& r, const GpuSpec& gpu, c
     if (e.stack != st.stack) continue;
     const ArchProfile prof = make_profile(e.arch, 1);
     ValidationRow row;
-    t.power_headroom_s = e.sustained ? 0.0 : st.params.power_gap_headroom_s;
+    t.power_headroom_s = e.sustained ? 0.0 : power_headroom_after_s(st.params, e.rest_s);
     row.predicted = e.phase == "decode"
                         ? decode_step(prof, gpu, t, double(e.workload.batch), double(e.workload.context), e.workload.runtime)
                         : prefill(prof, gpu, t, double(e.workload.batch), double(e.workload.prompt), e.workload.runtime);

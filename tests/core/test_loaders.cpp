@@ -224,7 +224,8 @@ void check_same(const GpuSpec& a, const GpuSpec& b) {
                    &TimingParams::attn_compute_flops_d64,
                    &TimingParams::attn_compute_flops_d256,
                    &TimingParams::attn_narrow_smem_efficiency,
-                   &TimingParams::attn_padded_efficiency}) {
+                   &TimingParams::attn_padded_efficiency,
+                   &TimingParams::power_refill_tau_s}) {
       CHECK(same(p.*f, q.*f));
     }
   }
@@ -603,6 +604,9 @@ TEST_CASE("bad GPU JSON is rejected with file, key, expected and found", "[loade
       {"calibration tile re-read over 1",
        cal(R"({"calibration.attn_tile_reread_fraction": 1.2})"),
        {"'calibration.attn_tile_reread_fraction': expected a number in 0..1, found 1.2"}},
+      {"calibration negative refill time constant",
+       cal(R"({"calibration.power_refill_tau_ms": -3})"),
+       {"'calibration.power_refill_tau_ms': expected a number in 0..10000, found -3"}},
       {"calibration negative split-K cost",
        cal(R"({"calibration.gemm_splitk_us": -1})"),
        {"'calibration.gemm_splitk_us': expected a number in 0..1e+06, found -1"}},

@@ -463,6 +463,42 @@ TEST_CASE("power limit: the energy over the board limit, less the headroom, is p
   }
 }
 
+TEST_CASE("power limit: the headroom refills with idle from the gap value to the rested one", "[timing][power]") {
+  TimingParams t = round_params();
+  t.power_gap_headroom_s = 0.4e-3, t.power_rested_headroom_s = 6.4e-3;
+  struct Row {
+    double tau_s, rest_s, want_s;
+  };
+  // gap + (rested - gap) (1 - e^(-(r - 0.1 ms)/tau)) / (1 - e^(-19.9 ms/tau)); tau 0: the step at 1 ms.
+  const double tau = 10e-3, norm = 1 - std::exp(-19.9e-3 / tau);
+  const Row rows[] = {
+      {0, 0, 0.4e-3},
+      {0, 0.999e-3, 0.4e-3},
+      {0, 1e-3, 6.4e-3},
+      {0, 50e-3, 6.4e-3},
+      {tau, 0, 0.4e-3},
+      {tau, 0.1e-3, 0.4e-3},
+      {tau, 20e-3, 6.4e-3},
+      {tau, 1.1e-3, 0.4e-3 + 6e-3 * (1 - std::exp(-0.1)) / norm},
+      {tau, 40e-3, 0.4e-3 + 6e-3 * (1 - std::exp(-3.99)) / norm},  // beyond 20 ms, towards the asymptote
+  };
+  for (const Row& r : rows) {
+    INFO("tau " << r.tau_s << " rest " << r.rest_s);
+    t.power_refill_tau_s = r.tau_s;
+    CHECK(power_headroom_after_s(t, r.rest_s) == Approx(r.want_s).epsilon(1e-12));
+  }
+  // Monotonic in the idle, whatever tau.
+  for (double tau_s : {1e-3, 10e-3, 100e-3, 1.0}) {
+    t.power_refill_tau_s = tau_s;
+    double last = 0;
+    for (double r = 0; r < 60e-3; r += 0.25e-3) {
+      const double h = power_headroom_after_s(t, r);
+      CHECK(h >= last);
+      last = h;
+    }
+  }
+}
+
 TEST_CASE("power limit: a step pays the stretch on its tensor-core ops only", "[timing][power]") {
   const GpuSpec g = round_gpu();
   TimingParams t = round_params();

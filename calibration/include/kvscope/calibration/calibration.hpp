@@ -35,6 +35,9 @@ struct KvbenchPoint {
   double median_s = 0;
   double rel_stdev = 0;
   double sm_clock_mean_Hz = 0;  // mean SM clock over the accepted samples; 0 = not recorded
+  // torch_bench's sleep before each sample, in SM cycles (timer_lead_cycles, end-to-end records of
+  // 0.6.0 onwards); 0 = not recorded (the 200000-cycle lead of earlier versions)
+  double lead_cycles = 0;
   bool verified = true;
 
   double num(const char* key, const std::string& where) const;  // axis as a number; throws when absent
@@ -104,9 +107,12 @@ struct E2ePoint {
   double kernels = 0;
   std::string stack = "kvbench";  // the kernel stack that ran it (axes.stack)
   // Steps replayed back to back (axes.power_state "sustained"): no idle between steps, so the
-  // power model's headroom is 0; otherwise the harness's ~0.2 ms between samples
-  // (TimingParams::power_gap_headroom_s).
+  // power model's headroom is 0; otherwise the headroom after the harness's lead before each sample.
   bool sustained = false;
+  // The GPU's idle before each sample: the timer's sleep (timer_lead_cycles at the maximum SM
+  // clock), models::kPowerGapRest_s where the file does not record it. The headroom the prediction
+  // starts with is models::power_headroom_after_s of it.
+  double rest_s = 0;
 };
 std::vector<E2ePoint> e2e_points(const KvbenchResults& r);
 

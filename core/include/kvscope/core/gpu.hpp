@@ -176,13 +176,20 @@ struct TimingParams {
   // times its tensor-core utilisation (FLOPs / (time x dense peak)). What is over the limit
   // -- (power_busy - 1) x time + power_per_tensor x FLOPs / peak, in limit-seconds -- beyond the
   // headroom the step starts with is paid in time (the governor lowers the clock until the
-  // average power is the limit). Headroom: power_rested_headroom_s after >= 20 ms idle,
-  // power_gap_headroom_s after the harness's ~0.2 ms between samples, 0 for back-to-back steps.
+  // average power is the limit). Headroom: power_rested_headroom_s after 20 ms idle,
+  // power_gap_headroom_s after the microbenchmark timer's 0.1 ms lead, in between by
+  // power_refill_tau_s, 0 for back-to-back steps.
   // power_per_tensor 0 = not measured: compute runs at compute_clock_ratio, as before.
   double power_busy = 0;
   double power_per_tensor = 0;
   double power_rested_headroom_s = 0;
   double power_gap_headroom_s = 0;
+  // How the headroom refills with idle time r (family torch_power at idles between the two above,
+  // torch-power-rests: a 10 ms GEMM burst after 1 ms of idle is throttled as after 0.1 ms, after 3 ms
+  // hardly): H(r) = gap + (rested - gap) (1 - e^(-(r - r_gap)/tau)) / (1 - e^(-(r_rested - r_gap)/tau)),
+  // r_gap = 0.1 ms and r_rested = 20 ms the idles the two headrooms are measured at
+  // (models::power_headroom_after_s). 0 = not measured: gap below 1 ms of idle, rested from there.
+  double power_refill_tau_s = 0;
   // Energy per tensor-second of decode attention's executed (padded) tile math relative to a
   // GEMM's: the kernel also streams K/V at full HBM bandwidth, so it throttles sooner than its
   // utilisation says (H200: FA2 decode bursts 16 % slower after 58 ms, GEMMs 7 %). Fitted on

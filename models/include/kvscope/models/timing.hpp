@@ -149,6 +149,15 @@ struct KernelTime {
 // over the limit, (power_busy - 1) busy_s + power_per_tensor tensor_s in limit-seconds, less the
 // headroom, is paid in time. 0 when the GPU's stack has no power measurement (docs/model.md §3b, "Board power limit").
 double power_stretch_s(const TimingParams& t, double busy_s, double tensor_s);
+// The idles the two fitted headrooms are measured at: the microbenchmark timer's lead before each
+// sample (torch_bench Timer, 200000 sleep cycles at ~2 GHz) and the rested bursts' idle.
+inline constexpr double kPowerGapRest_s = 0.1e-3;
+inline constexpr double kPowerRestedRest_s = 20e-3;
+// The headroom a step starts with after `rest_s` of idle (TimingParams::power_refill_tau_s): the gap
+// headroom at kPowerGapRest_s and below, the rested one at kPowerRestedRest_s, refilled in between
+// (and beyond, towards its asymptote) with time constant power_refill_tau_s; unmeasured (tau 0), the
+// gap headroom below 1 ms of idle and the rested one from there.
+double power_headroom_after_s(const TimingParams& t, double rest_s);
 // The time the power limit adds to a step of `busy_s` made of `ops` (one per Op): the stretch
 // (power_stretch_s over the ops' tensor_s) is spread over the ops by tensor_s, and each op pays only
 // what a clock that much slower costs it: its compute term grows by its share, its memory term
