@@ -34,6 +34,7 @@
 #   PHASE = session17: the seventeenth end-to-end hold-out set (before any session-17 change), then the power bursts
 #                     and the GEMM / causal-prefill / launch grids on a second unit
 #   PHASE = power-rests: GEMM power bursts after 0.1-20 ms of idle (the headroom's refill with rest)
+#   PHASE = power-cudnn: prefill-attention power bursts on both SDPA backends (session 17)
 #   PHASE = holdout6: the sixth end-to-end hold-out set (both stacks), cuDNN / FA2 per-kernel profiles (session 12)
 #   PHASE = profile-worst: per-kernel profiles of the steps the model misses most (session 11)
 #   PHASE = chain   : elementwise ops behind the GEMM and ops that precede them in a step, then the fifth
@@ -333,6 +334,13 @@ case "$phase" in
     bench torch-power-rests "${TORCH_BENCH_BUDGET_S:-150}" "GEMM bursts after 0.1-20 ms of idle (power headroom refill)" \
       --families power --power-ops gemm --power-fillers none --power-rests 0.1,0.3,0.6,1,1.5,2,3,5,10,20
     grep -E "power gemm_M2048 .* n=  (16|32|64)" "$out/torch-power-rests.log" | head -40
+    ;;
+  power-cudnn)
+    # session 17: causal prefill attention bursts on both SDPA backends (alone, with a copy, with a GEMM) and the
+    # GEMM groups they are referred to, after 0.1 and 20 ms of idle: the cuDNN kernel's energy per tensor FLOP
+    bench torch-power-cudnn "${TORCH_BENCH_BUDGET_S:-120}" "prefill-attention power bursts, FA2 and cuDNN" \
+      --families power --power-ops gemm,prefill,prefill_cudnn
+    grep -E "power prefill_attn.* n=  (32|64|128)" "$out/torch-power-cudnn.log" | head -40
     ;;
   session16b)
     bench torch-micro-s16 "${TORCH_BENCH_BUDGET_S:-170}" "GEMMs at odd rows, SDPA decode split regimes, narrow elementwise chains" \

@@ -56,7 +56,7 @@ except Exception:  # pragma: no cover - old PyTorch
     SDPBackend = None
     sdpa_kernel = None
 
-VERSION = "0.8.17"
+VERSION = "0.8.18"
 # End-to-end sets measured with both stacks on every point (earlier sets run cuDNN on a subset).
 HOLDOUTS_BOTH_STACKS = ("holdout6", "holdout7", "holdout8", "holdout9", "holdout10", "holdout11", "holdout12", "holdout13", "holdout14", "holdout15", "holdout16", "holdout17")
 # End-to-end grids per set: (decode batches, decode contexts, (batch, prompt) prefills); "main" is fam_e2e's default.
@@ -957,14 +957,19 @@ class Bench:
             ops.append((f"gemm_M{M}", {"op": "gemm", "M": M, "N": N, "K": K},
                         [(lambda i=i, x=x, ws=ws: F.linear(x, ws[i % 2])) for i in range(2)], 2.0 * M * N * K))
         # causal prefill attention (SDPA flash, 4k prompt, 32 q heads over 8 K/V heads, d 128)
-        if SDPBackend is not None and "prefill" in want:
+        # "prefill_cudnn" (0.8.18): the same on the CUDNN_ATTENTION backend, which computes at about twice FA2's
+        # rate: its energy per tensor-core FLOP is measured, not assumed to be FA2's (a GEMM's)
+        for be, key, label in (("FLASH_ATTENTION", "prefill", "prefill_attn_P4096"),
+                               ("CUDNN_ATTENTION", "prefill_cudnn", "prefill_attn_cudnn_P4096")):
+            if SDPBackend is None or key not in want:
+                continue
             P, Hq, Hkv, D = 4096, 32, 8, 128
             q = torch.randn(1, Hq, P, D, device=DEV, dtype=BF16)
             k = torch.randn(1, Hkv, P, D, device=DEV, dtype=BF16)
             v = torch.randn(1, Hkv, P, D, device=DEV, dtype=BF16)
-            ops.append(("prefill_attn_P4096", {"op": "prefill_attention", "prompt": P, "n_q_heads": Hq, "n_kv_heads": Hkv,
-                                               "head_dim": D, "backend": "flash_attention"},
-                        [lambda: sdpa(q, k, v, "FLASH_ATTENTION", True, True)], 4.0 * Hq * D * P * (P + 1) / 2))
+            ops.append((label, {"op": "prefill_attention", "prompt": P, "n_q_heads": Hq, "n_kv_heads": Hkv,
+                                "head_dim": D, "backend": be.lower()},
+                        [lambda q=q, k=k, v=v, be=be: sdpa(q, k, v, be, True, True)], 4.0 * Hq * D * P * (P + 1) / 2))
         # unsplit FA2 decode (B x n_kv >= 0.8 x 2 x SMs): 128-row tiles (64 at head_dim 256) per
         # (request, KV head) -- per head for MHA -- the heavy decode steps' regime; flop_count = the
         # executed (padded) tile math. "decode" is the first shape (GQA-4, d 128); "decode_shapes" adds
