@@ -35,7 +35,7 @@ const std::vector<StackDef>& stacks() {
         "graphs (no torch.compile); FlashAttention-2 kernels as vendored in PyTorch";
     f.measured_by =
         "kvbench families memory, cla_reuse, launch (hardware) + torch_gemm, torch_attention, "
-        "torch_attention_prefill, torch_elementwise (harness/scripts/torch_bench.py)";
+        "torch_attention_prefill, torch_elementwise, torch_power (harness/scripts/torch_bench.py)";
     f.not_measured =
         "FlashInfer, FlashAttention-3, vLLM's paged kernels and TensorRT-LLM kernels (not installable on the "
         "lent machines); fp8 K/V (SDPA has no fp8 kernel: modelled as a bf16 cast before attention)";
