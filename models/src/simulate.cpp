@@ -557,6 +557,10 @@ SimulationResult Engine::run() {
   double max_util = 0;
   int max_running = 0;
   std::int64_t k = 0, empty_rounds = 0;
+  // Idle since the last step: the next one starts with the power headroom it refilled
+  // (power_headroom_after_s); steps that follow each other start with the profile's (0: loaded). The
+  // server idles before the first request: its first step starts rested.
+  double idle_s = kPowerRestedRest_s;
   while (done_ < total_) {
     if ((k & 1023) == 0 && cancel && cancel->load(std::memory_order_relaxed)) {
       SimulationResult stopped;
@@ -567,8 +571,10 @@ SimulationResult Engine::run() {
     }
     enqueue_arrivals(now);
     if (running_ == 0 && waiting_.empty()) {
-      if (next_arrival_ >= reqs_.size()) break;           // every request has ended
+      if (next_arrival_ >= reqs_.size()) break;  // every request has ended
+      const double idle_from = now;
       now = std::max(now, reqs_[next_arrival_].arrival);  // idle until the next arrival
+      idle_s += now - idle_from;
       continue;
     }
     preempted_ = false;
@@ -646,7 +652,9 @@ SimulationResult Engine::run() {
       continue;
     }
     record(now);  // admissions at the iteration's start
-    const double dt = model_.time_s(batch);
+    const TimingParams& tp = model_.params();
+    const double dt = model_.time_s(batch, idle_s > 0 ? std::max(tp.power_headroom_s, power_headroom_after_s(tp, idle_s)) : -1.0);
+    idle_s = 0;
     const double used = static_cast<double>(blocks_ - free_);
     const double util = blocks_ > 0 ? used / static_cast<double>(blocks_) : 0.0;
     running_integral += running_ * dt;

@@ -522,8 +522,12 @@ double power_stretch_s(const TimingParams& t, double busy_s, double tensor_s) {
 
 double power_headroom_after_s(const TimingParams& t, double rest_s) {
   const double gap = t.power_gap_headroom_s, rested = t.power_rested_headroom_s;
+  if (!(rest_s > 0)) return 0.0;  // back to back
+  // Below the shortest measured idle, a proportional share of its headroom (not measured).
+  if (rest_s < kPowerGapRest_s) return gap * rest_s / kPowerGapRest_s;
   if (t.power_refill_tau_s <= 0) return rest_s >= 1e-3 ? rested : gap;
-  if (rest_s <= kPowerGapRest_s) return gap;
+  // Past the longest measured idle the headroom is held at what it gave (no extrapolation).
+  if (rest_s >= kPowerRestedRest_s) return rested;
   const double tau = t.power_refill_tau_s;
   const double at_rested = -std::expm1(-(kPowerRestedRest_s - kPowerGapRest_s) / tau);
   return gap + (rested - gap) * -std::expm1(-(rest_s - kPowerGapRest_s) / tau) / at_rested;
@@ -1126,7 +1130,7 @@ MixedStepModel::Part MixedStepModel::part(std::vector<Part>& cache, double rows,
   return cache[i];
 }
 
-double MixedStepModel::time_s(const MixedBatch& b) {
+double MixedStepModel::time_s(const MixedBatch& b, double headroom_s) {
   const Part body = part(body_, b.tokens(), true);
   const Part head = part(head_, b.requests(), false);
   Acc acc{PhaseCost{}};
@@ -1141,7 +1145,13 @@ double MixedStepModel::time_s(const MixedBatch& b) {
     clock[i] = {x.memory_s + y.memory_s + z.memory_s, x.compute_s + y.compute_s + z.compute_s,
                 x.tensor_s + y.tensor_s + z.tensor_s};
   }
-  time += power_loss_s(*t_, time, clock);  // as finish()
+  if (headroom_s >= 0 && headroom_s != t_->power_headroom_s) {
+    TimingParams tt = *t_;  // rare: only steps that follow an idle GPU
+    tt.power_headroom_s = headroom_s;
+    time += power_loss_s(tt, time, clock);
+  } else {
+    time += power_loss_s(*t_, time, clock);  // as finish()
+  }
   // Eager launches are host-bound below kernels x launch_cpu_s (as finish()).
   if (runtime_ == Runtime::eager && kernels > 0 && kernels * t_->launch_cpu_s > time) return kernels * t_->launch_cpu_s;
   return time;

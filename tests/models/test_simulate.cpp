@@ -145,6 +145,8 @@ TEST_CASE("mixed_step: a mixed iteration streams the weights once", "[simulate][
 }
 
 TEST_CASE("simulate: at low load TTFT is one prefill and TPOT one decode step at batch 1", "[simulate]") {
+  // Requests arrive minutes apart (0.002 / s): each prefill follows an idle GPU and starts with the
+  // rested power headroom (power_headroom_after_s past 20 ms); the decode steps follow each other (none).
   struct Row {
     const char* model;
     int cla;
@@ -160,7 +162,9 @@ TEST_CASE("simulate: at low load TTFT is one prefill and TPOT one decode step at
     const Design d = design(r.model, r.cla, 0, r.stack);
     const SimulationResult s = run(d, poisson(0.002, 20, std::to_string(r.isl), std::to_string(r.osl)));
     REQUIRE(s.max_running_requests == 1);  // requests one at a time
-    const double ttft = prefill(d.p, d.gpu, d.t, 1, static_cast<double>(r.isl), d.w.runtime).time_s;
+    TimingParams rested = d.t;
+    rested.power_headroom_s = power_headroom_after_s(d.t, 1.0);
+    const double ttft = prefill(d.p, d.gpu, rested, 1, static_cast<double>(r.isl), d.w.runtime).time_s;
     // Output token j (j >= 2) comes from a decode step attending to isl + j - 1 positions.
     double steps = 0;
     for (std::int64_t j = 2; j <= r.osl; ++j)
@@ -179,14 +183,19 @@ TEST_CASE("simulate: chunked prefill splits a long prompt at the token budget", 
   d.w.engine.max_num_batched_tokens = 4096;
   const SimulationResult s = run(d, poisson(0.001, 3, "10000", "4"));
   REQUIRE(s.max_running_requests == 1);
-  // Chunks of 4096, 4096 and 1808 tokens, each after the K/V of the ones before.
+  // Chunks of 4096, 4096 and 1808 tokens, each after the K/V of the ones before; the first follows an
+  // idle GPU (the rested power headroom), the others follow it back to back.
   MixedStepModel m(d.p, d.gpu, d.t, d.w.runtime, 4096);
   double ttft = 0;
   for (double prefix : {0.0, 4096.0, 8192.0}) {
     MixedBatch b;
     add_prefill_chunk(b, d.p, prefix, std::min(4096.0, 10000 - prefix));
-    ttft += m.time_s(b);
+    ttft += m.time_s(b, prefix == 0 ? power_headroom_after_s(d.t, 1.0) : -1.0);
   }
+  // The headroom is real on this torch stack: the idle GPU's first chunk is faster than a loaded one's.
+  MixedBatch first;
+  add_prefill_chunk(first, d.p, 0, 4096);
+  CHECK(m.time_s(first, power_headroom_after_s(d.t, 1.0)) < m.time_s(first));
   for (const auto& q : s.requests) CHECK(q.ttft_s() == Approx(ttft).epsilon(1e-9));
   CHECK(s.iterations == 3 * (3 + 3));  // 3 prefill chunks + 3 decode steps per request
 }

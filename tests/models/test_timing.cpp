@@ -469,18 +469,23 @@ TEST_CASE("power limit: the headroom refills with idle from the gap value to the
   struct Row {
     double tau_s, rest_s, want_s;
   };
-  // gap + (rested - gap) (1 - e^(-(r - 0.1 ms)/tau)) / (1 - e^(-19.9 ms/tau)); tau 0: the step at 1 ms.
+  // gap + (rested - gap) (1 - e^(-(r - 0.1 ms)/tau)) / (1 - e^(-19.9 ms/tau)) from 0.1 to 20 ms, rested past
+  // it; tau 0: the step at 1 ms. Below 0.1 ms a proportional share of the gap headroom, 0 back to back.
   const double tau = 10e-3, norm = 1 - std::exp(-19.9e-3 / tau);
   const Row rows[] = {
-      {0, 0, 0.4e-3},
+      {0, 0, 0},
+      {0, -1, 0},
+      {0, 0.05e-3, 0.2e-3},
       {0, 0.999e-3, 0.4e-3},
       {0, 1e-3, 6.4e-3},
       {0, 50e-3, 6.4e-3},
-      {tau, 0, 0.4e-3},
+      {tau, 0, 0},
+      {tau, 0.05e-3, 0.2e-3},
       {tau, 0.1e-3, 0.4e-3},
       {tau, 20e-3, 6.4e-3},
       {tau, 1.1e-3, 0.4e-3 + 6e-3 * (1 - std::exp(-0.1)) / norm},
-      {tau, 40e-3, 0.4e-3 + 6e-3 * (1 - std::exp(-3.99)) / norm},  // beyond 20 ms, towards the asymptote
+      {tau, 40e-3, 6.4e-3},  // past the longest idle measured: held at the rested value
+      {tau, 1e3, 6.4e-3},
   };
   for (const Row& r : rows) {
     INFO("tau " << r.tau_s << " rest " << r.rest_s);

@@ -117,7 +117,10 @@ PhaseCost mixed_step(const ArchProfile& p, const GpuSpec& gpu, const TimingParam
 class MixedStepModel {
  public:
   MixedStepModel(const ArchProfile& p, const GpuSpec& gpu, const TimingParams& t, Runtime runtime, int max_rows);
-  double time_s(const MixedBatch& b);
+  // headroom_s >= 0: the power headroom this step starts with (kvscope simulate: a step after the GPU
+  // idled, power_headroom_after_s of the idle), else the TimingParams' power_headroom_s.
+  double time_s(const MixedBatch& b, double headroom_s = -1);
+  const TimingParams& params() const { return *t_; }
   PhaseCost phase(const MixedBatch& b) const { return mixed_step(*p_, *gpu_, *t_, b, runtime_); }
 
  private:
@@ -153,10 +156,11 @@ double power_stretch_s(const TimingParams& t, double busy_s, double tensor_s);
 // sample (torch_bench Timer, 200000 sleep cycles at ~2 GHz) and the rested bursts' idle.
 inline constexpr double kPowerGapRest_s = 0.1e-3;
 inline constexpr double kPowerRestedRest_s = 20e-3;
-// The headroom a step starts with after `rest_s` of idle (TimingParams::power_refill_tau_s): the gap
-// headroom at kPowerGapRest_s and below, the rested one at kPowerRestedRest_s, refilled in between
-// (and beyond, towards its asymptote) with time constant power_refill_tau_s; unmeasured (tau 0), the
-// gap headroom below 1 ms of idle and the rested one from there.
+// The headroom a step starts with after `rest_s` of idle (TimingParams::power_refill_tau_s): 0 back to
+// back, a proportional share of the gap headroom below kPowerGapRest_s, the gap headroom there, refilled
+// with time constant power_refill_tau_s to the rested one at kPowerRestedRest_s and held there past it
+// (the longest idle measured); unmeasured (tau 0), the gap headroom below 1 ms of idle and the rested
+// one from there.
 double power_headroom_after_s(const TimingParams& t, double rest_s);
 // The time the power limit adds to a step of `busy_s` made of `ops` (one per Op): the stretch
 // (power_stretch_s over the ops' tensor_s) is spread over the ops by tensor_s, and each op pays only
