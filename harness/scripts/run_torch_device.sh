@@ -35,6 +35,11 @@
 #                     and the GEMM / causal-prefill / launch grids on a second unit
 #   PHASE = power-rests: GEMM power bursts after 0.1-20 ms of idle (the headroom's refill with rest)
 #   PHASE = power-cudnn: prefill-attention power bursts on both SDPA backends (session 17)
+#   PHASE = newgpu-1: on a GPU the torch stacks were never fitted on, every fitted family but SDPA decode's extra
+#                     grids (the micro grid, elementwise cold / chains, power bursts and rests, fp8 GEMMs, cuDNN decode
+#                     at head_dims 64 / 256), with the H200's flags (torch-fit-files.txt), into the H200's file names
+#   PHASE = newgpu-2: the rest: SDPA decode at padded head_dims, MQA layouts, cuDNN CTAs / head_dims, partial waves,
+#                     split regimes, causal prefill at head_dims 64-160; then the main end-to-end set
 #   PHASE = holdout6: the sixth end-to-end hold-out set (both stacks), cuDNN / FA2 per-kernel profiles (session 12)
 #   PHASE = profile-worst: per-kernel profiles of the steps the model misses most (session 11)
 #   PHASE = chain   : elementwise ops behind the GEMM and ops that precede them in a step, then the fifth
@@ -357,6 +362,29 @@ case "$phase" in
       set=${sp%%:*}; rest=${sp#*:}; be=${rest%%:*}; var=${rest#*:}
       profile_step "torch-step-profile-$be-$set" "$set" "$be" "${!var}"
     done
+    ;;
+  newgpu-1)
+    d=$(date -u +%F)
+    bench torch-micro-v3-$d 330 "torch stacks: microbenchmark families" --families launch,elementwise,gemm,attention,attention_prefill
+    bench torch-power-$d 60 "clock of compute-bound bursts against burst length (power governor)" --families power
+    bench torch-power-decode-$d 30 "power bursts of decode attention (B 128, S 8192, GQA 8 x 4, d 128)" --families power --power-ops decode
+    bench torch-power-rests-$d 60 "GEMM bursts after 0.1-20 ms of idle (power headroom refill)" \
+      --families power --power-ops gemm --power-fillers none --power-rests 0.1,0.3,0.6,1,1.5,2,3,5,10,20
+    bench torch-elementwise-cold-$d 60 "torch stacks: elementwise warm + after L2 flush" --families launch,elementwise --cold-elementwise
+    bench torch-elementwise-chain-$d 130 "elementwise ops in step chains (decode layout)" --families elementwise_chain
+    bench torch-gemm-fp8-$d 60 "fp8 weight GEMMs (torch._scaled_mm)" --families gemm_fp8
+    bench torch-cudnn-dims-$d 40 "torch-cudnn decode attention at head_dim 64 / 256" --families attention --stacks torch-cudnn --cudnn-all
+    ;;
+  newgpu-2)
+    d=$(date -u +%F)
+    bench torch-attention-dims-$d 30 "SDPA decode at padded head_dims" --families attention_dims --stacks torch-flash
+    bench torch-attention-shapes-$d 30 "SDPA decode at MQA / few-KV-head layouts, B 1-1024" --families attention_shapes --stacks torch-flash
+    bench torch-attention-prefill-dims-$d 30 "SDPA causal prefill at head_dims 64 (cuDNN) and 80-160" --families attention_prefill_dims
+    bench torch-attention-cudnn-ctas-$d 30 "cuDNN decode at 72-160 unsplit CTAs" --families attention_cudnn_ctas --stacks torch-cudnn
+    bench torch-attention-cudnn-dims-$d 30 "cuDNN decode at head_dims 80-192" --families attention_cudnn_dims --stacks torch-cudnn
+    bench torch-attention-waves-$d 70 "SDPA decode at 70-530 CTAs: partial waves" --families attention_waves --attn-max-kv-gb 40
+    bench torch-attention-splits-$d 70 "SDPA decode split regimes" --families attention_splits --attn-max-kv-gb 40
+    bench torch-e2e-main-$d "${TORCH_BENCH_BUDGET_S:-230}" "torch stacks: end-to-end, main set" --families e2e --set main
     ;;
   sets)
     # end-to-end sets by name with their time budgets: E2E_SETS="main:290 holdout2:140" (torch_bench 0.6.0 onwards

@@ -56,7 +56,7 @@ except Exception:  # pragma: no cover - old PyTorch
     SDPBackend = None
     sdpa_kernel = None
 
-VERSION = "0.8.18"
+VERSION = "0.8.19"
 # End-to-end sets measured with both stacks on every point (earlier sets run cuDNN on a subset).
 HOLDOUTS_BOTH_STACKS = ("holdout6", "holdout7", "holdout8", "holdout9", "holdout10", "holdout11", "holdout12", "holdout13", "holdout14", "holdout15", "holdout16", "holdout17")
 # End-to-end grids per set: (decode batches, decode contexts, (batch, prompt) prefills); "main" is fam_e2e's default.
@@ -1946,7 +1946,10 @@ class Bench:
             dec_B, dec_S, pre = E2E_GRIDS[self.args.set]
         if self.quick:
             dec_B, dec_S, pre = [1, 256], [2048], [(1, 2048), (1, 16384)]
-        mem_cap = self.args.e2e_max_mem_gb * 1e9
+        # Default cap: 120 GB (what the H200's 141 GB leaves after the allocator's pools and the graph's workspace),
+        # or 82 % of a smaller card's memory (an H100's 80 GB: about 70 GB), so no point is attempted that cannot fit.
+        mem_cap = (self.args.e2e_max_mem_gb * 1e9 if self.args.e2e_max_mem_gb is not None
+                   else min(120e9, 0.82 * self.props.total_memory))
         stacks = self.attn_backends()
         for mdl in self.e2e_models():
             if self.out_of_time():
@@ -2231,7 +2234,7 @@ def main():
     ap.add_argument("--seed", type=int, default=1234)
     ap.add_argument("--budget-s", type=float, default=480.0, help="skip (and record) what remains after this many seconds")
     ap.add_argument("--attn-max-kv-gb", type=float, default=12.0)
-    ap.add_argument("--e2e-max-mem-gb", type=float, default=120.0)
+    ap.add_argument("--e2e-max-mem-gb", type=float, default=None)
     ap.add_argument("--cudnn-all", action="store_true", help="cuDNN decode attention at head_dim 64 / 256 too (with --stacks torch-cudnn)")
     ap.add_argument("--cold-elementwise", action="store_true", help="also time elementwise ops after an L2 flush (rows <= 1024)")
     ap.add_argument("--power-ops", default="gemm,prefill",
